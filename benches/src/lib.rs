@@ -1,0 +1,1 @@
+//! Shared workload code of the benchmarks.

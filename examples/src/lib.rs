@@ -1,0 +1,1 @@
+//! Holds the runnable examples of the workspace; see `quickstart.rs`.

@@ -1,0 +1,229 @@
+//! Entries of the ordered indexes, and the probes that position a scan
+//! between entries without building a key.
+//!
+//! An ordered index is a `SkipMap<IndexEntry<K, P>, _>`: `P` is the primary
+//! key for non-unique indexes (entries sort by key, then primary key) and `()`
+//! for unique ones. A look-up needs bounds such as "before every entry with
+//! key `k`" or "after every entry whose key starts with `prefix`", which are
+//! not entries. crossbeam's `SkipMap` searches with any `Q` such that
+//! `IndexEntry: Borrow<Q>`; we borrow entries as `dyn Seek`, a comparison
+//! against an entry, so that probes of any shape can be compared with the
+//! stored entries.
+
+use std::borrow::Borrow;
+use std::cmp::Ordering;
+use std::ops::{Bound, RangeBounds};
+
+/// One entry of an ordered index.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) struct IndexEntry<K, P> {
+    /// The indexed key.
+    pub(crate) key: K,
+    /// The row's primary key (non-unique indexes) or `()` (unique indexes).
+    pub(crate) pk: P,
+}
+
+/// Something that can be compared with the entries of an ordered index.
+pub(crate) trait Seek<K, P> {
+    /// The entry itself, when `self` is a stored entry.
+    fn entry(&self) -> Option<&IndexEntry<K, P>> {
+        None
+    }
+
+    /// Where `self` sorts relative to `entry`.
+    fn cmp_entry(&self, entry: &IndexEntry<K, P>) -> Ordering;
+}
+
+impl<K: Ord, P: Ord> Seek<K, P> for IndexEntry<K, P> {
+    fn entry(&self) -> Option<&IndexEntry<K, P>> {
+        Some(self)
+    }
+
+    fn cmp_entry(&self, entry: &IndexEntry<K, P>) -> Ordering {
+        self.cmp(entry)
+    }
+}
+
+impl<'a, K: Ord + 'a, P: Ord + 'a> Borrow<dyn Seek<K, P> + 'a> for IndexEntry<K, P> {
+    fn borrow(&self) -> &(dyn Seek<K, P> + 'a) {
+        self
+    }
+}
+
+// Two stored entries compare as entries; a probe compares against an entry.
+// Two probes are never compared by the skiplist (it only compares the search
+// key with stored keys), so their order is arbitrary but consistent.
+impl<K: Ord, P: Ord> Ord for dyn Seek<K, P> + '_ {
+    fn cmp(&self, other: &Self) -> Ordering {
+        match (self.entry(), other.entry()) {
+            (Some(entry), _) => other.cmp_entry(entry).reverse(),
+            (None, Some(entry)) => self.cmp_entry(entry),
+            (None, None) => Ordering::Equal,
+        }
+    }
+}
+
+impl<K: Ord, P: Ord> PartialOrd for dyn Seek<K, P> + '_ {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl<K: Ord, P: Ord> PartialEq for dyn Seek<K, P> + '_ {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+
+impl<K: Ord, P: Ord> Eq for dyn Seek<K, P> + '_ {}
+
+/// How a probe target orders against the key part of entries.
+pub(crate) trait KeyOrder<K> {
+    /// Where the target sorts relative to `key`; `Equal` when `key` is one of
+    /// the keys the target stands for.
+    fn cmp_key(&self, key: &K) -> Ordering;
+}
+
+/// Stands for exactly one key, owned.
+#[derive(Clone, Debug)]
+pub(crate) struct Exact<K>(pub(crate) K);
+
+impl<K: Ord> KeyOrder<K> for Exact<K> {
+    fn cmp_key(&self, key: &K) -> Ordering {
+        self.0.cmp(key)
+    }
+}
+
+/// Stands for exactly one key, borrowed in the form the caller has it
+/// (`&str` for a `String` key).
+#[derive(Debug)]
+pub(crate) struct Borrowed<'q, Q: ?Sized>(pub(crate) &'q Q);
+
+impl<Q: ?Sized> Clone for Borrowed<'_, Q> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<Q: ?Sized> Copy for Borrowed<'_, Q> {}
+
+impl<K: Borrow<Q>, Q: Ord + ?Sized> KeyOrder<K> for Borrowed<'_, Q> {
+    fn cmp_key(&self, key: &K) -> Ordering {
+        self.0.cmp(key.borrow())
+    }
+}
+
+/// Which side of the entries its target stands for a probe sorts on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Side {
+    /// Before every entry whose key the target stands for.
+    Before,
+    /// After every entry whose key the target stands for.
+    After,
+}
+
+/// A probe just before or just after the entries whose keys `target` stands
+/// for. It never equals an entry, so it works the same as an inclusive or an
+/// exclusive bound.
+#[derive(Clone, Debug)]
+pub(crate) struct Edge<T> {
+    target: T,
+    side: Side,
+}
+
+impl<K, P, T: KeyOrder<K>> Seek<K, P> for Edge<T> {
+    fn cmp_entry(&self, entry: &IndexEntry<K, P>) -> Ordering {
+        match self.target.cmp_key(&entry.key) {
+            Ordering::Equal => match self.side {
+                Side::Before => Ordering::Less,
+                Side::After => Ordering::Greater,
+            },
+            unequal => unequal,
+        }
+    }
+}
+
+/// Exactly the entry `(key, pk)`, borrowed.
+#[derive(Debug)]
+pub(crate) struct EntryRef<'a, K, P> {
+    pub(crate) key: &'a K,
+    pub(crate) pk: &'a P,
+}
+
+impl<K: Ord, P: Ord> Seek<K, P> for EntryRef<'_, K, P> {
+    fn cmp_entry(&self, entry: &IndexEntry<K, P>) -> Ordering {
+        self.key
+            .cmp(&entry.key)
+            .then_with(|| self.pk.cmp(&entry.pk))
+    }
+}
+
+/// A range of entries between two probes, owned, so that a scan can keep it
+/// for as long as it runs.
+#[derive(Clone, Debug)]
+pub(crate) struct SeekRange<S> {
+    start: Bound<S>,
+    end: Bound<S>,
+}
+
+impl<T> SeekRange<Edge<T>> {
+    /// Every entry whose key falls in the range given by `start` and `end`,
+    /// bounds on the targets' keys.
+    pub(crate) fn new(start: Bound<T>, end: Bound<T>) -> Self {
+        let start = match start {
+            Bound::Included(target) => Bound::Included(Edge {
+                target,
+                side: Side::Before,
+            }),
+            Bound::Excluded(target) => Bound::Included(Edge {
+                target,
+                side: Side::After,
+            }),
+            Bound::Unbounded => Bound::Unbounded,
+        };
+        let end = match end {
+            Bound::Included(target) => Bound::Included(Edge {
+                target,
+                side: Side::After,
+            }),
+            Bound::Excluded(target) => Bound::Included(Edge {
+                target,
+                side: Side::Before,
+            }),
+            Bound::Unbounded => Bound::Unbounded,
+        };
+        Self { start, end }
+    }
+
+    /// Every entry whose key `target` stands for.
+    pub(crate) fn only(target: T) -> Self
+    where
+        T: Clone,
+    {
+        Self::new(Bound::Included(target.clone()), Bound::Included(target))
+    }
+}
+
+impl<'a, K, P, S: Seek<K, P> + 'a> RangeBounds<dyn Seek<K, P> + 'a> for SeekRange<S> {
+    fn start_bound(&self) -> Bound<&(dyn Seek<K, P> + 'a)> {
+        self.start
+            .as_ref()
+            .map(|probe| probe as &(dyn Seek<K, P> + 'a))
+    }
+
+    fn end_bound(&self) -> Bound<&(dyn Seek<K, P> + 'a)> {
+        self.end
+            .as_ref()
+            .map(|probe| probe as &(dyn Seek<K, P> + 'a))
+    }
+}
+
+/// Clones the bounds of a range of keys into owned probe targets.
+pub(crate) fn owned_bounds<K: Clone>(
+    range: &impl RangeBounds<K>,
+) -> (Bound<Exact<K>>, Bound<Exact<K>>) {
+    (
+        range.start_bound().cloned().map(Exact),
+        range.end_bound().cloned().map(Exact),
+    )
+}

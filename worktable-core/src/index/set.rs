@@ -1,0 +1,97 @@
+//! Keeping all secondary indexes of a row in step, all-or-nothing.
+
+use std::sync::Arc;
+
+use super::traits::{DuplicateKey, IndexMaintenance, IndexSet};
+use crate::page::RowCell;
+use crate::row::Row;
+
+/// Which indexes an update changed: bit `i` for index `i`.
+/// `#[derive(Table)]` allows at most 64 indexes per table.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct IndexChanges(u64);
+
+impl IndexChanges {
+    pub(crate) fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    fn contains(self, i: usize) -> bool {
+        self.0 & (1 << i) != 0
+    }
+}
+
+fn indexes<R: Row>(
+    set: &R::Indexes,
+) -> impl DoubleEndedIterator<Item = &dyn IndexMaintenance<R>> + ExactSizeIterator {
+    (0..<R::Indexes as IndexSet<R>>::COUNT).map(move |i| set.index(i))
+}
+
+/// Adds every entry of a new row. On a duplicate, removes the entries added
+/// so far and reports it: the indexes are as before.
+pub(crate) fn insert_all<R: Row>(
+    set: &R::Indexes,
+    row: &R,
+    cell: &Arc<RowCell>,
+) -> Result<(), DuplicateKey> {
+    for (i, index) in indexes::<R>(set).enumerate() {
+        if let Err(duplicate) = index.insert(row, cell) {
+            for added in indexes::<R>(set).take(i).rev() {
+                added.remove(row, cell);
+            }
+            return Err(duplicate);
+        }
+    }
+    Ok(())
+}
+
+/// First half of an update: adds the new entries of every index whose key
+/// differs between `old` and `new`, leaving the old entries in place (the
+/// row's cell still holds `old`; readers that reach it through a new entry
+/// see a key mismatch and skip it). On a duplicate, removes the new entries
+/// added so far and reports it: the indexes are as before.
+pub(crate) fn insert_changed<R: Row>(
+    set: &R::Indexes,
+    old: &R,
+    new: &R,
+    cell: &Arc<RowCell>,
+) -> Result<IndexChanges, DuplicateKey> {
+    let mut changes = IndexChanges::default();
+    for (i, index) in indexes::<R>(set).enumerate() {
+        if !index.key_changed(old, new) {
+            continue;
+        }
+        if let Err(duplicate) = index.insert(new, cell) {
+            for (j, added) in indexes::<R>(set).enumerate().take(i).rev() {
+                if changes.contains(j) {
+                    added.remove(new, cell);
+                }
+            }
+            return Err(duplicate);
+        }
+        changes.0 |= 1 << i;
+    }
+    Ok(changes)
+}
+
+/// Second half of an update, once the cell holds `new`: removes the old
+/// entries of the indexes that changed.
+pub(crate) fn remove_changed<R: Row>(
+    set: &R::Indexes,
+    old: &R,
+    cell: &Arc<RowCell>,
+    changes: IndexChanges,
+) {
+    for (i, index) in indexes::<R>(set).enumerate() {
+        if changes.contains(i) {
+            index.remove(old, cell);
+        }
+    }
+}
+
+/// Removes every entry of a deleted row.
+pub(crate) fn remove_all<R: Row>(set: &R::Indexes, row: &R, cell: &Arc<RowCell>) {
+    for index in indexes::<R>(set) {
+        index.remove(row, cell);
+    }
+}

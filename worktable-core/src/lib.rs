@@ -1,0 +1,145 @@
+//! Typed, concurrent, in-memory tables.
+//!
+//! Put `#[derive(Table)]` on a struct, mark its primary key with `#[pk]` and
+//! the fields to index with `#[index]` or `#[index(unique)]`, and get a
+//! [`WorkTable`]: rows stored as [rkyv] archives in fixed-size pages, a
+//! primary index with a hash path for point look-ups and a lock-free
+//! skiplist for order, and ordered secondary indexes.
+//!
+//! ```
+//! use worktable_core::prelude::*;
+//!
+//! #[derive(Table, Archive, Serialize, Deserialize, Clone, Debug, PartialEq)]
+//! #[rkyv(crate = worktable_core::rkyv)]
+//! #[table(index(name = "by_account_day", fields(account, day)))]
+//! struct Order {
+//!     #[pk(autoincrement)]
+//!     id: u64,
+//!     #[index(unique)]
+//!     client_ref: String,
+//!     #[index]
+//!     account: u32,
+//!     day: u16,
+//!     price: i64,
+//!     note: Option<String>,
+//! }
+//!
+//! # futures::executor::block_on(async {
+//! let orders = WorkTable::<Order>::new();
+//! let id = orders
+//!     .insert(Order { id: 0, client_ref: "X-1".into(), account: 7, day: 3, price: 990, note: None })
+//!     .await?;
+//! assert_eq!(orders.get(&id).unwrap().price, 990);
+//! assert_eq!(orders.get_by(Order::CLIENT_REF, "X-1").unwrap().id, id);
+//! assert_eq!(orders.find_by(Order::ACCOUNT, &7).len(), 1);
+//! assert_eq!(orders.prefix_by(Order::BY_ACCOUNT_DAY, 7).count(), 1);
+//! # Ok::<(), worktable_core::TableError>(())
+//! # }).unwrap();
+//! ```
+//!
+//! # Keys and indexes
+//!
+//! * `#[pk]` on one field, or on several (the key is then a tuple in field
+//!   order). `#[pk(autoincrement)]` on a primitive integer field lets the
+//!   table assign 1, 2, 3, …; `#[pk(generator = MyGen)]` uses a
+//!   [`PkGenerator`].
+//! * `#[index]` / `#[index(unique)]` on a field; composite indexes at struct
+//!   level: `#[table(index(name = "by_a_b", fields(a, b), unique))]`.
+//! * Every key type must be [`Key`] (`Ord + Hash + Clone + Debug`). Floats
+//!   are indexed through [`OrderedF64`] / [`OrderedF32`].
+//! * `#[table(name = "...")]` names the table (default: the struct name in
+//!   snake case); `#[table(crate = "...")]` gives the path of this crate when
+//!   it is renamed in `Cargo.toml`.
+//!
+//! Each index gets a typed handle, an associated constant of the row type
+//! named after the index in upper case (`Order::CLIENT_REF`), used with
+//! [`get_by`](WorkTable::get_by), [`find_by`](WorkTable::find_by),
+//! [`range_by`](WorkTable::range_by), [`prefix_by`](WorkTable::prefix_by),
+//! [`delete_by`](WorkTable::delete_by) and
+//! [`delete_all_by`](WorkTable::delete_all_by). A look-up on an index of the
+//! wrong table, a non-unique index passed to `get_by`, or a key of the wrong
+//! type does not compile.
+//!
+//! # Storage
+//!
+//! Rows are archived with rkyv into 16-byte aligned slots of 64 KiB pages
+//! ([`PAGE_SIZE`]); an archived row can take at most [`MAX_ROW_BYTES`]
+//! bytes, larger rows are refused with [`TableError::RowTooLarge`]. Slots of
+//! deleted and replaced rows are reused for new rows (best fit).
+//!
+//! # Concurrent access
+//!
+//! A `WorkTable` is `Send + Sync`; share it with an `Arc`.
+//!
+//! * **Reads** ([`get`](WorkTable::get), look-ups, ranges, iteration) take no
+//!   lock and never wait for a writer, except for the moment it takes to read
+//!   a hash-map shard. They return committed rows only, never a row half
+//!   written.
+//! * **Writes** are `async`: each takes the lock of the row it changes
+//!   (created on demand, dropped with the last holder), so writes to one row
+//!   are serialized and writes to different rows run in parallel. Waiting for
+//!   a row lock never blocks the thread. The only table-wide critical section
+//!   is taking a slot from the page allocator, a few hundred nanoseconds at
+//!   most.
+//! * **Each call is atomic** for the row it changes: readers see the row
+//!   before or after, never in between, and a unique key is checked and
+//!   claimed atomically, so of two concurrent inserts of one unique value
+//!   exactly one succeeds. A *sequence* of calls is not a transaction.
+//! * **Iterators and ranges** are not snapshots: they walk the live index,
+//!   so a row inserted or deleted during the walk may or may not appear, and
+//!   a row whose key moves during the walk may be seen twice or not at all.
+//!   Every row they return was committed and matched the index range when it
+//!   was read.
+//! * Multi-row writes ([`delete_all_by`](WorkTable::delete_all_by)) lock one
+//!   row at a time, in primary-key order; they cannot deadlock and are not
+//!   atomic.
+//!
+//! # Errors
+//!
+//! Every write returns [`TableError`]; a failed write leaves the table
+//! exactly as it was.
+
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(missing_docs)]
+
+// Lets `#[derive(Table)]`, which emits `::worktable_core::...` paths, be used
+// inside this crate (by `doc_support`).
+extern crate self as worktable_core;
+
+mod error;
+mod float;
+mod index;
+mod lock;
+mod page;
+mod row;
+mod table;
+
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;
+#[doc(hidden)]
+pub mod doc_support;
+
+pub use error::{IntegrityError, Result, TableError};
+pub use float::{ArchivedOrderedF32, ArchivedOrderedF64, OrderedF32, OrderedF64};
+pub use index::{Index, IndexPrefix, UniqueIndex};
+pub use page::{MAX_ROW_BYTES, PAGE_SIZE};
+pub use row::{AutoIncrement, Key, PkGenerator, Row};
+pub use table::{IndexStats, TableStats, WorkTable};
+
+/// Derives [`Row`] and the typed index handles for a struct. See the
+/// [crate docs](crate#keys-and-indexes) for the attributes.
+pub use worktable_derive::Table;
+
+pub use rkyv;
+/// rkyv's derives, re-exported so that one dependency is enough.
+pub use rkyv::{Archive, Deserialize, Serialize};
+
+#[cfg(feature = "uuid")]
+pub use uuid;
+
+/// The derive, the table, and rkyv's derives, for a glob import.
+pub mod prelude {
+    pub use crate::{Archive, Deserialize, Serialize, Table};
+    pub use crate::{Index, IndexPrefix, Row, TableError, UniqueIndex, WorkTable};
+}

@@ -1,0 +1,14 @@
+//! Row storage: fixed-size aligned pages, slots inside them, and the
+//! copy-on-write protocol that publishes and retires row versions.
+//!
+//! This is the only module with `unsafe` code (in [`memory`] and [`store`]);
+//! the invariants it relies on are in [`memory`]'s docs.
+
+mod alloc;
+mod link;
+mod memory;
+mod store;
+
+pub use link::{MAX_ROW_BYTES, PAGE_SIZE};
+pub use store::RowCell;
+pub(crate) use store::{RowStore, StageError, Staged, deserialize};

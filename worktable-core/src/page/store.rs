@@ -1,0 +1,295 @@
+//! Row versions in pages: a row is serialized into a staged slot, published
+//! through a [`RowCell`], read in place, and retired through the epoch
+//! collector when a newer version or a delete replaces it.
+
+use std::cell::Cell;
+use std::fmt;
+use std::marker::PhantomData;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crossbeam_epoch::{self as epoch, Guard};
+use rkyv::rancor;
+use rkyv::util::AlignedVec;
+
+use super::alloc::SlotPool;
+use super::link::{Link, MAX_ROW_BYTES, PAGE_SIZE};
+use super::memory::PageDirectory;
+use crate::row::Row;
+
+/// Cell word of a row being inserted: index entries may already lead here,
+/// but there is no committed version yet.
+const PENDING: u64 = u64::MAX;
+/// Cell word of a deleted row.
+const DELETED: u64 = u64::MAX - 1;
+
+/// Once this many slots wait for the epoch collector, an allocation that
+/// finds no free slot first nudges the collector.
+const NUDGE_COLLECTOR_AT: usize = 64;
+
+static NEXT_STORE_ID: AtomicU64 = AtomicU64::new(1);
+
+/// The current location of one row, shared by every index entry of the row.
+///
+/// Holds a packed [`Link`] (or a sentinel for "being inserted" / "deleted").
+/// Every index leads to the cell rather than to the link, so an update that
+/// changes no indexed field swaps this one word and touches no index.
+///
+/// Invariant: the word changes only through [`RowStore`], and only while the
+/// row's lock is held, so writers of one row never race on it. Readers load
+/// it with `Acquire`, inside an epoch guard.
+pub struct RowCell {
+    word: AtomicU64,
+    /// Id of the [`RowStore`] whose pages the link points into.
+    store: u64,
+}
+
+impl fmt::Debug for RowCell {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.word.load(Ordering::Acquire) {
+            PENDING => f.write_str("RowCell(pending)"),
+            DELETED => f.write_str("RowCell(deleted)"),
+            word => write!(f, "RowCell({:?})", Link::unpack(word)),
+        }
+    }
+}
+
+impl RowCell {
+    /// The committed version's location, if the row is live.
+    pub(crate) fn link(&self) -> Option<Link> {
+        match self.word.load(Ordering::Acquire) {
+            PENDING | DELETED => None,
+            word => Some(Link::unpack(word)),
+        }
+    }
+}
+
+/// A row serialized into a slot that no reader can see yet. Either
+/// [published](RowStore::publish), used to [replace](RowStore::replace) a
+/// version, or [discarded](RowStore::discard).
+#[must_use = "a staged row holds a slot until it is published or discarded"]
+#[derive(Debug)]
+pub(crate) struct Staged {
+    link: Link,
+}
+
+/// Why a row could not be written into a page.
+#[derive(Debug)]
+pub(crate) enum StageError {
+    /// The archived row is larger than a slot can be.
+    TooLarge { size: usize },
+    /// The row's `Serialize` implementation failed.
+    Serialize(rancor::Error),
+    /// The table has used every page id.
+    OutOfPages,
+}
+
+/// A committed row version located under an epoch guard; its bytes stay
+/// valid while the guard `'g` is pinned.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Version<'g> {
+    link: Link,
+    store: u64,
+    _guard: PhantomData<&'g Guard>,
+}
+
+/// Deserializes an archived row.
+///
+/// # Panics
+///
+/// If the row type's rkyv `Deserialize` fails on bytes its own `Serialize`
+/// produced (only custom `rkyv` wrappers can do that).
+pub(crate) fn deserialize<R: Row>(archived: &R::Archived) -> R {
+    rkyv::deserialize::<R, rancor::Error>(archived)
+        .unwrap_or_else(|error| panic!("a stored row failed to deserialize: {error}"))
+}
+
+thread_local! {
+    /// Reused serialization buffer, so that staging a row does not allocate.
+    static SCRATCH: Cell<AlignedVec> = Cell::new(AlignedVec::new());
+}
+
+/// The pages of one table and the versions of its rows.
+pub(crate) struct RowStore<R> {
+    pages: PageDirectory,
+    /// Shared with the epoch collector's deferred frees, which may run after
+    /// the store is gone.
+    pool: Arc<SlotPool>,
+    id: u64,
+    _rows: PhantomData<fn(&R)>,
+}
+
+impl<R> fmt::Debug for RowStore<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RowStore")
+            .field("pages", &self.pages.page_count())
+            .field("retired", &self.pool.retired())
+            .finish()
+    }
+}
+
+impl<R: Row> RowStore<R> {
+    pub(crate) fn new() -> Self {
+        Self {
+            pages: PageDirectory::new(),
+            pool: Arc::default(),
+            id: NEXT_STORE_ID.fetch_add(1, Ordering::Relaxed),
+            _rows: PhantomData,
+        }
+    }
+
+    /// A cell for a row about to be inserted; readers that reach it see no
+    /// row until [`publish`](Self::publish).
+    pub(crate) fn new_cell(&self) -> Arc<RowCell> {
+        Arc::new(RowCell {
+            word: AtomicU64::new(PENDING),
+            store: self.id,
+        })
+    }
+
+    /// Serializes `row` into a fresh slot.
+    pub(crate) fn stage(&self, row: &R) -> Result<Staged, StageError> {
+        let mut buffer = SCRATCH.take();
+        buffer.clear();
+        let buffer = rkyv::api::high::to_bytes_in::<_, rancor::Error>(row, buffer)
+            .map_err(StageError::Serialize)?;
+        let staged = self.stage_bytes(&buffer);
+        if buffer.capacity() <= 2 * PAGE_SIZE {
+            SCRATCH.set(buffer);
+        }
+        staged
+    }
+
+    fn stage_bytes(&self, bytes: &[u8]) -> Result<Staged, StageError> {
+        if bytes.len() > MAX_ROW_BYTES {
+            return Err(StageError::TooLarge { size: bytes.len() });
+        }
+        let link = match self.pool.reuse(bytes.len()) {
+            Some(link) => link,
+            None => {
+                if self.pool.retired() >= NUDGE_COLLECTOR_AT {
+                    epoch::pin().flush();
+                }
+                self.pool
+                    .allocate(bytes.len(), &self.pages)
+                    .ok_or(StageError::OutOfPages)?
+            }
+        };
+        // SAFETY: the pool just handed this slot to us and nobody else, and
+        // its length is `bytes.len()`.
+        unsafe { self.pages.write(link, bytes) };
+        Ok(Staged { link })
+    }
+
+    /// Frees a staged slot that was never published.
+    pub(crate) fn discard(&self, staged: Staged) {
+        self.pool.free(staged.link);
+    }
+
+    /// Makes `staged` the first version of a pending `cell`.
+    pub(crate) fn publish(&self, cell: &RowCell, staged: Staged) {
+        self.check_owner(cell);
+        let previous = cell.word.swap(staged.link.pack(), Ordering::AcqRel);
+        debug_assert_eq!(previous, PENDING, "published a cell twice");
+    }
+
+    /// Makes `staged` the version of a live `cell` and retires the old one.
+    pub(crate) fn replace(&self, cell: &RowCell, staged: Staged) {
+        self.check_owner(cell);
+        let previous = cell.word.swap(staged.link.pack(), Ordering::AcqRel);
+        debug_assert!(previous != PENDING && previous != DELETED);
+        self.retire(Link::unpack(previous));
+    }
+
+    /// Marks `cell` deleted and retires its version. Readers that still hold
+    /// the cell see no row from now on.
+    pub(crate) fn unpublish(&self, cell: &RowCell) {
+        self.check_owner(cell);
+        match cell.word.swap(DELETED, Ordering::AcqRel) {
+            PENDING | DELETED => {}
+            word => self.retire(Link::unpack(word)),
+        }
+    }
+
+    /// Hands a slot that readers may still be reading to the epoch
+    /// collector, which frees it once every thread pinned now has unpinned.
+    fn retire(&self, link: Link) {
+        self.pool.note_retired();
+        let pool = Arc::clone(&self.pool);
+        epoch::pin().defer(move || pool.free_retired(link));
+    }
+
+    /// The committed version of the row in `cell`, if the row is live,
+    /// valid for as long as `guard` stays pinned.
+    pub(crate) fn version<'g>(&self, cell: &RowCell, _guard: &'g Guard) -> Option<Version<'g>> {
+        self.check_owner(cell);
+        Some(Version {
+            link: cell.link()?,
+            store: self.id,
+            _guard: PhantomData,
+        })
+    }
+
+    /// The archived row of `version`, read in place.
+    pub(crate) fn archived<'g>(&'g self, version: Version<'g>) -> &'g R::Archived {
+        assert_eq!(
+            version.store, self.id,
+            "a row version was read from another table"
+        );
+        // SAFETY: `version.link` was loaded from a cell of this store while
+        // the guard `'g` borrows was pinned (see `version`), so its slot is
+        // published or retired, and a retired slot is only freed (and later
+        // rewritten) after every guard pinned before its retirement has been
+        // dropped. The slice lives for `'g`, which ends before the guard does.
+        let bytes = unsafe { self.pages.read(version.link) };
+        // SAFETY: the slot holds, unchanged, the bytes `rkyv::to_bytes_in`
+        // produced for an `R` in `stage` (cells of this store only ever get
+        // links from `stage`), copied to a 16-aligned address like the
+        // 16-aligned buffer they were produced in, so an `R::Archived` is at
+        // the root position.
+        unsafe { rkyv::access_unchecked::<R::Archived>(bytes) }
+    }
+
+    /// Runs `f` on the committed version of the row in `cell`, in place,
+    /// without deserializing it. `None` if the row is pending or deleted.
+    pub(crate) fn read<T>(&self, cell: &RowCell, f: impl FnOnce(&R::Archived) -> T) -> Option<T> {
+        let guard = epoch::pin();
+        let version = self.version(cell, &guard)?;
+        Some(f(self.archived(version)))
+    }
+
+    /// The committed version of the row in `cell`, deserialized.
+    pub(crate) fn get(&self, cell: &RowCell) -> Option<R> {
+        self.read(cell, deserialize::<R>)
+    }
+
+    /// Helps the epoch collector return retired slots to the free lists.
+    /// Slots that a running reader may still see stay retired.
+    pub(crate) fn collect_retired(&self) {
+        for _ in 0..64 {
+            if self.pool.retired() == 0 {
+                return;
+            }
+            epoch::pin().flush();
+        }
+    }
+
+    pub(crate) fn page_count(&self) -> usize {
+        self.pages.page_count()
+    }
+
+    pub(crate) fn free_bytes(&self) -> usize {
+        self.pool.free_bytes()
+    }
+
+    pub(crate) fn retired_slots(&self) -> usize {
+        self.pool.retired()
+    }
+
+    fn check_owner(&self, cell: &RowCell) {
+        assert_eq!(
+            cell.store, self.id,
+            "a row cell was used with a table it does not belong to"
+        );
+    }
+}

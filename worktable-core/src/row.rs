@@ -1,0 +1,176 @@
+//! The [`Row`] trait that `#[derive(Table)]` implements, the bounds every key
+//! satisfies, and primary-key generators.
+
+use std::fmt::Debug;
+use std::hash::Hash;
+use std::marker::PhantomData;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use rkyv::api::high::{HighDeserializer, HighSerializer, HighValidator};
+use rkyv::bytecheck::CheckBytes;
+use rkyv::rancor::Error;
+use rkyv::ser::allocator::ArenaHandle;
+use rkyv::util::AlignedVec;
+use rkyv::{Archive, Deserialize, Serialize};
+
+use crate::index::IndexSet;
+
+/// A struct that can be stored in a [`WorkTable`](crate::WorkTable).
+///
+/// Implement it with `#[derive(Table)]`, never by hand: the derive also
+/// generates the index storage and the typed index handles. The rkyv bounds
+/// are supertraits, so generic code needs nothing but `R: Row`:
+///
+/// ```
+/// use worktable_core::{Row, WorkTable};
+///
+/// /// Copies every row of `from` into `to`, in primary-key order.
+/// async fn copy_all<R: Row>(from: &WorkTable<R>, to: &WorkTable<R>) -> worktable_core::Result<usize> {
+///     let mut copied = 0;
+///     for row in from.iter() {
+///         to.upsert(row).await?;
+///         copied += 1;
+///     }
+///     Ok(copied)
+/// }
+/// ```
+pub trait Row:
+    Archive<
+        Archived: Deserialize<Self, HighDeserializer<Error>>
+                      + for<'a> CheckBytes<HighValidator<'a, Error>>,
+    > + for<'a> Serialize<HighSerializer<AlignedVec, ArenaHandle<'a>, Error>>
+    + Send
+    + Sync
+    + Sized
+    + 'static
+{
+    /// The primary key: the `#[pk]` field's type, or a tuple of the `#[pk]`
+    /// fields' types in field order.
+    type Pk: Key;
+
+    /// Where primary keys of inserted rows come from.
+    #[doc(hidden)]
+    type PkSource: crate::__private::PkSource<Self::Pk>;
+
+    /// The secondary indexes of the table (generated).
+    #[doc(hidden)]
+    type Indexes: IndexSet<Self>;
+
+    /// The table's name: `#[table(name = "...")]`, or the struct name in
+    /// snake case.
+    const TABLE_NAME: &'static str;
+
+    /// The row's primary key.
+    fn pk(&self) -> Self::Pk;
+
+    /// Overwrites the row's primary-key fields.
+    fn set_pk(&mut self, pk: Self::Pk);
+}
+
+/// What every primary and index key is: totally ordered, hashable, cloneable
+/// and printable. Implemented for every type with those traits.
+///
+/// Floats are not [`Ord`]; index them through [`OrderedF64`](crate::OrderedF64)
+/// or [`OrderedF32`](crate::OrderedF32).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be a table key",
+    label = "keys need `Ord + Hash + Clone + Debug + Send + Sync + 'static`",
+    note = "for `f32`/`f64` use `worktable_core::OrderedF32`/`OrderedF64`, which order by `total_cmp`"
+)]
+pub trait Key: Ord + Hash + Clone + Debug + Send + Sync + 'static {}
+
+impl<T: Ord + Hash + Clone + Debug + Send + Sync + 'static> Key for T {}
+
+/// A source of primary keys for `#[pk(generator = MyGenerator)]`.
+///
+/// The table keeps one generator (made with [`Default`]) and asks it for a
+/// key on every [`insert`](crate::WorkTable::insert); the key the caller put
+/// in the row is overwritten.
+///
+/// ```
+/// use std::sync::atomic::{AtomicU64, Ordering};
+/// use worktable_core::PkGenerator;
+///
+/// /// Even numbers only.
+/// #[derive(Default)]
+/// struct EvenIds(AtomicU64);
+///
+/// impl PkGenerator<u64> for EvenIds {
+///     fn next_pk(&self) -> Option<u64> {
+///         self.0.fetch_add(2, Ordering::Relaxed).checked_add(2)
+///     }
+/// }
+/// ```
+pub trait PkGenerator<K>: Default + Send + Sync + 'static {
+    /// The next key, or `None` when the generator has run out of keys (the
+    /// insert then fails with [`TableError::KeysExhausted`](crate::TableError::KeysExhausted)).
+    fn next_pk(&self) -> Option<K>;
+
+    /// Called with the key of every row stored with a caller-chosen key
+    /// ([`upsert`](crate::WorkTable::upsert) of a new row), so that the
+    /// generator can avoid handing it out later. The default does nothing.
+    fn observe(&self, pk: &K) {
+        let _ = pk;
+    }
+}
+
+/// The generator behind `#[pk(autoincrement)]`: 1, 2, 3, … for any primitive
+/// integer type, never reusing a key it has handed out or
+/// [observed](PkGenerator::observe).
+#[derive(Debug, Default)]
+pub struct AutoIncrement<T> {
+    /// The largest key handed out or observed; 0 when none.
+    last: AtomicU64,
+    _key: PhantomData<fn() -> T>,
+}
+
+macro_rules! autoincrement_for {
+    ($($int:ty),*) => {$(
+        impl PkGenerator<$int> for AutoIncrement<$int> {
+            fn next_pk(&self) -> Option<$int> {
+                let max = <$int>::MAX as u64;
+                let previous = self
+                    .last
+                    .fetch_update(Ordering::AcqRel, Ordering::Acquire, |last| {
+                        (last < max).then_some(last + 1)
+                    })
+                    .ok()?;
+                <$int>::try_from(previous + 1).ok()
+            }
+
+            fn observe(&self, pk: &$int) {
+                // Negative keys are below every generated key.
+                if let Ok(seen) = u64::try_from(*pk as i128) {
+                    self.last.fetch_max(seen, Ordering::AcqRel);
+                }
+            }
+        }
+    )*};
+}
+autoincrement_for!(u8, u16, u32, u64, usize, i8, i16, i32, i64, isize);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn autoincrement_counts_from_one_and_skips_observed_keys() {
+        let ids = AutoIncrement::<u32>::default();
+        assert_eq!(ids.next_pk(), Some(1));
+        assert_eq!(ids.next_pk(), Some(2));
+        ids.observe(&10);
+        ids.observe(&5);
+        assert_eq!(ids.next_pk(), Some(11));
+    }
+
+    #[test]
+    fn autoincrement_reports_exhaustion() {
+        let ids = AutoIncrement::<i8>::default();
+        ids.observe(&126);
+        assert_eq!(ids.next_pk(), Some(127));
+        assert_eq!(ids.next_pk(), None);
+        assert_eq!(ids.next_pk(), None);
+        ids.observe(&-5);
+        assert_eq!(ids.next_pk(), None);
+    }
+}

@@ -1,0 +1,249 @@
+//! Reads: point look-ups, index look-ups, ranges and iteration. None of
+//! them takes a lock or waits for a writer.
+
+use std::borrow::Borrow;
+use std::cmp::Ordering;
+use std::hash::Hash;
+use std::marker::PhantomData;
+use std::ops::RangeBounds;
+
+use crossbeam_epoch as epoch;
+
+use super::WorkTable;
+use crate::index::entry::{Borrowed, KeyOrder, SeekRange, owned_bounds};
+use crate::index::{Index, IndexPrefix, IndexStore, OrderedEntry, UniqueIndex};
+use crate::page::deserialize;
+use crate::row::Row;
+
+impl<R: Row> WorkTable<R> {
+    /// The row with primary key `pk`.
+    ///
+    /// ```
+    /// # use worktable_core::doc_support::*;
+    /// # block_on(async {
+    /// let orders = sample_orders().await;
+    /// assert_eq!(orders.get(&1).unwrap().client_ref, "A-1");
+    /// assert_eq!(orders.get(&99), None);
+    /// # });
+    /// ```
+    pub fn get<Q>(&self, pk: &Q) -> Option<R>
+    where
+        R::Pk: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let guard = epoch::pin();
+        let version = self
+            .primary
+            .with_cell(pk, |cell| self.store.version(cell, &guard))??;
+        Some(deserialize::<R>(self.store.archived(version)))
+    }
+
+    /// Runs `f` on the archived row with primary key `pk`, in place, without
+    /// deserializing it: the cheapest way to read a few fields.
+    ///
+    /// The reference cannot escape `f`. While `f` runs, the slot it reads is
+    /// kept from reuse, so keep `f` short.
+    ///
+    /// ```
+    /// # use worktable_core::doc_support::*;
+    /// # block_on(async {
+    /// let orders = sample_orders().await;
+    /// let price = orders.read(&1, |order| order.price.to_native());
+    /// assert_eq!(price, Some(100));
+    /// # });
+    /// ```
+    pub fn read<Q, T>(&self, pk: &Q, f: impl FnOnce(&R::Archived) -> T) -> Option<T>
+    where
+        R::Pk: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let guard = epoch::pin();
+        let version = self
+            .primary
+            .with_cell(pk, |cell| self.store.version(cell, &guard))??;
+        Some(f(self.store.archived(version)))
+    }
+
+    /// Whether a row with primary key `pk` exists.
+    pub fn contains<Q>(&self, pk: &Q) -> bool
+    where
+        R::Pk: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.primary
+            .with_cell(pk, |cell| cell.link().is_some())
+            .unwrap_or(false)
+    }
+
+    /// The row whose key in the unique index `index` is `key`.
+    ///
+    /// ```
+    /// # use worktable_core::doc_support::*;
+    /// # block_on(async {
+    /// let orders = sample_orders().await;
+    /// assert_eq!(orders.get_by(Order::CLIENT_REF, "B-2").unwrap().id, 2);
+    /// # });
+    /// ```
+    pub fn get_by<I, Q>(&self, index: I, key: &Q) -> Option<R>
+    where
+        I: UniqueIndex<R>,
+        I::Key: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let _ = index;
+        let guard = epoch::pin();
+        let version =
+            I::store(&self.indexes).with_cell(key, |cell| self.store.version(cell, &guard))??;
+        let row = deserialize::<R>(self.store.archived(version));
+        // The entry may lead to a row whose key is changing (see `write`).
+        I::key_is(&row, key).then_some(row)
+    }
+
+    /// Every row whose key in `index` is `key`, in primary-key order. Works
+    /// for unique indexes too (zero or one row).
+    ///
+    /// ```
+    /// # use worktable_core::doc_support::*;
+    /// # block_on(async {
+    /// let orders = sample_orders().await;
+    /// let ids: Vec<u64> = orders.find_by(Order::ACCOUNT, &7).iter().map(|o| o.id).collect();
+    /// assert_eq!(ids, [1, 3]);
+    /// # });
+    /// ```
+    pub fn find_by<I, Q>(&self, index: I, key: &Q) -> Vec<R>
+    where
+        I: Index<R>,
+        I::Key: Borrow<Q>,
+        Q: Ord + ?Sized,
+    {
+        let _ = index;
+        let entries = I::store(&self.indexes)
+            .ordered()
+            .range(SeekRange::only(Borrowed(key)));
+        self.rows_of(entries, |row, _| I::key_is(row, key))
+            .collect()
+    }
+
+    /// The rows whose key in `index` falls in `range`, in key order (rows of
+    /// one key in primary-key order). Reverse it with `.rev()`.
+    ///
+    /// ```
+    /// # use worktable_core::doc_support::*;
+    /// # block_on(async {
+    /// let orders = sample_orders().await;
+    /// let accounts: Vec<u32> = orders.range_by(Order::ACCOUNT, 5..=8).rev().map(|o| o.account).collect();
+    /// assert_eq!(accounts, [8, 7, 7]);
+    /// # });
+    /// ```
+    pub fn range_by<I, B>(&self, index: I, range: B) -> impl DoubleEndedIterator<Item = R> + '_
+    where
+        I: Index<R>,
+        B: RangeBounds<I::Key>,
+    {
+        let _ = index;
+        let (start, end) = owned_bounds(&range);
+        let entries = I::store(&self.indexes)
+            .ordered()
+            .range(SeekRange::new(start, end));
+        self.rows_of(entries, |row, key| I::key_is(row, key))
+    }
+
+    /// The rows whose key in the composite index `index` starts with
+    /// `prefix`, in key order. The prefix is the first field's value, or a
+    /// tuple of the first fields' values.
+    ///
+    /// ```
+    /// # use worktable_core::doc_support::*;
+    /// # block_on(async {
+    /// let orders = sample_orders().await;
+    /// let days: Vec<u16> = orders.prefix_by(Order::BY_ACCOUNT_DAY, 7).map(|o| o.day).collect();
+    /// assert_eq!(days, [1, 2]);
+    /// # });
+    /// ```
+    pub fn prefix_by<I, X>(&self, index: I, prefix: X) -> impl DoubleEndedIterator<Item = R> + '_
+    where
+        I: IndexPrefix<R, X>,
+        X: Clone + 'static,
+    {
+        let _ = index;
+        let target = PrefixOf::<R, I, X> {
+            prefix,
+            _index: PhantomData,
+        };
+        let entries = I::store(&self.indexes)
+            .ordered()
+            .range(SeekRange::only(target));
+        self.rows_of(entries, |row, key| I::key_is(row, key))
+    }
+
+    /// The rows whose primary key falls in `range`, in primary-key order.
+    /// Reverse it with `.rev()`.
+    ///
+    /// ```
+    /// # use worktable_core::doc_support::*;
+    /// # block_on(async {
+    /// let orders = sample_orders().await;
+    /// let ids: Vec<u64> = orders.range(2..).map(|o| o.id).collect();
+    /// assert_eq!(ids, [2, 3]);
+    /// # });
+    /// ```
+    pub fn range<B>(&self, range: B) -> impl DoubleEndedIterator<Item = R> + '_
+    where
+        B: RangeBounds<R::Pk>,
+    {
+        let (start, end) = owned_bounds(&range);
+        let entries = self.primary.ordered().range(SeekRange::new(start, end));
+        self.rows_of(entries, |_, _| true)
+    }
+
+    /// Every row, in primary-key order. Reverse it with `.rev()`.
+    ///
+    /// ```
+    /// # use worktable_core::doc_support::*;
+    /// # block_on(async {
+    /// let orders = sample_orders().await;
+    /// assert_eq!(orders.iter().map(|o| o.id).collect::<Vec<_>>(), [1, 2, 3]);
+    /// # });
+    /// ```
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = R> + '_ {
+        self.rows_of(self.primary.ordered().iter(), |_, _| true)
+    }
+
+    /// The live rows behind `entries` that pass `check(row, entry key)`.
+    ///
+    /// An entry may lead to a row that is being deleted or whose key is
+    /// being changed; the row is then skipped, so every row returned was
+    /// committed and matched its entry when it was read.
+    fn rows_of<'a, K: 'a, P: 'a>(
+        &'a self,
+        entries: impl DoubleEndedIterator<Item = OrderedEntry<'a, K, P>> + 'a,
+        check: impl Fn(&R, &K) -> bool + 'a,
+    ) -> impl DoubleEndedIterator<Item = R> + 'a {
+        entries.filter_map(move |entry| {
+            let row = self.store.get(entry.value())?;
+            check(&row, &entry.key().key).then_some(row)
+        })
+    }
+}
+
+/// Probe target standing for every key of index `I` that starts with a
+/// prefix.
+struct PrefixOf<R, I, X> {
+    prefix: X,
+    _index: PhantomData<fn() -> (R, I)>,
+}
+
+impl<R, I, X: Clone> Clone for PrefixOf<R, I, X> {
+    fn clone(&self) -> Self {
+        Self {
+            prefix: self.prefix.clone(),
+            _index: PhantomData,
+        }
+    }
+}
+
+impl<R: Row, I: IndexPrefix<R, X>, X> KeyOrder<I::Key> for PrefixOf<R, I, X> {
+    fn cmp_key(&self, key: &I::Key) -> Ordering {
+        I::cmp_prefix(&self.prefix, key)
+    }
+}

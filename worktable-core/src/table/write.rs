@@ -1,0 +1,345 @@
+//! Writes, and the protocol that keeps rows and indexes in step.
+//!
+//! # Write protocol
+//!
+//! Every write holds the row lock of each row it changes, so writers of one
+//! row are serialized while writers of different rows run in parallel. A
+//! row's committed version is the one its [`RowCell`] holds; the moment a
+//! write changes the cell is the moment it takes effect for readers:
+//!
+//! * **insert** — reserve the primary key and every index key (cell still
+//!   *pending*, so readers that find an entry see no row), then publish the
+//!   first version into the cell. A duplicate unique key undoes the
+//!   reservations made so far.
+//! * **update** — write the new version to a fresh slot, add entries for the
+//!   index keys that change (readers reaching the cell through a new entry
+//!   see the old version, whose key does not match, and skip it), swap the
+//!   cell to the new version, remove the old entries, retire the old slot.
+//!   An update that changes no indexed field touches no index.
+//! * **delete** — mark the cell deleted, remove every entry, retire the slot.
+//!
+//! Retired slots are reused only after every reader that could still see
+//! them has finished (epoch-based reclamation).
+
+use std::borrow::Borrow;
+use std::fmt::Debug;
+use std::hash::Hash;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use super::WorkTable;
+use crate::__private::PkSource;
+use crate::error::{Result, TableError};
+use crate::index::{
+    DuplicateKey, Index, UniqueIndex, insert_all, insert_changed, remove_all, remove_changed,
+};
+use crate::page::{MAX_ROW_BYTES, RowCell, StageError, Staged};
+use crate::row::Row;
+
+impl<R: Row> WorkTable<R> {
+    /// Inserts `row` and returns its primary key.
+    ///
+    /// With `#[pk(autoincrement)]` or `#[pk(generator = ...)]` the table
+    /// assigns the key and the key fields of `row` are ignored; otherwise the
+    /// row's own key is used.
+    ///
+    /// # Errors
+    ///
+    /// [`DuplicatePk`](TableError::DuplicatePk),
+    /// [`DuplicateKey`](TableError::DuplicateKey) (a unique index),
+    /// [`RowTooLarge`](TableError::RowTooLarge),
+    /// [`Serialize`](TableError::Serialize),
+    /// [`KeysExhausted`](TableError::KeysExhausted),
+    /// [`TableFull`](TableError::TableFull). On error the table is unchanged
+    /// (a generated key that was drawn is not handed out again).
+    ///
+    /// ```
+    /// # use worktable_core::doc_support::*;
+    /// # block_on(async {
+    /// let orders = sample_orders().await;
+    /// let pk = orders.insert(order(4, "D-4", 9, 1)).await?;
+    /// assert_eq!(pk, 4);
+    /// let again = orders.insert(order(5, "D-4", 9, 1)).await;
+    /// assert!(matches!(again, Err(TableError::DuplicateKey { index: "client_ref", .. })));
+    /// # Ok::<(), TableError>(())
+    /// # }).unwrap();
+    /// ```
+    pub async fn insert(&self, mut row: R) -> Result<R::Pk> {
+        let pk = self
+            .pk_source
+            .assign(row.pk())
+            .ok_or(TableError::KeysExhausted {
+                table: R::TABLE_NAME,
+            })?;
+        row.set_pk(pk.clone());
+        let _lock = self.locks.lock(&pk).await;
+        self.insert_locked(&row, pk)
+    }
+
+    /// Replaces the row that has `row`'s primary key with `row`, and returns
+    /// the previous version. Only the indexes whose key changed are touched.
+    ///
+    /// # Errors
+    ///
+    /// [`NotFound`](TableError::NotFound),
+    /// [`DuplicateKey`](TableError::DuplicateKey),
+    /// [`RowTooLarge`](TableError::RowTooLarge),
+    /// [`Serialize`](TableError::Serialize),
+    /// [`TableFull`](TableError::TableFull). On error the row and every index
+    /// are unchanged.
+    ///
+    /// ```
+    /// # use worktable_core::doc_support::*;
+    /// # block_on(async {
+    /// let orders = sample_orders().await;
+    /// let old = orders.update(Order { price: 250, ..orders.get(&1).unwrap() }).await?;
+    /// assert_eq!((old.price, orders.get(&1).unwrap().price), (100, 250));
+    /// # Ok::<(), TableError>(())
+    /// # }).unwrap();
+    /// ```
+    pub async fn update(&self, row: R) -> Result<R> {
+        let pk = row.pk();
+        let _lock = self.locks.lock(&pk).await;
+        let cell = self
+            .primary
+            .cell(&pk)
+            .ok_or_else(|| not_found_pk::<R>(&pk))?;
+        self.update_locked(&cell, &row)
+    }
+
+    /// Inserts `row`, or replaces the row with its primary key if there is
+    /// one; returns the replaced row.
+    ///
+    /// The row's own primary key is always used, even with a key generator;
+    /// the generator is told about the key so it does not hand it out later.
+    ///
+    /// # Errors
+    ///
+    /// As [`insert`](Self::insert) and [`update`](Self::update), except
+    /// `DuplicatePk` and `NotFound`. On error the table is unchanged.
+    ///
+    /// ```
+    /// # use worktable_core::doc_support::*;
+    /// # block_on(async {
+    /// let orders = sample_orders().await;
+    /// assert!(orders.upsert(order(10, "J-10", 1, 1)).await?.is_none());
+    /// let replaced = orders.upsert(order(10, "J-10", 2, 1)).await?;
+    /// assert_eq!(replaced.unwrap().account, 1);
+    /// # Ok::<(), TableError>(())
+    /// # }).unwrap();
+    /// ```
+    pub async fn upsert(&self, row: R) -> Result<Option<R>> {
+        let pk = row.pk();
+        let _lock = self.locks.lock(&pk).await;
+        match self.primary.cell(&pk) {
+            Some(cell) => self.update_locked(&cell, &row).map(Some),
+            None => {
+                self.insert_locked(&row, pk.clone())?;
+                self.pk_source.observe(&pk);
+                Ok(None)
+            }
+        }
+    }
+
+    /// Deletes the row with primary key `pk` and returns it.
+    ///
+    /// # Errors
+    ///
+    /// [`NotFound`](TableError::NotFound); the table is then unchanged.
+    ///
+    /// ```
+    /// # use worktable_core::doc_support::*;
+    /// # block_on(async {
+    /// let orders = sample_orders().await;
+    /// assert_eq!(orders.delete(&2).await?.client_ref, "B-2");
+    /// assert!(orders.get_by(Order::CLIENT_REF, "B-2").is_none());
+    /// # Ok::<(), TableError>(())
+    /// # }).unwrap();
+    /// ```
+    pub async fn delete(&self, pk: &R::Pk) -> Result<R> {
+        let _lock = self.locks.lock(pk).await;
+        let cell = self.primary.cell(pk).ok_or_else(|| not_found_pk::<R>(pk))?;
+        let row = self
+            .store
+            .get(&cell)
+            .expect("a locked row in the primary index is live");
+        self.delete_locked(pk, &cell, &row);
+        Ok(row)
+    }
+
+    /// Deletes the row whose key in the unique index `index` is `key`, and
+    /// returns it.
+    ///
+    /// # Errors
+    ///
+    /// [`NotFound`](TableError::NotFound); the table is then unchanged.
+    ///
+    /// ```
+    /// # use worktable_core::doc_support::*;
+    /// # block_on(async {
+    /// let orders = sample_orders().await;
+    /// assert_eq!(orders.delete_by(Order::CLIENT_REF, "C-3").await?.id, 3);
+    /// # Ok::<(), TableError>(())
+    /// # }).unwrap();
+    /// ```
+    pub async fn delete_by<I, Q>(&self, index: I, key: &Q) -> Result<R>
+    where
+        I: UniqueIndex<R>,
+        I::Key: Borrow<Q>,
+        Q: Hash + Eq + Debug + ?Sized,
+    {
+        loop {
+            let Some(found) = self.get_by(index, key) else {
+                return Err(TableError::NotFound {
+                    table: R::TABLE_NAME,
+                    key: format!("{} = {key:?}", I::NAME),
+                });
+            };
+            let pk = found.pk();
+            let _lock = self.locks.lock(&pk).await;
+            if let Some((cell, row)) = self.locked_row(&pk)
+                && I::key_is(&row, key)
+            {
+                self.delete_locked(&pk, &cell, &row);
+                return Ok(row);
+            }
+            // The row changed its key or went away between the look-up and
+            // the lock: look again.
+        }
+    }
+
+    /// Deletes every row whose key in `index` is `key`; returns them in
+    /// primary-key order.
+    ///
+    /// Rows are locked and deleted one at a time in primary-key order, so
+    /// this never deadlocks with other writers; it is not atomic: a row that
+    /// gets the key while the call runs may be left in place.
+    ///
+    /// ```
+    /// # use worktable_core::doc_support::*;
+    /// # block_on(async {
+    /// let orders = sample_orders().await;
+    /// let gone = orders.delete_all_by(Order::ACCOUNT, &7).await?;
+    /// assert_eq!(gone.len(), 2);
+    /// assert_eq!(orders.len(), 1);
+    /// # Ok::<(), TableError>(())
+    /// # }).unwrap();
+    /// ```
+    pub async fn delete_all_by<I, Q>(&self, index: I, key: &Q) -> Result<Vec<R>>
+    where
+        I: Index<R>,
+        I::Key: Borrow<Q>,
+        Q: Ord + ?Sized,
+    {
+        let mut pks: Vec<R::Pk> = self.find_by(index, key).iter().map(Row::pk).collect();
+        pks.sort();
+        let mut deleted = Vec::with_capacity(pks.len());
+        for pk in pks {
+            let _lock = self.locks.lock(&pk).await;
+            if let Some((cell, row)) = self.locked_row(&pk)
+                && I::key_is(&row, key)
+            {
+                self.delete_locked(&pk, &cell, &row);
+                deleted.push(row);
+            }
+        }
+        Ok(deleted)
+    }
+
+    /// Makes the slots of replaced and deleted row versions reusable as soon
+    /// as no running reader can see them. Writes do this on their own over
+    /// time; call it to reclaim promptly, e.g. before reading
+    /// [`stats`](Self::stats).
+    pub fn reclaim_retired(&self) {
+        self.store.collect_retired();
+    }
+
+    /// The cell and current row of `pk`; the caller holds `pk`'s lock.
+    fn locked_row(&self, pk: &R::Pk) -> Option<(Arc<RowCell>, R)> {
+        let cell = self.primary.cell(pk)?;
+        let row = self.store.get(&cell)?;
+        Some((cell, row))
+    }
+
+    /// Inserts `row` under `pk`; the caller holds `pk`'s lock.
+    fn insert_locked(&self, row: &R, pk: R::Pk) -> Result<R::Pk> {
+        if self.primary.contains(&pk) {
+            return Err(TableError::DuplicatePk {
+                table: R::TABLE_NAME,
+                pk: format!("{pk:?}"),
+            });
+        }
+        let staged = self.stage(row)?;
+        let cell = self.store.new_cell();
+        if let Err(duplicate) = insert_all(&self.indexes, row, &cell) {
+            self.store.discard(staged);
+            return Err(duplicate_key::<R>(duplicate));
+        }
+        self.primary.insert(pk.clone(), &cell);
+        self.store.publish(&cell, staged);
+        self.len.fetch_add(1, Ordering::AcqRel);
+        Ok(pk)
+    }
+
+    /// Replaces the row in `cell` with `row`; the caller holds its lock.
+    fn update_locked(&self, cell: &Arc<RowCell>, row: &R) -> Result<R> {
+        let old = self
+            .store
+            .get(cell)
+            .expect("a locked row in the primary index is live");
+        let staged = self.stage(row)?;
+        let changes = match insert_changed(&self.indexes, &old, row, cell) {
+            Ok(changes) => changes,
+            Err(duplicate) => {
+                self.store.discard(staged);
+                return Err(duplicate_key::<R>(duplicate));
+            }
+        };
+        self.store.replace(cell, staged);
+        if !changes.is_empty() {
+            remove_changed(&self.indexes, &old, cell, changes);
+        }
+        Ok(old)
+    }
+
+    /// Deletes `row`, the current version in `cell`; the caller holds `pk`'s
+    /// lock.
+    fn delete_locked(&self, pk: &R::Pk, cell: &Arc<RowCell>, row: &R) {
+        self.store.unpublish(cell);
+        remove_all(&self.indexes, row, cell);
+        self.primary.remove(pk, cell);
+        self.len.fetch_sub(1, Ordering::AcqRel);
+    }
+
+    fn stage(&self, row: &R) -> Result<Staged> {
+        self.store.stage(row).map_err(|error| match error {
+            StageError::TooLarge { size } => TableError::RowTooLarge {
+                table: R::TABLE_NAME,
+                size,
+                max: MAX_ROW_BYTES,
+            },
+            StageError::Serialize(source) => TableError::Serialize {
+                table: R::TABLE_NAME,
+                source,
+            },
+            StageError::OutOfPages => TableError::TableFull {
+                table: R::TABLE_NAME,
+            },
+        })
+    }
+}
+
+fn not_found_pk<R: Row>(pk: &R::Pk) -> TableError {
+    TableError::NotFound {
+        table: R::TABLE_NAME,
+        key: format!("primary key {pk:?}"),
+    }
+}
+
+fn duplicate_key<R: Row>(duplicate: DuplicateKey) -> TableError {
+    TableError::DuplicateKey {
+        table: R::TABLE_NAME,
+        index: duplicate.index,
+        key: duplicate.key,
+    }
+}

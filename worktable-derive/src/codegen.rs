@@ -1,0 +1,327 @@
+//! Stage 3: the generated code, as small pieces.
+//!
+//! Everything lands in one `const _: () = { ... };` block, so the helper
+//! types (index storage, handles) add no names to the user's module. Paths
+//! are fully qualified (`::core::...`, the core crate through its configured
+//! path) so that user items named `Result`, `Option`, `Clone`, ... cannot
+//! capture them.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::{Ident, Index as TupleIndex, Type};
+
+use crate::model::{IndexDef, PkSource, Table};
+
+pub(crate) fn expand(table: &Table) -> TokenStream {
+    let row_impl = row_impl(table);
+    let index_set = index_set(table);
+    let handles = table
+        .indexes
+        .iter()
+        .enumerate()
+        .map(|(position, index)| handle(table, position, index));
+    let constants = constants(table);
+    quote! {
+        #[allow(non_local_definitions, clippy::all)]
+        const _: () = {
+            #row_impl
+            #index_set
+            #(#handles)*
+            #constants
+        };
+    }
+}
+
+/// Name of the generated index-set struct.
+fn index_set_ident(table: &Table) -> Ident {
+    format_ident!("{}Indexes", table.ident)
+}
+
+/// `a` for one field, `(a, b)` for several: a type or value built from the
+/// fields at `positions`, each turned into tokens by `each`.
+fn one_or_tuple(positions: &[usize], each: impl Fn(usize) -> TokenStream) -> TokenStream {
+    match positions {
+        [single] => each(*single),
+        several => {
+            let parts = several.iter().map(|&i| each(i));
+            quote!((#(#parts),*))
+        }
+    }
+}
+
+fn field_type(table: &Table, i: usize) -> &Type {
+    &table.fields[i].ty
+}
+
+fn row_impl(table: &Table) -> TokenStream {
+    let Table {
+        ident,
+        krate,
+        name,
+        pk,
+        ..
+    } = table;
+    let pk_ty = one_or_tuple(&pk.fields, |i| {
+        let ty = field_type(table, i);
+        quote!(#ty)
+    });
+    let pk_value = one_or_tuple(&pk.fields, |i| {
+        let field = &table.fields[i].ident;
+        quote!(::core::clone::Clone::clone(&self.#field))
+    });
+    let set_pk = match pk.fields.as_slice() {
+        [single] => {
+            let field = &table.fields[*single].ident;
+            quote!(self.#field = pk;)
+        }
+        several => {
+            let parts: Vec<Ident> = (0..several.len())
+                .map(|n| format_ident!("__part{}", n))
+                .collect();
+            let fields = several.iter().map(|&i| &table.fields[i].ident);
+            quote! {
+                let (#(#parts),*) = pk;
+                #(self.#fields = #parts;)*
+            }
+        }
+    };
+    let source = match &pk.source {
+        PkSource::Caller => quote!(#krate::__private::CallerPk),
+        PkSource::AutoIncrement => {
+            let ty = field_type(table, pk.fields[0]);
+            quote_spanned!(ty.span()=> #krate::__private::Generated<#krate::AutoIncrement<#ty>>)
+        }
+        PkSource::Generator(generator) => {
+            quote_spanned!(generator.span()=> #krate::__private::Generated<#generator>)
+        }
+    };
+    let indexes = index_set_ident(table);
+    quote! {
+        #[automatically_derived]
+        impl #krate::Row for #ident {
+            type Pk = #pk_ty;
+            type PkSource = #source;
+            type Indexes = #indexes;
+            const TABLE_NAME: &'static str = #name;
+
+            #[inline]
+            fn pk(&self) -> Self::Pk {
+                #pk_value
+            }
+
+            #[inline]
+            fn set_pk(&mut self, pk: Self::Pk) {
+                #set_pk
+            }
+        }
+    }
+}
+
+fn index_set(table: &Table) -> TokenStream {
+    let Table {
+        ident, krate, vis, ..
+    } = table;
+    let set = index_set_ident(table);
+    let stores = table.indexes.iter().map(|index| {
+        let handle = index.handle_ident(ident);
+        if index.unique {
+            quote!(#krate::__private::UniqueStore<#ident, #handle>)
+        } else {
+            quote!(#krate::__private::MultiStore<#ident, #handle>)
+        }
+    });
+    let count = table.indexes.len();
+    let defaults = table
+        .indexes
+        .iter()
+        .map(|_| quote!(::core::default::Default::default()));
+    let arms = (0..count).map(|i| {
+        let position = TupleIndex::from(i);
+        quote!(#i => &self.#position,)
+    });
+    quote! {
+        #[doc(hidden)]
+        #vis struct #set(#(#stores),*);
+
+        #[automatically_derived]
+        impl ::core::default::Default for #set {
+            fn default() -> Self {
+                Self(#(#defaults),*)
+            }
+        }
+
+        #[automatically_derived]
+        impl #krate::__private::IndexSet<#ident> for #set {
+            const COUNT: usize = #count;
+
+            fn index(&self, i: usize) -> &dyn #krate::__private::IndexMaintenance<#ident> {
+                match i {
+                    #(#arms)*
+                    _ => ::core::panic!("index number {} out of range", i),
+                }
+            }
+        }
+    }
+}
+
+fn handle(table: &Table, position: usize, index: &IndexDef) -> TokenStream {
+    let Table {
+        ident, krate, vis, ..
+    } = table;
+    let handle = index.handle_ident(ident);
+    let set = index_set_ident(table);
+    let name = &index.name;
+    let unique = index.unique;
+    let position = TupleIndex::from(position);
+    let key_ty = one_or_tuple(&index.fields, |i| {
+        let ty = field_type(table, i);
+        quote!(#ty)
+    });
+    // Spanned on the field types, so that a key type that is not `Key`
+    // (not `Ord`, not `Hash`, ...) is reported on the field.
+    let key_span = index
+        .fields
+        .iter()
+        .map(|&i| field_type(table, i).span())
+        .reduce(|a, b| a.join(b).unwrap_or(a))
+        .unwrap_or_else(Span::call_site);
+    let key_ty_spanned = quote_spanned!(key_span=> #key_ty);
+    let key_value = one_or_tuple(&index.fields, |i| {
+        let field = &table.fields[i].ident;
+        quote!(::core::clone::Clone::clone(&row.#field))
+    });
+    let same_key = index.fields.iter().map(|&i| {
+        let field = &table.fields[i].ident;
+        quote!(::core::cmp::PartialEq::eq(&a.#field, &b.#field))
+    });
+    let key_is = match index.fields.as_slice() {
+        [single] => {
+            let field = &table.fields[*single].ident;
+            quote!(::core::cmp::PartialEq::eq(::core::borrow::Borrow::<Q>::borrow(&row.#field), key))
+        }
+        _ => quote! {
+            ::core::cmp::PartialEq::eq(
+                ::core::borrow::Borrow::<Q>::borrow(&<Self as #krate::Index<#ident>>::key(row)),
+                key,
+            )
+        },
+    };
+    let store = if unique {
+        quote!(#krate::__private::UniqueStore<#ident, Self>)
+    } else {
+        quote!(#krate::__private::MultiStore<#ident, Self>)
+    };
+    let unique_impl = unique.then(|| {
+        quote! {
+            #[automatically_derived]
+            impl #krate::UniqueIndex<#ident> for #handle {}
+        }
+    });
+    let prefixes = (1..index.fields.len()).map(|len| prefix_impl(table, index, &handle, len));
+    let doc = format!(
+        "Handle of the {} index `{name}` of [`{ident}`].",
+        if unique { "unique" } else { "non-unique" }
+    );
+    quote! {
+        #[doc = #doc]
+        #[derive(::core::clone::Clone, ::core::marker::Copy, ::core::fmt::Debug)]
+        #vis struct #handle;
+
+        #[automatically_derived]
+        impl #krate::Index<#ident> for #handle {
+            type Key = #key_ty_spanned;
+            type Store = #store;
+            const NAME: &'static str = #name;
+            const UNIQUE: bool = #unique;
+
+            #[inline]
+            fn key(row: &#ident) -> Self::Key {
+                #key_value
+            }
+
+            #[inline]
+            fn same_key(a: &#ident, b: &#ident) -> bool {
+                #(#same_key)&&*
+            }
+
+            #[inline]
+            fn key_is<Q>(row: &#ident, key: &Q) -> bool
+            where
+                Self::Key: ::core::borrow::Borrow<Q>,
+                Q: ::core::cmp::Eq + ?::core::marker::Sized,
+            {
+                #key_is
+            }
+
+            #[inline]
+            fn store(indexes: &#set) -> &Self::Store {
+                &indexes.#position
+            }
+        }
+
+        #unique_impl
+        #(#prefixes)*
+    }
+}
+
+/// `IndexPrefix` for the first `len` fields of a composite index.
+fn prefix_impl(table: &Table, index: &IndexDef, handle: &Ident, len: usize) -> TokenStream {
+    let Table { ident, krate, .. } = table;
+    let fields = &index.fields[..len];
+    let prefix_ty = one_or_tuple(fields, |i| {
+        let ty = field_type(table, i);
+        quote!(#ty)
+    });
+    let key_ty = one_or_tuple(&index.fields, |i| {
+        let ty = field_type(table, i);
+        quote!(#ty)
+    });
+    let compare = if len == 1 {
+        quote!(::core::cmp::Ord::cmp(prefix, &key.0))
+    } else {
+        // Lexicographic: the first unequal part decides.
+        (0..len).rev().fold(TokenStream::new(), |inner, n| {
+            let n = TupleIndex::from(n);
+            let cmp = quote!(::core::cmp::Ord::cmp(&prefix.#n, &key.#n));
+            if inner.is_empty() {
+                cmp
+            } else {
+                quote! {
+                    match #cmp {
+                        ::core::cmp::Ordering::Equal => #inner,
+                        unequal => unequal,
+                    }
+                }
+            }
+        })
+    };
+    quote! {
+        #[automatically_derived]
+        impl #krate::IndexPrefix<#ident, #prefix_ty> for #handle {
+            #[inline]
+            fn cmp_prefix(prefix: &#prefix_ty, key: &#key_ty) -> ::core::cmp::Ordering {
+                #compare
+            }
+        }
+    }
+}
+
+fn constants(table: &Table) -> TokenStream {
+    let Table { ident, vis, .. } = table;
+    let constants = table.indexes.iter().map(|index| {
+        let constant = index.const_ident();
+        let handle = index.handle_ident(ident);
+        let doc = format!("The index `{}`.", index.name);
+        quote! {
+            #[doc = #doc]
+            #vis const #constant: #handle = #handle;
+        }
+    });
+    quote! {
+        #[automatically_derived]
+        impl #ident {
+            #(#constants)*
+        }
+    }
+}

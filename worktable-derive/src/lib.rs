@@ -1,0 +1,32 @@
+//! `#[derive(Table)]` for [`worktable-core`](https://docs.rs/worktable-core).
+//! Use it through `worktable_core::Table`; the attributes are documented
+//! there.
+//!
+//! The derive runs in three stages: [`attr`] parses the attributes with
+//! darling, [`model`] checks them and builds a typed model that keeps the
+//! spans of the user's tokens, and [`codegen`] turns the model into trait
+//! impls and index handles. Every mistake found is reported, each spanned on
+//! the offending token.
+
+#![forbid(unsafe_code)]
+
+mod attr;
+mod codegen;
+mod model;
+mod types;
+
+use proc_macro::TokenStream;
+
+/// Derives `worktable_core::Row` and the typed index handles of a table.
+#[proc_macro_derive(Table, attributes(pk, index, table))]
+pub fn derive_table(input: TokenStream) -> TokenStream {
+    expand(syn::parse_macro_input!(input as syn::DeriveInput))
+        .unwrap_or_else(darling::Error::write_errors)
+        .into()
+}
+
+fn expand(input: syn::DeriveInput) -> darling::Result<proc_macro2::TokenStream> {
+    let parsed = attr::parse(&input)?;
+    let table = model::Table::build(parsed)?;
+    Ok(codegen::expand(&table))
+}

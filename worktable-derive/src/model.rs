@@ -1,0 +1,310 @@
+//! Stage 2: checks the parsed attributes and builds the model codegen works
+//! from. Every check runs; all errors are reported together.
+
+use darling::util::SpannedValue;
+use proc_macro2::Span;
+use quote::format_ident;
+use syn::ext::IdentExt;
+use syn::{Ident, Path, Type, Visibility, parse_quote};
+
+use crate::attr::{CompositeIndexInput, Parsed, ParsedField};
+use crate::types::{camel_case, find_float, is_snake_identifier, primitive_integer, snake_case};
+
+/// At most this many indexes per table (the write path tracks changed
+/// indexes in a 64-bit mask).
+const MAX_INDEXES: usize = 64;
+
+/// A checked table definition.
+pub(crate) struct Table {
+    pub(crate) ident: Ident,
+    pub(crate) vis: Visibility,
+    pub(crate) name: String,
+    /// Path of `worktable_core`.
+    pub(crate) krate: Path,
+    pub(crate) fields: Vec<Field>,
+    pub(crate) pk: Pk,
+    pub(crate) indexes: Vec<IndexDef>,
+}
+
+pub(crate) struct Field {
+    pub(crate) ident: Ident,
+    pub(crate) ty: Type,
+}
+
+/// The primary key: fields (in declaration order) and where keys come from.
+pub(crate) struct Pk {
+    pub(crate) fields: Vec<usize>,
+    pub(crate) source: PkSource,
+}
+
+pub(crate) enum PkSource {
+    /// Plain `#[pk]`: the row carries its key.
+    Caller,
+    /// `#[pk(autoincrement)]` on the single key field.
+    AutoIncrement,
+    /// `#[pk(generator = path)]`.
+    Generator(Path),
+}
+
+/// One secondary index.
+pub(crate) struct IndexDef {
+    /// The index name: the field name, or the composite index's `name`.
+    pub(crate) name: String,
+    /// Where the index is declared.
+    pub(crate) span: Span,
+    /// Key fields, in key order.
+    pub(crate) fields: Vec<usize>,
+    pub(crate) unique: bool,
+}
+
+impl IndexDef {
+    /// The associated constant holding the handle: `CLIENT_REF`.
+    pub(crate) fn const_ident(&self) -> Ident {
+        Ident::new(&self.name.to_uppercase(), self.span)
+    }
+
+    /// The handle type: `OrderClientRefIndex`.
+    pub(crate) fn handle_ident(&self, table: &Ident) -> Ident {
+        format_ident!(
+            "{}{}Index",
+            table.unraw(),
+            camel_case(&self.name),
+            span = self.span
+        )
+    }
+}
+
+impl Table {
+    pub(crate) fn build(parsed: Parsed) -> darling::Result<Self> {
+        let mut errors = darling::Error::accumulator();
+        let Parsed {
+            table: input,
+            fields: parsed_fields,
+        } = parsed;
+
+        let name = match input.name {
+            Some(name) if name.trim().is_empty() => {
+                errors.push(error_at(name.span(), "the table name must not be empty"));
+                String::new()
+            }
+            Some(name) => name.into_inner(),
+            None => snake_case(&input.ident.unraw().to_string()),
+        };
+        let krate = input
+            .krate
+            .unwrap_or_else(|| parse_quote!(::worktable_core));
+
+        let pk = build_pk(&input.ident, &parsed_fields, &mut errors);
+        let mut indexes = field_indexes(&parsed_fields, &mut errors);
+        for composite in input.indexes {
+            if let Some(index) = composite_index(composite, &parsed_fields, &mut errors) {
+                indexes.push(index);
+            }
+        }
+        check_index_names(&indexes, &mut errors);
+        if indexes.len() > MAX_INDEXES {
+            errors.push(error_at(
+                indexes[MAX_INDEXES].span,
+                format!("a table can have at most {MAX_INDEXES} indexes"),
+            ));
+        }
+
+        let fields = parsed_fields
+            .into_iter()
+            .map(|field| Field {
+                ident: field.ident,
+                ty: field.ty,
+            })
+            .collect();
+        errors.finish_with(Table {
+            ident: input.ident,
+            vis: input.vis,
+            name,
+            krate,
+            fields,
+            pk,
+            indexes,
+        })
+    }
+}
+
+fn build_pk(table: &Ident, fields: &[ParsedField], errors: &mut darling::error::Accumulator) -> Pk {
+    let key_fields: Vec<usize> = (0..fields.len())
+        .filter(|&i| fields[i].pk.is_some())
+        .collect();
+    if key_fields.is_empty() {
+        errors.push(
+            darling::Error::custom(
+                "no primary key: mark a field with #[pk] (or several fields, for a composite key)",
+            )
+            .with_span(table),
+        );
+    }
+    let mut source = PkSource::Caller;
+    for &i in &key_fields {
+        let field = &fields[i];
+        let (_, attr) = field.pk.as_ref().expect("key fields have #[pk]");
+        if attr.autoincrement.is_present() {
+            let span = attr.autoincrement.span();
+            if key_fields.len() > 1 {
+                errors.push(error_at(
+                    span,
+                    "autoincrement needs a single #[pk] field; give a composite key a \
+                     #[pk(generator = ...)] instead",
+                ));
+            } else if primitive_integer(&field.ty).is_none() {
+                errors.push(
+                    darling::Error::custom(
+                        "autoincrement needs a primitive integer key (u8, u16, u32, u64, usize, \
+                         i8, i16, i32, i64, isize); use #[pk(generator = ...)] for other key types",
+                    )
+                    .with_span(&field.ty),
+                );
+            }
+            if attr.generator.is_some() {
+                errors.push(error_at(
+                    span,
+                    "choose one of `autoincrement` and `generator`, not both",
+                ));
+            }
+            source = PkSource::AutoIncrement;
+        }
+        if let Some(generator) = &attr.generator {
+            if matches!(source, PkSource::Generator(_)) {
+                errors.push(
+                    darling::Error::custom("only one #[pk] field can name the key generator")
+                        .with_span(generator),
+                );
+            } else if !attr.autoincrement.is_present() {
+                source = PkSource::Generator(generator.clone());
+            }
+        }
+    }
+    Pk {
+        fields: key_fields,
+        source,
+    }
+}
+
+fn field_indexes(
+    fields: &[ParsedField],
+    errors: &mut darling::error::Accumulator,
+) -> Vec<IndexDef> {
+    let mut indexes = Vec::new();
+    for (i, field) in fields.iter().enumerate() {
+        let Some((_, attr)) = &field.index else {
+            continue;
+        };
+        if let Some(float) = find_float(&field.ty) {
+            errors.push(float_key_error(float));
+        }
+        indexes.push(IndexDef {
+            name: field.ident.unraw().to_string(),
+            span: field.ident.span(),
+            fields: vec![i],
+            unique: attr.unique.is_present(),
+        });
+    }
+    indexes
+}
+
+fn composite_index(
+    input: CompositeIndexInput,
+    fields: &[ParsedField],
+    errors: &mut darling::error::Accumulator,
+) -> Option<IndexDef> {
+    let name: SpannedValue<String> = input.name;
+    let mut ok = true;
+    if !is_snake_identifier(&name) {
+        errors.push(error_at(
+            name.span(),
+            format!(
+                "index name `{}` must be a snake_case identifier, like `by_account_day`",
+                *name
+            ),
+        ));
+        ok = false;
+    }
+    let mut key_fields = Vec::new();
+    for path in input.fields.iter() {
+        let found = path.get_ident().and_then(|ident| {
+            fields
+                .iter()
+                .position(|field| field.ident.unraw() == ident.unraw())
+        });
+        match found {
+            None => {
+                let alternates: Vec<String> = fields
+                    .iter()
+                    .map(|field| field.ident.unraw().to_string())
+                    .collect();
+                errors.push(
+                    darling::Error::unknown_field_with_alts(
+                        &darling::util::path_to_string(path),
+                        &alternates,
+                    )
+                    .with_span(path),
+                );
+                ok = false;
+            }
+            Some(i) if key_fields.contains(&i) => {
+                errors.push(
+                    darling::Error::custom("this field is already part of the index")
+                        .with_span(path),
+                );
+                ok = false;
+            }
+            Some(i) => {
+                if let Some(float) = find_float(&fields[i].ty) {
+                    errors.push(float_key_error(float));
+                    ok = false;
+                }
+                key_fields.push(i);
+            }
+        }
+    }
+    if input.fields.len() < 2 {
+        errors.push(error_at(
+            name.span(),
+            "a composite index needs at least two fields; for one field put #[index] on it",
+        ));
+        ok = false;
+    }
+    ok.then(|| IndexDef {
+        name: name.as_str().to_owned(),
+        span: name.span(),
+        fields: key_fields,
+        unique: input.unique.is_present(),
+    })
+}
+
+fn check_index_names(indexes: &[IndexDef], errors: &mut darling::error::Accumulator) {
+    for (i, index) in indexes.iter().enumerate() {
+        let constant = index.name.to_uppercase();
+        if indexes[..i]
+            .iter()
+            .any(|earlier| earlier.name.to_uppercase() == constant)
+        {
+            errors.push(error_at(
+                index.span,
+                format!(
+                    "another index is already named `{}`: index names must be unique",
+                    index.name
+                ),
+            ));
+        }
+    }
+}
+
+fn float_key_error(float: &Ident) -> darling::Error {
+    darling::Error::custom(format!(
+        "`{float}` has no total order, so it cannot be part of an index key; \
+         use `worktable_core::Ordered{}` (ordered by `total_cmp`) as the field type",
+        float.to_string().to_uppercase()
+    ))
+    .with_span(float)
+}
+
+fn error_at(span: Span, message: impl std::fmt::Display) -> darling::Error {
+    darling::Error::from(syn::Error::new(span, message))
+}
