@@ -102,10 +102,6 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
 
-// Lets `#[derive(Table)]`, which emits `::worktable_core::...` paths, be used
-// inside this crate (by `doc_support`).
-extern crate self as worktable_core;
-
 mod error;
 mod float;
 mod index;
@@ -117,8 +113,6 @@ mod table;
 #[doc(hidden)]
 #[path = "private.rs"]
 pub mod __private;
-#[doc(hidden)]
-pub mod doc_support;
 
 pub use error::{IntegrityError, Result, TableError};
 pub use float::{ArchivedOrderedF32, ArchivedOrderedF64, OrderedF32, OrderedF64};
@@ -143,3 +137,8 @@ pub mod prelude {
     pub use crate::{Archive, Deserialize, Serialize, Table};
     pub use crate::{Index, IndexPrefix, Row, TableError, UniqueIndex, WorkTable};
 }
+
+/// The README's code, compiled and run as a doc test so that it stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;

@@ -65,9 +65,14 @@ pub(crate) struct Parsed {
     pub(crate) fields: Vec<ParsedField>,
 }
 
-/// Parses the struct and its attributes, reporting every error found.
-pub(crate) fn parse(input: &DeriveInput) -> darling::Result<Parsed> {
-    let mut errors = darling::Error::accumulator();
+/// Parses the struct and its attributes into `errors`. Returns what could be
+/// parsed, with defaults where an attribute was malformed, so that later
+/// checks still run; `None` only when the input is not a struct with named
+/// fields.
+pub(crate) fn parse(
+    input: &DeriveInput,
+    errors: &mut darling::error::Accumulator,
+) -> Option<Parsed> {
     let named = match &input.data {
         Data::Struct(data) => match &data.fields {
             Fields::Named(named) => Some(named),
@@ -110,37 +115,47 @@ pub(crate) fn parse(input: &DeriveInput) -> darling::Result<Parsed> {
             None
         }
     };
-    if !input.generics.params.is_empty() || input.generics.where_clause.is_some() {
+    if let Some(param) = input.generics.params.first() {
         errors.push(
             darling::Error::custom(
                 "#[derive(Table)] does not support generic structs: a table's row type must be concrete",
             )
-            .with_span(&input.generics),
+            .with_span(param),
+        );
+    } else if let Some(clause) = &input.generics.where_clause {
+        errors.push(
+            darling::Error::custom(
+                "#[derive(Table)] does not support where clauses on the row type",
+            )
+            .with_span(&clause.where_token),
         );
     }
-    let table = errors.handle(TableInput::from_derive_input(input));
-    if let Some(table) = &table {
-        for attr in &table.attrs {
-            errors.push(
-                darling::Error::custom(format!(
-                    "#[{}] goes on a field, not on the struct",
-                    attr_name(attr)
-                ))
-                .with_span(attr),
-            );
-        }
+    let table = errors
+        .handle(TableInput::from_derive_input(input))
+        .unwrap_or_else(|| TableInput {
+            ident: input.ident.clone(),
+            vis: input.vis.clone(),
+            attrs: Vec::new(),
+            name: None,
+            krate: None,
+            indexes: Vec::new(),
+        });
+    for attr in &table.attrs {
+        errors.push(
+            darling::Error::custom(format!(
+                "#[{}] goes on a field, not on the struct",
+                attr_name(attr)
+            ))
+            .with_span(attr.path()),
+        );
     }
     let mut fields = Vec::new();
-    for field in named.into_iter().flat_map(|named| &named.named) {
+    for field in named?.named.iter() {
         if let Some(field) = errors.handle(FieldInput::from_field(field)) {
-            fields.push(parse_field(field, &mut errors));
+            fields.push(parse_field(field, errors));
         }
     }
-    errors.finish()?;
-    Ok(Parsed {
-        table: table.expect("no errors, so the table attributes parsed"),
-        fields,
-    })
+    Some(Parsed { table, fields })
 }
 
 fn parse_field(field: FieldInput, errors: &mut darling::error::Accumulator) -> ParsedField {
@@ -155,14 +170,22 @@ fn parse_field(field: FieldInput, errors: &mut darling::error::Accumulator) -> P
             "pk" => {
                 if parsed.pk.is_some() {
                     errors.push(duplicate_attr(&attr));
-                } else if let Some(pk) = errors.handle(parse_meta::<PkAttr>(&attr)) {
+                } else {
+                    // A malformed #[pk(...)] still makes the field the key, so
+                    // that no spurious "no primary key" error follows.
+                    let pk = errors
+                        .handle(parse_meta::<PkAttr>(&attr))
+                        .unwrap_or_default();
                     parsed.pk = Some((attr, pk));
                 }
             }
             "index" => {
                 if parsed.index.is_some() {
                     errors.push(duplicate_attr(&attr));
-                } else if let Some(index) = errors.handle(parse_meta::<IndexAttr>(&attr)) {
+                } else {
+                    let index = errors
+                        .handle(parse_meta::<IndexAttr>(&attr))
+                        .unwrap_or_default();
                     parsed.index = Some((attr, index));
                 }
             }
@@ -170,7 +193,7 @@ fn parse_field(field: FieldInput, errors: &mut darling::error::Accumulator) -> P
                 darling::Error::custom(
                     "#[table(...)] goes on the struct; on a field use #[pk] or #[index]",
                 )
-                .with_span(&attr),
+                .with_span(attr.path()),
             ),
         }
     }
@@ -190,7 +213,7 @@ fn duplicate_attr(attr: &Attribute) -> darling::Error {
         "duplicate #[{}] attribute: give each field at most one",
         attr_name(attr)
     ))
-    .with_span(attr)
+    .with_span(attr.path())
 }
 
 fn attr_name(attr: &Attribute) -> String {

@@ -8,6 +8,7 @@
 
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
+use syn::ext::IdentExt;
 use syn::spanned::Spanned;
 use syn::{Ident, Index as TupleIndex, Type};
 
@@ -23,7 +24,7 @@ pub(crate) fn expand(table: &Table) -> TokenStream {
         .map(|(position, index)| handle(table, position, index));
     let constants = constants(table);
     quote! {
-        #[allow(non_local_definitions, clippy::all)]
+        #[allow(non_camel_case_types, non_local_definitions, clippy::all)]
         const _: () = {
             #row_impl
             #index_set
@@ -33,9 +34,10 @@ pub(crate) fn expand(table: &Table) -> TokenStream {
     }
 }
 
-/// Name of the generated index-set struct.
+/// Name of the generated index-set struct (underscored, so that it does not
+/// shadow a user type used as a column type).
 fn index_set_ident(table: &Table) -> Ident {
-    format_ident!("{}Indexes", table.ident)
+    format_ident!("__{}Indexes", table.ident.unraw())
 }
 
 /// `a` for one field, `(a, b)` for several: a type or value built from the
@@ -73,7 +75,7 @@ fn row_impl(table: &Table) -> TokenStream {
     let set_pk = match pk.fields.as_slice() {
         [single] => {
             let field = &table.fields[*single].ident;
-            quote!(self.#field = pk;)
+            quote!(self.#field = __pk;)
         }
         several => {
             let parts: Vec<Ident> = (0..several.len())
@@ -81,7 +83,7 @@ fn row_impl(table: &Table) -> TokenStream {
                 .collect();
             let fields = several.iter().map(|&i| &table.fields[i].ident);
             quote! {
-                let (#(#parts),*) = pk;
+                let (#(#parts),*) = __pk;
                 #(self.#fields = #parts;)*
             }
         }
@@ -103,7 +105,7 @@ fn row_impl(table: &Table) -> TokenStream {
             type Pk = #pk_ty;
             type PkSource = #source;
             type Indexes = #indexes;
-            const TABLE_NAME: &'static str = #name;
+            const TABLE_NAME: &'static ::core::primitive::str = #name;
 
             #[inline]
             fn pk(&self) -> Self::Pk {
@@ -111,7 +113,7 @@ fn row_impl(table: &Table) -> TokenStream {
             }
 
             #[inline]
-            fn set_pk(&mut self, pk: Self::Pk) {
+            fn set_pk(&mut self, __pk: Self::Pk) {
                 #set_pk
             }
         }
@@ -153,12 +155,15 @@ fn index_set(table: &Table) -> TokenStream {
 
         #[automatically_derived]
         impl #krate::__private::IndexSet<#ident> for #set {
-            const COUNT: usize = #count;
+            const COUNT: ::core::primitive::usize = #count;
 
-            fn index(&self, i: usize) -> &dyn #krate::__private::IndexMaintenance<#ident> {
-                match i {
+            fn index(
+                &self,
+                __position: ::core::primitive::usize,
+            ) -> &dyn #krate::__private::IndexMaintenance<#ident> {
+                match __position {
                     #(#arms)*
-                    _ => ::core::panic!("index number {} out of range", i),
+                    _ => ::core::panic!("index number {} out of range", __position),
                 }
             }
         }
@@ -189,21 +194,21 @@ fn handle(table: &Table, position: usize, index: &IndexDef) -> TokenStream {
     let key_ty_spanned = quote_spanned!(key_span=> #key_ty);
     let key_value = one_or_tuple(&index.fields, |i| {
         let field = &table.fields[i].ident;
-        quote!(::core::clone::Clone::clone(&row.#field))
+        quote!(::core::clone::Clone::clone(&__row.#field))
     });
     let same_key = index.fields.iter().map(|&i| {
         let field = &table.fields[i].ident;
-        quote!(::core::cmp::PartialEq::eq(&a.#field, &b.#field))
+        quote!(::core::cmp::PartialEq::eq(&__a.#field, &__b.#field))
     });
     let key_is = match index.fields.as_slice() {
         [single] => {
             let field = &table.fields[*single].ident;
-            quote!(::core::cmp::PartialEq::eq(::core::borrow::Borrow::<Q>::borrow(&row.#field), key))
+            quote!(::core::cmp::PartialEq::eq(::core::borrow::Borrow::<__Q>::borrow(&__row.#field), __key))
         }
         _ => quote! {
             ::core::cmp::PartialEq::eq(
-                ::core::borrow::Borrow::<Q>::borrow(&<Self as #krate::Index<#ident>>::key(row)),
-                key,
+                ::core::borrow::Borrow::<__Q>::borrow(&<Self as #krate::Index<#ident>>::key(__row)),
+                __key,
             )
         },
     };
@@ -232,31 +237,31 @@ fn handle(table: &Table, position: usize, index: &IndexDef) -> TokenStream {
         impl #krate::Index<#ident> for #handle {
             type Key = #key_ty_spanned;
             type Store = #store;
-            const NAME: &'static str = #name;
-            const UNIQUE: bool = #unique;
+            const NAME: &'static ::core::primitive::str = #name;
+            const UNIQUE: ::core::primitive::bool = #unique;
 
             #[inline]
-            fn key(row: &#ident) -> Self::Key {
+            fn key(__row: &#ident) -> Self::Key {
                 #key_value
             }
 
             #[inline]
-            fn same_key(a: &#ident, b: &#ident) -> bool {
+            fn same_key(__a: &#ident, __b: &#ident) -> ::core::primitive::bool {
                 #(#same_key)&&*
             }
 
             #[inline]
-            fn key_is<Q>(row: &#ident, key: &Q) -> bool
+            fn key_is<__Q>(__row: &#ident, __key: &__Q) -> ::core::primitive::bool
             where
-                Self::Key: ::core::borrow::Borrow<Q>,
-                Q: ::core::cmp::Eq + ?::core::marker::Sized,
+                Self::Key: ::core::borrow::Borrow<__Q>,
+                __Q: ::core::cmp::Eq + ?::core::marker::Sized,
             {
                 #key_is
             }
 
             #[inline]
-            fn store(indexes: &#set) -> &Self::Store {
-                &indexes.#position
+            fn store(__indexes: &#set) -> &Self::Store {
+                &__indexes.#position
             }
         }
 
@@ -278,19 +283,19 @@ fn prefix_impl(table: &Table, index: &IndexDef, handle: &Ident, len: usize) -> T
         quote!(#ty)
     });
     let compare = if len == 1 {
-        quote!(::core::cmp::Ord::cmp(prefix, &key.0))
+        quote!(::core::cmp::Ord::cmp(__prefix, &__key.0))
     } else {
         // Lexicographic: the first unequal part decides.
         (0..len).rev().fold(TokenStream::new(), |inner, n| {
             let n = TupleIndex::from(n);
-            let cmp = quote!(::core::cmp::Ord::cmp(&prefix.#n, &key.#n));
+            let cmp = quote!(::core::cmp::Ord::cmp(&__prefix.#n, &__key.#n));
             if inner.is_empty() {
                 cmp
             } else {
                 quote! {
                     match #cmp {
                         ::core::cmp::Ordering::Equal => #inner,
-                        unequal => unequal,
+                        __unequal => __unequal,
                     }
                 }
             }
@@ -300,7 +305,7 @@ fn prefix_impl(table: &Table, index: &IndexDef, handle: &Ident, len: usize) -> T
         #[automatically_derived]
         impl #krate::IndexPrefix<#ident, #prefix_ty> for #handle {
             #[inline]
-            fn cmp_prefix(prefix: &#prefix_ty, key: &#key_ty) -> ::core::cmp::Ordering {
+            fn cmp_prefix(__prefix: &#prefix_ty, __key: &#key_ty) -> ::core::cmp::Ordering {
                 #compare
             }
         }

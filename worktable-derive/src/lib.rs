@@ -25,8 +25,14 @@ pub fn derive_table(input: TokenStream) -> TokenStream {
         .into()
 }
 
+/// Parses, checks and generates. Parse errors do not stop the checks: every
+/// mistake in the input is reported in one compilation.
 fn expand(input: syn::DeriveInput) -> darling::Result<proc_macro2::TokenStream> {
-    let parsed = attr::parse(&input)?;
-    let table = model::Table::build(parsed)?;
-    Ok(codegen::expand(&table))
+    let mut errors = darling::Error::accumulator();
+    let parsed = attr::parse(&input, &mut errors);
+    let table = parsed.map(|parsed| model::Table::build(parsed, &mut errors));
+    errors.finish()?;
+    Ok(codegen::expand(
+        &table.expect("no errors, so the model was built"),
+    ))
 }

@@ -63,10 +63,11 @@ impl IndexDef {
         Ident::new(&self.name.to_uppercase(), self.span)
     }
 
-    /// The handle type: `OrderClientRefIndex`.
+    /// The handle type: `__OrderClientRefIndex`. The leading underscores
+    /// keep it from shadowing a user type used as a column type.
     pub(crate) fn handle_ident(&self, table: &Ident) -> Ident {
         format_ident!(
-            "{}{}Index",
+            "__{}{}Index",
             table.unraw(),
             camel_case(&self.name),
             span = self.span
@@ -75,8 +76,9 @@ impl IndexDef {
 }
 
 impl Table {
-    pub(crate) fn build(parsed: Parsed) -> darling::Result<Self> {
-        let mut errors = darling::Error::accumulator();
+    /// Checks `parsed`, pushing every problem into `errors`. The model is
+    /// only used when `errors` stays empty.
+    pub(crate) fn build(parsed: Parsed, errors: &mut darling::error::Accumulator) -> Self {
         let Parsed {
             table: input,
             fields: parsed_fields,
@@ -94,14 +96,14 @@ impl Table {
             .krate
             .unwrap_or_else(|| parse_quote!(::worktable_core));
 
-        let pk = build_pk(&input.ident, &parsed_fields, &mut errors);
-        let mut indexes = field_indexes(&parsed_fields, &mut errors);
+        let pk = build_pk(&input.ident, &parsed_fields, errors);
+        let mut indexes = field_indexes(&parsed_fields, errors);
         for composite in input.indexes {
-            if let Some(index) = composite_index(composite, &parsed_fields, &mut errors) {
+            if let Some(index) = composite_index(composite, &parsed_fields, errors) {
                 indexes.push(index);
             }
         }
-        check_index_names(&indexes, &mut errors);
+        check_index_names(&indexes, errors);
         if indexes.len() > MAX_INDEXES {
             errors.push(error_at(
                 indexes[MAX_INDEXES].span,
@@ -116,7 +118,7 @@ impl Table {
                 ty: field.ty,
             })
             .collect();
-        errors.finish_with(Table {
+        Table {
             ident: input.ident,
             vis: input.vis,
             name,
@@ -124,7 +126,7 @@ impl Table {
             fields,
             pk,
             indexes,
-        })
+        }
     }
 }
 
@@ -219,8 +221,9 @@ fn composite_index(
         errors.push(error_at(
             name.span(),
             format!(
-                "index name `{}` must be a snake_case identifier, like `by_account_day`",
-                *name
+                "index name `{}` must be a snake_case identifier, like `{}`",
+                *name,
+                snake_case(&name)
             ),
         ));
         ok = false;

@@ -26,6 +26,11 @@ use crate::row::{Key, Row};
 ///     table.find_by(index, key).len()
 /// }
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not an index of `{R}`",
+    label = "not an index of `{R}`",
+    note = "index handles are the constants `#[derive(Table)]` adds to the row type, named after the index in upper case (e.g. `Order::CLIENT_REF`)"
+)]
 pub trait Index<R: Row>: Copy + Send + Sync + 'static {
     /// The indexed key: the field's type, or a tuple of the fields' types.
     type Key: Key;
@@ -62,12 +67,22 @@ pub trait Index<R: Row>: Copy + Send + Sync + 'static {
 /// A secondary index whose keys are unique: `#[index(unique)]` or a
 /// composite index with `unique`. Enables [`get_by`](crate::WorkTable::get_by)
 /// and [`delete_by`](crate::WorkTable::delete_by).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a unique index of `{R}`",
+    label = "needs a unique index of `{R}`",
+    note = "`get_by` and `delete_by` need an index declared with `#[index(unique)]` or a composite index with `unique`; `find_by` and `delete_all_by` work with any index"
+)]
 pub trait UniqueIndex<R: Row>: Index<R, Store = UniqueStore<R, Self>> {}
 
 /// A composite index that can be searched by a leading part of its key:
 /// `#[table(index(name = "by_account_day", fields(account, day)))]`
 /// implements `IndexPrefix<Order, u32>` (the `account` part).
 /// A prefix of two or more fields is a tuple.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be searched by a prefix of type `{X}`",
+    label = "not a prefix of this index's key",
+    note = "a prefix is the value of the first field of a composite index, or a tuple of the values of its first fields (not all of them: use `find_by` for a whole key)"
+)]
 pub trait IndexPrefix<R: Row, X>: Index<R> {
     /// Where `prefix` sorts relative to `key`: `Equal` when `key` starts
     /// with `prefix`.

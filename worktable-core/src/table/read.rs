@@ -19,7 +19,8 @@ impl<R: Row> WorkTable<R> {
     /// The row with primary key `pk`.
     ///
     /// ```
-    /// # use worktable_core::doc_support::*;
+    /// # mod support { include!(concat!(env!("CARGO_MANIFEST_DIR"), "/doc/support.rs")); }
+    /// # use support::*;
     /// # block_on(async {
     /// let orders = sample_orders().await;
     /// assert_eq!(orders.get(&1).unwrap().client_ref, "A-1");
@@ -45,7 +46,8 @@ impl<R: Row> WorkTable<R> {
     /// kept from reuse, so keep `f` short.
     ///
     /// ```
-    /// # use worktable_core::doc_support::*;
+    /// # mod support { include!(concat!(env!("CARGO_MANIFEST_DIR"), "/doc/support.rs")); }
+    /// # use support::*;
     /// # block_on(async {
     /// let orders = sample_orders().await;
     /// let price = orders.read(&1, |order| order.price.to_native());
@@ -78,7 +80,8 @@ impl<R: Row> WorkTable<R> {
     /// The row whose key in the unique index `index` is `key`.
     ///
     /// ```
-    /// # use worktable_core::doc_support::*;
+    /// # mod support { include!(concat!(env!("CARGO_MANIFEST_DIR"), "/doc/support.rs")); }
+    /// # use support::*;
     /// # block_on(async {
     /// let orders = sample_orders().await;
     /// assert_eq!(orders.get_by(Order::CLIENT_REF, "B-2").unwrap().id, 2);
@@ -103,7 +106,8 @@ impl<R: Row> WorkTable<R> {
     /// for unique indexes too (zero or one row).
     ///
     /// ```
-    /// # use worktable_core::doc_support::*;
+    /// # mod support { include!(concat!(env!("CARGO_MANIFEST_DIR"), "/doc/support.rs")); }
+    /// # use support::*;
     /// # block_on(async {
     /// let orders = sample_orders().await;
     /// let ids: Vec<u64> = orders.find_by(Order::ACCOUNT, &7).iter().map(|o| o.id).collect();
@@ -128,7 +132,8 @@ impl<R: Row> WorkTable<R> {
     /// one key in primary-key order). Reverse it with `.rev()`.
     ///
     /// ```
-    /// # use worktable_core::doc_support::*;
+    /// # mod support { include!(concat!(env!("CARGO_MANIFEST_DIR"), "/doc/support.rs")); }
+    /// # use support::*;
     /// # block_on(async {
     /// let orders = sample_orders().await;
     /// let accounts: Vec<u32> = orders.range_by(Order::ACCOUNT, 5..=8).rev().map(|o| o.account).collect();
@@ -153,7 +158,8 @@ impl<R: Row> WorkTable<R> {
     /// tuple of the first fields' values.
     ///
     /// ```
-    /// # use worktable_core::doc_support::*;
+    /// # mod support { include!(concat!(env!("CARGO_MANIFEST_DIR"), "/doc/support.rs")); }
+    /// # use support::*;
     /// # block_on(async {
     /// let orders = sample_orders().await;
     /// let days: Vec<u16> = orders.prefix_by(Order::BY_ACCOUNT_DAY, 7).map(|o| o.day).collect();
@@ -180,7 +186,8 @@ impl<R: Row> WorkTable<R> {
     /// Reverse it with `.rev()`.
     ///
     /// ```
-    /// # use worktable_core::doc_support::*;
+    /// # mod support { include!(concat!(env!("CARGO_MANIFEST_DIR"), "/doc/support.rs")); }
+    /// # use support::*;
     /// # block_on(async {
     /// let orders = sample_orders().await;
     /// let ids: Vec<u64> = orders.range(2..).map(|o| o.id).collect();
@@ -199,7 +206,8 @@ impl<R: Row> WorkTable<R> {
     /// Every row, in primary-key order. Reverse it with `.rev()`.
     ///
     /// ```
-    /// # use worktable_core::doc_support::*;
+    /// # mod support { include!(concat!(env!("CARGO_MANIFEST_DIR"), "/doc/support.rs")); }
+    /// # use support::*;
     /// # block_on(async {
     /// let orders = sample_orders().await;
     /// assert_eq!(orders.iter().map(|o| o.id).collect::<Vec<_>>(), [1, 2, 3]);

@@ -74,7 +74,8 @@ impl<R: Row> WorkTable<R> {
     /// Row, page and index counts.
     ///
     /// ```
-    /// # use worktable_core::doc_support::*;
+    /// # mod support { include!(concat!(env!("CARGO_MANIFEST_DIR"), "/doc/support.rs")); }
+    /// # use support::*;
     /// # block_on(async {
     /// let orders = sample_orders().await;
     /// let stats = orders.stats();

@@ -54,7 +54,8 @@ impl<R: Row> WorkTable<R> {
     /// (a generated key that was drawn is not handed out again).
     ///
     /// ```
-    /// # use worktable_core::doc_support::*;
+    /// # mod support { include!(concat!(env!("CARGO_MANIFEST_DIR"), "/doc/support.rs")); }
+    /// # use support::*;
     /// # block_on(async {
     /// let orders = sample_orders().await;
     /// let pk = orders.insert(order(4, "D-4", 9, 1)).await?;
@@ -89,7 +90,8 @@ impl<R: Row> WorkTable<R> {
     /// are unchanged.
     ///
     /// ```
-    /// # use worktable_core::doc_support::*;
+    /// # mod support { include!(concat!(env!("CARGO_MANIFEST_DIR"), "/doc/support.rs")); }
+    /// # use support::*;
     /// # block_on(async {
     /// let orders = sample_orders().await;
     /// let old = orders.update(Order { price: 250, ..orders.get(&1).unwrap() }).await?;
@@ -119,7 +121,8 @@ impl<R: Row> WorkTable<R> {
     /// `DuplicatePk` and `NotFound`. On error the table is unchanged.
     ///
     /// ```
-    /// # use worktable_core::doc_support::*;
+    /// # mod support { include!(concat!(env!("CARGO_MANIFEST_DIR"), "/doc/support.rs")); }
+    /// # use support::*;
     /// # block_on(async {
     /// let orders = sample_orders().await;
     /// assert!(orders.upsert(order(10, "J-10", 1, 1)).await?.is_none());
@@ -148,7 +151,8 @@ impl<R: Row> WorkTable<R> {
     /// [`NotFound`](TableError::NotFound); the table is then unchanged.
     ///
     /// ```
-    /// # use worktable_core::doc_support::*;
+    /// # mod support { include!(concat!(env!("CARGO_MANIFEST_DIR"), "/doc/support.rs")); }
+    /// # use support::*;
     /// # block_on(async {
     /// let orders = sample_orders().await;
     /// assert_eq!(orders.delete(&2).await?.client_ref, "B-2");
@@ -175,7 +179,8 @@ impl<R: Row> WorkTable<R> {
     /// [`NotFound`](TableError::NotFound); the table is then unchanged.
     ///
     /// ```
-    /// # use worktable_core::doc_support::*;
+    /// # mod support { include!(concat!(env!("CARGO_MANIFEST_DIR"), "/doc/support.rs")); }
+    /// # use support::*;
     /// # block_on(async {
     /// let orders = sample_orders().await;
     /// assert_eq!(orders.delete_by(Order::CLIENT_REF, "C-3").await?.id, 3);
@@ -216,7 +221,8 @@ impl<R: Row> WorkTable<R> {
     /// gets the key while the call runs may be left in place.
     ///
     /// ```
-    /// # use worktable_core::doc_support::*;
+    /// # mod support { include!(concat!(env!("CARGO_MANIFEST_DIR"), "/doc/support.rs")); }
+    /// # use support::*;
     /// # block_on(async {
     /// let orders = sample_orders().await;
     /// let gone = orders.delete_all_by(Order::ACCOUNT, &7).await?;

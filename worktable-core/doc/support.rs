@@ -1,19 +1,16 @@
-//! A small table shared by the documentation examples. Not part of the
-//! public API.
+// The table the documentation examples share. Each example includes it in a
+// module (`mod support { include!(concat!(env!("CARGO_MANIFEST_DIR"),
+// "/doc/support.rs")); }`), so it is compiled into the doc tests only, never
+// into the library.
 
-use std::future::Future;
-use std::pin::pin;
-use std::sync::Arc;
-use std::task::{Context, Poll, Wake, Waker};
-use std::thread::{self, Thread};
-
-use crate::{Archive, Deserialize, Serialize, Table, WorkTable};
-
-pub use crate::TableError;
+pub use futures::executor::block_on;
+pub use worktable_core::TableError;
+use worktable_core::{Archive, Deserialize, Serialize, Table, WorkTable};
 
 /// The row type of the examples.
+#[allow(dead_code)]
 #[derive(Table, Archive, Serialize, Deserialize, Clone, Debug, PartialEq)]
-#[rkyv(crate = crate::rkyv)]
+#[rkyv(crate = worktable_core::rkyv)]
 #[table(index(name = "by_account_day", fields(account, day)))]
 pub struct Order {
     /// Primary key.
@@ -32,6 +29,7 @@ pub struct Order {
 }
 
 /// An order with a price of 100.
+#[allow(dead_code)]
 pub fn order(id: u64, client_ref: &str, account: u32, day: u16) -> Order {
     Order {
         id,
@@ -44,6 +42,7 @@ pub fn order(id: u64, client_ref: &str, account: u32, day: u16) -> Order {
 
 /// Orders 1 (`A-1`, account 7, day 1), 2 (`B-2`, account 8, day 1) and 3
 /// (`C-3`, account 7, day 2).
+#[allow(dead_code)]
 pub async fn sample_orders() -> WorkTable<Order> {
     let orders = WorkTable::new();
     for row in [
@@ -54,25 +53,4 @@ pub async fn sample_orders() -> WorkTable<Order> {
         orders.insert(row).await.expect("sample rows are valid");
     }
     orders
-}
-
-struct Unpark(Thread);
-
-impl Wake for Unpark {
-    fn wake(self: Arc<Self>) {
-        self.0.unpark();
-    }
-}
-
-/// Runs a future to completion on the current thread.
-pub fn block_on<F: Future>(future: F) -> F::Output {
-    let waker = Waker::from(Arc::new(Unpark(thread::current())));
-    let mut context = Context::from_waker(&waker);
-    let mut future = pin!(future);
-    loop {
-        match future.as_mut().poll(&mut context) {
-            Poll::Ready(output) => return output,
-            Poll::Pending => thread::park(),
-        }
-    }
 }

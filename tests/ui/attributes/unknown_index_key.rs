@@ -1,0 +1,13 @@
+// A misspelled key inside #[index(...)].
+use worktable_core::prelude::*;
+
+#[derive(Table, Archive, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[rkyv(crate = worktable_core::rkyv)]
+struct User {
+    #[pk]
+    id: u64,
+    #[index(uniqe)]
+    email: String,
+}
+
+fn main() {}

@@ -1,0 +1,12 @@
+// A misspelled key inside #[pk(...)].
+use worktable_core::prelude::*;
+
+#[derive(Table, Archive, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[rkyv(crate = worktable_core::rkyv)]
+struct User {
+    #[pk(autoincrment)]
+    id: u64,
+    name: String,
+}
+
+fn main() {}

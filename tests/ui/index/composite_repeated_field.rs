@@ -1,0 +1,14 @@
+// A composite index listing one field twice.
+use worktable_core::prelude::*;
+
+#[derive(Table, Archive, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[rkyv(crate = worktable_core::rkyv)]
+#[table(index(name = "by_account_day", fields(account, day, account)))]
+struct Order {
+    #[pk]
+    id: u64,
+    account: u32,
+    day: u16,
+}
+
+fn main() {}

@@ -1,0 +1,16 @@
+// The key passed to find_by must be the index's key type (or borrowed from it).
+use worktable_core::prelude::*;
+
+#[derive(Table, Archive, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[rkyv(crate = worktable_core::rkyv)]
+struct Order {
+    #[pk]
+    id: u64,
+    #[index]
+    account: u32,
+}
+
+fn main() {
+    let orders = WorkTable::<Order>::new();
+    let _ = orders.find_by(Order::ACCOUNT, &"x");
+}
