@@ -12,6 +12,7 @@ fn derive_table() {
     let t = trybuild::TestCases::new();
     t.pass("ui/pass/*.rs");
     t.compile_fail("ui/shape/*.rs");
+    t.compile_fail("ui/columns/*.rs");
     t.compile_fail("ui/pk/*.rs");
     t.compile_fail("ui/attributes/*.rs");
     t.compile_fail("ui/index/*.rs");

@@ -40,13 +40,20 @@
 //! # Keys and indexes
 //!
 //! * `#[pk]` on one field, or on several (the key is then a tuple in field
-//!   order). `#[pk(autoincrement)]` on a primitive integer field lets the
-//!   table assign 1, 2, 3, …; `#[pk(generator = MyGen)]` uses a
+//!   order). `#[pk(autoincrement)]` on a `u8`…`u64` or `i8`…`i64` field
+//!   lets the table assign 1, 2, 3, …; `#[pk(generator = MyGen)]` uses a
 //!   [`PkGenerator`].
 //! * `#[index]` / `#[index(unique)]` on a field; composite indexes at struct
 //!   level: `#[table(index(name = "by_a_b", fields(a, b), unique))]`.
 //! * Every key type must be [`Key`] (`Ord + Hash + Clone + Debug`). Floats
 //!   are indexed through [`OrderedF64`] / [`OrderedF32`].
+//! * Columns may be of any type rkyv archives, except `usize` and `isize`,
+//!   which the derive refuses: rkyv stores them in 32 bits and would silently
+//!   cut larger values (use `u64`/`i64`). The derive sees the column types as
+//!   written, so keep pointer-sized integers out of your own nested types too.
+//! * Two composite indexes that share a field make clippy's
+//!   `duplicated_attributes` lint fire on the `#[table(...)]` attribute (a
+//!   false positive, rust-clippy#13238); allow it on the struct.
 //! * `#[table(name = "...")]` names the table (default: the struct name in
 //!   snake case); `#[table(crate = "...")]` gives the path of this crate when
 //!   it is renamed in `Cargo.toml`.

@@ -43,11 +43,3 @@ impl<K, G: PkGenerator<K>> PkSource<K> for Generated<G> {
         self.0.observe(pk);
     }
 }
-
-/// Fails to compile when `T` is not a primitive integer: the bound behind
-/// `#[pk(autoincrement)]`.
-pub const fn assert_autoincrement<T>()
-where
-    AutoIncrement<T>: PkGenerator<T>,
-{
-}

@@ -114,9 +114,9 @@ pub trait PkGenerator<K>: Default + Send + Sync + 'static {
     }
 }
 
-/// The generator behind `#[pk(autoincrement)]`: 1, 2, 3, … for any primitive
-/// integer type, never reusing a key it has handed out or
-/// [observed](PkGenerator::observe).
+/// The generator behind `#[pk(autoincrement)]`: 1, 2, 3, … for `u8`…`u64`
+/// and `i8`…`i64`, never reusing a key it has handed out or
+/// [observed](PkGenerator::observe); `None` once the type's maximum is used.
 #[derive(Debug, Default)]
 pub struct AutoIncrement<T> {
     /// The largest key handed out or observed; 0 when none.
@@ -132,7 +132,7 @@ macro_rules! autoincrement_for {
                 let previous = self
                     .last
                     .fetch_update(Ordering::AcqRel, Ordering::Acquire, |last| {
-                        (last < max).then_some(last + 1)
+                        (last < max).then(|| last + 1)
                     })
                     .ok()?;
                 <$int>::try_from(previous + 1).ok()
@@ -147,7 +147,7 @@ macro_rules! autoincrement_for {
         }
     )*};
 }
-autoincrement_for!(u8, u16, u32, u64, usize, i8, i16, i32, i64, isize);
+autoincrement_for!(u8, u16, u32, u64, i8, i16, i32, i64);
 
 #[cfg(test)]
 mod tests {
@@ -161,6 +161,15 @@ mod tests {
         ids.observe(&10);
         ids.observe(&5);
         assert_eq!(ids.next_pk(), Some(11));
+    }
+
+    #[test]
+    fn autoincrement_reports_exhaustion_at_the_top_of_u64() {
+        let ids = AutoIncrement::<u64>::default();
+        ids.observe(&(u64::MAX - 1));
+        assert_eq!(ids.next_pk(), Some(u64::MAX));
+        assert_eq!(ids.next_pk(), None);
+        assert_eq!(ids.next_pk(), None);
     }
 
     #[test]

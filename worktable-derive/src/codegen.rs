@@ -56,6 +56,13 @@ fn field_type(table: &Table, i: usize) -> &Type {
     &table.fields[i].ty
 }
 
+/// Whether `ty` is spelled `String` (or a path ending in `string::String`).
+fn is_string(ty: &Type) -> bool {
+    matches!(ty, Type::Path(path)
+        if path.qself.is_none()
+            && path.path.segments.last().is_some_and(|last| last.ident == "String" && last.arguments.is_empty()))
+}
+
 fn row_impl(table: &Table) -> TokenStream {
     let Table {
         ident,
@@ -301,6 +308,23 @@ fn prefix_impl(table: &Table, index: &IndexDef, handle: &Ident, len: usize) -> T
             }
         })
     };
+    // A one-field `String` prefix can also be given as `&str`, like the keys
+    // of `get_by` and `find_by`. (Only for `String`: a generic borrowed impl
+    // would turn every wrong-type prefix into an obscure `Borrow` error.)
+    let borrowed = (len == 1 && is_string(field_type(table, fields[0]))).then(|| {
+        quote! {
+            #[automatically_derived]
+            impl<'__q> #krate::IndexPrefix<#ident, &'__q ::core::primitive::str> for #handle {
+                #[inline]
+                fn cmp_prefix(
+                    __prefix: &&'__q ::core::primitive::str,
+                    __key: &#key_ty,
+                ) -> ::core::cmp::Ordering {
+                    ::core::cmp::Ord::cmp(*__prefix, ::core::convert::AsRef::<::core::primitive::str>::as_ref(&__key.0))
+                }
+            }
+        }
+    });
     quote! {
         #[automatically_derived]
         impl #krate::IndexPrefix<#ident, #prefix_ty> for #handle {
@@ -309,6 +333,7 @@ fn prefix_impl(table: &Table, index: &IndexDef, handle: &Ident, len: usize) -> T
                 #compare
             }
         }
+        #borrowed
     }
 }
 

@@ -8,7 +8,9 @@ use syn::ext::IdentExt;
 use syn::{Ident, Path, Type, Visibility, parse_quote};
 
 use crate::attr::{CompositeIndexInput, Parsed, ParsedField};
-use crate::types::{camel_case, find_float, is_snake_identifier, primitive_integer, snake_case};
+use crate::types::{
+    camel_case, find_float, find_pointer_sized, is_snake_identifier, primitive_integer, snake_case,
+};
 
 /// At most this many indexes per table (the write path tracks changed
 /// indexes in a 64-bit mask).
@@ -96,6 +98,19 @@ impl Table {
             .krate
             .unwrap_or_else(|| parse_quote!(::worktable_core));
 
+        for field in &parsed_fields {
+            if let Some(pointer_sized) = find_pointer_sized(&field.ty) {
+                errors.push(
+                    darling::Error::custom(format!(
+                        "`{pointer_sized}` columns are not supported: rkyv archives `{pointer_sized}` \
+                         as 32 bits and would silently cut larger values; use `{}64` (or `{}32`)",
+                        &pointer_sized.to_string()[..1],
+                        &pointer_sized.to_string()[..1],
+                    ))
+                    .with_span(pointer_sized),
+                );
+            }
+        }
         let pk = build_pk(&input.ident, &parsed_fields, errors);
         let mut indexes = field_indexes(&parsed_fields, errors);
         for composite in input.indexes {
@@ -157,8 +172,8 @@ fn build_pk(table: &Ident, fields: &[ParsedField], errors: &mut darling::error::
             } else if primitive_integer(&field.ty).is_none() {
                 errors.push(
                     darling::Error::custom(
-                        "autoincrement needs a primitive integer key (u8, u16, u32, u64, usize, \
-                         i8, i16, i32, i64, isize); use #[pk(generator = ...)] for other key types",
+                        "autoincrement needs a primitive integer key (u8, u16, u32, u64, i8, i16, \
+                         i32, i64); use #[pk(generator = ...)] for other key types",
                     )
                     .with_span(&field.ty),
                 );

@@ -4,9 +4,7 @@ use syn::{GenericArgument, PathArguments, Type};
 
 /// The name of a primitive integer type, if `ty` spells one.
 pub(crate) fn primitive_integer(ty: &Type) -> Option<&'static str> {
-    const INTEGERS: [&str; 10] = [
-        "u8", "u16", "u32", "u64", "usize", "i8", "i16", "i32", "i64", "isize",
-    ];
+    const INTEGERS: [&str; 8] = ["u8", "u16", "u32", "u64", "i8", "i16", "i32", "i64"];
     let Type::Path(path) = ungroup(ty) else {
         return None;
     };
@@ -20,11 +18,23 @@ pub(crate) fn primitive_integer(ty: &Type) -> Option<&'static str> {
 /// The first `f32` or `f64` anywhere inside `ty` (in generic arguments,
 /// tuples, arrays): such a key has no total order.
 pub(crate) fn find_float(ty: &Type) -> Option<&syn::Ident> {
+    find_named(ty, &["f32", "f64"])
+}
+
+/// The first `usize` or `isize` anywhere inside `ty`: rkyv archives them as
+/// 32-bit integers and silently cuts larger values.
+pub(crate) fn find_pointer_sized(ty: &Type) -> Option<&syn::Ident> {
+    find_named(ty, &["usize", "isize"])
+}
+
+/// The first single-segment type path named one of `names` anywhere inside
+/// `ty` (in generic arguments, tuples, arrays, slices, references).
+fn find_named<'t>(ty: &'t Type, names: &[&str]) -> Option<&'t syn::Ident> {
     match ungroup(ty) {
         Type::Path(path) => {
             if path.qself.is_none()
                 && let Some(ident) = path.path.get_ident()
-                && (ident == "f32" || ident == "f64")
+                && names.iter().any(|name| ident == name)
             {
                 return Some(ident);
             }
@@ -34,17 +44,17 @@ pub(crate) fn find_float(ty: &Type) -> Option<&syn::Ident> {
                 .find_map(|segment| match &segment.arguments {
                     PathArguments::AngleBracketed(args) => {
                         args.args.iter().find_map(|arg| match arg {
-                            GenericArgument::Type(ty) => find_float(ty),
+                            GenericArgument::Type(ty) => find_named(ty, names),
                             _ => None,
                         })
                     }
                     _ => None,
                 })
         }
-        Type::Tuple(tuple) => tuple.elems.iter().find_map(find_float),
-        Type::Array(array) => find_float(&array.elem),
-        Type::Slice(slice) => find_float(&slice.elem),
-        Type::Reference(reference) => find_float(&reference.elem),
+        Type::Tuple(tuple) => tuple.elems.iter().find_map(|ty| find_named(ty, names)),
+        Type::Array(array) => find_named(&array.elem, names),
+        Type::Slice(slice) => find_named(&slice.elem, names),
+        Type::Reference(reference) => find_named(&reference.elem, names),
         _ => None,
     }
 }
@@ -139,10 +149,22 @@ mod tests {
     }
 
     #[test]
+    fn pointer_sized_integers_are_found_inside_types() {
+        for ty in ["usize", "Vec<isize>", "(u8, usize)", "Option<[usize; 2]>"] {
+            let ty: Type = syn::parse_str(ty).unwrap();
+            assert!(find_pointer_sized(&ty).is_some(), "{ty:?}");
+        }
+        let ty: Type = syn::parse_str("u64").unwrap();
+        assert!(find_pointer_sized(&ty).is_none());
+    }
+
+    #[test]
     fn integers_are_recognized() {
         let ty: Type = syn::parse_str("u32").unwrap();
         assert_eq!(primitive_integer(&ty), Some("u32"));
         let ty: Type = syn::parse_str("u128").unwrap();
+        assert_eq!(primitive_integer(&ty), None);
+        let ty: Type = syn::parse_str("usize").unwrap();
         assert_eq!(primitive_integer(&ty), None);
         let ty: Type = syn::parse_str("String").unwrap();
         assert_eq!(primitive_integer(&ty), None);

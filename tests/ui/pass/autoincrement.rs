@@ -22,7 +22,7 @@ struct Signed {
 #[rkyv(crate = worktable_core::rkyv)]
 struct Word {
     #[pk(autoincrement)]
-    id: usize,
+    id: u64,
     label: String,
 }
 
@@ -88,7 +88,7 @@ async fn main() -> worktable_core::Result<()> {
                 label: "a".into()
             })
             .await?,
-        1usize
+        1u64
     );
     assert_eq!(sized.get(&1).unwrap().label, "a");
     tiny.check_integrity().unwrap();

@@ -119,10 +119,14 @@ impl SlotPool {
         self.retired.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// Returns a slot retired earlier, now that no reader can see it.
-    pub(crate) fn free_retired(&self, link: Link) {
-        self.free(link);
-        self.retired.fetch_sub(1, Ordering::Relaxed);
+    /// Returns slots retired earlier, now that no reader can see them.
+    pub(crate) fn free_retired(&self, links: &[Link]) {
+        let mut slots = self.slots();
+        for link in links {
+            slots.push_free(link.page, usize::from(link.offset), link.slot_size());
+        }
+        drop(slots);
+        self.retired.fetch_sub(links.len(), Ordering::Relaxed);
     }
 
     /// Number of slots retired and not yet returned.

@@ -5,8 +5,8 @@
 use std::cell::Cell;
 use std::fmt;
 use std::marker::PhantomData;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use crossbeam_epoch::{self as epoch, Guard};
 use rkyv::rancor;
@@ -26,6 +26,11 @@ const DELETED: u64 = u64::MAX - 1;
 /// Once this many slots wait for the epoch collector, an allocation that
 /// finds no free slot first nudges the collector.
 const NUDGE_COLLECTOR_AT: usize = 64;
+
+/// Retired slots are handed to the epoch collector in batches of this many,
+/// so that the cost of a collector hand-over (an allocation and a flush to
+/// the global queue) is shared.
+const RETIRE_BATCH: usize = 32;
 
 static NEXT_STORE_ID: AtomicU64 = AtomicU64::new(1);
 
@@ -115,6 +120,8 @@ pub(crate) struct RowStore<R> {
     /// Shared with the epoch collector's deferred frees, which may run after
     /// the store is gone.
     pool: Arc<SlotPool>,
+    /// Slots unlinked from their cells and not yet handed to the collector.
+    unhanded: Mutex<Vec<Link>>,
     id: u64,
     _rows: PhantomData<fn(&R)>,
 }
@@ -133,6 +140,7 @@ impl<R: Row> RowStore<R> {
         Self {
             pages: PageDirectory::new(),
             pool: Arc::default(),
+            unhanded: Mutex::default(),
             id: NEXT_STORE_ID.fetch_add(1, Ordering::Relaxed),
             _rows: PhantomData,
         }
@@ -211,12 +219,32 @@ impl<R: Row> RowStore<R> {
         }
     }
 
-    /// Hands a slot that readers may still be reading to the epoch
-    /// collector, which frees it once every thread pinned now has unpinned.
+    /// Retires a slot that readers may still be reading: it joins the batch
+    /// of slots waiting to be handed to the epoch collector, which frees them
+    /// once every thread pinned at the hand-over has unpinned. Handing over
+    /// later than the unlink only waits for more readers, never fewer, so a
+    /// reader that loaded the link before the unlink is always waited for.
     fn retire(&self, link: Link) {
         self.pool.note_retired();
+        let batch = {
+            let mut unhanded = self.unhanded.lock().unwrap_or_else(PoisonError::into_inner);
+            unhanded.push(link);
+            if unhanded.len() < RETIRE_BATCH {
+                return;
+            }
+            std::mem::take(&mut *unhanded)
+        };
+        self.hand_over(batch);
+    }
+
+    /// Gives a batch of retired slots to the epoch collector and pushes it
+    /// to the global queue at once, so that any thread's collection can free
+    /// it (a batch left in this thread's local bag would wait for this thread).
+    fn hand_over(&self, batch: Vec<Link>) {
         let pool = Arc::clone(&self.pool);
-        epoch::pin().defer(move || pool.free_retired(link));
+        let guard = epoch::pin();
+        guard.defer(move || pool.free_retired(&batch));
+        guard.flush();
     }
 
     /// The committed version of the row in `cell`, if the row is live,
@@ -240,7 +268,8 @@ impl<R: Row> RowStore<R> {
         // the guard `'g` borrows was pinned (see `version`), so its slot is
         // published or retired, and a retired slot is only freed (and later
         // rewritten) after every guard pinned before its retirement has been
-        // dropped. The slice lives for `'g`, which ends before the guard does.
+        // dropped (see `retire`). The slice lives for `'g`, which ends before
+        // the guard does.
         let bytes = unsafe { self.pages.read(version.link) };
         // SAFETY: the slot holds, unchanged, the bytes `rkyv::to_bytes_in`
         // produced for an `R` in `stage` (cells of this store only ever get
@@ -263,9 +292,16 @@ impl<R: Row> RowStore<R> {
         self.read(cell, deserialize::<R>)
     }
 
-    /// Helps the epoch collector return retired slots to the free lists.
-    /// Slots that a running reader may still see stay retired.
+    /// Hands every retired slot to the epoch collector and helps it return
+    /// them to the free lists. Slots that a running reader may still see stay
+    /// retired, and so may slots whose hand-over waits on a collection
+    /// somebody else is running.
     pub(crate) fn collect_retired(&self) {
+        let batch =
+            std::mem::take(&mut *self.unhanded.lock().unwrap_or_else(PoisonError::into_inner));
+        if !batch.is_empty() {
+            self.hand_over(batch);
+        }
         for _ in 0..64 {
             if self.pool.retired() == 0 {
                 return;

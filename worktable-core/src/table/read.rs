@@ -154,7 +154,8 @@ impl<R: Row> WorkTable<R> {
     }
 
     /// The rows whose key in the composite index `index` starts with
-    /// `prefix`, in key order. The prefix is the first field's value, or a
+    /// `prefix`, in key order. The prefix is the first field's value (or a
+    /// reference to a borrowed form of it, like `&str` for a `String`), or a
     /// tuple of the first fields' values.
     ///
     /// ```
@@ -166,10 +167,14 @@ impl<R: Row> WorkTable<R> {
     /// assert_eq!(days, [1, 2]);
     /// # });
     /// ```
-    pub fn prefix_by<I, X>(&self, index: I, prefix: X) -> impl DoubleEndedIterator<Item = R> + '_
+    pub fn prefix_by<'a, I, X>(
+        &'a self,
+        index: I,
+        prefix: X,
+    ) -> impl DoubleEndedIterator<Item = R> + 'a
     where
         I: IndexPrefix<R, X>,
-        X: Clone + 'static,
+        X: Clone + 'a,
     {
         let _ = index;
         let target = PrefixOf::<R, I, X> {
