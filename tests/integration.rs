@@ -1,1 +1,8 @@
+//! Integration tests of the public API, one module per behaviour.
 
+mod column_types;
+mod generic_rows;
+mod index_lookups;
+mod model_based;
+mod slot_reuse;
+mod write_errors_and_rollback;
