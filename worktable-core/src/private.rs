@@ -4,7 +4,6 @@
 pub use crate::index::{
     DuplicateKey, IndexMaintenance, IndexSet, IndexStore, MultiStore, OrderedMap, UniqueStore,
 };
-pub use crate::page::RowCell;
 pub use crate::row::{AutoIncrement, PkGenerator};
 
 /// Where the keys of inserted rows come from.

@@ -1,9 +1,10 @@
 //! Indexes: the primary index (hash + ordered), unique and non-unique
 //! secondary indexes, and the traits `#[derive(Table)]` implements.
 //!
-//! Every index entry leads to the [`RowCell`] of its row, never to a row
-//! version, so an update that leaves an index's key alone leaves the index
-//! alone.
+//! Secondary index entries lead to the row's primary key, never to a row
+//! version: the primary index alone records where each row's committed
+//! version is, so an update that leaves an index's key alone leaves the
+//! index alone.
 
 pub(crate) mod entry;
 mod multi;
@@ -23,19 +24,18 @@ pub use traits::{
 };
 pub use unique::UniqueStore;
 
-use crate::page::RowCell;
 use crate::row::Row;
 
 /// Checks that every entry of `ordered` leads to a live row whose key in
 /// index `I` is the entry's key; returns the number of entries.
-fn verify_ordered<R: Row, I: Index<R>, P: Ord + Send + 'static>(
-    ordered: &OrderedMap<I::Key, P>,
-    read: &dyn Fn(&RowCell) -> Option<R>,
+fn verify_ordered<R: Row, I: Index<R>>(
+    ordered: &OrderedMap<I::Key, R::Pk>,
+    read: &dyn Fn(&R::Pk) -> Option<R>,
 ) -> Result<usize, String> {
     let mut entries = 0;
     for entry in ordered.iter() {
         let key = &entry.key().key;
-        let Some(row) = read(entry.value()) else {
+        let Some(row) = read(&entry.key().pk) else {
             return Err(format!(
                 "index `{}`: entry {key:?} leads to a row that is not live",
                 I::NAME

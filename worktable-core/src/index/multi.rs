@@ -2,12 +2,10 @@
 
 use std::fmt;
 use std::marker::PhantomData;
-use std::sync::Arc;
 
 use super::ordered::OrderedMap;
 use super::traits::{DuplicateKey, Index, IndexMaintenance, IndexStore};
 use super::verify_ordered;
-use crate::page::RowCell;
 use crate::row::Row;
 
 /// Storage of a non-unique index. The primary key in each entry keeps
@@ -44,13 +42,13 @@ impl<R: Row, I: Index<R>> IndexMaintenance<R> for MultiStore<R, I> {
         false
     }
 
-    fn insert(&self, row: &R, cell: &Arc<RowCell>) -> Result<(), DuplicateKey> {
-        self.ordered.insert(I::key(row), row.pk(), Arc::clone(cell));
+    fn insert(&self, row: &R) -> Result<(), DuplicateKey> {
+        self.ordered.insert(I::key(row), row.pk());
         Ok(())
     }
 
-    fn remove(&self, row: &R, cell: &Arc<RowCell>) {
-        self.ordered.remove(&I::key(row), &row.pk(), cell);
+    fn remove(&self, row: &R) {
+        self.ordered.remove(&I::key(row), &row.pk());
     }
 
     fn key_changed(&self, old: &R, new: &R) -> bool {
@@ -61,26 +59,12 @@ impl<R: Row, I: Index<R>> IndexMaintenance<R> for MultiStore<R, I> {
         self.ordered.len()
     }
 
-    fn verify(&self, read: &dyn Fn(&RowCell) -> Option<R>) -> Result<usize, String> {
-        let entries = verify_ordered::<R, I, R::Pk>(&self.ordered, read)?;
-        for entry in self.ordered.iter() {
-            let pk = &entry.key().pk;
-            let row = read(entry.value()).expect("checked by verify_ordered");
-            if row.pk() != *pk {
-                return Err(format!(
-                    "index `{}`: entry for primary key {pk:?} leads to the row with primary key {:?}",
-                    I::NAME,
-                    row.pk()
-                ));
-            }
-        }
-        Ok(entries)
+    fn verify(&self, read: &dyn Fn(&R::Pk) -> Option<R>) -> Result<usize, String> {
+        verify_ordered::<R, I>(&self.ordered, read)
     }
 }
 
 impl<R: Row, I: Index<R>> IndexStore<R, I> for MultiStore<R, I> {
-    type EntryPk = R::Pk;
-
     fn ordered(&self) -> &OrderedMap<I::Key, R::Pk> {
         &self.ordered
     }

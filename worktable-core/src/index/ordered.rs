@@ -1,27 +1,24 @@
-//! The ordered half of every index: a lock-free skiplist from entries to row
-//! cells.
+//! The ordered half of every index: a lock-free skiplist of entries.
 
 use std::fmt;
-use std::sync::Arc;
 
 use crossbeam_skiplist::SkipMap;
 use crossbeam_skiplist::map::Entry;
 
 use super::entry::{EntryRef, IndexEntry, Seek, SeekRange};
-use crate::page::RowCell;
 
-/// One skiplist entry: an index entry and the cell of its row.
-pub(crate) type OrderedEntry<'a, K, P> = Entry<'a, IndexEntry<K, P>, Arc<RowCell>>;
+/// One skiplist entry.
+pub(crate) type OrderedEntry<'a, K, P> = Entry<'a, IndexEntry<K, P>, ()>;
 
-/// An ordered index: entries sorted by `(key, pk)`, each leading to the
-/// [`RowCell`] of its row.
+/// An ordered index: entries `(key, pk)` in order. `pk` is the row's primary
+/// key for secondary indexes and `()` for the primary index itself.
 ///
 /// Invariant: entry `(k, p)` is inserted and removed only by a writer holding
 /// the row lock of the row it leads to (for unique indexes, also holding the
 /// key's reservation in the index's hash map), so no two writers touch one
 /// entry at the same time. Readers never wait.
 pub struct OrderedMap<K, P> {
-    map: SkipMap<IndexEntry<K, P>, Arc<RowCell>>,
+    map: SkipMap<IndexEntry<K, P>, ()>,
 }
 
 impl<K, P> Default for OrderedMap<K, P> {
@@ -45,18 +42,15 @@ where
     K: Ord + Send + 'static,
     P: Ord + Send + 'static,
 {
-    /// Adds entry `(key, pk)` leading to `cell`.
-    pub(crate) fn insert(&self, key: K, pk: P, cell: Arc<RowCell>) {
-        self.map.insert(IndexEntry { key, pk }, cell);
+    /// Adds entry `(key, pk)`.
+    pub(crate) fn insert(&self, key: K, pk: P) {
+        self.map.insert(IndexEntry { key, pk }, ());
     }
 
-    /// Removes entry `(key, pk)` if it leads to `cell`.
-    pub(crate) fn remove(&self, key: &K, pk: &P, cell: &Arc<RowCell>) -> bool {
-        let probe = EntryRef { key, pk };
-        match self.map.get::<dyn Seek<K, P> + '_>(&probe) {
-            Some(entry) if Arc::ptr_eq(entry.value(), cell) => entry.remove(),
-            _ => false,
-        }
+    /// Removes entry `(key, pk)`.
+    pub(crate) fn remove(&self, key: &K, pk: &P) {
+        self.map
+            .remove::<dyn Seek<K, P> + '_>(&EntryRef { key, pk });
     }
 
     /// The entries between the probes of `range`, in order; reversible.

@@ -1,10 +1,10 @@
-//! The primary index: a hash map for point look-ups and an ordered skiplist
-//! for ranges and iteration, both from the primary key to the row's cell.
+//! The primary index: a hash map from primary key to the row's cell, for
+//! point look-ups and as the one place a row's committed version is
+//! recorded, and an ordered skiplist of the keys for ranges and iteration.
 
 use std::borrow::Borrow;
 use std::fmt;
 use std::hash::Hash;
-use std::sync::Arc;
 
 use dashmap::DashMap;
 
@@ -12,19 +12,24 @@ use super::ordered::OrderedMap;
 use crate::page::RowCell;
 use crate::row::Key;
 
-/// Invariant: both maps hold the same keys, each leading to the same cell,
-/// except while the writer holding that key's row lock is between the two
-/// updates. Writers insert into `hash` first and remove from it last, so
-/// `hash` answers "does this key exist" for writers holding the lock.
+/// A row exists exactly when its key is in `cells`: putting the cell in is
+/// the moment an insert takes effect, taking it out the moment a delete
+/// does. `ordered` holds the same keys, except while the writer holding a
+/// key's row lock is between the two updates (inserts add to `cells` first,
+/// deletes remove from it first), so a scan may meet a key whose row is
+/// gone and skips it.
+///
+/// Guards of `cells` are held only for a single read or swap of a cell,
+/// never across another map operation.
 pub(crate) struct PrimaryIndex<K> {
-    hash: DashMap<K, Arc<RowCell>>,
+    cells: DashMap<K, RowCell>,
     ordered: OrderedMap<K, ()>,
 }
 
 impl<K: Key> Default for PrimaryIndex<K> {
     fn default() -> Self {
         Self {
-            hash: DashMap::new(),
+            cells: DashMap::new(),
             ordered: OrderedMap::default(),
         }
     }
@@ -33,7 +38,7 @@ impl<K: Key> Default for PrimaryIndex<K> {
 impl<K: Key> fmt::Debug for PrimaryIndex<K> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PrimaryIndex")
-            .field("entries", &self.hash.len())
+            .field("rows", &self.cells.len())
             .finish()
     }
 }
@@ -44,64 +49,54 @@ impl<K: Key> PrimaryIndex<K> {
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        self.hash.contains_key(pk)
-    }
-
-    /// The cell of `pk`'s row, cloned out of the map.
-    pub(crate) fn cell<Q>(&self, pk: &Q) -> Option<Arc<RowCell>>
-    where
-        K: Borrow<Q>,
-        Q: Hash + Eq + ?Sized,
-    {
-        self.hash.get(pk).map(|entry| Arc::clone(entry.value()))
+        self.cells.contains_key(pk)
     }
 
     /// Calls `f` with the cell of `pk`'s row while its hash shard is
-    /// read-locked: keep `f` short.
-    pub(crate) fn with_cell<Q, T>(&self, pk: &Q, f: impl FnOnce(&Arc<RowCell>) -> T) -> Option<T>
+    /// read-locked: keep `f` short, and do not touch this map inside it.
+    pub(crate) fn with_cell<Q, T>(&self, pk: &Q, f: impl FnOnce(&RowCell) -> T) -> Option<T>
     where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        self.hash.get(pk).map(|entry| f(entry.value()))
+        self.cells.get(pk).map(|cell| f(cell.value()))
     }
 
-    pub(crate) fn insert(&self, pk: K, cell: &Arc<RowCell>) {
-        self.hash.insert(pk.clone(), Arc::clone(cell));
-        self.ordered.insert(pk, (), Arc::clone(cell));
+    /// Makes a new row visible; the caller holds `pk`'s lock and has checked
+    /// that `pk` is absent.
+    pub(crate) fn insert(&self, pk: K, cell: RowCell) {
+        self.cells.insert(pk.clone(), cell);
+        self.ordered.insert(pk, ());
     }
 
-    pub(crate) fn remove(&self, pk: &K, cell: &Arc<RowCell>) {
-        self.ordered.remove(pk, &(), cell);
-        self.hash
-            .remove_if(pk, |_, holder| Arc::ptr_eq(holder, cell));
+    /// Takes a row out; the caller holds `pk`'s lock.
+    pub(crate) fn remove(&self, pk: &K) -> Option<RowCell> {
+        let (_, cell) = self.cells.remove(pk)?;
+        self.ordered.remove(pk, &());
+        Some(cell)
     }
 
     pub(crate) fn ordered(&self) -> &OrderedMap<K, ()> {
         &self.ordered
     }
 
-    /// Checks that both maps hold the same keys leading to the same cells;
-    /// returns the number of keys.
+    /// Checks that both maps hold the same keys; returns their number.
     pub(crate) fn verify(&self) -> Result<usize, String> {
-        if self.hash.len() != self.ordered.len() {
+        if self.cells.len() != self.ordered.len() {
             return Err(format!(
-                "primary index: {} hash entries but {} ordered entries",
-                self.hash.len(),
+                "primary index: {} rows but {} ordered keys",
+                self.cells.len(),
                 self.ordered.len()
             ));
         }
         for entry in self.ordered.iter() {
             let pk = &entry.key().key;
-            match self.hash.get(pk) {
-                Some(cell) if Arc::ptr_eq(cell.value(), entry.value()) => {}
-                _ => {
-                    return Err(format!(
-                        "primary index: key {pk:?} is ordered but its hash entry is missing or differs"
-                    ));
-                }
+            if !self.cells.contains_key(pk) {
+                return Err(format!(
+                    "primary index: key {pk:?} is ordered but has no row"
+                ));
             }
         }
-        Ok(self.hash.len())
+        Ok(self.cells.len())
     }
 }

@@ -1,9 +1,6 @@
 //! Keeping all secondary indexes of a row in step, all-or-nothing.
 
-use std::sync::Arc;
-
 use super::traits::{DuplicateKey, IndexMaintenance, IndexSet};
-use crate::page::RowCell;
 use crate::row::Row;
 
 /// Which indexes an update changed: bit `i` for index `i`.
@@ -12,10 +9,6 @@ use crate::row::Row;
 pub(crate) struct IndexChanges(u64);
 
 impl IndexChanges {
-    pub(crate) fn is_empty(self) -> bool {
-        self.0 == 0
-    }
-
     fn contains(self, i: usize) -> bool {
         self.0 & (1 << i) != 0
     }
@@ -29,15 +22,11 @@ fn indexes<R: Row>(
 
 /// Adds every entry of a new row. On a duplicate, removes the entries added
 /// so far and reports it: the indexes are as before.
-pub(crate) fn insert_all<R: Row>(
-    set: &R::Indexes,
-    row: &R,
-    cell: &Arc<RowCell>,
-) -> Result<(), DuplicateKey> {
+pub(crate) fn insert_all<R: Row>(set: &R::Indexes, row: &R) -> Result<(), DuplicateKey> {
     for (i, index) in indexes::<R>(set).enumerate() {
-        if let Err(duplicate) = index.insert(row, cell) {
+        if let Err(duplicate) = index.insert(row) {
             for added in indexes::<R>(set).take(i).rev() {
-                added.remove(row, cell);
+                added.remove(row);
             }
             return Err(duplicate);
         }
@@ -54,17 +43,16 @@ pub(crate) fn insert_changed<R: Row>(
     set: &R::Indexes,
     old: &R,
     new: &R,
-    cell: &Arc<RowCell>,
 ) -> Result<IndexChanges, DuplicateKey> {
     let mut changes = IndexChanges::default();
     for (i, index) in indexes::<R>(set).enumerate() {
         if !index.key_changed(old, new) {
             continue;
         }
-        if let Err(duplicate) = index.insert(new, cell) {
+        if let Err(duplicate) = index.insert(new) {
             for (j, added) in indexes::<R>(set).enumerate().take(i).rev() {
                 if changes.contains(j) {
-                    added.remove(new, cell);
+                    added.remove(new);
                 }
             }
             return Err(duplicate);
@@ -76,22 +64,17 @@ pub(crate) fn insert_changed<R: Row>(
 
 /// Second half of an update, once the cell holds `new`: removes the old
 /// entries of the indexes that changed.
-pub(crate) fn remove_changed<R: Row>(
-    set: &R::Indexes,
-    old: &R,
-    cell: &Arc<RowCell>,
-    changes: IndexChanges,
-) {
+pub(crate) fn remove_changed<R: Row>(set: &R::Indexes, old: &R, changes: IndexChanges) {
     for (i, index) in indexes::<R>(set).enumerate() {
         if changes.contains(i) {
-            index.remove(old, cell);
+            index.remove(old);
         }
     }
 }
 
 /// Removes every entry of a deleted row.
-pub(crate) fn remove_all<R: Row>(set: &R::Indexes, row: &R, cell: &Arc<RowCell>) {
+pub(crate) fn remove_all<R: Row>(set: &R::Indexes, row: &R) {
     for index in indexes::<R>(set) {
-        index.remove(row, cell);
+        index.remove(row);
     }
 }

@@ -5,30 +5,27 @@ use std::borrow::Borrow;
 use std::fmt;
 use std::hash::Hash;
 use std::marker::PhantomData;
-use std::sync::Arc;
 
 use dashmap::DashMap;
 use dashmap::mapref::entry::Entry;
 
-use super::entry::Exact;
 use super::ordered::OrderedMap;
 use super::traits::{DuplicateKey, Index, IndexMaintenance, IndexStore};
 use super::verify_ordered;
-use crate::page::RowCell;
 use crate::row::Row;
 
-/// Storage of a unique index.
+/// Storage of a unique index: key → primary key.
 ///
 /// Protocol: a writer first *reserves* the key in `hash` (the `DashMap`
 /// entry API makes "absent → mine" atomic, which is what makes two inserts of
 /// one value race to exactly one winner), then adds the ordered entry. It
 /// removes in the opposite order — ordered entry, then reservation — so a
-/// key's ordered entry only ever belongs to the current holder of its
+/// key has at most one ordered entry, owned by the current holder of its
 /// reservation.
 pub struct UniqueStore<R: Row, I: Index<R>> {
-    hash: DashMap<I::Key, Arc<RowCell>>,
-    ordered: OrderedMap<I::Key, ()>,
-    _index: PhantomData<fn() -> (R, I)>,
+    hash: DashMap<I::Key, R::Pk>,
+    ordered: OrderedMap<I::Key, R::Pk>,
+    _index: PhantomData<fn() -> I>,
 }
 
 impl<R: Row, I: Index<R>> Default for UniqueStore<R, I> {
@@ -51,9 +48,9 @@ impl<R: Row, I: Index<R>> fmt::Debug for UniqueStore<R, I> {
 }
 
 impl<R: Row, I: Index<R>> UniqueStore<R, I> {
-    /// Calls `f` with the cell of the row holding `key`, while the key's hash
-    /// shard is read-locked: keep `f` short.
-    pub(crate) fn with_cell<Q, T>(&self, key: &Q, f: impl FnOnce(&Arc<RowCell>) -> T) -> Option<T>
+    /// Calls `f` with the primary key of the row holding `key`, while the
+    /// key's hash shard is read-locked: keep `f` short.
+    pub(crate) fn with_pk<Q, T>(&self, key: &Q, f: impl FnOnce(&R::Pk) -> T) -> Option<T>
     where
         I::Key: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
@@ -71,8 +68,9 @@ impl<R: Row, I: Index<R>> IndexMaintenance<R> for UniqueStore<R, I> {
         true
     }
 
-    fn insert(&self, row: &R, cell: &Arc<RowCell>) -> Result<(), DuplicateKey> {
+    fn insert(&self, row: &R) -> Result<(), DuplicateKey> {
         let key = I::key(row);
+        let pk = row.pk();
         match self.hash.entry(key.clone()) {
             Entry::Occupied(_) => {
                 return Err(DuplicateKey {
@@ -81,18 +79,18 @@ impl<R: Row, I: Index<R>> IndexMaintenance<R> for UniqueStore<R, I> {
                 });
             }
             Entry::Vacant(slot) => {
-                slot.insert(Arc::clone(cell));
+                slot.insert(pk.clone());
             }
         }
-        self.ordered.insert(key, (), Arc::clone(cell));
+        self.ordered.insert(key, pk);
         Ok(())
     }
 
-    fn remove(&self, row: &R, cell: &Arc<RowCell>) {
+    fn remove(&self, row: &R) {
         let key = I::key(row);
-        self.ordered.remove(&key, &(), cell);
-        self.hash
-            .remove_if(&key, |_, holder| Arc::ptr_eq(holder, cell));
+        let pk = row.pk();
+        self.ordered.remove(&key, &pk);
+        self.hash.remove_if(&key, |_, holder| *holder == pk);
     }
 
     fn key_changed(&self, old: &R, new: &R) -> bool {
@@ -103,25 +101,21 @@ impl<R: Row, I: Index<R>> IndexMaintenance<R> for UniqueStore<R, I> {
         self.ordered.len()
     }
 
-    fn verify(&self, read: &dyn Fn(&RowCell) -> Option<R>) -> Result<usize, String> {
-        let entries = verify_ordered::<R, I, ()>(&self.ordered, read)?;
+    fn verify(&self, read: &dyn Fn(&R::Pk) -> Option<R>) -> Result<usize, String> {
+        let entries = verify_ordered::<R, I>(&self.ordered, read)?;
         if self.hash.len() != entries {
             return Err(format!(
-                "index `{}`: {} hash entries but {entries} ordered entries",
+                "index `{}`: {} reserved keys but {entries} ordered entries",
                 I::NAME,
                 self.hash.len()
             ));
         }
-        for item in self.hash.iter() {
-            let found = self
-                .ordered
-                .range(super::entry::SeekRange::only(Exact(item.key().clone())))
-                .any(|entry| Arc::ptr_eq(entry.value(), item.value()));
-            if !found {
+        for entry in self.ordered.iter() {
+            let (key, pk) = (&entry.key().key, &entry.key().pk);
+            if self.hash.get(key).as_deref() != Some(pk) {
                 return Err(format!(
-                    "index `{}`: key {:?} is in the hash map but not in the ordered entries",
-                    I::NAME,
-                    item.key()
+                    "index `{}`: ordered entry {key:?} → {pk:?} is not the key's reservation",
+                    I::NAME
                 ));
             }
         }
@@ -130,9 +124,7 @@ impl<R: Row, I: Index<R>> IndexMaintenance<R> for UniqueStore<R, I> {
 }
 
 impl<R: Row, I: Index<R>> IndexStore<R, I> for UniqueStore<R, I> {
-    type EntryPk = ();
-
-    fn ordered(&self) -> &OrderedMap<I::Key, ()> {
+    fn ordered(&self) -> &OrderedMap<I::Key, R::Pk> {
         &self.ordered
     }
 }

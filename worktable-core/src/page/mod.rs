@@ -10,5 +10,4 @@ mod memory;
 mod store;
 
 pub use link::{MAX_ROW_BYTES, PAGE_SIZE};
-pub use store::RowCell;
-pub(crate) use store::{RowStore, StageError, Staged, deserialize};
+pub(crate) use store::{RowCell, RowStore, StageError, Staged, deserialize};

@@ -1,6 +1,6 @@
 //! Row versions in pages: a row is serialized into a staged slot, published
-//! through a [`RowCell`], read in place, and retired through the epoch
-//! collector when a newer version or a delete replaces it.
+//! in a [`RowCell`], read in place, and retired through the epoch collector
+//! when a newer version or a delete replaces it.
 
 use std::cell::Cell;
 use std::fmt;
@@ -17,12 +17,6 @@ use super::link::{Link, MAX_ROW_BYTES, PAGE_SIZE};
 use super::memory::PageDirectory;
 use crate::row::Row;
 
-/// Cell word of a row being inserted: index entries may already lead here,
-/// but there is no committed version yet.
-const PENDING: u64 = u64::MAX;
-/// Cell word of a deleted row.
-const DELETED: u64 = u64::MAX - 1;
-
 /// Once this many slots wait for the epoch collector, an allocation that
 /// finds no free slot first nudges the collector.
 const NUDGE_COLLECTOR_AT: usize = 64;
@@ -34,16 +28,18 @@ const RETIRE_BATCH: usize = 32;
 
 static NEXT_STORE_ID: AtomicU64 = AtomicU64::new(1);
 
-/// The current location of one row, shared by every index entry of the row.
+/// The location of the committed version of one row.
 ///
-/// Holds a packed [`Link`] (or a sentinel for "being inserted" / "deleted").
-/// Every index leads to the cell rather than to the link, so an update that
-/// changes no indexed field swaps this one word and touches no index.
+/// Cells live inline in the primary index's hash map, one per row; every
+/// other index leads to the row's primary key and from there to its cell.
+/// An update swaps the cell's word and touches no index whose key it leaves
+/// alone.
 ///
-/// Invariant: the word changes only through [`RowStore`], and only while the
-/// row's lock is held, so writers of one row never race on it. Readers load
-/// it with `Acquire`, inside an epoch guard.
-pub struct RowCell {
+/// Invariant: the word changes only through [`RowStore::replace`], and only
+/// while the row's lock is held, so writers of one row never race on it.
+/// Readers load it with `Acquire`, inside an epoch guard.
+pub(crate) struct RowCell {
+    /// A packed [`Link`].
     word: AtomicU64,
     /// Id of the [`RowStore`] whose pages the link points into.
     store: u64,
@@ -51,26 +47,19 @@ pub struct RowCell {
 
 impl fmt::Debug for RowCell {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.word.load(Ordering::Acquire) {
-            PENDING => f.write_str("RowCell(pending)"),
-            DELETED => f.write_str("RowCell(deleted)"),
-            word => write!(f, "RowCell({:?})", Link::unpack(word)),
-        }
+        write!(f, "RowCell({:?})", self.link())
     }
 }
 
 impl RowCell {
-    /// The committed version's location, if the row is live.
-    pub(crate) fn link(&self) -> Option<Link> {
-        match self.word.load(Ordering::Acquire) {
-            PENDING | DELETED => None,
-            word => Some(Link::unpack(word)),
-        }
+    /// The committed version's location.
+    fn link(&self) -> Link {
+        Link::unpack(self.word.load(Ordering::Acquire))
     }
 }
 
-/// A row serialized into a slot that no reader can see yet. Either
-/// [published](RowStore::publish), used to [replace](RowStore::replace) a
+/// A row serialized into a slot that no reader can see yet. Either put in a
+/// [new cell](RowStore::new_cell), used to [replace](RowStore::replace) a
 /// version, or [discarded](RowStore::discard).
 #[must_use = "a staged row holds a slot until it is published or discarded"]
 #[derive(Debug)]
@@ -146,13 +135,13 @@ impl<R: Row> RowStore<R> {
         }
     }
 
-    /// A cell for a row about to be inserted; readers that reach it see no
-    /// row until [`publish`](Self::publish).
-    pub(crate) fn new_cell(&self) -> Arc<RowCell> {
-        Arc::new(RowCell {
-            word: AtomicU64::new(PENDING),
+    /// A cell whose committed version is `staged`. The row becomes visible
+    /// when the cell is put in the primary index.
+    pub(crate) fn new_cell(&self, staged: Staged) -> RowCell {
+        RowCell {
+            word: AtomicU64::new(staged.link.pack()),
             store: self.id,
-        })
+        }
     }
 
     /// Serializes `row` into a fresh slot.
@@ -194,29 +183,18 @@ impl<R: Row> RowStore<R> {
         self.pool.free(staged.link);
     }
 
-    /// Makes `staged` the first version of a pending `cell`.
-    pub(crate) fn publish(&self, cell: &RowCell, staged: Staged) {
-        self.check_owner(cell);
-        let previous = cell.word.swap(staged.link.pack(), Ordering::AcqRel);
-        debug_assert_eq!(previous, PENDING, "published a cell twice");
-    }
-
-    /// Makes `staged` the version of a live `cell` and retires the old one.
+    /// Makes `staged` the version of `cell` and retires the old one.
     pub(crate) fn replace(&self, cell: &RowCell, staged: Staged) {
         self.check_owner(cell);
         let previous = cell.word.swap(staged.link.pack(), Ordering::AcqRel);
-        debug_assert!(previous != PENDING && previous != DELETED);
         self.retire(Link::unpack(previous));
     }
 
-    /// Marks `cell` deleted and retires its version. Readers that still hold
-    /// the cell see no row from now on.
-    pub(crate) fn unpublish(&self, cell: &RowCell) {
-        self.check_owner(cell);
-        match cell.word.swap(DELETED, Ordering::AcqRel) {
-            PENDING | DELETED => {}
-            word => self.retire(Link::unpack(word)),
-        }
+    /// Retires the version of a cell that has been taken out of the primary
+    /// index (the row was deleted).
+    pub(crate) fn retire_cell(&self, cell: RowCell) {
+        self.check_owner(&cell);
+        self.retire(cell.link());
     }
 
     /// Retires a slot that readers may still be reading: it joins the batch
@@ -247,15 +225,15 @@ impl<R: Row> RowStore<R> {
         guard.flush();
     }
 
-    /// The committed version of the row in `cell`, if the row is live,
-    /// valid for as long as `guard` stays pinned.
-    pub(crate) fn version<'g>(&self, cell: &RowCell, _guard: &'g Guard) -> Option<Version<'g>> {
+    /// The committed version of the row in `cell`, valid for as long as
+    /// `guard` stays pinned.
+    pub(crate) fn version<'g>(&self, cell: &RowCell, _guard: &'g Guard) -> Version<'g> {
         self.check_owner(cell);
-        Some(Version {
-            link: cell.link()?,
+        Version {
+            link: cell.link(),
             store: self.id,
             _guard: PhantomData,
-        })
+        }
     }
 
     /// The archived row of `version`, read in place.
@@ -277,19 +255,6 @@ impl<R: Row> RowStore<R> {
         // 16-aligned buffer they were produced in, so an `R::Archived` is at
         // the root position.
         unsafe { rkyv::access_unchecked::<R::Archived>(bytes) }
-    }
-
-    /// Runs `f` on the committed version of the row in `cell`, in place,
-    /// without deserializing it. `None` if the row is pending or deleted.
-    pub(crate) fn read<T>(&self, cell: &RowCell, f: impl FnOnce(&R::Archived) -> T) -> Option<T> {
-        let guard = epoch::pin();
-        let version = self.version(cell, &guard)?;
-        Some(f(self.archived(version)))
-    }
-
-    /// The committed version of the row in `cell`, deserialized.
-    pub(crate) fn get(&self, cell: &RowCell) -> Option<R> {
-        self.read(cell, deserialize::<R>)
     }
 
     /// Hands every retired slot to the epoch collector and helps it return

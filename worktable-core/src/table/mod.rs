@@ -128,7 +128,7 @@ impl<R: Row> WorkTable<R> {
                 self.len()
             )));
         }
-        let read = |cell: &crate::page::RowCell| self.store.get(cell);
+        let read = |pk: &R::Pk| self.get(pk);
         for i in 0..<R::Indexes as IndexSet<R>>::COUNT {
             let index = self.indexes.index(i);
             let entries = index.verify(&read).map_err(fail)?;

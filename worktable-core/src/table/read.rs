@@ -32,11 +32,7 @@ impl<R: Row> WorkTable<R> {
         R::Pk: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let guard = epoch::pin();
-        let version = self
-            .primary
-            .with_cell(pk, |cell| self.store.version(cell, &guard))??;
-        Some(deserialize::<R>(self.store.archived(version)))
+        self.read(pk, deserialize::<R>)
     }
 
     /// Runs `f` on the archived row with primary key `pk`, in place, without
@@ -62,7 +58,7 @@ impl<R: Row> WorkTable<R> {
         let guard = epoch::pin();
         let version = self
             .primary
-            .with_cell(pk, |cell| self.store.version(cell, &guard))??;
+            .with_cell(pk, |cell| self.store.version(cell, &guard))?;
         Some(f(self.store.archived(version)))
     }
 
@@ -72,9 +68,7 @@ impl<R: Row> WorkTable<R> {
         R::Pk: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        self.primary
-            .with_cell(pk, |cell| cell.link().is_some())
-            .unwrap_or(false)
+        self.primary.contains(pk)
     }
 
     /// The row whose key in the unique index `index` is `key`.
@@ -95,10 +89,16 @@ impl<R: Row> WorkTable<R> {
     {
         let _ = index;
         let guard = epoch::pin();
-        let version =
-            I::store(&self.indexes).with_cell(key, |cell| self.store.version(cell, &guard))??;
+        // Reading the primary index while holding the unique index's shard
+        // guard is safe: no writer holds a guard of one map while waiting
+        // for another.
+        let version = I::store(&self.indexes).with_pk(key, |pk| {
+            self.primary
+                .with_cell(pk, |cell| self.store.version(cell, &guard))
+        })??;
         let row = deserialize::<R>(self.store.archived(version));
-        // The entry may lead to a row whose key is changing (see `write`).
+        // The key's reservation may belong to a write still in progress, or
+        // lead to a row whose key is changing (see `write`).
         I::key_is(&row, key).then_some(row)
     }
 
@@ -205,7 +205,7 @@ impl<R: Row> WorkTable<R> {
     {
         let (start, end) = owned_bounds(&range);
         let entries = self.primary.ordered().range(SeekRange::new(start, end));
-        self.rows_of(entries, |_, _| true)
+        self.rows_by_pk(entries)
     }
 
     /// Every row, in primary-key order. Reverse it with `.rev()`.
@@ -219,23 +219,32 @@ impl<R: Row> WorkTable<R> {
     /// # });
     /// ```
     pub fn iter(&self) -> impl DoubleEndedIterator<Item = R> + '_ {
-        self.rows_of(self.primary.ordered().iter(), |_, _| true)
+        self.rows_by_pk(self.primary.ordered().iter())
     }
 
-    /// The live rows behind `entries` that pass `check(row, entry key)`.
+    /// The live rows behind secondary-index `entries` whose key passes
+    /// `check(row, entry key)`.
     ///
-    /// An entry may lead to a row that is being deleted or whose key is
-    /// being changed; the row is then skipped, so every row returned was
-    /// committed and matched its entry when it was read.
-    fn rows_of<'a, K: 'a, P: 'a>(
+    /// An entry may lead to a row that is being inserted or deleted, or whose
+    /// key is being changed; the row is then skipped, so every row returned
+    /// was committed and matched its entry when it was read.
+    fn rows_of<'a, K: 'a>(
         &'a self,
-        entries: impl DoubleEndedIterator<Item = OrderedEntry<'a, K, P>> + 'a,
+        entries: impl DoubleEndedIterator<Item = OrderedEntry<'a, K, R::Pk>> + 'a,
         check: impl Fn(&R, &K) -> bool + 'a,
     ) -> impl DoubleEndedIterator<Item = R> + 'a {
         entries.filter_map(move |entry| {
-            let row = self.store.get(entry.value())?;
+            let row = self.get(&entry.key().pk)?;
             check(&row, &entry.key().key).then_some(row)
         })
+    }
+
+    /// The live rows behind primary-index `entries`.
+    fn rows_by_pk<'a>(
+        &'a self,
+        entries: impl DoubleEndedIterator<Item = OrderedEntry<'a, R::Pk, ()>> + 'a,
+    ) -> impl DoubleEndedIterator<Item = R> + 'a {
+        entries.filter_map(move |entry| self.get(&entry.key().key))
     }
 }
 

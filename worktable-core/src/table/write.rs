@@ -4,27 +4,30 @@
 //!
 //! Every write holds the row lock of each row it changes, so writers of one
 //! row are serialized while writers of different rows run in parallel. A
-//! row's committed version is the one its [`RowCell`] holds; the moment a
-//! write changes the cell is the moment it takes effect for readers:
+//! row's committed version is the one its [`RowCell`] in the primary index
+//! holds; secondary index entries lead to primary keys. Each write takes
+//! effect for readers at one moment:
 //!
-//! * **insert** — reserve the primary key and every index key (cell still
-//!   *pending*, so readers that find an entry see no row), then publish the
-//!   first version into the cell. A duplicate unique key undoes the
-//!   reservations made so far.
+//! * **insert** — write the row to a fresh slot, add every secondary entry
+//!   (readers that find one see no row yet, since the primary key is absent;
+//!   a duplicate unique key undoes the entries added so far), then put the
+//!   cell in the primary index: *the row is visible from this moment*.
 //! * **update** — write the new version to a fresh slot, add entries for the
-//!   index keys that change (readers reaching the cell through a new entry
+//!   index keys that change (readers reaching the row through a new entry
 //!   see the old version, whose key does not match, and skip it), swap the
-//!   cell to the new version, remove the old entries, retire the old slot.
-//!   An update that changes no indexed field touches no index.
-//! * **delete** — mark the cell deleted, remove every entry, retire the slot.
+//!   cell to the new version (*the moment*), remove the old entries, retire
+//!   the old slot. An update that changes no indexed field touches no index.
+//! * **delete** — take the cell out of the primary index (*the moment*),
+//!   remove every entry, retire the slot.
 //!
-//! Retired slots are reused only after every reader that could still see
-//! them has finished (epoch-based reclamation).
+//! A unique key stays reserved until the write that frees it has finished, so
+//! a concurrent insert of that key during the write is refused. Retired slots
+//! are reused only after every reader that could still see them has finished
+//! (epoch-based reclamation).
 
 use std::borrow::Borrow;
 use std::fmt::Debug;
 use std::hash::Hash;
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use super::WorkTable;
@@ -33,7 +36,7 @@ use crate::error::{Result, TableError};
 use crate::index::{
     DuplicateKey, Index, UniqueIndex, insert_all, insert_changed, remove_all, remove_changed,
 };
-use crate::page::{MAX_ROW_BYTES, RowCell, StageError, Staged};
+use crate::page::{MAX_ROW_BYTES, StageError, Staged};
 use crate::row::Row;
 
 impl<R: Row> WorkTable<R> {
@@ -102,11 +105,9 @@ impl<R: Row> WorkTable<R> {
     pub async fn update(&self, row: R) -> Result<R> {
         let pk = row.pk();
         let _lock = self.locks.lock(&pk).await;
-        let cell = self
-            .primary
-            .cell(&pk)
-            .ok_or_else(|| not_found_pk::<R>(&pk))?;
-        self.update_locked(&cell, &row)
+        let old = self.get(&pk).ok_or_else(|| not_found_pk::<R>(&pk))?;
+        self.update_locked(&pk, &old, &row)?;
+        Ok(old)
     }
 
     /// Inserts `row`, or replaces the row with its primary key if there is
@@ -134,8 +135,11 @@ impl<R: Row> WorkTable<R> {
     pub async fn upsert(&self, row: R) -> Result<Option<R>> {
         let pk = row.pk();
         let _lock = self.locks.lock(&pk).await;
-        match self.primary.cell(&pk) {
-            Some(cell) => self.update_locked(&cell, &row).map(Some),
+        match self.get(&pk) {
+            Some(old) => {
+                self.update_locked(&pk, &old, &row)?;
+                Ok(Some(old))
+            }
             None => {
                 self.insert_locked(&row, pk.clone())?;
                 self.pk_source.observe(&pk);
@@ -162,12 +166,8 @@ impl<R: Row> WorkTable<R> {
     /// ```
     pub async fn delete(&self, pk: &R::Pk) -> Result<R> {
         let _lock = self.locks.lock(pk).await;
-        let cell = self.primary.cell(pk).ok_or_else(|| not_found_pk::<R>(pk))?;
-        let row = self
-            .store
-            .get(&cell)
-            .expect("a locked row in the primary index is live");
-        self.delete_locked(pk, &cell, &row);
+        let row = self.get(pk).ok_or_else(|| not_found_pk::<R>(pk))?;
+        self.delete_locked(pk, &row);
         Ok(row)
     }
 
@@ -202,10 +202,10 @@ impl<R: Row> WorkTable<R> {
             };
             let pk = found.pk();
             let _lock = self.locks.lock(&pk).await;
-            if let Some((cell, row)) = self.locked_row(&pk)
+            if let Some(row) = self.get(&pk)
                 && I::key_is(&row, key)
             {
-                self.delete_locked(&pk, &cell, &row);
+                self.delete_locked(&pk, &row);
                 return Ok(row);
             }
             // The row changed its key or went away between the look-up and
@@ -242,10 +242,10 @@ impl<R: Row> WorkTable<R> {
         let mut deleted = Vec::with_capacity(pks.len());
         for pk in pks {
             let _lock = self.locks.lock(&pk).await;
-            if let Some((cell, row)) = self.locked_row(&pk)
+            if let Some(row) = self.get(&pk)
                 && I::key_is(&row, key)
             {
-                self.delete_locked(&pk, &cell, &row);
+                self.delete_locked(&pk, &row);
                 deleted.push(row);
             }
         }
@@ -260,13 +260,6 @@ impl<R: Row> WorkTable<R> {
         self.store.collect_retired();
     }
 
-    /// The cell and current row of `pk`; the caller holds `pk`'s lock.
-    fn locked_row(&self, pk: &R::Pk) -> Option<(Arc<RowCell>, R)> {
-        let cell = self.primary.cell(pk)?;
-        let row = self.store.get(&cell)?;
-        Some((cell, row))
-    }
-
     /// Inserts `row` under `pk`; the caller holds `pk`'s lock.
     fn insert_locked(&self, row: &R, pk: R::Pk) -> Result<R::Pk> {
         if self.primary.contains(&pk) {
@@ -276,45 +269,43 @@ impl<R: Row> WorkTable<R> {
             });
         }
         let staged = self.stage(row)?;
-        let cell = self.store.new_cell();
-        if let Err(duplicate) = insert_all(&self.indexes, row, &cell) {
+        if let Err(duplicate) = insert_all(&self.indexes, row) {
             self.store.discard(staged);
             return Err(duplicate_key::<R>(duplicate));
         }
-        self.primary.insert(pk.clone(), &cell);
-        self.store.publish(&cell, staged);
+        self.primary.insert(pk.clone(), self.store.new_cell(staged));
         self.len.fetch_add(1, Ordering::AcqRel);
         Ok(pk)
     }
 
-    /// Replaces the row in `cell` with `row`; the caller holds its lock.
-    fn update_locked(&self, cell: &Arc<RowCell>, row: &R) -> Result<R> {
-        let old = self
-            .store
-            .get(cell)
-            .expect("a locked row in the primary index is live");
-        let staged = self.stage(row)?;
-        let changes = match insert_changed(&self.indexes, &old, row, cell) {
+    /// Replaces `old`, the current version of the row `pk`, with `new`; the
+    /// caller holds `pk`'s lock.
+    fn update_locked(&self, pk: &R::Pk, old: &R, new: &R) -> Result<()> {
+        let staged = self.stage(new)?;
+        let changes = match insert_changed(&self.indexes, old, new) {
             Ok(changes) => changes,
             Err(duplicate) => {
                 self.store.discard(staged);
                 return Err(duplicate_key::<R>(duplicate));
             }
         };
-        self.store.replace(cell, staged);
-        if !changes.is_empty() {
-            remove_changed(&self.indexes, &old, cell, changes);
-        }
-        Ok(old)
+        self.primary
+            .with_cell(pk, |cell| self.store.replace(cell, staged))
+            .expect("a locked row stays in the primary index");
+        remove_changed(&self.indexes, old, changes);
+        Ok(())
     }
 
-    /// Deletes `row`, the current version in `cell`; the caller holds `pk`'s
-    /// lock.
-    fn delete_locked(&self, pk: &R::Pk, cell: &Arc<RowCell>, row: &R) {
-        self.store.unpublish(cell);
-        remove_all(&self.indexes, row, cell);
-        self.primary.remove(pk, cell);
+    /// Deletes `row`, the current version of the row `pk`; the caller holds
+    /// `pk`'s lock.
+    fn delete_locked(&self, pk: &R::Pk, row: &R) {
+        let cell = self
+            .primary
+            .remove(pk)
+            .expect("a locked row stays in the primary index");
         self.len.fetch_sub(1, Ordering::AcqRel);
+        remove_all(&self.indexes, row);
+        self.store.retire_cell(cell);
     }
 
     fn stage(&self, row: &R) -> Result<Staged> {
