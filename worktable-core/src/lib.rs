@@ -85,13 +85,16 @@
 //! * **Writes** are `async`: each takes the lock of the row it changes
 //!   (created on demand, dropped with the last holder), so writes to one row
 //!   are serialized and writes to different rows run in parallel. Waiting for
-//!   a row lock never blocks the thread. The only table-wide critical section
-//!   is taking a slot from the page allocator, a few hundred nanoseconds at
-//!   most.
+//!   a row lock never blocks the thread. The only table-wide critical
+//!   sections are the page allocator's — taking a slot for a new row version
+//!   and queueing a replaced one for reuse — each a few hundred nanoseconds
+//!   at most.
 //! * **Each call is atomic** for the row it changes: readers see the row
 //!   before or after, never in between, and a unique key is checked and
 //!   claimed atomically, so of two concurrent inserts of one unique value
-//!   exactly one succeeds. A *sequence* of calls is not a transaction.
+//!   exactly one succeeds. A unique key stays claimed until the write that
+//!   frees it (a delete, an update that changes it) returns. A *sequence* of
+//!   calls is not a transaction.
 //! * **Iterators and ranges** are not snapshots: they walk the live index,
 //!   so a row inserted or deleted during the walk may or may not appear, and
 //!   a row whose key moves during the walk may be seen twice or not at all.

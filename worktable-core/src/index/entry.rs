@@ -1,9 +1,9 @@
 //! Entries of the ordered indexes, and the probes that position a scan
 //! between entries without building a key.
 //!
-//! An ordered index is a `SkipMap<IndexEntry<K, P>, _>`: `P` is the primary
-//! key for non-unique indexes (entries sort by key, then primary key) and `()`
-//! for unique ones. A look-up needs bounds such as "before every entry with
+//! An ordered index is a `SkipMap<IndexEntry<K, P>, ()>`: `P` is the row's
+//! primary key for secondary indexes (entries sort by key, then primary key)
+//! and `()` for the primary index itself. A look-up needs bounds such as "before every entry with
 //! key `k`" or "after every entry whose key starts with `prefix`", which are
 //! not entries. crossbeam's `SkipMap` searches with any `Q` such that
 //! `IndexEntry: Borrow<Q>`; we borrow entries as `dyn Seek`, a comparison
@@ -19,7 +19,7 @@ use std::ops::{Bound, RangeBounds};
 pub(crate) struct IndexEntry<K, P> {
     /// The indexed key.
     pub(crate) key: K,
-    /// The row's primary key (non-unique indexes) or `()` (unique indexes).
+    /// The row's primary key (secondary indexes) or `()` (the primary index).
     pub(crate) pk: P,
 }
 

@@ -39,8 +39,6 @@ impl Link {
     }
 
     /// Packs the link into one word: `page | offset | len`, high to low.
-    /// Page ids stay below `u32::MAX`, so a packed link never equals one of
-    /// the sentinels a [`RowCell`](super::RowCell) uses.
     pub(crate) fn pack(self) -> u64 {
         (u64::from(self.page) << 32) | (u64::from(self.offset) << 16) | u64::from(self.len)
     }

@@ -37,8 +37,7 @@ const FIRST_BUCKET: u64 = 1 << FIRST_BUCKET_SHIFT;
 /// Enough buckets to address every `PageId` below `u32::MAX`.
 const BUCKETS: usize = 30;
 
-/// The largest page id handed out; `u32::MAX` stays unused so that a packed
-/// [`Link`] never collides with a `RowCell` sentinel.
+/// The largest page id handed out: the number of pages taken is a `u32`.
 const MAX_PAGE_ID: u32 = u32::MAX - 1;
 
 fn page_layout() -> Layout {

@@ -67,6 +67,14 @@ pub(crate) struct Staged {
     link: Link,
 }
 
+/// A version just replaced in its cell: readers may still be reading it, so
+/// it must be [retired](RowStore::retire), not freed.
+#[must_use = "a replaced version holds its slot until it is retired"]
+#[derive(Debug)]
+pub(crate) struct Replaced {
+    link: Link,
+}
+
 /// Why a row could not be written into a page.
 #[derive(Debug)]
 pub(crate) enum StageError {
@@ -183,18 +191,22 @@ impl<R: Row> RowStore<R> {
         self.pool.free(staged.link);
     }
 
-    /// Makes `staged` the version of `cell` and retires the old one.
-    pub(crate) fn replace(&self, cell: &RowCell, staged: Staged) {
+    /// Makes `staged` the version of `cell`. The old version must then be
+    /// [retired](Self::retire) — outside any map guard, since retiring may
+    /// run the epoch collector.
+    pub(crate) fn replace(&self, cell: &RowCell, staged: Staged) -> Replaced {
         self.check_owner(cell);
         let previous = cell.word.swap(staged.link.pack(), Ordering::AcqRel);
-        self.retire(Link::unpack(previous));
+        Replaced {
+            link: Link::unpack(previous),
+        }
     }
 
     /// Retires the version of a cell that has been taken out of the primary
     /// index (the row was deleted).
     pub(crate) fn retire_cell(&self, cell: RowCell) {
         self.check_owner(&cell);
-        self.retire(cell.link());
+        self.retire(Replaced { link: cell.link() });
     }
 
     /// Retires a slot that readers may still be reading: it joins the batch
@@ -202,7 +214,8 @@ impl<R: Row> RowStore<R> {
     /// once every thread pinned at the hand-over has unpinned. Handing over
     /// later than the unlink only waits for more readers, never fewer, so a
     /// reader that loaded the link before the unlink is always waited for.
-    fn retire(&self, link: Link) {
+    pub(crate) fn retire(&self, replaced: Replaced) {
+        let link = replaced.link;
         self.pool.note_retired();
         let batch = {
             let mut unhanded = self.unhanded.lock().unwrap_or_else(PoisonError::into_inner);

@@ -289,10 +289,12 @@ impl<R: Row> WorkTable<R> {
                 return Err(duplicate_key::<R>(duplicate));
             }
         };
-        self.primary
+        let replaced = self
+            .primary
             .with_cell(pk, |cell| self.store.replace(cell, staged))
             .expect("a locked row stays in the primary index");
         remove_changed(&self.indexes, old, changes);
+        self.store.retire(replaced);
         Ok(())
     }
 
