@@ -1,8 +1,10 @@
 //! Integration tests of the public API, one module per behaviour.
 
 mod column_types;
+mod concurrent;
 mod generic_rows;
 mod index_lookups;
 mod model_based;
+mod row_locks;
 mod slot_reuse;
 mod write_errors_and_rollback;

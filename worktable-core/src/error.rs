@@ -37,6 +37,21 @@ pub enum TableError {
         key: String,
     },
 
+    /// A write would change a row's primary key (inside `update_with`, or a
+    /// row given to a [`RowGuard`](crate::RowGuard) for another key). A
+    /// row's key never changes: delete the row and insert a new one.
+    #[error(
+        "table `{table}`: the write would change the primary key {pk} to {new_pk}; delete the row and insert a new one instead"
+    )]
+    PkChanged {
+        /// The table's name.
+        table: &'static str,
+        /// The row's key, printed with `Debug`.
+        pk: String,
+        /// The key the write tried to give it.
+        new_pk: String,
+    },
+
     /// The row is larger than a page slot can be.
     #[error(
         "table `{table}`: the row takes {size} bytes when archived, and a row can take at most {max} bytes"

@@ -78,31 +78,49 @@
 //!
 //! A `WorkTable` is `Send + Sync`; share it with an `Arc`.
 //!
-//! * **Reads** ([`get`](WorkTable::get), look-ups, ranges, iteration) take no
-//!   lock and never wait for a writer, except for the moment it takes to read
-//!   a hash-map shard. They return committed rows only, never a row half
-//!   written.
+//! * **Reads** ([`get`](WorkTable::get), [`read`](WorkTable::read),
+//!   look-ups, ranges, iteration) take no lock and never wait for a writer,
+//!   except for the moment it takes to read a hash-map shard. They return
+//!   committed rows only, never a row half written: row versions are written
+//!   to fresh slots and never changed in place while a reader may see them,
+//!   and a replaced slot is reused only once every reader that could see it
+//!   has finished (epoch-based reclamation).
 //! * **Writes** are `async`: each takes the lock of the row it changes
-//!   (created on demand, dropped with the last holder), so writes to one row
-//!   are serialized and writes to different rows run in parallel. Waiting for
-//!   a row lock never blocks the thread. The only table-wide critical
-//!   sections are the page allocator's — taking a slot for a new row version
-//!   and queueing a replaced one for reuse — each a few hundred nanoseconds
-//!   at most.
-//! * **Each call is atomic** for the row it changes: readers see the row
-//!   before or after, never in between, and a unique key is checked and
-//!   claimed atomically, so of two concurrent inserts of one unique value
-//!   exactly one succeeds. A unique key stays claimed until the write that
-//!   frees it (a delete, an update that changes it) returns. A *sequence* of
-//!   calls is not a transaction.
+//!   (created on demand, dropped with the last holder or waiter), so writes
+//!   to one row are serialized and writes to different rows run in parallel.
+//!   Waiting for a row lock never blocks the thread. The only table-wide
+//!   critical sections are the page allocator's — taking a slot for a new
+//!   row version and queueing a replaced one for reuse — each a few hundred
+//!   nanoseconds at most.
+//! * **Each call is atomic and linearizable for the row it changes**:
+//!   readers see the row before or after, never in between; concurrent
+//!   upserts of one key leave one row; a unique key is checked and claimed
+//!   atomically, so of concurrent inserts of one unique value exactly one
+//!   succeeds and the others get [`TableError::DuplicateKey`] without a
+//!   trace. A unique key stays claimed until the write that frees it (a
+//!   delete, an update that changes it) returns.
+//! * **A sequence of calls is not a transaction.** For read-compute-write of
+//!   one row use [`update_with`](WorkTable::update_with), or hold the row's
+//!   lock across `.await` points with [`lock`](WorkTable::lock) and write
+//!   through the [`RowGuard`]. For several rows, [`lock_all`](WorkTable::lock_all)
+//!   locks them in primary-key order. A task must not call the table's write
+//!   methods for a row whose guard it holds: they would wait for that guard.
+//! * **Multi-row writes** ([`update_all_by`](WorkTable::update_all_by),
+//!   [`update_range`](WorkTable::update_range),
+//!   [`delete_all_by`](WorkTable::delete_all_by),
+//!   [`delete_range`](WorkTable::delete_range)) lock every selected row in
+//!   primary-key order before changing any, so they never deadlock with each
+//!   other or with `lock_all`, and no other writer changes a selected row
+//!   meanwhile. They are not atomic: readers see the rows change one by one,
+//!   and the first failing row stops the write with the rows before it
+//!   changed.
 //! * **Iterators and ranges** are not snapshots: they walk the live index,
 //!   so a row inserted or deleted during the walk may or may not appear, and
 //!   a row whose key moves during the walk may be seen twice or not at all.
 //!   Every row they return was committed and matched the index range when it
 //!   was read.
-//! * Multi-row writes ([`delete_all_by`](WorkTable::delete_all_by)) lock one
-//!   row at a time, in primary-key order; they cannot deadlock and are not
-//!   atomic.
+//! * Dropping (cancelling) a future that waits for a row lock, or a guard
+//!   that holds one, leaves no lock behind.
 //!
 //! # Errors
 //!
@@ -129,7 +147,7 @@ pub use float::{ArchivedOrderedF32, ArchivedOrderedF64, OrderedF32, OrderedF64};
 pub use index::{Index, IndexPrefix, UniqueIndex};
 pub use page::{MAX_ROW_BYTES, PAGE_SIZE};
 pub use row::{AutoIncrement, Key, PkGenerator, Row};
-pub use table::{IndexStats, TableStats, WorkTable};
+pub use table::{IndexStats, RowGuard, TableStats, WorkTable};
 
 /// Derives [`Row`] and the typed index handles for a struct. See the
 /// [crate docs](crate#keys-and-indexes) for the attributes.

@@ -1,80 +1,88 @@
-//! Per-row async locks, created on demand and removed by the last holder.
+//! Per-row async locks, created on demand and removed by the last user.
 //!
 //! # Protocol
 //!
-//! The map holds, for each primary key somebody is locking, an
-//! `Arc<Semaphore>` with one permit. To lock a key a task
+//! The lock map holds one [`LockEntry`] per key that some task holds or
+//! waits for: a *gate* (an async semaphore with one permit) and the number
+//! of *users* — [`RowLock`] values for that key, waiting or holding. Only
+//! [`EntryMap::join`] and [`EntryMap::leave`] touch an entry, each under the
+//! map's lock for that key:
 //!
-//! 1. takes (or creates) the key's semaphore under the map's shard lock and
-//!    clones its `Arc` — clones happen only under that shard lock;
-//! 2. acquires the permit, waiting asynchronously (the tokio worker thread is
-//!    free meanwhile), and forgets it: holding the lock means "took the permit
-//!    and has not given it back";
-//! 3. to unlock (or when a waiting task is cancelled) gives the permit back if
-//!    it holds it, drops its `Arc`, and then removes the map entry *if the
-//!    map's `Arc` is the only one left*, checked under the shard lock.
+//! 1. `join` creates the entry if needed, counts one more user and hands out
+//!    the gate;
+//! 2. the task takes the gate's permit — holding the row lock means "took
+//!    the permit and has not given it back"; waiting is asynchronous, so a
+//!    tokio worker thread is never blocked;
+//! 3. when the `RowLock` is dropped — unlocked, or cancelled while waiting —
+//!    it gives the permit back if it took it, then `leave` counts one user
+//!    less and removes the entry when none is left.
 //!
-//! Every holder or waiter owns one `Arc`, and each drops it before its own
-//! removal check, so the last one to leave sees a count of one and removes the
-//! entry; a task arriving later either cloned the `Arc` before that check
-//! (count above one: the entry stays) or finds the key absent and creates a
-//! fresh semaphore. No entry outlives its last holder or waiter.
+//! Invariant: an entry exists exactly while its user count is above zero,
+//! and the count equals the number of live `RowLock`s for the key. So two
+//! tasks locking one key always share one gate (the second `join` finds the
+//! first's entry), and no entry outlives its last user. The protocol is
+//! model-checked with loom in `loom_model` (see its docs for the command).
+//!
+//! # Lock order
+//!
+//! A task that holds several row locks at once takes them in primary-key
+//! order; every multi-row write of the table does, so two of them never
+//! deadlock.
+
+mod entries;
+mod gate;
+#[cfg(all(test, loom))]
+mod loom_model;
 
 use std::fmt;
+use std::marker::PhantomData;
 use std::sync::Arc;
 
-use dashmap::DashMap;
-use tokio::sync::Semaphore;
+pub(crate) use entries::{EntryMap, LockEntry};
+pub(crate) use gate::Gate;
 
-use crate::row::Key;
+/// The row locks of one table: tokio semaphores in a `DashMap`.
+pub(crate) type LockMap<K> =
+    Locks<K, dashmap::DashMap<K, LockEntry<tokio::sync::Semaphore>>, tokio::sync::Semaphore>;
 
-/// The row locks of one table.
-pub(crate) struct LockMap<K> {
-    locks: DashMap<K, Arc<Semaphore>>,
+/// Row locks over any entry map and gate (loom swaps both in its model).
+pub(crate) struct Locks<K, E, G> {
+    entries: E,
+    _keys: PhantomData<fn(K) -> G>,
 }
 
-impl<K: Key> Default for LockMap<K> {
+impl<K, E: Default, G> Default for Locks<K, E, G> {
     fn default() -> Self {
         Self {
-            locks: DashMap::new(),
+            entries: E::default(),
+            _keys: PhantomData,
         }
     }
 }
 
-impl<K: Key> fmt::Debug for LockMap<K> {
+impl<K, E: EntryMap<K, G>, G> fmt::Debug for Locks<K, E, G> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("LockMap")
-            .field("locked", &self.locks.len())
+        f.debug_struct("Locks")
+            .field("locked", &self.entries.len())
             .finish()
     }
 }
 
-impl<K: Key> LockMap<K> {
+impl<K: Clone, E: EntryMap<K, G>, G: Gate> Locks<K, E, G> {
     /// Waits until this task holds the lock of `key`.
     ///
     /// Cancel-safe: dropping the future while it waits leaves no permit taken
-    /// and no map entry behind.
-    pub(crate) async fn lock(&self, key: &K) -> RowLock<'_, K> {
-        let semaphore = Arc::clone(
-            self.locks
-                .entry(key.clone())
-                .or_insert_with(|| Arc::new(Semaphore::new(1)))
-                .value(),
-        );
+    /// and no entry behind.
+    pub(crate) async fn lock(&self, key: &K) -> RowLock<'_, K, E, G> {
         let mut lock = RowLock {
-            map: self,
+            entries: &self.entries,
             key: key.clone(),
-            semaphore: Some(semaphore),
+            gate: Some(self.entries.join(key)),
             held: false,
         };
-        let semaphore = lock.semaphore.as_deref().expect("set above");
-        match semaphore.try_acquire() {
-            Ok(permit) => permit.forget(),
-            Err(_) => semaphore
-                .acquire()
-                .await
-                .expect("row-lock semaphores are never closed")
-                .forget(),
+        let gate = lock.gate.as_deref().expect("set above");
+        if !gate.try_take() {
+            gate.take().await;
         }
         lock.held = true;
         lock
@@ -82,21 +90,22 @@ impl<K: Key> LockMap<K> {
 
     /// Number of keys with a holder or a waiter.
     pub(crate) fn len(&self) -> usize {
-        self.locks.len()
+        self.entries.len()
     }
 }
 
-/// A held row lock; unlocks on drop.
-pub(crate) struct RowLock<'a, K: Key> {
-    map: &'a LockMap<K>,
+/// A user of one key's lock: holding it once [`Locks::lock`] has returned.
+/// Unlocks on drop.
+pub(crate) struct RowLock<'a, K, E: EntryMap<K, G>, G: Gate> {
+    entries: &'a E,
     key: K,
     /// `Some` until dropped.
-    semaphore: Option<Arc<Semaphore>>,
-    /// Whether this lock took the permit (false while still waiting).
+    gate: Option<Arc<G>>,
+    /// Whether this user took the permit (false while still waiting).
     held: bool,
 }
 
-impl<K: Key> fmt::Debug for RowLock<'_, K> {
+impl<K: fmt::Debug, E: EntryMap<K, G>, G: Gate> fmt::Debug for RowLock<'_, K, E, G> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RowLock")
             .field("key", &self.key)
@@ -105,24 +114,27 @@ impl<K: Key> fmt::Debug for RowLock<'_, K> {
     }
 }
 
-impl<K: Key> Drop for RowLock<'_, K> {
+impl<K, E: EntryMap<K, G>, G: Gate> Drop for RowLock<'_, K, E, G> {
     fn drop(&mut self) {
-        if let Some(semaphore) = self.semaphore.take() {
+        if let Some(gate) = self.gate.take() {
             if self.held {
-                semaphore.add_permits(1);
+                gate.give_back();
             }
-            drop(semaphore);
-            self.map
-                .locks
-                .remove_if(&self.key, |_, semaphore| Arc::strong_count(semaphore) == 1);
+            drop(gate);
+            self.entries.leave(&self.key);
         }
     }
 }
 
+/// The lock of one row as the table uses it.
+pub(crate) type TableRowLock<'a, K> =
+    RowLock<'a, K, dashmap::DashMap<K, LockEntry<tokio::sync::Semaphore>>, tokio::sync::Semaphore>;
+
 #[cfg(test)]
 mod tests {
-    use super::*;
     use std::time::Duration;
+
+    use super::*;
 
     #[tokio::test]
     async fn lock_entry_is_removed_after_release() {
@@ -142,10 +154,28 @@ mod tests {
             waited.is_err(),
             "the lock is held, so the second locker must wait"
         );
+        assert_eq!(locks.len(), 1);
         drop(held);
         assert_eq!(locks.len(), 0);
         let again = locks.lock(&7).await;
         drop(again);
+        assert_eq!(locks.len(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_waiter_gets_the_lock_when_the_holder_leaves() {
+        let locks = Arc::new(LockMap::<u32>::default());
+        let held = locks.lock(&3).await;
+        let waiter = {
+            let locks = Arc::clone(&locks);
+            tokio::spawn(async move {
+                let _lock = locks.lock(&3).await;
+            })
+        };
+        tokio::task::yield_now().await;
+        assert_eq!(locks.len(), 1, "one entry shared by holder and waiter");
+        drop(held);
+        waiter.await.unwrap();
         assert_eq!(locks.len(), 0);
     }
 }

@@ -2,8 +2,8 @@
 
 /// Size of one page in bytes. Every row version lives inside one page.
 ///
-/// 64 KiB keeps offsets in a `u16` (so a [`Link`] packs into one `u64` that a
-/// [`RowCell`](super::RowCell) swaps atomically) while leaving room for rows
+/// 64 KiB keeps offsets in a `u16` (so a row's location packs into one
+/// `u64` that an update swaps atomically) while leaving room for rows
 /// with kilobytes of text. It is also the unit the persistence crate writes.
 pub const PAGE_SIZE: usize = 64 * 1024;
 

@@ -1,6 +1,8 @@
 //! [`WorkTable`]: rows in pages, a primary index, secondary indexes and row
 //! locks, kept in step by the write protocol in [`write`].
 
+mod batch;
+mod guard;
 mod read;
 mod stats;
 mod write;
@@ -8,6 +10,7 @@ mod write;
 use std::fmt;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+pub use guard::RowGuard;
 pub use stats::{IndexStats, TableStats};
 
 use crate::error::IntegrityError;

@@ -222,6 +222,31 @@ impl<R: Row> WorkTable<R> {
         self.rows_by_pk(self.primary.ordered().iter())
     }
 
+    /// Primary keys of the entries of `index` with key `key`, in
+    /// primary-key order, without reading the rows.
+    pub(super) fn pks_by<I, Q>(&self, key: &Q) -> Vec<R::Pk>
+    where
+        I: Index<R>,
+        I::Key: Borrow<Q>,
+        Q: Ord + ?Sized,
+    {
+        I::store(&self.indexes)
+            .ordered()
+            .range(SeekRange::only(Borrowed(key)))
+            .map(|entry| entry.key().pk.clone())
+            .collect()
+    }
+
+    /// Primary keys in `range`, in order, without reading the rows.
+    pub(super) fn pks_in(&self, range: &impl RangeBounds<R::Pk>) -> Vec<R::Pk> {
+        let (start, end) = owned_bounds(range);
+        self.primary
+            .ordered()
+            .range(SeekRange::new(start, end))
+            .map(|entry| entry.key().key.clone())
+            .collect()
+    }
+
     /// The live rows behind secondary-index `entries` whose key passes
     /// `check(row, entry key)`.
     ///

@@ -34,7 +34,7 @@ use super::WorkTable;
 use crate::__private::PkSource;
 use crate::error::{Result, TableError};
 use crate::index::{
-    DuplicateKey, Index, UniqueIndex, insert_all, insert_changed, remove_all, remove_changed,
+    DuplicateKey, UniqueIndex, insert_all, insert_changed, remove_all, remove_changed,
 };
 use crate::page::{MAX_ROW_BYTES, StageError, Staged};
 use crate::row::Row;
@@ -105,9 +105,7 @@ impl<R: Row> WorkTable<R> {
     pub async fn update(&self, row: R) -> Result<R> {
         let pk = row.pk();
         let _lock = self.locks.lock(&pk).await;
-        let old = self.get(&pk).ok_or_else(|| not_found_pk::<R>(&pk))?;
-        self.update_locked(&pk, &old, &row)?;
-        Ok(old)
+        self.replace_locked(&pk, &row)
     }
 
     /// Inserts `row`, or replaces the row with its primary key if there is
@@ -135,17 +133,7 @@ impl<R: Row> WorkTable<R> {
     pub async fn upsert(&self, row: R) -> Result<Option<R>> {
         let pk = row.pk();
         let _lock = self.locks.lock(&pk).await;
-        match self.get(&pk) {
-            Some(old) => {
-                self.update_locked(&pk, &old, &row)?;
-                Ok(Some(old))
-            }
-            None => {
-                self.insert_locked(&row, pk.clone())?;
-                self.pk_source.observe(&pk);
-                Ok(None)
-            }
-        }
+        self.upsert_locked(&pk, &row)
     }
 
     /// Deletes the row with primary key `pk` and returns it.
@@ -166,9 +154,7 @@ impl<R: Row> WorkTable<R> {
     /// ```
     pub async fn delete(&self, pk: &R::Pk) -> Result<R> {
         let _lock = self.locks.lock(pk).await;
-        let row = self.get(pk).ok_or_else(|| not_found_pk::<R>(pk))?;
-        self.delete_locked(pk, &row);
-        Ok(row)
+        self.remove_locked(pk)
     }
 
     /// Deletes the row whose key in the unique index `index` is `key`, and
@@ -213,51 +199,43 @@ impl<R: Row> WorkTable<R> {
         }
     }
 
-    /// Deletes every row whose key in `index` is `key`; returns them in
-    /// primary-key order.
-    ///
-    /// Rows are locked and deleted one at a time in primary-key order, so
-    /// this never deadlocks with other writers; it is not atomic: a row that
-    /// gets the key while the call runs may be left in place.
-    ///
-    /// ```
-    /// # mod support { include!(concat!(env!("CARGO_MANIFEST_DIR"), "/doc/support.rs")); }
-    /// # use support::*;
-    /// # block_on(async {
-    /// let orders = sample_orders().await;
-    /// let gone = orders.delete_all_by(Order::ACCOUNT, &7).await?;
-    /// assert_eq!(gone.len(), 2);
-    /// assert_eq!(orders.len(), 1);
-    /// # Ok::<(), TableError>(())
-    /// # }).unwrap();
-    /// ```
-    pub async fn delete_all_by<I, Q>(&self, index: I, key: &Q) -> Result<Vec<R>>
-    where
-        I: Index<R>,
-        I::Key: Borrow<Q>,
-        Q: Ord + ?Sized,
-    {
-        let mut pks: Vec<R::Pk> = self.find_by(index, key).iter().map(Row::pk).collect();
-        pks.sort();
-        let mut deleted = Vec::with_capacity(pks.len());
-        for pk in pks {
-            let _lock = self.locks.lock(&pk).await;
-            if let Some(row) = self.get(&pk)
-                && I::key_is(&row, key)
-            {
-                self.delete_locked(&pk, &row);
-                deleted.push(row);
-            }
-        }
-        Ok(deleted)
-    }
-
     /// Makes the slots of replaced and deleted row versions reusable as soon
     /// as no running reader can see them. Writes do this on their own over
     /// time; call it to reclaim promptly, e.g. before reading
     /// [`stats`](Self::stats).
     pub fn reclaim_retired(&self) {
         self.store.collect_retired();
+    }
+
+    /// Replaces the row `pk` with `row` (same key); returns the previous
+    /// version. The caller holds `pk`'s lock.
+    pub(super) fn replace_locked(&self, pk: &R::Pk, row: &R) -> Result<R> {
+        let old = self.get(pk).ok_or_else(|| not_found_pk::<R>(pk))?;
+        self.update_locked(pk, &old, row)?;
+        Ok(old)
+    }
+
+    /// Inserts or replaces the row `pk` with `row` (same key); returns the
+    /// replaced version. The caller holds `pk`'s lock.
+    pub(super) fn upsert_locked(&self, pk: &R::Pk, row: &R) -> Result<Option<R>> {
+        match self.get(pk) {
+            Some(old) => {
+                self.update_locked(pk, &old, row)?;
+                Ok(Some(old))
+            }
+            None => {
+                self.insert_locked(row, pk.clone())?;
+                self.pk_source.observe(pk);
+                Ok(None)
+            }
+        }
+    }
+
+    /// Deletes the row `pk` and returns it; the caller holds `pk`'s lock.
+    pub(super) fn remove_locked(&self, pk: &R::Pk) -> Result<R> {
+        let row = self.get(pk).ok_or_else(|| not_found_pk::<R>(pk))?;
+        self.delete_locked(pk, &row);
+        Ok(row)
     }
 
     /// Inserts `row` under `pk`; the caller holds `pk`'s lock.
@@ -280,7 +258,7 @@ impl<R: Row> WorkTable<R> {
 
     /// Replaces `old`, the current version of the row `pk`, with `new`; the
     /// caller holds `pk`'s lock.
-    fn update_locked(&self, pk: &R::Pk, old: &R, new: &R) -> Result<()> {
+    pub(super) fn update_locked(&self, pk: &R::Pk, old: &R, new: &R) -> Result<()> {
         let staged = self.stage(new)?;
         let changes = match insert_changed(&self.indexes, old, new) {
             Ok(changes) => changes,
@@ -300,7 +278,7 @@ impl<R: Row> WorkTable<R> {
 
     /// Deletes `row`, the current version of the row `pk`; the caller holds
     /// `pk`'s lock.
-    fn delete_locked(&self, pk: &R::Pk, row: &R) {
+    pub(super) fn delete_locked(&self, pk: &R::Pk, row: &R) {
         let cell = self
             .primary
             .remove(pk)
@@ -328,7 +306,7 @@ impl<R: Row> WorkTable<R> {
     }
 }
 
-fn not_found_pk<R: Row>(pk: &R::Pk) -> TableError {
+pub(super) fn not_found_pk<R: Row>(pk: &R::Pk) -> TableError {
     TableError::NotFound {
         table: R::TABLE_NAME,
         key: format!("primary key {pk:?}"),

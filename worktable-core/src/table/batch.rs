@@ -1,0 +1,173 @@
+//! Multi-row writes: every row of an index key, or of a primary-key range.
+//!
+//! Each one selects its rows, locks all of them in primary-key order (so two
+//! multi-row writes never deadlock, whatever order their selections come
+//! in), then checks each row is still selected and changes it. While it runs,
+//! no other writer changes a selected row; readers see the rows change one by
+//! one. It is not atomic: it stops at the first row whose change fails and
+//! returns that error, and the rows changed before stay changed. A row that
+//! joins the selection after it was taken is left alone. Each selected row
+//! holds a lock entry until the write returns.
+
+use std::borrow::Borrow;
+use std::ops::RangeBounds;
+
+use super::WorkTable;
+use crate::error::Result;
+use crate::index::Index;
+use crate::row::Row;
+
+impl<R: Row> WorkTable<R> {
+    /// Changes every row whose key in `index` is `key` with `f` (as
+    /// [`update_with`](Self::update_with)), in primary-key order; returns how
+    /// many rows changed. `f` may change the indexed key itself.
+    ///
+    /// # Errors
+    ///
+    /// The first failing row's error, as for `update_with`; rows changed
+    /// before it stay changed.
+    ///
+    /// ```
+    /// # mod support { include!(concat!(env!("CARGO_MANIFEST_DIR"), "/doc/support.rs")); }
+    /// # use support::*;
+    /// # block_on(async {
+    /// let orders = sample_orders().await;
+    /// let changed = orders.update_all_by(Order::ACCOUNT, &7, |order| order.price += 1).await?;
+    /// assert_eq!(changed, 2);
+    /// assert_eq!(orders.get(&3).unwrap().price, 101);
+    /// # Ok::<(), TableError>(())
+    /// # }).unwrap();
+    /// ```
+    pub async fn update_all_by<I, Q>(
+        &self,
+        index: I,
+        key: &Q,
+        mut f: impl FnMut(&mut R),
+    ) -> Result<usize>
+    where
+        I: Index<R>,
+        I::Key: Borrow<Q>,
+        Q: Ord + ?Sized,
+    {
+        let _ = index;
+        let changed = self
+            .for_each_locked(
+                self.pks_by::<I, Q>(key),
+                |row| I::key_is(row, key),
+                |pk, _| self.modify_locked(pk, &mut f),
+            )
+            .await?;
+        Ok(changed.len())
+    }
+
+    /// Changes every row whose primary key is in `range` with `f`, in
+    /// primary-key order; returns how many rows changed.
+    ///
+    /// # Errors
+    ///
+    /// The first failing row's error, as for
+    /// [`update_with`](Self::update_with); rows changed before it stay
+    /// changed.
+    ///
+    /// ```
+    /// # mod support { include!(concat!(env!("CARGO_MANIFEST_DIR"), "/doc/support.rs")); }
+    /// # use support::*;
+    /// # block_on(async {
+    /// let orders = sample_orders().await;
+    /// assert_eq!(orders.update_range(2.., |order| order.day += 1).await?, 2);
+    /// assert_eq!(orders.get(&3).unwrap().day, 3);
+    /// # Ok::<(), TableError>(())
+    /// # }).unwrap();
+    /// ```
+    pub async fn update_range(
+        &self,
+        range: impl RangeBounds<R::Pk>,
+        mut f: impl FnMut(&mut R),
+    ) -> Result<usize> {
+        let changed = self
+            .for_each_locked(
+                self.pks_in(&range),
+                |_| true,
+                |pk, _| self.modify_locked(pk, &mut f),
+            )
+            .await?;
+        Ok(changed.len())
+    }
+
+    /// Deletes every row whose key in `index` is `key`; returns them in
+    /// primary-key order.
+    ///
+    /// ```
+    /// # mod support { include!(concat!(env!("CARGO_MANIFEST_DIR"), "/doc/support.rs")); }
+    /// # use support::*;
+    /// # block_on(async {
+    /// let orders = sample_orders().await;
+    /// let gone = orders.delete_all_by(Order::ACCOUNT, &7).await?;
+    /// assert_eq!(gone.len(), 2);
+    /// assert_eq!(orders.len(), 1);
+    /// # Ok::<(), TableError>(())
+    /// # }).unwrap();
+    /// ```
+    pub async fn delete_all_by<I, Q>(&self, index: I, key: &Q) -> Result<Vec<R>>
+    where
+        I: Index<R>,
+        I::Key: Borrow<Q>,
+        Q: Ord + ?Sized,
+    {
+        let _ = index;
+        self.for_each_locked(
+            self.pks_by::<I, Q>(key),
+            |row| I::key_is(row, key),
+            |pk, row| {
+                self.delete_locked(pk, &row);
+                Ok(row)
+            },
+        )
+        .await
+    }
+
+    /// Deletes every row whose primary key is in `range`; returns them in
+    /// primary-key order.
+    ///
+    /// ```
+    /// # mod support { include!(concat!(env!("CARGO_MANIFEST_DIR"), "/doc/support.rs")); }
+    /// # use support::*;
+    /// # block_on(async {
+    /// let orders = sample_orders().await;
+    /// let gone = orders.delete_range(..3).await?;
+    /// assert_eq!(gone.iter().map(|o| o.id).collect::<Vec<_>>(), [1, 2]);
+    /// # Ok::<(), TableError>(())
+    /// # }).unwrap();
+    /// ```
+    pub async fn delete_range(&self, range: impl RangeBounds<R::Pk>) -> Result<Vec<R>> {
+        self.for_each_locked(
+            self.pks_in(&range),
+            |_| true,
+            |pk, row| {
+                self.delete_locked(pk, &row);
+                Ok(row)
+            },
+        )
+        .await
+    }
+
+    /// Locks the rows of `pks` in primary-key order, then applies `change` to
+    /// each row that still exists and is still `selected`, in that order.
+    async fn for_each_locked<T>(
+        &self,
+        pks: Vec<R::Pk>,
+        selected: impl Fn(&R) -> bool,
+        mut change: impl FnMut(&R::Pk, R) -> Result<T>,
+    ) -> Result<Vec<T>> {
+        let guards = self.lock_all(pks).await;
+        let mut results = Vec::with_capacity(guards.len());
+        for guard in &guards {
+            if let Some(row) = guard.get()
+                && selected(&row)
+            {
+                results.push(change(guard.pk(), row)?);
+            }
+        }
+        Ok(results)
+    }
+}
