@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use worktable_core::prelude::*;
 
-use super::{Rng, bounded, settle};
+use super::{Rng, bounded, scaled, settle};
 
 #[derive(Table, Archive, Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[rkyv(crate = worktable_core::rkyv)]
@@ -21,7 +21,7 @@ pub(super) struct Counter {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_update_with_increments_are_never_lost() {
     const TASKS: u64 = 8;
-    const PER_TASK: usize = 2_000;
+    const PER_TASK: usize = scaled(2_000);
     const ROWS: u32 = 16;
     let table = Arc::new(WorkTable::<Counter>::new());
     for id in 0..ROWS {

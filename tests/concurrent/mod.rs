@@ -28,6 +28,16 @@ pub(crate) async fn bounded<F: Future>(test: F) -> F::Output {
         .expect("the test did not finish in time: deadlock or lost wake-up")
 }
 
+/// `n`, or a hundredth of it (at least 2) under Miri, where every operation
+/// is thousands of times slower: the same interleavings, fewer of them.
+pub(crate) const fn scaled(n: usize) -> usize {
+    if cfg!(miri) {
+        if n / 100 > 2 { n / 100 } else { 2 }
+    } else {
+        n
+    }
+}
+
 /// Checks what must hold once every writer has finished.
 pub(crate) fn settle<R: Row>(table: &WorkTable<R>) {
     table.check_integrity().unwrap();

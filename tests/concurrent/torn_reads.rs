@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use worktable_core::prelude::*;
 
-use super::{Rng, bounded, settle};
+use super::{Rng, bounded, scaled, settle};
 
 /// A row that carries a checksum of its other fields, so a torn or mixed read shows.
 #[derive(Table, Archive, Serialize, Deserialize, Clone, Debug, PartialEq)]
@@ -74,9 +74,9 @@ async fn readers_racing_writers_only_see_whole_committed_rows() {
     const ROWS: u32 = 24;
     const KEYS: u32 = 6;
     const WRITERS: u64 = 3;
-    const WRITES_PER_WRITER: usize = 3_000;
+    const WRITES_PER_WRITER: usize = scaled(3_000);
     const READERS: u64 = 2;
-    const MIN_READER_ROUNDS: usize = 200;
+    const MIN_READER_ROUNDS: usize = scaled(200);
     let table = Arc::new(WorkTable::<Checked>::new());
     for id in 0..ROWS {
         table.insert(checked(id, id % KEYS, 0, 10)).await.unwrap();

@@ -54,7 +54,7 @@ impl<R: Row> WorkTable<R> {
             .for_each_locked(
                 self.pks_by::<I, Q>(key),
                 |row| I::key_is(row, key),
-                |pk, _| self.modify_locked(pk, &mut f),
+                |pk, old| self.apply_locked(pk, &old, self.current(pk), &mut f),
             )
             .await?;
         Ok(changed.len())
@@ -88,7 +88,7 @@ impl<R: Row> WorkTable<R> {
             .for_each_locked(
                 self.pks_in(&range),
                 |_| true,
-                |pk, _| self.modify_locked(pk, &mut f),
+                |pk, old| self.apply_locked(pk, &old, self.current(pk), &mut f),
             )
             .await?;
         Ok(changed.len())
@@ -149,6 +149,12 @@ impl<R: Row> WorkTable<R> {
             },
         )
         .await
+    }
+
+    /// The current version of the row `pk`, which the caller has locked and
+    /// seen alive.
+    fn current(&self, pk: &R::Pk) -> R {
+        self.get(pk).expect("a locked row stays in the table")
     }
 
     /// Locks the rows of `pks` in primary-key order, then applies `change` to

@@ -119,14 +119,26 @@ impl<R: Row> WorkTable<R> {
 
     /// Read-modify-write of the row `pk`; the caller holds its lock.
     pub(super) fn modify_locked<T>(&self, pk: &R::Pk, f: impl FnOnce(&mut R) -> T) -> Result<T> {
-        let (old, mut new) = self
+        let (old, new) = self
             .read(pk, |archived| {
                 (deserialize::<R>(archived), deserialize::<R>(archived))
             })
             .ok_or_else(|| super::write::not_found_pk::<R>(pk))?;
+        self.apply_locked(pk, &old, new, f)
+    }
+
+    /// Applies `f` to `new`, a copy of `old` (the current version of the row
+    /// `pk`), and stores the result; the caller holds `pk`'s lock.
+    pub(super) fn apply_locked<T>(
+        &self,
+        pk: &R::Pk,
+        old: &R,
+        mut new: R,
+        f: impl FnOnce(&mut R) -> T,
+    ) -> Result<T> {
         let output = f(&mut new);
         self.check_same_pk(pk, &new)?;
-        self.update_locked(pk, &old, &new)?;
+        self.update_locked(pk, old, &new)?;
         Ok(output)
     }
 
