@@ -5,6 +5,7 @@
 //!   `get_mut` + modify. Reported as throughput (elements = operations).
 //! - `update_scaling`: `update_with` on disjoint rows from one thread and
 //!   from two threads; the two-thread throughput should be clearly higher.
+//!   The same on a `DashMap` shows how far the machine scales at all.
 //!
 //! `cargo bench -p worktable-benches --bench concurrency`
 
@@ -89,17 +90,32 @@ fn update_scaling(c: &mut Criterion) {
     for row in &rows {
         now(table.insert(row.clone())).expect("valid");
     }
+    let baseline: DashMap<u64, User> = rows.iter().map(|user| (user.id, user.clone())).collect();
+    // Thread t updates only rows with index ≡ t (mod 2).
+    let row_of = |thread: u64, iteration: u64, op: u64| {
+        let r = mix(SEED ^ (iteration << 20) ^ op) as usize;
+        &ids[(r % (ROWS / 2)) * 2 + thread as usize]
+    };
     let mut group = c.benchmark_group("update_scaling");
     for threads in [1u64, 2] {
         group.throughput(Throughput::Elements(threads * BATCH));
-        group.bench_function(format!("{threads}_thread"), |b| {
+        group.bench_function(format!("worktable_{threads}_thread"), |b| {
             b.iter_custom(|iters| {
                 timed_on_threads(threads, iters, |thread, iteration| {
-                    // Thread t updates only rows with index ≡ t (mod 2).
                     for op in 0..BATCH {
-                        let r = mix(SEED ^ (iteration << 20) ^ op) as usize;
-                        let id = &ids[(r % (ROWS / 2)) * 2 + thread as usize];
+                        let id = row_of(thread, iteration, op);
                         block_on(table.update_with(id, |user| user.balance += 1)).expect("present");
+                    }
+                })
+            });
+        });
+        // The same on a DashMap, to show how far this machine scales at all.
+        group.bench_function(format!("dashmap_{threads}_thread"), |b| {
+            b.iter_custom(|iters| {
+                timed_on_threads(threads, iters, |thread, iteration| {
+                    for op in 0..BATCH {
+                        let id = row_of(thread, iteration, op);
+                        baseline.get_mut(id).expect("present").balance += 1;
                     }
                 })
             });
