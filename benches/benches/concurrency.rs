@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use dashmap::DashMap;
-use worktable_benches::{User, block_on, mix, now, users};
+use worktable_benches::{User, block_on, filled_table, mix, users};
 use worktable_core::WorkTable;
 
 const ROWS: usize = 100_000;
@@ -39,14 +39,16 @@ fn timed_on_threads(threads: u64, iters: u64, work: impl Fn(u64, u64) + Sync) ->
     total
 }
 
-fn mixed(c: &mut Criterion) {
+/// The rows' keys, a table and a `DashMap` holding the same rows.
+fn fixture() -> (Vec<u64>, WorkTable<User>, DashMap<u64, User>) {
     let rows = users(ROWS, SEED);
-    let ids: Vec<u64> = rows.iter().map(|user| user.id).collect();
-    let table = WorkTable::<User>::new();
-    for row in &rows {
-        now(table.insert(row.clone())).expect("valid");
-    }
-    let baseline: DashMap<u64, User> = rows.iter().map(|user| (user.id, user.clone())).collect();
+    let ids = rows.iter().map(|user| user.id).collect();
+    let baseline = rows.iter().map(|user| (user.id, user.clone())).collect();
+    (ids, filled_table(&rows), baseline)
+}
+
+fn mixed(c: &mut Criterion) {
+    let (ids, table, baseline) = fixture();
 
     let mut group = c.benchmark_group("mixed_2_threads");
     group.throughput(Throughput::Elements(2 * BATCH));
@@ -84,13 +86,7 @@ fn mixed(c: &mut Criterion) {
 }
 
 fn update_scaling(c: &mut Criterion) {
-    let rows = users(ROWS, SEED);
-    let ids: Vec<u64> = rows.iter().map(|user| user.id).collect();
-    let table = WorkTable::<User>::new();
-    for row in &rows {
-        now(table.insert(row.clone())).expect("valid");
-    }
-    let baseline: DashMap<u64, User> = rows.iter().map(|user| (user.id, user.clone())).collect();
+    let (ids, table, baseline) = fixture();
     // Thread t updates only rows with index ≡ t (mod 2).
     let row_of = |thread: u64, iteration: u64, op: u64| {
         let r = mix(SEED ^ (iteration << 20) ^ op) as usize;

@@ -8,19 +8,11 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
-use worktable_benches::{Baseline, User, now, shuffled, users};
+use worktable_benches::{Baseline, User, filled_table, now, shuffled, users};
 use worktable_core::WorkTable;
 
 const ROWS: usize = 100_000;
 const SEED: u64 = 0x5eed;
-
-fn filled_table(rows: &[User]) -> WorkTable<User> {
-    let table = WorkTable::new();
-    for row in rows {
-        now(table.insert(row.clone())).expect("generated rows are valid");
-    }
-    table
-}
 
 fn filled_baseline(rows: &[User]) -> Baseline {
     let baseline = Baseline::default();

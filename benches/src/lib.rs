@@ -105,6 +105,15 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
     }
 }
 
+/// A table holding `rows`.
+pub fn filled_table(rows: &[User]) -> WorkTable<User> {
+    let table = WorkTable::new();
+    for row in rows {
+        now(table.insert(row.clone())).expect("generated rows are valid");
+    }
+    table
+}
+
 /// What a careful user would hand-roll: one `RwLock` around the rows and
 /// their index maps, kept in step by hand.
 #[derive(Debug, Default)]
