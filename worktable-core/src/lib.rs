@@ -135,6 +135,7 @@ mod float;
 mod index;
 mod lock;
 mod page;
+pub mod query;
 mod row;
 mod table;
 
@@ -146,7 +147,8 @@ pub use error::{IntegrityError, Result, TableError};
 pub use float::{ArchivedOrderedF32, ArchivedOrderedF64, OrderedF32, OrderedF64};
 pub use index::{Index, IndexPrefix, UniqueIndex};
 pub use page::{MAX_ROW_BYTES, PAGE_SIZE};
-pub use row::{AutoIncrement, Key, PkGenerator, Row};
+pub use query::Query;
+pub use row::{AutoIncrement, Field, Key, PkGenerator, Row};
 pub use table::{IndexStats, RowGuard, TableStats, WorkTable};
 
 /// Derives [`Row`] and the typed index handles for a struct. See the
@@ -163,7 +165,7 @@ pub use uuid;
 /// The derive, the table, and rkyv's derives, for a glob import.
 pub mod prelude {
     pub use crate::{Archive, Deserialize, Serialize, Table};
-    pub use crate::{Index, IndexPrefix, Row, TableError, UniqueIndex, WorkTable};
+    pub use crate::{Field, Index, IndexPrefix, Row, TableError, UniqueIndex, WorkTable};
 }
 
 /// The README's code, compiled and run as a doc test so that it stays true.

@@ -60,6 +60,9 @@ pub trait Row:
     /// snake case.
     const TABLE_NAME: &'static str;
 
+    /// Names of the primary-key fields, in key order.
+    const PK_FIELDS: &'static [&'static str];
+
     /// The row's primary key.
     fn pk(&self) -> Self::Pk;
 
@@ -80,6 +83,25 @@ pub trait Row:
 pub trait Key: Ord + Hash + Clone + Debug + Send + Sync + 'static {}
 
 impl<T: Ord + Hash + Clone + Debug + Send + Sync + 'static> Key for T {}
+
+/// A field of rows of type `R`, as a typed handle: `#[derive(Table)]` adds one
+/// associated constant per field, named after the field in upper case
+/// (`Order::PRICE`). Queries order by fields through these handles, so
+/// ordering by a field whose type is not [`Ord`] does not compile.
+///
+/// A field that carries `#[index]` shares its constant with the index: the
+/// same handle is a [`Field`] and an [`Index`](crate::Index). A handle has the
+/// visibility of its field.
+pub trait Field<R: Row>: Copy + Send + Sync + 'static {
+    /// The field's type.
+    type Value;
+
+    /// The field's name.
+    const NAME: &'static str;
+
+    /// The field's value in `row`.
+    fn get(row: &R) -> &Self::Value;
+}
 
 /// A source of primary keys for `#[pk(generator = MyGenerator)]`.
 ///

@@ -34,6 +34,7 @@ pub(crate) struct CompositeIndexInput {
 #[darling(forward_attrs(pk, index, table))]
 pub(crate) struct FieldInput {
     pub(crate) ident: Option<Ident>,
+    pub(crate) vis: Visibility,
     pub(crate) ty: Type,
     pub(crate) attrs: Vec<Attribute>,
 }
@@ -54,6 +55,7 @@ pub(crate) struct IndexAttr {
 /// A field's parsed attributes, each with the attribute it came from.
 pub(crate) struct ParsedField {
     pub(crate) ident: Ident,
+    pub(crate) vis: Visibility,
     pub(crate) ty: Type,
     pub(crate) pk: Option<(Attribute, PkAttr)>,
     pub(crate) index: Option<(Attribute, IndexAttr)>,
@@ -161,6 +163,7 @@ pub(crate) fn parse(
 fn parse_field(field: FieldInput, errors: &mut darling::error::Accumulator) -> ParsedField {
     let mut parsed = ParsedField {
         ident: field.ident.expect("named fields have idents"),
+        vis: field.vis,
         ty: field.ty,
         pk: None,
         index: None,

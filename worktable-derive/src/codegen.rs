@@ -7,7 +7,7 @@
 //! capture them.
 
 use proc_macro2::{Span, TokenStream};
-use quote::{format_ident, quote, quote_spanned};
+use quote::{ToTokens, format_ident, quote, quote_spanned};
 use syn::ext::IdentExt;
 use syn::spanned::Spanned;
 use syn::{Ident, Index as TupleIndex, Type};
@@ -17,6 +17,7 @@ use crate::model::{IndexDef, PkSource, Table};
 pub(crate) fn expand(table: &Table) -> TokenStream {
     let row_impl = row_impl(table);
     let index_set = index_set(table);
+    let fields = (0..table.fields.len()).map(|i| field_handle(table, i));
     let handles = table
         .indexes
         .iter()
@@ -28,6 +29,7 @@ pub(crate) fn expand(table: &Table) -> TokenStream {
         const _: () = {
             #row_impl
             #index_set
+            #(#fields)*
             #(#handles)*
             #constants
         };
@@ -106,6 +108,7 @@ fn row_impl(table: &Table) -> TokenStream {
         }
     };
     let indexes = index_set_ident(table);
+    let pk_names = pk.fields.iter().map(|&i| table.fields[i].name());
     quote! {
         #[automatically_derived]
         impl #krate::Row for #ident {
@@ -113,6 +116,7 @@ fn row_impl(table: &Table) -> TokenStream {
             type PkSource = #source;
             type Indexes = #indexes;
             const TABLE_NAME: &'static ::core::primitive::str = #name;
+            const PK_FIELDS: &'static [&'static ::core::primitive::str] = &[#(#pk_names),*];
 
             #[inline]
             fn pk(&self) -> Self::Pk {
@@ -133,7 +137,7 @@ fn index_set(table: &Table) -> TokenStream {
     } = table;
     let set = index_set_ident(table);
     let stores = table.indexes.iter().map(|index| {
-        let handle = index.handle_ident(ident);
+        let handle = index.handle_ident(table);
         if index.unique {
             quote!(#krate::__private::UniqueStore<#ident, #handle>)
         } else {
@@ -177,11 +181,51 @@ fn index_set(table: &Table) -> TokenStream {
     }
 }
 
+/// The handle of field `i`: a zero-sized type implementing `Field`, with the
+/// field's visibility (a handle reads the field).
+fn field_handle(table: &Table, i: usize) -> TokenStream {
+    let Table { ident, krate, .. } = table;
+    let field = &table.fields[i];
+    let (field_ident, vis, ty) = (&field.ident, &field.vis, &field.ty);
+    let handle = field.handle_ident(ident);
+    let name = field.name();
+    let doc = format!("Handle of the field `{name}` of [`{ident}`].");
+    quote! {
+        #[doc = #doc]
+        #[derive(::core::clone::Clone, ::core::marker::Copy, ::core::fmt::Debug)]
+        #vis struct #handle;
+
+        #[automatically_derived]
+        impl #krate::Field<#ident> for #handle {
+            type Value = #ty;
+            const NAME: &'static ::core::primitive::str = #name;
+
+            #[inline]
+            fn get(__row: &#ident) -> &#ty {
+                &__row.#field_ident
+            }
+        }
+    }
+}
+
+/// The visibility of a composite index's handle: that of its fields when
+/// they all share one, else private (the handle reads every key field).
+fn composite_vis(table: &Table, index: &IndexDef) -> TokenStream {
+    let mut visibilities = index
+        .fields
+        .iter()
+        .map(|&i| table.fields[i].vis.to_token_stream().to_string());
+    let first = visibilities.next().unwrap_or_default();
+    if visibilities.all(|vis| vis == first) {
+        table.fields[index.fields[0]].vis.to_token_stream()
+    } else {
+        TokenStream::new()
+    }
+}
+
 fn handle(table: &Table, position: usize, index: &IndexDef) -> TokenStream {
-    let Table {
-        ident, krate, vis, ..
-    } = table;
-    let handle = index.handle_ident(ident);
+    let Table { ident, krate, .. } = table;
+    let handle = index.handle_ident(table);
     let set = index_set_ident(table);
     let name = &index.name;
     let unique = index.unique;
@@ -231,14 +275,28 @@ fn handle(table: &Table, position: usize, index: &IndexDef) -> TokenStream {
         }
     });
     let prefixes = (1..index.fields.len()).map(|len| prefix_impl(table, index, &handle, len));
-    let doc = format!(
-        "Handle of the {} index `{name}` of [`{ident}`].",
-        if unique { "unique" } else { "non-unique" }
-    );
+    // A field's `#[index]` reuses the field's handle type; a composite index
+    // gets its own.
+    let handle_type = index.composite.then(|| {
+        let vis = composite_vis(table, index);
+        let doc = format!(
+            "Handle of the {} composite index `{name}` of [`{ident}`].",
+            if unique { "unique" } else { "non-unique" }
+        );
+        quote! {
+            #[doc = #doc]
+            #[derive(::core::clone::Clone, ::core::marker::Copy, ::core::fmt::Debug)]
+            #vis struct #handle;
+        }
+    });
+    let field_names = index.fields.iter().map(|&i| table.fields[i].name());
+    let archived_key = one_or_tuple(&index.fields, |i| {
+        let field = &table.fields[i].ident;
+        let ty = field_type(table, i);
+        quote!(#krate::__private::deserialize_field::<#ty>(&__archived.#field))
+    });
     quote! {
-        #[doc = #doc]
-        #[derive(::core::clone::Clone, ::core::marker::Copy, ::core::fmt::Debug)]
-        #vis struct #handle;
+        #handle_type
 
         #[automatically_derived]
         impl #krate::Index<#ident> for #handle {
@@ -246,6 +304,14 @@ fn handle(table: &Table, position: usize, index: &IndexDef) -> TokenStream {
             type Store = #store;
             const NAME: &'static ::core::primitive::str = #name;
             const UNIQUE: ::core::primitive::bool = #unique;
+            const FIELDS: &'static [&'static ::core::primitive::str] = &[#(#field_names),*];
+
+            #[inline]
+            fn key_of_archived(
+                __archived: &#krate::rkyv::Archived<#ident>,
+            ) -> Self::Key {
+                #archived_key
+            }
 
             #[inline]
             fn key(__row: &#ident) -> Self::Key {
@@ -315,6 +381,8 @@ fn prefix_impl(table: &Table, index: &IndexDef, handle: &Ident, len: usize) -> T
         quote! {
             #[automatically_derived]
             impl<'__q> #krate::IndexPrefix<#ident, &'__q ::core::primitive::str> for #handle {
+                const LEN: ::core::primitive::usize = 1;
+
                 #[inline]
                 fn cmp_prefix(
                     __prefix: &&'__q ::core::primitive::str,
@@ -328,6 +396,8 @@ fn prefix_impl(table: &Table, index: &IndexDef, handle: &Ident, len: usize) -> T
     quote! {
         #[automatically_derived]
         impl #krate::IndexPrefix<#ident, #prefix_ty> for #handle {
+            const LEN: ::core::primitive::usize = #len;
+
             #[inline]
             fn cmp_prefix(__prefix: &#prefix_ty, __key: &#key_ty) -> ::core::cmp::Ordering {
                 #compare
@@ -338,20 +408,33 @@ fn prefix_impl(table: &Table, index: &IndexDef, handle: &Ident, len: usize) -> T
 }
 
 fn constants(table: &Table) -> TokenStream {
-    let Table { ident, vis, .. } = table;
-    let constants = table.indexes.iter().map(|index| {
-        let constant = index.const_ident();
-        let handle = index.handle_ident(ident);
-        let doc = format!("The index `{}`.", index.name);
+    let Table { ident, .. } = table;
+    let fields = table.fields.iter().map(|field| {
+        let (constant, handle, vis) = (field.const_ident(), field.handle_ident(ident), &field.vis);
+        let doc = format!("The field `{}`.", field.name());
         quote! {
             #[doc = #doc]
             #vis const #constant: #handle = #handle;
         }
     });
+    let composites = table
+        .indexes
+        .iter()
+        .filter(|index| index.composite)
+        .map(|index| {
+            let (constant, handle) = (index.const_ident(), index.handle_ident(table));
+            let vis = composite_vis(table, index);
+            let doc = format!("The composite index `{}`.", index.name);
+            quote! {
+                #[doc = #doc]
+                #vis const #constant: #handle = #handle;
+            }
+        });
     quote! {
         #[automatically_derived]
         impl #ident {
-            #(#constants)*
+            #(#fields)*
+            #(#composites)*
         }
     }
 }

@@ -30,7 +30,31 @@ pub(crate) struct Table {
 
 pub(crate) struct Field {
     pub(crate) ident: Ident,
+    pub(crate) vis: Visibility,
     pub(crate) ty: Type,
+}
+
+impl Field {
+    /// The field's name without `r#`.
+    pub(crate) fn name(&self) -> String {
+        self.ident.unraw().to_string()
+    }
+
+    /// The associated constant holding the field's handle: `CLIENT_REF`.
+    pub(crate) fn const_ident(&self) -> Ident {
+        Ident::new(&self.name().to_uppercase(), self.ident.span())
+    }
+
+    /// The field's handle type: `__OrderClientRef`. For a field with
+    /// `#[index]` it is also the index's handle.
+    pub(crate) fn handle_ident(&self, table: &Ident) -> Ident {
+        format_ident!(
+            "__{}{}",
+            table.unraw(),
+            camel_case(&self.name()),
+            span = self.ident.span()
+        )
+    }
 }
 
 /// The primary key: fields (in declaration order) and where keys come from.
@@ -57,23 +81,33 @@ pub(crate) struct IndexDef {
     /// Key fields, in key order.
     pub(crate) fields: Vec<usize>,
     pub(crate) unique: bool,
+    /// Declared at struct level (`#[table(index(...))]`) rather than with
+    /// `#[index]` on a field; only composite indexes have their own handle
+    /// type and constant.
+    pub(crate) composite: bool,
 }
 
 impl IndexDef {
-    /// The associated constant holding the handle: `CLIENT_REF`.
+    /// The associated constant holding a composite index's handle:
+    /// `BY_ACCOUNT_DAY`.
     pub(crate) fn const_ident(&self) -> Ident {
         Ident::new(&self.name.to_uppercase(), self.span)
     }
 
-    /// The handle type: `__OrderClientRefIndex`. The leading underscores
-    /// keep it from shadowing a user type used as a column type.
-    pub(crate) fn handle_ident(&self, table: &Ident) -> Ident {
-        format_ident!(
-            "__{}{}Index",
-            table.unraw(),
-            camel_case(&self.name),
-            span = self.span
-        )
+    /// The handle type: the field's handle for `#[index]`,
+    /// `__OrderByAccountDayIndex` for a composite index. The leading
+    /// underscores keep it from shadowing a user type used as a column type.
+    pub(crate) fn handle_ident(&self, table: &Table) -> Ident {
+        if self.composite {
+            format_ident!(
+                "__{}{}Index",
+                table.ident.unraw(),
+                camel_case(&self.name),
+                span = self.span
+            )
+        } else {
+            table.fields[self.fields[0]].handle_ident(&table.ident)
+        }
     }
 }
 
@@ -118,7 +152,7 @@ impl Table {
                 indexes.push(index);
             }
         }
-        check_index_names(&indexes, errors);
+        check_constant_names(&parsed_fields, &indexes, errors);
         if indexes.len() > MAX_INDEXES {
             errors.push(error_at(
                 indexes[MAX_INDEXES].span,
@@ -130,6 +164,7 @@ impl Table {
             .into_iter()
             .map(|field| Field {
                 ident: field.ident,
+                vis: field.vis,
                 ty: field.ty,
             })
             .collect();
@@ -220,6 +255,7 @@ fn field_indexes(
             span: field.ident.span(),
             fields: vec![i],
             unique: attr.unique.is_present(),
+            composite: false,
         });
     }
     indexes
@@ -293,23 +329,39 @@ fn composite_index(
         span: name.span(),
         fields: key_fields,
         unique: input.unique.is_present(),
+        composite: true,
     })
 }
 
-fn check_index_names(indexes: &[IndexDef], errors: &mut darling::error::Accumulator) {
-    for (i, index) in indexes.iter().enumerate() {
-        let constant = index.name.to_uppercase();
-        if indexes[..i]
-            .iter()
-            .any(|earlier| earlier.name.to_uppercase() == constant)
-        {
+/// Every field and every composite index gets an associated constant named
+/// in upper case; two of them must not share a name.
+fn check_constant_names(
+    fields: &[ParsedField],
+    indexes: &[IndexDef],
+    errors: &mut darling::error::Accumulator,
+) {
+    let mut seen: Vec<String> = Vec::new();
+    let named = fields
+        .iter()
+        .map(|field| (field.ident.unraw().to_string(), field.ident.span()))
+        .chain(
+            indexes
+                .iter()
+                .filter(|index| index.composite)
+                .map(|index| (index.name.clone(), index.span)),
+        );
+    for (name, span) in named {
+        let constant = name.to_uppercase();
+        if seen.contains(&constant) {
             errors.push(error_at(
-                index.span,
+                span,
                 format!(
-                    "another index is already named `{}`: index names must be unique",
-                    index.name
+                    "another field or index is already named `{name}` (each gets a handle \
+                     constant, here `{constant}`); rename one of them"
                 ),
             ));
+        } else {
+            seen.push(constant);
         }
     }
 }

@@ -16,7 +16,7 @@ use std::ops::{Bound, RangeBounds};
 
 /// One entry of an ordered index.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub(crate) struct IndexEntry<K, P> {
+pub struct IndexEntry<K, P> {
     /// The indexed key.
     pub(crate) key: K,
     /// The row's primary key (secondary indexes) or `()` (the primary index).

@@ -43,8 +43,15 @@ pub trait Index<R: Row>: Copy + Send + Sync + 'static {
     /// Whether two rows may not share a key.
     const UNIQUE: bool;
 
+    /// Names of the key's fields, in key order.
+    const FIELDS: &'static [&'static str];
+
     /// The key of `row` in this index.
     fn key(row: &R) -> Self::Key;
+
+    /// The key of an archived row, without deserializing the rest of it.
+    #[doc(hidden)]
+    fn key_of_archived(archived: &R::Archived) -> Self::Key;
 
     /// Whether `a` and `b` have the same key, without building the keys.
     #[doc(hidden)]
@@ -82,6 +89,9 @@ pub trait UniqueIndex<R: Row>: Index<R, Store = UniqueStore<R, Self>> {}
     note = "a prefix is the value of the first field of a composite index, or a tuple of the values of its first fields (not all of them: use `find_by` for a whole key)"
 )]
 pub trait IndexPrefix<R: Row, X>: Index<R> {
+    /// How many leading key fields the prefix covers.
+    const LEN: usize;
+
     /// Where `prefix` sorts relative to `key`: `Equal` when `key` starts
     /// with `prefix`.
     fn cmp_prefix(prefix: &X, key: &Self::Key) -> Ordering;

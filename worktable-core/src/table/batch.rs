@@ -153,13 +153,13 @@ impl<R: Row> WorkTable<R> {
 
     /// The current version of the row `pk`, which the caller has locked and
     /// seen alive.
-    fn current(&self, pk: &R::Pk) -> R {
+    pub(crate) fn current(&self, pk: &R::Pk) -> R {
         self.get(pk).expect("a locked row stays in the table")
     }
 
     /// Locks the rows of `pks` in primary-key order, then applies `change` to
     /// each row that still exists and is still `selected`, in that order.
-    async fn for_each_locked<T>(
+    pub(crate) async fn for_each_locked<T>(
         &self,
         pks: Vec<R::Pk>,
         selected: impl Fn(&R) -> bool,

@@ -129,7 +129,7 @@ impl<R: Row> WorkTable<R> {
 
     /// Applies `f` to `new`, a copy of `old` (the current version of the row
     /// `pk`), and stores the result; the caller holds `pk`'s lock.
-    pub(super) fn apply_locked<T>(
+    pub(crate) fn apply_locked<T>(
         &self,
         pk: &R::Pk,
         old: &R,

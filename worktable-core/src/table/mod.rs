@@ -109,6 +109,16 @@ impl<R: Row> WorkTable<R> {
         self.len() == 0
     }
 
+    /// The secondary indexes.
+    pub(crate) fn indexes(&self) -> &R::Indexes {
+        &self.indexes
+    }
+
+    /// The primary keys, in order.
+    pub(crate) fn primary_ordered(&self) -> &crate::index::OrderedMap<R::Pk, ()> {
+        self.primary.ordered()
+    }
+
     /// Checks that the primary index, every secondary index and the row
     /// count agree: every index entry leads to a live row with the entry's
     /// key, and every row has exactly one entry in each index.

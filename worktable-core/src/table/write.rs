@@ -278,7 +278,7 @@ impl<R: Row> WorkTable<R> {
 
     /// Deletes `row`, the current version of the row `pk`; the caller holds
     /// `pk`'s lock.
-    pub(super) fn delete_locked(&self, pk: &R::Pk, row: &R) {
+    pub(crate) fn delete_locked(&self, pk: &R::Pk, row: &R) {
         let cell = self
             .primary
             .remove(pk)

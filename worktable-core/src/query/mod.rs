@@ -1,0 +1,400 @@
+//! Typed queries: a source (the table, a primary-key range, an index key,
+//! range or prefix), filters on the row or on the archived row, ordering by
+//! typed field handles, offset and limit.
+//!
+//! ```
+//! # mod support { include!(concat!(env!("CARGO_MANIFEST_DIR"), "/doc/support.rs")); }
+//! # use support::*;
+//! # block_on(async {
+//! let orders = sample_orders().await;
+//! let cheapest_of_account_7 = orders
+//!     .query()
+//!     .by(Order::ACCOUNT, &7)
+//!     .filter(|order| order.day >= 1)
+//!     .order_by(Order::PRICE)
+//!     .limit(1)
+//!     .to_vec();
+//! assert_eq!(cheapest_of_account_7[0].id, 1);
+//! # });
+//! ```
+//!
+//! # Order
+//!
+//! Without `order_by`, rows come in the source's order: primary-key order
+//! for the table and primary-key ranges, key order for index ranges and
+//! prefixes (rows of one key in primary-key order). With `order_by`, rows
+//! come in the order of the given fields; rows equal on every field come in
+//! primary-key order, ascending, whatever the fields' directions.
+//!
+//! When the requested order is the source's own order (e.g. a range of an
+//! index ordered by that index's field), no sort is done: rows stream from
+//! the index and `limit` stops the scan early. Otherwise the matching rows
+//! are ranked; with a `limit`, only the best `offset + limit` rows are kept
+//! (a bounded heap), never a full sort.
+//!
+//! # Queries and concurrent writers
+//!
+//! A query is not a snapshot: it walks the live indexes while writers run.
+//! Every row it returns was a committed version when it was read, has the
+//! source's key (a row whose key is changing is skipped where it no longer
+//! belongs) and passes every filter. A row inserted, deleted or re-keyed
+//! during the query may or may not be seen, and one re-keyed within the
+//! source's range may be seen twice. [`count`](Query::count) and
+//! [`exists`](Query::exists) follow the same rules.
+
+mod order;
+mod source;
+
+use std::borrow::Borrow;
+use std::ops::RangeBounds;
+
+pub use source::{IndexKey, IndexPrefixOf, IndexRange, PkRange, Source};
+
+use self::order::{OrderTerm, TiesAscending, best, scan_direction};
+use crate::error::Result;
+use crate::index::{Index, IndexPrefix};
+use crate::page::deserialize;
+use crate::row::{Field, Row};
+use crate::table::WorkTable;
+
+/// A filter on the archived row.
+type ArchivedFilter<'t, R> =
+    Box<dyn Fn(&<R as rkyv::Archive>::Archived) -> bool + Send + Sync + 't>;
+/// A filter on the deserialized row.
+type RowFilter<'t, R> = Box<dyn Fn(&R) -> bool + Send + Sync + 't>;
+
+/// A query over a [`WorkTable`], built with [`WorkTable::query`].
+///
+/// Set the source first ([`range`](Self::range), [`by`](Self::by),
+/// [`range_by`](Self::range_by), [`prefix_by`](Self::prefix_by); the whole
+/// table by default), then filters, order, offset and limit, then run it with
+/// [`to_vec`](Self::to_vec), [`iter`](Self::iter), [`first`](Self::first),
+/// [`count`](Self::count) or [`exists`](Self::exists), or change every
+/// matching row with [`update_with`](Self::update_with) or
+/// [`delete`](Self::delete).
+#[must_use = "a query does nothing until it is run"]
+pub struct Query<'t, R: Row, S = PkRange<R>> {
+    table: &'t WorkTable<R>,
+    source: S,
+    archived_filters: Vec<ArchivedFilter<'t, R>>,
+    row_filters: Vec<RowFilter<'t, R>>,
+    order: Vec<OrderTerm<R>>,
+    offset: usize,
+    limit: Option<usize>,
+}
+
+impl<R: Row, S> std::fmt::Debug for Query<'_, R, S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Query")
+            .field("table", &R::TABLE_NAME)
+            .field("source", &std::any::type_name::<S>())
+            .field("archived_filters", &self.archived_filters.len())
+            .field("row_filters", &self.row_filters.len())
+            .field("order", &self.order)
+            .field("offset", &self.offset)
+            .field("limit", &self.limit)
+            .finish()
+    }
+}
+
+impl<R: Row> WorkTable<R> {
+    /// A query over every row of the table, in primary-key order until a
+    /// source or an order is set. See [`Query`].
+    ///
+    /// ```
+    /// # mod support { include!(concat!(env!("CARGO_MANIFEST_DIR"), "/doc/support.rs")); }
+    /// # use support::*;
+    /// # block_on(async {
+    /// let orders = sample_orders().await;
+    /// assert_eq!(orders.query().count(), 3);
+    /// let newest = orders.query().order_by_desc(Order::DAY).first().unwrap();
+    /// assert_eq!(newest.id, 3);
+    /// # });
+    /// ```
+    pub fn query(&self) -> Query<'_, R> {
+        Query {
+            table: self,
+            source: PkRange::all(),
+            archived_filters: Vec::new(),
+            row_filters: Vec::new(),
+            order: Vec::new(),
+            offset: 0,
+            limit: None,
+        }
+    }
+}
+
+impl<'t, R: Row, S: Source<R>> Query<'t, R, S> {
+    fn with_source<T: Source<R>>(self, source: T) -> Query<'t, R, T> {
+        Query {
+            table: self.table,
+            source,
+            archived_filters: self.archived_filters,
+            row_filters: self.row_filters,
+            order: self.order,
+            offset: self.offset,
+            limit: self.limit,
+        }
+    }
+
+    /// Rows whose primary key is in `range`.
+    pub fn range(self, range: impl RangeBounds<R::Pk>) -> Query<'t, R, PkRange<R>> {
+        self.with_source(PkRange::new(&range))
+    }
+
+    /// Rows whose key in `index` is `key`, given like the key of
+    /// [`WorkTable::find_by`] (e.g. `&7`, or `"B-2"` for a `String` key), in
+    /// primary-key order.
+    ///
+    /// ```
+    /// # mod support { include!(concat!(env!("CARGO_MANIFEST_DIR"), "/doc/support.rs")); }
+    /// # use support::*;
+    /// # block_on(async {
+    /// let orders = sample_orders().await;
+    /// assert!(orders.query().by(Order::CLIENT_REF, "B-2").exists());
+    /// # });
+    /// ```
+    pub fn by<I, Q>(self, index: I, key: &Q) -> Query<'t, R, IndexKey<R, I>>
+    where
+        I: Index<R>,
+        I::Key: Borrow<Q>,
+        Q: ToOwned<Owned = I::Key> + ?Sized,
+    {
+        let _ = index;
+        self.with_source(IndexKey::new(key.to_owned()))
+    }
+
+    /// Rows whose key in `index` is in `range`, in key order.
+    pub fn range_by<I: Index<R>>(
+        self,
+        index: I,
+        range: impl RangeBounds<I::Key>,
+    ) -> Query<'t, R, IndexRange<R, I>> {
+        let _ = index;
+        self.with_source(IndexRange::new(&range))
+    }
+
+    /// Rows whose key in the composite index `index` starts with `prefix`
+    /// (see [`WorkTable::prefix_by`]), in key order.
+    pub fn prefix_by<I: IndexPrefix<R, X>, X>(
+        self,
+        index: I,
+        prefix: X,
+    ) -> Query<'t, R, IndexPrefixOf<R, I, X>> {
+        let _ = index;
+        self.with_source(IndexPrefixOf::new(prefix))
+    }
+
+    /// Keeps the rows for which `keep` returns true. Every matching row is
+    /// deserialized to be tested; see [`filter_archived`](Self::filter_archived).
+    pub fn filter(mut self, keep: impl Fn(&R) -> bool + Send + Sync + 't) -> Self {
+        self.row_filters.push(Box::new(keep));
+        self
+    }
+
+    /// Keeps the rows for which `keep`, looking at the archived row in place,
+    /// returns true. Rows it rejects are never deserialized, and
+    /// [`count`](Self::count) and [`exists`](Self::exists) deserialize no
+    /// row at all when every filter is of this kind.
+    ///
+    /// ```
+    /// # mod support { include!(concat!(env!("CARGO_MANIFEST_DIR"), "/doc/support.rs")); }
+    /// # use support::*;
+    /// # block_on(async {
+    /// let orders = sample_orders().await;
+    /// let day_2 = orders.query().filter_archived(|order| order.day == 2).count();
+    /// assert_eq!(day_2, 1);
+    /// # });
+    /// ```
+    pub fn filter_archived(
+        mut self,
+        keep: impl Fn(&R::Archived) -> bool + Send + Sync + 't,
+    ) -> Self {
+        self.archived_filters.push(Box::new(keep));
+        self
+    }
+
+    /// Orders by `field`, ascending; a later call orders rows this one ties.
+    /// Ties on every field are broken by primary key, ascending.
+    pub fn order_by<F: Field<R>>(mut self, field: F) -> Self
+    where
+        F::Value: Ord,
+    {
+        let _ = field;
+        self.order.push(OrderTerm::new::<F>(false));
+        self
+    }
+
+    /// Orders by `field`, descending; see [`order_by`](Self::order_by).
+    pub fn order_by_desc<F: Field<R>>(mut self, field: F) -> Self
+    where
+        F::Value: Ord,
+    {
+        let _ = field;
+        self.order.push(OrderTerm::new::<F>(true));
+        self
+    }
+
+    /// Skips the first `count` rows of the result.
+    pub fn offset(mut self, count: usize) -> Self {
+        self.offset = count;
+        self
+    }
+
+    /// Returns at most `count` rows.
+    pub fn limit(mut self, count: usize) -> Self {
+        self.limit = Some(count);
+        self
+    }
+
+    /// The rows, in order.
+    pub fn to_vec(&self) -> Vec<R> {
+        self.iter().collect()
+    }
+
+    /// The rows, in order. Streams from the source when no sort is needed.
+    pub fn iter(&self) -> impl Iterator<Item = R> + '_ {
+        let rows: Box<dyn Iterator<Item = R> + '_> =
+            match scan_direction(&self.order, self.source.order_fields()) {
+                Some(false) => Box::new(self.rows(false)),
+                Some(true) => Box::new(TiesAscending::new(self.rows(true), &self.order)),
+                None => {
+                    let keep = self.limit.map(|limit| self.offset.saturating_add(limit));
+                    Box::new(best(self.rows(false), &self.order, keep).into_iter())
+                }
+            };
+        rows.skip(self.offset)
+            .take(self.limit.unwrap_or(usize::MAX))
+    }
+
+    /// The first row, in order.
+    pub fn first(&self) -> Option<R> {
+        self.iter().next()
+    }
+
+    /// How many rows the query returns (after offset and limit), without
+    /// deserializing rows unless a [`filter`](Self::filter) needs them.
+    pub fn count(&self) -> usize {
+        let wanted = self
+            .limit
+            .map_or(usize::MAX, |limit| self.offset.saturating_add(limit));
+        let found = self.matching().take(wanted).count();
+        found.saturating_sub(self.offset)
+    }
+
+    /// Whether the query returns any row, stopping at the first.
+    pub fn exists(&self) -> bool {
+        self.limit != Some(0) && self.matching().nth(self.offset).is_some()
+    }
+
+    /// Changes every row the query returns with `f`, as
+    /// [`WorkTable::update_with`]: the rows are selected, locked in
+    /// primary-key order, checked again (still in the source, still passing
+    /// the filters) and changed one by one. Returns how many rows changed.
+    ///
+    /// # Errors
+    ///
+    /// As [`WorkTable::update_all_by`]: the first failing row's error; rows
+    /// changed before it stay changed.
+    ///
+    /// ```
+    /// # mod support { include!(concat!(env!("CARGO_MANIFEST_DIR"), "/doc/support.rs")); }
+    /// # use support::*;
+    /// # block_on(async {
+    /// let orders = sample_orders().await;
+    /// let changed = orders.query().filter(|o| o.account == 7).update_with(|o| o.price = 0).await?;
+    /// assert_eq!(changed, 2);
+    /// # Ok::<(), TableError>(())
+    /// # }).unwrap();
+    /// ```
+    pub async fn update_with(&self, mut f: impl FnMut(&mut R)) -> Result<usize> {
+        let pks = self.iter().map(|row| row.pk()).collect();
+        let changed = self
+            .table
+            .for_each_locked(
+                pks,
+                |row| self.still_selected(row),
+                |pk, old| {
+                    self.table
+                        .apply_locked(pk, &old, self.table.current(pk), &mut f)
+                },
+            )
+            .await?;
+        Ok(changed.len())
+    }
+
+    /// Deletes every row the query returns, locked in primary-key order and
+    /// checked again as for [`update_with`](Self::update_with); returns them
+    /// in primary-key order.
+    ///
+    /// ```
+    /// # mod support { include!(concat!(env!("CARGO_MANIFEST_DIR"), "/doc/support.rs")); }
+    /// # use support::*;
+    /// # block_on(async {
+    /// let orders = sample_orders().await;
+    /// let gone = orders.query().order_by_desc(Order::ID).limit(2).delete().await?;
+    /// assert_eq!(gone.iter().map(|o| o.id).collect::<Vec<_>>(), [2, 3]);
+    /// # Ok::<(), TableError>(())
+    /// # }).unwrap();
+    /// ```
+    pub async fn delete(&self) -> Result<Vec<R>> {
+        let pks = self.iter().map(|row| row.pk()).collect();
+        self.table
+            .for_each_locked(
+                pks,
+                |row| self.still_selected(row),
+                |pk, row| {
+                    self.table.delete_locked(pk, &row);
+                    Ok(row)
+                },
+            )
+            .await
+    }
+
+    /// Whether a row, read again under its lock, is still in the source and
+    /// passes every filter.
+    fn still_selected(&self, row: &R) -> bool {
+        self.table
+            .read(&row.pk(), |archived| {
+                self.source.selects(archived)
+                    && self.archived_filters.iter().all(|keep| keep(archived))
+            })
+            .unwrap_or(false)
+            && self.row_filters.iter().all(|keep| keep(row))
+    }
+
+    /// The rows that fit their source entry and pass every filter, in the
+    /// source's order (or reversed), deserialized.
+    fn rows(&self, reverse: bool) -> impl Iterator<Item = R> + '_ {
+        self.source
+            .entries(self.table, reverse)
+            .filter_map(|entry| {
+                let row = self.table.read(S::pk(&entry), |archived| {
+                    (self.source.fits(&entry, archived)
+                        && self.archived_filters.iter().all(|keep| keep(archived)))
+                    .then(|| deserialize::<R>(archived))
+                })??;
+                self.row_filters
+                    .iter()
+                    .all(|keep| keep(&row))
+                    .then_some(row)
+            })
+    }
+
+    /// One `()` per matching row, in the source's order, deserializing rows
+    /// only for the row filters.
+    fn matching(&self) -> impl Iterator<Item = ()> + '_ {
+        self.source.entries(self.table, false).filter_map(|entry| {
+            self.table
+                .read(S::pk(&entry), |archived| {
+                    self.source.fits(&entry, archived)
+                        && self.archived_filters.iter().all(|keep| keep(archived))
+                        && (self.row_filters.is_empty() || {
+                            let row = deserialize::<R>(archived);
+                            self.row_filters.iter().all(|keep| keep(&row))
+                        })
+                })
+                .and_then(|matches| matches.then_some(()))
+        })
+    }
+}
