@@ -17,4 +17,5 @@ fn derive_table() {
     t.compile_fail("ui/attributes/*.rs");
     t.compile_fail("ui/index/*.rs");
     t.compile_fail("ui/lookup/*.rs");
+    t.compile_fail("ui/query/*.rs");
 }

@@ -165,7 +165,9 @@ pub use uuid;
 /// The derive, the table, and rkyv's derives, for a glob import.
 pub mod prelude {
     pub use crate::{Archive, Deserialize, Serialize, Table};
-    pub use crate::{Field, Index, IndexPrefix, Row, TableError, UniqueIndex, WorkTable};
+    pub use crate::{
+        Field, Index, IndexPrefix, OrderedF32, OrderedF64, Row, TableError, UniqueIndex, WorkTable,
+    };
 }
 
 /// The README's code, compiled and run as a doc test so that it stays true.

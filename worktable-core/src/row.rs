@@ -68,6 +68,10 @@ pub trait Row:
 
     /// Overwrites the row's primary-key fields.
     fn set_pk(&mut self, pk: Self::Pk);
+
+    /// The primary key of an archived row, without deserializing the rest.
+    #[doc(hidden)]
+    fn pk_of_archived(archived: &Self::Archived) -> Self::Pk;
 }
 
 /// What every primary and index key is: totally ordered, hashable, cloneable
@@ -94,13 +98,16 @@ impl<T: Ord + Hash + Clone + Debug + Send + Sync + 'static> Key for T {}
 /// visibility of its field.
 pub trait Field<R: Row>: Copy + Send + Sync + 'static {
     /// The field's type.
-    type Value;
+    type Value: Archive<Archived: Deserialize<Self::Value, HighDeserializer<Error>>>;
 
     /// The field's name.
     const NAME: &'static str;
 
     /// The field's value in `row`.
     fn get(row: &R) -> &Self::Value;
+
+    /// The field's archived value in an archived row.
+    fn get_archived(row: &R::Archived) -> &<Self::Value as Archive>::Archived;
 }
 
 /// A source of primary keys for `#[pk(generator = MyGenerator)]`.

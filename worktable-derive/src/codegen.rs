@@ -109,6 +109,10 @@ fn row_impl(table: &Table) -> TokenStream {
     };
     let indexes = index_set_ident(table);
     let pk_names = pk.fields.iter().map(|&i| table.fields[i].name());
+    let pk_of_archived = one_or_tuple(&pk.fields, |i| {
+        let (field, ty) = (&table.fields[i].ident, field_type(table, i));
+        quote!(#krate::__private::deserialize_field::<#ty>(&__archived.#field))
+    });
     quote! {
         #[automatically_derived]
         impl #krate::Row for #ident {
@@ -126,6 +130,11 @@ fn row_impl(table: &Table) -> TokenStream {
             #[inline]
             fn set_pk(&mut self, __pk: Self::Pk) {
                 #set_pk
+            }
+
+            #[inline]
+            fn pk_of_archived(__archived: &#krate::rkyv::Archived<#ident>) -> Self::Pk {
+                #pk_of_archived
             }
         }
     }
@@ -202,6 +211,13 @@ fn field_handle(table: &Table, i: usize) -> TokenStream {
 
             #[inline]
             fn get(__row: &#ident) -> &#ty {
+                &__row.#field_ident
+            }
+
+            #[inline]
+            fn get_archived(
+                __row: &#krate::rkyv::Archived<#ident>,
+            ) -> &#krate::rkyv::Archived<#ty> {
                 &__row.#field_ident
             }
         }

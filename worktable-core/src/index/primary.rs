@@ -76,6 +76,14 @@ impl<K: Key> PrimaryIndex<K> {
         Some(cell)
     }
 
+    /// Calls `f` with every row's cell, shard by shard; each shard stays
+    /// read-locked while its cells are visited, so keep `f` short.
+    pub(crate) fn for_each_cell(&self, mut f: impl FnMut(&RowCell)) {
+        for entry in self.cells.iter() {
+            f(entry.value());
+        }
+    }
+
     pub(crate) fn ordered(&self) -> &OrderedMap<K, ()> {
         &self.ordered
     }

@@ -27,7 +27,7 @@ use crate::row::{Key, Row};
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not an index of `{R}`",
     label = "not an index of `{R}`",
-    note = "index handles are the constants `#[derive(Table)]` adds to the row type, named after the index in upper case (e.g. `Order::CLIENT_REF`)"
+    note = "index handles are the constants `#[derive(Table)]` adds to the row type for each field with `#[index]` and each composite index, named in upper case (e.g. `Order::CLIENT_REF`); a field without `#[index]` has a field handle only"
 )]
 pub trait Index<R: Row>: Copy + Send + Sync + 'static {
     /// The indexed key: the field's type, or a tuple of the fields' types.

@@ -95,6 +95,13 @@ pub(crate) struct Version<'g> {
     _guard: PhantomData<&'g Guard>,
 }
 
+impl Version<'_> {
+    /// The page the version lives in.
+    pub(crate) fn page(&self) -> usize {
+        self.link.page as usize
+    }
+}
+
 /// Deserializes an archived row.
 ///
 /// # Panics

@@ -50,7 +50,11 @@ use std::ops::RangeBounds;
 
 pub use source::{IndexKey, IndexPrefixOf, IndexRange, PkRange, Source};
 
-use self::order::{OrderTerm, TiesAscending, best, scan_direction};
+use self::order::{
+    OrderTerm, Ranked, RankedArchived, TiesAscending, compare_rows, scan_direction, smallest,
+};
+use crossbeam_epoch as epoch;
+
 use crate::error::Result;
 use crate::index::{Index, IndexPrefix};
 use crate::page::deserialize;
@@ -252,17 +256,18 @@ impl<'t, R: Row, S: Source<R>> Query<'t, R, S> {
         self.iter().collect()
     }
 
-    /// The rows, in order. Streams from the source when no sort is needed.
+    /// The rows, in order. Streams from the source (stopping at the limit)
+    /// when the source's order is the one asked for and the query has a limit
+    /// or a narrower source than the whole table; otherwise collects and
+    /// orders the matching rows first.
     pub fn iter(&self) -> impl Iterator<Item = R> + '_ {
-        let rows: Box<dyn Iterator<Item = R> + '_> =
-            match scan_direction(&self.order, self.source.order_fields()) {
-                Some(false) => Box::new(self.rows(false)),
-                Some(true) => Box::new(TiesAscending::new(self.rows(true), &self.order)),
-                None => {
-                    let keep = self.limit.map(|limit| self.offset.saturating_add(limit));
-                    Box::new(best(self.rows(false), &self.order, keep).into_iter())
-                }
-            };
+        let direction = scan_direction(&self.order, self.source.order_fields());
+        let stream = self.limit.is_some() || !self.source.whole_table();
+        let rows: Box<dyn Iterator<Item = R> + '_> = match direction {
+            Some(false) if stream => Box::new(self.rows(false)),
+            Some(true) if stream => Box::new(TiesAscending::new(self.rows(true), &self.order)),
+            _ => Box::new(self.ordered().into_iter()),
+        };
         rows.skip(self.offset)
             .take(self.limit.unwrap_or(usize::MAX))
     }
@@ -278,7 +283,15 @@ impl<'t, R: Row, S: Source<R>> Query<'t, R, S> {
         let wanted = self
             .limit
             .map_or(usize::MAX, |limit| self.offset.saturating_add(limit));
-        let found = self.matching().take(wanted).count();
+        let found = if self.source.whole_table() {
+            let guard = epoch::pin();
+            self.matching_archived(&guard)
+                .filter(|row| self.row_filters.is_empty() || self.passes_row_filters(row).is_some())
+                .take(wanted)
+                .count()
+        } else {
+            self.matching().take(wanted).count()
+        };
         found.saturating_sub(self.offset)
     }
 
@@ -361,6 +374,78 @@ impl<'t, R: Row, S: Source<R>> Query<'t, R, S> {
             })
             .unwrap_or(false)
             && self.row_filters.iter().all(|keep| keep(row))
+    }
+
+    /// Every matching row, in the query's order, for the paths that do not
+    /// stream: with a limit, only the first `offset + limit` (kept in a
+    /// bounded heap; without row filters they are ranked on their archived
+    /// order fields, and only the kept rows are deserialized); without, all
+    /// of them, sorted. One epoch guard for the whole call keeps every
+    /// archived row it looks at readable until the end.
+    fn ordered(&self) -> Vec<R> {
+        let guard = epoch::pin();
+        let terms = &self.order[..];
+        let keep = self.limit.map(|limit| self.offset.saturating_add(limit));
+        match keep {
+            Some(keep) if self.row_filters.is_empty() => {
+                let ranked = self
+                    .matching_archived(&guard)
+                    .map(|row| RankedArchived { row, terms });
+                smallest(ranked, keep)
+                    .into_iter()
+                    .map(|ranked| deserialize::<R>(ranked.row))
+                    .collect()
+            }
+            Some(keep) => {
+                let rows = self
+                    .matching_archived(&guard)
+                    .filter_map(|row| self.passes_row_filters(row));
+                smallest(rows.map(|row| Ranked { row, terms }), keep)
+                    .into_iter()
+                    .map(|ranked| ranked.row)
+                    .collect()
+            }
+            None => {
+                let mut rows: Vec<R> = self
+                    .matching_archived(&guard)
+                    .filter_map(|row| self.passes_row_filters(row))
+                    .collect();
+                rows.sort_by(|a, b| compare_rows(terms, a, b));
+                rows
+            }
+        }
+    }
+
+    /// The archived rows that fit their source entry and pass every archived
+    /// filter, in no particular order; readable while `guard` is pinned. A
+    /// whole-table source reads the pages front to back.
+    fn matching_archived<'g>(
+        &'g self,
+        guard: &'g epoch::Guard,
+    ) -> Box<dyn Iterator<Item = &'g R::Archived> + 'g> {
+        let passes = move |row: &&R::Archived| self.archived_filters.iter().all(|keep| keep(row));
+        if self.source.whole_table() {
+            Box::new(self.table.archived_rows(guard).into_iter().filter(passes))
+        } else {
+            Box::new(
+                self.source
+                    .entries(self.table, false)
+                    .filter_map(move |entry| {
+                        let row = self.table.archived(S::pk(&entry), guard)?;
+                        self.source.fits(&entry, row).then_some(row)
+                    })
+                    .filter(passes),
+            )
+        }
+    }
+
+    /// The row, deserialized, if it passes every row filter.
+    fn passes_row_filters(&self, row: &R::Archived) -> Option<R> {
+        let row = deserialize::<R>(row);
+        self.row_filters
+            .iter()
+            .all(|keep| keep(&row))
+            .then_some(row)
     }
 
     /// The rows that fit their source entry and pass every filter, in the

@@ -43,6 +43,12 @@ pub trait Source<R: Row> {
     #[doc(hidden)]
     fn selects(&self, row: &R::Archived) -> bool;
 
+    /// Whether the source is every row of the table.
+    #[doc(hidden)]
+    fn whole_table(&self) -> bool {
+        false
+    }
+
     /// The fields the scan's order follows, once the fields the source fixes
     /// are left out; rows with equal values in them come in primary-key
     /// order.
@@ -136,6 +142,13 @@ impl<R: Row> Source<R> for PkRange<R> {
 
     fn order_fields(&self) -> &'static [&'static str] {
         R::PK_FIELDS
+    }
+
+    fn whole_table(&self) -> bool {
+        matches!(
+            (&self.start, &self.end),
+            (Bound::Unbounded, Bound::Unbounded)
+        )
     }
 }
 

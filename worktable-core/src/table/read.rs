@@ -62,6 +62,49 @@ impl<R: Row> WorkTable<R> {
         Some(f(self.store.archived(version)))
     }
 
+    /// The archived row `pk`, valid while `guard` stays pinned.
+    pub(crate) fn archived<'g, Q>(
+        &'g self,
+        pk: &Q,
+        guard: &'g epoch::Guard,
+    ) -> Option<&'g R::Archived>
+    where
+        R::Pk: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let version = self
+            .primary
+            .with_cell(pk, |cell| self.store.version(cell, guard))?;
+        Some(self.store.archived(version))
+    }
+
+    /// Every row, archived, in the order the rows lie in the pages, for full
+    /// scans: reading pages front to back is several times faster than
+    /// following an index. The rows' locations are taken from the primary
+    /// index under `guard`, which keeps them readable.
+    pub(crate) fn archived_rows<'g>(&'g self, guard: &'g epoch::Guard) -> Vec<&'g R::Archived> {
+        let mut versions = Vec::with_capacity(self.len());
+        self.primary
+            .for_each_cell(|cell| versions.push(self.store.version(cell, guard)));
+        // Bucket by page (a counting sort, O(n)); a version only lives in a
+        // page taken before it was collected, so the count read now covers
+        // every page id seen.
+        let mut starts = vec![0usize; self.store.page_count() + 1];
+        for version in &versions {
+            starts[version.page() + 1] += 1;
+        }
+        for page in 1..starts.len() {
+            starts[page] += starts[page - 1];
+        }
+        let mut by_page = vec![None; versions.len()];
+        for version in versions {
+            let slot = &mut starts[version.page()];
+            by_page[*slot] = Some(self.store.archived(version));
+            *slot += 1;
+        }
+        by_page.into_iter().flatten().collect()
+    }
+
     /// Whether a row with primary key `pk` exists.
     pub fn contains<Q>(&self, pk: &Q) -> bool
     where
