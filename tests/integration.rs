@@ -5,6 +5,8 @@ mod concurrent;
 mod generic_rows;
 mod index_lookups;
 mod model_based;
+mod queries;
+mod query_model;
 mod row_locks;
 mod slot_reuse;
 mod write_errors_and_rollback;

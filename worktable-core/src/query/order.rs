@@ -164,7 +164,9 @@ pub(crate) fn smallest<T: Ord>(items: impl Iterator<Item = T>, keep: usize) -> V
     if keep == 0 {
         return Vec::new();
     }
-    let mut heap = BinaryHeap::with_capacity(keep + 1);
+    // `keep` comes from the caller's offset and limit and may be huge; the
+    // heap grows with the rows actually seen.
+    let mut heap = BinaryHeap::with_capacity(keep.min(1024));
     for item in items {
         if heap.len() < keep {
             heap.push(item);
