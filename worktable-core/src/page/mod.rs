@@ -10,4 +10,4 @@ mod memory;
 mod store;
 
 pub use link::{MAX_ROW_BYTES, PAGE_SIZE};
-pub(crate) use store::{RowCell, RowStore, StageError, Staged, deserialize};
+pub(crate) use store::{RowCell, RowStore, StageError, Staged, Version, deserialize};

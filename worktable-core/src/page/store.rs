@@ -96,9 +96,10 @@ pub(crate) struct Version<'g> {
 }
 
 impl Version<'_> {
-    /// The page the version lives in.
-    pub(crate) fn page(&self) -> usize {
-        self.link.page as usize
+    /// Where the version lives, as a number that orders versions by page,
+    /// then by offset in the page.
+    pub(crate) fn location(&self) -> u64 {
+        self.link.pack()
     }
 }
 
