@@ -67,6 +67,12 @@
 //! wrong table, a non-unique index passed to `get_by`, or a key of the wrong
 //! type does not compile.
 //!
+//! Every field also gets a typed handle ([`Field`]), named after the field
+//! in upper case (`Order::PRICE`; a field with `#[index]` shares it with its
+//! index). [`WorkTable::query`] builds typed queries — a source, filters on
+//! the row or on the archived row, `order_by` on field handles, offset and
+//! limit — see the [`query`] module.
+//!
 //! # Storage
 //!
 //! Rows are archived with rkyv into 16-byte aligned slots of 64 KiB pages
