@@ -214,46 +214,51 @@ async fn a_guard_reads_and_writes_its_row() {
     assert_eq!(guard.get(), Some(player(2)));
     assert_eq!(guard.read(|p| p.score.to_native()), Some(20));
 
-    let score = guard.update_with(|p| {
-        p.score += 1;
-        p.score
-    });
+    let score = guard
+        .update_with(|p| {
+            p.score += 1;
+            p.score
+        })
+        .await;
     assert_eq!(score.unwrap(), 21);
     let previous = guard
         .update(Player {
             team: 0,
             ..player(2)
         })
+        .await
         .unwrap();
     assert_eq!(previous.score, 21);
     assert_eq!(ids(table.find_by(Player::TEAM, &0)), [2, 3, 6, 9]);
 
-    let replaced = guard.upsert(Player {
-        nick: "two".to_owned(),
-        ..player(2)
-    });
+    let replaced = guard
+        .upsert(Player {
+            nick: "two".to_owned(),
+            ..player(2)
+        })
+        .await;
     assert_eq!(replaced.unwrap().unwrap().team, 0);
     assert_eq!(table.get_by(Player::NICK, "two").unwrap().id, 2);
 
-    let deleted = guard.delete().unwrap();
+    let deleted = guard.delete().await.unwrap();
     assert_eq!(deleted.nick, "two");
     assert_eq!(guard.get(), None);
     assert!(matches!(
-        guard.delete(),
+        guard.delete().await,
         Err(TableError::NotFound {
             table: "players",
             ..
         })
     ));
     assert!(matches!(
-        guard.update(player(2)),
+        guard.update(player(2)).await,
         Err(TableError::NotFound {
             table: "players",
             ..
         })
     ));
     assert!(matches!(
-        guard.update_with(|p| p.score = 0),
+        guard.update_with(|p| p.score = 0).await,
         Err(TableError::NotFound {
             table: "players",
             ..
@@ -261,7 +266,7 @@ async fn a_guard_reads_and_writes_its_row() {
     ));
 
     // The row is absent: upsert takes the insert path.
-    assert_eq!(guard.upsert(player(2)).unwrap(), None);
+    assert_eq!(guard.upsert(player(2)).await.unwrap(), None);
     assert_eq!(guard.get(), Some(player(2)));
     drop(guard);
     let after = settled(&table);
@@ -283,10 +288,12 @@ async fn a_guard_of_an_absent_row_inserts_it_and_tells_the_key_generator() {
     }
     let mut guard = table.lock(&100).await;
     assert_eq!(guard.get(), None);
-    let upserted = guard.upsert(Ticket {
-        id: 100,
-        code: "hundred".to_owned(),
-    });
+    let upserted = guard
+        .upsert(Ticket {
+            id: 100,
+            code: "hundred".to_owned(),
+        })
+        .await;
     assert_eq!(upserted.unwrap(), None);
     drop(guard);
     assert_eq!(table.get_by(Ticket::CODE, "hundred").unwrap().id, 100);
@@ -311,9 +318,9 @@ async fn guard_writes_of_a_row_with_another_key_are_refused() {
         ..player(3)
     };
     for result in [
-        guard.update(other.clone()).map(drop),
-        guard.upsert(other.clone()).map(drop),
-        guard.update_with(|p| p.id = 3),
+        guard.update(other.clone()).await.map(drop),
+        guard.upsert(other.clone()).await.map(drop),
+        guard.update_with(|p| p.id = 3).await,
     ] {
         let error = result.unwrap_err();
         assert!(
@@ -329,7 +336,7 @@ async fn guard_writes_of_a_row_with_another_key_are_refused() {
     let before = settled(&table);
     let mut guard = table.lock(&2).await;
     assert!(matches!(
-        guard.upsert(player(11)),
+        guard.upsert(player(11)).await,
         Err(TableError::PkChanged { .. })
     ));
     drop(guard);
@@ -373,7 +380,7 @@ async fn writers_of_a_locked_row_wait_for_the_guard_and_see_its_write() {
     other.expect("a write to another row waited").unwrap();
 
     // Written after the waiters queued up: they must see it, not overwrite it.
-    guard.update_with(|p| p.score = 100).unwrap();
+    guard.update_with(|p| p.score = 100).await.unwrap();
     assert_eq!(table.stats().locked_rows, 1);
     drop(guard);
 
@@ -432,6 +439,7 @@ async fn readers_do_not_wait_for_a_guard_and_see_committed_versions() {
             p.score = 11;
             p.team = 2;
         })
+        .await
         .unwrap();
     let seen = read_elsewhere(&table);
     assert_eq!(
@@ -478,7 +486,7 @@ async fn two_lock_all_calls_with_reversed_keys_both_finish() {
                 // Hold every lock across an await, so that the other task runs meanwhile.
                 tokio::task::yield_now().await;
                 for guard in &mut guards {
-                    guard.update_with(|p| p.score += 1).unwrap();
+                    guard.update_with(|p| p.score += 1).await.unwrap();
                     tokio::task::yield_now().await;
                 }
             }
@@ -703,7 +711,7 @@ async fn an_aborted_task_releases_the_guard_it_held() {
         let table = Arc::clone(&table);
         async move {
             let mut guard = table.lock(&1).await;
-            guard.update_with(|p| p.score = 1).unwrap();
+            guard.update_with(|p| p.score = 1).await.unwrap();
             locked.send(()).unwrap();
             std::future::pending::<()>().await;
             drop(guard);

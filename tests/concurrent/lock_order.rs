@@ -155,7 +155,7 @@ async fn lock_all_guards_and_multi_row_writes_in_opposite_orders_finish() {
         let mut guards = table.lock_all(pks).await;
         tokio::task::yield_now().await;
         for guard in guards.iter_mut().rev() {
-            guard.update_with(|s| s.hits += 1).unwrap();
+            guard.update_with(|s| s.hits += 1).await.unwrap();
             tally[*guard.pk() as usize] += 1;
             tokio::task::yield_now().await;
         }

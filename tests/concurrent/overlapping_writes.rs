@@ -257,8 +257,10 @@ async fn overlapping_inserts_deletes_and_upserts_keep_every_index_exact() {
                             _ => {
                                 let mut guard = table.lock(&pk).await;
                                 let result = match guard.get() {
-                                    Some(_) if code.is_multiple_of(2) => guard.delete().map(drop),
-                                    _ => guard.upsert(row).map(drop),
+                                    Some(_) if code.is_multiple_of(2) => {
+                                        guard.delete().await.map(drop)
+                                    }
+                                    _ => guard.upsert(row).await.map(drop),
                                 };
                                 // Hold the lock across an await.
                                 tokio::task::yield_now().await;

@@ -83,6 +83,17 @@ pub enum TableError {
         table: &'static str,
     },
 
+    /// The commit hook (e.g. a write-ahead log) could not make the change
+    /// durable. The change is committed in memory: readers see it.
+    #[error("table `{table}`: the change is committed in memory but could not be made durable")]
+    Durability {
+        /// The table's name.
+        table: &'static str,
+        /// What the hook reported.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+
     /// The table has used every page id (more than 256 TiB of rows).
     #[error("table `{table}`: no page ids are left")]
     TableFull {

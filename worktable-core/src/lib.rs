@@ -137,6 +137,7 @@
 #![warn(missing_docs)]
 
 mod error;
+pub mod events;
 mod float;
 mod index;
 mod lock;
@@ -150,8 +151,10 @@ mod table;
 pub mod __private;
 
 pub use error::{IntegrityError, Result, TableError};
+pub use events::{ChangeEvent, ChangeKind, Lagged, Subscription, Watch};
 pub use float::{ArchivedOrderedF32, ArchivedOrderedF64, OrderedF32, OrderedF64};
 pub use index::{Index, IndexPrefix, UniqueIndex};
+pub use page::RowImage;
 pub use page::{MAX_ROW_BYTES, PAGE_SIZE};
 pub use query::Query;
 pub use row::{AutoIncrement, Field, Key, PkGenerator, Row};

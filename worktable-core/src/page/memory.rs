@@ -9,7 +9,8 @@
 //!
 //! * **free** — owned by the slot allocator; nobody reads or writes it.
 //! * **staged** — handed by the allocator to one writer, which alone writes
-//!   it (through [`PageDirectory::write`]); nobody reads it.
+//!   it (through [`PageDirectory::write`]) and may read it back once written
+//!   (to copy it into a change event); nobody else touches it.
 //! * **published** — its [`Link`] sits in a `RowCell`; anyone may read it,
 //!   nobody writes it. Publication is a `Release` store of the link that
 //!   readers `Acquire`, so a reader sees every byte the writer copied.

@@ -5,9 +5,11 @@
 //! the invariants it relies on are in [`memory`]'s docs.
 
 mod alloc;
+mod image;
 mod link;
 mod memory;
 mod store;
 
+pub use image::RowImage;
 pub use link::{MAX_ROW_BYTES, PAGE_SIZE};
 pub(crate) use store::{RowCell, RowStore, StageError, Staged, Version, deserialize};

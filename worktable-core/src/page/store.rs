@@ -13,6 +13,7 @@ use rkyv::rancor;
 use rkyv::util::AlignedVec;
 
 use super::alloc::SlotPool;
+use super::image::RowImage;
 use super::link::{Link, MAX_ROW_BYTES, PAGE_SIZE};
 use super::memory::PageDirectory;
 use crate::row::Row;
@@ -257,8 +258,8 @@ impl<R: Row> RowStore<R> {
         }
     }
 
-    /// The archived row of `version`, read in place.
-    pub(crate) fn archived<'g>(&'g self, version: Version<'g>) -> &'g R::Archived {
+    /// The archived bytes of `version`, read in place.
+    pub(crate) fn bytes<'g>(&'g self, version: Version<'g>) -> &'g [u8] {
         assert_eq!(
             version.store, self.id,
             "a row version was read from another table"
@@ -269,13 +270,34 @@ impl<R: Row> RowStore<R> {
         // rewritten) after every guard pinned before its retirement has been
         // dropped (see `retire`). The slice lives for `'g`, which ends before
         // the guard does.
-        let bytes = unsafe { self.pages.read(version.link) };
+        unsafe { self.pages.read(version.link) }
+    }
+
+    /// The archived row of `version`, read in place.
+    pub(crate) fn archived<'g>(&'g self, version: Version<'g>) -> &'g R::Archived {
+        let bytes = self.bytes(version);
         // SAFETY: the slot holds, unchanged, the bytes `rkyv::to_bytes_in`
         // produced for an `R` in `stage` (cells of this store only ever get
         // links from `stage`), copied to a 16-aligned address like the
         // 16-aligned buffer they were produced in, so an `R::Archived` is at
         // the root position.
         unsafe { rkyv::access_unchecked::<R::Archived>(bytes) }
+    }
+
+    /// A copy of the committed version of the row in `cell`.
+    pub(crate) fn image(&self, cell: &RowCell) -> RowImage<R> {
+        let guard = epoch::pin();
+        RowImage::from_slot(self.bytes(self.version(cell, &guard)))
+    }
+
+    /// A copy of a staged version, before it is published.
+    pub(crate) fn staged_image(&self, staged: &Staged) -> RowImage<R> {
+        // SAFETY: a staged slot belongs to the caller alone, who holds the
+        // `Staged`; `stage_bytes` finished writing it before handing it out,
+        // and nobody writes it until the caller publishes or discards it,
+        // which needs the `Staged` by value — so not while this borrow lives.
+        let bytes = unsafe { self.pages.read(staged.link) };
+        RowImage::from_slot(bytes)
     }
 
     /// Hands every retired slot to the epoch collector and helps it return

@@ -327,9 +327,9 @@ impl<'t, R: Row, S: Source<R>> Query<'t, R, S> {
             .for_each_locked(
                 pks,
                 |row| self.still_selected(row),
-                |pk, old| {
+                |pk, old, pending| {
                     self.table
-                        .apply_locked(pk, &old, self.table.current(pk), &mut f)
+                        .apply_locked(pk, &old, self.table.current(pk), &mut f, pending)
                 },
             )
             .await?;
@@ -356,8 +356,8 @@ impl<'t, R: Row, S: Source<R>> Query<'t, R, S> {
             .for_each_locked(
                 pks,
                 |row| self.still_selected(row),
-                |pk, row| {
-                    self.table.delete_locked(pk, &row);
+                |pk, row, pending| {
+                    self.table.delete_locked(pk, &row, pending);
                     Ok(row)
                 },
             )

@@ -14,6 +14,7 @@ use std::ops::RangeBounds;
 
 use super::WorkTable;
 use crate::error::Result;
+use crate::events::Pending;
 use crate::index::Index;
 use crate::row::Row;
 
@@ -54,7 +55,7 @@ impl<R: Row> WorkTable<R> {
             .for_each_locked(
                 self.pks_by::<I, Q>(key),
                 |row| I::key_is(row, key),
-                |pk, old| self.apply_locked(pk, &old, self.current(pk), &mut f),
+                |pk, old, pending| self.apply_locked(pk, &old, self.current(pk), &mut f, pending),
             )
             .await?;
         Ok(changed.len())
@@ -88,7 +89,7 @@ impl<R: Row> WorkTable<R> {
             .for_each_locked(
                 self.pks_in(&range),
                 |_| true,
-                |pk, old| self.apply_locked(pk, &old, self.current(pk), &mut f),
+                |pk, old, pending| self.apply_locked(pk, &old, self.current(pk), &mut f, pending),
             )
             .await?;
         Ok(changed.len())
@@ -118,8 +119,8 @@ impl<R: Row> WorkTable<R> {
         self.for_each_locked(
             self.pks_by::<I, Q>(key),
             |row| I::key_is(row, key),
-            |pk, row| {
-                self.delete_locked(pk, &row);
+            |pk, row, pending| {
+                self.delete_locked(pk, &row, pending);
                 Ok(row)
             },
         )
@@ -143,8 +144,8 @@ impl<R: Row> WorkTable<R> {
         self.for_each_locked(
             self.pks_in(&range),
             |_| true,
-            |pk, row| {
-                self.delete_locked(pk, &row);
+            |pk, row, pending| {
+                self.delete_locked(pk, &row, pending);
                 Ok(row)
             },
         )
@@ -159,21 +160,26 @@ impl<R: Row> WorkTable<R> {
 
     /// Locks the rows of `pks` in primary-key order, then applies `change` to
     /// each row that still exists and is still `selected`, in that order.
+    /// Then waits until the commit hook, if any, reports the changes durable
+    /// (also those made before a failing row).
     pub(crate) async fn for_each_locked<T>(
         &self,
         pks: Vec<R::Pk>,
         selected: impl Fn(&R) -> bool,
-        mut change: impl FnMut(&R::Pk, R) -> Result<T>,
+        mut change: impl FnMut(&R::Pk, R, &mut Pending) -> Result<T>,
     ) -> Result<Vec<T>> {
         let guards = self.lock_all(pks).await;
-        let mut results = Vec::with_capacity(guards.len());
-        for guard in &guards {
-            if let Some(row) = guard.get()
-                && selected(&row)
-            {
-                results.push(change(guard.pk(), row)?);
+        self.durably(|pending| {
+            let mut results = Vec::with_capacity(guards.len());
+            for guard in &guards {
+                if let Some(row) = guard.get()
+                    && selected(&row)
+                {
+                    results.push(change(guard.pk(), row, pending)?);
+                }
             }
-        }
-        Ok(results)
+            Ok(results)
+        })
+        .await
     }
 }

@@ -5,6 +5,7 @@ use std::fmt;
 
 use super::WorkTable;
 use crate::error::{Result, TableError};
+use crate::events::Pending;
 use crate::lock::TableRowLock;
 use crate::page::deserialize;
 use crate::row::Row;
@@ -42,8 +43,8 @@ impl<R: Row> WorkTable<R> {
     /// # }).unwrap();
     /// ```
     pub async fn update_with<T>(&self, pk: &R::Pk, f: impl FnOnce(&mut R) -> T) -> Result<T> {
-        let _lock = self.locks.lock(pk).await;
-        self.modify_locked(pk, f)
+        self.locked_write(pk, |pending| self.modify_locked(pk, f, pending))
+            .await
     }
 
     /// Waits for the lock of the row with primary key `pk` and returns a
@@ -69,7 +70,7 @@ impl<R: Row> WorkTable<R> {
     /// let mut guard = orders.lock(&2).await;
     /// let price = guard.get().unwrap().price;
     /// let quote = async { price + 5 }.await; // other writers of row 2 wait meanwhile
-    /// guard.update_with(|order| order.price = quote)?;
+    /// guard.update_with(|order| order.price = quote).await?;
     /// drop(guard);
     /// assert_eq!(orders.get(&2).unwrap().price, 105);
     /// # Ok::<(), TableError>(())
@@ -95,8 +96,8 @@ impl<R: Row> WorkTable<R> {
     /// let orders = sample_orders().await;
     /// // Move 30 cents from order 3 to order 1, with no writer in between.
     /// let mut guards = orders.lock_all([3, 1]).await;
-    /// guards[1].update_with(|order| order.price -= 30)?;
-    /// guards[0].update_with(|order| order.price += 30)?;
+    /// guards[1].update_with(|order| order.price -= 30).await?;
+    /// guards[0].update_with(|order| order.price += 30).await?;
     /// drop(guards);
     /// assert_eq!((orders.get(&1).unwrap().price, orders.get(&3).unwrap().price), (130, 70));
     /// # Ok::<(), TableError>(())
@@ -118,13 +119,18 @@ impl<R: Row> WorkTable<R> {
     }
 
     /// Read-modify-write of the row `pk`; the caller holds its lock.
-    pub(super) fn modify_locked<T>(&self, pk: &R::Pk, f: impl FnOnce(&mut R) -> T) -> Result<T> {
+    pub(super) fn modify_locked<T>(
+        &self,
+        pk: &R::Pk,
+        f: impl FnOnce(&mut R) -> T,
+        pending: &mut Pending,
+    ) -> Result<T> {
         let (old, new) = self
             .read(pk, |archived| {
                 (deserialize::<R>(archived), deserialize::<R>(archived))
             })
             .ok_or_else(|| super::write::not_found_pk::<R>(pk))?;
-        self.apply_locked(pk, &old, new, f)
+        self.apply_locked(pk, &old, new, f, pending)
     }
 
     /// Applies `f` to `new`, a copy of `old` (the current version of the row
@@ -135,10 +141,26 @@ impl<R: Row> WorkTable<R> {
         old: &R,
         mut new: R,
         f: impl FnOnce(&mut R) -> T,
+        pending: &mut Pending,
     ) -> Result<T> {
         let output = f(&mut new);
         self.check_same_pk(pk, &new)?;
-        self.update_locked(pk, old, &new)?;
+        self.update_locked(pk, old, &new, pending)?;
+        Ok(output)
+    }
+
+    /// Runs `write` (under locks the caller holds), then waits until the
+    /// commit hook, if any, reports the changes it made durable.
+    pub(crate) async fn durably<T>(
+        &self,
+        write: impl FnOnce(&mut Pending) -> Result<T>,
+    ) -> Result<T> {
+        let mut pending = Pending::default();
+        let output = write(&mut pending);
+        // Changes committed before a failure are waited for too.
+        let durable = pending.wait::<R>().await;
+        let output = output?;
+        durable?;
         Ok(output)
     }
 
@@ -199,8 +221,11 @@ impl<R: Row> RowGuard<'_, R> {
     /// # Errors
     ///
     /// As [`WorkTable::update_with`].
-    pub fn update_with<T>(&mut self, f: impl FnOnce(&mut R) -> T) -> Result<T> {
-        self.table.modify_locked(&self.pk, f)
+    pub async fn update_with<T>(&mut self, f: impl FnOnce(&mut R) -> T) -> Result<T> {
+        let (table, pk) = (self.table, &self.pk);
+        table
+            .durably(|pending| table.modify_locked(pk, f, pending))
+            .await
     }
 
     /// Replaces the row with `row`, which must have the guard's key; returns
@@ -209,9 +234,12 @@ impl<R: Row> RowGuard<'_, R> {
     /// # Errors
     ///
     /// [`PkChanged`](TableError::PkChanged), then as [`WorkTable::update`].
-    pub fn update(&mut self, row: R) -> Result<R> {
-        self.table.check_same_pk(&self.pk, &row)?;
-        self.table.replace_locked(&self.pk, &row)
+    pub async fn update(&mut self, row: R) -> Result<R> {
+        let (table, pk) = (self.table, &self.pk);
+        table.check_same_pk(pk, &row)?;
+        table
+            .durably(|pending| table.replace_locked(pk, &row, pending))
+            .await
     }
 
     /// Inserts `row`, which must have the guard's key, or replaces the row;
@@ -221,9 +249,12 @@ impl<R: Row> RowGuard<'_, R> {
     /// # Errors
     ///
     /// [`PkChanged`](TableError::PkChanged), then as [`WorkTable::upsert`].
-    pub fn upsert(&mut self, row: R) -> Result<Option<R>> {
-        self.table.check_same_pk(&self.pk, &row)?;
-        self.table.upsert_locked(&self.pk, &row)
+    pub async fn upsert(&mut self, row: R) -> Result<Option<R>> {
+        let (table, pk) = (self.table, &self.pk);
+        table.check_same_pk(pk, &row)?;
+        table
+            .durably(|pending| table.upsert_locked(pk, &row, pending))
+            .await
     }
 
     /// Deletes the row and returns it.
@@ -231,7 +262,10 @@ impl<R: Row> RowGuard<'_, R> {
     /// # Errors
     ///
     /// [`NotFound`](TableError::NotFound).
-    pub fn delete(&mut self) -> Result<R> {
-        self.table.remove_locked(&self.pk)
+    pub async fn delete(&mut self) -> Result<R> {
+        let (table, pk) = (self.table, &self.pk);
+        table
+            .durably(|pending| table.remove_locked(pk, pending))
+            .await
     }
 }

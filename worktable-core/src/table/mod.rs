@@ -8,12 +8,14 @@ mod stats;
 mod write;
 
 use std::fmt;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 pub use guard::RowGuard;
 pub use stats::{IndexStats, TableStats};
 
 use crate::error::IntegrityError;
+use crate::events::{CommitHook, EventHub, Subscription, Watch};
 use crate::index::{IndexSet, PrimaryIndex};
 use crate::lock::LockMap;
 use crate::page::RowStore;
@@ -63,11 +65,21 @@ pub struct WorkTable<R: Row> {
     pk_source: R::PkSource,
     /// Number of committed rows.
     len: AtomicUsize,
+    /// Sequence numbers, subscribers and the commit hook; shared with the
+    /// subscriptions, which outlive a borrow of the table.
+    events: Arc<EventHub<R>>,
 }
 
 impl<R: Row> Default for WorkTable<R> {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+impl<R: Row> Drop for WorkTable<R> {
+    fn drop(&mut self) {
+        // Subscriptions end once they have handed out what they hold.
+        self.events.close();
     }
 }
 
@@ -84,6 +96,17 @@ impl<R: Row> fmt::Debug for WorkTable<R> {
 impl<R: Row> WorkTable<R> {
     /// An empty table.
     pub fn new() -> Self {
+        Self::with_hook_option(None)
+    }
+
+    /// An empty table whose every change is handed to `hook` as it commits,
+    /// in sequence order, before the write returns (see [`CommitHook`]).
+    /// This is how `worktable-persist` logs a table.
+    pub fn with_commit_hook(hook: Arc<dyn CommitHook<R>>) -> Self {
+        Self::with_hook_option(Some(hook))
+    }
+
+    fn with_hook_option(hook: Option<Arc<dyn CommitHook<R>>>) -> Self {
         Self {
             store: RowStore::new(),
             primary: PrimaryIndex::default(),
@@ -91,7 +114,59 @@ impl<R: Row> WorkTable<R> {
             locks: LockMap::default(),
             pk_source: R::PkSource::default(),
             len: AtomicUsize::new(0),
+            events: Arc::new(EventHub::new(hook)),
         }
+    }
+
+    /// A stream of every change committed from now on, in sequence order.
+    /// See [`Subscription`] and [`subscribe_to`](Self::subscribe_to).
+    ///
+    /// ```
+    /// # mod support { include!(concat!(env!("CARGO_MANIFEST_DIR"), "/doc/support.rs")); }
+    /// # use support::*;
+    /// use futures::StreamExt;
+    /// use worktable_core::ChangeKind;
+    /// # block_on(async {
+    /// let orders = sample_orders().await;
+    /// let mut changes = orders.subscribe();
+    /// orders.update_with(&2, |order| order.price = 7).await?;
+    /// let event = changes.next().await.unwrap().unwrap();
+    /// assert_eq!((event.kind(), *event.pk()), (ChangeKind::Update, 2));
+    /// assert_eq!(event.before().unwrap().get().price, 100);
+    /// assert_eq!(event.after().unwrap().archived().price, 7);
+    /// # Ok::<(), TableError>(())
+    /// # }).unwrap();
+    /// ```
+    pub fn subscribe(&self) -> Subscription<R> {
+        self.events.subscribe(Watch::all())
+    }
+
+    /// A stream of the changes, committed from now on, to the rows `watch`
+    /// selects: one key, a key range, or one index key. A row that moves
+    /// into or out of the watched rows comes as an insert or a delete.
+    ///
+    /// ```
+    /// # mod support { include!(concat!(env!("CARGO_MANIFEST_DIR"), "/doc/support.rs")); }
+    /// # use support::*;
+    /// use worktable_core::{ChangeKind, Watch};
+    /// # block_on(async {
+    /// let orders = sample_orders().await;
+    /// let mut account_7 = orders.subscribe_to(Watch::index(Order::ACCOUNT, 7));
+    /// orders.update_with(&2, |order| order.price = 1).await?; // account 8: not seen
+    /// orders.update_with(&1, |order| order.account = 9).await?; // leaves account 7
+    /// let event = account_7.try_next().unwrap().unwrap();
+    /// assert_eq!((event.kind(), event.moved()), (ChangeKind::Delete, true));
+    /// assert!(account_7.try_next().is_none());
+    /// # Ok::<(), TableError>(())
+    /// # }).unwrap();
+    /// ```
+    pub fn subscribe_to(&self, watch: Watch<R>) -> Subscription<R> {
+        self.events.subscribe(watch)
+    }
+
+    /// The sequence number of the last committed change (0 before any).
+    pub fn last_seq(&self) -> u64 {
+        self.events.last_seq()
     }
 
     /// The table's name (`Row::TABLE_NAME`).

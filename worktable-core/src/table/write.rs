@@ -33,6 +33,7 @@ use std::sync::atomic::Ordering;
 use super::WorkTable;
 use crate::__private::PkSource;
 use crate::error::{Result, TableError};
+use crate::events::{ChangeKind, Pending};
 use crate::index::{
     DuplicateKey, UniqueIndex, insert_all, insert_changed, remove_all, remove_changed,
 };
@@ -76,8 +77,8 @@ impl<R: Row> WorkTable<R> {
                 table: R::TABLE_NAME,
             })?;
         row.set_pk(pk.clone());
-        let _lock = self.locks.lock(&pk).await;
-        self.insert_locked(&row, pk)
+        self.locked_write(&pk.clone(), |pending| self.insert_locked(&row, pk, pending))
+            .await
     }
 
     /// Replaces the row that has `row`'s primary key with `row`, and returns
@@ -104,8 +105,8 @@ impl<R: Row> WorkTable<R> {
     /// ```
     pub async fn update(&self, row: R) -> Result<R> {
         let pk = row.pk();
-        let _lock = self.locks.lock(&pk).await;
-        self.replace_locked(&pk, &row)
+        self.locked_write(&pk, |pending| self.replace_locked(&pk, &row, pending))
+            .await
     }
 
     /// Inserts `row`, or replaces the row with its primary key if there is
@@ -132,8 +133,8 @@ impl<R: Row> WorkTable<R> {
     /// ```
     pub async fn upsert(&self, row: R) -> Result<Option<R>> {
         let pk = row.pk();
-        let _lock = self.locks.lock(&pk).await;
-        self.upsert_locked(&pk, &row)
+        self.locked_write(&pk, |pending| self.upsert_locked(&pk, &row, pending))
+            .await
     }
 
     /// Deletes the row with primary key `pk` and returns it.
@@ -153,8 +154,8 @@ impl<R: Row> WorkTable<R> {
     /// # }).unwrap();
     /// ```
     pub async fn delete(&self, pk: &R::Pk) -> Result<R> {
-        let _lock = self.locks.lock(pk).await;
-        self.remove_locked(pk)
+        self.locked_write(pk, |pending| self.remove_locked(pk, pending))
+            .await
     }
 
     /// Deletes the row whose key in the unique index `index` is `key`, and
@@ -187,11 +188,15 @@ impl<R: Row> WorkTable<R> {
                 });
             };
             let pk = found.pk();
-            let _lock = self.locks.lock(&pk).await;
-            if let Some(row) = self.get(&pk)
-                && I::key_is(&row, key)
-            {
-                self.delete_locked(&pk, &row);
+            let deleted = self
+                .locked_write(&pk, |pending| {
+                    Ok(self
+                        .get(&pk)
+                        .filter(|row| I::key_is(row, key))
+                        .inspect(|row| self.delete_locked(&pk, row, pending)))
+                })
+                .await?;
+            if let Some(row) = deleted {
                 return Ok(row);
             }
             // The row changed its key or went away between the look-up and
@@ -207,24 +212,46 @@ impl<R: Row> WorkTable<R> {
         self.store.collect_retired();
     }
 
+    /// Runs `write` under `pk`'s row lock, then — outside the lock, so that
+    /// concurrent writes can share a flush — waits until the commit hook, if
+    /// any, reports the changes it made durable.
+    pub(super) async fn locked_write<T>(
+        &self,
+        pk: &R::Pk,
+        write: impl FnOnce(&mut Pending) -> Result<T>,
+    ) -> Result<T> {
+        let mut pending = Pending::default();
+        let output = {
+            let _lock = self.locks.lock(pk).await;
+            write(&mut pending)?
+        };
+        pending.wait::<R>().await?;
+        Ok(output)
+    }
+
     /// Replaces the row `pk` with `row` (same key); returns the previous
     /// version. The caller holds `pk`'s lock.
-    pub(super) fn replace_locked(&self, pk: &R::Pk, row: &R) -> Result<R> {
+    pub(super) fn replace_locked(&self, pk: &R::Pk, row: &R, pending: &mut Pending) -> Result<R> {
         let old = self.get(pk).ok_or_else(|| not_found_pk::<R>(pk))?;
-        self.update_locked(pk, &old, row)?;
+        self.update_locked(pk, &old, row, pending)?;
         Ok(old)
     }
 
     /// Inserts or replaces the row `pk` with `row` (same key); returns the
     /// replaced version. The caller holds `pk`'s lock.
-    pub(super) fn upsert_locked(&self, pk: &R::Pk, row: &R) -> Result<Option<R>> {
+    pub(super) fn upsert_locked(
+        &self,
+        pk: &R::Pk,
+        row: &R,
+        pending: &mut Pending,
+    ) -> Result<Option<R>> {
         match self.get(pk) {
             Some(old) => {
-                self.update_locked(pk, &old, row)?;
+                self.update_locked(pk, &old, row, pending)?;
                 Ok(Some(old))
             }
             None => {
-                self.insert_locked(row, pk.clone())?;
+                self.insert_locked(row, pk.clone(), pending)?;
                 self.pk_source.observe(pk);
                 Ok(None)
             }
@@ -232,14 +259,14 @@ impl<R: Row> WorkTable<R> {
     }
 
     /// Deletes the row `pk` and returns it; the caller holds `pk`'s lock.
-    pub(super) fn remove_locked(&self, pk: &R::Pk) -> Result<R> {
+    pub(super) fn remove_locked(&self, pk: &R::Pk, pending: &mut Pending) -> Result<R> {
         let row = self.get(pk).ok_or_else(|| not_found_pk::<R>(pk))?;
-        self.delete_locked(pk, &row);
+        self.delete_locked(pk, &row, pending);
         Ok(row)
     }
 
     /// Inserts `row` under `pk`; the caller holds `pk`'s lock.
-    fn insert_locked(&self, row: &R, pk: R::Pk) -> Result<R::Pk> {
+    fn insert_locked(&self, row: &R, pk: R::Pk, pending: &mut Pending) -> Result<R::Pk> {
         if self.primary.contains(&pk) {
             return Err(TableError::DuplicatePk {
                 table: R::TABLE_NAME,
@@ -251,14 +278,31 @@ impl<R: Row> WorkTable<R> {
             self.store.discard(staged);
             return Err(duplicate_key::<R>(duplicate));
         }
-        self.primary.insert(pk.clone(), self.store.new_cell(staged));
+        let cell = self.store.new_cell(staged);
+        let ticket = self.events.begin();
+        let images = ticket
+            .observed()
+            .then(|| (None, Some(self.store.image(&cell))));
+        ticket.commit(
+            ChangeKind::Insert,
+            &pk,
+            images,
+            || self.primary.insert(pk.clone(), cell),
+            pending,
+        );
         self.len.fetch_add(1, Ordering::AcqRel);
         Ok(pk)
     }
 
     /// Replaces `old`, the current version of the row `pk`, with `new`; the
     /// caller holds `pk`'s lock.
-    pub(super) fn update_locked(&self, pk: &R::Pk, old: &R, new: &R) -> Result<()> {
+    pub(crate) fn update_locked(
+        &self,
+        pk: &R::Pk,
+        old: &R,
+        new: &R,
+        pending: &mut Pending,
+    ) -> Result<()> {
         let staged = self.stage(new)?;
         let changes = match insert_changed(&self.indexes, old, new) {
             Ok(changes) => changes,
@@ -267,9 +311,22 @@ impl<R: Row> WorkTable<R> {
                 return Err(duplicate_key::<R>(duplicate));
             }
         };
-        let replaced = self
-            .primary
-            .with_cell(pk, |cell| self.store.replace(cell, staged))
+        let ticket = self.events.begin();
+        let images = ticket.observed().then(|| {
+            let before = self.primary.with_cell(pk, |cell| self.store.image(cell));
+            (before, Some(self.store.staged_image(&staged)))
+        });
+        let replaced = ticket
+            .commit(
+                ChangeKind::Update,
+                pk,
+                images,
+                || {
+                    self.primary
+                        .with_cell(pk, |cell| self.store.replace(cell, staged))
+                },
+                pending,
+            )
             .expect("a locked row stays in the primary index");
         remove_changed(&self.indexes, old, changes);
         self.store.retire(replaced);
@@ -278,10 +335,20 @@ impl<R: Row> WorkTable<R> {
 
     /// Deletes `row`, the current version of the row `pk`; the caller holds
     /// `pk`'s lock.
-    pub(crate) fn delete_locked(&self, pk: &R::Pk, row: &R) {
-        let cell = self
-            .primary
-            .remove(pk)
+    pub(crate) fn delete_locked(&self, pk: &R::Pk, row: &R, pending: &mut Pending) {
+        let ticket = self.events.begin();
+        let images = ticket.observed().then(|| {
+            let before = self.primary.with_cell(pk, |cell| self.store.image(cell));
+            (before, None)
+        });
+        let cell = ticket
+            .commit(
+                ChangeKind::Delete,
+                pk,
+                images,
+                || self.primary.remove(pk),
+                pending,
+            )
             .expect("a locked row stays in the primary index");
         self.len.fetch_sub(1, Ordering::AcqRel);
         remove_all(&self.indexes, row);
