@@ -128,6 +128,34 @@
 //! * Dropping (cancelling) a future that waits for a row lock, or a guard
 //!   that holds one, leaves no lock behind.
 //!
+//! # Change events
+//!
+//! Every committed row change — by any write, single-row or multi-row —
+//! yields one [`ChangeEvent`]: a table-wide sequence number (strictly
+//! increasing, without gaps, in the order the changes became visible), the
+//! kind, the primary key and the row images (the new row for an insert, old
+//! and new for an update, the old row for a delete). Failed writes yield
+//! nothing.
+//!
+//! * [`WorkTable::subscribe`] / [`WorkTable::subscribe_to`] return a
+//!   [`Subscription`], a `futures` `Stream` of the changes committed from
+//!   then on, optionally filtered at the source by a [`Watch`] (one key, a
+//!   key range, one index key). A row that moves into or out of the watched
+//!   rows arrives as an insert or a delete.
+//! * A subscriber never slows writers: its queue is bounded; when it falls
+//!   behind, the events that do not fit are dropped and it reads one
+//!   `Err(`[`Lagged`]` { missed })` where they would have been. It can then
+//!   resync by re-reading the table — events carry whole rows, so applying
+//!   one again to a re-read row is harmless. Dropping a subscription frees
+//!   its queue; dropping the table ends the streams.
+//! * With nobody subscribed, a write takes no lock and builds no event; it
+//!   only bumps the sequence number.
+//! * [`WorkTable::with_commit_hook`] hands every event, in order, to a
+//!   [`CommitHook`](events::CommitHook) as it commits; the write waits for
+//!   the [`Durable`](events::Durable) future the hook returns. This is the
+//!   interface of the persistence crate. A hook must not write to its own
+//!   table (it runs under the table's commit lock).
+//!
 //! # Errors
 //!
 //! Every write returns [`TableError`]; a failed write leaves the table
