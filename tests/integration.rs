@@ -1,5 +1,6 @@
 //! Integration tests of the public API, one module per behaviour.
 
+mod change_events;
 mod column_types;
 mod concurrent;
 mod generic_rows;
