@@ -12,17 +12,20 @@
 //! critical section is a map update and a queue push per subscriber.
 //!
 //! When nobody listens, writes skip the lock and build no event: they only
-//! bump the sequence number. A new subscriber must not miss a write that
-//! becomes visible after it subscribed, so the two sides meet like Dekker's
-//! protocol: a lock-free writer announces itself (`inflight += 1`) before
-//! checking `listeners`, and a subscriber raises `listeners` before waiting
-//! for `inflight` to drain (both `SeqCst`). Either the writer sees the
-//! listener and takes the lock, or the subscriber sees the writer and waits
-//! until its change is visible — before the subscription starts.
+//! take a sequence number. One atomic word, `state`, holds the last sequence
+//! number, a "somebody listens" flag and the number of lock-free commits in
+//! flight. A writer announces itself and reads the flag in one
+//! read-modify-write; a subscriber sets the flag in one, then waits until the
+//! writers in flight have finished. Operations on one word are totally
+//! ordered, so either the writer saw the flag and takes the lock, or the
+//! subscriber counted the writer and waits until its change is visible —
+//! before the subscription starts. A lock-free commit runs within one
+//! synchronous stretch of a write, so no more of them are in flight than
+//! there are threads.
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use super::event::{ChangeEvent, ChangeKind};
@@ -73,20 +76,35 @@ impl Pending {
     }
 }
 
+/// One lock-free commit in flight, in `state`'s low bits.
+const IN_FLIGHT: u64 = 1;
+/// The in-flight count's bits: room for 4,095 threads committing at once.
+const IN_FLIGHT_MASK: u64 = (1 << 12) - 1;
+/// Somebody listens: commits take the lock and build events.
+const LISTENING: u64 = 1 << 12;
+/// Where the last sequence number starts in `state` (51 bits: at a million
+/// commits a second, 71 years).
+const SEQ_SHIFT: u32 = 13;
+/// One more sequence number.
+const SEQ_ONE: u64 = 1 << SEQ_SHIFT;
+
 /// Listeners, guarded by the commit lock.
 struct Listeners<R: Row> {
     subscribers: Vec<Arc<Slot<R>>>,
     hook: Option<Arc<dyn CommitHook<R>>>,
 }
 
+impl<R: Row> Listeners<R> {
+    fn any(&self) -> bool {
+        self.hook.is_some() || !self.subscribers.is_empty()
+    }
+}
+
 /// The change-event state of one table.
 pub(crate) struct EventHub<R: Row> {
-    /// The last sequence number taken.
-    seq: AtomicU64,
-    /// Subscribers plus the hook, if any.
-    listening: AtomicUsize,
-    /// Lock-free commits in progress (see the module docs).
-    inflight: AtomicUsize,
+    /// Last sequence number, "somebody listens" flag, lock-free commits in
+    /// flight (see the module docs and the constants above).
+    state: AtomicU64,
     /// The commit lock.
     listeners: Mutex<Listeners<R>>,
 }
@@ -94,9 +112,7 @@ pub(crate) struct EventHub<R: Row> {
 impl<R: Row> EventHub<R> {
     pub(crate) fn new(hook: Option<Arc<dyn CommitHook<R>>>) -> Self {
         Self {
-            seq: AtomicU64::new(0),
-            listening: AtomicUsize::new(usize::from(hook.is_some())),
-            inflight: AtomicUsize::new(0),
+            state: AtomicU64::new(if hook.is_some() { LISTENING } else { 0 }),
             listeners: Mutex::new(Listeners {
                 subscribers: Vec::new(),
                 hook,
@@ -113,37 +129,46 @@ impl<R: Row> EventHub<R> {
 
     /// The last sequence number given to a change.
     pub(crate) fn last_seq(&self) -> u64 {
-        self.seq.load(Ordering::Acquire)
+        self.state.load(Ordering::Acquire) >> SEQ_SHIFT
     }
 
     /// Starts a commit: tells the writer whether anybody listens, and so
     /// whether to build the change's row images.
     pub(crate) fn begin(&self) -> Ticket<'_, R> {
-        self.inflight.fetch_add(1, Ordering::SeqCst);
-        if self.listening.load(Ordering::SeqCst) == 0 {
+        let before = self.state.fetch_add(IN_FLIGHT, Ordering::Acquire);
+        debug_assert!(
+            before & IN_FLIGHT_MASK < IN_FLIGHT_MASK,
+            "too many commits in flight"
+        );
+        if before & LISTENING == 0 {
             return Ticket {
                 hub: self,
-                unobserved: true,
+                in_flight: true,
             };
         }
-        self.inflight.fetch_sub(1, Ordering::SeqCst);
+        self.state.fetch_sub(IN_FLIGHT, Ordering::Release);
         Ticket {
             hub: self,
-            unobserved: false,
+            in_flight: false,
         }
     }
 
     /// A subscription to every change committed from now on that `watch`
     /// selects.
     pub(crate) fn subscribe(self: &Arc<Self>, watch: Watch<R>) -> Subscription<R> {
-        self.listening.fetch_add(1, Ordering::SeqCst);
-        // Lock-free commits that started before they could see us finish
-        // before the subscription starts (module docs).
-        while self.inflight.load(Ordering::SeqCst) != 0 {
-            std::thread::yield_now();
-        }
         let slot = Arc::new(Slot::new(watch));
-        self.lock().subscribers.push(Arc::clone(&slot));
+        let mut listeners = self.lock();
+        if !listeners.any() {
+            self.state.fetch_or(LISTENING, Ordering::AcqRel);
+            // Lock-free commits that started before the flag was set finish
+            // (their changes visible) before the subscription starts; they
+            // never take the lock held here.
+            while self.state.load(Ordering::Acquire) & IN_FLIGHT_MASK != 0 {
+                std::thread::yield_now();
+            }
+        }
+        listeners.subscribers.push(Arc::clone(&slot));
+        drop(listeners);
         Subscription::new(Arc::clone(self), slot)
     }
 
@@ -156,7 +181,9 @@ impl<R: Row> EventHub<R> {
             .position(|kept| Arc::ptr_eq(kept, slot))
         {
             listeners.subscribers.swap_remove(at);
-            self.listening.fetch_sub(1, Ordering::SeqCst);
+            if !listeners.any() {
+                self.state.fetch_and(!LISTENING, Ordering::AcqRel);
+            }
         }
     }
 
@@ -171,22 +198,23 @@ impl<R: Row> EventHub<R> {
 /// A commit in progress, from [`EventHub::begin`].
 pub(crate) struct Ticket<'h, R: Row> {
     hub: &'h EventHub<R>,
-    /// Nobody listened at `begin`: commit without the lock, no event.
-    unobserved: bool,
+    /// Nobody listened at `begin`: this is a lock-free commit, counted in
+    /// flight until it ends.
+    in_flight: bool,
 }
 
 impl<R: Row> Ticket<'_, R> {
     /// Whether the change's row images are needed.
     pub(crate) fn observed(&self) -> bool {
-        !self.unobserved
+        !self.in_flight
     }
 
-    /// Makes the change visible (`apply`) and, when observed, gives it the
-    /// next sequence number and hands its event (with `images`: before,
-    /// after) to every listener, all under the commit lock. A durability
-    /// future from the hook joins `pending`.
+    /// Makes the change visible (`apply`) and gives it the next sequence
+    /// number; when observed, under the commit lock, also hands its event
+    /// (with `images`: before, after) to every listener. A durability future
+    /// from the hook joins `pending`.
     pub(crate) fn commit<T>(
-        self,
+        mut self,
         kind: ChangeKind,
         pk: &R::Pk,
         images: Option<Images<R>>,
@@ -194,15 +222,16 @@ impl<R: Row> Ticket<'_, R> {
         pending: &mut Pending,
     ) -> T {
         let hub = self.hub;
-        if self.unobserved {
+        if self.in_flight {
             let applied = apply();
-            hub.seq.fetch_add(1, Ordering::AcqRel);
-            // `Drop` announces the end of the lock-free commit.
+            // Take the number and leave the in-flight count in one step.
+            hub.state.fetch_add(SEQ_ONE - IN_FLIGHT, Ordering::Release);
+            self.in_flight = false;
             return applied;
         }
         let (before, after) = images.expect("an observed commit has its row images");
         let listeners = hub.lock();
-        let seq = hub.seq.fetch_add(1, Ordering::AcqRel) + 1;
+        let seq = (hub.state.fetch_add(SEQ_ONE, Ordering::AcqRel) >> SEQ_SHIFT) + 1;
         let applied = apply();
         let event = ChangeEvent::new(seq, pk.clone(), kind, before, after);
         for slot in &listeners.subscribers {
@@ -221,8 +250,10 @@ impl<R: Row> Ticket<'_, R> {
 
 impl<R: Row> Drop for Ticket<'_, R> {
     fn drop(&mut self) {
-        if self.unobserved {
-            self.hub.inflight.fetch_sub(1, Ordering::SeqCst);
+        // A lock-free commit abandoned before `commit` (a panic) still
+        // leaves the in-flight count.
+        if self.in_flight {
+            self.hub.state.fetch_sub(IN_FLIGHT, Ordering::Release);
         }
     }
 }
