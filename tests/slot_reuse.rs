@@ -103,10 +103,12 @@ async fn deleted_slots_take_new_rows_of_the_same_size_without_new_pages() {
         table.insert(cell(id, 0, body)).await.unwrap();
     }
     let full = reclaim(&table);
-    // 1024-byte slots pack pages exactly: 3 full pages and a half-full fourth.
+    // 1024-byte slots pack pages exactly: 3 full pages and a half-full fourth,
+    // whose other half is free.
     assert_eq!(full.pages, 4);
     assert_eq!(full.rows, rows as usize);
-    assert_eq!(full.free_bytes, 0);
+    assert_eq!(full.used_bytes, rows as usize * slot);
+    assert_eq!(full.free_bytes, PAGE_SIZE / 2);
 
     // Delete rows spread over every page.
     let deleted: Vec<u32> = (0..rows).step_by(5).collect();
@@ -115,7 +117,8 @@ async fn deleted_slots_take_new_rows_of_the_same_size_without_new_pages() {
     }
     let holes = reclaim(&table);
     assert_eq!(holes.pages, full.pages);
-    assert_eq!(holes.free_bytes, deleted.len() * slot);
+    assert_eq!(holes.free_bytes, full.free_bytes + deleted.len() * slot);
+    assert_eq!(holes.used_bytes + holes.free_bytes, holes.page_bytes);
 
     // As many new rows of the same size: they fill the holes, no page is added.
     for i in 0..deleted.len() as u32 {
@@ -306,9 +309,10 @@ async fn failed_writes_give_their_staged_slot_back() {
     let after = reclaim(&table);
     assert_eq!(after.pages, before.pages);
     assert_eq!(after.rows, 10);
-    // The first failure took one slot from the unused page space and freed it; every
-    // later one reused that slot.
-    assert_eq!(after.free_bytes, before.free_bytes + slot, "{after}");
+    // Every failure took a slot and gave it back, where it merged with the free
+    // space around it again.
+    assert_eq!(after.free_bytes, before.free_bytes, "{after}");
+    assert_eq!(after.used_bytes, before.used_bytes, "{after}");
     for id in 0..10 {
         assert_eq!(table.get(&id), Some(cell(id, 0, body)));
     }

@@ -186,7 +186,9 @@ pub use page::RowImage;
 pub use page::{MAX_ROW_BYTES, PAGE_SIZE};
 pub use query::Query;
 pub use row::{AutoIncrement, Field, Key, PkGenerator, Row};
-pub use table::{IndexStats, RowGuard, TableStats, WorkTable};
+pub use table::{
+    IndexStats, RowGuard, TableStats, VacuumHandle, VacuumPolicy, VacuumReport, WorkTable,
+};
 
 /// Derives [`Row`] and the typed index handles for a struct. See the
 /// [crate docs](crate#keys-and-indexes) for the attributes.

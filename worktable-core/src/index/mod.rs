@@ -24,7 +24,16 @@ pub use traits::{
 };
 pub use unique::UniqueStore;
 
+use dashmap::DashMap;
+
 use crate::row::Row;
+
+/// Approximate bytes of a hash map's table: its capacity times an entry and
+/// its control byte. Heap memory owned by keys or values (a `String`'s
+/// characters) is not counted.
+pub(crate) fn hash_bytes<K: Eq + std::hash::Hash, V>(map: &DashMap<K, V>) -> usize {
+    map.capacity() * (std::mem::size_of::<(K, V)>() + 1)
+}
 
 /// Checks that every entry of `ordered` leads to a live row whose key in
 /// index `I` is the entry's key; returns the number of entries.

@@ -59,6 +59,10 @@ impl<R: Row, I: Index<R>> IndexMaintenance<R> for MultiStore<R, I> {
         self.ordered.len()
     }
 
+    fn approx_bytes(&self) -> usize {
+        self.ordered.approx_bytes()
+    }
+
     fn verify(&self, read: &dyn Fn(&R::Pk) -> Option<R>) -> Result<usize, String> {
         verify_ordered::<R, I>(&self.ordered, read)
     }

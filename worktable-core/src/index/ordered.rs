@@ -69,6 +69,15 @@ where
         self.map.len()
     }
 
+    /// Approximate bytes of the skiplist: per entry, a node holding the
+    /// entry, a reference count and height, and a tower of two links on
+    /// average (node heights are geometric with ratio 1/2), rounded to the
+    /// allocator's 16 bytes. Heap memory owned by keys is not counted.
+    pub(crate) fn approx_bytes(&self) -> usize {
+        let node = std::mem::size_of::<IndexEntry<K, P>>() + 3 * std::mem::size_of::<usize>();
+        self.map.len() * node.next_multiple_of(16)
+    }
+
     /// All entries in order.
     pub(crate) fn iter(&self) -> impl DoubleEndedIterator<Item = OrderedEntry<'_, K, P>> + '_ {
         self.map.iter()

@@ -84,6 +84,19 @@ impl<K: Key> PrimaryIndex<K> {
         }
     }
 
+    /// Approximate bytes of both maps (see [`super::hash_bytes`]).
+    pub(crate) fn approx_bytes(&self) -> usize {
+        super::hash_bytes(&self.cells) + self.ordered.approx_bytes()
+    }
+
+    /// Calls `f` with every row's key and cell, shard by shard; each shard
+    /// stays read-locked while its cells are visited, so keep `f` short.
+    pub(crate) fn for_each_row(&self, mut f: impl FnMut(&K, &RowCell)) {
+        for entry in self.cells.iter() {
+            f(entry.key(), entry.value());
+        }
+    }
+
     pub(crate) fn ordered(&self) -> &OrderedMap<K, ()> {
         &self.ordered
     }

@@ -128,6 +128,10 @@ pub trait IndexMaintenance<R: Row>: Send + Sync {
     /// Number of entries.
     fn entry_count(&self) -> usize;
 
+    /// Approximate bytes of the index's structures (not counting heap
+    /// memory owned by keys, such as a `String`'s characters).
+    fn approx_bytes(&self) -> usize;
+
     /// Checks that every entry leads to a live row with the entry's key
     /// (`read` gives the row with a primary key) and that the index's
     /// internal maps agree; returns the number of entries.

@@ -101,6 +101,10 @@ impl<R: Row, I: Index<R>> IndexMaintenance<R> for UniqueStore<R, I> {
         self.ordered.len()
     }
 
+    fn approx_bytes(&self) -> usize {
+        super::hash_bytes(&self.hash) + self.ordered.approx_bytes()
+    }
+
     fn verify(&self, read: &dyn Fn(&R::Pk) -> Option<R>) -> Result<usize, String> {
         let entries = verify_ordered::<R, I>(&self.ordered, read)?;
         if self.hash.len() != entries {

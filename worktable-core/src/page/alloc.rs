@@ -1,82 +1,232 @@
-//! Slot allocation inside pages: a bump pointer into the newest page and
-//! best-fit free lists of slots returned by deletes and updates.
+//! Slot allocation inside pages: best-fit free extents that merge with their
+//! free neighbours, per-page accounting, and the evacuation of sparse pages
+//! for vacuum.
+//!
+//! # Page states
+//!
+//! * **active** — slots are handed out from its free extents.
+//! * **evacuating** — chosen by vacuum: its free extents are withdrawn, so no
+//!   new version lands in it, and the versions still in it are being moved
+//!   out. When its last slot comes back, its memory is released.
+//! * **absent** — no memory; its id is reused by the next new page.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::link::{Link, PAGE_SIZE, PageId, SLOT_ALIGN, slot_size};
 use super::memory::PageDirectory;
 
-/// A free region of a page: `size` bytes at `offset`.
-#[derive(Clone, Copy, Debug)]
-struct FreeSlot {
-    page: PageId,
-    offset: u16,
+/// Where a free extent starts: page in the high bits, offset in the low 16,
+/// so that the extents of one page sort together, by offset.
+fn place(page: PageId, offset: usize) -> u64 {
+    (u64::from(page) << 16) | offset as u64
+}
+
+/// A free extent keyed for best fit: size (in [`SLOT_ALIGN`] units, at most
+/// 4,096, so 13 bits) above its place (48 bits).
+fn size_key(size: usize, place: u64) -> u64 {
+    ((size / SLOT_ALIGN) as u64) << 48 | place
+}
+
+fn unplace(place: u64) -> (PageId, usize) {
+    ((place >> 16) as PageId, (place & 0xffff) as usize)
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+enum PageState {
+    #[default]
+    Absent,
+    Active,
+    Evacuating,
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+struct PageMeta {
+    state: PageState,
+    /// Bytes of slots handed out and not returned: staged, published and
+    /// retired versions.
+    allocated: usize,
 }
 
 /// The allocator's state. Guarded by the mutex in [`SlotPool`]; every method
-/// runs in a few hundred nanoseconds at most (a page allocation), which is
-/// the only table-wide serialization on the write path.
+/// runs a handful of B-tree operations (or one page allocation), which is the
+/// only table-wide serialization on the write path.
 #[derive(Debug, Default)]
 struct Slots {
-    /// The page the bump pointer allocates from, and its first unused byte.
-    current: Option<(PageId, usize)>,
-    /// Free slots by size in bytes (a multiple of [`SLOT_ALIGN`]).
-    free: BTreeMap<usize, Vec<FreeSlot>>,
-    /// Sum of the sizes in `free`.
+    /// Free extents by place, with their size in bytes. Extents are maximal:
+    /// two free extents are never adjacent.
+    by_place: BTreeMap<u64, usize>,
+    /// The same extents by size, then place: best fit is the first key at or
+    /// above the wanted size.
+    by_size: BTreeSet<u64>,
+    /// Sum of the sizes in `by_place`.
     free_bytes: usize,
+    /// Every page id handed out so far, by id.
+    pages: Vec<PageMeta>,
+    /// Ids of absent pages, for reuse.
+    unused_ids: Vec<PageId>,
+    /// Pages holding memory (active or evacuating).
+    live_pages: usize,
 }
 
 impl Slots {
-    fn push_free(&mut self, page: PageId, offset: usize, size: usize) {
-        debug_assert!(size > 0 && size.is_multiple_of(SLOT_ALIGN) && offset + size <= PAGE_SIZE);
-        self.free.entry(size).or_default().push(FreeSlot {
-            page,
-            offset: offset as u16,
-        });
+    fn add_extent(&mut self, place: u64, size: usize) {
+        self.by_place.insert(place, size);
+        self.by_size.insert(size_key(size, place));
         self.free_bytes += size;
     }
 
-    /// Best fit: the smallest free slot of at least `size` bytes, split if
-    /// larger.
-    fn take_free(&mut self, size: usize) -> Option<(PageId, usize)> {
-        let (&found, slots) = self.free.range_mut(size..).next()?;
-        let slot = slots.pop().expect("free lists are never left empty");
-        if slots.is_empty() {
-            self.free.remove(&found);
-        }
-        self.free_bytes -= found;
-        if found > size {
-            self.push_free(slot.page, usize::from(slot.offset) + size, found - size);
-        }
-        Some((slot.page, usize::from(slot.offset)))
+    fn remove_extent(&mut self, place: u64, size: usize) {
+        self.by_place.remove(&place);
+        self.by_size.remove(&size_key(size, place));
+        self.free_bytes -= size;
     }
 
-    fn take_bump(&mut self, size: usize, pages: &PageDirectory) -> Option<(PageId, usize)> {
-        if let Some((page, used)) = self.current
-            && used + size <= PAGE_SIZE
+    /// Returns `size` bytes at `offset` of an active page to the free
+    /// extents, merged with free neighbours.
+    fn free_extent(&mut self, page: PageId, mut offset: usize, mut size: usize) {
+        debug_assert!(size > 0 && size.is_multiple_of(SLOT_ALIGN) && offset + size <= PAGE_SIZE);
+        let end = offset + size;
+        if end < PAGE_SIZE
+            && let Some(&next) = self.by_place.get(&place(page, end))
         {
-            self.current = Some((page, used + size));
-            return Some((page, used));
+            self.remove_extent(place(page, end), next);
+            size += next;
         }
-        let page = pages.new_page()?;
-        if let Some((old, used)) = self.current.replace((page, size))
-            && used < PAGE_SIZE
+        if let Some((&before, &before_size)) =
+            self.by_place.range(..place(page, offset)).next_back()
+            && unplace(before).0 == page
+            && unplace(before).1 + before_size == offset
         {
-            self.push_free(old, used, PAGE_SIZE - used);
+            self.remove_extent(before, before_size);
+            offset -= before_size;
+            size += before_size;
         }
-        Some((page, 0))
+        self.add_extent(place(page, offset), size);
+    }
+
+    /// Best fit: the smallest free extent of at least `size` bytes (the
+    /// lowest page and offset among equals), split if larger.
+    fn take_free(&mut self, size: usize) -> Option<(PageId, usize)> {
+        let key = *self.by_size.range(size_key(size, 0)..).next()?;
+        let at = key & ((1 << 48) - 1);
+        let found = self.by_place[&at];
+        self.remove_extent(at, found);
+        let (page, offset) = unplace(at);
+        if found > size {
+            // The rest keeps its neighbours: the extent was maximal.
+            self.add_extent(place(page, offset + size), found - size);
+        }
+        self.pages[page as usize].allocated += size;
+        Some((page, offset))
+    }
+
+    /// A new page (a reused id if there is one), all of it free.
+    fn add_page(&mut self, directory: &PageDirectory) -> Option<PageId> {
+        let page = match self.unused_ids.pop() {
+            Some(page) => {
+                directory.install(page);
+                page
+            }
+            None => {
+                let page = directory.new_page()?;
+                debug_assert_eq!(page as usize, self.pages.len());
+                self.pages.push(PageMeta::default());
+                page
+            }
+        };
+        self.pages[page as usize] = PageMeta {
+            state: PageState::Active,
+            allocated: 0,
+        };
+        self.live_pages += 1;
+        self.add_extent(place(page, 0), PAGE_SIZE);
+        Some(page)
+    }
+
+    /// Takes a returned slot back.
+    fn give_back(&mut self, link: Link, directory: &PageDirectory) {
+        let size = link.slot_size();
+        let meta = &mut self.pages[link.page as usize];
+        meta.allocated -= size;
+        match meta.state {
+            PageState::Active => self.free_extent(link.page, usize::from(link.offset), size),
+            PageState::Evacuating if meta.allocated == 0 => self.release(link.page, directory),
+            PageState::Evacuating => {}
+            PageState::Absent => unreachable!("a slot came back to a page without memory"),
+        }
+    }
+
+    /// Releases the memory of an evacuating page whose every slot came back.
+    fn release(&mut self, page: PageId, directory: &PageDirectory) {
+        let meta = &mut self.pages[page as usize];
+        debug_assert!(meta.state == PageState::Evacuating && meta.allocated == 0);
+        meta.state = PageState::Absent;
+        // SAFETY: the page is evacuating with no slot handed out: none of its
+        // slots is staged, published or retired, and none is free in the
+        // extents (withdrawn when evacuation began), so no thread holds or can
+        // obtain a link into it.
+        unsafe { directory.release(page) };
+        self.unused_ids.push(page);
+        self.live_pages -= 1;
+    }
+
+    /// Withdraws the free extents of `page` and marks it evacuating.
+    fn evacuate(&mut self, page: PageId, directory: &PageDirectory) {
+        let extents: Vec<(u64, usize)> = self
+            .by_place
+            .range(place(page, 0)..=place(page, PAGE_SIZE - SLOT_ALIGN))
+            .map(|(&at, &size)| (at, size))
+            .collect();
+        for (at, size) in extents {
+            self.remove_extent(at, size);
+        }
+        let meta = &mut self.pages[page as usize];
+        meta.state = PageState::Evacuating;
+        if meta.allocated == 0 {
+            self.release(page, directory);
+        }
     }
 }
 
-/// Hands out slots for new row versions and takes back slots whose versions
-/// no reader can see any more.
-#[derive(Debug, Default)]
+/// What the allocator holds, for statistics.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct PoolFigures {
+    /// Pages holding memory.
+    pub(crate) pages: usize,
+    /// Bytes of pages not handed out as slots: free extents, plus the unused
+    /// space of evacuating pages.
+    pub(crate) free_bytes: usize,
+    /// Bytes of retired slots not yet returned.
+    pub(crate) retired_bytes: usize,
+    /// Retired slots not yet returned.
+    pub(crate) retired_slots: usize,
+    /// Pages being evacuated.
+    pub(crate) evacuating_pages: usize,
+}
+
+/// Hands out slots for new row versions, takes back slots whose versions no
+/// reader can see any more, and owns the pages they live in.
+#[derive(Debug)]
 pub(crate) struct SlotPool {
+    pages: PageDirectory,
     slots: Mutex<Slots>,
     /// Slots retired but not yet returned (waiting for the epoch collector).
     retired: AtomicUsize,
+    /// Their bytes.
+    retired_bytes: AtomicUsize,
+}
+
+impl Default for SlotPool {
+    fn default() -> Self {
+        Self {
+            pages: PageDirectory::new(),
+            slots: Mutex::default(),
+            retired: AtomicUsize::new(0),
+            retired_bytes: AtomicUsize::new(0),
+        }
+    }
 }
 
 impl SlotPool {
@@ -89,44 +239,56 @@ impl SlotPool {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// A slot for `len` bytes from the free lists, if one fits.
+    /// The pages slots are cut from.
+    pub(crate) fn pages(&self) -> &PageDirectory {
+        &self.pages
+    }
+
+    /// A slot for `len` bytes from the free extents, if one fits.
     pub(crate) fn reuse(&self, len: usize) -> Option<Link> {
         let (page, offset) = self.slots().take_free(slot_size(len))?;
         Some(link(page, offset, len))
     }
 
-    /// A slot for `len` bytes from the free lists or, failing that, fresh
-    /// page space. `None` when the table has used every page id.
-    pub(crate) fn allocate(&self, len: usize, pages: &PageDirectory) -> Option<Link> {
+    /// A slot for `len` bytes from the free extents or, failing that, a new
+    /// page. `None` when the table has used every page id.
+    pub(crate) fn allocate(&self, len: usize) -> Option<Link> {
         let size = slot_size(len);
         let mut slots = self.slots();
         let (page, offset) = match slots.take_free(size) {
             Some(found) => found,
-            None => slots.take_bump(size, pages)?,
+            None => {
+                slots.add_page(&self.pages)?;
+                slots.take_free(size).expect("a slot fits in an empty page")
+            }
         };
         Some(link(page, offset, len))
     }
 
-    /// Returns a slot to the free lists. The slot must be free or staged:
-    /// nobody may read it any more.
+    /// Returns a slot. The slot must be staged and never published: nobody
+    /// may read it any more.
     pub(crate) fn free(&self, link: Link) {
-        self.slots()
-            .push_free(link.page, usize::from(link.offset), link.slot_size());
+        self.slots().give_back(link, &self.pages);
     }
 
     /// Notes that a slot has been handed to the epoch collector.
-    pub(crate) fn note_retired(&self) {
+    pub(crate) fn note_retired(&self, link: Link) {
         self.retired.fetch_add(1, Ordering::Relaxed);
+        self.retired_bytes
+            .fetch_add(link.slot_size(), Ordering::Relaxed);
     }
 
     /// Returns slots retired earlier, now that no reader can see them.
     pub(crate) fn free_retired(&self, links: &[Link]) {
         let mut slots = self.slots();
-        for link in links {
-            slots.push_free(link.page, usize::from(link.offset), link.slot_size());
+        let mut bytes = 0;
+        for &link in links {
+            bytes += link.slot_size();
+            slots.give_back(link, &self.pages);
         }
         drop(slots);
         self.retired.fetch_sub(links.len(), Ordering::Relaxed);
+        self.retired_bytes.fetch_sub(bytes, Ordering::Relaxed);
     }
 
     /// Number of slots retired and not yet returned.
@@ -134,8 +296,85 @@ impl SlotPool {
         self.retired.load(Ordering::Relaxed)
     }
 
-    /// Bytes in free slots, including unused tails of earlier pages.
-    pub(crate) fn free_bytes(&self) -> usize {
+    /// Chooses pages for vacuum to empty: every page already evacuating, and
+    /// up to `max_new` more active pages at most `max_fill` full (a fraction
+    /// of [`PAGE_SIZE`]), emptiest first — only as many as free a page
+    /// overall once their rows have moved. Returns the evacuating pages,
+    /// sorted.
+    pub(crate) fn begin_evacuation(&self, max_fill: f64, max_new: usize) -> Vec<PageId> {
+        let mut slots = self.slots();
+        let limit = (max_fill.clamp(0.0, 1.0) * PAGE_SIZE as f64) as usize;
+        let mut candidates: Vec<(usize, PageId)> = slots
+            .pages
+            .iter()
+            .enumerate()
+            .filter(|(_, meta)| meta.state == PageState::Active && meta.allocated <= limit)
+            .map(|(page, meta)| (meta.allocated, page as PageId))
+            .collect();
+        candidates.sort_unstable();
+        candidates.truncate(max_new);
+        // Moving `moved` bytes out of `k` pages frees pages only if the rows
+        // fit in fewer pages than they leave, counting the free space of the
+        // pages that stay.
+        while !candidates.is_empty() {
+            let moved: usize = candidates.iter().map(|&(allocated, _)| allocated).sum();
+            let leaving: usize = candidates
+                .iter()
+                .map(|&(allocated, _)| PAGE_SIZE - allocated)
+                .sum();
+            let room_elsewhere = slots.free_bytes.saturating_sub(leaving);
+            let new_pages = moved.saturating_sub(room_elsewhere).div_ceil(PAGE_SIZE);
+            if new_pages < candidates.len() {
+                break;
+            }
+            candidates.pop();
+        }
+        for &(_, page) in &candidates {
+            slots.evacuate(page, &self.pages);
+        }
+        slots
+            .pages
+            .iter()
+            .enumerate()
+            .filter(|(_, meta)| meta.state == PageState::Evacuating)
+            .map(|(page, _)| page as PageId)
+            .collect()
+    }
+
+    /// Current figures, read under the allocator's lock (retired counts are
+    /// read just after it).
+    pub(crate) fn figures(&self) -> PoolFigures {
+        let slots = self.slots();
+        let (evacuating_pages, evacuating_unused) = slots
+            .pages
+            .iter()
+            .filter(|meta| meta.state == PageState::Evacuating)
+            .fold((0, 0), |(n, unused), meta| {
+                (n + 1, unused + PAGE_SIZE - meta.allocated)
+            });
+        let figures = PoolFigures {
+            pages: slots.live_pages,
+            free_bytes: slots.free_bytes + evacuating_unused,
+            retired_bytes: 0,
+            retired_slots: 0,
+            evacuating_pages,
+        };
+        drop(slots);
+        PoolFigures {
+            retired_bytes: self.retired_bytes.load(Ordering::Relaxed),
+            retired_slots: self.retired(),
+            ..figures
+        }
+    }
+
+    /// Pages holding memory.
+    pub(crate) fn page_count(&self) -> usize {
+        self.slots().live_pages
+    }
+
+    /// Bytes in free extents (excluding evacuating pages).
+    #[cfg(test)]
+    fn free_bytes(&self) -> usize {
         self.slots().free_bytes
     }
 }
@@ -151,41 +390,87 @@ fn link(page: PageId, offset: usize, len: usize) -> Link {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::page::MAX_ROW_BYTES;
 
     #[test]
     fn freed_slot_is_reused_before_new_space() {
-        let pages = PageDirectory::new();
         let pool = SlotPool::default();
-        let a = pool.allocate(100, &pages).unwrap();
-        let b = pool.allocate(100, &pages).unwrap();
-        assert_eq!((a.page, a.offset, b.offset), (0, 0, 112));
+        let a = pool.allocate(100).unwrap();
+        let _b = pool.allocate(100).unwrap();
+        assert_eq!((a.page, a.offset), (0, 0));
         pool.free(a);
-        let c = pool.allocate(90, &pages).unwrap();
+        let c = pool.allocate(90).unwrap();
         assert_eq!((c.page, c.offset, c.len), (0, 0, 90));
-        assert_eq!(pages.page_count(), 1);
+        assert_eq!(pool.page_count(), 1);
     }
 
     #[test]
-    fn larger_free_slot_is_split() {
-        let pages = PageDirectory::new();
+    fn larger_free_extent_is_split() {
         let pool = SlotPool::default();
-        let big = pool.allocate(1000, &pages).unwrap();
+        let big = pool.allocate(1000).unwrap();
+        let _fence = pool.allocate(16).unwrap();
         pool.free(big);
-        let small = pool.allocate(10, &pages).unwrap();
+        let small = pool.allocate(10).unwrap();
         assert_eq!(small.offset, 0);
-        assert_eq!(pool.free_bytes(), slot_size(1000) - 16);
-        let next = pool.reuse(10).unwrap();
-        assert_eq!(next.offset, 16);
+        // The rest of the page after the fence, and the rest of `big`.
+        assert_eq!(
+            pool.free_bytes(),
+            PAGE_SIZE - slot_size(1000) - 16 + slot_size(1000) - 16
+        );
+        assert_eq!(pool.reuse(10).unwrap().offset, 16);
     }
 
     #[test]
-    fn page_tail_goes_to_free_list_when_a_new_page_is_taken() {
-        let pages = PageDirectory::new();
+    fn neighbouring_free_slots_merge() {
         let pool = SlotPool::default();
-        pool.allocate(PAGE_SIZE - 64, &pages).unwrap();
-        let second = pool.allocate(100, &pages).unwrap();
+        let slots: Vec<_> = (0..4).map(|_| pool.allocate(1000).unwrap()).collect();
+        let _fence = pool.allocate(16).unwrap();
+        // Free the middle two in either order, then the first: one extent of
+        // three slots, which a row of that size fits exactly.
+        pool.free(slots[2]);
+        pool.free(slots[1]);
+        pool.free(slots[0]);
+        let big = pool.reuse(3 * slot_size(1000)).unwrap();
+        assert_eq!((big.page, big.offset), (0, 0));
+    }
+
+    #[test]
+    fn full_page_sends_the_next_slot_to_a_new_page() {
+        let pool = SlotPool::default();
+        pool.allocate(PAGE_SIZE - 64).unwrap();
+        let second = pool.allocate(100).unwrap();
         assert_eq!(second.page, 1);
-        assert_eq!(pool.free_bytes(), 64);
         assert_eq!(pool.reuse(50).unwrap().page, 0);
+    }
+
+    #[test]
+    fn an_evacuated_page_is_released_when_its_last_slot_returns_and_its_id_reused() {
+        let pool = SlotPool::default();
+        let full = pool.allocate(MAX_ROW_BYTES).unwrap();
+        let emptied = pool.allocate(MAX_ROW_BYTES).unwrap();
+        let sparse = pool.allocate(100).unwrap();
+        assert_eq!((full.page, emptied.page, sparse.page), (0, 1, 2));
+        pool.free(emptied);
+        // Page 1 holds nothing and goes at once; page 2 waits for its slot.
+        assert_eq!(pool.begin_evacuation(0.5, 8), vec![2]);
+        assert_eq!(pool.page_count(), 2);
+        // Nothing lands in an evacuating page.
+        assert_eq!(pool.reuse(16), None);
+        pool.free(sparse);
+        let figures = pool.figures();
+        assert_eq!((figures.pages, figures.evacuating_pages), (1, 0));
+        assert_eq!(figures.free_bytes, 0);
+        let again = pool.allocate(100).unwrap();
+        assert_eq!((again.page, again.offset), (2, 0));
+        assert_eq!(pool.page_count(), 2);
+    }
+
+    #[test]
+    fn evacuation_is_skipped_when_it_frees_nothing() {
+        let pool = SlotPool::default();
+        // One page, 60% full: its rows would need a new page of their own.
+        pool.allocate(PAGE_SIZE * 6 / 10).unwrap();
+        assert!(pool.begin_evacuation(0.9, 8).is_empty());
+        assert_eq!(pool.page_count(), 1);
     }
 }

@@ -19,8 +19,14 @@
 //!   running. Only then does the slot go back to **free**.
 //!
 //! Slots never overlap, so a writer filling a staged slot and readers of
-//! published slots in the same page touch disjoint bytes. Pages themselves are
-//! only deallocated when the directory is dropped, which needs `&mut`.
+//! published slots in the same page touch disjoint bytes.
+//!
+//! A page's memory is deallocated either when the directory is dropped
+//! (which needs `&mut`) or by [`PageDirectory::release`], which the
+//! allocator calls only for a page that vacuum has evacuated and whose every
+//! slot has come back free: no thread holds a link into it then, and no
+//! thread can obtain one (see [`super::alloc`]). Its id may later be given
+//! fresh memory by [`PageDirectory::install`].
 
 use std::alloc::{Layout, alloc_zeroed, dealloc, handle_alloc_error};
 use std::ptr::{self, NonNull};
@@ -77,7 +83,7 @@ pub(crate) struct PageDirectory {
 impl std::fmt::Debug for PageDirectory {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PageDirectory")
-            .field("pages", &self.page_count())
+            .field("ids", &self.next.load(Ordering::Relaxed))
             .finish()
     }
 }
@@ -90,8 +96,9 @@ impl PageDirectory {
         }
     }
 
-    /// Number of pages taken so far.
-    pub(crate) fn page_count(&self) -> usize {
+    /// Number of page ids taken so far.
+    #[cfg(test)]
+    fn ids_taken(&self) -> usize {
         self.next.load(Ordering::Acquire) as usize
     }
 
@@ -112,6 +119,39 @@ impl PageDirectory {
         }
         self.slot(id).store(memory, Ordering::Release);
         Some(id)
+    }
+
+    /// Gives fresh zeroed memory to page `id`, taken earlier and released
+    /// since. The caller (the allocator) hands out no slot of it before this
+    /// returns.
+    pub(crate) fn install(&self, id: PageId) {
+        let layout = page_layout();
+        // SAFETY: the layout has a non-zero size.
+        let memory = unsafe { alloc_zeroed(layout) };
+        if memory.is_null() {
+            handle_alloc_error(layout);
+        }
+        let previous = self.slot(id).swap(memory, Ordering::AcqRel);
+        assert!(previous.is_null(), "page {id} was given memory twice");
+    }
+
+    /// Deallocates the memory of page `id`.
+    ///
+    /// # Safety
+    ///
+    /// No slot of the page may be staged, published or retired, and the
+    /// allocator must hand out none of its slots until [`install`] gives it
+    /// memory again: then no thread reads or writes the page, nor can it
+    /// obtain a link to do so.
+    ///
+    /// [`install`]: Self::install
+    pub(crate) unsafe fn release(&self, id: PageId) {
+        let memory = self.slot(id).swap(ptr::null_mut(), Ordering::AcqRel);
+        assert!(!memory.is_null(), "page {id} released twice");
+        // SAFETY: page memory comes from `alloc_zeroed` with `page_layout()`
+        // (in `new_page` or `install`); the swap above made this call its
+        // only owner, and the caller guarantees nobody touches it any more.
+        unsafe { dealloc(memory, page_layout()) };
     }
 
     /// The pointer cell of page `id`, allocating its bucket if needed.
@@ -264,6 +304,17 @@ mod tests {
             dir.write(link, b"hello");
             assert_eq!(dir.read(link), b"hello");
         }
-        assert_eq!(dir.page_count(), 20);
+        assert_eq!(dir.ids_taken(), 20);
+        // SAFETY: nothing of page 3 is in use.
+        unsafe { dir.release(3) };
+        dir.install(3);
+        let start = Link {
+            page: 3,
+            offset: 0,
+            len: 4,
+        };
+        // SAFETY: the reinstalled page is used by this thread only.
+        let zeroed = unsafe { dir.read(start) };
+        assert_eq!(zeroed, [0; 4]);
     }
 }

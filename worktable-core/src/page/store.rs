@@ -12,9 +12,9 @@ use crossbeam_epoch::{self as epoch, Guard};
 use rkyv::rancor;
 use rkyv::util::AlignedVec;
 
-use super::alloc::SlotPool;
+use super::alloc::{PoolFigures, SlotPool};
 use super::image::RowImage;
-use super::link::{Link, MAX_ROW_BYTES, PAGE_SIZE};
+use super::link::{Link, MAX_ROW_BYTES, PAGE_SIZE, PageId};
 use super::memory::PageDirectory;
 use crate::row::Row;
 
@@ -36,9 +36,12 @@ static NEXT_STORE_ID: AtomicU64 = AtomicU64::new(1);
 /// An update swaps the cell's word and touches no index whose key it leaves
 /// alone.
 ///
-/// Invariant: the word changes only through [`RowStore::replace`], and only
-/// while the row's lock is held, so writers of one row never race on it.
-/// Readers load it with `Acquire`, inside an epoch guard.
+/// Invariant: the word changes only through [`RowStore::replace`], while the
+/// row's lock is held (so writers of one row never race on it), and through
+/// [`RowStore::relocate`], which vacuum uses to move a version to another
+/// page: a compare-exchange from the exact word it copied, so it only ever
+/// swaps a version for an identical copy and loses to any writer. Readers
+/// load the word with `Acquire`, inside an epoch guard.
 pub(crate) struct RowCell {
     /// A packed [`Link`].
     word: AtomicU64,
@@ -122,9 +125,8 @@ thread_local! {
 
 /// The pages of one table and the versions of its rows.
 pub(crate) struct RowStore<R> {
-    pages: PageDirectory,
-    /// Shared with the epoch collector's deferred frees, which may run after
-    /// the store is gone.
+    /// The allocator and the pages. Shared with the epoch collector's
+    /// deferred frees, which may run after the store is gone.
     pool: Arc<SlotPool>,
     /// Slots unlinked from their cells and not yet handed to the collector.
     unhanded: Mutex<Vec<Link>>,
@@ -135,7 +137,7 @@ pub(crate) struct RowStore<R> {
 impl<R> fmt::Debug for RowStore<R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RowStore")
-            .field("pages", &self.pages.page_count())
+            .field("pages", &self.pool.page_count())
             .field("retired", &self.pool.retired())
             .finish()
     }
@@ -144,7 +146,6 @@ impl<R> fmt::Debug for RowStore<R> {
 impl<R: Row> RowStore<R> {
     pub(crate) fn new() -> Self {
         Self {
-            pages: PageDirectory::new(),
             pool: Arc::default(),
             unhanded: Mutex::default(),
             id: NEXT_STORE_ID.fetch_add(1, Ordering::Relaxed),
@@ -185,13 +186,13 @@ impl<R: Row> RowStore<R> {
                     epoch::pin().flush();
                 }
                 self.pool
-                    .allocate(bytes.len(), &self.pages)
+                    .allocate(bytes.len())
                     .ok_or(StageError::OutOfPages)?
             }
         };
         // SAFETY: the pool just handed this slot to us and nobody else, and
         // its length is `bytes.len()`.
-        unsafe { self.pages.write(link, bytes) };
+        unsafe { self.pages().write(link, bytes) };
         Ok(Staged { link })
     }
 
@@ -225,7 +226,7 @@ impl<R: Row> RowStore<R> {
     /// reader that loaded the link before the unlink is always waited for.
     pub(crate) fn retire(&self, replaced: Replaced) {
         let link = replaced.link;
-        self.pool.note_retired();
+        self.pool.note_retired(link);
         let batch = {
             let mut unhanded = self.unhanded.lock().unwrap_or_else(PoisonError::into_inner);
             unhanded.push(link);
@@ -270,7 +271,7 @@ impl<R: Row> RowStore<R> {
         // rewritten) after every guard pinned before its retirement has been
         // dropped (see `retire`). The slice lives for `'g`, which ends before
         // the guard does.
-        unsafe { self.pages.read(version.link) }
+        unsafe { self.pages().read(version.link) }
     }
 
     /// The archived row of `version`, read in place.
@@ -296,7 +297,7 @@ impl<R: Row> RowStore<R> {
         // `Staged`; `stage_bytes` finished writing it before handing it out,
         // and nobody writes it until the caller publishes or discards it,
         // which needs the `Staged` by value — so not while this borrow lives.
-        let bytes = unsafe { self.pages.read(staged.link) };
+        let bytes = unsafe { self.pages().read(staged.link) };
         RowImage::from_slot(bytes)
     }
 
@@ -319,15 +320,80 @@ impl<R: Row> RowStore<R> {
     }
 
     pub(crate) fn page_count(&self) -> usize {
-        self.pages.page_count()
+        self.pool.page_count()
     }
 
-    pub(crate) fn free_bytes(&self) -> usize {
-        self.pool.free_bytes()
+    /// The allocator's figures, for statistics.
+    pub(crate) fn figures(&self) -> PoolFigures {
+        self.pool.figures()
     }
 
-    pub(crate) fn retired_slots(&self) -> usize {
-        self.pool.retired()
+    /// Bytes the committed version in `cell` occupies in its page.
+    pub(crate) fn slot_bytes(&self, cell: &RowCell) -> usize {
+        self.check_owner(cell);
+        cell.link().slot_size()
+    }
+
+    /// The page the committed version in `cell` lives in.
+    pub(crate) fn page_of(&self, cell: &RowCell) -> PageId {
+        self.check_owner(cell);
+        cell.link().page
+    }
+
+    /// Marks pages for vacuum to empty (see [`SlotPool::begin_evacuation`]);
+    /// returns every evacuating page, sorted.
+    pub(crate) fn begin_evacuation(&self, max_fill: f64, max_new: usize) -> Vec<PageId> {
+        self.pool.begin_evacuation(max_fill, max_new)
+    }
+
+    /// Moves the committed version of `cell` to a new slot if it lives in
+    /// one of `evacuating` (sorted), leaving the row's bytes unchanged. The
+    /// caller must [retire](Self::retire) the returned old version outside
+    /// any map guard. Returns `Ok(None)` when the version stays: it is not in
+    /// an evacuating page, or a writer replaced it meanwhile (the writer's
+    /// version lives outside evacuating pages, which take no new slots).
+    pub(crate) fn relocate(
+        &self,
+        cell: &RowCell,
+        evacuating: &[PageId],
+    ) -> Result<Option<Replaced>, StageError> {
+        self.check_owner(cell);
+        let guard = epoch::pin();
+        let word = cell.word.load(Ordering::Acquire);
+        let old = Link::unpack(word);
+        if evacuating.binary_search(&old.page).is_err() {
+            return Ok(None);
+        }
+        let copy = self
+            .pool
+            .allocate(usize::from(old.len))
+            .ok_or(StageError::OutOfPages)?;
+        // SAFETY: `old` was loaded from a cell of this store under `guard`,
+        // so it stays readable until the guard is dropped (see `bytes`), and
+        // the pool just handed `copy` to us alone, with `old`'s length; the
+        // two slots are distinct, so the bytes do not overlap.
+        unsafe { self.pages().write(copy, self.pages().read(old)) };
+        // Still pinned: had a writer replaced the version since, its slot
+        // could not be freed yet, so its page not released and given the
+        // same link again — the exchange cannot mistake a newer version
+        // for the one copied.
+        let moved =
+            match cell
+                .word
+                .compare_exchange(word, copy.pack(), Ordering::AcqRel, Ordering::Acquire)
+            {
+                Ok(_) => Some(Replaced { link: old }),
+                Err(_) => {
+                    self.pool.free(copy);
+                    None
+                }
+            };
+        drop(guard);
+        Ok(moved)
+    }
+
+    fn pages(&self) -> &PageDirectory {
+        self.pool.pages()
     }
 
     fn check_owner(&self, cell: &RowCell) {

@@ -5,6 +5,7 @@ mod batch;
 mod guard;
 mod read;
 mod stats;
+mod vacuum;
 mod write;
 
 use std::fmt;
@@ -13,6 +14,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 pub use guard::RowGuard;
 pub use stats::{IndexStats, TableStats};
+pub use vacuum::{VacuumHandle, VacuumPolicy, VacuumReport};
 
 use crate::error::IntegrityError;
 use crate::events::{CommitHook, EventHub, Subscription, Watch};
