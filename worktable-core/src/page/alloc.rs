@@ -29,6 +29,16 @@ fn size_key(size: usize, place: u64) -> u64 {
     ((size / SLOT_ALIGN) as u64) << 48 | place
 }
 
+/// The place bits of a [`size_key`].
+const PLACE_MASK: u64 = (1 << 48) - 1;
+
+/// Slot sizes up to this many [`SLOT_ALIGN`] units (1 KiB) come back to
+/// quick lists, one per size, without merging: the next version of that size
+/// takes one back at the cost of a `Vec` pop. The lists are merged into the
+/// extents when an allocation finds no extent that fits, and before pages
+/// are evacuated.
+const QUICK_CLASSES: usize = 64;
+
 fn unplace(place: u64) -> (PageId, usize) {
     ((place >> 16) as PageId, (place & 0xffff) as usize)
 }
@@ -62,6 +72,12 @@ struct Slots {
     by_size: BTreeSet<u64>,
     /// Sum of the sizes in `by_place`.
     free_bytes: usize,
+    /// Freed slots of up to [`QUICK_CLASSES`] units, by size (`quick[u - 1]`
+    /// holds slots of `u` units), not yet merged into the extents. Empty
+    /// until the first such slot comes back.
+    quick: Vec<Vec<u64>>,
+    /// Sum of the sizes in `quick`.
+    quick_bytes: usize,
     /// Every page id handed out so far, by id.
     pages: Vec<PageMeta>,
     /// Ids of absent pages, for reuse.
@@ -106,20 +122,62 @@ impl Slots {
         self.add_extent(place(page, offset), size);
     }
 
-    /// Best fit: the smallest free extent of at least `size` bytes (the
-    /// lowest page and offset among equals), split if larger.
+    /// A free slot of `size` bytes: a freed slot of exactly that size from
+    /// the quick lists, else the best-fitting extent, else — after merging
+    /// the quick lists into the extents — the best-fitting extent then.
     fn take_free(&mut self, size: usize) -> Option<(PageId, usize)> {
-        let key = *self.by_size.range(size_key(size, 0)..).next()?;
-        let at = key & ((1 << 48) - 1);
-        let found = self.by_place[&at];
-        self.remove_extent(at, found);
-        let (page, offset) = unplace(at);
-        if found > size {
-            // The rest keeps its neighbours: the extent was maximal.
-            self.add_extent(place(page, offset + size), found - size);
+        let units = size / SLOT_ALIGN;
+        if let Some(at) = self.quick.get_mut(units - 1).and_then(Vec::pop) {
+            self.quick_bytes -= size;
+            let (page, offset) = unplace(at);
+            self.pages[page as usize].allocated += size;
+            return Some((page, offset));
         }
+        if let Some(found) = self.take_extent(size) {
+            return Some(found);
+        }
+        if self.quick_bytes == 0 {
+            return None;
+        }
+        self.merge_quick();
+        self.take_extent(size)
+    }
+
+    /// Best fit: the smallest free extent of at least `size` bytes (the
+    /// lowest page and offset among equals), cut from its end so that the
+    /// rest keeps its place.
+    fn take_extent(&mut self, size: usize) -> Option<(PageId, usize)> {
+        let key = *self.by_size.range(size_key(size, 0)..).next()?;
+        let at = key & PLACE_MASK;
+        let found = (key >> 48) as usize * SLOT_ALIGN;
+        self.by_size.remove(&key);
+        if found == size {
+            self.by_place.remove(&at);
+        } else {
+            // The rest keeps its neighbours: the extent was maximal.
+            *self
+                .by_place
+                .get_mut(&at)
+                .expect("both maps hold every extent") = found - size;
+            self.by_size.insert(size_key(found - size, at));
+        }
+        self.free_bytes -= size;
+        let (page, offset) = unplace(at);
         self.pages[page as usize].allocated += size;
-        Some((page, offset))
+        Some((page, offset + found - size))
+    }
+
+    /// Merges every slot of the quick lists into the extents.
+    fn merge_quick(&mut self) {
+        let mut quick = std::mem::take(&mut self.quick);
+        for (class, list) in quick.iter_mut().enumerate() {
+            for at in list.drain(..) {
+                let (page, offset) = unplace(at);
+                self.free_extent(page, offset, (class + 1) * SLOT_ALIGN);
+            }
+        }
+        self.quick = quick;
+        self.quick_bytes = 0;
     }
 
     /// A new page (a reused id if there is one), all of it free.
@@ -151,6 +209,13 @@ impl Slots {
         let meta = &mut self.pages[link.page as usize];
         meta.allocated -= size;
         match meta.state {
+            PageState::Active if size <= QUICK_CLASSES * SLOT_ALIGN => {
+                if self.quick.is_empty() {
+                    self.quick.resize_with(QUICK_CLASSES, Vec::new);
+                }
+                self.quick[size / SLOT_ALIGN - 1].push(place(link.page, usize::from(link.offset)));
+                self.quick_bytes += size;
+            }
             PageState::Active => self.free_extent(link.page, usize::from(link.offset), size),
             PageState::Evacuating if meta.allocated == 0 => self.release(link.page, directory),
             PageState::Evacuating => {}
@@ -174,6 +239,7 @@ impl Slots {
 
     /// Withdraws the free extents of `page` and marks it evacuating.
     fn evacuate(&mut self, page: PageId, directory: &PageDirectory) {
+        self.merge_quick();
         let extents: Vec<(u64, usize)> = self
             .by_place
             .range(place(page, 0)..=place(page, PAGE_SIZE - SLOT_ALIGN))
@@ -304,6 +370,8 @@ impl SlotPool {
     pub(crate) fn begin_evacuation(&self, max_fill: f64, max_new: usize) -> Vec<PageId> {
         let mut slots = self.slots();
         let limit = (max_fill.clamp(0.0, 1.0) * PAGE_SIZE as f64) as usize;
+        // Free space is judged from the extents alone.
+        slots.merge_quick();
         let mut candidates: Vec<(usize, PageId)> = slots
             .pages
             .iter()
@@ -354,7 +422,7 @@ impl SlotPool {
             });
         let figures = PoolFigures {
             pages: slots.live_pages,
-            free_bytes: slots.free_bytes + evacuating_unused,
+            free_bytes: slots.free_bytes + slots.quick_bytes + evacuating_unused,
             retired_bytes: 0,
             retired_slots: 0,
             evacuating_pages,
@@ -372,10 +440,11 @@ impl SlotPool {
         self.slots().live_pages
     }
 
-    /// Bytes in free extents (excluding evacuating pages).
+    /// Free bytes in extents and quick lists (excluding evacuating pages).
     #[cfg(test)]
     fn free_bytes(&self) -> usize {
-        self.slots().free_bytes
+        let slots = self.slots();
+        slots.free_bytes + slots.quick_bytes
     }
 }
 
@@ -393,45 +462,56 @@ mod tests {
     use crate::page::MAX_ROW_BYTES;
 
     #[test]
-    fn freed_slot_is_reused_before_new_space() {
+    fn a_freed_slot_goes_to_the_next_row_of_its_size() {
         let pool = SlotPool::default();
         let a = pool.allocate(100).unwrap();
         let _b = pool.allocate(100).unwrap();
-        assert_eq!((a.page, a.offset), (0, 0));
         pool.free(a);
-        let c = pool.allocate(90).unwrap();
-        assert_eq!((c.page, c.offset, c.len), (0, 0, 90));
+        let c = pool.allocate(97).unwrap();
+        assert_eq!((c.page, c.offset, c.len), (a.page, a.offset, 97));
         assert_eq!(pool.page_count(), 1);
     }
 
     #[test]
-    fn larger_free_extent_is_split() {
+    fn the_smallest_fitting_extent_is_cut_from_its_end() {
         let pool = SlotPool::default();
-        let big = pool.allocate(1000).unwrap();
+        let big = pool.allocate(2000).unwrap();
         let _fence = pool.allocate(16).unwrap();
         pool.free(big);
+        assert_eq!(pool.free_bytes(), PAGE_SIZE - 16);
         let small = pool.allocate(10).unwrap();
-        assert_eq!(small.offset, 0);
-        // The rest of the page after the fence, and the rest of `big`.
         assert_eq!(
-            pool.free_bytes(),
-            PAGE_SIZE - slot_size(1000) - 16 + slot_size(1000) - 16
+            (small.page, usize::from(small.offset)),
+            (big.page, usize::from(big.offset) + 2000 - 16)
         );
-        assert_eq!(pool.reuse(10).unwrap().offset, 16);
+        assert_eq!(pool.free_bytes(), PAGE_SIZE - 32);
     }
 
     #[test]
-    fn neighbouring_free_slots_merge() {
+    fn neighbouring_free_extents_merge() {
         let pool = SlotPool::default();
-        let slots: Vec<_> = (0..4).map(|_| pool.allocate(1000).unwrap()).collect();
+        let slots: Vec<_> = (0..4).map(|_| pool.allocate(2000).unwrap()).collect();
         let _fence = pool.allocate(16).unwrap();
-        // Free the middle two in either order, then the first: one extent of
-        // three slots, which a row of that size fits exactly.
+        // Free three neighbours, the middle one last: one extent, which a
+        // row of their joint size fits exactly.
+        pool.free(slots[0]);
         pool.free(slots[2]);
         pool.free(slots[1]);
-        pool.free(slots[0]);
-        let big = pool.reuse(3 * slot_size(1000)).unwrap();
-        assert_eq!((big.page, big.offset), (0, 0));
+        let joint = pool.reuse(6000).unwrap();
+        assert_eq!((joint.page, joint.offset), (0, slots[2].offset));
+    }
+
+    #[test]
+    fn quick_slots_merge_when_a_larger_row_finds_no_room() {
+        let pool = SlotPool::default();
+        let slots: Vec<_> = (0..64).map(|_| pool.allocate(1024).unwrap()).collect();
+        assert_eq!(pool.page_count(), 1);
+        for slot in &slots[10..14] {
+            pool.free(*slot);
+        }
+        let large = pool.allocate(4096).unwrap();
+        assert_eq!((large.page, large.offset), (0, slots[13].offset));
+        assert_eq!((pool.page_count(), pool.free_bytes()), (1, 0));
     }
 
     #[test]
@@ -461,7 +541,7 @@ mod tests {
         assert_eq!((figures.pages, figures.evacuating_pages), (1, 0));
         assert_eq!(figures.free_bytes, 0);
         let again = pool.allocate(100).unwrap();
-        assert_eq!((again.page, again.offset), (2, 0));
+        assert_eq!(again.page, 2);
         assert_eq!(pool.page_count(), 2);
     }
 
