@@ -78,7 +78,11 @@
 //! Rows are archived with rkyv into 16-byte aligned slots of 64 KiB pages
 //! ([`PAGE_SIZE`]); an archived row can take at most [`MAX_ROW_BYTES`]
 //! bytes, larger rows are refused with [`TableError::RowTooLarge`]. Slots of
-//! deleted and replaced rows are reused for new rows (best fit).
+//! deleted and replaced rows are reused for new rows (same size first, else
+//! best fit, free neighbours merged). [`WorkTable::vacuum`] and the
+//! background [`WorkTable::spawn_vacuum`] move rows out of sparse pages and
+//! give the pages back, invisibly to readers and subscribers;
+//! [`WorkTable::stats`] shows used, free and dead bytes and fragmentation.
 //!
 //! # Concurrent access
 //!

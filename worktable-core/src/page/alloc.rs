@@ -448,6 +448,92 @@ impl SlotPool {
     }
 }
 
+/// Per page id: `None` for an absent page, else whether it is evacuating
+/// and which of its 16-byte units are free.
+#[cfg(test)]
+pub(super) type PageAudit = Vec<Option<(bool, Vec<bool>)>>;
+
+#[cfg(test)]
+impl SlotPool {
+    /// Marks every 16-byte unit of each page as free (extent or quick list)
+    /// and checks the allocator's own bookkeeping; returns, per page id,
+    /// `None` for an absent page or the page's state (evacuating or not) and
+    /// which units are free.
+    pub(super) fn audit(&self) -> Result<PageAudit, String> {
+        const UNITS: usize = PAGE_SIZE / SLOT_ALIGN;
+        let slots = self.slots();
+        let mut map: PageAudit = slots
+            .pages
+            .iter()
+            .map(|meta| match meta.state {
+                PageState::Absent => None,
+                state => Some((state == PageState::Evacuating, vec![false; UNITS])),
+            })
+            .collect();
+        let mut mark = |page: PageId, offset: usize, size: usize, what: &str| {
+            let Some(Some((evacuating, units))) = map.get_mut(page as usize) else {
+                return Err(format!("{what} in absent page {page}"));
+            };
+            if *evacuating {
+                return Err(format!("{what} in evacuating page {page}"));
+            }
+            if !offset.is_multiple_of(SLOT_ALIGN) || size == 0 || offset + size > PAGE_SIZE {
+                return Err(format!("{what} {page}:{offset}+{size} is malformed"));
+            }
+            for unit in &mut units[offset / SLOT_ALIGN..(offset + size) / SLOT_ALIGN] {
+                if *unit {
+                    return Err(format!("{what} {page}:{offset}+{size} overlaps free space"));
+                }
+                *unit = true;
+            }
+            Ok(())
+        };
+        let mut extent_bytes = 0;
+        let mut previous: Option<(PageId, usize)> = None;
+        for (&at, &size) in &slots.by_place {
+            let (page, offset) = unplace(at);
+            if !slots.by_size.contains(&size_key(size, at)) {
+                return Err(format!("extent {page}:{offset} missing by size"));
+            }
+            if previous == Some((page, offset)) {
+                return Err(format!("extents {page}:{offset} not merged"));
+            }
+            mark(page, offset, size, "extent")?;
+            previous = Some((page, offset + size));
+            extent_bytes += size;
+        }
+        if slots.by_size.len() != slots.by_place.len() || extent_bytes != slots.free_bytes {
+            return Err("extent maps or byte count disagree".into());
+        }
+        let mut quick_bytes = 0;
+        for (class, list) in slots.quick.iter().enumerate() {
+            for &at in list {
+                let (page, offset) = unplace(at);
+                mark(page, offset, (class + 1) * SLOT_ALIGN, "quick slot")?;
+                quick_bytes += (class + 1) * SLOT_ALIGN;
+            }
+        }
+        if quick_bytes != slots.quick_bytes {
+            return Err("quick byte count disagrees".into());
+        }
+        for (page, meta) in slots.pages.iter().enumerate() {
+            if let Some((false, units)) = &map[page] {
+                let free = units.iter().filter(|&&unit| unit).count() * SLOT_ALIGN;
+                if free + meta.allocated != PAGE_SIZE {
+                    return Err(format!(
+                        "page {page}: {free} free + {} allocated bytes",
+                        meta.allocated
+                    ));
+                }
+            }
+        }
+        if map.iter().filter(|page| page.is_some()).count() != slots.live_pages {
+            return Err("live page count disagrees".into());
+        }
+        Ok(map)
+    }
+}
+
 fn link(page: PageId, offset: usize, len: usize) -> Link {
     Link {
         page,

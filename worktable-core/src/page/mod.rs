@@ -5,6 +5,8 @@
 //! the invariants it relies on are in [`memory`]'s docs.
 
 mod alloc;
+#[cfg(test)]
+mod alloc_model;
 mod image;
 mod link;
 mod memory;
