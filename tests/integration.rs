@@ -10,4 +10,5 @@ mod queries;
 mod query_model;
 mod row_locks;
 mod slot_reuse;
+mod vacuum;
 mod write_errors_and_rollback;

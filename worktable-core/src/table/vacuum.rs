@@ -134,12 +134,14 @@ impl<R: Row> WorkTable<R> {
     /// of sparse pages into other pages and gives the emptied pages' memory
     /// back, while readers and writers keep running.
     ///
-    /// Runs on the calling thread until no page qualifies, pausing between
-    /// steps; in async code call it through `spawn_blocking`, or let
-    /// [`spawn_vacuum`](Self::spawn_vacuum) do it in the background. A page
-    /// is given back once no running reader can still see the versions that
-    /// left it, so a long-lived reader elsewhere (an open iterator) can
-    /// delay it until the next run.
+    /// Runs on the calling thread, pausing between steps, until no page
+    /// qualifies or two steps in a row give no page back (the rows of a
+    /// sparse page may fit nowhere but in a new page); in async code call it
+    /// through `spawn_blocking`, or let [`spawn_vacuum`](Self::spawn_vacuum)
+    /// do it in the background. A page is given back once no running reader
+    /// can still see the versions that left it, so a reader in the middle of
+    /// a [`read`](Self::read) closure — on any table, as the epoch collector
+    /// is process-wide — can delay it until a later collection or run.
     ///
     /// ```
     /// # mod support { include!(concat!(env!("CARGO_MANIFEST_DIR"), "/doc/support.rs")); }
@@ -180,7 +182,9 @@ impl<R: Row> WorkTable<R> {
             ..VacuumReport::default()
         };
         let mut known = 0;
+        let mut fruitless = 0;
         while !stop() {
+            let pages = self.store.page_count();
             let evacuating = self
                 .store
                 .begin_evacuation(policy.max_page_fill, policy.pages_per_step.max(1));
@@ -195,6 +199,18 @@ impl<R: Row> WorkTable<R> {
             if newly_marked == 0 && moved == 0 {
                 // Nothing left to choose; pages still evacuating wait for
                 // readers and go with a later collection or run.
+                break;
+            }
+            // Free space elsewhere may add up to a page's rows yet lie in
+            // holes too small for them: the rows then take a new page, as
+            // sparse as the one they left, and the next step would choose it
+            // again. Two steps in a row that give no page back end the run.
+            fruitless = if self.store.page_count() < pages {
+                0
+            } else {
+                fruitless + 1
+            };
+            if fruitless == 2 {
                 break;
             }
             thread::sleep(policy.pause);
