@@ -1,10 +1,29 @@
-//! Shared workload of the benchmarks: one row type, deterministic data, and
-//! the hand-rolled baseline the table is measured against.
+//! Shared workload of the benchmarks: one row type, deterministic data, the
+//! hand-rolled baselines the table is measured against and the peers it is
+//! compared with.
+//!
+//! - [`System`] is the workload, written once: every system in [`systems`]
+//!   implements it the way its own users would.
+//! - `benches/peers.rs` drives it with criterion; [`Mode`] (from the
+//!   `WORKTABLE_BENCH` environment variable) picks the size and precision.
+//! - The `report` binary turns criterion's output into the README's table and
+//!   measures resident memory per row, each system in a fresh process
+//!   ([`memory`]).
 
-use std::collections::{BTreeMap, HashMap};
+// The crate of the same name on crates.io (version 1.13), measured as a peer.
+// Its `worktable!` macro expands to paths that start with `worktable::`, so
+// the dependency, renamed in Cargo.toml to keep it apart from this project,
+// is given that name back here.
+extern crate worktable_1_13 as worktable;
+
+pub mod memory;
+mod mode;
+mod system;
+pub mod systems;
+
 use std::future::Future;
 use std::pin::pin;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 use std::thread::{self, Thread};
 
@@ -38,24 +57,32 @@ pub fn mix(mut x: u64) -> u64 {
     x ^ (x >> 31)
 }
 
-/// `n` users with random distinct keys, generated from `seed`.
+pub use mode::Mode;
+pub use system::{SCAN_BALANCE_BELOW, SharedSystem, System, SystemVisitor};
+pub use systems::rwlock_hashmap::RwLockHashMap as Baseline;
+
+/// The `i`-th user generated from `seed`: a random key (distinct for
+/// distinct `i`), the email derived from it, an age in `0..100`, a 16-letter
+/// name and a balance in `0..1,000,000`.
+pub fn user(i: u64, seed: u64) -> User {
+    let id = mix(seed ^ mix(i));
+    let r = mix(id);
+    let name: String = (0..16)
+        .map(|k| char::from(b'a' + ((r >> (k * 4)) & 15) as u8))
+        .collect();
+    User {
+        id,
+        email: format!("user{id:016x}@example.com"),
+        age: (r % 100) as u32,
+        name,
+        balance: (r >> 8) as i64 % 1_000_000,
+    }
+}
+
+/// `n` users with random distinct keys, generated from `seed` ([`user`]
+/// `0..n`).
 pub fn users(n: usize, seed: u64) -> Vec<User> {
-    (0..n as u64)
-        .map(|i| {
-            let id = mix(seed ^ mix(i));
-            let r = mix(id);
-            let name: String = (0..16)
-                .map(|k| char::from(b'a' + ((r >> (k * 4)) & 15) as u8))
-                .collect();
-            User {
-                id,
-                email: format!("user{id:016x}@example.com"),
-                age: (r % 100) as u32,
-                name,
-                balance: (r >> 8) as i64 % 1_000_000,
-            }
-        })
-        .collect()
+    (0..n as u64).map(|i| user(i, seed)).collect()
 }
 
 /// A random permutation of `0..n` (Fisher–Yates with [`mix`]), for visiting
@@ -112,61 +139,4 @@ pub fn filled_table(rows: &[User]) -> WorkTable<User> {
         now(table.insert(row.clone())).expect("generated rows are valid");
     }
     table
-}
-
-/// What a careful user would hand-roll: one `RwLock` around the rows and
-/// their index maps, kept in step by hand.
-#[derive(Debug, Default)]
-pub struct Baseline {
-    inner: RwLock<BaselineMaps>,
-}
-
-#[derive(Debug, Default)]
-struct BaselineMaps {
-    rows: HashMap<u64, User>,
-    by_email: HashMap<String, u64>,
-    by_age: BTreeMap<(u32, u64), ()>,
-}
-
-impl Baseline {
-    /// Inserts `user` unless its key or email is taken.
-    pub fn insert(&self, user: User) -> bool {
-        let mut maps = self.inner.write().expect("not poisoned");
-        if maps.rows.contains_key(&user.id) || maps.by_email.contains_key(&user.email) {
-            return false;
-        }
-        maps.by_email.insert(user.email.clone(), user.id);
-        maps.by_age.insert((user.age, user.id), ());
-        maps.rows.insert(user.id, user);
-        true
-    }
-
-    /// The user with key `id`, cloned.
-    pub fn get(&self, id: u64) -> Option<User> {
-        self.inner
-            .read()
-            .expect("not poisoned")
-            .rows
-            .get(&id)
-            .cloned()
-    }
-
-    /// The user with `email`, cloned.
-    pub fn get_by_email(&self, email: &str) -> Option<User> {
-        let maps = self.inner.read().expect("not poisoned");
-        let id = maps.by_email.get(email)?;
-        maps.rows.get(id).cloned()
-    }
-
-    /// Sets the balance of user `id`.
-    pub fn set_balance(&self, id: u64, balance: i64) -> bool {
-        let mut maps = self.inner.write().expect("not poisoned");
-        match maps.rows.get_mut(&id) {
-            Some(user) => {
-                user.balance = balance;
-                true
-            }
-            None => false,
-        }
-    }
 }

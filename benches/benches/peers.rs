@@ -1,0 +1,244 @@
+//! worktable side by side with hand-rolled baselines and peer table stores:
+//! the same workloads on the same data, one system after the other, in one
+//! process. The workload is [`System`]; the systems are in
+//! `benches/src/systems/`.
+//!
+//! ```text
+//! cargo bench -p worktable-benches --bench peers                        # 100,000 rows
+//! WORKTABLE_BENCH=quick cargo bench -p worktable-benches --bench peers  # a few minutes
+//! WORKTABLE_BENCH=large cargo bench -p worktable-benches --bench peers  # 1,000,000 rows
+//! cargo run --profile bench -p worktable-benches --bin report           # the table
+//! ```
+//!
+//! The report reads the run of the size `WORKTABLE_BENCH` names (set it the
+//! same way, or pass `-- --rows N`); `--profile bench` reuses the
+//! benchmark's build.
+//!
+//! `WORKTABLE_BENCH_SYSTEMS=worktable,rwlock_hashmap` runs only the named
+//! systems (criterion's name filter still applies on top).
+//!
+//! Benchmark IDs are `peers_<workload>/<system>/<rows>`. Per system:
+//!
+//! - `insert`: all rows into an empty store (throughput: rows);
+//! - `get_pk`, `read_pk`: owned row / one field without an owned row, by a
+//!   random primary key;
+//! - `get_unique`: owned row by a random email;
+//! - `find_non_unique`: all rows of one age, cycling through the 100 ages
+//!   (throughput: the average rows per age);
+//! - `scan_filter`: the rows with a balance below 10,000, about 1% (no index);
+//! - `update_balance` / `update_age`: set a non-indexed / indexed field of a
+//!   random row;
+//! - `delete_reinsert`: delete a random row, insert it again;
+//! - `mixed_2_threads`: two threads, each 90% `get` / 10% balance update of
+//!   random rows (throughput: operations of both threads).
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use criterion::{BatchSize, BenchmarkId, Criterion, SamplingMode, Throughput};
+use worktable_benches::{
+    Mode, SCAN_BALANCE_BELOW, SharedSystem, System, SystemVisitor, User, mix, shuffled, systems,
+    users,
+};
+
+const SEED: u64 = 0x5eed;
+/// Operations per thread per measured iteration of the mixed workload.
+const MIX_OPS_PER_THREAD: u64 = 20_000;
+
+/// The data every system gets, and the random order workloads visit it in.
+struct Fixture {
+    rows: Vec<User>,
+    /// The rows in a random order, laid out sequentially so that fetching
+    /// the next key costs no system a cache miss.
+    shuffled: Vec<User>,
+}
+
+impl Fixture {
+    fn new(rows: usize) -> Self {
+        let rows = users(rows, SEED);
+        let shuffled = shuffled(rows.len(), SEED + 1)
+            .into_iter()
+            .map(|i| rows[i].clone())
+            .collect();
+        Self { rows, shuffled }
+    }
+
+    /// The `i`-th row of the random order, cycling.
+    fn nth(&self, i: u64) -> &User {
+        &self.shuffled[(i % self.shuffled.len() as u64) as usize]
+    }
+}
+
+struct Peers<'a> {
+    criterion: &'a mut Criterion,
+    fixture: &'a Fixture,
+    mode: Mode,
+    /// Only these systems, if set.
+    only: Option<Vec<String>>,
+}
+
+impl SystemVisitor for Peers<'_> {
+    fn visit<S: System>(&mut self) {
+        if let Some(only) = &self.only
+            && !only.iter().any(|name| name == S::NAME)
+        {
+            return;
+        }
+        insert::<S>(self.criterion, self.fixture, self.mode);
+        let mut system = S::new();
+        system.bulk_insert(self.fixture.rows.iter().cloned());
+        reads(self.criterion, self.fixture, &system);
+        writes(self.criterion, self.fixture, &mut system);
+        mixed(self.criterion, self.fixture, &system.into_shared(), S::NAME);
+    }
+}
+
+/// Benchmarks `routine` (one operation, given a running counter) as
+/// `peers_<workload>/<system>/<rows>`.
+fn point<S: System>(
+    criterion: &mut Criterion,
+    fixture: &Fixture,
+    workload: &str,
+    mut routine: impl FnMut(u64),
+) {
+    let mut group = criterion.benchmark_group(format!("peers_{workload}"));
+    let mut i = 0;
+    group.bench_function(BenchmarkId::new(S::NAME, fixture.rows.len()), |b| {
+        b.iter(|| {
+            i += 1;
+            routine(i)
+        });
+    });
+    group.finish();
+}
+
+fn insert<S: System>(criterion: &mut Criterion, fixture: &Fixture, mode: Mode) {
+    let rows = fixture.rows.len();
+    let mut group = criterion.benchmark_group("peers_insert");
+    group.sample_size(10);
+    group.sampling_mode(SamplingMode::Flat);
+    // Ten samples of at least one bulk insert each.
+    group.measurement_time(mode.measurement_time() * 5);
+    group.throughput(Throughput::Elements(rows as u64));
+    group.bench_function(BenchmarkId::new(S::NAME, rows), |b| {
+        b.iter_batched(
+            || (S::new(), fixture.rows.clone()),
+            |(mut system, rows)| {
+                system.bulk_insert(rows);
+                system
+            },
+            BatchSize::PerIteration,
+        );
+    });
+    group.finish();
+}
+
+fn reads<S: System>(criterion: &mut Criterion, fixture: &Fixture, system: &S) {
+    point::<S>(criterion, fixture, "get_pk", |i| {
+        black_box(system.get(fixture.nth(i).id).expect("present"));
+    });
+    point::<S>(criterion, fixture, "read_pk", |i| {
+        black_box(system.read_balance(fixture.nth(i).id).expect("present"));
+    });
+    point::<S>(criterion, fixture, "get_unique", |i| {
+        black_box(system.get_by_email(&fixture.nth(i).email).expect("present"));
+    });
+
+    let rows = fixture.rows.len();
+    let mut group = criterion.benchmark_group("peers_find_non_unique");
+    // Ages are uniform in 0..100: on average rows / 100 rows per age.
+    group.throughput(Throughput::Elements((rows / 100) as u64));
+    let mut age = 0;
+    group.bench_function(BenchmarkId::new(S::NAME, rows), |b| {
+        b.iter(|| {
+            age = (age + 1) % 100;
+            black_box(system.find_by_age(age))
+        });
+    });
+    group.finish();
+
+    let mut group = criterion.benchmark_group("peers_scan_filter");
+    // Scans take milliseconds: equal samples keep the run short.
+    group.sampling_mode(SamplingMode::Flat);
+    group.bench_function(BenchmarkId::new(S::NAME, rows), |b| {
+        b.iter(|| black_box(system.scan_balance_below(SCAN_BALANCE_BELOW)));
+    });
+    group.finish();
+}
+
+fn writes<S: System>(criterion: &mut Criterion, fixture: &Fixture, system: &mut S) {
+    point::<S>(criterion, fixture, "update_balance", |i| {
+        assert!(system.set_balance(fixture.nth(i).id, i as i64));
+    });
+    point::<S>(criterion, fixture, "update_age", |i| {
+        // Random ages: about 1% of the updates leave the age as it was.
+        assert!(system.set_age(fixture.nth(i).id, (mix(i) % 100) as u32));
+    });
+    point::<S>(criterion, fixture, "delete_reinsert", |i| {
+        let user = fixture.nth(i);
+        assert!(system.delete(user.id));
+        assert!(system.insert(user.clone()));
+    });
+}
+
+/// Runs `work(thread, iteration)` on two threads at once, `iters` times, and
+/// returns the wall-clock time of the runs.
+fn on_two_threads(iters: u64, work: impl Fn(u64, u64) + Sync) -> Duration {
+    let mut total = Duration::ZERO;
+    for iteration in 0..iters {
+        let start = Instant::now();
+        std::thread::scope(|scope| {
+            for thread in 0..2 {
+                let work = &work;
+                scope.spawn(move || work(thread, iteration));
+            }
+        });
+        total += start.elapsed();
+    }
+    total
+}
+
+fn mixed(criterion: &mut Criterion, fixture: &Fixture, shared: &impl SharedSystem, name: &str) {
+    let rows = fixture.rows.len();
+    let mut group = criterion.benchmark_group("peers_mixed_2_threads");
+    // An iteration takes milliseconds: equal samples keep the run short.
+    group.sampling_mode(SamplingMode::Flat);
+    group.throughput(Throughput::Elements(2 * MIX_OPS_PER_THREAD));
+    group.bench_function(BenchmarkId::new(name, rows), |b| {
+        b.iter_custom(|iters| {
+            on_two_threads(iters, |thread, iteration| {
+                for op in 0..MIX_OPS_PER_THREAD {
+                    let r = mix(SEED ^ (thread << 40) ^ (iteration << 20) ^ op);
+                    let id = fixture.nth(r).id;
+                    if r.is_multiple_of(10) {
+                        assert!(shared.set_balance(id, (r >> 44) as i64));
+                    } else {
+                        black_box(shared.get(id).expect("present"));
+                    }
+                }
+            })
+        });
+    });
+    group.finish();
+}
+
+fn main() {
+    let mode = Mode::from_env();
+    let only = std::env::var("WORKTABLE_BENCH_SYSTEMS")
+        .ok()
+        .filter(|names| !names.is_empty())
+        .map(|names| names.split(',').map(str::to_owned).collect());
+    let mut criterion = Criterion::default()
+        .warm_up_time(mode.warm_up_time())
+        .measurement_time(mode.measurement_time())
+        .sample_size(mode.sample_size())
+        .configure_from_args();
+    let fixture = Fixture::new(mode.rows());
+    systems::visit_all(&mut Peers {
+        criterion: &mut criterion,
+        fixture: &fixture,
+        mode,
+        only,
+    });
+    criterion.final_summary();
+}

@@ -1,0 +1,485 @@
+//! Turns the `peers` benchmark's criterion output into markdown tables: time
+//! per operation for each workload × system with its ratio to worktable,
+//! resident memory per row (each system measured in a fresh process), and
+//! worktable's ratios to the baselines against the targets.
+//!
+//! ```text
+//! cargo run --profile bench -p worktable-benches --bin report [-- OPTIONS]
+//!     --rows N          rows of the run to report (default: from WORKTABLE_BENCH)
+//!     --criterion DIR   criterion's output (default: $CARGO_TARGET_DIR/criterion
+//!                       or target/criterion of the workspace)
+//!     --no-memory       skip the memory measurement
+//! cargo run --profile bench -p worktable-benches --bin report -- memory SYSTEM [ROWS]
+//!                       one system's resident bytes per row, in this process
+//! ```
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+use serde_json::Value;
+use worktable_benches::systems::{self, NAMES};
+use worktable_benches::{Mode, System, SystemVisitor, memory};
+
+/// A benchmarked workload: its criterion group (without the `peers_`
+/// prefix) and what a row of the table says about it.
+struct Workload {
+    group: &'static str,
+    label: &'static str,
+}
+
+const WORKLOADS: [Workload; 10] = [
+    Workload {
+        group: "insert",
+        label: "bulk insert into an empty table, per row",
+    },
+    Workload {
+        group: "get_pk",
+        label: "get by primary key (owned row)",
+    },
+    Workload {
+        group: "read_pk",
+        label: "read one field by primary key (zero-copy where the system has it)",
+    },
+    Workload {
+        group: "get_unique",
+        label: "get by unique index (owned row)",
+    },
+    Workload {
+        group: "find_non_unique",
+        label: "all rows of one non-unique key, per returned row",
+    },
+    Workload {
+        group: "scan_filter",
+        label: "filtered scan, 1% of the rows kept (whole scan)",
+    },
+    Workload {
+        group: "update_balance",
+        label: "update a non-indexed field by primary key",
+    },
+    Workload {
+        group: "update_age",
+        label: "update an indexed field by primary key",
+    },
+    Workload {
+        group: "delete_reinsert",
+        label: "delete + re-insert by primary key",
+    },
+    Workload {
+        group: "mixed_2_threads",
+        label: "2 threads, 90% get / 10% update, per operation (wall time)",
+    },
+];
+
+/// A target of the issue: worktable's ratio to a baseline.
+struct Target {
+    /// The workload group, or `None` for memory.
+    group: Option<&'static str>,
+    label: &'static str,
+    /// The system the ratio is taken to.
+    baseline: &'static str,
+    /// For time ratios: the most allowed; for the throughput ratio: the
+    /// least allowed.
+    bound: f64,
+    /// `true` if the ratio is of throughput (higher is better).
+    throughput: bool,
+}
+
+const TARGETS: [Target; 9] = [
+    Target {
+        group: Some("get_pk"),
+        label: "PK get",
+        baseline: "rwlock_hashmap",
+        bound: 1.3,
+        throughput: false,
+    },
+    Target {
+        group: Some("get_unique"),
+        label: "unique-index get",
+        baseline: "rwlock_hashmap",
+        bound: 1.3,
+        throughput: false,
+    },
+    Target {
+        group: Some("find_non_unique"),
+        label: "non-unique look-up, per row",
+        baseline: "rwlock_hashmap",
+        bound: 1.3,
+        throughput: false,
+    },
+    Target {
+        group: Some("insert"),
+        label: "bulk insert",
+        baseline: "rwlock_hashmap",
+        bound: 1.5,
+        throughput: false,
+    },
+    Target {
+        group: Some("update_balance"),
+        label: "update of a non-indexed field",
+        baseline: "rwlock_hashmap",
+        bound: 5.0,
+        throughput: false,
+    },
+    Target {
+        group: Some("update_age"),
+        label: "update of an indexed field",
+        baseline: "rwlock_hashmap",
+        bound: 4.0,
+        throughput: false,
+    },
+    Target {
+        group: Some("delete_reinsert"),
+        label: "delete + re-insert",
+        baseline: "rwlock_hashmap",
+        bound: 2.0,
+        throughput: false,
+    },
+    Target {
+        group: None,
+        label: "resident memory per row",
+        baseline: "rwlock_hashmap",
+        bound: 1.2,
+        throughput: false,
+    },
+    Target {
+        group: Some("mixed_2_threads"),
+        label: "2-thread 90/10 mix, throughput",
+        baseline: "dashmap",
+        bound: 0.8,
+        throughput: true,
+    },
+];
+
+/// The peer the targets say worktable must beat on every line.
+const PREVIOUS: &str = "worktable_1_13";
+
+struct Options {
+    rows: usize,
+    criterion: PathBuf,
+    memory: bool,
+}
+
+fn parse_options(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
+    let mut options = Options {
+        rows: Mode::from_env().rows(),
+        criterion: default_criterion_dir(),
+        memory: true,
+    };
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--rows" => {
+                let value = args.next().ok_or("--rows needs a number")?;
+                options.rows = value
+                    .replace('_', "")
+                    .parse()
+                    .map_err(|_| format!("--rows {value}: not a number"))?;
+            }
+            "--criterion" => {
+                options.criterion = args.next().ok_or("--criterion needs a directory")?.into();
+            }
+            "--no-memory" => options.memory = false,
+            other => return Err(format!("unknown argument {other}")),
+        }
+    }
+    Ok(options)
+}
+
+fn default_criterion_dir() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    target.join("criterion")
+}
+
+/// Median time of one operation in nanoseconds: criterion's median time per
+/// iteration divided by the benchmark's element throughput, if it has one.
+fn nanos_per_op(criterion: &Path, group: &str, system: &str, rows: usize) -> Option<f64> {
+    let dir = criterion
+        .join(format!("peers_{group}"))
+        .join(system)
+        .join(rows.to_string())
+        .join("new");
+    let read = |file: &str| -> Option<Value> {
+        let text = std::fs::read_to_string(dir.join(file)).ok()?;
+        serde_json::from_str(&text).ok()
+    };
+    let median = read("estimates.json")?["median"]["point_estimate"].as_f64()?;
+    let elements = read("benchmark.json")
+        .and_then(|benchmark| benchmark["throughput"]["Elements"].as_f64())
+        .unwrap_or(1.0);
+    Some(median / elements)
+}
+
+fn format_nanos(nanos: f64) -> String {
+    if nanos < 10.0 {
+        format!("{nanos:.1} ns")
+    } else if nanos < 1_000.0 {
+        format!("{nanos:.0} ns")
+    } else if nanos < 1_000_000.0 {
+        format!("{:.1} µs", nanos / 1_000.0)
+    } else {
+        format!("{:.2} ms", nanos / 1_000_000.0)
+    }
+}
+
+fn format_ratio(ratio: f64) -> String {
+    if ratio < 0.1 {
+        format!("{ratio:.3}×")
+    } else if ratio < 10.0 {
+        format!("{ratio:.2}×")
+    } else {
+        format!("{ratio:.0}×")
+    }
+}
+
+/// Runs this program as `memory SYSTEM ROWS` in a fresh process.
+fn memory_in_child(system: &str, rows: usize) -> Option<f64> {
+    let exe = std::env::current_exe().ok()?;
+    let output = Command::new(exe)
+        .args(["memory", system, &rows.to_string()])
+        .output()
+        .ok()?;
+    if !output.status.success() {
+        eprintln!(
+            "memory {system}: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+        return None;
+    }
+    String::from_utf8(output.stdout).ok()?.trim().parse().ok()
+}
+
+/// One system's measurement, found by name among the systems.
+struct MeasureMemory<'a> {
+    name: &'a str,
+    rows: usize,
+    bytes_per_row: Option<f64>,
+}
+
+impl SystemVisitor for MeasureMemory<'_> {
+    fn visit<S: System>(&mut self) {
+        if S::NAME == self.name {
+            self.bytes_per_row = Some(memory::bytes_per_row::<S>(self.rows));
+        }
+    }
+}
+
+/// `model name` of the first processor in `/proc/cpuinfo`.
+fn cpu_model() -> Option<String> {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").ok()?;
+    cpuinfo
+        .lines()
+        .find_map(|line| line.strip_prefix("model name"))
+        .and_then(|rest| rest.split_once(':'))
+        .map(|(_, model)| model.trim().to_owned())
+}
+
+fn total_memory_gib() -> Option<f64> {
+    let meminfo = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let kib: f64 = meminfo
+        .lines()
+        .find_map(|line| line.strip_prefix("MemTotal:"))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()?;
+    Some(kib / (1024.0 * 1024.0))
+}
+
+fn rustc_version() -> Option<String> {
+    let output = Command::new("rustc").arg("--version").output().ok()?;
+    Some(String::from_utf8(output.stdout).ok()?.trim().to_owned())
+}
+
+fn machine() -> String {
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    format!(
+        "{}, {cores} cores, {:.0} GiB; {}",
+        cpu_model().unwrap_or_else(|| "unknown CPU".into()),
+        total_memory_gib().unwrap_or(0.0),
+        rustc_version().unwrap_or_else(|| "unknown rustc".into()),
+    )
+}
+
+fn with_separators(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
+}
+
+fn report(options: &Options) {
+    let times: Vec<Vec<Option<f64>>> = WORKLOADS
+        .iter()
+        .map(|workload| {
+            NAMES
+                .iter()
+                .map(|system| {
+                    nanos_per_op(&options.criterion, workload.group, system, options.rows)
+                })
+                .collect()
+        })
+        .collect();
+    let memory: Vec<Option<f64>> = NAMES
+        .iter()
+        .map(|system| {
+            if options.memory {
+                memory_in_child(system, options.rows)
+            } else {
+                None
+            }
+        })
+        .collect();
+    let column = |name: &str| NAMES.iter().position(|n| *n == name).expect("known system");
+    let ours = column("worktable");
+
+    println!(
+        "{} rows; median time per operation and, in brackets, its ratio to worktable's \
+         (above 1: slower than worktable). Machine: {}.",
+        with_separators(options.rows),
+        machine()
+    );
+    println!();
+    println!("| workload | {} |", NAMES.join(" | "));
+    println!("|---|{}", "---:|".repeat(NAMES.len()));
+    let cells = |values: &[Option<f64>], format: &dyn Fn(f64) -> String| -> String {
+        values
+            .iter()
+            .enumerate()
+            .map(|(i, value)| match (value, values[ours]) {
+                (Some(value), _) if i == ours => format(*value),
+                (Some(value), Some(reference)) => {
+                    format!("{} ({})", format(*value), format_ratio(value / reference))
+                }
+                (Some(value), None) => format(*value),
+                (None, _) => "—".to_owned(),
+            })
+            .collect::<Vec<_>>()
+            .join(" | ")
+    };
+    for (workload, values) in WORKLOADS.iter().zip(&times) {
+        println!("| {} | {} |", workload.label, cells(values, &format_nanos));
+    }
+    println!(
+        "| resident memory per row after bulk insert | {} |",
+        cells(&memory, &|bytes| format!("{bytes:.0} B"))
+    );
+
+    println!();
+    println!(
+        "Targets: worktable's ratio to the baseline (time ratios: at most the bound; \
+         throughput ratio: at least the bound), and the same ratio for `{PREVIOUS}`."
+    );
+    println!();
+    println!("| target | baseline | bound | worktable | met | {PREVIOUS} | worktable better |");
+    println!("|---|---|---:|---:|:---:|---:|:---:|");
+    for target in &TARGETS {
+        let values: &[Option<f64>] = match target.group {
+            Some(group) => {
+                let row = WORKLOADS
+                    .iter()
+                    .position(|workload| workload.group == group)
+                    .expect("known workload");
+                &times[row]
+            }
+            None => &memory,
+        };
+        let baseline = values[column(target.baseline)];
+        // Time ratios are system / baseline; throughput ratios the inverse.
+        let ratio = |system: &str| -> Option<f64> {
+            let (value, baseline) = (values[column(system)]?, baseline?);
+            Some(if target.throughput {
+                baseline / value
+            } else {
+                value / baseline
+            })
+        };
+        let (ours, previous) = (ratio("worktable"), ratio(PREVIOUS));
+        let met = ours.map(|ratio| {
+            if target.throughput {
+                ratio >= target.bound
+            } else {
+                ratio <= target.bound
+            }
+        });
+        let better = match (ours, previous) {
+            (Some(ours), Some(previous)) => Some(if target.throughput {
+                ours > previous
+            } else {
+                ours < previous
+            }),
+            _ => None,
+        };
+        let yes_no = |answer: Option<bool>| match answer {
+            Some(true) => "yes",
+            Some(false) => "**no**",
+            None => "—",
+        };
+        let show = |ratio: Option<f64>| ratio.map_or("—".to_owned(), format_ratio);
+        println!(
+            "| {} | {} | {}{} | {} | {} | {} | {} |",
+            target.label,
+            target.baseline,
+            if target.throughput { "≥ " } else { "≤ " },
+            format_ratio(target.bound),
+            show(ours),
+            yes_no(met),
+            show(previous),
+            yes_no(better),
+        );
+    }
+}
+
+fn main() -> ExitCode {
+    let mut args = std::env::args().skip(1).peekable();
+    if args.peek().map(String::as_str) == Some("memory") {
+        args.next();
+        let Some(name) = args.next() else {
+            eprintln!(
+                "usage: report memory SYSTEM [ROWS]; systems: {}",
+                NAMES.join(", ")
+            );
+            return ExitCode::FAILURE;
+        };
+        let rows = match args.next().map(|rows| rows.replace('_', "").parse()) {
+            None => Mode::from_env().rows(),
+            Some(Ok(rows)) => rows,
+            Some(Err(_)) => {
+                eprintln!("ROWS must be a number");
+                return ExitCode::FAILURE;
+            }
+        };
+        let mut measure = MeasureMemory {
+            name: &name,
+            rows,
+            bytes_per_row: None,
+        };
+        systems::visit_all(&mut measure);
+        return match measure.bytes_per_row {
+            Some(bytes) => {
+                println!("{bytes:.1}");
+                ExitCode::SUCCESS
+            }
+            None => {
+                eprintln!("unknown system {name}; systems: {}", NAMES.join(", "));
+                ExitCode::FAILURE
+            }
+        };
+    }
+    match parse_options(args) {
+        Ok(options) => {
+            report(&options);
+            ExitCode::SUCCESS
+        }
+        Err(message) => {
+            eprintln!("{message}");
+            ExitCode::FAILURE
+        }
+    }
+}
