@@ -7,7 +7,14 @@
 //! checkpoints, and recovery that replays the log and stops at a torn tail.
 //! Durability will be chosen per table (`Sync` with group commit,
 //! `Periodic`, or `None`). The contract is section 4 of the project's design
-//! document; until it lands the crate exports nothing.
+//! document; until it lands the crate exports nothing stable.
+//!
+//! The first piece is in place: the write-ahead log's on-disk codec, in the
+//! hidden `log` module (not a stable API; its byte layout is specified in
+//! `docs/format.md`).
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+
+#[doc(hidden)]
+pub mod log;

@@ -1,0 +1,96 @@
+//! The write-ahead log's on-disk codec: segment headers and change records,
+//! encoded and decoded without any I/O.
+//!
+//! **Not a stable API.** The module is public (and hidden from the docs) so
+//! its examples run as doctests and nothing in it needs a dead-code
+//! allowance until the durable table uses it; the crate's API will be the
+//! durable table, not this codec.
+//!
+//! A log is a sequence of segment files. A segment is a 40-byte header
+//! ([`SegmentHeader`], [`encode_header`], [`decode_header`]) followed by
+//! records back to back ([`encode_record`]). [`scan`](fn@scan) (or [`Records`], the
+//! same without collecting) reads a segment back. The byte layout is
+//! specified in `docs/format.md` at the repository root.
+//!
+//! # Example
+//!
+//! ```
+//! use worktable_persist::log::{End, RecordKind, SegmentHeader, encode_header, encode_record, scan};
+//!
+//! let header = SegmentHeader { schema_fingerprint: 0x5eed, first_seq: 1 };
+//! let mut segment = encode_header(&header).to_vec();
+//! encode_record(&mut segment, &header, 1, 1, RecordKind::Put, b"row v1")?;
+//! encode_record(&mut segment, &header, 2, 2, RecordKind::Put, b"row v2")?;
+//!
+//! let scanned = scan(&segment)?;
+//! let images: Vec<&[u8]> = scanned.records.iter().map(|r| r.image).collect();
+//! assert_eq!(images, [b"row v1", b"row v2"]);
+//! assert_eq!(scanned.tail.end, End::Clean);
+//! assert_eq!(scanned.tail.valid_len, segment.len());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Torn tail or corruption
+//!
+//! The records of a segment are valid up to the first one that fails a
+//! check. What that failure means depends on what can cause it:
+//!
+//! - **A record whose checksum verifies but which breaks a rule** (unknown
+//!   kind, non-zero reserved bytes, image length disagreeing with body
+//!   length, `durable_below > seq`, sequence number out of order) was
+//!   written that way; a crash cannot produce it. [`LogError::Malformed`].
+//! - **A torn or damaged record** (frame cut short, body length out of
+//!   range, body past the end, checksum mismatch) is what a crash leaves in
+//!   bytes written after the last fsync that completed. It is also what
+//!   media damage leaves in bytes that *had* been synced; dropping those
+//!   would silently lose acknowledged writes. To tell them apart, every
+//!   record carries `durable_below`, the writer's durable mark when it wrote
+//!   the record: every record with a smaller sequence number had been
+//!   fsync'd. If a valid record after the damaged one (at any byte offset,
+//!   with a sequence number at least the damaged one's) has
+//!   `durable_below` greater than the damaged record's sequence number, the
+//!   damaged record had been synced: [`LogError::Corrupt`]. Otherwise
+//!   everything from the damaged record on was written after the last
+//!   completed fsync: [`End::TornTail`], and those bytes are dropped. If the
+//!   bytes from the damaged record on are all zero, the end is
+//!   [`End::ZeroFilled`] (preallocated or never-written space).
+//!
+//! Why a later valid record alone does not prove corruption: a write that
+//! is not yet synced reaches the disk page by page, in any order. A crash
+//! during a group commit (or between two periodic syncs) can leave a later
+//! record of the batch intact and an earlier one torn; none of them was
+//! acknowledged under `Sync` durability, so recovery must drop them, not
+//! refuse to open the table.
+//!
+//! Why the record checksum is seeded with the header checksum: a record
+//! left in the file by an earlier segment with another header (a reused
+//! file), or a record's bytes embedded in a row image, never verifies in
+//! this segment, so neither can pass for a later valid record.
+//!
+//! What this cannot catch: media damage to the last synced batch when no
+//! record was written after it. Nothing later says it had been synced.
+//!
+//! # Writer obligations
+//!
+//! - Stamp each record with the durable mark current when it is encoded
+//!   (records with a smaller seq have been fsync'd), never more.
+//! - Before appending to a segment that was scanned, truncate it to
+//!   [`Tail::valid_len`] (or zero everything after it) and sync, so new
+//!   records are never followed by bytes of an earlier attempt.
+//! - Start the next segment at [`Tail::next_seq`].
+
+mod error;
+mod le;
+mod record;
+mod scan;
+mod segment;
+
+#[cfg(test)]
+mod tests;
+
+pub use error::{EncodeError, LogError};
+pub use record::{
+    BODY_HEADER_LEN, FRAME_LEN, MAX_IMAGE_LEN, Record, RecordFault, RecordKind, encode_record,
+};
+pub use scan::{End, Records, Scan, Tail, scan};
+pub use segment::{FORMAT_VERSION, HEADER_LEN, MAGIC, SegmentHeader, decode_header, encode_header};
