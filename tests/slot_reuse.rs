@@ -4,7 +4,9 @@
 //! Slots retired by writes on other threads (a multi-threaded runtime) are reclaimed too.
 
 use worktable_core::prelude::*;
-use worktable_core::{MAX_ROW_BYTES, PAGE_SIZE, TableStats};
+use worktable_core::{MAX_ROW_BYTES, PAGE_SIZE};
+
+use crate::vacuum::reclaim;
 
 /// A row whose archived size depends only on `body`'s length.
 #[derive(Table, Archive, Serialize, Deserialize, Clone, Debug, PartialEq)]
@@ -75,23 +77,6 @@ fn largest_body() -> usize {
 
 /// Returns retired slots to the free lists and checks that none is left waiting.
 ///
-/// `reclaim_retired()` drains a bounded share of the epoch collector's process-wide queue,
-/// which the other tests of this binary fill too, so one call may leave slots retired;
-/// calling it again until none is left keeps these tests independent of their neighbours.
-fn reclaim(table: &WorkTable<Cell>) -> TableStats {
-    const MAX_CALLS: usize = 100_000;
-    for _ in 0..MAX_CALLS {
-        table.reclaim_retired();
-        if table.stats().retired_slots == 0 {
-            break;
-        }
-        std::thread::yield_now();
-    }
-    let stats = table.stats();
-    assert_eq!(stats.retired_slots, 0, "{stats}");
-    stats
-}
-
 #[tokio::test]
 async fn deleted_slots_take_new_rows_of_the_same_size_without_new_pages() {
     let slot = 1024;

@@ -157,13 +157,14 @@ pub(super) fn vacuum_with<R: Row>(
     }
 }
 
-/// Returns retired slots to the free lists and checks that none is left waiting.
+/// Returns retired slots to the free lists and checks that none is left waiting (also used
+/// by `slot_reuse`).
 ///
 /// `reclaim_retired()` drains a bounded share of the epoch collector's process-wide queue,
 /// which the other tests of this binary fill too (and their readers may delay), so one
 /// call may leave slots retired; calling it again until none is left keeps these tests
 /// independent of their neighbours.
-pub(super) fn reclaim<R: Row>(table: &WorkTable<R>) -> TableStats {
+pub(crate) fn reclaim<R: Row>(table: &WorkTable<R>) -> TableStats {
     const MAX_CALLS: usize = 100_000;
     for _ in 0..MAX_CALLS {
         table.reclaim_retired();
