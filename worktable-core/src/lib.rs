@@ -56,7 +56,9 @@
 //!   false positive, rust-clippy#13238); allow it on the struct.
 //! * `#[table(name = "...")]` names the table (default: the struct name in
 //!   snake case); `#[table(crate = "...")]` gives the path of this crate when
-//!   it is renamed in `Cargo.toml`.
+//!   it is renamed in `Cargo.toml`; `#[table(schema_version = N)]` changes
+//!   [`Row::SCHEMA_FINGERPRINT`] by hand, for when a nested column type's
+//!   layout changes (durable tables refuse files of another fingerprint).
 //!
 //! Each index gets a typed handle, an associated constant of the row type
 //! named after the index in upper case (`Order::CLIENT_REF`), used with

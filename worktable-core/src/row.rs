@@ -63,6 +63,18 @@ pub trait Row:
     /// Names of the primary-key fields, in key order.
     const PK_FIELDS: &'static [&'static str];
 
+    /// A fingerprint of what the row's stored bytes depend on: the table
+    /// name, each field's name and type as written, in order, the key fields
+    /// and how keys are made, and `#[table(schema_version = N)]`. Durable
+    /// tables store it and refuse to open files written with another one.
+    ///
+    /// Changes inside a nested column type (a struct or enum used as a
+    /// field) are invisible to the derive: bump `schema_version` when one
+    /// changes. Indexes are not part of it; they are rebuilt on open.
+    /// Writing a type differently (`String` vs `std::string::String`)
+    /// changes it.
+    const SCHEMA_FINGERPRINT: u64;
+
     /// The row's primary key.
     fn pk(&self) -> Self::Pk;
 

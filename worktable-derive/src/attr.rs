@@ -16,6 +16,9 @@ pub(crate) struct TableInput {
     /// `crate = "..."` or `crate = path`.
     #[darling(rename = "crate")]
     pub(crate) krate: Option<Path>,
+    /// `schema_version = N`: bumped by hand when a nested column type's
+    /// layout changes, which the derive cannot see.
+    pub(crate) schema_version: Option<u32>,
     /// `index(name = "...", fields(a, b), unique)`, any number of times.
     #[darling(multiple, rename = "index")]
     pub(crate) indexes: Vec<CompositeIndexInput>,
@@ -140,6 +143,7 @@ pub(crate) fn parse(
             attrs: Vec::new(),
             name: None,
             krate: None,
+            schema_version: None,
             indexes: Vec::new(),
         });
     for attr in &table.attrs {

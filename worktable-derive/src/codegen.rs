@@ -108,6 +108,7 @@ fn row_impl(table: &Table) -> TokenStream {
         }
     };
     let indexes = index_set_ident(table);
+    let fingerprint = schema_fingerprint(table);
     let pk_names = pk.fields.iter().map(|&i| table.fields[i].name());
     let pk_of_archived = one_or_tuple(&pk.fields, |i| {
         let (field, ty) = (&table.fields[i].ident, field_type(table, i));
@@ -121,6 +122,7 @@ fn row_impl(table: &Table) -> TokenStream {
             type Indexes = #indexes;
             const TABLE_NAME: &'static ::core::primitive::str = #name;
             const PK_FIELDS: &'static [&'static ::core::primitive::str] = &[#(#pk_names),*];
+            const SCHEMA_FINGERPRINT: ::core::primitive::u64 = #fingerprint;
 
             #[inline]
             fn pk(&self) -> Self::Pk {
@@ -453,4 +455,39 @@ fn constants(table: &Table) -> TokenStream {
             #(#composites)*
         }
     }
+}
+
+/// What the stored bytes of a row depend on, as one line: the table name,
+/// `schema_version`, each field's name and type as written, in order, and
+/// the key fields and how keys are made. Indexes are left out: they are
+/// rebuilt from the rows when a table is opened.
+fn schema_description(table: &Table) -> String {
+    let mut description = format!("{};v{};", table.name, table.schema_version);
+    for field in &table.fields {
+        let ty = &field.ty;
+        description.push_str(&format!("{}:{};", field.name(), quote!(#ty)));
+    }
+    let pk: Vec<String> = table
+        .pk
+        .fields
+        .iter()
+        .map(|&i| table.fields[i].name())
+        .collect();
+    let source = match &table.pk.source {
+        PkSource::Caller => "caller".to_owned(),
+        PkSource::AutoIncrement => "autoincrement".to_owned(),
+        PkSource::Generator(path) => format!("generator {}", quote!(#path)),
+    };
+    description.push_str(&format!("pk({}) {source}", pk.join(",")));
+    description
+}
+
+/// FNV-1a (64 bits) of [`schema_description`]: stable across compilers and
+/// platforms, so a fingerprint stored on disk can be compared later.
+fn schema_fingerprint(table: &Table) -> u64 {
+    schema_description(table)
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+            (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+        })
 }

@@ -23,6 +23,8 @@ pub(crate) struct Table {
     pub(crate) name: String,
     /// Path of `worktable_core`.
     pub(crate) krate: Path,
+    /// `#[table(schema_version = N)]`, 0 by default.
+    pub(crate) schema_version: u32,
     pub(crate) fields: Vec<Field>,
     pub(crate) pk: Pk,
     pub(crate) indexes: Vec<IndexDef>,
@@ -173,6 +175,7 @@ impl Table {
             vis: input.vis,
             name,
             krate,
+            schema_version: input.schema_version.unwrap_or(0),
             fields,
             pk,
             indexes,
