@@ -9,12 +9,19 @@
 //! `Periodic`, or `None`). The contract is section 4 of the project's design
 //! document; until it lands the crate exports nothing stable.
 //!
-//! The first piece is in place: the write-ahead log's on-disk codec, in the
-//! hidden `log` module (not a stable API; its byte layout is specified in
-//! `docs/format.md`).
+//! The first pieces are in place, in hidden modules that are not a stable
+//! API: the write-ahead log's on-disk codec (`log`), the metadata file's
+//! codec and its atomic replacement (`meta`), and the exclusive lock on a
+//! table directory (`dir_lock`), whose documentation also holds the
+//! soundness argument for mapping the page file. Their byte layouts are
+//! specified in `docs/format.md`.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 #[doc(hidden)]
+pub mod dir_lock;
+#[doc(hidden)]
 pub mod log;
+#[doc(hidden)]
+pub mod meta;

@@ -1,0 +1,134 @@
+//! The metadata file in a table directory: read it, or replace it so that a
+//! crash leaves either the old or the new file.
+
+use std::fs::{self, File};
+use std::io::{self, Read, Write};
+use std::path::Path;
+
+use super::codec::{MAX_LEN, Meta, decode};
+use super::error::{DecodeError, MetaError};
+
+/// The metadata file's name in a table directory.
+pub const FILE_NAME: &str = "meta";
+
+/// Replaces the file `name` in `dir` with `bytes`, so that after a crash at
+/// any point the file under `name` is either the old one or the new one,
+/// complete.
+///
+/// `name` is a file name, not a path. The steps:
+///
+/// 1. Create `name.tmp` in `dir`, truncating any file of that name, write
+///    `bytes` to it and fsync it: its data and length are on disk before
+///    anything refers to it under `name`.
+/// 2. Rename `name.tmp` over `name`. POSIX makes the replacement atomic:
+///    at every instant `name` is the old file or the new one, never a mix or
+///    nothing. (On Windows `std` renames with `MoveFileExW`, which replaces
+///    the file in one step on NTFS within a volume, though Windows does
+///    not document that as a guarantee.)
+/// 3. On Unix, fsync `dir`, so that the rename itself is on disk when this
+///    returns. Other platforms offer no way to sync a directory through
+///    `std`; there the new file is complete once it appears, but a crash
+///    soon after returning may still bring back the old one.
+///
+/// **After a crash:** before step 2 completes, `name` is the old file (or
+/// absent, if there was none) and a `name.tmp` may be left over, complete
+/// or not: readers ignore it ([`read`] opens only `name`) and the next call
+/// truncates and rewrites it. After step 2, `name` is the new file,
+/// complete, because its data was synced before the rename. After this
+/// returns `Ok` (on Unix), `name` is the new file even after a power loss.
+/// A file system that broke these orderings would leave a file whose
+/// checksum fails, which [`read`] reports rather than trusts.
+///
+/// The caller must not run two replacements of the same `name` at once:
+/// they would share `name.tmp`. A table directory has one writer, the
+/// holder of its [`DirLock`](crate::dir_lock::DirLock).
+///
+/// # Errors
+///
+/// The error of the first step that fails, as the operating system reported
+/// it; it does not name the path, which the caller knows. After an error
+/// `name` is the old file or the new one (the rename may have happened
+/// even if syncing the directory then failed), and `name.tmp` may be left
+/// over.
+///
+/// # Example
+///
+/// ```
+/// use worktable_persist::meta::{self, Meta};
+///
+/// let dir = tempfile::tempdir()?;
+/// let meta = Meta {
+///     schema_fingerprint: 0x5eed,
+///     table_name: "orders".to_owned(),
+///     checkpoint_seq: 41,
+///     page_file_generation: 3,
+///     next_key: Vec::new(),
+/// };
+/// meta::write_atomically(dir.path(), meta::FILE_NAME, &meta::encode(&meta)?)?;
+/// assert_eq!(meta::read(dir.path(), meta::FILE_NAME)?, meta);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn write_atomically(dir: &Path, name: &str, bytes: &[u8]) -> io::Result<()> {
+    let temporary = dir.join(format!("{name}.tmp"));
+    let mut file = File::create(&temporary)?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    drop(file);
+    fs::rename(&temporary, dir.join(name))?;
+    sync_dir(dir)
+}
+
+/// Makes the entries of `dir` (a rename in it) durable.
+#[cfg(unix)]
+fn sync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+/// Makes the entries of `dir` durable, where `std` offers a way (it does
+/// not on this platform).
+#[cfg(not(unix))]
+fn sync_dir(_dir: &Path) -> io::Result<()> {
+    Ok(())
+}
+
+/// Reads and decodes the metadata file `name` in `dir`.
+///
+/// Reads at most [`MAX_LEN`] + 1 bytes, so a huge file in its place costs
+/// no more than a small one. A leftover `name.tmp` is not looked at.
+///
+/// # Errors
+///
+/// - [`MetaError::Missing`]: there is no such file (or no such directory).
+///   For a table directory this is a new table, or a crash before its
+///   first checkpoint, or a deleted file: the caller decides which.
+/// - [`MetaError::Io`]: it cannot be opened or read (permissions, a
+///   directory of that name, a device error).
+/// - [`MetaError::Decode`]: its bytes are not a version 1 metadata file;
+///   [`decode`] lists why. A file longer than [`MAX_LEN`] is reported as
+///   [`DecodeError::TooLong`] with its full length (after the magic and
+///   version checks, so a newer version is still named as such).
+///
+/// Nothing is written in any case. See [`write_atomically`] for an example.
+pub fn read(dir: &Path, name: &str) -> Result<Meta, MetaError> {
+    let path = dir.join(name);
+    let file = match File::open(&path) {
+        Ok(file) => file,
+        Err(source) if source.kind() == io::ErrorKind::NotFound => {
+            return Err(MetaError::Missing { path });
+        }
+        Err(source) => return Err(MetaError::Io { path, source }),
+    };
+    let mut bytes = Vec::new();
+    if let Err(source) = (&file).take(MAX_LEN as u64 + 1).read_to_end(&mut bytes) {
+        return Err(MetaError::Io { path, source });
+    }
+    decode(&bytes).map_err(|source| {
+        let source = match source {
+            DecodeError::TooLong { len } => DecodeError::TooLong {
+                len: file.metadata().map_or(len, |metadata| metadata.len()),
+            },
+            other => other,
+        };
+        MetaError::Decode { path, source }
+    })
+}

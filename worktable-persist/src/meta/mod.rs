@@ -1,0 +1,64 @@
+//! The metadata file of a table directory: its codec, and how it is read
+//! and replaced.
+//!
+//! **Not a stable API.** Public (and hidden from the docs) for the same
+//! reason as [`log`](crate::log): its examples run as doctests and nothing
+//! in it needs a dead-code allowance until the durable table uses it.
+//!
+//! The metadata file says which checkpoint the directory's page file holds:
+//! the schema fingerprint of the row type, the table name, the checkpoint
+//! sequence number (every change up to it is in the page file; the log is
+//! replayed after it), the page file's generation, and the primary-key
+//! generator's state. [`encode`] and [`decode`] convert a [`Meta`] to and
+//! from the file's bytes without any I/O; the byte layout is specified in
+//! `docs/format.md` at the repository root. [`write_atomically`] replaces
+//! the file so that a crash leaves the old or the new one, never a mix, and
+//! [`read`] reads it back with errors that name the file.
+//!
+//! # Example
+//!
+//! ```
+//! use worktable_persist::meta::{self, Meta, MetaError};
+//!
+//! let dir = tempfile::tempdir()?;
+//! assert!(matches!(
+//!     meta::read(dir.path(), meta::FILE_NAME),
+//!     Err(MetaError::Missing { .. })
+//! ));
+//!
+//! let checkpoint = Meta {
+//!     schema_fingerprint: 0x5eed,
+//!     table_name: "orders".to_owned(),
+//!     checkpoint_seq: 41,
+//!     page_file_generation: 3,
+//!     next_key: 42u64.to_le_bytes().to_vec(),
+//! };
+//! meta::write_atomically(dir.path(), meta::FILE_NAME, &meta::encode(&checkpoint)?)?;
+//! assert_eq!(meta::read(dir.path(), meta::FILE_NAME)?, checkpoint);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # What the checks catch
+//!
+//! The checksum covers every byte before it, and the file is read whole,
+//! so a torn write, a cut or extended file, or a damaged byte fails it. The
+//! magic and the version are checked before the checksum, because they are
+//! the only fields every format version keeps in place: a file from a newer
+//! worktable is reported as such, not as damage. A file whose checksum
+//! verifies but which breaks a rule (flags, a length over its maximum, a
+//! field past the end, a name that is not UTF-8, bytes after the last field)
+//! was written that way, and is reported as such.
+
+mod codec;
+mod error;
+mod file;
+
+#[cfg(test)]
+mod tests;
+
+pub use codec::{
+    FORMAT_VERSION, MAGIC, MAX_LEN, MAX_NEXT_KEY_LEN, MAX_TABLE_NAME_LEN, MIN_LEN, Meta, decode,
+    encode,
+};
+pub use error::{DecodeError, EncodeError, Field, MetaError};
+pub use file::{FILE_NAME, read, write_atomically};

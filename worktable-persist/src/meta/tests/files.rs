@@ -1,0 +1,228 @@
+//! `write_atomically` and `read` on a real directory: round trips,
+//! replacement, leftovers of an interrupted replacement, and errors that
+//! name the file.
+
+use std::io;
+use std::path::Path;
+
+use super::{reseal, sample};
+use crate::meta::{
+    DecodeError, FILE_NAME, MAX_LEN, Meta, MetaError, decode, encode, read, write_atomically,
+};
+
+fn tempdir() -> tempfile::TempDir {
+    tempfile::tempdir().expect("a temporary directory")
+}
+
+fn write_meta(dir: &Path, meta: &Meta) {
+    write_atomically(dir, FILE_NAME, &encode(meta).unwrap()).unwrap();
+}
+
+fn tmp_path(dir: &Path) -> std::path::PathBuf {
+    dir.join(format!("{FILE_NAME}.tmp"))
+}
+
+#[test]
+fn written_meta_reads_back() {
+    let dir = tempdir();
+    write_meta(dir.path(), &sample());
+    assert_eq!(read(dir.path(), FILE_NAME).unwrap(), sample());
+    assert!(!tmp_path(dir.path()).exists());
+}
+
+#[test]
+fn write_atomically_writes_exactly_the_bytes() {
+    let dir = tempdir();
+    for bytes in [&b""[..], b"x", &[0xa5; 10_000]] {
+        write_atomically(dir.path(), "blob", bytes).unwrap();
+        assert_eq!(std::fs::read(dir.path().join("blob")).unwrap(), bytes);
+    }
+}
+
+#[test]
+fn a_second_write_replaces_the_first() {
+    let dir = tempdir();
+    write_meta(dir.path(), &sample());
+    let next = Meta {
+        checkpoint_seq: 1_000,
+        page_file_generation: 4,
+        next_key: vec![1],
+        ..sample()
+    };
+    write_meta(dir.path(), &next);
+    assert_eq!(read(dir.path(), FILE_NAME).unwrap(), next);
+    // Exactly the new file: nothing of the longer old one is left at its end.
+    assert_eq!(
+        std::fs::read(dir.path().join(FILE_NAME)).unwrap(),
+        encode(&next).unwrap()
+    );
+}
+
+#[test]
+fn a_leftover_tmp_file_is_ignored_and_replaced() {
+    let dir = tempdir();
+    write_meta(dir.path(), &sample());
+    // A crash during a later replacement left a torn temporary file.
+    std::fs::write(tmp_path(dir.path()), b"WTMETA\0\0 torn garbage").unwrap();
+    assert_eq!(read(dir.path(), FILE_NAME).unwrap(), sample());
+
+    let next = Meta {
+        checkpoint_seq: 99,
+        ..sample()
+    };
+    write_meta(dir.path(), &next);
+    assert_eq!(read(dir.path(), FILE_NAME).unwrap(), next);
+    assert!(!tmp_path(dir.path()).exists());
+}
+
+#[test]
+fn a_leftover_tmp_file_longer_than_the_new_one_is_truncated() {
+    let dir = tempdir();
+    std::fs::write(tmp_path(dir.path()), vec![0xee; 5_000]).unwrap();
+    assert!(matches!(
+        read(dir.path(), FILE_NAME),
+        Err(MetaError::Missing { .. })
+    ));
+    write_meta(dir.path(), &sample());
+    assert_eq!(
+        std::fs::read(dir.path().join(FILE_NAME)).unwrap(),
+        encode(&sample()).unwrap()
+    );
+}
+
+#[test]
+fn a_failed_write_leaves_the_old_file() {
+    let dir = tempdir();
+    write_meta(dir.path(), &sample());
+    // The temporary file cannot be created: a directory has its name.
+    std::fs::create_dir(tmp_path(dir.path())).unwrap();
+    let next = Meta {
+        checkpoint_seq: 7,
+        ..sample()
+    };
+    assert!(write_atomically(dir.path(), FILE_NAME, &encode(&next).unwrap()).is_err());
+    assert_eq!(read(dir.path(), FILE_NAME).unwrap(), sample());
+}
+
+#[test]
+fn writing_into_a_missing_directory_fails() {
+    let dir = tempdir();
+    let missing = dir.path().join("missing");
+    let err = write_atomically(&missing, FILE_NAME, b"x").unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::NotFound);
+    assert!(!missing.exists());
+}
+
+#[test]
+fn missing_file_is_missing() {
+    let dir = tempdir();
+    let err = read(dir.path(), FILE_NAME).unwrap_err();
+    let path = dir.path().join(FILE_NAME);
+    assert!(matches!(&err, MetaError::Missing { path: p } if *p == path));
+    assert_eq!(err.path(), path);
+    assert_eq!(
+        err.to_string(),
+        format!("metadata file {} does not exist", path.display())
+    );
+    // So is a file in a directory that does not exist.
+    let missing_dir = dir.path().join("gone");
+    assert!(matches!(
+        read(&missing_dir, FILE_NAME),
+        Err(MetaError::Missing { path }) if path == missing_dir.join(FILE_NAME)
+    ));
+}
+
+#[test]
+fn garbage_is_a_decode_error_naming_the_file() {
+    let dir = tempdir();
+    let path = dir.path().join(FILE_NAME);
+    std::fs::write(&path, [0u8; 64]).unwrap();
+    let err = read(dir.path(), FILE_NAME).unwrap_err();
+    match &err {
+        MetaError::Decode { path: p, source } => {
+            assert_eq!(p, &path);
+            assert_eq!(source, &DecodeError::BadMagic { found: [0; 8] });
+        }
+        other => panic!("expected Decode, got {other:?}"),
+    }
+    assert_eq!(
+        err.to_string(),
+        format!("metadata file {} cannot be used", path.display())
+    );
+    let source = std::error::Error::source(&err).expect("the decode error is the source");
+    assert_eq!(
+        source.downcast_ref::<DecodeError>(),
+        Some(&DecodeError::BadMagic { found: [0; 8] })
+    );
+}
+
+#[test]
+fn a_damaged_file_is_a_checksum_error() {
+    let dir = tempdir();
+    let mut bytes = encode(&sample()).unwrap();
+    bytes[30] ^= 0x20;
+    std::fs::write(dir.path().join(FILE_NAME), &bytes).unwrap();
+    assert!(matches!(
+        read(dir.path(), FILE_NAME),
+        Err(MetaError::Decode {
+            source: DecodeError::Checksum { .. },
+            ..
+        })
+    ));
+}
+
+#[test]
+fn a_huge_file_is_too_long_with_its_full_length() {
+    let dir = tempdir();
+    let mut bytes = encode(&sample()).unwrap();
+    bytes.resize(1 << 20, 0);
+    reseal(&mut bytes);
+    std::fs::write(dir.path().join(FILE_NAME), &bytes).unwrap();
+    assert!(matches!(
+        read(dir.path(), FILE_NAME),
+        Err(MetaError::Decode {
+            source: DecodeError::TooLong { len: 1_048_576 },
+            ..
+        })
+    ));
+    // The decoder alone sees only what it is given.
+    assert_eq!(
+        decode(&bytes[..MAX_LEN + 1]),
+        Err(DecodeError::TooLong {
+            len: MAX_LEN as u64 + 1
+        })
+    );
+}
+
+#[test]
+fn a_huge_file_of_a_newer_version_is_reported_as_a_newer_version() {
+    let dir = tempdir();
+    let mut bytes = encode(&sample()).unwrap();
+    bytes[8] = 2;
+    bytes.resize(1 << 20, 0);
+    std::fs::write(dir.path().join(FILE_NAME), &bytes).unwrap();
+    assert!(matches!(
+        read(dir.path(), FILE_NAME),
+        Err(MetaError::Decode {
+            source: DecodeError::UnsupportedVersion { found: 2, .. },
+            ..
+        })
+    ));
+}
+
+#[test]
+fn a_directory_in_place_of_the_file_is_an_io_error() {
+    let dir = tempdir();
+    let path = dir.path().join(FILE_NAME);
+    std::fs::create_dir(&path).unwrap();
+    let err = read(dir.path(), FILE_NAME).unwrap_err();
+    assert!(
+        matches!(&err, MetaError::Io { path: p, .. } if *p == path),
+        "{err:?}"
+    );
+    assert_eq!(
+        err.to_string(),
+        format!("cannot read metadata file {}", path.display())
+    );
+    assert!(std::error::Error::source(&err).is_some());
+}
