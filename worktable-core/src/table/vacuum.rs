@@ -263,7 +263,10 @@ impl<R: Row> WorkTable<R> {
         }
         // Everything handed out and not retired: current versions, and the
         // few slots writes in progress hold.
-        let used = page_bytes - figures.free_bytes - figures.retired_bytes.min(page_bytes);
+        // The retired count is read after the rest, so saturate.
+        let used = page_bytes
+            .saturating_sub(figures.free_bytes)
+            .saturating_sub(figures.retired_bytes);
         let fragmentation = (page_bytes - used) as f64 / page_bytes as f64;
         let reclaimable = figures.pages.saturating_sub(used.div_ceil(PAGE_SIZE));
         fragmentation >= policy.min_fragmentation && reclaimable >= policy.min_reclaimable_pages
