@@ -9,6 +9,7 @@ mod model_based;
 mod queries;
 mod query_model;
 mod row_locks;
+mod row_sizes;
 mod schema_fingerprint;
 mod slot_reuse;
 mod vacuum;

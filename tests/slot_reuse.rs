@@ -3,9 +3,10 @@
 //! and a row that grows out of a full page moves to a new slot intact.
 //! Slots retired by writes on other threads (a multi-threaded runtime) are reclaimed too.
 
+use worktable_core::PAGE_SIZE;
 use worktable_core::prelude::*;
-use worktable_core::{MAX_ROW_BYTES, PAGE_SIZE};
 
+use crate::row_sizes::{largest_fitting, slot_size};
 use crate::vacuum::reclaim;
 
 /// A row whose archived size depends only on `body`'s length.
@@ -35,20 +36,6 @@ fn cell(id: u32, generation: u32, body_len: usize) -> Cell {
     }
 }
 
-/// Slots are the archived length rounded up to 16 bytes (see `worktable_core`'s page
-/// docs: 16-byte aligned slots).
-const SLOT_ALIGN: usize = 16;
-
-fn archived_len(row: &Cell) -> usize {
-    worktable_core::rkyv::to_bytes::<worktable_core::rkyv::rancor::Error>(row)
-        .unwrap()
-        .len()
-}
-
-fn slot_size(row: &Cell) -> usize {
-    archived_len(row).div_ceil(SLOT_ALIGN) * SLOT_ALIGN
-}
-
 /// The body length that makes a row take exactly `slot` bytes of page space.
 fn body_len_for_slot(slot: usize) -> usize {
     let len = (0..slot)
@@ -59,24 +46,6 @@ fn body_len_for_slot(slot: usize) -> usize {
     len
 }
 
-/// The longest body whose row still fits in `MAX_ROW_BYTES` when archived.
-fn largest_body() -> usize {
-    let fits = |len| archived_len(&cell(0, 0, len)) <= MAX_ROW_BYTES;
-    let (mut low, mut high) = (0, PAGE_SIZE);
-    assert!(fits(low) && !fits(high));
-    while high - low > 1 {
-        let mid = (low + high) / 2;
-        if fits(mid) {
-            low = mid;
-        } else {
-            high = mid;
-        }
-    }
-    low
-}
-
-/// Returns retired slots to the free lists and checks that none is left waiting.
-///
 #[tokio::test]
 async fn deleted_slots_take_new_rows_of_the_same_size_without_new_pages() {
     let slot = 1024;
@@ -226,7 +195,7 @@ async fn a_row_that_grows_out_of_a_full_page_moves_intact() {
     assert!(after_grow.free_bytes >= slot);
 
     // Grow another to the largest row a table takes: it needs a page of its own.
-    let largest_body = largest_body();
+    let largest_body = largest_fitting(|len| cell(0, 0, len));
     let huge = cell(20, 1, largest_body);
     table.update(huge.clone()).await.unwrap();
     assert_eq!(table.get(&20), Some(huge));

@@ -10,12 +10,12 @@ use std::sync::Arc;
 
 use worktable_core::prelude::*;
 use worktable_core::rkyv::rancor;
-use worktable_core::{MAX_ROW_BYTES, PAGE_SIZE, VacuumPolicy};
+use worktable_core::{PAGE_SIZE, VacuumPolicy};
 
 use super::{
-    Doc, archived_len, assert_accounts_for, contents, doc, payload_for_slot, reclaim, slot_size,
-    vacuum_now, vacuum_with,
+    Doc, assert_accounts_for, contents, doc, payload_for_slot, reclaim, vacuum_now, vacuum_with,
 };
+use crate::row_sizes::{largest_fitting, slot_size};
 
 #[tokio::test]
 async fn vacuuming_an_empty_table_does_nothing() {
@@ -34,25 +34,9 @@ async fn vacuuming_an_empty_table_does_nothing() {
     assert_eq!(table.vacuum().rows_moved, 0);
 }
 
-/// The longest payload whose row fits in `MAX_ROW_BYTES` when archived.
-fn largest_payload() -> usize {
-    let fits = |len| archived_len(&doc(0, 0, len)) <= MAX_ROW_BYTES;
-    let (mut low, mut high) = (0, MAX_ROW_BYTES);
-    assert!(fits(low) && !fits(high));
-    while high - low > 1 {
-        let mid = (low + high) / 2;
-        if fits(mid) {
-            low = mid;
-        } else {
-            high = mid;
-        }
-    }
-    low
-}
-
 #[tokio::test]
 async fn rows_of_the_largest_size_stay_intact_and_small_rows_pack_around_them() {
-    let largest = largest_payload();
+    let largest = largest_fitting(|len| doc(0, 0, len));
     assert_eq!(slot_size(&doc(0, 0, largest)), PAGE_SIZE);
     let small = payload_for_slot(512);
     let table = Arc::new(WorkTable::<Doc>::new());

@@ -26,6 +26,8 @@ use std::time::Duration;
 use worktable_core::prelude::*;
 use worktable_core::{TableStats, VacuumPolicy, VacuumReport};
 
+use crate::row_sizes::slot_size;
+
 /// A row whose content is determined by `(id, version)`: readers can tell exactly which
 /// version they saw, and the checksum over the other fields shows a torn read.
 #[derive(Table, Archive, Serialize, Deserialize, Clone, Debug, PartialEq)]
@@ -99,21 +101,6 @@ pub(super) fn assert_intact(row: &Doc) {
         row.version,
         row.payload.len()
     );
-}
-
-/// Slots are the archived length rounded up to 16 bytes (`TableStats::used_bytes`).
-const SLOT_ALIGN: usize = 16;
-
-/// The archived size of `row`.
-pub(super) fn archived_len(row: &Doc) -> usize {
-    worktable_core::rkyv::to_bytes::<worktable_core::rkyv::rancor::Error>(row)
-        .expect("rows serialize")
-        .len()
-}
-
-/// The page space `row` takes.
-pub(super) fn slot_size(row: &Doc) -> usize {
-    archived_len(row).max(1).div_ceil(SLOT_ALIGN) * SLOT_ALIGN
 }
 
 /// The payload length that makes a `Doc` take exactly `slot` bytes of page space.

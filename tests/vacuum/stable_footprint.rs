@@ -4,8 +4,9 @@
 use worktable_core::PAGE_SIZE;
 use worktable_core::prelude::*;
 
-use super::{Doc, assert_accounts_for, doc, reclaim, slot_size};
+use super::{Doc, assert_accounts_for, doc, reclaim};
 use crate::concurrent::Rng;
+use crate::row_sizes::slot_size;
 
 const ROWS: u32 = 10_000;
 const MAX_PAYLOAD: u32 = 2_048;
