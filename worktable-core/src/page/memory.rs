@@ -111,19 +111,13 @@ impl PageDirectory {
                 (n <= MAX_PAGE_ID).then_some(n + 1)
             })
             .ok()?;
-        let layout = page_layout();
-        // SAFETY: the layout has a non-zero size.
-        let memory = unsafe { alloc_zeroed(layout) };
-        if memory.is_null() {
-            handle_alloc_error(layout);
-        }
-        self.slot(id).store(memory, Ordering::Release);
+        self.install(id);
         Some(id)
     }
 
-    /// Gives fresh zeroed memory to page `id`, taken earlier and released
-    /// since. The caller (the allocator) hands out no slot of it before this
-    /// returns.
+    /// Gives fresh zeroed memory to page `id`: a new id, or one taken
+    /// earlier and released since. The caller (the allocator) hands out no
+    /// slot of it before this returns.
     pub(crate) fn install(&self, id: PageId) {
         let layout = page_layout();
         // SAFETY: the layout has a non-zero size.

@@ -77,9 +77,22 @@ impl TableStats {
     /// Pages that vacuum could give back if it packed the rows perfectly:
     /// `pages` minus the pages the used bytes need.
     pub fn reclaimable_pages(&self) -> usize {
-        self.pages
-            .saturating_sub(self.used_bytes.div_ceil(PAGE_SIZE))
+        reclaimable_pages(self.pages, self.used_bytes)
     }
+}
+
+/// Share of `page_bytes` not holding `used` bytes; 0 without pages.
+pub(super) fn fragmentation(page_bytes: usize, used: usize) -> f64 {
+    if page_bytes == 0 {
+        0.0
+    } else {
+        page_bytes.saturating_sub(used) as f64 / page_bytes as f64
+    }
+}
+
+/// Pages beyond those `used` bytes need when packed perfectly.
+pub(super) fn reclaimable_pages(pages: usize, used: usize) -> usize {
+    pages.saturating_sub(used.div_ceil(PAGE_SIZE))
 }
 
 fn kib(bytes: usize) -> String {
@@ -164,11 +177,7 @@ impl<R: Row> WorkTable<R> {
             dead_bytes: pool.retired_bytes,
             retired_slots: pool.retired_slots,
             evacuating_pages: pool.evacuating_pages,
-            fragmentation: if page_bytes == 0 {
-                0.0
-            } else {
-                page_bytes.saturating_sub(used_bytes) as f64 / page_bytes as f64
-            },
+            fragmentation: fragmentation(page_bytes, used_bytes),
             locked_rows: self.locks.len(),
             primary_index_bytes: self.primary.approx_bytes(),
             indexes: (0..<R::Indexes as IndexSet<R>>::COUNT)

@@ -20,6 +20,7 @@ use std::thread;
 use std::time::Duration;
 
 use super::WorkTable;
+use super::stats::{fragmentation, reclaimable_pages};
 use crate::page::PAGE_SIZE;
 use crate::row::Row;
 
@@ -267,9 +268,8 @@ impl<R: Row> WorkTable<R> {
         let used = page_bytes
             .saturating_sub(figures.free_bytes)
             .saturating_sub(figures.retired_bytes);
-        let fragmentation = (page_bytes - used) as f64 / page_bytes as f64;
-        let reclaimable = figures.pages.saturating_sub(used.div_ceil(PAGE_SIZE));
-        fragmentation >= policy.min_fragmentation && reclaimable >= policy.min_reclaimable_pages
+        fragmentation(page_bytes, used) >= policy.min_fragmentation
+            && reclaimable_pages(figures.pages, used) >= policy.min_reclaimable_pages
     }
 
     /// Starts a background thread that vacuums the table whenever `policy`
