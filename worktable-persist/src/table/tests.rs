@@ -67,6 +67,17 @@ fn rows(table: &WorkTable<Order>) -> Vec<Order> {
     table.iter().collect()
 }
 
+/// Closes `table`, reopens its directory and checks that it holds the same
+/// rows, with consistent indexes.
+async fn assert_survives_reopen(table: PersistentTable<Order>, dir: &Path) {
+    let expected = rows(&table);
+    table.close().await.unwrap();
+    let table = open(dir, sync());
+    assert_eq!(rows(&table), expected);
+    table.check_integrity().unwrap();
+    table.close().await.unwrap();
+}
+
 /// Inserts `n` orders `r0..` under `table`, returning their keys.
 async fn insert_n(table: &WorkTable<Order>, n: u32) -> Vec<u64> {
     let mut keys = Vec::new();
@@ -132,12 +143,7 @@ async fn every_write_survives_close_and_reopen_with_indexes() {
 
     // Writes after a reopen are logged too.
     table.delete(&a).await.unwrap();
-    let expected = rows(&table);
-    table.close().await.unwrap();
-    let table = open(dir.path(), sync());
-    assert_eq!(rows(&table), expected);
-    table.check_integrity().unwrap();
-    table.close().await.unwrap();
+    assert_survives_reopen(table, dir.path()).await;
 }
 
 #[tokio::test]
@@ -312,13 +318,7 @@ async fn a_torn_tail_is_cut_off_and_writing_resumes() {
     // Key 5's record was torn off, so the key is free again.
     assert_eq!(table.insert(order("again", 0, 1, 1)).await.unwrap(), 5);
     table.insert(order("more", 0, 1, 1)).await.unwrap();
-    let expected = rows(&table);
-    table.close().await.unwrap();
-
-    let table = open(dir.path(), sync());
-    assert_eq!(rows(&table), expected);
-    table.check_integrity().unwrap();
-    table.close().await.unwrap();
+    assert_survives_reopen(table, dir.path()).await;
 }
 
 #[tokio::test]
