@@ -195,6 +195,8 @@ pub use row::{AutoIncrement, Field, Key, PkGenerator, Row};
 pub use table::{
     IndexStats, RowGuard, TableStats, VacuumHandle, VacuumPolicy, VacuumReport, WorkTable,
 };
+#[doc(hidden)]
+pub use table::{PageCapture, RestoreError, TableRestore};
 
 /// Derives [`Row`] and the typed index handles for a struct. See the
 /// [crate docs](crate#keys-and-indexes) for the attributes.

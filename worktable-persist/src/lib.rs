@@ -104,8 +104,12 @@ pub mod dir_lock;
 pub mod log;
 #[doc(hidden)]
 pub mod meta;
+#[doc(hidden)]
+pub mod pages;
 mod table;
+#[doc(hidden)]
+pub mod vfs;
 
 #[doc(hidden)]
 pub use table::LogStats;
-pub use table::{Durability, Options, PersistError, PersistentTable};
+pub use table::{CheckpointReport, Durability, Options, PersistError, PersistentTable};

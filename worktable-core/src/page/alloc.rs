@@ -331,6 +331,55 @@ impl SlotPool {
         Some(link(page, offset, len))
     }
 
+    /// Gives page `page` memory holding `body` (a whole page) with `rows`
+    /// (sorted by offset, not overlapping, inside the page) handed out and
+    /// the space between them free: a table being restored from a
+    /// checkpoint, before it is shared. Pages come in increasing id order;
+    /// ids skipped are absent and reused later.
+    ///
+    /// # Panics
+    ///
+    /// If `page` is not above every page restored so far, or `rows` break
+    /// the rules above (the caller checked them).
+    pub(crate) fn restore_page(&self, page: PageId, body: &[u8], rows: &[Link]) {
+        let mut slots = self.slots();
+        assert!(
+            page as usize >= slots.pages.len(),
+            "pages are restored in increasing id order"
+        );
+        while slots.pages.len() < page as usize {
+            let absent = slots.pages.len() as PageId;
+            slots.pages.push(PageMeta::default());
+            slots.unused_ids.push(absent);
+        }
+        slots.pages.push(PageMeta {
+            state: PageState::Active,
+            allocated: rows.iter().map(|row| row.slot_size()).sum(),
+        });
+        slots.live_pages += 1;
+        self.pages.take_ids(page + 1);
+        self.pages.install(page);
+        // SAFETY: the page was given memory just now and the table being
+        // restored is not shared yet, so nobody else can touch it.
+        unsafe { self.pages.fill(page, body) };
+        let mut free_from = 0;
+        for row in rows {
+            let offset = usize::from(row.offset);
+            assert!(
+                row.page == page && offset >= free_from,
+                "restored rows are sorted and apart"
+            );
+            if offset > free_from {
+                slots.add_extent(place(page, free_from), offset - free_from);
+            }
+            free_from = offset + row.slot_size();
+        }
+        assert!(free_from <= PAGE_SIZE, "restored rows fit in their page");
+        if free_from < PAGE_SIZE {
+            slots.add_extent(place(page, free_from), PAGE_SIZE - free_from);
+        }
+    }
+
     /// Returns a slot. The slot must be staged and never published: nobody
     /// may read it any more.
     pub(crate) fn free(&self, link: Link) {

@@ -30,7 +30,7 @@
 
 use std::alloc::{Layout, alloc_zeroed, dealloc, handle_alloc_error};
 use std::ptr::{self, NonNull};
-use std::sync::atomic::{AtomicPtr, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, Ordering};
 
 use super::link::{Link, PAGE_SIZE, PageId};
 
@@ -66,6 +66,24 @@ fn bucket_len(bucket: usize) -> usize {
     (FIRST_BUCKET as usize) << bucket
 }
 
+/// One page id's entry in the directory: its memory, and whether the set of
+/// rows it holds has changed since a checkpoint last asked.
+struct PageSlot {
+    /// The page's memory, or null while the id has none.
+    memory: AtomicPtr<u8>,
+    /// Set when a version in the page is published or unlinked, when a row
+    /// is moved into or out of it and when the page is released; cleared by
+    /// [`PageDirectory::take_dirty`].
+    dirty: AtomicBool,
+}
+
+impl PageSlot {
+    const EMPTY: Self = Self {
+        memory: AtomicPtr::new(ptr::null_mut()),
+        dirty: AtomicBool::new(false),
+    };
+}
+
 /// A growable set of pages addressed by [`PageId`].
 ///
 /// Looking a page up is two `Acquire` loads and never blocks; taking a new
@@ -73,9 +91,9 @@ fn bucket_len(bucket: usize) -> usize {
 /// compare-exchange. Buckets double in size, so there are at most
 /// [`BUCKETS`] of them and existing pages never move.
 pub(crate) struct PageDirectory {
-    /// `buckets[b]` points at the first of `bucket_len(b)` page pointers, or
+    /// `buckets[b]` points at the first of `bucket_len(b)` page slots, or
     /// is null until a page in that bucket is first taken.
-    buckets: [AtomicPtr<AtomicPtr<u8>>; BUCKETS],
+    buckets: [AtomicPtr<PageSlot>; BUCKETS],
     /// Number of page ids handed out so far.
     next: AtomicU32,
 }
@@ -125,8 +143,29 @@ impl PageDirectory {
         if memory.is_null() {
             handle_alloc_error(layout);
         }
-        let previous = self.slot(id).swap(memory, Ordering::AcqRel);
+        let previous = self.slot(id).memory.swap(memory, Ordering::AcqRel);
         assert!(previous.is_null(), "page {id} was given memory twice");
+    }
+
+    /// Takes ids up to `count` (exclusive) without giving them memory, for
+    /// a table being restored: the caller installs the pages it has and
+    /// keeps the others for reuse.
+    pub(crate) fn take_ids(&self, count: u32) {
+        self.next.fetch_max(count, Ordering::AcqRel);
+    }
+
+    /// Notes that the set of rows in `page` changed.
+    pub(crate) fn mark_dirty(&self, page: PageId) {
+        self.slot(page).dirty.store(true, Ordering::Release);
+    }
+
+    /// The pages marked dirty since the last call, in id order, each
+    /// cleared. A mark made before this call began is seen by it.
+    pub(crate) fn take_dirty(&self) -> Vec<PageId> {
+        let taken = self.next.load(Ordering::Acquire);
+        (0..taken)
+            .filter(|&id| self.slot(id).dirty.swap(false, Ordering::AcqRel))
+            .collect()
     }
 
     /// Deallocates the memory of page `id`.
@@ -140,23 +179,23 @@ impl PageDirectory {
     ///
     /// [`install`]: Self::install
     pub(crate) unsafe fn release(&self, id: PageId) {
-        let memory = self.slot(id).swap(ptr::null_mut(), Ordering::AcqRel);
+        let slot = self.slot(id);
+        let memory = slot.memory.swap(ptr::null_mut(), Ordering::AcqRel);
         assert!(!memory.is_null(), "page {id} released twice");
+        slot.dirty.store(true, Ordering::Release);
         // SAFETY: page memory comes from `alloc_zeroed` with `page_layout()`
         // (in `new_page` or `install`); the swap above made this call its
         // only owner, and the caller guarantees nobody touches it any more.
         unsafe { dealloc(memory, page_layout()) };
     }
 
-    /// The pointer cell of page `id`, allocating its bucket if needed.
-    fn slot(&self, id: PageId) -> &AtomicPtr<u8> {
+    /// The entry of page `id`, allocating its bucket if needed.
+    fn slot(&self, id: PageId) -> &PageSlot {
         let (bucket, index) = locate(id);
         let mut first = self.buckets[bucket].load(Ordering::Acquire);
         if first.is_null() {
-            let fresh: Box<[AtomicPtr<u8>]> = (0..bucket_len(bucket))
-                .map(|_| AtomicPtr::new(ptr::null_mut()))
-                .collect();
-            let fresh = Box::into_raw(fresh).cast::<AtomicPtr<u8>>();
+            let fresh: Box<[PageSlot]> = (0..bucket_len(bucket)).map(|_| PageSlot::EMPTY).collect();
+            let fresh = Box::into_raw(fresh).cast::<PageSlot>();
             match self.buckets[bucket].compare_exchange(
                 ptr::null_mut(),
                 fresh,
@@ -183,7 +222,7 @@ impl PageDirectory {
 
     /// Start of the memory of a page that has been taken.
     fn page_ptr(&self, page: PageId) -> NonNull<u8> {
-        let memory = self.slot(page).load(Ordering::Acquire);
+        let memory = self.slot(page).memory.load(Ordering::Acquire);
         NonNull::new(memory).expect("link points at a page that was never taken")
     }
 
@@ -209,6 +248,21 @@ impl PageDirectory {
                 bytes.len(),
             );
         }
+    }
+
+    /// Copies `body` (a whole page) over the memory of page `page`.
+    ///
+    /// # Safety
+    ///
+    /// The page must have memory, and no other thread may read or write it
+    /// or hold a link into it: a table being restored, before it is shared.
+    pub(crate) unsafe fn fill(&self, page: PageId, body: &[u8]) {
+        assert_eq!(body.len(), PAGE_SIZE, "a page body is one page long");
+        let memory = self.page_ptr(page);
+        // SAFETY: the page's memory is `PAGE_SIZE` bytes, `body` is a
+        // distinct allocation of that length, and the caller guarantees
+        // nobody else touches the page.
+        unsafe { ptr::copy_nonoverlapping(body.as_ptr(), memory.as_ptr(), PAGE_SIZE) };
     }
 
     /// The bytes of the slot at `link`.
@@ -247,7 +301,7 @@ impl Drop for PageDirectory {
             let pages =
                 unsafe { Box::from_raw(ptr::slice_from_raw_parts_mut(first, bucket_len(bucket))) };
             for page in pages.iter() {
-                let memory = page.load(Ordering::Relaxed);
+                let memory = page.memory.load(Ordering::Relaxed);
                 if !memory.is_null() {
                     // SAFETY: non-null page pointers come from `alloc_zeroed`
                     // with `page_layout()` in `new_page`, and each is freed

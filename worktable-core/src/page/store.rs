@@ -105,6 +105,11 @@ impl Version<'_> {
     pub(crate) fn location(&self) -> u64 {
         self.link.pack()
     }
+
+    /// The page and the byte offset in it.
+    pub(crate) fn page_offset(&self) -> (PageId, u16) {
+        (self.link.page, self.link.offset)
+    }
 }
 
 /// Deserializes an archived row.
@@ -190,6 +195,7 @@ impl<R: Row> RowStore<R> {
                     .ok_or(StageError::OutOfPages)?
             }
         };
+        self.pages().mark_dirty(link.page);
         // SAFETY: the pool just handed this slot to us and nobody else, and
         // its length is `bytes.len()`.
         unsafe { self.pages().write(link, bytes) };
@@ -206,10 +212,30 @@ impl<R: Row> RowStore<R> {
     /// run the epoch collector.
     pub(crate) fn replace(&self, cell: &RowCell, staged: Staged) -> Replaced {
         self.check_owner(cell);
-        let previous = cell.word.swap(staged.link.pack(), Ordering::AcqRel);
-        Replaced {
-            link: Link::unpack(previous),
+        let previous = Link::unpack(cell.word.swap(staged.link.pack(), Ordering::AcqRel));
+        self.pages().mark_dirty(previous.page);
+        Replaced { link: previous }
+    }
+
+    /// Notes that the row in `cell` is being deleted: call it at the moment
+    /// the cell leaves the primary index, before the change is numbered, so
+    /// that a checkpoint taken after that number sees the page as changed.
+    pub(crate) fn unlinking(&self, cell: &RowCell) {
+        self.check_owner(cell);
+        self.pages().mark_dirty(cell.link().page);
+    }
+
+    /// Marks `pages` dirty again (a checkpoint that failed).
+    pub(crate) fn mark_pages_dirty(&self, pages: &[PageId]) {
+        for &page in pages {
+            self.pages().mark_dirty(page);
         }
+    }
+
+    /// The pages whose set of rows changed since the last call, in id
+    /// order (see [`PageDirectory::take_dirty`]).
+    pub(crate) fn take_dirty_pages(&self) -> Vec<PageId> {
+        self.pages().take_dirty()
     }
 
     /// Retires the version of a cell that has been taken out of the primary
@@ -278,10 +304,13 @@ impl<R: Row> RowStore<R> {
     pub(crate) fn archived<'g>(&'g self, version: Version<'g>) -> &'g R::Archived {
         let bytes = self.bytes(version);
         // SAFETY: the slot holds, unchanged, the bytes `rkyv::to_bytes_in`
-        // produced for an `R` in `stage` (cells of this store only ever get
-        // links from `stage`), copied to a 16-aligned address like the
-        // 16-aligned buffer they were produced in, so an `R::Archived` is at
-        // the root position.
+        // produced for an `R` in `stage`, copied to a 16-aligned address
+        // like the 16-aligned buffer they were produced in, so an
+        // `R::Archived` is at the root position — or, for a table restored
+        // from a checkpoint, bytes that rkyv's validator accepted as an
+        // `R::Archived` at that same address (`restored_row`) before the
+        // cell got the link. Cells of this store only get links from one
+        // of those two paths.
         unsafe { rkyv::access_unchecked::<R::Archived>(bytes) }
     }
 
@@ -368,6 +397,8 @@ impl<R: Row> RowStore<R> {
             .pool
             .allocate(usize::from(old.len))
             .ok_or(StageError::OutOfPages)?;
+        self.pages().mark_dirty(old.page);
+        self.pages().mark_dirty(copy.page);
         // SAFETY: `old` was loaded from a cell of this store under `guard`,
         // so it stays readable until the guard is dropped (see `bytes`), and
         // the pool just handed `copy` to us alone, with `old`'s length; the
@@ -394,6 +425,54 @@ impl<R: Row> RowStore<R> {
 
     fn pages(&self) -> &PageDirectory {
         self.pool.pages()
+    }
+
+    /// Restores page `page` from a checkpoint: `body` is the whole page,
+    /// `rows` the slots of its rows (see [`SlotPool::restore_page`]).
+    /// Returns the links of the rows. `&mut`: the store is not shared yet.
+    pub(crate) fn restore_page(
+        &mut self,
+        page: PageId,
+        body: &[u8],
+        rows: &[(u16, u16)],
+    ) -> Vec<Link> {
+        let links: Vec<Link> = rows
+            .iter()
+            .map(|&(offset, len)| Link { page, offset, len })
+            .collect();
+        self.pool.restore_page(page, body, &links);
+        links
+    }
+
+    /// Copies `bytes` (an archived row) into a fresh slot of a store being
+    /// restored; `None` when it is too large or the table is full.
+    pub(crate) fn restore_bytes(&mut self, bytes: &[u8]) -> Result<Link, StageError> {
+        self.stage_bytes(bytes).map(|staged| staged.link)
+    }
+
+    /// The bytes at `link` in a store being restored, checked by rkyv.
+    pub(crate) fn restored_row(&mut self, link: Link) -> Result<&R::Archived, rancor::Error> {
+        // SAFETY: the store is not shared (`&mut self`), so nothing writes
+        // the slot while the returned reference borrows `self`; `link` was
+        // handed out by this store, so it lies inside a page with memory.
+        let bytes = unsafe { self.pages().read(link) };
+        rkyv::access::<R::Archived, rancor::Error>(bytes)
+    }
+
+    /// Frees a slot of a store being restored (a row replaced or deleted
+    /// while the log is replayed): nobody can read it.
+    pub(crate) fn restore_free(&mut self, link: Link) {
+        // Its page lost a row: the next checkpoint must rewrite it.
+        self.pages().mark_dirty(link.page);
+        self.pool.free(link);
+    }
+
+    /// A cell for a restored row at `link`.
+    pub(crate) fn restored_cell(&self, link: Link) -> RowCell {
+        RowCell {
+            word: AtomicU64::new(link.pack()),
+            store: self.id,
+        }
     }
 
     fn check_owner(&self, cell: &RowCell) {

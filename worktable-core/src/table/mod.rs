@@ -2,17 +2,23 @@
 //! locks, kept in step by the write protocol in [`write`].
 
 mod batch;
+mod checkpoint;
 mod guard;
 mod read;
+mod restore;
 mod stats;
 mod vacuum;
 mod write;
 
 use std::fmt;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, RwLock};
 
+#[doc(hidden)]
+pub use checkpoint::PageCapture;
 pub use guard::RowGuard;
+#[doc(hidden)]
+pub use restore::{RestoreError, TableRestore};
 pub use stats::{IndexStats, TableStats};
 pub use vacuum::{VacuumHandle, VacuumPolicy, VacuumReport};
 
@@ -70,6 +76,9 @@ pub struct WorkTable<R: Row> {
     /// Sequence numbers, subscribers and the commit hook; shared with the
     /// subscriptions, which outlive a borrow of the table.
     events: Arc<EventHub<R>>,
+    /// Vacuum moves rows under a read lock; a checkpoint's capture of the
+    /// changed pages holds the write lock (see [`checkpoint`]).
+    relocations: RwLock<()>,
 }
 
 impl<R: Row> Default for WorkTable<R> {
@@ -117,6 +126,7 @@ impl<R: Row> WorkTable<R> {
             pk_source: R::PkSource::default(),
             len: AtomicUsize::new(0),
             events: Arc::new(EventHub::new(hook)),
+            relocations: RwLock::new(()),
         }
     }
 

@@ -233,6 +233,12 @@ impl<R: Row> WorkTable<R> {
             }
         });
         let mut moved = 0;
+        let hold = || {
+            self.relocations
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+        };
+        let mut no_capture = hold();
         for (i, pk) in leaving.iter().enumerate() {
             let relocated = self
                 .primary
@@ -248,7 +254,10 @@ impl<R: Row> WorkTable<R> {
                 Some(Err(_)) => break,
             }
             if i % 64 == 63 {
+                // A checkpoint's capture may take its turn here.
+                drop(no_capture);
                 thread::yield_now();
+                no_capture = hold();
             }
         }
         moved

@@ -346,7 +346,13 @@ impl<R: Row> WorkTable<R> {
                 ChangeKind::Delete,
                 pk,
                 images,
-                || self.primary.remove(pk),
+                || {
+                    let cell = self.primary.remove(pk);
+                    if let Some(cell) = &cell {
+                        self.store.unlinking(cell);
+                    }
+                    cell
+                },
                 pending,
             )
             .expect("a locked row stays in the primary index");

@@ -1,12 +1,12 @@
 //! The metadata file in a table directory: read it, or replace it so that a
 //! crash leaves either the old or the new file.
 
-use std::fs::{self, File};
-use std::io::{self, Read, Write};
+use std::io;
 use std::path::Path;
 
 use super::codec::{MAX_LEN, Meta, decode};
 use super::error::{DecodeError, MetaError};
+use crate::vfs::Vfs;
 
 /// The metadata file's name in a table directory.
 pub const FILE_NAME: &str = "meta";
@@ -25,17 +25,15 @@ pub const FILE_NAME: &str = "meta";
 ///    nothing. (On Windows `std` renames with `MoveFileExW`, which replaces
 ///    the file in one step on NTFS within a volume, though Windows does
 ///    not document that as a guarantee.)
-/// 3. On Unix, fsync `dir`, so that the rename itself is on disk when this
-///    returns. Other platforms offer no way to sync a directory through
-///    `std`; there the new file is complete once it appears, but a crash
-///    soon after returning may still bring back the old one.
+/// 3. Sync `dir` ([`Vfs::sync_dir`]), so that the rename itself is on disk
+///    when this returns.
 ///
 /// **After a crash:** before step 2 completes, `name` is the old file (or
 /// absent, if there was none) and a `name.tmp` may be left over, complete
 /// or not: readers ignore it ([`read`] opens only `name`) and the next call
 /// truncates and rewrites it. After step 2, `name` is the new file,
 /// complete, because its data was synced before the rename. After this
-/// returns `Ok` (on Unix), `name` is the new file even after a power loss.
+/// returns `Ok`, `name` is the new file even after a power loss.
 /// A file system that broke these orderings would leave a file whose
 /// checksum fails, which [`read`] reports rather than trusts.
 ///
@@ -55,6 +53,7 @@ pub const FILE_NAME: &str = "meta";
 ///
 /// ```
 /// use worktable_persist::meta::{self, Meta};
+/// use worktable_persist::vfs::RealFs;
 ///
 /// let dir = tempfile::tempdir()?;
 /// let meta = Meta {
@@ -64,31 +63,19 @@ pub const FILE_NAME: &str = "meta";
 ///     page_file_generation: 3,
 ///     next_key: Vec::new(),
 /// };
-/// meta::write_atomically(dir.path(), meta::FILE_NAME, &meta::encode(&meta)?)?;
-/// assert_eq!(meta::read(dir.path(), meta::FILE_NAME)?, meta);
+/// meta::write_atomically(&RealFs, dir.path(), meta::FILE_NAME, &meta::encode(&meta)?)?;
+/// assert_eq!(meta::read(&RealFs, dir.path(), meta::FILE_NAME)?, meta);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub fn write_atomically(dir: &Path, name: &str, bytes: &[u8]) -> io::Result<()> {
+pub fn write_atomically(vfs: &dyn Vfs, dir: &Path, name: &str, bytes: &[u8]) -> io::Result<()> {
     let temporary = dir.join(format!("{name}.tmp"));
-    let mut file = File::create(&temporary)?;
-    file.write_all(bytes)?;
+    let file = vfs.open(&temporary, true)?;
+    file.set_len(0)?;
+    file.write_at(0, bytes)?;
     file.sync_all()?;
     drop(file);
-    fs::rename(&temporary, dir.join(name))?;
-    sync_dir(dir)
-}
-
-/// Makes the entries of `dir` (a rename in it) durable.
-#[cfg(unix)]
-fn sync_dir(dir: &Path) -> io::Result<()> {
-    File::open(dir)?.sync_all()
-}
-
-/// Makes the entries of `dir` durable, where `std` offers a way (it does
-/// not on this platform).
-#[cfg(not(unix))]
-fn sync_dir(_dir: &Path) -> io::Result<()> {
-    Ok(())
+    vfs.rename(&temporary, &dir.join(name))?;
+    vfs.sync_dir(dir)
 }
 
 /// Reads and decodes the metadata file `name` in `dir`.
@@ -109,24 +96,26 @@ fn sync_dir(_dir: &Path) -> io::Result<()> {
 ///   version checks, so a newer version is still named as such).
 ///
 /// Nothing is written in any case. See [`write_atomically`] for an example.
-pub fn read(dir: &Path, name: &str) -> Result<Meta, MetaError> {
+pub fn read(vfs: &dyn Vfs, dir: &Path, name: &str) -> Result<Meta, MetaError> {
     let path = dir.join(name);
-    let file = match File::open(&path) {
+    let file = match vfs.open(&path, false) {
         Ok(file) => file,
         Err(source) if source.kind() == io::ErrorKind::NotFound => {
             return Err(MetaError::Missing { path });
         }
         Err(source) => return Err(MetaError::Io { path, source }),
     };
-    let mut bytes = Vec::new();
-    if let Err(source) = (&file).take(MAX_LEN as u64 + 1).read_to_end(&mut bytes) {
+    let len = file.len().map_err(|source| MetaError::Io {
+        path: path.clone(),
+        source,
+    })?;
+    let mut bytes = vec![0; usize::try_from(len).unwrap_or(usize::MAX).min(MAX_LEN + 1)];
+    if let Err(source) = file.read_at(0, &mut bytes) {
         return Err(MetaError::Io { path, source });
     }
     decode(&bytes).map_err(|source| {
         let source = match source {
-            DecodeError::TooLong { len } => DecodeError::TooLong {
-                len: file.metadata().map_or(len, |metadata| metadata.len()),
-            },
+            DecodeError::TooLong { .. } => DecodeError::TooLong { len },
             other => other,
         };
         MetaError::Decode { path, source }

@@ -19,10 +19,11 @@
 //!
 //! ```
 //! use worktable_persist::meta::{self, Meta, MetaError};
+//! use worktable_persist::vfs::RealFs;
 //!
 //! let dir = tempfile::tempdir()?;
 //! assert!(matches!(
-//!     meta::read(dir.path(), meta::FILE_NAME),
+//!     meta::read(&RealFs, dir.path(), meta::FILE_NAME),
 //!     Err(MetaError::Missing { .. })
 //! ));
 //!
@@ -33,8 +34,8 @@
 //!     page_file_generation: 3,
 //!     next_key: 42u64.to_le_bytes().to_vec(),
 //! };
-//! meta::write_atomically(dir.path(), meta::FILE_NAME, &meta::encode(&checkpoint)?)?;
-//! assert_eq!(meta::read(dir.path(), meta::FILE_NAME)?, checkpoint);
+//! meta::write_atomically(&RealFs, dir.path(), meta::FILE_NAME, &meta::encode(&checkpoint)?)?;
+//! assert_eq!(meta::read(&RealFs, dir.path(), meta::FILE_NAME)?, checkpoint);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!

@@ -82,17 +82,92 @@ pub enum PersistError {
         /// The row type's table name.
         expected: &'static str,
     },
-    /// The metadata file records a checkpoint, which this version cannot
-    /// read (it has no page file yet: the whole history is in the log).
+    /// The directory holds a table's files but no metadata file (deleted,
+    /// or never written by worktable).
     #[error(
-        "{} records a checkpoint at sequence number {checkpoint_seq}; this version of worktable-persist keeps no page file and cannot open it",
+        "{} is missing, but the directory holds other table files ({found}): refusing to start an empty table over them",
         path.display()
     )]
-    CheckpointUnsupported {
+    MetaMissing {
         /// The metadata file's path.
         path: PathBuf,
-        /// The stored checkpoint sequence number.
-        checkpoint_seq: u64,
+        /// One of the files found.
+        found: String,
+    },
+    /// The checkpoint manifest cannot be read or decoded.
+    #[error("checkpoint manifest {} cannot be read", path.display())]
+    Manifest {
+        /// The manifest's path.
+        path: PathBuf,
+        /// What is wrong with it.
+        source: crate::pages::ManifestError,
+    },
+    /// The checkpoint manifest does not belong with the metadata file.
+    #[error("checkpoint manifest {}: {detail}", path.display())]
+    ManifestMismatch {
+        /// The manifest's path.
+        path: PathBuf,
+        /// What disagrees.
+        detail: String,
+    },
+    /// The page file's header cannot be read.
+    #[error("page file {} cannot be read", path.display())]
+    PageFile {
+        /// The page file's path.
+        path: PathBuf,
+        /// What is wrong with it.
+        source: crate::pages::PageFileError,
+    },
+    /// A frame of the page file is missing or fails its checksum.
+    #[error("page file {}: frame {frame} (page {page}): {detail}", path.display())]
+    PageFrame {
+        /// The page file's path.
+        path: PathBuf,
+        /// The page the frame holds.
+        page: u32,
+        /// The frame.
+        frame: u32,
+        /// What is wrong.
+        detail: &'static str,
+    },
+    /// A row of the page file is not a valid row, or the rows of the page
+    /// file and the log do not make a table (two rows with one unique key).
+    #[error("{}: the checkpoint and the log do not make a valid table", path.display())]
+    Restore {
+        /// The file the bad row came from (page file or log segment), or
+        /// the directory when the clash shows only at the end.
+        path: PathBuf,
+        /// What is wrong.
+        source: worktable_core::RestoreError,
+    },
+    /// A row converted by [`open_migrating`](crate::PersistentTable::open_migrating)
+    /// cannot be serialized.
+    #[error("migrating the table in {}: a converted row cannot be serialized", dir.display())]
+    MigratedRow {
+        /// The table directory.
+        dir: PathBuf,
+        /// What rkyv reported.
+        source: rancor::Error,
+    },
+    /// A log segment the checkpoint needs is missing.
+    #[error("log segment {} is missing: the checkpoint in the metadata file needs it", path.display())]
+    LogMissing {
+        /// The missing segment's path.
+        path: PathBuf,
+    },
+    /// A log segment that is not the last does not end exactly where the
+    /// next begins.
+    #[error(
+        "log segment {} ends at sequence number {last_seq}, but the next segment starts at {next_first}",
+        path.display()
+    )]
+    LogGap {
+        /// The segment's path.
+        path: PathBuf,
+        /// Its last record's sequence number.
+        last_seq: u64,
+        /// The next segment's first.
+        next_first: u64,
     },
     /// A log segment does not start where the log must start.
     #[error(

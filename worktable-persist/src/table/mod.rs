@@ -1,45 +1,46 @@
 //! [`PersistentTable`]: a [`WorkTable`] whose every change is written to a
-//! write-ahead log, and which is rebuilt from that log when it is opened.
+//! write-ahead log and, by checkpoints, to a page file, and which is
+//! rebuilt from them when it is opened.
 //!
 //! See the [crate documentation](crate) for what each [`Durability`] mode
 //! promises.
 
+mod checkpoint;
 mod error;
+mod files;
+mod migrate;
+mod recover;
 mod writer;
 
 #[cfg(test)]
 mod tests;
 
-use std::fs::{self, OpenOptions};
 use std::future::Future;
-use std::io::Read;
 use std::ops::Deref;
 use std::path::{Path, PathBuf};
 use std::pin::pin;
-use std::sync::Arc;
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::task::{Context, Poll, Wake, Waker};
 use std::thread::{self, JoinHandle, Thread};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use tokio::sync::oneshot;
 use worktable_core::events::CommitHook;
-use worktable_core::{Row, RowImage, TableError, WorkTable};
+use worktable_core::{Row, WorkTable};
 
+pub use checkpoint::CheckpointReport;
 pub use error::PersistError;
+#[cfg(test)]
+pub(crate) use files::segment_name;
 #[doc(hidden)]
 pub use writer::LogStats;
-use writer::{Hook, Shared, run_flusher};
 
-use crate::dir_lock::DirLock;
-use crate::log::{self, RecordKind, SegmentHeader, encode_header};
-use crate::meta::{self, Meta, MetaError};
+use checkpoint::Checkpointer;
+use recover::Recovered;
+use writer::{Hook, Segment, Shared, create_segment, run_flusher};
 
-/// The sequence number the first log segment starts at.
-const FIRST_SEQ: u64 = 1;
-
-/// The file name of the log segment whose first record is `first_seq`.
-fn segment_name(first_seq: u64) -> String {
-    format!("log-{first_seq:020}")
-}
+use crate::log::{HEADER_LEN, SegmentHeader};
+use crate::vfs::{RealFs, Vfs};
 
 /// When a write's change is on disk, relative to when the write returns.
 ///
@@ -61,17 +62,53 @@ pub enum Durability {
 }
 
 /// How a [`PersistentTable`] is opened.
+///
+/// ```
+/// use std::time::Duration;
+/// use worktable_persist::{Durability, Options};
+///
+/// let options = Options::durability(Durability::Sync)
+///     .checkpoint_after_log_bytes(16 << 20)
+///     .checkpoint_interval(Some(Duration::from_secs(30)));
+/// assert_eq!(options.checkpoint_log_bytes, 16 << 20);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Options {
     /// When writes are on disk. Default: [`Durability::Sync`].
     pub durability: Durability,
+    /// A background checkpoint starts once the log has grown by this many
+    /// bytes since the last one. Default: 64 MiB.
+    pub checkpoint_log_bytes: u64,
+    /// A background checkpoint also starts this long after the last one if
+    /// anything was logged since; `None`: only by log size. Default: 60 s.
+    pub checkpoint_interval: Option<Duration>,
 }
 
 impl Options {
-    /// Options with the given durability.
+    /// Options with the given durability and the default checkpoint
+    /// triggers.
     pub fn durability(durability: Durability) -> Self {
-        Self { durability }
+        Self {
+            durability,
+            checkpoint_log_bytes: 64 << 20,
+            checkpoint_interval: Some(Duration::from_secs(60)),
+        }
+    }
+
+    /// Checkpoint once the log has grown by `bytes` (at least 1).
+    #[must_use]
+    pub fn checkpoint_after_log_bytes(mut self, bytes: u64) -> Self {
+        self.checkpoint_log_bytes = bytes.max(1);
+        self
+    }
+
+    /// Checkpoint this long after the last checkpoint if anything changed
+    /// (`None`: only by log size).
+    #[must_use]
+    pub fn checkpoint_interval(mut self, interval: Option<Duration>) -> Self {
+        self.checkpoint_interval = interval;
+        self
     }
 }
 
@@ -82,13 +119,14 @@ impl Default for Options {
 }
 
 /// A [`WorkTable`] kept in a directory: every committed change is appended
-/// to a write-ahead log, and [`open`](Self::open) rebuilds the table from
-/// it.
+/// to a write-ahead log, checkpoints copy the changed pages into a page
+/// file in the background, and [`open`](Self::open) rebuilds the table
+/// from the last checkpoint and the log after it.
 ///
 /// It dereferences to the [`WorkTable`], so the whole read and write API is
 /// available; each write returns once its change is as durable as the
 /// table's [`Durability`] says. [`close`](Self::close) writes and syncs
-/// everything and releases the directory.
+/// the log, takes a last checkpoint and releases the directory.
 ///
 /// # Example
 ///
@@ -121,24 +159,52 @@ impl Default for Options {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct PersistentTable<R: Row> {
-    /// The table (dropped first: its hook holds `shared`).
-    table: WorkTable<R>,
-    /// State shared with the hook and the flusher.
-    shared: Arc<Shared>,
+    /// What the background threads share with the handle.
+    inner: Arc<Inner<R>>,
     /// The flusher thread, until it is stopped.
     flusher: Option<JoinHandle<()>>,
+    /// The background checkpoint thread, until it is stopped.
+    checkpoints: Option<JoinHandle<()>>,
+}
+
+/// The table and its persistence state.
+struct Inner<R: Row> {
+    /// The table (dropped before `hook`'s other owners matter: the hook only
+    /// holds `shared`).
+    table: WorkTable<R>,
+    /// The commit hook (also installed in the table).
+    hook: Arc<Hook<R>>,
+    /// State shared with the hook and the flusher.
+    shared: Arc<Shared>,
+    /// Runs checkpoints.
+    checkpointer: Checkpointer,
+    /// The background checkpoint thread's control.
+    control: Mutex<Control>,
+    /// Wakes the background checkpoint thread.
+    wake: Condvar,
     /// The table directory.
     dir: PathBuf,
-    /// The directory lock, released last.
-    _lock: DirLock,
+    /// The options the table was opened with.
+    options: Options,
+    /// The directory lock, released when the last owner goes.
+    _lock: Box<dyn std::any::Any + Send + Sync>,
+}
+
+/// What the background checkpoint thread is told and tells.
+#[derive(Debug, Default)]
+struct Control {
+    stop: bool,
+    /// The last background checkpoint failed: its error, reported by
+    /// `close` (the thread tries again at the next trigger).
+    failed: Option<String>,
 }
 
 impl<R: Row> std::fmt::Debug for PersistentTable<R> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PersistentTable")
-            .field("dir", &self.dir)
+            .field("dir", &self.inner.dir)
             .field("durability", &self.durability())
-            .field("table", &self.table)
+            .field("table", &self.inner.table)
             .finish()
     }
 }
@@ -147,166 +213,237 @@ impl<R: Row> Deref for PersistentTable<R> {
     type Target = WorkTable<R>;
 
     fn deref(&self) -> &WorkTable<R> {
-        &self.table
+        &self.inner.table
     }
 }
 
 impl<R: Row> PersistentTable<R> {
     /// Opens the table kept in `dir`, creating the directory and an empty
-    /// table if there is none, and rebuilds it from its log.
+    /// table if there is none, and rebuilds it from its last checkpoint and
+    /// the log after it.
     ///
-    /// **Blocking**: it reads the whole log and replays it, and may sync
+    /// **Blocking**: it reads the checkpoint and the log and may sync
     /// files. From async code, call it in `tokio::task::spawn_blocking` (or
-    /// before the runtime starts) if the log may be large. Nothing else on
+    /// before the runtime starts) if the table may be large. Nothing else on
     /// the write path blocks: the log is written and synced by a dedicated
-    /// thread.
+    /// thread, and checkpoints run on another.
     ///
-    /// The steps: create `dir` if missing; lock it
-    /// ([`DirLock`]); read the metadata file (a new table writes one); check
-    /// the row type's schema fingerprint and table name against it; read
-    /// the log segment, check it, and replay its records in order; cut a
-    /// torn tail off the segment (and sync) before anything is appended.
+    /// The steps: create `dir` if missing; lock it; read the metadata file
+    /// (a new table writes one) and check the row type's schema fingerprint
+    /// and table name against it; read the checkpoint it names (manifest,
+    /// then every page-file frame, checked against the manifest's
+    /// checksums, every row validated); replay the log segments after the
+    /// checkpoint, in order; build the indexes; cut a torn tail off the
+    /// last segment (and sync) before anything is appended; remove files
+    /// earlier runs left behind.
     ///
     /// # Errors
     ///
     /// - [`PersistError::AlreadyOpen`]: the directory is open elsewhere.
-    /// - [`PersistError::Meta`], [`PersistError::SchemaMismatch`],
-    ///   [`PersistError::TableNameMismatch`],
-    ///   [`PersistError::CheckpointUnsupported`]: the metadata file cannot
-    ///   be read or is not this table's.
+    /// - [`PersistError::Meta`], [`PersistError::MetaMissing`],
+    ///   [`PersistError::SchemaMismatch`], [`PersistError::TableNameMismatch`]:
+    ///   the metadata file cannot be read or is not this table's.
+    /// - [`PersistError::Manifest`], [`PersistError::ManifestMismatch`],
+    ///   [`PersistError::PageFile`], [`PersistError::PageFrame`]: the
+    ///   checkpoint is damaged.
     /// - [`PersistError::Log`], [`PersistError::LogStart`],
-    ///   [`PersistError::BadRow`], [`PersistError::Replay`]: the log is
-    ///   damaged (not merely torn) or malformed.
+    ///   [`PersistError::LogMissing`], [`PersistError::LogGap`]: the log is
+    ///   damaged (not merely torn) or incomplete.
+    /// - [`PersistError::Restore`]: a row is not valid, or the rows break a
+    ///   unique index.
     /// - [`PersistError::Io`], [`PersistError::Lock`]: a file operation
-    ///   failed.
+    ///   failed (permissions included).
     ///
-    /// After an error nothing was written to the log and the lock is
-    /// released.
+    /// After an error nothing was written (except a new table's metadata
+    /// file) and the lock is released.
     pub fn open(dir: impl AsRef<Path>, options: Options) -> Result<Self, PersistError> {
-        let dir = dir.as_ref().to_owned();
-        fs::create_dir_all(&dir).map_err(|source| PersistError::io(&dir, source))?;
-        let lock = DirLock::acquire(&dir)?;
-        check_meta::<R>(&dir)?;
+        Self::open_in(Arc::new(RealFs), dir.as_ref(), options)
+    }
 
-        let name = segment_name(FIRST_SEQ);
-        let path = dir.join(&name);
+    /// [`open`](Self::open) on the file system `vfs` (a simulated disk in
+    /// tests). Not a stable API.
+    #[doc(hidden)]
+    pub fn open_in(vfs: Arc<dyn Vfs>, dir: &Path, options: Options) -> Result<Self, PersistError> {
+        vfs.create_dir_all(dir)
+            .map_err(|source| PersistError::io(dir, source))?;
+        let lock = vfs.lock_dir(dir)?;
+        let recovered = recover::recover::<R>(&*vfs, dir)?;
+        Self::start(vfs, dir, options, lock, recovered, false)
+    }
+
+    /// Builds the table from what recovery found and starts the log writer
+    /// and the checkpoint thread. `force_checkpoint`: take a checkpoint
+    /// before returning even if nothing changed (a migration).
+    fn start(
+        vfs: Arc<dyn Vfs>,
+        dir: &Path,
+        options: Options,
+        lock: Box<dyn std::any::Any + Send + Sync>,
+        recovered: Recovered<R>,
+        force_checkpoint: bool,
+    ) -> Result<Self, PersistError> {
+        let Recovered {
+            restore,
+            meta,
+            manifest,
+            last_segment,
+            last_seq,
+            deleted_max,
+            obsolete,
+        } = recovered;
         let header = SegmentHeader {
             schema_fingerprint: R::SCHEMA_FINGERPRINT,
-            first_seq: FIRST_SEQ,
+            first_seq: last_segment.map_or(last_seq + 1, |(header, _, _)| header.first_seq),
         };
-        let bytes = match fs::File::open(&path) {
-            Ok(mut file) => {
-                let mut bytes = Vec::new();
-                file.read_to_end(&mut bytes)
-                    .map_err(|source| PersistError::io(&path, source))?;
-                bytes
-            }
-            Err(source) if source.kind() == std::io::ErrorKind::NotFound => {
-                // A new table (or a crash between writing the metadata and
-                // the segment): an empty segment, created atomically.
-                let bytes = encode_header(&header).to_vec();
-                meta::write_atomically(&dir, &name, &bytes)
-                    .map_err(|source| PersistError::io(&path, source))?;
-                bytes
-            }
-            Err(source) => return Err(PersistError::io(&path, source)),
-        };
-
-        let scanned = log::scan(&bytes).map_err(|source| PersistError::Log {
-            path: path.clone(),
-            source,
-        })?;
-        if scanned.header.schema_fingerprint != R::SCHEMA_FINGERPRINT {
-            return Err(PersistError::SchemaMismatch {
-                path,
-                stored: scanned.header.schema_fingerprint,
-                expected: R::SCHEMA_FINGERPRINT,
-            });
+        let segment = open_last_segment::<R>(&*vfs, dir, last_segment, &header)?;
+        let shared = Shared::new(dir.to_owned(), header, options.durability, last_seq);
+        let hook = Arc::new(Hook::<R>::new(Arc::clone(&shared), deleted_max));
+        let table = restore
+            .finish(Some(Arc::clone(&hook) as Arc<dyn CommitHook<R>>))
+            .map_err(|source| PersistError::Restore {
+                path: dir.to_owned(),
+                source,
+            })?;
+        let checkpointer = Checkpointer::new(Arc::clone(&vfs), dir.to_owned(), meta, manifest)?;
+        for path in obsolete {
+            let _ = vfs.remove_file(&path);
         }
-        if scanned.header.first_seq != FIRST_SEQ {
-            return Err(PersistError::LogStart {
-                path,
-                first_seq: scanned.header.first_seq,
-                expected: FIRST_SEQ,
-            });
-        }
-        let last_seq = scanned.records.last().map_or(FIRST_SEQ - 1, |r| r.seq);
-
-        let shared = Shared::new(header, path.clone(), options.durability, last_seq);
-        let hook: Arc<dyn CommitHook<R>> = Arc::new(Hook {
-            shared: Arc::clone(&shared),
-        });
-        let table = WorkTable::with_commit_hook(hook);
-        for record in &scanned.records {
-            replay(&table, &path, record)?;
-        }
-        shared.finish_replay();
-
-        // Writer obligation: nothing of an earlier attempt may follow the
-        // records appended from now on; and the durable mark stamped on them
-        // may only claim what is synced, so sync what the scan kept.
-        let file = OpenOptions::new()
-            .append(true)
-            .open(&path)
-            .map_err(|source| PersistError::io(&path, source))?;
-        if scanned.tail.valid_len < bytes.len() {
-            file.set_len(scanned.tail.valid_len as u64)
-                .map_err(|source| PersistError::io(&path, source))?;
-        }
-        file.sync_all()
-            .map_err(|source| PersistError::io(&path, source))?;
 
         let flusher = thread::Builder::new()
             .name(format!("worktable-log-{}", R::TABLE_NAME))
             .spawn({
                 let shared = Arc::clone(&shared);
-                move || run_flusher(shared, file)
+                let vfs = Arc::clone(&vfs);
+                move || run_flusher(shared, vfs, segment)
             })
-            .map_err(|source| PersistError::io(&path, source))?;
-        Ok(Self {
+            .map_err(|source| PersistError::io(dir, source))?;
+        let inner = Arc::new(Inner {
             table,
+            hook,
             shared,
-            flusher: Some(flusher),
-            dir,
+            checkpointer,
+            control: Mutex::new(Control::default()),
+            wake: Condvar::new(),
+            dir: dir.to_owned(),
+            options,
             _lock: lock,
-        })
+        });
+        let mut opened = Self {
+            inner,
+            flusher: Some(flusher),
+            checkpoints: None,
+        };
+        if force_checkpoint {
+            opened.inner.checkpoint_now(true)?;
+        }
+        let checkpoints = thread::Builder::new()
+            .name(format!("worktable-checkpoint-{}", R::TABLE_NAME))
+            .spawn({
+                let inner = Arc::clone(&opened.inner);
+                move || inner.run_background()
+            })
+            .map_err(|source| PersistError::io(dir, source))?;
+        opened.checkpoints = Some(checkpoints);
+        Ok(opened)
     }
 
     /// The table directory.
     pub fn dir(&self) -> &Path {
-        &self.dir
+        &self.inner.dir
     }
 
     /// The durability the table was opened with.
     pub fn durability(&self) -> Durability {
-        self.shared.durability()
+        self.inner.shared.durability()
+    }
+
+    /// The options the table was opened with.
+    pub fn options(&self) -> Options {
+        self.inner.options
     }
 
     /// The in-memory table (also reachable through `Deref`).
     pub fn table(&self) -> &WorkTable<R> {
-        &self.table
+        &self.inner.table
     }
 
     /// Counters of the log writer since open (syncs, batches, records), for
     /// tests and diagnostics. Not a stable API.
     #[doc(hidden)]
     pub fn log_stats(&self) -> LogStats {
-        self.shared.stats()
+        self.inner.shared.stats()
     }
 
-    /// Writes and syncs every logged change, stops the log writer and
-    /// releases the directory.
+    /// Takes a checkpoint now: the pages changed since the last one are
+    /// written to the page file and synced, the metadata file moves to the
+    /// new checkpoint, and the log before it is removed. Runs on a thread
+    /// of its own; waits for a background checkpoint in progress first.
     ///
-    /// Waits for one last write and sync, on the log writer's thread.
+    /// ```
+    /// # use worktable_core::prelude::*;
+    /// # use worktable_persist::{Options, PersistentTable};
+    /// # #[derive(Table, Archive, Serialize, Deserialize, Clone, Debug, PartialEq)]
+    /// # #[rkyv(crate = worktable_core::rkyv)]
+    /// # struct Note { #[pk] id: u64, text: String }
+    /// # fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    /// #     tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f)
+    /// # }
+    /// let dir = tempfile::tempdir()?;
+    /// block_on(async {
+    ///     let notes = PersistentTable::<Note>::open(dir.path(), Options::default())?;
+    ///     notes.insert(Note { id: 7, text: "kept".into() }).await?;
+    ///     let report = notes.checkpoint().await?;
+    ///     assert_eq!((report.seq, report.rows), (1, 1));
+    ///     notes.close().await?;
+    ///     Ok::<(), Box<dyn std::error::Error>>(())
+    /// })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`PersistError::Io`] (and the log's [`PersistError::LogWrite`]) when
+    /// a file cannot be written or synced. The checkpoint in the metadata
+    /// file stays the previous one, complete, and nothing is lost: the
+    /// pages it did not write are written by the next checkpoint.
+    pub async fn checkpoint(&self) -> Result<CheckpointReport, PersistError> {
+        let (sender, receiver) = oneshot::channel();
+        let inner = Arc::clone(&self.inner);
+        thread::Builder::new()
+            .name(format!("worktable-checkpoint-now-{}", R::TABLE_NAME))
+            .spawn(move || {
+                let outcome = inner.checkpoint_now(false);
+                // Let go of the table before answering: once `close` has its
+                // answer, the directory lock must be released with the
+                // handle.
+                drop(inner);
+                let _ = sender.send(outcome);
+            })
+            .map_err(|source| PersistError::io(&self.inner.dir, source))?;
+        receiver.await.unwrap_or_else(|_| {
+            Err(PersistError::io(
+                &self.inner.dir,
+                std::io::Error::other("the checkpoint thread ended without a result"),
+            ))
+        })
+    }
+
+    /// Writes and syncs every logged change, takes a last checkpoint (so
+    /// that the next open has no log to replay), stops the background
+    /// threads and releases the directory.
     ///
     /// # Errors
     ///
     /// [`PersistError::LogWrite`] if the log could not be written or synced
     /// (now or earlier): changes after the last successful sync may be
-    /// missing after a reopen. The directory is released in every case.
+    /// missing after a reopen. A checkpoint error ([`PersistError::Io`])
+    /// loses nothing: the log still holds every change. The directory is
+    /// released in every case.
     pub async fn close(mut self) -> Result<(), PersistError> {
-        let mut progress = self.shared.watch();
-        self.shared.request_stop();
+        self.stop_checkpoints();
+        let checkpointed = self.checkpoint().await;
+        let mut progress = self.inner.shared.watch();
+        self.inner.shared.request_stop();
         let failed = progress
             .wait_for(|p| p.stopped)
             .await
@@ -314,8 +451,18 @@ impl<R: Row> PersistentTable<R> {
             .and_then(|p| p.failed.clone());
         self.join_flusher();
         match failed {
-            Some(source) => Err(self.shared.write_error(source)),
-            None => Ok(()),
+            Some(source) => Err(self.inner.shared.write_error(source)),
+            None => checkpointed.map(drop),
+        }
+    }
+
+    /// Stops the background checkpoint thread (after a checkpoint in
+    /// progress) and waits for it.
+    fn stop_checkpoints(&mut self) {
+        if let Some(thread) = self.checkpoints.take() {
+            self.inner.lock_control().stop = true;
+            self.inner.wake.notify_all();
+            let _ = thread.join();
         }
     }
 
@@ -323,7 +470,7 @@ impl<R: Row> PersistentTable<R> {
     /// thread.
     fn join_flusher(&mut self) {
         if let Some(flusher) = self.flusher.take() {
-            self.shared.request_stop();
+            self.inner.shared.request_stop();
             // The flusher does not panic; if it did, there is nothing more
             // to flush.
             let _ = flusher.join();
@@ -332,89 +479,96 @@ impl<R: Row> PersistentTable<R> {
 }
 
 impl<R: Row> Drop for PersistentTable<R> {
-    /// Writes and syncs what is buffered (best effort: an error cannot be
-    /// reported), stops the log writer and releases the directory. Blocks
-    /// for that last write and sync; [`close`](Self::close) does the same
-    /// and reports errors.
+    /// Stops the background checkpoints, writes and syncs what is buffered
+    /// (best effort: an error cannot be reported), stops the log writer and
+    /// releases the directory. Blocks for that last write and sync;
+    /// [`close`](Self::close) does the same, also checkpoints, and reports
+    /// errors.
     fn drop(&mut self) {
+        self.stop_checkpoints();
         self.join_flusher();
     }
 }
 
-/// Reads the metadata file of `dir` and checks it belongs to `R`; writes it
-/// for a new table.
-fn check_meta<R: Row>(dir: &Path) -> Result<(), PersistError> {
-    let path = dir.join(meta::FILE_NAME);
-    let stored = match meta::read(dir, meta::FILE_NAME) {
-        Ok(stored) => stored,
-        Err(MetaError::Missing { .. }) => {
-            let fresh = Meta {
-                schema_fingerprint: R::SCHEMA_FINGERPRINT,
-                table_name: R::TABLE_NAME.to_owned(),
-                checkpoint_seq: 0,
-                page_file_generation: 0,
-                next_key: Vec::new(),
-            };
-            let bytes = meta::encode(&fresh).map_err(|source| PersistError::MetaEncode {
-                path: path.clone(),
-                source,
-            })?;
-            meta::write_atomically(dir, meta::FILE_NAME, &bytes)
-                .map_err(|source| PersistError::io(&path, source))?;
-            return Ok(());
+impl<R: Row> Inner<R> {
+    fn lock_control(&self) -> std::sync::MutexGuard<'_, Control> {
+        self.control.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// One checkpoint, on this thread.
+    fn checkpoint_now(&self, force: bool) -> Result<CheckpointReport, PersistError> {
+        self.checkpointer
+            .run(&self.table, &self.hook, &self.shared, force)
+    }
+
+    /// The background checkpoint thread: checkpoints when the log has grown
+    /// by `checkpoint_log_bytes`, or `checkpoint_interval` after the last
+    /// checkpoint if anything was logged, until stopped.
+    fn run_background(&self) {
+        let poll = Duration::from_millis(50);
+        let mut last = Instant::now();
+        let mut control = self.lock_control();
+        loop {
+            control = self
+                .wake
+                .wait_timeout(control, poll)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+            if control.stop {
+                return;
+            }
+            let logged = self.shared.logged_since_rotation();
+            let by_size = logged >= self.options.checkpoint_log_bytes;
+            let by_time = logged > 0
+                && self
+                    .options
+                    .checkpoint_interval
+                    .is_some_and(|interval| last.elapsed() >= interval);
+            if !(by_size || by_time) {
+                continue;
+            }
+            drop(control);
+            let outcome = self.checkpoint_now(false);
+            last = Instant::now();
+            control = self.lock_control();
+            control.failed = outcome.err().map(|error| error.to_string());
         }
-        Err(other) => return Err(PersistError::Meta(other)),
-    };
-    if stored.schema_fingerprint != R::SCHEMA_FINGERPRINT {
-        return Err(PersistError::SchemaMismatch {
-            path,
-            stored: stored.schema_fingerprint,
-            expected: R::SCHEMA_FINGERPRINT,
-        });
     }
-    if stored.table_name != R::TABLE_NAME {
-        return Err(PersistError::TableNameMismatch {
-            path,
-            stored: stored.table_name,
-            expected: R::TABLE_NAME,
-        });
-    }
-    if stored.checkpoint_seq != 0 {
-        return Err(PersistError::CheckpointUnsupported {
-            path,
-            checkpoint_seq: stored.checkpoint_seq,
-        });
-    }
-    Ok(())
 }
 
-/// Applies one log record to `table` (whose hook logs nothing yet): a put
-/// is an upsert of the image, a delete removes the image's key if present.
-fn replay<R: Row>(
-    table: &WorkTable<R>,
-    path: &Path,
-    record: &log::Record<'_>,
-) -> Result<(), PersistError> {
-    let image = RowImage::<R>::from_bytes(record.image).map_err(|source| PersistError::BadRow {
-        path: path.to_owned(),
-        offset: record.offset,
-        source,
-    })?;
-    let outcome = match record.kind {
-        RecordKind::Put => block_on(table.upsert(image.get())).map(drop),
-        RecordKind::Delete => {
-            let pk = R::pk_of_archived(image.archived());
-            match block_on(table.delete(&pk)) {
-                Err(TableError::NotFound { .. }) => Ok(()),
-                other => other.map(drop),
+/// Opens the last segment for appending after cutting its torn tail (and
+/// syncing), or creates it; an empty segment written for another row type
+/// (left by a migration) is created anew.
+fn open_last_segment<R: Row>(
+    vfs: &dyn Vfs,
+    dir: &Path,
+    last: Option<(SegmentHeader, u64, u64)>,
+    header: &SegmentHeader,
+) -> Result<Segment, PersistError> {
+    let path = dir.join(files::segment_name(header.first_seq));
+    let io = |source| PersistError::io(&path, source);
+    match last {
+        Some((found, valid_len, len))
+            if found.schema_fingerprint == R::SCHEMA_FINGERPRINT
+                || valid_len > HEADER_LEN as u64 =>
+        {
+            // Writer obligation: nothing of an earlier attempt may follow
+            // the records appended from now on; and the durable mark stamped
+            // on them may only claim what is synced, so sync what the scan
+            // kept.
+            let file = vfs.open(&path, false).map_err(io)?;
+            if valid_len < len {
+                file.set_len(valid_len).map_err(io)?;
             }
+            file.sync_all().map_err(io)?;
+            Ok(Segment {
+                file,
+                len: valid_len,
+                unsynced: false,
+            })
         }
-    };
-    outcome.map_err(|source| PersistError::Replay {
-        path: path.to_owned(),
-        offset: record.offset,
-        source,
-    })
+        _ => create_segment(vfs, dir, header).map_err(io),
+    }
 }
 
 /// Wakes the thread that polls a future.
@@ -426,9 +580,8 @@ impl Wake for ThreadWaker {
     }
 }
 
-/// Runs `future` to completion on this thread. Used for replay, where no
-/// other task holds a row lock and the hook returns no durability future,
-/// so the writes complete without waiting.
+/// Runs `future` to completion on this thread (a background thread waiting
+/// for the flusher's progress).
 fn block_on<F: Future>(future: F) -> F::Output {
     let mut future = pin!(future);
     let waker = Waker::from(Arc::new(ThreadWaker(thread::current())));

@@ -9,13 +9,14 @@ use super::{reseal, sample};
 use crate::meta::{
     DecodeError, FILE_NAME, MAX_LEN, Meta, MetaError, decode, encode, read, write_atomically,
 };
+use crate::vfs::RealFs;
 
 fn tempdir() -> tempfile::TempDir {
     tempfile::tempdir().expect("a temporary directory")
 }
 
 fn write_meta(dir: &Path, meta: &Meta) {
-    write_atomically(dir, FILE_NAME, &encode(meta).unwrap()).unwrap();
+    write_atomically(&RealFs, dir, FILE_NAME, &encode(meta).unwrap()).unwrap();
 }
 
 fn tmp_path(dir: &Path) -> std::path::PathBuf {
@@ -26,7 +27,7 @@ fn tmp_path(dir: &Path) -> std::path::PathBuf {
 fn written_meta_reads_back() {
     let dir = tempdir();
     write_meta(dir.path(), &sample());
-    assert_eq!(read(dir.path(), FILE_NAME).unwrap(), sample());
+    assert_eq!(read(&RealFs, dir.path(), FILE_NAME).unwrap(), sample());
     assert!(!tmp_path(dir.path()).exists());
 }
 
@@ -34,7 +35,7 @@ fn written_meta_reads_back() {
 fn write_atomically_writes_exactly_the_bytes() {
     let dir = tempdir();
     for bytes in [&b""[..], b"x", &[0xa5; 10_000]] {
-        write_atomically(dir.path(), "blob", bytes).unwrap();
+        write_atomically(&RealFs, dir.path(), "blob", bytes).unwrap();
         assert_eq!(std::fs::read(dir.path().join("blob")).unwrap(), bytes);
     }
 }
@@ -50,7 +51,7 @@ fn a_second_write_replaces_the_first() {
         ..sample()
     };
     write_meta(dir.path(), &next);
-    assert_eq!(read(dir.path(), FILE_NAME).unwrap(), next);
+    assert_eq!(read(&RealFs, dir.path(), FILE_NAME).unwrap(), next);
     // Exactly the new file: nothing of the longer old one is left at its end.
     assert_eq!(
         std::fs::read(dir.path().join(FILE_NAME)).unwrap(),
@@ -64,14 +65,14 @@ fn a_leftover_tmp_file_is_ignored_and_replaced() {
     write_meta(dir.path(), &sample());
     // A crash during a later replacement left a torn temporary file.
     std::fs::write(tmp_path(dir.path()), b"WTMETA\0\0 torn garbage").unwrap();
-    assert_eq!(read(dir.path(), FILE_NAME).unwrap(), sample());
+    assert_eq!(read(&RealFs, dir.path(), FILE_NAME).unwrap(), sample());
 
     let next = Meta {
         checkpoint_seq: 99,
         ..sample()
     };
     write_meta(dir.path(), &next);
-    assert_eq!(read(dir.path(), FILE_NAME).unwrap(), next);
+    assert_eq!(read(&RealFs, dir.path(), FILE_NAME).unwrap(), next);
     assert!(!tmp_path(dir.path()).exists());
 }
 
@@ -80,7 +81,7 @@ fn a_leftover_tmp_file_longer_than_the_new_one_is_truncated() {
     let dir = tempdir();
     std::fs::write(tmp_path(dir.path()), vec![0xee; 5_000]).unwrap();
     assert!(matches!(
-        read(dir.path(), FILE_NAME),
+        read(&RealFs, dir.path(), FILE_NAME),
         Err(MetaError::Missing { .. })
     ));
     write_meta(dir.path(), &sample());
@@ -100,15 +101,15 @@ fn a_failed_write_leaves_the_old_file() {
         checkpoint_seq: 7,
         ..sample()
     };
-    assert!(write_atomically(dir.path(), FILE_NAME, &encode(&next).unwrap()).is_err());
-    assert_eq!(read(dir.path(), FILE_NAME).unwrap(), sample());
+    assert!(write_atomically(&RealFs, dir.path(), FILE_NAME, &encode(&next).unwrap()).is_err());
+    assert_eq!(read(&RealFs, dir.path(), FILE_NAME).unwrap(), sample());
 }
 
 #[test]
 fn writing_into_a_missing_directory_fails() {
     let dir = tempdir();
     let missing = dir.path().join("missing");
-    let err = write_atomically(&missing, FILE_NAME, b"x").unwrap_err();
+    let err = write_atomically(&RealFs, &missing, FILE_NAME, b"x").unwrap_err();
     assert_eq!(err.kind(), io::ErrorKind::NotFound);
     assert!(!missing.exists());
 }
@@ -116,7 +117,7 @@ fn writing_into_a_missing_directory_fails() {
 #[test]
 fn missing_file_is_missing() {
     let dir = tempdir();
-    let err = read(dir.path(), FILE_NAME).unwrap_err();
+    let err = read(&RealFs, dir.path(), FILE_NAME).unwrap_err();
     let path = dir.path().join(FILE_NAME);
     assert!(matches!(&err, MetaError::Missing { path: p } if *p == path));
     assert_eq!(err.path(), path);
@@ -127,7 +128,7 @@ fn missing_file_is_missing() {
     // So is a file in a directory that does not exist.
     let missing_dir = dir.path().join("gone");
     assert!(matches!(
-        read(&missing_dir, FILE_NAME),
+        read(&RealFs, &missing_dir, FILE_NAME),
         Err(MetaError::Missing { path }) if path == missing_dir.join(FILE_NAME)
     ));
 }
@@ -137,7 +138,7 @@ fn garbage_is_a_decode_error_naming_the_file() {
     let dir = tempdir();
     let path = dir.path().join(FILE_NAME);
     std::fs::write(&path, [0u8; 64]).unwrap();
-    let err = read(dir.path(), FILE_NAME).unwrap_err();
+    let err = read(&RealFs, dir.path(), FILE_NAME).unwrap_err();
     match &err {
         MetaError::Decode { path: p, source } => {
             assert_eq!(p, &path);
@@ -163,7 +164,7 @@ fn a_damaged_file_is_a_checksum_error() {
     bytes[30] ^= 0x20;
     std::fs::write(dir.path().join(FILE_NAME), &bytes).unwrap();
     assert!(matches!(
-        read(dir.path(), FILE_NAME),
+        read(&RealFs, dir.path(), FILE_NAME),
         Err(MetaError::Decode {
             source: DecodeError::Checksum { .. },
             ..
@@ -179,7 +180,7 @@ fn a_huge_file_is_too_long_with_its_full_length() {
     reseal(&mut bytes);
     std::fs::write(dir.path().join(FILE_NAME), &bytes).unwrap();
     assert!(matches!(
-        read(dir.path(), FILE_NAME),
+        read(&RealFs, dir.path(), FILE_NAME),
         Err(MetaError::Decode {
             source: DecodeError::TooLong { len: 1_048_576 },
             ..
@@ -202,7 +203,7 @@ fn a_huge_file_of_a_newer_version_is_reported_as_a_newer_version() {
     bytes.resize(1 << 20, 0);
     std::fs::write(dir.path().join(FILE_NAME), &bytes).unwrap();
     assert!(matches!(
-        read(dir.path(), FILE_NAME),
+        read(&RealFs, dir.path(), FILE_NAME),
         Err(MetaError::Decode {
             source: DecodeError::UnsupportedVersion { found: 2, .. },
             ..
@@ -215,7 +216,7 @@ fn a_directory_in_place_of_the_file_is_an_io_error() {
     let dir = tempdir();
     let path = dir.path().join(FILE_NAME);
     std::fs::create_dir(&path).unwrap();
-    let err = read(dir.path(), FILE_NAME).unwrap_err();
+    let err = read(&RealFs, dir.path(), FILE_NAME).unwrap_err();
     assert!(
         matches!(&err, MetaError::Io { path: p, .. } if *p == path),
         "{err:?}"

@@ -1,0 +1,99 @@
+//! What `worktable-persist` needs to checkpoint a table: the pages whose
+//! rows changed since the last checkpoint, and the bytes of the rows now in
+//! them. Hidden from the docs; not a stable API.
+//!
+//! # Why a capture sees a consistent set of pages
+//!
+//! A write marks the pages whose set of rows it changes *before* its change
+//! is numbered: the page of a new version when it is staged, the page of the
+//! version it replaces or deletes inside the commit step itself (see
+//! [`write`](super::write)). So a checkpoint that notes the last sequence
+//! number `S` (through the commit hook, in sequence order) and only then
+//! [captures](WorkTable::capture_changed_pages) finds every page changed by
+//! a change up to `S` marked. Vacuum moves rows without a change number;
+//! the capture holds vacuum's relocation gate from taking the marks until
+//! it is dropped, so no row moves between pages while their rows are read,
+//! and every move before it marked both pages.
+//!
+//! What a capture reads of a row is its version at the time of reading,
+//! which may be newer than `S`: replaying the log from `S + 1` on top of
+//! the captured pages (puts as upserts, deletes as "delete if present")
+//! reaches the same state whatever mix of older and newer versions was
+//! captured, as long as replay rebuilds the secondary indexes only at the
+//! end ([`TableRestore`](super::restore::TableRestore) does).
+
+use std::sync::RwLockWriteGuard;
+
+use crossbeam_epoch as epoch;
+
+use super::WorkTable;
+use crate::row::Row;
+
+/// The changed pages of a table, taken by
+/// [`WorkTable::capture_changed_pages`]. While it lives, vacuum moves no
+/// row.
+#[doc(hidden)]
+#[must_use = "a capture holds vacuum back until it is dropped"]
+pub struct PageCapture<'t, R: Row> {
+    table: &'t WorkTable<R>,
+    pages: Vec<u32>,
+    _no_moves: RwLockWriteGuard<'t, ()>,
+}
+
+impl<R: Row> std::fmt::Debug for PageCapture<'_, R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PageCapture")
+            .field("pages", &self.pages.len())
+            .finish()
+    }
+}
+
+impl<R: Row> PageCapture<'_, R> {
+    /// The pages whose set of rows changed since the previous capture, in
+    /// id order: pages that gained or lost a row, and pages given back
+    /// (which now hold none).
+    pub fn pages(&self) -> &[u32] {
+        &self.pages
+    }
+
+    /// Calls `row(page, offset, bytes)` for every row whose current version
+    /// lives in one of `pages` (sorted; normally a part of
+    /// [`pages`](Self::pages)), in no particular order. `bytes` is the
+    /// archived row. Walks every row of the table once per call.
+    pub fn rows_in(&self, pages: &[u32], mut row: impl FnMut(u32, u16, &[u8])) {
+        let table = self.table;
+        let guard = epoch::pin();
+        table.primary.for_each_cell(|cell| {
+            let version = table.store.version(cell, &guard);
+            let (page, offset) = version.page_offset();
+            if pages.binary_search(&page).is_ok() {
+                row(page, offset, table.store.bytes(version));
+            }
+        });
+    }
+}
+
+impl<R: Row> WorkTable<R> {
+    /// Takes the marks of the pages whose rows changed since the last call
+    /// and holds vacuum's moves back until the returned capture is dropped.
+    /// For `worktable-persist`'s checkpoints; see the module documentation.
+    #[doc(hidden)]
+    pub fn capture_changed_pages(&self) -> PageCapture<'_, R> {
+        let no_moves = self
+            .relocations
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        PageCapture {
+            table: self,
+            pages: self.store.take_dirty_pages(),
+            _no_moves: no_moves,
+        }
+    }
+
+    /// Marks `pages` as changed again: a checkpoint that took their marks
+    /// and then failed gives them back, so the next one rewrites them.
+    #[doc(hidden)]
+    pub fn mark_pages_changed(&self, pages: &[u32]) {
+        self.store.mark_pages_dirty(pages);
+    }
+}

@@ -1,0 +1,321 @@
+//! Building a table from a checkpoint and a log: [`TableRestore`], for
+//! `worktable-persist`. Hidden from the docs; not a stable API.
+//!
+//! A restore takes the pages of a checkpoint as they were in memory (each
+//! row at its old place, so page ids and links come back unchanged), then
+//! the log's changes after the checkpoint as raw row images, and builds the
+//! indexes once at the end. Until [`finish`](TableRestore::finish) nothing
+//! checks uniqueness: a checkpoint is fuzzy (see [`super::checkpoint`]) and
+//! may hold two versions of a row, or two rows with one unique key, that the
+//! log's later changes put right. Every row is checked by rkyv's validator
+//! before its key is read.
+
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use crossbeam_epoch as epoch;
+use rkyv::rancor;
+
+use super::WorkTable;
+use crate::__private::PkSource;
+use crate::events::CommitHook;
+use crate::index::insert_all;
+use crate::page::{Link, RowStore, StageError, deserialize};
+use crate::row::Row;
+
+/// Why a table could not be restored.
+#[doc(hidden)]
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RestoreError {
+    /// A row's bytes failed rkyv's validation.
+    #[error("row at offset {offset} of page {page}: not a valid archived row: {source}")]
+    BadPageRow {
+        /// The page.
+        page: u32,
+        /// The row's offset in it.
+        offset: u16,
+        /// What the validator found.
+        source: rancor::Error,
+    },
+    /// A row image of the log failed rkyv's validation.
+    #[error("not a valid archived row: {source}")]
+    BadImage {
+        /// What the validator found.
+        source: rancor::Error,
+    },
+    /// A row image of the log is larger than a row can be.
+    #[error("a row image of {size} bytes is larger than a row can be")]
+    ImageTooLarge {
+        /// Its size.
+        size: usize,
+    },
+    /// Every page id is taken.
+    #[error("the table is full: every page id is taken")]
+    TableFull,
+    /// Two rows of the result share a key of a unique index.
+    #[error("two rows share the key {key} of the unique index `{index}`")]
+    DuplicateKey {
+        /// The index.
+        index: &'static str,
+        /// The key, printed with `Debug`.
+        key: String,
+    },
+    /// Pages were not given in increasing id order, or one's rows are not
+    /// sorted, apart and inside it.
+    #[error("page {page}: {detail}")]
+    BadLayout {
+        /// The page.
+        page: u32,
+        /// What is wrong.
+        detail: &'static str,
+    },
+}
+
+/// A table under construction from a checkpoint and a log.
+///
+/// ```
+/// use worktable_core::prelude::*;
+/// use worktable_core::TableRestore;
+///
+/// #[derive(Table, Archive, Serialize, Deserialize, Clone, Debug, PartialEq)]
+/// #[rkyv(crate = worktable_core::rkyv)]
+/// struct Pair {
+///     #[pk]
+///     id: u32,
+///     #[index(unique)]
+///     name: String,
+/// }
+///
+/// let image = |row: &Pair| worktable_core::rkyv::to_bytes::<worktable_core::rkyv::rancor::Error>(row).unwrap();
+/// let mut restore = TableRestore::<Pair>::new();
+/// restore.put(&image(&Pair { id: 1, name: "a".into() }))?;
+/// restore.put(&image(&Pair { id: 2, name: "a".into() }))?; // unique keys are checked at the end
+/// restore.put(&image(&Pair { id: 2, name: "b".into() }))?;
+/// let table = restore.finish(None)?;
+/// assert_eq!(table.get_by(Pair::NAME, "b").map(|p| p.id), Some(2));
+/// # Ok::<(), worktable_core::RestoreError>(())
+/// ```
+#[doc(hidden)]
+pub struct TableRestore<R: Row> {
+    store: RowStore<R>,
+    rows: HashMap<R::Pk, Link>,
+    /// The largest key any generated key must stay above.
+    key_floor: Option<R::Pk>,
+    /// The last page restored, for the order check.
+    last_page: Option<u32>,
+}
+
+impl<R: Row> std::fmt::Debug for TableRestore<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TableRestore")
+            .field("rows", &self.rows.len())
+            .finish()
+    }
+}
+
+impl<R: Row> Default for TableRestore<R> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<R: Row> TableRestore<R> {
+    /// An empty restore.
+    pub fn new() -> Self {
+        Self {
+            store: RowStore::new(),
+            rows: HashMap::new(),
+            key_floor: None,
+            last_page: None,
+        }
+    }
+
+    /// The key of the archived row `image`, validated.
+    ///
+    /// # Errors
+    ///
+    /// [`RestoreError::BadImage`].
+    pub fn key_of(image: &[u8]) -> Result<R::Pk, RestoreError> {
+        pk_of_image::<R>(image)
+    }
+
+    /// Number of rows so far.
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// Whether there are no rows so far.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// Restores page `page` (ids increasing from call to call) from `body`,
+    /// the page's bytes, holding rows at `rows` (`(offset, len)`, sorted by
+    /// offset, apart, inside the page). Each row is validated; a row whose
+    /// key is already restored keeps the earlier version (the log decides).
+    ///
+    /// # Errors
+    ///
+    /// [`RestoreError::BadLayout`] for pages out of order, a body that is
+    /// not one page, or rows not sorted, apart and inside the page;
+    /// [`RestoreError::BadPageRow`] for a row rkyv refuses.
+    pub fn page(
+        &mut self,
+        page: u32,
+        body: &[u8],
+        rows: &[(u16, u16)],
+    ) -> Result<(), RestoreError> {
+        let layout = |detail| RestoreError::BadLayout { page, detail };
+        if self.last_page.is_some_and(|last| last >= page) || page == u32::MAX {
+            return Err(layout("pages are not in increasing id order"));
+        }
+        if body.len() != crate::PAGE_SIZE {
+            return Err(layout("the body is not one page long"));
+        }
+        let mut free_from = 0usize;
+        for &(offset, len) in rows {
+            let offset = usize::from(offset);
+            if len == 0 || offset < free_from || !offset.is_multiple_of(16) {
+                return Err(layout("rows are not sorted, aligned and apart"));
+            }
+            free_from = offset + crate::page::slot_size(usize::from(len));
+        }
+        if free_from > crate::PAGE_SIZE {
+            return Err(layout("a row ends past the page"));
+        }
+        self.last_page = Some(page);
+        for link in self.store.restore_page(page, body, rows) {
+            let pk = match self.store.restored_row(link) {
+                Ok(archived) => R::pk_of_archived(archived),
+                Err(source) => {
+                    return Err(RestoreError::BadPageRow {
+                        page,
+                        offset: link.offset,
+                        source,
+                    });
+                }
+            };
+            match self.rows.entry(pk) {
+                Entry::Vacant(vacant) => {
+                    vacant.insert(link);
+                }
+                // Two captures of one row: the log after the checkpoint holds
+                // the change that tells which is current.
+                Entry::Occupied(_) => self.store.restore_free(link),
+            }
+        }
+        Ok(())
+    }
+
+    /// Stores the archived row `image` under its key, replacing any row
+    /// with that key (a put of the log).
+    ///
+    /// # Errors
+    ///
+    /// [`RestoreError::BadImage`], [`RestoreError::ImageTooLarge`],
+    /// [`RestoreError::TableFull`].
+    pub fn put(&mut self, image: &[u8]) -> Result<(), RestoreError> {
+        let link = self
+            .store
+            .restore_bytes(image)
+            .map_err(|error| match error {
+                StageError::TooLarge { size } => RestoreError::ImageTooLarge { size },
+                StageError::OutOfPages | StageError::Serialize(_) => RestoreError::TableFull,
+            })?;
+        let pk = match self.store.restored_row(link) {
+            Ok(archived) => R::pk_of_archived(archived),
+            Err(source) => {
+                self.store.restore_free(link);
+                return Err(RestoreError::BadImage { source });
+            }
+        };
+        if let Some(old) = self.rows.insert(pk, link) {
+            self.store.restore_free(old);
+        }
+        Ok(())
+    }
+
+    /// Removes the row with the key of the archived row `image`, if there
+    /// is one (a delete of the log).
+    ///
+    /// # Errors
+    ///
+    /// [`RestoreError::BadImage`].
+    pub fn delete(&mut self, image: &[u8]) -> Result<(), RestoreError> {
+        let pk = pk_of_image::<R>(image)?;
+        if let Some(old) = self.rows.remove(&pk) {
+            self.store.restore_free(old);
+        }
+        Ok(())
+    }
+
+    /// Makes the key generator of the finished table stay above the key of
+    /// the archived row `image` (a row inserted and deleted since: its key
+    /// must not come back).
+    ///
+    /// # Errors
+    ///
+    /// [`RestoreError::BadImage`].
+    pub fn keep_keys_above(&mut self, image: &[u8]) -> Result<(), RestoreError> {
+        let pk = pk_of_image::<R>(image)?;
+        if self.key_floor.as_ref().is_none_or(|floor| *floor < pk) {
+            self.key_floor = Some(pk);
+        }
+        Ok(())
+    }
+
+    /// Builds the table: primary index in key order, then every secondary
+    /// index; `hook` sees the changes made from then on.
+    ///
+    /// # Errors
+    ///
+    /// [`RestoreError::DuplicateKey`] when two rows share a unique key.
+    pub fn finish(
+        self,
+        hook: Option<Arc<dyn CommitHook<R>>>,
+    ) -> Result<WorkTable<R>, RestoreError> {
+        let Self {
+            store,
+            rows,
+            key_floor,
+            last_page: _,
+        } = self;
+        let mut table = WorkTable::with_hook_option(hook);
+        table.store = store;
+        let mut rows: Vec<(R::Pk, Link)> = rows.into_iter().collect();
+        rows.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        let count = rows.len();
+        let floor = match (rows.last().map(|(pk, _)| pk), key_floor.as_ref()) {
+            (Some(last), Some(floor)) => Some(last.max(floor).clone()),
+            (last, floor) => last.or(floor).cloned(),
+        };
+        let guard = epoch::pin();
+        for (pk, link) in rows {
+            let cell = table.store.restored_cell(link);
+            let row: R = deserialize(table.store.archived(table.store.version(&cell, &guard)));
+            insert_all(&table.indexes, &row).map_err(|duplicate| RestoreError::DuplicateKey {
+                index: duplicate.index,
+                key: duplicate.key,
+            })?;
+            table.primary.insert(pk, cell);
+        }
+        drop(guard);
+        if let Some(floor) = floor {
+            table.pk_source.observe(&floor);
+        }
+        table.len.store(count, Ordering::Release);
+        Ok(table)
+    }
+}
+
+/// The key of an archived row given as bytes, validated.
+fn pk_of_image<R: Row>(image: &[u8]) -> Result<R::Pk, RestoreError> {
+    let mut aligned = rkyv::util::AlignedVec::<16>::with_capacity(image.len());
+    aligned.extend_from_slice(image);
+    rkyv::access::<R::Archived, rancor::Error>(&aligned)
+        .map(R::pk_of_archived)
+        .map_err(|source| RestoreError::BadImage { source })
+}

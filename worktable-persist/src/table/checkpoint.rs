@@ -1,0 +1,338 @@
+//! Checkpoints: the changed pages written to the page file, a new manifest,
+//! the metadata file moved to them, and the log before them removed.
+//!
+//! # The steps, and why a crash at any point loses nothing
+//!
+//! 1. **Rotate the log** at `S`, the last sequence number logged so far
+//!    (exactly between two records: see `writer`), and wait until the
+//!    flusher has created segment `S + 1` and synced the directory.
+//! 2. **Capture** the pages whose rows changed since the last checkpoint
+//!    (every change up to `S` marked its pages before it was numbered) and
+//!    copy their rows, each at its offset, into frames of the page file
+//!    that the *current* manifest does not use (shadow paging: the
+//!    checkpoint the metadata file names stays intact). Sync the page file.
+//! 3. Write the **manifest** of the new generation (the frames of the
+//!    unchanged pages, plus the new ones), sync it and the directory.
+//! 4. Replace the **metadata file** (atomically: temporary file, sync,
+//!    rename, directory sync) with checkpoint sequence `S` and the new
+//!    generation. This is the moment the checkpoint takes effect.
+//! 5. Remove the old manifest and the segments before `S + 1`, and cut the
+//!    page file after the last frame the new manifest uses.
+//!
+//! A crash before step 4 completes leaves the old metadata file, whose
+//! manifest and frames were not touched, and every segment after its
+//! checkpoint (the new segment continues the old one without a gap). A
+//! crash after it leaves the new checkpoint, complete and synced, and
+//! segment `S + 1` onwards; leftovers of step 5 are removed at the next
+//! open. The captured rows may be newer than `S` (the capture is *fuzzy*):
+//! replaying the log from `S + 1` over them gives the right rows, because
+//! a put replaces a row and a delete removes it if present, and the
+//! indexes are built only after the replay (see
+//! `worktable_core::TableRestore`).
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use worktable_core::{Row, WorkTable};
+
+use super::error::PersistError;
+use super::files::parse_segment_name;
+use super::recover::write_meta;
+use super::writer::{Hook, Shared};
+use crate::meta::Meta;
+use crate::pages::{
+    self, FRAME_LEN, HEADER_LEN, Manifest, PAGE_FILE_NAME, PageEntry, RowSlot, manifest_name,
+};
+use crate::vfs::{Vfs, VfsFile};
+
+/// Pages whose rows are copied per walk of the table: bounds the memory a
+/// checkpoint holds at once to this many frames (16 MiB).
+const PAGES_PER_PASS: usize = 256;
+
+/// What a checkpoint did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CheckpointReport {
+    /// Every change up to this sequence number is in the page file.
+    pub seq: u64,
+    /// Pages written (changed since the previous checkpoint).
+    pub pages_written: usize,
+    /// Pages the checkpoint holds.
+    pub pages: usize,
+    /// Rows the checkpoint holds.
+    pub rows: u64,
+    /// Frames the page file has room for after the checkpoint.
+    pub frames: u32,
+}
+
+/// The checkpoint the metadata file names, and the page file.
+struct State {
+    meta: Meta,
+    manifest: Manifest,
+    page_file: Option<Box<dyn VfsFile>>,
+    /// Frames the page file holds now (its length), which may be more than
+    /// the manifest uses.
+    file_frames: u32,
+}
+
+/// Runs checkpoints of one table, one at a time.
+pub(crate) struct Checkpointer {
+    vfs: Arc<dyn Vfs>,
+    dir: PathBuf,
+    state: Mutex<State>,
+}
+
+impl Checkpointer {
+    /// A checkpointer for the directory whose metadata file is `meta` and
+    /// whose current manifest (if any) is `manifest`.
+    pub(crate) fn new(
+        vfs: Arc<dyn Vfs>,
+        dir: PathBuf,
+        meta: Meta,
+        manifest: Option<Manifest>,
+    ) -> Result<Self, PersistError> {
+        let manifest = manifest.unwrap_or_else(|| Manifest {
+            schema_fingerprint: meta.schema_fingerprint,
+            generation: 0,
+            checkpoint_seq: meta.checkpoint_seq,
+            frame_count: 0,
+            pages: Vec::new(),
+        });
+        let path = dir.join(PAGE_FILE_NAME);
+        let (page_file, file_frames) = if meta.page_file_generation == 0 {
+            (None, 0)
+        } else {
+            let file = vfs
+                .open(&path, false)
+                .map_err(|source| PersistError::io(&path, source))?;
+            let len = file
+                .len()
+                .map_err(|source| PersistError::io(&path, source))?;
+            let frames = len.saturating_sub(HEADER_LEN as u64) / FRAME_LEN as u64;
+            (Some(file), u32::try_from(frames).unwrap_or(u32::MAX))
+        };
+        Ok(Self {
+            vfs,
+            dir,
+            state: Mutex::new(State {
+                meta,
+                manifest,
+                page_file,
+                file_frames,
+            }),
+        })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Runs one checkpoint (blocking). See the module documentation.
+    /// Without `force`, does nothing when nothing changed since the last.
+    pub(crate) fn run<R: Row>(
+        &self,
+        table: &WorkTable<R>,
+        hook: &Hook<R>,
+        shared: &Shared,
+        force: bool,
+    ) -> Result<CheckpointReport, PersistError> {
+        let mut state = self.lock();
+        let seq = shared.rotate(R::SCHEMA_FINGERPRINT);
+        shared.wait_for_segment(seq + 1)?;
+        let capture = table.capture_changed_pages();
+        let changed = capture.pages().to_vec();
+        if !force && changed.is_empty() && seq == state.meta.checkpoint_seq {
+            return Ok(report(&state.manifest, 0));
+        }
+        let written = self.write_pages(&mut state, &capture, &changed);
+        drop(capture);
+        let outcome = written.and_then(|manifest| self.commit(&mut state, manifest, seq, hook));
+        match outcome {
+            Ok(()) => Ok(report(&state.manifest, changed.len())),
+            Err(error) => {
+                // The marks were taken: give them back for the next try.
+                table.mark_pages_changed(&changed);
+                Err(error)
+            }
+        }
+    }
+
+    /// Writes the rows of `changed` pages into free frames and syncs the
+    /// page file; returns the new manifest (generation and sequence number
+    /// not set yet).
+    fn write_pages<R: Row>(
+        &self,
+        state: &mut State,
+        capture: &worktable_core::PageCapture<'_, R>,
+        changed: &[u32],
+    ) -> Result<Manifest, PersistError> {
+        let path = self.dir.join(PAGE_FILE_NAME);
+        let io = |source| PersistError::io(&path, source);
+        if state.page_file.is_none() {
+            let file = self.vfs.open(&path, true).map_err(io)?;
+            file.set_len(0).map_err(io)?;
+            file.write_at(0, &pages::encode_header(state.meta.schema_fingerprint))
+                .map_err(io)?;
+            file.sync_all().map_err(io)?;
+            self.vfs.sync_dir(&self.dir).map_err(io)?;
+            state.page_file = Some(file);
+            state.file_frames = 0;
+        }
+        let file = state
+            .page_file
+            .as_ref()
+            .expect("the page file was just opened");
+        let in_use: HashSet<u32> = state.manifest.pages.iter().map(|page| page.frame).collect();
+        let mut entries: BTreeMap<u32, PageEntry> = state
+            .manifest
+            .pages
+            .iter()
+            .filter(|page| changed.binary_search(&page.page_id).is_err())
+            .map(|page| (page.page_id, page.clone()))
+            .collect();
+        let mut taken: HashSet<u32> = entries.values().map(|page| page.frame).collect();
+        let mut next_candidate = 0u32;
+        let mut free_frame = || {
+            while in_use.contains(&next_candidate) || taken.contains(&next_candidate) {
+                next_candidate += 1;
+            }
+            taken.insert(next_candidate);
+            next_candidate
+        };
+        for pass in changed.chunks(PAGES_PER_PASS) {
+            let mut frames: HashMap<u32, (Vec<u8>, Vec<RowSlot>)> = HashMap::new();
+            capture.rows_in(pass, |page, offset, bytes| {
+                let (body, rows) = frames
+                    .entry(page)
+                    .or_insert_with(|| (vec![0; FRAME_LEN], Vec::new()));
+                let start = usize::from(offset);
+                body[start..start + bytes.len()].copy_from_slice(bytes);
+                rows.push(RowSlot {
+                    offset,
+                    len: bytes.len() as u16,
+                });
+            });
+            for &page in pass {
+                let Some((body, mut rows)) = frames.remove(&page) else {
+                    // No row lives there any more: the page leaves the
+                    // checkpoint.
+                    continue;
+                };
+                rows.sort_unstable_by_key(|row| row.offset);
+                let frame = free_frame();
+                file.write_at(pages::frame_offset(frame), &body)
+                    .map_err(io)?;
+                entries.insert(
+                    page,
+                    PageEntry {
+                        page_id: page,
+                        frame,
+                        body_crc: pages::frame_crc(&body),
+                        rows,
+                    },
+                );
+            }
+        }
+        file.sync_data().map_err(io)?;
+        let frame_count = entries
+            .values()
+            .map(|page| page.frame + 1)
+            .max()
+            .unwrap_or(0);
+        state.file_frames = state.file_frames.max(frame_count);
+        Ok(Manifest {
+            schema_fingerprint: state.meta.schema_fingerprint,
+            generation: 0,
+            checkpoint_seq: 0,
+            frame_count,
+            pages: entries.into_values().collect(),
+        })
+    }
+
+    /// Steps 3 to 5: the manifest, the metadata file, the clean-up.
+    fn commit<R: Row>(
+        &self,
+        state: &mut State,
+        mut manifest: Manifest,
+        seq: u64,
+        hook: &Hook<R>,
+    ) -> Result<(), PersistError> {
+        let generation = state.meta.page_file_generation + 1;
+        manifest.generation = generation;
+        manifest.checkpoint_seq = seq;
+        let path = self.dir.join(manifest_name(generation));
+        let bytes = pages::encode(&manifest).map_err(|source| PersistError::ManifestMismatch {
+            path: path.clone(),
+            detail: format!("cannot be encoded: {source}"),
+        })?;
+        write_new_file(&*self.vfs, &self.dir, &path, &bytes)?;
+
+        let meta = Meta {
+            checkpoint_seq: seq,
+            page_file_generation: generation,
+            next_key: hook.deleted_max_image(),
+            ..state.meta.clone()
+        };
+        write_meta(&*self.vfs, &self.dir, &meta)?;
+
+        // The checkpoint is in effect. What follows only frees space; a
+        // failure leaves files the next open removes.
+        let old_generation = state.meta.page_file_generation;
+        state.meta = meta;
+        state.manifest = manifest;
+        if old_generation > 0 {
+            let _ = self
+                .vfs
+                .remove_file(&self.dir.join(manifest_name(old_generation)));
+        }
+        remove_segments_through(&*self.vfs, &self.dir, seq);
+        if let Some(file) = &state.page_file
+            && state.file_frames > state.manifest.frame_count
+            && file
+                .set_len(pages::frame_offset(state.manifest.frame_count))
+                .is_ok()
+        {
+            state.file_frames = state.manifest.frame_count;
+        }
+        Ok(())
+    }
+}
+
+/// The report of the checkpoint `manifest` describes.
+fn report(manifest: &Manifest, pages_written: usize) -> CheckpointReport {
+    CheckpointReport {
+        seq: manifest.checkpoint_seq,
+        pages_written,
+        pages: manifest.pages.len(),
+        rows: manifest.row_count(),
+        frames: manifest.frame_count,
+    }
+}
+
+/// Creates `path` holding `bytes`, synced, with the directory synced.
+fn write_new_file(
+    vfs: &dyn Vfs,
+    dir: &Path,
+    path: &Path,
+    bytes: &[u8],
+) -> Result<(), PersistError> {
+    let io = |source| PersistError::io(path, source);
+    let file = vfs.open(path, true).map_err(io)?;
+    file.set_len(0).map_err(io)?;
+    file.write_at(0, bytes).map_err(io)?;
+    file.sync_all().map_err(io)?;
+    drop(file);
+    vfs.sync_dir(dir).map_err(io)
+}
+
+/// Removes the log segments whose records all have sequence numbers up to
+/// `seq` (best effort: the next open removes what is left).
+pub(crate) fn remove_segments_through(vfs: &dyn Vfs, dir: &Path, seq: u64) {
+    let Ok(names) = vfs.list(dir) else { return };
+    for name in names {
+        if parse_segment_name(&name).is_some_and(|first| first <= seq) {
+            let _ = vfs.remove_file(&dir.join(name));
+        }
+    }
+}

@@ -1,0 +1,322 @@
+//! Recovery: rebuilding a table from its directory — the metadata file, the
+//! checkpoint (manifest and page file) it names, and the log after it.
+//!
+//! Nothing here writes except a new table's metadata file; the caller cuts
+//! a torn tail off the last segment and removes obsolete files once the
+//! table is rebuilt.
+
+use std::path::{Path, PathBuf};
+
+use worktable_core::{RestoreError, Row, TableRestore};
+
+use super::error::PersistError;
+use super::files::{parse_manifest_name, parse_segment_name, segment_name};
+use crate::log::{self, RecordKind, SegmentHeader};
+use crate::meta::{self, Meta, MetaError};
+use crate::pages::{self, Manifest, PAGE_FILE_NAME};
+use crate::vfs::Vfs;
+
+/// What recovery found and rebuilt.
+pub(crate) struct Recovered<R: Row> {
+    /// The rows, indexes not built yet.
+    pub(crate) restore: TableRestore<R>,
+    /// The metadata file (written now for a new table).
+    pub(crate) meta: Meta,
+    /// The checkpoint's manifest, if there has been a checkpoint.
+    pub(crate) manifest: Option<Manifest>,
+    /// The last segment: its header, the length of its valid records, and
+    /// its length on disk (`None` when it does not exist yet).
+    pub(crate) last_segment: Option<(SegmentHeader, u64, u64)>,
+    /// The sequence number of the last record (the checkpoint's when the
+    /// log after it is empty).
+    pub(crate) last_seq: u64,
+    /// The deleted row with the largest key, and its image.
+    pub(crate) deleted_max: Option<(R::Pk, Vec<u8>)>,
+    /// Files left by earlier runs that nothing needs any more.
+    pub(crate) obsolete: Vec<PathBuf>,
+}
+
+/// Rebuilds the table kept in `dir` (locked by the caller).
+pub(crate) fn recover<R: Row>(vfs: &dyn Vfs, dir: &Path) -> Result<Recovered<R>, PersistError> {
+    let names = vfs
+        .list(dir)
+        .map_err(|source| PersistError::io(dir, source))?;
+    let meta = read_meta::<R>(vfs, dir, &names)?;
+    let mut restore = TableRestore::<R>::new();
+    let mut deleted_max = None;
+    let mut obsolete = Vec::new();
+
+    let manifest = if meta.page_file_generation == 0 {
+        None
+    } else {
+        Some(load_checkpoint(vfs, dir, &meta, &mut restore)?)
+    };
+    for name in &names {
+        let stale_manifest = parse_manifest_name(name)
+            .is_some_and(|generation| generation != meta.page_file_generation);
+        let stale_segment =
+            parse_segment_name(name).is_some_and(|first| first <= meta.checkpoint_seq);
+        if stale_manifest || stale_segment || name.ends_with(".tmp") {
+            obsolete.push(dir.join(name));
+        }
+    }
+    if !meta.next_key.is_empty() {
+        let path = dir.join(meta::FILE_NAME);
+        note_deleted(&mut restore, &mut deleted_max, &meta.next_key)
+            .map_err(|source| PersistError::Restore { path, source })?;
+    }
+
+    // The segments after the checkpoint, in order, without a gap.
+    let mut segments: Vec<u64> = names
+        .iter()
+        .filter_map(|name| parse_segment_name(name))
+        .filter(|&first| first > meta.checkpoint_seq)
+        .collect();
+    segments.sort_unstable();
+    let needed = meta.checkpoint_seq + 1;
+    match segments.first() {
+        Some(&first) if first == needed => {}
+        None if meta.page_file_generation == 0 => {
+            // A new table, or a crash between writing the metadata file
+            // and the first segment: the log is empty.
+            return Ok(Recovered {
+                restore,
+                meta,
+                manifest,
+                last_segment: None,
+                last_seq: needed - 1,
+                deleted_max,
+                obsolete,
+            });
+        }
+        _ => {
+            return Err(PersistError::LogMissing {
+                path: dir.join(segment_name(needed)),
+            });
+        }
+    }
+    let mut last_seq = needed - 1;
+    let mut last_segment = None;
+    for (i, &first) in segments.iter().enumerate() {
+        let path = dir.join(segment_name(first));
+        if first != last_seq + 1 {
+            return Err(PersistError::LogGap {
+                path: dir.join(segment_name(segments[i - 1])),
+                last_seq,
+                next_first: first,
+            });
+        }
+        let bytes = vfs
+            .read(&path)
+            .map_err(|source| PersistError::io(&path, source))?;
+        let scanned = log::scan(&bytes).map_err(|source| PersistError::Log {
+            path: path.clone(),
+            source,
+        })?;
+        let last = i + 1 == segments.len();
+        // An empty last segment may carry the fingerprint of the row type a
+        // migration replaced (see `open_migrating`): it holds no row, and
+        // the caller rewrites its header before appending.
+        let foreign_but_empty = last && scanned.records.is_empty();
+        if scanned.header.schema_fingerprint != R::SCHEMA_FINGERPRINT && !foreign_but_empty {
+            return Err(PersistError::SchemaMismatch {
+                path,
+                stored: scanned.header.schema_fingerprint,
+                expected: R::SCHEMA_FINGERPRINT,
+            });
+        }
+        if scanned.header.first_seq != first {
+            return Err(PersistError::LogStart {
+                path,
+                first_seq: scanned.header.first_seq,
+                expected: first,
+            });
+        }
+        for record in &scanned.records {
+            let outcome = match record.kind {
+                RecordKind::Put => restore.put(record.image),
+                RecordKind::Delete => restore
+                    .delete(record.image)
+                    .and_then(|()| note_deleted(&mut restore, &mut deleted_max, record.image)),
+            };
+            outcome.map_err(|source| PersistError::Restore {
+                path: path.clone(),
+                source,
+            })?;
+            last_seq = record.seq;
+        }
+        last_segment = Some((
+            scanned.header,
+            scanned.tail.valid_len as u64,
+            bytes.len() as u64,
+        ));
+    }
+    Ok(Recovered {
+        restore,
+        meta,
+        manifest,
+        last_segment,
+        last_seq,
+        deleted_max,
+        obsolete,
+    })
+}
+
+/// Keeps generated keys above the key of the deleted row `image`, and
+/// remembers it if it is the largest deleted key so far.
+fn note_deleted<R: Row>(
+    restore: &mut TableRestore<R>,
+    deleted_max: &mut Option<(R::Pk, Vec<u8>)>,
+    image: &[u8],
+) -> Result<(), RestoreError> {
+    let pk = TableRestore::<R>::key_of(image)?;
+    restore.keep_keys_above(image)?;
+    if deleted_max.as_ref().is_none_or(|(max, _)| *max < pk) {
+        *deleted_max = Some((pk, image.to_vec()));
+    }
+    Ok(())
+}
+
+/// Reads the metadata file and checks it belongs to `R`; writes one for a
+/// new table (a directory without any table file).
+fn read_meta<R: Row>(vfs: &dyn Vfs, dir: &Path, names: &[String]) -> Result<Meta, PersistError> {
+    let path = dir.join(meta::FILE_NAME);
+    let stored = match meta::read(vfs, dir, meta::FILE_NAME) {
+        Ok(stored) => stored,
+        Err(MetaError::Missing { .. }) => {
+            let table_file = names.iter().find(|name| {
+                parse_segment_name(name).is_some()
+                    || parse_manifest_name(name).is_some()
+                    || name.as_str() == PAGE_FILE_NAME
+            });
+            if let Some(found) = table_file {
+                return Err(PersistError::MetaMissing {
+                    path,
+                    found: found.clone(),
+                });
+            }
+            let fresh = Meta {
+                schema_fingerprint: R::SCHEMA_FINGERPRINT,
+                table_name: R::TABLE_NAME.to_owned(),
+                checkpoint_seq: 0,
+                page_file_generation: 0,
+                next_key: Vec::new(),
+            };
+            write_meta(vfs, dir, &fresh)?;
+            return Ok(fresh);
+        }
+        Err(other) => return Err(PersistError::Meta(other)),
+    };
+    if stored.schema_fingerprint != R::SCHEMA_FINGERPRINT {
+        return Err(PersistError::SchemaMismatch {
+            path,
+            stored: stored.schema_fingerprint,
+            expected: R::SCHEMA_FINGERPRINT,
+        });
+    }
+    if stored.table_name != R::TABLE_NAME {
+        return Err(PersistError::TableNameMismatch {
+            path,
+            stored: stored.table_name,
+            expected: R::TABLE_NAME,
+        });
+    }
+    Ok(stored)
+}
+
+/// Replaces the metadata file with `meta`.
+pub(crate) fn write_meta(vfs: &dyn Vfs, dir: &Path, meta: &Meta) -> Result<(), PersistError> {
+    let path = dir.join(meta::FILE_NAME);
+    let bytes = meta::encode(meta).map_err(|source| PersistError::MetaEncode {
+        path: path.clone(),
+        source,
+    })?;
+    meta::write_atomically(vfs, dir, meta::FILE_NAME, &bytes)
+        .map_err(|source| PersistError::io(&path, source))
+}
+
+/// Reads the checkpoint `meta` names into `restore`: its manifest, then
+/// every frame of the page file, checked against the manifest's checksums.
+fn load_checkpoint<R: Row>(
+    vfs: &dyn Vfs,
+    dir: &Path,
+    meta: &Meta,
+    restore: &mut TableRestore<R>,
+) -> Result<Manifest, PersistError> {
+    let path = dir.join(pages::manifest_name(meta.page_file_generation));
+    let mismatch = |detail: String| PersistError::ManifestMismatch {
+        path: path.clone(),
+        detail,
+    };
+    let bytes = match vfs.read(&path) {
+        Ok(bytes) => bytes,
+        Err(source) if source.kind() == std::io::ErrorKind::NotFound => {
+            return Err(mismatch(format!(
+                "the file is missing; the metadata file names checkpoint generation {}",
+                meta.page_file_generation
+            )));
+        }
+        Err(source) => return Err(PersistError::io(&path, source)),
+    };
+    let manifest = pages::decode(&bytes).map_err(|source| PersistError::Manifest {
+        path: path.clone(),
+        source,
+    })?;
+    if manifest.schema_fingerprint != R::SCHEMA_FINGERPRINT {
+        return Err(PersistError::SchemaMismatch {
+            path,
+            stored: manifest.schema_fingerprint,
+            expected: R::SCHEMA_FINGERPRINT,
+        });
+    }
+    if manifest.generation != meta.page_file_generation
+        || manifest.checkpoint_seq != meta.checkpoint_seq
+    {
+        return Err(mismatch(format!(
+            "it is generation {} at sequence number {}, the metadata file says generation {} at {}",
+            manifest.generation,
+            manifest.checkpoint_seq,
+            meta.page_file_generation,
+            meta.checkpoint_seq
+        )));
+    }
+    let page_path = dir.join(PAGE_FILE_NAME);
+    // The mapping lives until the end of this function, while the caller
+    // holds the directory lock and before anything writes the page file
+    // (see `crate::vfs` for why that makes it sound).
+    let mapped = vfs
+        .map(&page_path)
+        .map_err(|source| PersistError::io(&page_path, source))?;
+    pages::decode_header(&mapped).map_err(|source| PersistError::PageFile {
+        path: page_path.clone(),
+        source,
+    })?;
+    let mut rows = Vec::new();
+    for entry in &manifest.pages {
+        let frame_error = |detail| PersistError::PageFrame {
+            path: page_path.clone(),
+            page: entry.page_id,
+            frame: entry.frame,
+            detail,
+        };
+        let start = usize::try_from(pages::frame_offset(entry.frame)).unwrap_or(usize::MAX);
+        let body = start
+            .checked_add(pages::FRAME_LEN)
+            .and_then(|end| mapped.get(start..end))
+            .ok_or_else(|| frame_error("the frame lies past the end of the file"))?;
+        if pages::frame_crc(body) != entry.body_crc {
+            return Err(frame_error(
+                "the frame's checksum does not match the manifest's",
+            ));
+        }
+        rows.clear();
+        rows.extend(entry.rows.iter().map(|row| (row.offset, row.len)));
+        restore
+            .page(entry.page_id, body, &rows)
+            .map_err(|source| PersistError::Restore {
+                path: page_path.clone(),
+                source,
+            })?;
+    }
+    Ok(manifest)
+}
