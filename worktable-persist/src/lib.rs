@@ -95,7 +95,7 @@
 //! (`dir_lock`), whose documentation also holds the soundness argument for
 //! mapping the page file that checkpoints will write.
 
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 #![warn(missing_docs)]
 
 #[doc(hidden)]
@@ -105,6 +105,8 @@ pub mod log;
 #[doc(hidden)]
 pub mod meta;
 mod table;
+#[doc(hidden)]
+pub mod vfs;
 
 #[doc(hidden)]
 pub use table::LogStats;
