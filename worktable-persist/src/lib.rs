@@ -95,7 +95,7 @@
 //! (`dir_lock`), whose documentation also holds the soundness argument for
 //! mapping the page file that checkpoints will write.
 
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 #![warn(missing_docs)]
 
 #[doc(hidden)]
