@@ -104,6 +104,8 @@ pub mod dir_lock;
 pub mod log;
 #[doc(hidden)]
 pub mod meta;
+#[doc(hidden)]
+pub mod pages;
 mod table;
 
 #[doc(hidden)]

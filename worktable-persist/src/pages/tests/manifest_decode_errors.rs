@@ -1,0 +1,396 @@
+//! `decode`: the errors of a manifest's length, magic, version, checksum,
+//! flags and structure, in the documented order, and counts that would
+//! make a careless decoder allocate without bound.
+
+use super::manifest_encoding::FIXTURE_V1;
+use super::{put_u32, put_u64, reseal, sample};
+use crate::pages::{
+    MANIFEST_MIN_LEN, Manifest, ManifestError, ManifestFault, decode, encode, encode_header,
+};
+
+/// Offset of the fixture's checksum: everything before it is covered.
+const FIXTURE_CRC_AT: usize = 100;
+
+/// Offset of the fixture's page count.
+const PAGE_COUNT_AT: usize = 44;
+
+/// Offset of the fixture's second page entry.
+const ENTRY_1_AT: usize = 80;
+
+fn fixture() -> Vec<u8> {
+    FIXTURE_V1.to_vec()
+}
+
+/// The fixture with the `u32` at `at` set to `value`, resealed.
+fn with_u32(at: usize, value: u32) -> Vec<u8> {
+    let mut bytes = fixture();
+    put_u32(&mut bytes, at, value);
+    reseal(&mut bytes);
+    bytes
+}
+
+/// A manifest without pages, as encoded.
+fn empty() -> Vec<u8> {
+    encode(&Manifest {
+        pages: Vec::new(),
+        ..sample()
+    })
+    .unwrap()
+}
+
+#[test]
+fn too_short_to_hold_the_magic_and_version() {
+    for len in [0, 1, 8, 11] {
+        assert_eq!(
+            decode(&FIXTURE_V1[..len]),
+            Err(ManifestError::TooShort { len })
+        );
+    }
+    assert_eq!(decode(b"hello"), Err(ManifestError::TooShort { len: 5 }));
+}
+
+#[test]
+fn too_short_for_the_fixed_fields() {
+    for len in [12, 40, 56, MANIFEST_MIN_LEN - 1] {
+        assert_eq!(
+            decode(&FIXTURE_V1[..len]),
+            Err(ManifestError::TooShort { len })
+        );
+    }
+    assert_eq!(
+        ManifestError::TooShort { len: 59 }.to_string(),
+        "manifest is 59 bytes long, shorter than the 60 bytes of a manifest without pages"
+    );
+}
+
+#[test]
+fn wrong_magic() {
+    let mut bytes = fixture();
+    bytes[0] = b'w';
+    let err = decode(&bytes).unwrap_err();
+    assert_eq!(
+        err,
+        ManifestError::BadMagic {
+            found: *b"wTMANIF\0"
+        }
+    );
+    assert_eq!(
+        err.to_string(),
+        r#"not a manifest: bytes 0..8 are "wTMANIF\x00", not the manifest magic "WTMANIF\0""#
+    );
+    assert_eq!(
+        decode(&[0; 200]),
+        Err(ManifestError::BadMagic { found: [0; 8] })
+    );
+    // Nor is a page file a manifest.
+    assert_eq!(
+        decode(&encode_header(1)),
+        Err(ManifestError::BadMagic {
+            found: *b"WTPAGES\0"
+        })
+    );
+}
+
+#[test]
+fn newer_format_version_is_reported_as_such() {
+    let mut bytes = fixture();
+    put_u32(&mut bytes, 8, 2);
+    let expected = Err(ManifestError::UnsupportedVersion {
+        found: 2,
+        supported: 1,
+    });
+    // Stale checksum: the version is still what is reported...
+    assert_eq!(decode(&bytes), expected);
+    // ...and with a valid one, and whatever the length.
+    reseal(&mut bytes);
+    assert_eq!(decode(&bytes), expected);
+    assert_eq!(decode(&bytes[..12]), expected);
+    bytes.resize(10_000, 0x55);
+    assert_eq!(decode(&bytes), expected);
+    assert_eq!(
+        decode(&bytes).unwrap_err().to_string(),
+        "manifest has format version 2 (bytes 8..12); this build reads only version 1: the file was written by a newer worktable, or it is damaged"
+    );
+    assert_eq!(
+        decode(&with_u32(8, 0)),
+        Err(ManifestError::UnsupportedVersion {
+            found: 0,
+            supported: 1
+        })
+    );
+}
+
+#[test]
+fn damaged_byte_is_a_checksum_error() {
+    let mut bytes = fixture();
+    bytes[72] ^= 0x10; // a row's offset: 0 -> 16
+    let stored = u32::from_le_bytes(bytes[FIXTURE_CRC_AT..].try_into().unwrap());
+    let computed = crc32c::crc32c(&bytes[..FIXTURE_CRC_AT]);
+    let err = decode(&bytes).unwrap_err();
+    assert_eq!(
+        err,
+        ManifestError::Checksum {
+            offset: FIXTURE_CRC_AT,
+            stored,
+            computed
+        }
+    );
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "manifest is damaged: the checksum at byte offset 100 is {stored:#010x}, but bytes 0..100 sum to {computed:#010x}"
+        )
+    );
+}
+
+#[test]
+fn cut_or_extended_file_is_a_checksum_error() {
+    for len in [
+        MANIFEST_MIN_LEN,
+        80,
+        FIXTURE_V1.len() - 4,
+        FIXTURE_V1.len() - 1,
+    ] {
+        assert!(matches!(
+            decode(&FIXTURE_V1[..len]),
+            Err(ManifestError::Checksum { offset, .. }) if offset == len - 4
+        ));
+    }
+    for extra in [&[0u8][..], &[0; 4], b"garbage"] {
+        let mut bytes = fixture();
+        bytes.extend_from_slice(extra);
+        assert!(matches!(
+            decode(&bytes),
+            Err(ManifestError::Checksum { .. })
+        ));
+    }
+}
+
+#[test]
+fn unknown_flags() {
+    let mut bytes = fixture();
+    bytes[13] = 0x01;
+    assert!(matches!(
+        decode(&bytes),
+        Err(ManifestError::Checksum { .. })
+    ));
+    reseal(&mut bytes);
+    let err = decode(&bytes).unwrap_err();
+    assert_eq!(err, ManifestError::UnsupportedFlags { flags: 0x100 });
+    assert_eq!(
+        err.to_string(),
+        "manifest sets flags 0x00000100 (bytes 12..16), which this build does not know"
+    );
+}
+
+#[test]
+fn a_page_count_too_large_runs_past_the_checksum() {
+    let err = decode(&with_u32(PAGE_COUNT_AT, 3)).unwrap_err();
+    assert_eq!(
+        err,
+        ManifestError::EntryPastEnd {
+            page: 2,
+            offset: FIXTURE_CRC_AT,
+            len: 16,
+            checksum_at: FIXTURE_CRC_AT
+        }
+    );
+    assert_eq!(
+        err.to_string(),
+        "manifest has a valid checksum but its page entry 2 (bytes 100..116 by the stored counts) runs past the checksum at byte offset 100: it was written that way"
+    );
+}
+
+#[test]
+fn a_row_count_too_large_runs_past_the_checksum() {
+    // The second entry says 2 rows; only 1 is there.
+    assert_eq!(
+        decode(&with_u32(ENTRY_1_AT + 12, 2)),
+        Err(ManifestError::EntryPastEnd {
+            page: 1,
+            offset: ENTRY_1_AT,
+            len: 24,
+            checksum_at: FIXTURE_CRC_AT
+        })
+    );
+    // The first entry says 8 rows: it would run to 56 + 16 + 32 = 104.
+    assert_eq!(
+        decode(&with_u32(56 + 12, 8)),
+        Err(ManifestError::EntryPastEnd {
+            page: 0,
+            offset: 56,
+            len: 48,
+            checksum_at: FIXTURE_CRC_AT
+        })
+    );
+}
+
+#[test]
+fn huge_counts_are_errors_without_huge_allocations() {
+    // Every count at its maximum, with a valid checksum: each is an error
+    // found before anything is allocated for it (an allocation of 2^32
+    // entries or rows would abort the test process).
+    let mut bytes = empty();
+    put_u32(&mut bytes, PAGE_COUNT_AT, u32::MAX);
+    reseal(&mut bytes);
+    assert_eq!(
+        decode(&bytes),
+        Err(ManifestError::EntryPastEnd {
+            page: 0,
+            offset: 56,
+            len: 16,
+            checksum_at: 56
+        })
+    );
+
+    assert_eq!(
+        decode(&with_u32(PAGE_COUNT_AT, u32::MAX)),
+        Err(ManifestError::EntryPastEnd {
+            page: 2,
+            offset: FIXTURE_CRC_AT,
+            len: 16,
+            checksum_at: FIXTURE_CRC_AT
+        })
+    );
+
+    for rows in [u32::MAX, u32::MAX / 4 + 1, 1 << 30] {
+        assert_eq!(
+            decode(&with_u32(56 + 12, rows)),
+            Err(ManifestError::EntryPastEnd {
+                page: 0,
+                offset: 56,
+                len: 16 + 4 * u64::from(rows),
+                checksum_at: FIXTURE_CRC_AT
+            }),
+            "{rows} rows"
+        );
+    }
+    assert_eq!(
+        decode(&with_u32(56 + 12, u32::MAX))
+            .unwrap_err()
+            .to_string(),
+        "manifest has a valid checksum but its page entry 0 (bytes 56..17179869252 by the stored counts) runs past the checksum at byte offset 100: it was written that way"
+    );
+
+    let mut bytes = fixture();
+    put_u64(&mut bytes, 48, u64::MAX);
+    reseal(&mut bytes);
+    assert_eq!(
+        decode(&bytes),
+        Err(ManifestError::Malformed {
+            offset: 48,
+            fault: ManifestFault::RowCountMismatch {
+                stored: u64::MAX,
+                counted: 3
+            }
+        })
+    );
+}
+
+#[test]
+fn bytes_between_the_last_entry_and_the_checksum() {
+    let err = decode(&with_u32(PAGE_COUNT_AT, 1)).unwrap_err();
+    assert_eq!(
+        err,
+        ManifestError::TrailingBytes {
+            offset: ENTRY_1_AT,
+            checksum_at: FIXTURE_CRC_AT
+        }
+    );
+    assert_eq!(
+        err.to_string(),
+        "manifest has a valid checksum but bytes 80..100 follow its last page entry: it was written that way"
+    );
+    let mut bytes = fixture();
+    bytes.splice(FIXTURE_CRC_AT..FIXTURE_CRC_AT, [0; 3]);
+    reseal(&mut bytes);
+    assert_eq!(
+        decode(&bytes),
+        Err(ManifestError::TrailingBytes {
+            offset: FIXTURE_CRC_AT,
+            checksum_at: FIXTURE_CRC_AT + 3
+        })
+    );
+    // A manifest without pages followed by bytes.
+    let mut bytes = empty();
+    bytes.splice(56..56, [0; 16]);
+    reseal(&mut bytes);
+    assert_eq!(
+        decode(&bytes),
+        Err(ManifestError::TrailingBytes {
+            offset: 56,
+            checksum_at: 72
+        })
+    );
+}
+
+#[test]
+fn checks_run_in_the_documented_order() {
+    // Flags before the entries.
+    let mut bytes = with_u32(PAGE_COUNT_AT, 3);
+    bytes[12] = 1;
+    reseal(&mut bytes);
+    assert_eq!(
+        decode(&bytes),
+        Err(ManifestError::UnsupportedFlags { flags: 1 })
+    );
+    // Damage before the flags.
+    let mut bytes = fixture();
+    bytes[12] = 1;
+    assert!(matches!(
+        decode(&bytes),
+        Err(ManifestError::Checksum { .. })
+    ));
+    // An entry's length before its rules: page 1 repeats page id 0 and
+    // claims 2 rows.
+    let mut bytes = fixture();
+    put_u32(&mut bytes, ENTRY_1_AT, 0);
+    put_u32(&mut bytes, ENTRY_1_AT + 12, 2);
+    reseal(&mut bytes);
+    assert!(matches!(
+        decode(&bytes),
+        Err(ManifestError::EntryPastEnd { page: 1, .. })
+    ));
+    // An earlier entry's rule before a later entry's length: page 0 in
+    // frame 3 of 3, and a page count of 3.
+    let mut bytes = fixture();
+    put_u32(&mut bytes, 56 + 4, 3);
+    put_u32(&mut bytes, PAGE_COUNT_AT, 3);
+    reseal(&mut bytes);
+    assert!(matches!(
+        decode(&bytes),
+        Err(ManifestError::Malformed {
+            offset: 56,
+            fault: ManifestFault::FrameOutOfRange { page: 0, .. }
+        })
+    ));
+    // Trailing bytes before a shared frame: page 1 moved to frame 2, where
+    // page 0 is, and a page count of 1.
+    let mut bytes = fixture();
+    put_u32(&mut bytes, ENTRY_1_AT + 4, 2);
+    reseal(&mut bytes);
+    assert!(matches!(
+        decode(&bytes),
+        Err(ManifestError::Malformed {
+            fault: ManifestFault::FrameShared { .. },
+            ..
+        })
+    ));
+    put_u32(&mut bytes, PAGE_COUNT_AT, 1);
+    reseal(&mut bytes);
+    assert!(matches!(
+        decode(&bytes),
+        Err(ManifestError::TrailingBytes { .. })
+    ));
+    // A shared frame before the row count.
+    put_u32(&mut bytes, PAGE_COUNT_AT, 2);
+    put_u64(&mut bytes, 48, 7);
+    reseal(&mut bytes);
+    assert!(matches!(
+        decode(&bytes),
+        Err(ManifestError::Malformed {
+            fault: ManifestFault::FrameShared { .. },
+            ..
+        })
+    ));
+}
