@@ -92,7 +92,7 @@ fn arb_manifest_with(max_pages: usize, max_rows: usize) -> impl Strategy<Value =
 fn arb_manifest() -> impl Strategy<Value = Manifest> {
     prop_oneof![
         4 => arb_manifest_with(4, 6),
-        1 => arb_manifest_with(24, 300),
+        1 => arb_manifest_with(12, 64),
     ]
 }
 
