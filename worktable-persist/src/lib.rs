@@ -1,13 +1,8 @@
 //! Durable tables for `worktable-core`: [`PersistentTable`], a
 //! [`WorkTable`](worktable_core::WorkTable) whose every change is appended
-//! to a write-ahead log in a directory, and which [`PersistentTable::open`]
-//! rebuilds from that log.
-//!
-//! **This is the first step of the design** (section 4 of the project's
-//! design document): the log only. There is no page file and there are no
-//! checkpoints yet, so the log grows with every change and opening a table
-//! replays its whole history. Checkpoints into a page file, log rotation and
-//! bulk loading on open are the next steps; until then the API may change.
+//! to a write-ahead log in a directory, whose pages are copied into a page
+//! file by checkpoints, and which [`PersistentTable::open`] rebuilds from
+//! the last checkpoint and the log after it.
 //!
 //! # Example
 //!
@@ -45,11 +40,34 @@
 //!
 //! # The directory
 //!
-//! `LOCK` (held while the table is open: a second opener gets
-//! [`PersistError::AlreadyOpen`]), `meta` (schema fingerprint and table
-//! name: a row type of another shape gets [`PersistError::SchemaMismatch`])
-//! and one log segment, `log-00000000000000000001`. Byte layouts are in
-//! `docs/format.md`.
+//! - `LOCK`: held while the table is open; a second opener, in this process
+//!   or another, gets [`PersistError::AlreadyOpen`].
+//! - `meta`: the schema fingerprint and table name (a row type of another
+//!   shape gets [`PersistError::SchemaMismatch`]; see
+//!   [`PersistentTable::open_migrating`]), and which checkpoint is current.
+//! - `pages` and `manifest-<generation>`: the checkpoint — each changed
+//!   in-memory page copied into a 64 KiB frame of the page file, every row
+//!   at its offset, and the manifest saying which frame holds which page
+//!   and where its rows are, with a checksum per frame.
+//! - `log-<first sequence number>`: the write-ahead log segments after the
+//!   checkpoint.
+//!
+//! Byte layouts are in `docs/format.md`.
+//!
+//! # Checkpoints
+//!
+//! A checkpoint (in the background, once the log has grown by
+//! [`Options::checkpoint_log_bytes`] or [`Options::checkpoint_interval`]
+//! after the last one; on [`PersistentTable::checkpoint`]; and on
+//! [`PersistentTable::close`]) starts a new log segment, writes the pages
+//! changed since the last checkpoint into frames the current checkpoint
+//! does not use, syncs them, writes a new manifest, and only then moves the
+//! metadata file to it and removes the log before it. Writers are not
+//! stopped; a background vacuum pauses while the changed pages are read. A
+//! crash at any step leaves the previous checkpoint and its log intact. The
+//! page file holds at most the current checkpoint's frames plus those of
+//! one checkpoint in progress, so space freed by deleted rows is reused and
+//! the file does not grow under a steady delete/insert workload.
 //!
 //! # Durability
 //!
@@ -67,9 +85,10 @@
 //! `Sync` uses group commit: while one sync runs, later writes gather in the
 //! buffer, and the next sync covers all of them. A change is visible to
 //! readers as soon as it commits, before it is durable, in every mode.
-//! [`PersistentTable::close`] writes and syncs everything in every mode;
-//! dropping the table without `close` does the same, best effort (an error
-//! cannot be reported), and blocks for that last write and sync.
+//! [`PersistentTable::close`] writes and syncs everything in every mode and
+//! takes a last checkpoint; dropping the table without `close` writes and
+//! syncs the log, best effort (an error cannot be reported), and blocks for
+//! that last write and sync.
 //!
 //! After a crash, [`PersistentTable::open`] keeps the records before a torn
 //! tail (a record cut short or damaged after the last completed sync) and
@@ -91,9 +110,11 @@
 //!
 //! The on-disk codecs are hidden modules, not a stable API: the write-ahead
 //! log's codec (`log`), the metadata file's codec and its atomic
-//! replacement (`meta`), and the exclusive lock on a table directory
-//! (`dir_lock`), whose documentation also holds the soundness argument for
-//! mapping the page file that checkpoints will write.
+//! replacement (`meta`), the page file header and manifest codecs
+//! (`pages`), the exclusive lock on a table directory (`dir_lock`), and the
+//! file-system layer (`vfs`: the real file system, whose page-file mapping
+//! carries the soundness argument, and a simulated disk for power-loss
+//! tests).
 
 #![deny(unsafe_code)]
 #![warn(missing_docs)]

@@ -78,10 +78,12 @@ struct PageSlot {
 }
 
 impl PageSlot {
-    const EMPTY: Self = Self {
-        memory: AtomicPtr::new(ptr::null_mut()),
-        dirty: AtomicBool::new(false),
-    };
+    fn empty() -> Self {
+        Self {
+            memory: AtomicPtr::new(ptr::null_mut()),
+            dirty: AtomicBool::new(false),
+        }
+    }
 }
 
 /// A growable set of pages addressed by [`PageId`].
@@ -194,7 +196,7 @@ impl PageDirectory {
         let (bucket, index) = locate(id);
         let mut first = self.buckets[bucket].load(Ordering::Acquire);
         if first.is_null() {
-            let fresh: Box<[PageSlot]> = (0..bucket_len(bucket)).map(|_| PageSlot::EMPTY).collect();
+            let fresh: Box<[PageSlot]> = (0..bucket_len(bucket)).map(|_| PageSlot::empty()).collect();
             let fresh = Box::into_raw(fresh).cast::<PageSlot>();
             match self.buckets[bucket].compare_exchange(
                 ptr::null_mut(),

@@ -18,7 +18,7 @@ pub const FORMAT_VERSION: u32 = 1;
 pub const MAX_TABLE_NAME_LEN: usize = 255;
 
 /// The longest next-key state a metadata file holds, in bytes.
-pub const MAX_NEXT_KEY_LEN: usize = 1024;
+pub const MAX_NEXT_KEY_LEN: usize = u16::MAX as usize;
 
 /// Length of a file with an empty table name and an empty next-key state:
 /// the fixed fields and the checksum.

@@ -15,7 +15,7 @@ use crate::meta::MetaError;
 ///
 /// Every variant names the file it is about. A write that commits in memory
 /// but cannot be made durable fails with
-/// [`TableError::Durability`](worktable_core::TableError::Durability),
+/// [`TableError::Durability`],
 /// whose source is this type ([`LogWrite`](Self::LogWrite)).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

@@ -122,7 +122,7 @@ fn largest_file_is_max_len_bytes() {
         next_key: vec![4; MAX_NEXT_KEY_LEN],
     };
     let bytes = encode(&meta).unwrap();
-    assert_eq!(MAX_LEN, 1327);
+    assert_eq!(MAX_LEN, 65_838);
     assert_eq!(bytes.len(), MAX_LEN);
     assert_eq!(decode(&bytes), Ok(meta));
 }
@@ -152,8 +152,8 @@ fn encoder_refuses_a_name_over_255_bytes() {
 }
 
 #[test]
-fn encoder_refuses_a_next_key_state_over_1024_bytes() {
-    for len in [MAX_NEXT_KEY_LEN + 1, usize::from(u16::MAX) + 1] {
+fn encoder_refuses_a_next_key_state_over_65535_bytes() {
+    for len in [MAX_NEXT_KEY_LEN + 1, usize::from(u16::MAX) + 2] {
         let meta = Meta {
             next_key: vec![0; len],
             ..sample()
@@ -161,7 +161,7 @@ fn encoder_refuses_a_next_key_state_over_1024_bytes() {
         assert_eq!(encode(&meta), Err(EncodeError::NextKeyTooLong { len }));
     }
     assert_eq!(
-        EncodeError::NextKeyTooLong { len: 1025 }.to_string(),
-        "next-key state is 1025 bytes long; a metadata file holds at most 1024"
+        EncodeError::NextKeyTooLong { len: 65536 }.to_string(),
+        "next-key state is 65536 bytes long; a metadata file holds at most 65535"
     );
 }
