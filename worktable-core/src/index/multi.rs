@@ -51,6 +51,13 @@ impl<R: Row, I: Index<R>> IndexMaintenance<R> for MultiStore<R, I> {
         self.ordered.remove(&I::key(row), &row.pk());
     }
 
+    fn load(&self, rows: &[(&R::Archived, &R::Pk)]) -> Result<(), DuplicateKey> {
+        for (key, pk) in super::sorted_keys::<R, I>(rows) {
+            self.ordered.insert(key, pk);
+        }
+        Ok(())
+    }
+
     fn key_changed(&self, old: &R, new: &R) -> bool {
         !I::same_key(old, new)
     }

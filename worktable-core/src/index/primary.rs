@@ -6,8 +6,6 @@ use std::borrow::Borrow;
 use std::fmt;
 use std::hash::Hash;
 
-use dashmap::DashMap;
-
 use super::ordered::OrderedMap;
 use crate::page::RowCell;
 use crate::row::Key;
@@ -22,14 +20,14 @@ use crate::row::Key;
 /// Guards of `cells` are held only for a single read or swap of a cell,
 /// never across another map operation.
 pub(crate) struct PrimaryIndex<K> {
-    cells: DashMap<K, RowCell>,
+    cells: super::HashMap<K, RowCell>,
     ordered: OrderedMap<K, ()>,
 }
 
 impl<K: Key> Default for PrimaryIndex<K> {
     fn default() -> Self {
         Self {
-            cells: DashMap::new(),
+            cells: super::hash_map(),
             ordered: OrderedMap::default(),
         }
     }
@@ -44,6 +42,14 @@ impl<K: Key> fmt::Debug for PrimaryIndex<K> {
 }
 
 impl<K: Key> PrimaryIndex<K> {
+    /// An empty index with room for `rows` rows without growing.
+    pub(crate) fn with_capacity(rows: usize) -> Self {
+        Self {
+            cells: super::HashMap::with_capacity_and_hasher(rows, super::HashState::default()),
+            ordered: OrderedMap::default(),
+        }
+    }
+
     pub(crate) fn contains<Q>(&self, pk: &Q) -> bool
     where
         K: Borrow<Q>,

@@ -122,6 +122,13 @@ pub trait IndexMaintenance<R: Row>: Send + Sync {
     /// Removes `row`'s entry.
     fn remove(&self, row: &R);
 
+    /// Adds the entries of many rows at once, to an empty index of a table
+    /// being restored (see `TableRestore`): the keys are read from the
+    /// archived rows, sorted, and inserted in key order. A unique index
+    /// reports a key two rows share (and is then left partly filled: the
+    /// restore fails as a whole).
+    fn load(&self, rows: &[(&R::Archived, &R::Pk)]) -> Result<(), DuplicateKey>;
+
     /// Whether the key differs between `old` and `new`.
     fn key_changed(&self, old: &R, new: &R) -> bool;
 

@@ -6,7 +6,6 @@ use std::fmt;
 use std::hash::Hash;
 use std::marker::PhantomData;
 
-use dashmap::DashMap;
 use dashmap::mapref::entry::Entry;
 
 use super::ordered::OrderedMap;
@@ -23,7 +22,7 @@ use crate::row::Row;
 /// key has at most one ordered entry, owned by the current holder of its
 /// reservation.
 pub struct UniqueStore<R: Row, I: Index<R>> {
-    hash: DashMap<I::Key, R::Pk>,
+    hash: super::HashMap<I::Key, R::Pk>,
     ordered: OrderedMap<I::Key, R::Pk>,
     _index: PhantomData<fn() -> I>,
 }
@@ -31,7 +30,7 @@ pub struct UniqueStore<R: Row, I: Index<R>> {
 impl<R: Row, I: Index<R>> Default for UniqueStore<R, I> {
     fn default() -> Self {
         Self {
-            hash: DashMap::new(),
+            hash: super::hash_map(),
             ordered: OrderedMap::default(),
             _index: PhantomData,
         }
@@ -91,6 +90,29 @@ impl<R: Row, I: Index<R>> IndexMaintenance<R> for UniqueStore<R, I> {
         let pk = row.pk();
         self.ordered.remove(&key, &pk);
         self.hash.remove_if(&key, |_, holder| *holder == pk);
+    }
+
+    fn load(&self, rows: &[(&R::Archived, &R::Pk)]) -> Result<(), DuplicateKey> {
+        let entries = super::sorted_keys::<R, I>(rows);
+        if let Some(pair) = entries.windows(2).find(|pair| pair[0].0 == pair[1].0) {
+            return Err(DuplicateKey {
+                index: I::NAME,
+                key: format!("{:?}", pair[0].0),
+            });
+        }
+        // The hash map and the ordered entries are independent: fill them
+        // side by side.
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                for (key, pk) in &entries {
+                    self.hash.insert(key.clone(), pk.clone());
+                }
+            });
+            for (key, pk) in &entries {
+                self.ordered.insert(key.clone(), pk.clone());
+            }
+        });
+        Ok(())
     }
 
     fn key_changed(&self, old: &R, new: &R) -> bool {

@@ -196,7 +196,8 @@ impl PageDirectory {
         let (bucket, index) = locate(id);
         let mut first = self.buckets[bucket].load(Ordering::Acquire);
         if first.is_null() {
-            let fresh: Box<[PageSlot]> = (0..bucket_len(bucket)).map(|_| PageSlot::empty()).collect();
+            let fresh: Box<[PageSlot]> =
+                (0..bucket_len(bucket)).map(|_| PageSlot::empty()).collect();
             let fresh = Box::into_raw(fresh).cast::<PageSlot>();
             match self.buckets[bucket].compare_exchange(
                 ptr::null_mut(),

@@ -467,6 +467,20 @@ impl<R: Row> RowStore<R> {
         self.pool.free(link);
     }
 
+    /// The archived row at `link` in a store being restored (checked by
+    /// rkyv when it was restored), valid while `guard` is pinned.
+    pub(crate) fn restored_archived<'g>(
+        &'g self,
+        link: Link,
+        _guard: &'g Guard,
+    ) -> &'g R::Archived {
+        self.archived(Version {
+            link,
+            store: self.id,
+            _guard: PhantomData,
+        })
+    }
+
     /// A cell for a restored row at `link`.
     pub(crate) fn restored_cell(&self, link: Link) -> RowCell {
         RowCell {

@@ -11,9 +11,9 @@
 //! before its key is read.
 
 use std::collections::HashMap;
-use std::collections::hash_map::Entry;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::thread;
 
 use crossbeam_epoch as epoch;
 use rkyv::rancor;
@@ -21,8 +21,8 @@ use rkyv::rancor;
 use super::WorkTable;
 use crate::__private::PkSource;
 use crate::events::CommitHook;
-use crate::index::insert_all;
-use crate::page::{Link, RowStore, StageError, deserialize};
+use crate::index::IndexSet;
+use crate::page::{Link, RowStore, StageError};
 use crate::row::Row;
 
 /// Why a table could not be restored.
@@ -101,7 +101,10 @@ pub enum RestoreError {
 #[doc(hidden)]
 pub struct TableRestore<R: Row> {
     store: RowStore<R>,
-    rows: HashMap<R::Pk, Link>,
+    /// Rows of the checkpoint's pages, in page order; a key may come twice.
+    paged: Vec<(R::Pk, Link)>,
+    /// Rows put (`Some`) or deleted (`None`) by the log, over `paged`.
+    replayed: HashMap<R::Pk, Option<Link>>,
     /// The largest key any generated key must stay above.
     key_floor: Option<R::Pk>,
     /// The last page restored, for the order check.
@@ -111,7 +114,8 @@ pub struct TableRestore<R: Row> {
 impl<R: Row> std::fmt::Debug for TableRestore<R> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TableRestore")
-            .field("rows", &self.rows.len())
+            .field("paged", &self.paged.len())
+            .field("replayed", &self.replayed.len())
             .finish()
     }
 }
@@ -127,7 +131,8 @@ impl<R: Row> TableRestore<R> {
     pub fn new() -> Self {
         Self {
             store: RowStore::new(),
-            rows: HashMap::new(),
+            paged: Vec::new(),
+            replayed: HashMap::new(),
             key_floor: None,
             last_page: None,
         }
@@ -142,20 +147,11 @@ impl<R: Row> TableRestore<R> {
         pk_of_image::<R>(image)
     }
 
-    /// Number of rows so far.
-    pub fn len(&self) -> usize {
-        self.rows.len()
-    }
-
-    /// Whether there are no rows so far.
-    pub fn is_empty(&self) -> bool {
-        self.rows.is_empty()
-    }
-
     /// Restores page `page` (ids increasing from call to call) from `body`,
     /// the page's bytes, holding rows at `rows` (`(offset, len)`, sorted by
-    /// offset, apart, inside the page). Each row is validated; a row whose
-    /// key is already restored keeps the earlier version (the log decides).
+    /// offset, apart, inside the page). Each row is validated; of two rows
+    /// with one key, the one restored first is kept (the log after a fuzzy
+    /// checkpoint decides which is current).
     ///
     /// # Errors
     ///
@@ -198,14 +194,7 @@ impl<R: Row> TableRestore<R> {
                     });
                 }
             };
-            match self.rows.entry(pk) {
-                Entry::Vacant(vacant) => {
-                    vacant.insert(link);
-                }
-                // Two captures of one row: the log after the checkpoint holds
-                // the change that tells which is current.
-                Entry::Occupied(_) => self.store.restore_free(link),
-            }
+            self.paged.push((pk, link));
         }
         Ok(())
     }
@@ -232,7 +221,7 @@ impl<R: Row> TableRestore<R> {
                 return Err(RestoreError::BadImage { source });
             }
         };
-        if let Some(old) = self.rows.insert(pk, link) {
+        if let Some(Some(old)) = self.replayed.insert(pk, Some(link)) {
             self.store.restore_free(old);
         }
         Ok(())
@@ -246,7 +235,7 @@ impl<R: Row> TableRestore<R> {
     /// [`RestoreError::BadImage`].
     pub fn delete(&mut self, image: &[u8]) -> Result<(), RestoreError> {
         let pk = pk_of_image::<R>(image)?;
-        if let Some(old) = self.rows.remove(&pk) {
+        if let Some(Some(old)) = self.replayed.insert(pk, None) {
             self.store.restore_free(old);
         }
         Ok(())
@@ -267,8 +256,10 @@ impl<R: Row> TableRestore<R> {
         Ok(())
     }
 
-    /// Builds the table: primary index in key order, then every secondary
-    /// index; `hook` sees the changes made from then on.
+    /// Builds the table: the rows of the pages, replaced or removed by the
+    /// log's; then the primary index in key order and every secondary
+    /// index from its sorted keys, each on a thread of its own; `hook` sees
+    /// the changes made from then on.
     ///
     /// # Errors
     ///
@@ -278,37 +269,93 @@ impl<R: Row> TableRestore<R> {
         hook: Option<Arc<dyn CommitHook<R>>>,
     ) -> Result<WorkTable<R>, RestoreError> {
         let Self {
-            store,
-            rows,
+            mut store,
+            mut paged,
+            replayed,
             key_floor,
             last_page: _,
         } = self;
-        let mut table = WorkTable::with_hook_option(hook);
-        table.store = store;
-        let mut rows: Vec<(R::Pk, Link)> = rows.into_iter().collect();
-        rows.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        let count = rows.len();
+        // Key order (stable: of two page rows with one key, the first
+        // restored comes first and is kept).
+        paged.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut replayed: Vec<(R::Pk, Option<Link>)> = replayed.into_iter().collect();
+        replayed.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        let mut rows: Vec<(R::Pk, Link)> = Vec::with_capacity(paged.len() + replayed.len());
+        let mut replayed = replayed.into_iter().peekable();
+        let mut paged = paged.into_iter().peekable();
+        while let Some((pk, link)) = paged.next() {
+            while let Some((_, duplicate)) = paged.next_if(|(next, _)| *next == pk) {
+                store.restore_free(duplicate);
+            }
+            while let Some((earlier, put)) = replayed.next_if(|(key, _)| *key < pk) {
+                rows.extend(put.map(|put| (earlier, put)));
+            }
+            match replayed.next_if(|(key, _)| *key == pk) {
+                Some((_, replacement)) => {
+                    store.restore_free(link);
+                    rows.extend(replacement.map(|put| (pk, put)));
+                }
+                None => rows.push((pk, link)),
+            }
+        }
+        rows.extend(replayed.filter_map(|(pk, put)| put.map(|put| (pk, put))));
+
         let floor = match (rows.last().map(|(pk, _)| pk), key_floor.as_ref()) {
             (Some(last), Some(floor)) => Some(last.max(floor).clone()),
             (last, floor) => last.or(floor).cloned(),
         };
-        let guard = epoch::pin();
-        for (pk, link) in rows {
-            let cell = table.store.restored_cell(link);
-            let row: R = deserialize(table.store.archived(table.store.version(&cell, &guard)));
-            insert_all(&table.indexes, &row).map_err(|duplicate| RestoreError::DuplicateKey {
-                index: duplicate.index,
-                key: duplicate.key,
-            })?;
-            table.primary.insert(pk, cell);
-        }
-        drop(guard);
+        let mut table = WorkTable::with_hook_option(hook);
+        table.store = store;
+        table.primary = crate::index::PrimaryIndex::with_capacity(rows.len());
+        build_indexes(&table, &rows)?;
         if let Some(floor) = floor {
             table.pk_source.observe(&floor);
         }
-        table.len.store(count, Ordering::Release);
+        table.len.store(rows.len(), Ordering::Release);
         Ok(table)
     }
+}
+
+/// Fills the empty indexes of `table` with `rows` (sorted by key, distinct):
+/// the primary index on one thread, each secondary index on another.
+fn build_indexes<R: Row>(table: &WorkTable<R>, rows: &[(R::Pk, Link)]) -> Result<(), RestoreError> {
+    thread::scope(|scope| {
+        let primary = scope.spawn(|| {
+            for (pk, link) in rows {
+                table
+                    .primary
+                    .insert(pk.clone(), table.store.restored_cell(*link));
+            }
+        });
+        let secondary: Vec<_> = (0..<R::Indexes as IndexSet<R>>::COUNT)
+            .map(|i| {
+                scope.spawn(move || {
+                    let guard = epoch::pin();
+                    let archived: Vec<(&R::Archived, &R::Pk)> = rows
+                        .iter()
+                        .map(|(pk, link)| (table.store.restored_archived(*link, &guard), pk))
+                        .collect();
+                    table.indexes.index(i).load(&archived)
+                })
+            })
+            .collect();
+        let mut outcome = Ok(());
+        for index in secondary {
+            let loaded = index
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            if let (Ok(()), Err(duplicate)) = (&outcome, loaded) {
+                outcome = Err(RestoreError::DuplicateKey {
+                    index: duplicate.index,
+                    key: duplicate.key,
+                });
+            }
+        }
+        primary
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        outcome
+    })
 }
 
 /// The key of an archived row given as bytes, validated.
