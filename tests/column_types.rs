@@ -14,7 +14,7 @@ use worktable_core::{OrderedF32, OrderedF64};
 /// variants in declaration order, then their fields.
 #[derive(Archive, Serialize, Deserialize, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[rkyv(crate = worktable_core::rkyv)]
-enum Status {
+pub(crate) enum Status {
     Draft,
     Active { since: u32 },
     Closed(String),
@@ -23,7 +23,7 @@ enum Status {
 /// A nested struct stored as a plain column.
 #[derive(Archive, Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[rkyv(crate = worktable_core::rkyv)]
-struct Dimensions {
+pub(crate) struct Dimensions {
     width: f32,
     height: f64,
     labels: Vec<String>,
@@ -34,59 +34,59 @@ struct Dimensions {
 #[derive(Table, Archive, Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[rkyv(crate = worktable_core::rkyv)]
 #[table(name = "everything")]
-struct Everything {
+pub(crate) struct Everything {
     #[pk]
-    id: Uuid,
+    pub(crate) id: Uuid,
     #[index(unique)]
-    external: Uuid,
+    pub(crate) external: Uuid,
     #[index]
-    a_u8: u8,
+    pub(crate) a_u8: u8,
     #[index]
-    a_u16: u16,
+    pub(crate) a_u16: u16,
     #[index]
-    a_u32: u32,
+    pub(crate) a_u32: u32,
     #[index]
-    a_u64: u64,
+    pub(crate) a_u64: u64,
     #[index]
-    a_u128: u128,
+    pub(crate) a_u128: u128,
     #[index]
-    an_i8: i8,
+    pub(crate) an_i8: i8,
     #[index]
-    an_i16: i16,
+    pub(crate) an_i16: i16,
     #[index]
-    an_i32: i32,
+    pub(crate) an_i32: i32,
     #[index]
-    an_i64: i64,
+    pub(crate) an_i64: i64,
     #[index]
-    an_i128: i128,
+    pub(crate) an_i128: i128,
     #[index]
-    flag: bool,
+    pub(crate) flag: bool,
     #[index]
-    letter: char,
+    pub(crate) letter: char,
     #[index(unique)]
-    name: String,
+    pub(crate) name: String,
     #[index]
-    maybe: Option<u32>,
+    pub(crate) maybe: Option<u32>,
     #[index]
-    digest: [u8; 16],
+    pub(crate) digest: [u8; 16],
     #[index]
-    status: Status,
+    pub(crate) status: Status,
     #[index]
-    score: OrderedF64,
+    pub(crate) score: OrderedF64,
     #[index]
-    score32: OrderedF32,
+    pub(crate) score32: OrderedF32,
     #[index]
-    path: Vec<u16>,
-    list: Vec<u64>,
-    dims: Dimensions,
-    ratio: f64,
-    ratio32: f32,
+    pub(crate) path: Vec<u16>,
+    pub(crate) list: Vec<u64>,
+    pub(crate) dims: Dimensions,
+    pub(crate) ratio: f64,
+    pub(crate) ratio32: f32,
 }
 
 /// Row `n` of 0..5: row 0 has every minimum, row 1 every maximum, the others ordinary
 /// values. (`usize`/`isize` columns are refused by the derive: rkyv archives them as
 /// 32 bits; see `tests/ui/columns/`.)
-fn everything(n: u8) -> Everything {
+pub(crate) fn everything(n: u8) -> Everything {
     let id = Uuid::from_u128(0x1000 + u128::from(n));
     let external = Uuid::from_u128(u128::MAX - u128::from(n));
     let dims = Dimensions {
@@ -187,7 +187,7 @@ fn everything(n: u8) -> Everything {
     }
 }
 
-const ROWS: u8 = 5;
+pub(crate) const ROWS: u8 = 5;
 
 async fn filled() -> WorkTable<Everything> {
     let table = WorkTable::new();

@@ -6,6 +6,7 @@ mod concurrent;
 mod generic_rows;
 mod index_lookups;
 mod model_based;
+mod persist_round_trip;
 mod queries;
 mod query_model;
 mod row_locks;
