@@ -119,6 +119,8 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+#[cfg(test)]
+mod damage;
 #[doc(hidden)]
 pub mod dir_lock;
 #[doc(hidden)]

@@ -4,6 +4,8 @@
 //! bytes `encode` writes.
 
 use proptest::prelude::*;
+
+use crate::damage::arb_mutation;
 use proptest::sample::Index;
 
 use super::reseal;
@@ -51,53 +53,6 @@ fn arb_meta() -> impl Strategy<Value = Meta> {
                 }
             },
         )
-}
-
-#[derive(Clone, Debug)]
-enum Mutation {
-    Truncate(Index),
-    Flip(Index, u8),
-    Overwrite(Index, Vec<u8>),
-    Insert(Index, Vec<u8>),
-    Remove(Index, usize),
-    Append(Vec<u8>),
-}
-
-fn arb_mutation() -> impl Strategy<Value = Mutation> {
-    let bytes = || proptest::collection::vec(any::<u8>(), 1..16);
-    prop_oneof![
-        any::<Index>().prop_map(Mutation::Truncate),
-        (any::<Index>(), 1..=255u8).prop_map(|(at, mask)| Mutation::Flip(at, mask)),
-        (any::<Index>(), bytes()).prop_map(|(at, new)| Mutation::Overwrite(at, new)),
-        (any::<Index>(), bytes()).prop_map(|(at, new)| Mutation::Insert(at, new)),
-        (any::<Index>(), 1..16usize).prop_map(|(at, n)| Mutation::Remove(at, n)),
-        bytes().prop_map(Mutation::Append),
-    ]
-}
-
-impl Mutation {
-    fn apply(&self, bytes: &mut Vec<u8>) {
-        let len = bytes.len();
-        match self {
-            Self::Truncate(at) => bytes.truncate(at.index(len + 1)),
-            Self::Flip(at, mask) if len > 0 => bytes[at.index(len)] ^= mask,
-            Self::Overwrite(at, new) if len > 0 => {
-                let start = at.index(len);
-                let end = (start + new.len()).min(len);
-                bytes[start..end].copy_from_slice(&new[..end - start]);
-            }
-            Self::Insert(at, new) => {
-                let at = at.index(len + 1);
-                bytes.splice(at..at, new.iter().copied());
-            }
-            Self::Remove(at, n) if len > 0 => {
-                let start = at.index(len);
-                bytes.drain(start..(start + n).min(len));
-            }
-            Self::Append(extra) => bytes.extend_from_slice(extra),
-            Self::Flip(..) | Self::Overwrite(..) | Self::Remove(..) => {}
-        }
-    }
 }
 
 proptest! {
