@@ -9,6 +9,9 @@
 //! - The `report` binary turns criterion's output into the README's table and
 //!   measures resident memory per row, each system in a fresh process
 //!   ([`memory`]).
+//! - [`durable`] is the workload of `benches/durable.rs`: durable single-row
+//!   inserts into `worktable-persist` and its peers on the disk, and the
+//!   time to reopen a table.
 
 // The crate of the same name on crates.io (version 1.13), measured as a peer.
 // Its `worktable!` macro expands to paths that start with `worktable::`, so
@@ -16,8 +19,10 @@
 // is given that name back here.
 extern crate worktable_1_13 as worktable;
 
+pub mod durable;
 pub mod memory;
 mod mode;
+pub mod results;
 mod system;
 pub mod systems;
 

@@ -11,12 +11,17 @@
 //!     --no-memory       skip the memory measurement
 //! cargo run --profile bench -p worktable-benches --bin report -- memory SYSTEM [ROWS]
 //!                       one system's resident bytes per row, in this process
+//! cargo run --profile bench -p worktable-benches --bin report -- durable [--criterion DIR]
+//!                       the `durable` benchmark's tables (reopen sizes from WORKTABLE_BENCH)
 //! ```
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
-use serde_json::Value;
+use worktable_benches::durable;
+use worktable_benches::results::{
+    self, Estimate, format_nanos, format_ratio, machine, with_separators,
+};
 use worktable_benches::systems::{self, NAMES};
 use worktable_benches::{Mode, System, SystemVisitor, memory};
 
@@ -162,7 +167,7 @@ struct Options {
 fn parse_options(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
     let mut options = Options {
         rows: Mode::from_env().rows(),
-        criterion: default_criterion_dir(),
+        criterion: results::criterion_dir(),
         memory: true,
     };
     while let Some(arg) = args.next() {
@@ -184,52 +189,11 @@ fn parse_options(mut args: impl Iterator<Item = String>) -> Result<Options, Stri
     Ok(options)
 }
 
-fn default_criterion_dir() -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
-    target.join("criterion")
-}
-
 /// Median time of one operation in nanoseconds: criterion's median time per
 /// iteration divided by the benchmark's element throughput, if it has one.
 fn nanos_per_op(criterion: &Path, group: &str, system: &str, rows: usize) -> Option<f64> {
-    let dir = criterion
-        .join(format!("peers_{group}"))
-        .join(system)
-        .join(rows.to_string())
-        .join("new");
-    let read = |file: &str| -> Option<Value> {
-        let text = std::fs::read_to_string(dir.join(file)).ok()?;
-        serde_json::from_str(&text).ok()
-    };
-    let median = read("estimates.json")?["median"]["point_estimate"].as_f64()?;
-    let elements = read("benchmark.json")
-        .and_then(|benchmark| benchmark["throughput"]["Elements"].as_f64())
-        .unwrap_or(1.0);
-    Some(median / elements)
-}
-
-fn format_nanos(nanos: f64) -> String {
-    if nanos < 10.0 {
-        format!("{nanos:.1} ns")
-    } else if nanos < 1_000.0 {
-        format!("{nanos:.0} ns")
-    } else if nanos < 1_000_000.0 {
-        format!("{:.1} µs", nanos / 1_000.0)
-    } else {
-        format!("{:.2} ms", nanos / 1_000_000.0)
-    }
-}
-
-fn format_ratio(ratio: f64) -> String {
-    if ratio < 0.1 {
-        format!("{ratio:.3}×")
-    } else if ratio < 10.0 {
-        format!("{ratio:.2}×")
-    } else {
-        format!("{ratio:.0}×")
-    }
+    Estimate::read(criterion, &format!("peers_{group}/{system}/{rows}"))
+        .map(Estimate::nanos_per_element)
 }
 
 /// Runs this program as `memory SYSTEM ROWS` in a fresh process.
@@ -264,56 +228,6 @@ impl SystemVisitor for MeasureMemory<'_> {
     }
 }
 
-/// `model name` of the first processor in `/proc/cpuinfo`.
-fn cpu_model() -> Option<String> {
-    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").ok()?;
-    cpuinfo
-        .lines()
-        .find_map(|line| line.strip_prefix("model name"))
-        .and_then(|rest| rest.split_once(':'))
-        .map(|(_, model)| model.trim().to_owned())
-}
-
-fn total_memory_gib() -> Option<f64> {
-    let meminfo = std::fs::read_to_string("/proc/meminfo").ok()?;
-    let kib: f64 = meminfo
-        .lines()
-        .find_map(|line| line.strip_prefix("MemTotal:"))?
-        .trim()
-        .trim_end_matches("kB")
-        .trim()
-        .parse()
-        .ok()?;
-    Some(kib / (1024.0 * 1024.0))
-}
-
-fn rustc_version() -> Option<String> {
-    let output = Command::new("rustc").arg("--version").output().ok()?;
-    Some(String::from_utf8(output.stdout).ok()?.trim().to_owned())
-}
-
-fn machine() -> String {
-    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
-    format!(
-        "{}, {cores} cores, {:.0} GiB; {}",
-        cpu_model().unwrap_or_else(|| "unknown CPU".into()),
-        total_memory_gib().unwrap_or(0.0),
-        rustc_version().unwrap_or_else(|| "unknown rustc".into()),
-    )
-}
-
-fn with_separators(n: usize) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, digit) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(digit);
-    }
-    out
-}
-
 fn report(options: &Options) {
     let times: Vec<Vec<Option<f64>>> = WORKLOADS
         .iter()
@@ -342,7 +256,7 @@ fn report(options: &Options) {
     println!(
         "{} rows; median time per operation and, in brackets, its ratio to worktable's \
          (above 1: slower than worktable). Machine: {}.",
-        with_separators(options.rows),
+        with_separators(options.rows as u64),
         machine()
     );
     println!();
@@ -438,6 +352,19 @@ fn report(options: &Options) {
 
 fn main() -> ExitCode {
     let mut args = std::env::args().skip(1).peekable();
+    if args.peek().map(String::as_str) == Some("durable") {
+        args.next();
+        let criterion = match (args.next().as_deref(), args.next()) {
+            (None, _) => results::criterion_dir(),
+            (Some("--criterion"), Some(dir)) => dir.into(),
+            _ => {
+                eprintln!("usage: report durable [--criterion DIR]");
+                return ExitCode::FAILURE;
+            }
+        };
+        durable::summary::print_summary(&criterion, Mode::from_env());
+        return ExitCode::SUCCESS;
+    }
     if args.peek().map(String::as_str) == Some("memory") {
         args.next();
         let Some(name) = args.next() else {

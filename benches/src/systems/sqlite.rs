@@ -7,7 +7,8 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use crate::{SharedSystem, System, User};
 
-const SCHEMA: &str = "
+/// The `users` table and its indexes (shared with the durable benchmark).
+pub(crate) const SCHEMA: &str = "
     CREATE TABLE users (
         id INTEGER PRIMARY KEY,
         email TEXT NOT NULL UNIQUE,
@@ -18,7 +19,8 @@ const SCHEMA: &str = "
     CREATE INDEX users_age ON users (age);
 ";
 
-const INSERT: &str =
+/// Inserts one user: `?1`..`?5` are id, email, age, name, balance.
+pub(crate) const INSERT: &str =
     "INSERT INTO users (id, email, age, name, balance) VALUES (?1, ?2, ?3, ?4, ?5)";
 const BY_ID: &str = "SELECT id, email, age, name, balance FROM users WHERE id = ?1";
 const BY_EMAIL: &str = "SELECT id, email, age, name, balance FROM users WHERE email = ?1";
@@ -43,7 +45,7 @@ pub struct SqliteShared {
 }
 
 /// SQLite stores signed 64-bit integers: keys keep their bits.
-fn key(id: u64) -> i64 {
+pub(crate) fn key(id: u64) -> i64 {
     id as i64
 }
 
