@@ -42,8 +42,8 @@ use criterion::{BenchmarkId, Criterion, SamplingMode, Throughput};
 use tempfile::TempDir;
 use worktable_benches::durable::summary::{INSERT_GROUP, REOPEN_GROUP, print_summary};
 use worktable_benches::durable::{
-    self, DurableSystem, DurableVisitor, ROWS_PER_ITERATION, Runner, SEED, reopen_rows,
-    split_among, writer_counts,
+    self, CHECKPOINTED, CHECKPOINTED_PLUS_REPLAY, DurableSystem, DurableVisitor,
+    ROWS_PER_ITERATION, Runner, SEED, reopen_rows, replayed_changes, split_among, writer_counts,
 };
 use worktable_benches::{Mode, results, users};
 
@@ -110,56 +110,45 @@ fn reopen(criterion: &mut Criterion, runner: &Runner, mode: Mode) {
     group.sample_size(10);
     group.warm_up_time(Duration::from_millis(1));
     group.measurement_time(Duration::from_secs(1));
-    for records in reopen_rows(mode) {
-        // Built on the first call (only if criterion's filter selects the
-        // benchmark), outside the timing, and reused by every sample:
-        // reopening leaves the directory as it was.
-        let table: OnceCell<TempDir> = OnceCell::new();
-        let build = || {
-            let dir = runner.fresh_dir();
-            let start = Instant::now();
-            durable::worktable::fill(dir.path(), users(records, SEED));
-            eprintln!(
-                "{REOPEN_GROUP}: {records} rows inserted and closed in {:.1?}",
-                start.elapsed()
-            );
-            dir
-        };
-        group.throughput(Throughput::Elements(records as u64));
-        group.bench_function(BenchmarkId::new("replay", records), |b| {
-            let dir = table.get_or_init(build).path();
-            b.iter_custom(|iters| {
-                (0..iters)
-                    .map(|_| {
-                        let start = Instant::now();
-                        let rows = durable::worktable::reopen(dir);
-                        let elapsed = start.elapsed();
-                        assert_eq!(rows, records, "the reopened table has every row");
-                        elapsed
-                    })
-                    .sum()
+    for rows in reopen_rows(mode) {
+        let changes = replayed_changes(rows);
+        for (case, logged) in [(CHECKPOINTED, 0), (CHECKPOINTED_PLUS_REPLAY, changes)] {
+            // Built on the first call (only if criterion's filter selects
+            // the benchmark), outside the timing, and reused by every
+            // sample: reopening leaves the directory as it was.
+            let table: OnceCell<TempDir> = OnceCell::new();
+            let build = || {
+                let dir = runner.fresh_dir();
+                let start = Instant::now();
+                let users = users(rows, SEED);
+                let ids: Vec<u64> = users.iter().map(|user| user.id).collect();
+                durable::worktable::fill(dir.path(), users);
+                if logged > 0 {
+                    durable::worktable::log_changes(dir.path(), &ids, logged);
+                }
+                eprintln!(
+                    "{REOPEN_GROUP}: {rows} rows checkpointed and {logged} changes logged in {:.1?}",
+                    start.elapsed()
+                );
+                dir
+            };
+            group.throughput(Throughput::Elements(rows as u64));
+            group.bench_function(BenchmarkId::new(case, rows), |b| {
+                let dir = table.get_or_init(build).path();
+                b.iter_custom(|iters| {
+                    (0..iters)
+                        .map(|_| {
+                            let start = Instant::now();
+                            let reopened = durable::worktable::reopen(dir);
+                            let elapsed = start.elapsed();
+                            assert_eq!(reopened, rows, "the reopened table has every row");
+                            elapsed
+                        })
+                        .sum()
+                });
             });
-        });
+        }
     }
-    // TODO(checkpoint): the reopen of a table of 1,000,000 rows
-    // "with no log to replay" and "with 100,000 records to replay" needs
-    // `PersistentTable::checkpoint().await`, which does not exist yet. Once
-    // it does, add two benchmarks here, each with its own directory built
-    // once like the one above:
-    //
-    // - `durable_reopen/checkpointed/1000000`: fill 1,000,000 rows, call
-    //   `table.checkpoint().await` (after which the log holds no record to
-    //   replay), close; time `reopen`.
-    // - `durable_reopen/checkpointed_plus_replay/1000000`: the same, then
-    //   100,000 logged changes after the checkpoint (e.g. `update_with` of
-    //   the balance of 100,000 random rows, so the table keeps 1,000,000
-    //   rows), close; time `reopen`.
-    //
-    // and replace the two "not measured" lines of the summary
-    // (`benches/src/durable/summary.rs`). Until then
-    // `durable_reopen/replay/100000` (a log of exactly 100,000 records)
-    // stands for the replay part, and `durable_reopen/replay/1000000` is a
-    // reopen of 1,000,000 rows that replays the whole log.
     group.finish();
 }
 

@@ -52,8 +52,8 @@ pub fn open(dir: &Path, durability: Durability) -> PersistentTable<User> {
 }
 
 /// Fills the table kept in `dir` with `rows`, inserted one by one with
-/// [`Durability::None`] (so its log has one record per row), and closes it
-/// (which syncs the log): the table the `reopen` benchmarks open.
+/// [`Durability::None`], and closes it, which takes a checkpoint: the log
+/// after it is empty.
 ///
 /// # Panics
 ///
@@ -67,15 +67,30 @@ pub fn fill(dir: &Path, rows: impl IntoIterator<Item = User>) {
     block_on(table.close()).expect("the table closes");
 }
 
-/// Opens the table kept in `dir` (replaying its log) and closes it again:
+/// After [`fill`]: changes the balance of `changes` rows (ids from
+/// `ids`, cycled) and drops the table without closing it, so that the log
+/// after the checkpoint holds exactly `changes` records.
+///
+/// # Panics
+///
+/// If the table cannot be opened or written, or `ids` is empty.
+pub fn log_changes(dir: &Path, ids: &[u64], changes: usize) {
+    let table = open(dir, Durability::None);
+    for &id in ids.iter().cycle().take(changes) {
+        now(table.update_with(&id, |user| user.balance += 1)).expect("the row exists");
+    }
+    // Dropped, not closed: `close` would take a checkpoint.
+    drop(table);
+}
+
+/// Opens the table kept in `dir` (its checkpoint, then the log after it)
+/// and drops it without a checkpoint, leaving the directory as it was:
 /// what the `reopen` benchmarks time. Returns the rows it held.
 ///
 /// # Panics
 ///
-/// If the table cannot be opened or closed.
+/// If the table cannot be opened.
 pub fn reopen(dir: &Path) -> usize {
     let table = open(dir, Durability::Sync);
-    let rows = table.len();
-    block_on(table.close()).expect("the table closes");
-    rows
+    table.len()
 }
