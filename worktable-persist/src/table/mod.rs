@@ -367,6 +367,15 @@ impl<R: Row> PersistentTable<R> {
         &self.inner.table
     }
 
+    /// Why the last background checkpoint failed, if it did; `None` once a
+    /// later one succeeds. A failed checkpoint loses nothing (the log keeps
+    /// every change and the previous checkpoint stays whole); the thread
+    /// tries again at its next trigger, and [`close`](Self::close) takes
+    /// one more and reports its error.
+    pub fn background_checkpoint_error(&self) -> Option<String> {
+        self.inner.lock_control().failed.clone()
+    }
+
     /// Counters of the log writer since open (syncs, batches, records), for
     /// tests and diagnostics. Not a stable API.
     #[doc(hidden)]

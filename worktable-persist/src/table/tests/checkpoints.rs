@@ -383,3 +383,30 @@ async fn migration_converts_every_row_once_and_keeps_keys_above_deleted_ones() {
     assert_eq!(again.get_by(OrderV3::CLIENT_REF, "new").unwrap().id, 41);
     again.close().await.unwrap();
 }
+
+#[tokio::test]
+async fn the_background_checkpoint_starts_when_the_log_has_grown() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = sync()
+        .checkpoint_after_log_bytes(4096)
+        .checkpoint_interval(None);
+    let table = open(dir.path(), options);
+    insert_n(&table, 200).await;
+    // The thread polls every 50 ms; wait until a checkpoint has completed,
+    // which removes the first segment (the bound only keeps a broken
+    // trigger from hanging the suite).
+    let done = |dir: &Path| !manifests(dir).is_empty() && !segments(dir).contains(&1);
+    for _ in 0..400 {
+        if done(dir.path()) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert!(done(dir.path()), "no background checkpoint");
+    assert_eq!(table.background_checkpoint_error(), None);
+    drop(table);
+    let table = open(dir.path(), options);
+    assert_eq!(table.len(), 200);
+    table.check_integrity().unwrap();
+    table.close().await.unwrap();
+}
