@@ -95,7 +95,7 @@ fn sigkilled_writers_lose_no_acknowledged_write() {
     let mut model = Model::default();
     // Spawn to `ready`, as last measured: the window for early kills.
     let mut time_to_ready = Duration::from_millis(30);
-    let (mut before_ready, mut reopens) = (0, 0);
+    let (mut early_kills, mut before_ready, mut reopens) = (0, 0, 0);
 
     for iteration in 0..kills {
         let fail = |what: String| -> ! {
@@ -107,6 +107,7 @@ fn sigkilled_writers_lose_no_acknowledged_write() {
         let early = iteration > 0 && rng.chance(1, 5);
         let mut writer = Writer::start(dir.path(), seed, iteration + 1);
         if early {
+            early_kills += 1;
             let window = (time_to_ready.as_micros() as u64) * 5 / 4;
             std::thread::sleep(Duration::from_micros(rng.below(window + 1)));
         } else {
@@ -135,7 +136,7 @@ fn sigkilled_writers_lose_no_acknowledged_write() {
 
     let counts = model.counts;
     println!(
-        "crash: {kills} kills ({before_ready} before the child was ready), {} acknowledged \
+        "crash: {kills} kills ({early_kills} aimed before `ready`, {before_ready} landed before it), {} acknowledged \
          writes, writes in flight at a kill: {} found applied, {} not applied; {reopens} \
          checked reopens, {} rows at the end, {:.1?}",
         counts.acked,

@@ -116,6 +116,19 @@ impl Model {
                 Message::Error(message) => return Err(format!("the child failed: {message}")),
             }
         }
+        if !ready {
+            // Killed while reporting: the rows it did report must still be
+            // allowed (the others are unknown).
+            for (&id, &version) in &recovered {
+                let allowed = self.allowed_states(id);
+                if !allowed.contains(&Some(version)) {
+                    return Err(format!(
+                        "the child recovered a row the writes do not allow: {}",
+                        self.explain(id, Some(version))
+                    ));
+                }
+            }
+        }
         for write in begun.into_values() {
             self.allowed
                 .insert(write.id, vec![write.before, write.after]);
@@ -124,12 +137,16 @@ impl Model {
         Ok(ready)
     }
 
+    /// The states row `id` may be in.
+    fn allowed_states(&self, id: u64) -> &[State] {
+        self.allowed.get(&id).map_or(&[None], Vec::as_slice)
+    }
+
     /// The one state row `id` is known to be in, if it is known exactly.
     fn exact(&self, id: u64) -> Option<State> {
-        match self.allowed.get(&id).map(Vec::as_slice) {
-            None => Some(None),
-            Some([state]) => Some(*state),
-            Some(_) => None,
+        match self.allowed_states(id) {
+            [state] => Some(*state),
+            _ => None,
         }
     }
 
@@ -146,7 +163,7 @@ impl Model {
         let ids: BTreeSet<u64> = self.allowed.keys().chain(found.keys()).copied().collect();
         let mut problems = Vec::new();
         for id in ids {
-            let allowed = self.allowed.get(&id).map_or(&[None][..], Vec::as_slice);
+            let allowed = self.allowed_states(id);
             let state = found.get(&id).copied();
             if !allowed.contains(&state) {
                 problems.push(self.explain(id, state));
