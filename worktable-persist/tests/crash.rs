@@ -67,10 +67,12 @@ const READY_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The options both processes open the table with.
 pub(crate) fn table_options() -> Options {
-    // When `Options` gets checkpoint thresholds (and log rotation), set them
-    // low here, so that checkpoints run often and kills also land during a
-    // checkpoint, a rotation and the recovery from one.
+    // Checkpoints every 16 KiB of log (a few hundred writes) and every
+    // 20 ms, so that kills also land during a checkpoint, a log rotation
+    // and the clean-up after one, and recovery starts from checkpoints.
     Options::durability(Durability::Sync)
+        .checkpoint_after_log_bytes(16 << 10)
+        .checkpoint_interval(Some(Duration::from_millis(20)))
 }
 
 /// Not a test on its own: the child's role when run by
