@@ -3,7 +3,8 @@
 
 pub use crate::index::entry::IndexEntry;
 pub use crate::index::{
-    DuplicateKey, IndexMaintenance, IndexSet, IndexStore, MultiStore, OrderedMap, UniqueStore,
+    DuplicateKey, IndexMaintenance, IndexSet, IndexStore, LoadPart, MultiStore, OrderedMap,
+    UniqueStore,
 };
 pub use crate::row::{AutoIncrement, PkGenerator};
 

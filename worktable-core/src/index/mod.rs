@@ -20,7 +20,7 @@ pub use ordered::OrderedMap;
 pub(crate) use primary::PrimaryIndex;
 pub(crate) use set::{insert_all, insert_changed, remove_all, remove_changed};
 pub use traits::{
-    DuplicateKey, Index, IndexMaintenance, IndexPrefix, IndexSet, IndexStore, UniqueIndex,
+    DuplicateKey, Index, IndexMaintenance, IndexPrefix, IndexSet, IndexStore, LoadPart, UniqueIndex,
 };
 pub use unique::UniqueStore;
 

@@ -4,7 +4,7 @@ use std::fmt;
 use std::marker::PhantomData;
 
 use super::ordered::OrderedMap;
-use super::traits::{DuplicateKey, Index, IndexMaintenance, IndexStore};
+use super::traits::{DuplicateKey, Index, IndexMaintenance, IndexStore, LoadPart};
 use super::verify_ordered;
 use crate::row::Row;
 
@@ -51,7 +51,11 @@ impl<R: Row, I: Index<R>> IndexMaintenance<R> for MultiStore<R, I> {
         self.ordered.remove(&I::key(row), &row.pk());
     }
 
-    fn load(&self, rows: &[(&R::Archived, &R::Pk)]) -> Result<(), DuplicateKey> {
+    fn load_parts(&self) -> &'static [LoadPart] {
+        &[LoadPart::Ordered]
+    }
+
+    fn load(&self, rows: &[(&R::Archived, &R::Pk)], _part: LoadPart) -> Result<(), DuplicateKey> {
         for (key, pk) in super::sorted_keys::<R, I>(rows) {
             self.ordered.insert(key, pk);
         }

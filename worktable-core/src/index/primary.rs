@@ -75,6 +75,24 @@ impl<K: Key> PrimaryIndex<K> {
         self.ordered.insert(pk, ());
     }
 
+    /// Fills an empty index with `rows` (distinct keys, in key order) for a
+    /// table being restored: the hash map and the ordered keys on two
+    /// threads.
+    pub(crate) fn load(&self, rows: impl Iterator<Item = (K, RowCell)>) {
+        std::thread::scope(|scope| {
+            let (keys, cells): (Vec<K>, Vec<(K, RowCell)>) =
+                rows.map(|(pk, cell)| (pk.clone(), (pk, cell))).unzip();
+            scope.spawn(move || {
+                for key in keys {
+                    self.ordered.insert(key, ());
+                }
+            });
+            for (pk, cell) in cells {
+                self.cells.insert(pk, cell);
+            }
+        });
+    }
+
     /// Takes a row out; the caller holds `pk`'s lock.
     pub(crate) fn remove(&self, pk: &K) -> Option<RowCell> {
         let (_, cell) = self.cells.remove(pk)?;

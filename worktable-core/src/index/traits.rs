@@ -122,12 +122,16 @@ pub trait IndexMaintenance<R: Row>: Send + Sync {
     /// Removes `row`'s entry.
     fn remove(&self, row: &R);
 
-    /// Adds the entries of many rows at once, to an empty index of a table
-    /// being restored (see `TableRestore`): the keys are read from the
-    /// archived rows, sorted, and inserted in key order. A unique index
-    /// reports a key two rows share (and is then left partly filled: the
-    /// restore fails as a whole).
-    fn load(&self, rows: &[(&R::Archived, &R::Pk)]) -> Result<(), DuplicateKey>;
+    /// The parts of the index a bulk [`load`](Self::load) fills, each on a
+    /// thread of its own.
+    fn load_parts(&self) -> &'static [LoadPart];
+
+    /// Adds the entries of many rows at once to part `part` of an empty
+    /// index of a table being restored (see `TableRestore`): keys are read
+    /// from the archived rows; ordered entries are inserted in key order.
+    /// The hash part of a unique index reports a key two rows share (the
+    /// index is then left partly filled: the restore fails as a whole).
+    fn load(&self, rows: &[(&R::Archived, &R::Pk)], part: LoadPart) -> Result<(), DuplicateKey>;
 
     /// Whether the key differs between `old` and `new`.
     fn key_changed(&self, old: &R, new: &R) -> bool;
@@ -143,6 +147,15 @@ pub trait IndexMaintenance<R: Row>: Send + Sync {
     /// (`read` gives the row with a primary key) and that the index's
     /// internal maps agree; returns the number of entries.
     fn verify(&self, read: &dyn Fn(&R::Pk) -> Option<R>) -> Result<usize, String>;
+}
+
+/// A part of an index that a bulk load fills on its own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LoadPart {
+    /// The hash map of a unique index (which also finds duplicate keys).
+    Hash,
+    /// The ordered entries.
+    Ordered,
 }
 
 /// The storage of one index kind: its ordered entries `(key, primary key)`,

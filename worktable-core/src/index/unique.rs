@@ -9,7 +9,7 @@ use std::marker::PhantomData;
 use dashmap::mapref::entry::Entry;
 
 use super::ordered::OrderedMap;
-use super::traits::{DuplicateKey, Index, IndexMaintenance, IndexStore};
+use super::traits::{DuplicateKey, Index, IndexMaintenance, IndexStore, LoadPart};
 use super::verify_ordered;
 use crate::row::Row;
 
@@ -92,26 +92,33 @@ impl<R: Row, I: Index<R>> IndexMaintenance<R> for UniqueStore<R, I> {
         self.hash.remove_if(&key, |_, holder| *holder == pk);
     }
 
-    fn load(&self, rows: &[(&R::Archived, &R::Pk)]) -> Result<(), DuplicateKey> {
-        let entries = super::sorted_keys::<R, I>(rows);
-        if let Some(pair) = entries.windows(2).find(|pair| pair[0].0 == pair[1].0) {
-            return Err(DuplicateKey {
-                index: I::NAME,
-                key: format!("{:?}", pair[0].0),
-            });
-        }
-        // The hash map and the ordered entries are independent: fill them
-        // side by side.
-        std::thread::scope(|scope| {
-            scope.spawn(|| {
-                for (key, pk) in &entries {
-                    self.hash.insert(key.clone(), pk.clone());
+    fn load_parts(&self) -> &'static [LoadPart] {
+        &[LoadPart::Hash, LoadPart::Ordered]
+    }
+
+    fn load(&self, rows: &[(&R::Archived, &R::Pk)], part: LoadPart) -> Result<(), DuplicateKey> {
+        match part {
+            LoadPart::Hash => {
+                for &(archived, pk) in rows {
+                    match self.hash.entry(I::key_of_archived(archived)) {
+                        Entry::Occupied(taken) => {
+                            return Err(DuplicateKey {
+                                index: I::NAME,
+                                key: format!("{:?}", taken.key()),
+                            });
+                        }
+                        Entry::Vacant(slot) => {
+                            slot.insert(pk.clone());
+                        }
+                    }
                 }
-            });
-            for (key, pk) in &entries {
-                self.ordered.insert(key.clone(), pk.clone());
             }
-        });
+            LoadPart::Ordered => {
+                for (key, pk) in super::sorted_keys::<R, I>(rows) {
+                    self.ordered.insert(key, pk);
+                }
+            }
+        }
         Ok(())
     }
 

@@ -78,7 +78,7 @@ pub enum RestoreError {
 ///
 /// ```
 /// use worktable_core::prelude::*;
-/// use worktable_core::TableRestore;
+/// use worktable_core::{RestoreError, TableRestore};
 ///
 /// #[derive(Table, Archive, Serialize, Deserialize, Clone, Debug, PartialEq)]
 /// #[rkyv(crate = worktable_core::rkyv)]
@@ -96,6 +96,12 @@ pub enum RestoreError {
 /// restore.put(&image(&Pair { id: 2, name: "b".into() }))?;
 /// let table = restore.finish(None)?;
 /// assert_eq!(table.get_by(Pair::NAME, "b").map(|p| p.id), Some(2));
+///
+/// // A clash still there at the end fails the restore.
+/// let mut clash = TableRestore::<Pair>::new();
+/// clash.put(&image(&Pair { id: 1, name: "a".into() }))?;
+/// clash.put(&image(&Pair { id: 2, name: "a".into() }))?;
+/// assert!(matches!(clash.finish(None), Err(RestoreError::DuplicateKey { index: "name", .. })));
 /// # Ok::<(), worktable_core::RestoreError>(())
 /// ```
 #[doc(hidden)]
@@ -317,25 +323,29 @@ impl<R: Row> TableRestore<R> {
 }
 
 /// Fills the empty indexes of `table` with `rows` (sorted by key, distinct):
-/// the primary index on one thread, each secondary index on another.
+/// the primary index and each part of each secondary index on a thread of
+/// its own.
 fn build_indexes<R: Row>(table: &WorkTable<R>, rows: &[(R::Pk, Link)]) -> Result<(), RestoreError> {
     thread::scope(|scope| {
         let primary = scope.spawn(|| {
-            for (pk, link) in rows {
-                table
-                    .primary
-                    .insert(pk.clone(), table.store.restored_cell(*link));
-            }
+            let cells = rows
+                .iter()
+                .map(|(pk, link)| (pk.clone(), table.store.restored_cell(*link)));
+            table.primary.load(cells);
         });
         let secondary: Vec<_> = (0..<R::Indexes as IndexSet<R>>::COUNT)
-            .map(|i| {
+            .flat_map(|i| {
+                let index = table.indexes.index(i);
+                index.load_parts().iter().map(move |&part| (index, part))
+            })
+            .map(|(index, part)| {
                 scope.spawn(move || {
                     let guard = epoch::pin();
                     let archived: Vec<(&R::Archived, &R::Pk)> = rows
                         .iter()
                         .map(|(pk, link)| (table.store.restored_archived(*link, &guard), pk))
                         .collect();
-                    table.indexes.index(i).load(&archived)
+                    index.load(&archived, part)
                 })
             })
             .collect();
