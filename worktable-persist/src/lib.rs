@@ -102,9 +102,14 @@
 //! with [`TableError::Durability`](worktable_core::TableError::Durability)
 //! (source: [`PersistError::LogWrite`]). The change of such a write *is*
 //! committed in memory and visible to readers, but it is not in the log;
-//! after a reopen the table holds what was synced before the failure.
-//! [`PersistentTable::close`] reports the failure too. Reopen the table to
-//! write again.
+//! after a reopen the table holds what was synced before the failure —
+//! plus, possibly, the one change whose write or sync failed: its record
+//! may have reached the file before the error (after a power loss it may
+//! be gone again; after a process kill it stays). Writes refused after
+//! the failure never come back. No checkpoint completes once the log has
+//! failed (a checkpoint only takes effect after the log has synced every
+//! change its pages may hold). [`PersistentTable::close`] reports the
+//! failure too. Reopen the table to write again.
 //!
 //! # Internals
 //!

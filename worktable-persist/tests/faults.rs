@@ -827,9 +827,10 @@ async fn a_checkpoint_racing_a_log_failure_does_not_persist_refused_writes() {
 /// returns an error; but the renamed metadata file, naming the new
 /// checkpoint (generation 1), is what the directory holds (and what a later
 /// directory sync makes durable: the log's next segment syncs it). The next
-/// checkpoint reuses generation 1 and the frames the failed one wrote: a
-/// process killed before it completes leaves a metadata file naming a
-/// manifest and frames it is overwriting, and the table does not open.
+/// checkpoint must neither reuse generation 1 nor the frames the failed one
+/// wrote (it did, before the fix: a process killed before it completed
+/// left a metadata file naming a manifest and frames being overwritten,
+/// and the table did not open).
 #[tokio::test]
 async fn a_checkpoint_after_one_whose_metadata_directory_sync_failed_keeps_the_named_checkpoint_intact()
  {
@@ -865,15 +866,17 @@ async fn a_checkpoint_after_one_whose_metadata_directory_sync_failed_keeps_the_n
     let op = Op::Upsert(1, 2);
     op.run(&table).await.unwrap();
     apply(&mut state, &op);
+    // The retry must not reuse generation 1 (the metadata file may name
+    // it): it writes manifest 2, in frames neither manifest uses.
     switch.set(Plan::KillBefore {
-        before: "open manifest-00000000000000000001",
+        before: "open manifest-00000000000000000002",
         image: None,
     });
     table.checkpoint().await.expect("the next checkpoint");
     let Plan::KillBefore { image, .. } = switch.set(Plan::Off) else {
         unreachable!()
     };
-    let image = image.expect("the retry writes manifest 1 again");
+    let image = image.expect("the retry writes manifest 2");
     check_image(
         "kill during the next checkpoint, before it writes its manifest",
         &image,

@@ -127,6 +127,13 @@ impl<R: Row> EventHub<R> {
             .unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// Returns once every change that took the commit lock before this
+    /// call has left it: its hook call included. Changes with no listener
+    /// take no lock and are not waited for.
+    pub(crate) fn barrier(&self) {
+        drop(self.lock());
+    }
+
     /// The last sequence number given to a change.
     pub(crate) fn last_seq(&self) -> u64 {
         self.state.load(Ordering::Acquire) >> SEQ_SHIFT

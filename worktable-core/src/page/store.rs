@@ -213,13 +213,26 @@ impl<R: Row> RowStore<R> {
     pub(crate) fn replace(&self, cell: &RowCell, staged: Staged) -> Replaced {
         self.check_owner(cell);
         let previous = Link::unpack(cell.word.swap(staged.link.pack(), Ordering::AcqRel));
+        // Both pages, at the moment of the change (see `publishing`).
         self.pages().mark_dirty(previous.page);
+        self.pages().mark_dirty(staged.link.page);
         Replaced { link: previous }
     }
 
+    /// Notes that the version in `cell` is being published (an insert):
+    /// call it at the moment the cell enters the primary index, inside the
+    /// commit step. Its page was marked when the row was staged, but a
+    /// checkpoint may have taken that mark before the change was numbered,
+    /// copying the page without the row; this mark makes the next
+    /// checkpoint copy it again.
+    pub(crate) fn publishing(&self, cell: &RowCell) {
+        self.check_owner(cell);
+        self.pages().mark_dirty(cell.link().page);
+    }
+
     /// Notes that the row in `cell` is being deleted: call it at the moment
-    /// the cell leaves the primary index, before the change is numbered, so
-    /// that a checkpoint taken after that number sees the page as changed.
+    /// the cell leaves the primary index, inside the commit step, so that a
+    /// checkpoint taken after the change's number sees the page as changed.
     pub(crate) fn unlinking(&self, cell: &RowCell) {
         self.check_owner(cell);
         self.pages().mark_dirty(cell.link().page);

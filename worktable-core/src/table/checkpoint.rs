@@ -4,16 +4,20 @@
 //!
 //! # Why a capture sees a consistent set of pages
 //!
-//! A write marks the pages whose set of rows it changes *before* its change
-//! is numbered: the page of a new version when it is staged, the page of the
-//! version it replaces or deletes inside the commit step itself (see
-//! [`write`](super::write)). So a checkpoint that notes the last sequence
-//! number `S` (through the commit hook, in sequence order) and only then
-//! [captures](WorkTable::capture_changed_pages) finds every page changed by
-//! a change up to `S` marked. Vacuum moves rows without a change number;
-//! the capture holds vacuum's relocation gate from taking the marks until
-//! it is dropped, so no row moves between pages while their rows are read,
-//! and every move before it marked both pages.
+//! A write marks the pages whose set of rows it changes inside its commit
+//! step — the step that makes the change visible and, when a commit hook
+//! is installed, numbers it and hands it to the hook under the commit lock
+//! (see [`write`](super::write)): the pages of the version it publishes
+//! and of the version it replaces or deletes. So a checkpoint that notes
+//! the last sequence number `S` (through the commit hook, in sequence
+//! order) and only then [captures](WorkTable::capture_changed_pages) finds
+//! every page changed by a change up to `S` marked — and a change numbered
+//! after `S` marks its pages again even if an earlier mark (staging marks
+//! the new version's page too) was taken by this capture before the row
+//! was visible. Vacuum moves rows without a change number; the capture
+//! holds vacuum's relocation gate from taking the marks until it is
+//! dropped, so no row moves between pages while their rows are read, and
+//! every move before it marked both pages.
 //!
 //! What a capture reads of a row is its version at the time of reading,
 //! which may be newer than `S`: replaying the log from `S + 1` on top of
@@ -88,6 +92,14 @@ impl<R: Row> WorkTable<R> {
             pages: self.store.take_dirty_pages(),
             _no_moves: no_moves,
         }
+    }
+
+    /// Returns once every change being committed has been handed to the
+    /// commit hook: a row a capture saw has its change in the hook's hands
+    /// after this. For `worktable-persist`'s checkpoints.
+    #[doc(hidden)]
+    pub fn wait_for_commits(&self) {
+        self.events.barrier();
     }
 
     /// Marks `pages` as changed again: a checkpoint that took their marks

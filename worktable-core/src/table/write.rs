@@ -287,7 +287,12 @@ impl<R: Row> WorkTable<R> {
             ChangeKind::Insert,
             &pk,
             images,
-            || self.primary.insert(pk.clone(), cell),
+            || {
+                // Marked again now that it is numbered: a checkpoint may
+                // have taken the mark of staging meanwhile.
+                self.store.publishing(&cell);
+                self.primary.insert(pk.clone(), cell);
+            },
             pending,
         );
         self.len.fetch_add(1, Ordering::AcqRel);

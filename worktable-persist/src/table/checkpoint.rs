@@ -13,9 +13,14 @@
 //!    checkpoint the metadata file names stays intact). Sync the page file.
 //! 3. Write the **manifest** of the new generation (the frames of the
 //!    unchanged pages, plus the new ones), sync it and the directory.
-//! 4. Replace the **metadata file** (atomically: temporary file, sync,
-//!    rename, directory sync) with checkpoint sequence `S` and the new
-//!    generation. This is the moment the checkpoint takes effect.
+//! 4. Wait until the log holds, synced, every change the frames may hold
+//!    (they may hold changes after `S`; a change the log refused must not
+//!    come back through a checkpoint). Then replace the **metadata file**
+//!    (atomically: temporary file, sync, rename, directory sync) with
+//!    checkpoint sequence `S` and the new generation. This is the moment
+//!    the checkpoint takes effect. If the replacement fails, the rename
+//!    may still have happened: the frames of both manifests stay reserved
+//!    and the next checkpoint takes the generation after both.
 //! 5. Remove the old manifest and the segments before `S + 1`, and cut the
 //!    page file after the last frame the new manifest uses.
 //!
@@ -70,6 +75,11 @@ pub struct CheckpointReport {
 struct State {
     meta: Meta,
     manifest: Manifest,
+    /// The manifest of a checkpoint whose metadata file replacement failed:
+    /// the rename may or may not have happened, so until a later
+    /// checkpoint succeeds either manifest may be the one on disk, and the
+    /// frames of both are kept.
+    unsettled: Option<Manifest>,
     page_file: Option<Box<dyn VfsFile>>,
     /// Frames the page file holds now (its length), which may be more than
     /// the manifest uses.
@@ -118,6 +128,7 @@ impl Checkpointer {
             state: Mutex::new(State {
                 meta,
                 manifest,
+                unsettled: None,
                 page_file,
                 file_frames,
             }),
@@ -147,7 +158,13 @@ impl Checkpointer {
         }
         let written = self.write_pages(&mut state, &capture, &changed);
         drop(capture);
-        let outcome = written.and_then(|manifest| self.commit(&mut state, manifest, seq, hook));
+        // The frames may hold changes numbered after `seq`: they may only
+        // become the checkpoint once the log holds them durably (a write
+        // the log refused must not come back through a checkpoint).
+        table.wait_for_commits();
+        let outcome = written
+            .and_then(|manifest| shared.sync_logged().map(|()| manifest))
+            .and_then(|manifest| self.commit(&mut state, manifest, seq, hook));
         match outcome {
             Ok(()) => Ok(report(&state.manifest, changed.len())),
             Err(error) => {
@@ -183,7 +200,18 @@ impl Checkpointer {
             .page_file
             .as_ref()
             .expect("the page file was just opened");
-        let in_use: HashSet<u32> = state.manifest.pages.iter().map(|page| page.frame).collect();
+        let in_use: HashSet<u32> = state
+            .manifest
+            .pages
+            .iter()
+            .chain(
+                state
+                    .unsettled
+                    .iter()
+                    .flat_map(|unsettled| &unsettled.pages),
+            )
+            .map(|page| page.frame)
+            .collect();
         let mut entries: BTreeMap<u32, PageEntry> = state
             .manifest
             .pages
@@ -258,7 +286,13 @@ impl Checkpointer {
         seq: u64,
         hook: &Hook<R>,
     ) -> Result<(), PersistError> {
-        let generation = state.meta.page_file_generation + 1;
+        let generation = state
+            .unsettled
+            .as_ref()
+            .map_or(state.meta.page_file_generation, |unsettled| {
+                unsettled.generation
+            })
+            + 1;
         manifest.generation = generation;
         manifest.checkpoint_seq = seq;
         let path = self.dir.join(manifest_name(generation));
@@ -274,17 +308,25 @@ impl Checkpointer {
             next_key: hook.deleted_max_image(),
             ..state.meta.clone()
         };
-        write_meta(&*self.vfs, &self.dir, &meta)?;
+        if let Err(error) = write_meta(&*self.vfs, &self.dir, &meta) {
+            // The new metadata file may be in place nonetheless.
+            state.unsettled = Some(manifest);
+            return Err(error);
+        }
 
         // The checkpoint is in effect. What follows only frees space; a
         // failure leaves files the next open removes.
-        let old_generation = state.meta.page_file_generation;
+        let old_generations = [
+            state.meta.page_file_generation,
+            state
+                .unsettled
+                .take()
+                .map_or(0, |unsettled| unsettled.generation),
+        ];
         state.meta = meta;
         state.manifest = manifest;
-        if old_generation > 0 {
-            let _ = self
-                .vfs
-                .remove_file(&self.dir.join(manifest_name(old_generation)));
+        for old in old_generations.into_iter().filter(|&old| old > 0) {
+            let _ = self.vfs.remove_file(&self.dir.join(manifest_name(old)));
         }
         remove_segments_through(&*self.vfs, &self.dir, seq);
         if let Some(file) = &state.page_file

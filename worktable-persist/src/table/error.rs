@@ -219,9 +219,9 @@ pub enum PersistError {
     },
     /// Writing or syncing the log failed; the table refuses every write from
     /// then on (see the [crate documentation](crate#when-the-log-cannot-be-written)).
-    #[error("cannot write or sync the log segment {}", path.display())]
+    #[error("cannot write or sync the write-ahead log of the table in {}", path.display())]
     LogWrite {
-        /// The segment's path.
+        /// The table directory (the segment is its last `log-*` file).
         path: PathBuf,
         /// What the operating system said (shared by every write it fails).
         source: Arc<io::Error>,

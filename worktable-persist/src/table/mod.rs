@@ -518,6 +518,11 @@ impl<R: Row> Inner<R> {
         let mut last = Instant::now();
         let mut control = self.lock_control();
         loop {
+            // Checked before waiting too: a stop asked for before this
+            // thread first waited sent its wake-up to nobody.
+            if control.stop {
+                return;
+            }
             control = self
                 .wake
                 .wait_timeout(control, poll)

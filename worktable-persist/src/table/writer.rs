@@ -91,6 +91,9 @@ struct Buffer {
     since_rotation: u64,
     /// A write or sync failed: refuse every further record.
     failed: Option<Arc<io::Error>>,
+    /// Somebody waits for everything logged to be synced, whatever the
+    /// durability mode (a checkpoint).
+    sync_requested: bool,
     /// The table is closing: flush everything and stop.
     stop: bool,
 }
@@ -174,6 +177,7 @@ impl Shared {
                 synced_through: last_seq,
                 since_rotation: 0,
                 failed: None,
+                sync_requested: false,
                 stop: false,
             }),
             wake: Condvar::new(),
@@ -249,6 +253,46 @@ impl Shared {
                 if seen.stopped {
                     return Err(self.write_error(Arc::new(io::Error::other(
                         "the log's flusher stopped before starting a new segment",
+                    ))));
+                }
+            }
+            if block_on_changed(&mut progress).is_err() {
+                return Err(
+                    self.write_error(Arc::new(io::Error::other("the log's flusher is gone")))
+                );
+            }
+        }
+    }
+
+    /// Waits (blocking) until every record logged so far is synced, in
+    /// every durability mode.
+    ///
+    /// # Errors
+    ///
+    /// [`PersistError::LogWrite`] if the log has failed (now or before).
+    pub(crate) fn sync_logged(&self) -> Result<(), PersistError> {
+        let target = {
+            let mut buffer = self.lock();
+            if let Some(source) = &buffer.failed {
+                return Err(self.write_error(Arc::clone(source)));
+            }
+            buffer.sync_requested = true;
+            buffer.next_seq - 1
+        };
+        self.wake.notify_one();
+        let mut progress = self.watch();
+        loop {
+            {
+                let seen = progress.borrow_and_update();
+                if let Some(source) = &seen.failed {
+                    return Err(self.write_error(Arc::clone(source)));
+                }
+                if seen.synced_through >= target {
+                    return Ok(());
+                }
+                if seen.stopped {
+                    return Err(self.write_error(Arc::new(io::Error::other(
+                        "the log's flusher stopped before syncing",
                     ))));
                 }
             }
@@ -509,7 +553,12 @@ fn flush_until_stopped(shared: &Shared, vfs: &dyn Vfs, mut segment: Segment) {
             let has_work = buffer.pending > 0 || buffer.chunks.len() > 1;
             let rotating = buffer.chunks.len() > 1;
             let sync_mode_has_work = matches!(shared.durability, Durability::Sync) && has_work;
-            if buffer.stop || sync_mode_has_work || rotating || buffer.pending >= WRITE_THRESHOLD {
+            if buffer.stop
+                || buffer.sync_requested
+                || sync_mode_has_work
+                || rotating
+                || buffer.pending >= WRITE_THRESHOLD
+            {
                 break;
             }
             match next_tick {
@@ -533,6 +582,7 @@ fn flush_until_stopped(shared: &Shared, vfs: &dyn Vfs, mut segment: Segment) {
             }
         }
         let stop = buffer.stop;
+        let sync_requested = mem::take(&mut buffer.sync_requested);
         let already_failed = buffer.failed.is_some();
         // Keep an empty chunk for the current segment in the buffer.
         let last_seq = buffer.next_seq - 1;
@@ -552,6 +602,7 @@ fn flush_until_stopped(shared: &Shared, vfs: &dyn Vfs, mut segment: Segment) {
             next_tick = tick.and_then(|tick| now.checked_add(tick));
         }
         let sync = stop
+            || sync_requested
             || match shared.durability {
                 Durability::Sync => true,
                 Durability::Periodic(_) => tick_due,
