@@ -16,7 +16,8 @@ use crate::results::{Estimate, format_nanos, format_ratio, machine, with_separat
 pub const INSERT_GROUP: &str = "durable_insert";
 
 /// Criterion group of the reopen benchmarks: IDs
-/// `durable_reopen/replay/<log records>`.
+/// `durable_reopen/checkpointed/<rows>` and
+/// `durable_reopen/checkpointed_plus_replay/<rows>`.
 pub const REOPEN_GROUP: &str = "durable_reopen";
 
 /// The targets for worktable: inserts per second with this many

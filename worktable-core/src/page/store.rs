@@ -112,6 +112,10 @@ impl Version<'_> {
     }
 }
 
+/// The keys and links of rows that rkyv accepted, or the first row it
+/// refused and why.
+pub(crate) type CheckedRows<R> = Result<Vec<(<R as Row>::Pk, Link)>, (Link, rancor::Error)>;
+
 /// Deserializes an archived row.
 ///
 /// # Panics
@@ -470,6 +474,47 @@ impl<R: Row> RowStore<R> {
         // handed out by this store, so it lies inside a page with memory.
         let bytes = unsafe { self.pages().read(link) };
         rkyv::access::<R::Archived, rancor::Error>(bytes)
+    }
+
+    /// Checks the rows at `links` of a store being restored with rkyv, on
+    /// up to `threads` threads, and returns each row's key with its link
+    /// (in no particular order), or the first row refused.
+    pub(crate) fn check_restored_rows(
+        &mut self,
+        links: &[Link],
+        threads: usize,
+    ) -> CheckedRows<R> {
+        let this = &*self;
+        let check = |links: &[Link]| -> CheckedRows<R> {
+            links
+                .iter()
+                .map(|&link| {
+                    // SAFETY: `&mut self` is held for the whole call, so no
+                    // thread but the ones spawned here, which only read,
+                    // touches the store; `link` was handed out by this
+                    // store, so it lies inside a page with memory.
+                    let bytes = unsafe { this.pages().read(link) };
+                    rkyv::access::<R::Archived, rancor::Error>(bytes)
+                        .map(|archived| (R::pk_of_archived(archived), link))
+                        .map_err(|error| (link, error))
+                })
+                .collect()
+        };
+        let chunk = links.len().div_ceil(threads.max(1)).max(1);
+        std::thread::scope(|scope| {
+            let parts: Vec<_> = links
+                .chunks(chunk)
+                .map(|part| scope.spawn(move || check(part)))
+                .collect();
+            let mut rows = Vec::with_capacity(links.len());
+            for part in parts {
+                rows.extend(
+                    part.join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?,
+                );
+            }
+            Ok(rows)
+        })
     }
 
     /// Frees a slot of a store being restored (a row replaced or deleted

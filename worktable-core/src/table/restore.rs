@@ -107,7 +107,10 @@ pub enum RestoreError {
 #[doc(hidden)]
 pub struct TableRestore<R: Row> {
     store: RowStore<R>,
-    /// Rows of the checkpoint's pages, in page order; a key may come twice.
+    /// Rows of the checkpoint's pages not checked by rkyv yet.
+    unchecked: Vec<Link>,
+    /// Rows of the checkpoint's pages, checked, in page order; a key may
+    /// come twice.
     paged: Vec<(R::Pk, Link)>,
     /// Rows put (`Some`) or deleted (`None`) by the log, over `paged`.
     replayed: HashMap<R::Pk, Option<Link>>,
@@ -137,6 +140,7 @@ impl<R: Row> TableRestore<R> {
     pub fn new() -> Self {
         Self {
             store: RowStore::new(),
+            unchecked: Vec::new(),
             paged: Vec::new(),
             replayed: HashMap::new(),
             key_floor: None,
@@ -155,15 +159,15 @@ impl<R: Row> TableRestore<R> {
 
     /// Restores page `page` (ids increasing from call to call) from `body`,
     /// the page's bytes, holding rows at `rows` (`(offset, len)`, sorted by
-    /// offset, apart, inside the page). Each row is validated; of two rows
-    /// with one key, the one restored first is kept (the log after a fuzzy
-    /// checkpoint decides which is current).
+    /// offset, apart, inside the page). Its rows are validated by
+    /// [`check_pages`](Self::check_pages); of two rows with one key, the one
+    /// restored first is kept (the log after a fuzzy checkpoint decides
+    /// which is current).
     ///
     /// # Errors
     ///
     /// [`RestoreError::BadLayout`] for pages out of order, a body that is
-    /// not one page, or rows not sorted, apart and inside the page;
-    /// [`RestoreError::BadPageRow`] for a row rkyv refuses.
+    /// not one page, or rows not sorted, apart and inside the page.
     pub fn page(
         &mut self,
         page: u32,
@@ -189,19 +193,31 @@ impl<R: Row> TableRestore<R> {
             return Err(layout("a row ends past the page"));
         }
         self.last_page = Some(page);
-        for link in self.store.restore_page(page, body, rows) {
-            let pk = match self.store.restored_row(link) {
-                Ok(archived) => R::pk_of_archived(archived),
-                Err(source) => {
-                    return Err(RestoreError::BadPageRow {
-                        page,
-                        offset: link.offset,
-                        source,
-                    });
-                }
-            };
-            self.paged.push((pk, link));
-        }
+        let links = self.store.restore_page(page, body, rows);
+        self.unchecked.extend(links);
+        Ok(())
+    }
+
+    /// Checks every row of the pages restored so far with rkyv's validator,
+    /// on as many threads as the machine has cores. [`finish`](Self::finish)
+    /// does it too if it was not done; calling it first lets the caller
+    /// tell a bad page row from a bad log image.
+    ///
+    /// # Errors
+    ///
+    /// [`RestoreError::BadPageRow`] for a row rkyv refuses.
+    pub fn check_pages(&mut self) -> Result<(), RestoreError> {
+        let unchecked = std::mem::take(&mut self.unchecked);
+        let threads = thread::available_parallelism().map_or(1, usize::from);
+        let rows = self
+            .store
+            .check_restored_rows(&unchecked, threads)
+            .map_err(|(link, source)| RestoreError::BadPageRow {
+                page: link.page,
+                offset: link.offset,
+                source,
+            })?;
+        self.paged.extend(rows);
         Ok(())
     }
 
@@ -269,13 +285,18 @@ impl<R: Row> TableRestore<R> {
     ///
     /// # Errors
     ///
+    /// [`RestoreError::BadPageRow`] (see [`check_pages`](Self::check_pages));
     /// [`RestoreError::DuplicateKey`] when two rows share a unique key.
     pub fn finish(
-        self,
+        mut self,
         hook: Option<Arc<dyn CommitHook<R>>>,
     ) -> Result<WorkTable<R>, RestoreError> {
+        if !self.unchecked.is_empty() {
+            self.check_pages()?;
+        }
         let Self {
             mut store,
+            unchecked: _,
             mut paged,
             replayed,
             key_floor,

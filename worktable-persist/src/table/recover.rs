@@ -318,5 +318,11 @@ fn load_checkpoint<R: Row>(
                 source,
             })?;
     }
+    restore
+        .check_pages()
+        .map_err(|source| PersistError::Restore {
+            path: page_path.clone(),
+            source,
+        })?;
     Ok(manifest)
 }
