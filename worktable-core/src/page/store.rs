@@ -479,11 +479,7 @@ impl<R: Row> RowStore<R> {
     /// Checks the rows at `links` of a store being restored with rkyv, on
     /// up to `threads` threads, and returns each row's key with its link
     /// (in no particular order), or the first row refused.
-    pub(crate) fn check_restored_rows(
-        &mut self,
-        links: &[Link],
-        threads: usize,
-    ) -> CheckedRows<R> {
+    pub(crate) fn check_restored_rows(&mut self, links: &[Link], threads: usize) -> CheckedRows<R> {
         let this = &*self;
         let check = |links: &[Link]| -> CheckedRows<R> {
             links

@@ -534,6 +534,44 @@ fn write_chunks(
     Ok(())
 }
 
+/// The longest a `Sync` flusher waits for more records before a sync.
+const MAX_GATHER: Duration = Duration::from_micros(200);
+
+/// Group commit for `Sync`: when the last sync covered several writers and
+/// fewer records than that are waiting, the writers just acknowledged are
+/// about to send their next ones — wait for them a little (at most half the
+/// last sync's time, and [`MAX_GATHER`]) so that one sync covers them all,
+/// instead of two halves taking turns. A lone writer never waits.
+fn gather<'a>(
+    shared: &'a Shared,
+    mut buffer: MutexGuard<'a, Buffer>,
+    written_through: u64,
+    last_batch: u64,
+    last_sync: Duration,
+) -> MutexGuard<'a, Buffer> {
+    if last_batch < 2 {
+        return buffer;
+    }
+    let deadline = Instant::now() + (last_sync / 2).min(MAX_GATHER);
+    loop {
+        let waiting = buffer.next_seq - 1 - written_through;
+        let now = Instant::now();
+        if waiting >= last_batch
+            || now >= deadline
+            || buffer.stop
+            || buffer.sync_requested
+            || buffer.chunks.len() > 1
+        {
+            return buffer;
+        }
+        buffer = shared
+            .wake
+            .wait_timeout(buffer, deadline - now)
+            .unwrap_or_else(PoisonError::into_inner)
+            .0;
+    }
+}
+
 /// The flusher's loop; returns after the last write and sync once a stop
 /// is requested.
 fn flush_until_stopped(shared: &Shared, vfs: &dyn Vfs, mut segment: Segment) {
@@ -547,6 +585,10 @@ fn flush_until_stopped(shared: &Shared, vfs: &dyn Vfs, mut segment: Segment) {
     // Last sequence number handed to the file (synced or not).
     let mut written_through = shared.lock().synced_through;
     let mut spare: Vec<Chunk> = Vec::new();
+    // Group commit: records in the last synced batch, and how long its sync
+    // took.
+    let mut last_batch = 0u64;
+    let mut last_sync = Duration::ZERO;
     loop {
         let mut buffer = shared.lock();
         loop {
@@ -580,6 +622,9 @@ fn flush_until_stopped(shared: &Shared, vfs: &dyn Vfs, mut segment: Segment) {
                         .unwrap_or_else(PoisonError::into_inner);
                 }
             }
+        }
+        if matches!(shared.durability, Durability::Sync) {
+            buffer = gather(shared, buffer, written_through, last_batch, last_sync);
         }
         let stop = buffer.stop;
         let sync_requested = mem::take(&mut buffer.sync_requested);
@@ -617,7 +662,9 @@ fn flush_until_stopped(shared: &Shared, vfs: &dyn Vfs, mut segment: Segment) {
                 outcome = Err(error);
             }
             if sync && outcome.is_ok() && segment.unsynced {
+                let started = Instant::now();
                 outcome = segment.file.sync_data().map(|()| true);
+                last_sync = started.elapsed();
                 segment.unsynced = false;
                 shared.counters.syncs.fetch_add(1, Ordering::Relaxed);
             }
@@ -627,6 +674,7 @@ fn flush_until_stopped(shared: &Shared, vfs: &dyn Vfs, mut segment: Segment) {
 
         match outcome {
             Ok(true) => {
+                last_batch = written_through - shared.progress.borrow().synced_through;
                 shared.lock().synced_through = written_through;
                 shared
                     .progress
