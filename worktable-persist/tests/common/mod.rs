@@ -125,53 +125,39 @@ pub(crate) trait Versioned: Row + fmt::Debug + PartialEq {
     fn by_group(table: &WorkTable<Self>, group: u32) -> Vec<Self>;
 }
 
-impl Versioned for Item {
-    fn expected(id: u64, version: u32) -> Self {
-        item(id, version)
-    }
-    fn id(&self) -> u64 {
-        self.id
-    }
-    fn version(&self) -> u32 {
-        self.version
-    }
-    fn tag(&self) -> &str {
-        &self.tag
-    }
-    fn group(&self) -> u32 {
-        self.group
-    }
-    fn by_tag(table: &WorkTable<Self>, tag: &str) -> Option<Self> {
-        table.get_by(Item::TAG, tag)
-    }
-    fn by_group(table: &WorkTable<Self>, group: u32) -> Vec<Self> {
-        table.find_by(Item::GROUP, &group)
-    }
+/// `Versioned` for a row type with the fields `id`, `version`, `tag` and
+/// `group` and the indexes `TAG` and `GROUP`; `$expected` builds the row of
+/// `(id, version)`.
+macro_rules! versioned {
+    ($row:ident, $expected:expr) => {
+        impl Versioned for $row {
+            fn expected(id: u64, version: u32) -> Self {
+                $expected(id, version)
+            }
+            fn id(&self) -> u64 {
+                self.id
+            }
+            fn version(&self) -> u32 {
+                self.version
+            }
+            fn tag(&self) -> &str {
+                &self.tag
+            }
+            fn group(&self) -> u32 {
+                self.group
+            }
+            fn by_tag(table: &WorkTable<Self>, tag: &str) -> Option<Self> {
+                table.get_by($row::TAG, tag)
+            }
+            fn by_group(table: &WorkTable<Self>, group: u32) -> Vec<Self> {
+                table.find_by($row::GROUP, &group)
+            }
+        }
+    };
 }
 
-impl Versioned for ItemV2 {
-    fn expected(id: u64, version: u32) -> Self {
-        migrate(item(id, version))
-    }
-    fn id(&self) -> u64 {
-        self.id
-    }
-    fn version(&self) -> u32 {
-        self.version
-    }
-    fn tag(&self) -> &str {
-        &self.tag
-    }
-    fn group(&self) -> u32 {
-        self.group
-    }
-    fn by_tag(table: &WorkTable<Self>, tag: &str) -> Option<Self> {
-        table.get_by(ItemV2::TAG, tag)
-    }
-    fn by_group(table: &WorkTable<Self>, group: u32) -> Vec<Self> {
-        table.find_by(ItemV2::GROUP, &group)
-    }
-}
+versioned!(Item, item);
+versioned!(ItemV2, |id, version| migrate(item(id, version)));
 
 /// What a table holds, as `id -> version`.
 pub(crate) type State = BTreeMap<u64, u32>;
