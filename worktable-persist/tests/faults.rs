@@ -884,3 +884,61 @@ async fn a_checkpoint_after_one_whose_metadata_directory_sync_failed_keeps_the_n
     );
     release(table);
 }
+
+/// Two failed metadata replacements in a row: the first fails after its
+/// rename (the metadata file names generation 1), the second before its
+/// rename (it still names 1, not 2). The third checkpoint must keep the
+/// frames of both unsettled manifests, not only the last one's.
+#[tokio::test]
+async fn after_two_failed_metadata_replacements_every_named_checkpoint_stays_intact() {
+    let disk = SimFs::new();
+    let switch = Switch::new(&disk);
+    let table =
+        PersistentTable::<Item>::open_in(Arc::new(switch.tap()), dir(), manual()).expect("open");
+    let mut state = State::new();
+    let failures = [
+        ("rename meta.tmp", "sync_dir items"),
+        ("open manifest-00000000000000000002", "rename meta.tmp"),
+    ];
+    for (round, (after, fail)) in failures.into_iter().enumerate() {
+        let round = round as u32 + 1;
+        for op in [Op::Insert(u64::from(round) * 10, 1), Op::Upsert(1, round)] {
+            op.run(&table).await.unwrap();
+            apply(&mut state, &op);
+        }
+        switch.set(Plan::FailAfter {
+            after,
+            fail,
+            primed: false,
+            fired: false,
+        });
+        table
+            .checkpoint()
+            .await
+            .expect_err("replacing the metadata file fails");
+        switch.set(Plan::Off);
+        check_image(
+            &format!("kill after failed checkpoint {round}"),
+            &disk.kill_process(),
+            &[&state],
+        );
+    }
+    let op = Op::Upsert(1, 9);
+    op.run(&table).await.unwrap();
+    apply(&mut state, &op);
+    switch.set(Plan::KillBefore {
+        before: "open manifest-00000000000000000003",
+        image: None,
+    });
+    table.checkpoint().await.expect("the third checkpoint");
+    let Plan::KillBefore { image, .. } = switch.set(Plan::Off) else {
+        unreachable!()
+    };
+    let image = image.expect("the third checkpoint writes manifest 3");
+    check_image(
+        "kill during the third checkpoint, before it writes its manifest",
+        &image,
+        &[&state],
+    );
+    release(table);
+}

@@ -19,8 +19,9 @@
 //!    (atomically: temporary file, sync, rename, directory sync) with
 //!    checkpoint sequence `S` and the new generation. This is the moment
 //!    the checkpoint takes effect. If the replacement fails, the rename
-//!    may still have happened: the frames of both manifests stay reserved
-//!    and the next checkpoint takes the generation after both.
+//!    may still have happened: the frames of every manifest the metadata
+//!    file may name stay reserved, and the next checkpoint takes a
+//!    generation above all of them.
 //! 5. Remove the old manifest and the segments before `S + 1`, and cut the
 //!    page file after the last frame the new manifest uses.
 //!
@@ -75,11 +76,11 @@ pub struct CheckpointReport {
 struct State {
     meta: Meta,
     manifest: Manifest,
-    /// The manifest of a checkpoint whose metadata file replacement failed:
+    /// The manifests of checkpoints whose metadata file replacement failed:
     /// the rename may or may not have happened, so until a later
-    /// checkpoint succeeds either manifest may be the one on disk, and the
-    /// frames of both are kept.
-    unsettled: Option<Manifest>,
+    /// checkpoint succeeds any of them may be the one on disk, and the
+    /// frames of all of them are kept.
+    unsettled: Vec<Manifest>,
     page_file: Option<Box<dyn VfsFile>>,
     /// Frames the page file holds now (its length), which may be more than
     /// the manifest uses.
@@ -128,7 +129,7 @@ impl Checkpointer {
             state: Mutex::new(State {
                 meta,
                 manifest,
-                unsettled: None,
+                unsettled: Vec::new(),
                 page_file,
                 file_frames,
             }),
@@ -288,10 +289,9 @@ impl Checkpointer {
     ) -> Result<(), PersistError> {
         let generation = state
             .unsettled
-            .as_ref()
-            .map_or(state.meta.page_file_generation, |unsettled| {
-                unsettled.generation
-            })
+            .iter()
+            .map(|unsettled| unsettled.generation)
+            .fold(state.meta.page_file_generation, u64::max)
             + 1;
         manifest.generation = generation;
         manifest.checkpoint_seq = seq;
@@ -310,19 +310,20 @@ impl Checkpointer {
         };
         if let Err(error) = write_meta(&*self.vfs, &self.dir, &meta) {
             // The new metadata file may be in place nonetheless.
-            state.unsettled = Some(manifest);
+            state.unsettled.push(manifest);
             return Err(error);
         }
 
         // The checkpoint is in effect. What follows only frees space; a
         // failure leaves files the next open removes.
-        let old_generations = [
-            state.meta.page_file_generation,
-            state
-                .unsettled
-                .take()
-                .map_or(0, |unsettled| unsettled.generation),
-        ];
+        let old_generations: Vec<u64> = std::iter::once(state.meta.page_file_generation)
+            .chain(
+                state
+                    .unsettled
+                    .drain(..)
+                    .map(|unsettled| unsettled.generation),
+            )
+            .collect();
         state.meta = meta;
         state.manifest = manifest;
         for old in old_generations.into_iter().filter(|&old| old > 0) {
