@@ -1,0 +1,135 @@
+//! The commit hook: encodes each committed change into the buffer, in
+//! sequence order, and hands `Sync` writes a future for their sync.
+
+use std::io;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use worktable_core::events::{CommitHook, Durable};
+use worktable_core::{ChangeEvent, ChangeKind, Row};
+
+use super::{Durability, PersistError, Shared, WRITE_THRESHOLD};
+use crate::log::{RecordKind, encode_record};
+
+/// A future already failed with `error`.
+fn failed(error: PersistError) -> Durable {
+    Box::pin(async move { Err(error.into()) })
+}
+
+/// The commit hook of a durable table.
+pub(crate) struct Hook<R: Row> {
+    /// State shared with the flusher.
+    pub(crate) shared: Arc<Shared>,
+    /// The image of the deleted row with the largest key, if it is larger
+    /// than every key deleted before: a checkpoint keeps it so that a key
+    /// generator never hands out a key of a row deleted before the
+    /// checkpoint.
+    pub(crate) deleted_max: Mutex<Option<(R::Pk, Vec<u8>)>>,
+}
+
+impl<R: Row> Hook<R> {
+    pub(crate) fn new(shared: Arc<Shared>, deleted_max: Option<(R::Pk, Vec<u8>)>) -> Self {
+        Self {
+            shared,
+            deleted_max: Mutex::new(deleted_max),
+        }
+    }
+
+    /// The image of the deleted row with the largest key so far.
+    pub(crate) fn deleted_max_image(&self) -> Vec<u8> {
+        let deleted = self
+            .deleted_max
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        deleted
+            .as_ref()
+            .map(|(_, image)| image.clone())
+            .unwrap_or_default()
+    }
+}
+
+impl<R: Row> CommitHook<R> for Hook<R> {
+    fn committed(&self, event: &ChangeEvent<R>) -> Option<Durable> {
+        let shared = &self.shared;
+        let (kind, image) = match event.committed_kind() {
+            ChangeKind::Delete => (RecordKind::Delete, event.before()),
+            _ => (RecordKind::Put, event.after()),
+        };
+        let image = image.expect("a committed change has the image its kind needs");
+        if kind == RecordKind::Delete {
+            let mut deleted = self
+                .deleted_max
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            if deleted.as_ref().is_none_or(|(pk, _)| pk < event.pk()) {
+                *deleted = Some((event.pk().clone(), image.bytes().to_vec()));
+            }
+        }
+        let mut buffer = shared.lock();
+        if let Some(source) = &buffer.failed {
+            return Some(failed(shared.write_error(Arc::clone(source))));
+        }
+        let seq = buffer.next_seq;
+        let Some(next) = seq.checked_add(1) else {
+            return Some(failed(PersistError::SeqExhausted {
+                path: shared.dir.clone(),
+            }));
+        };
+        let durable_below = buffer.synced_through + 1;
+        let header = buffer.header;
+        let before = buffer.tail().bytes.len();
+        if let Err(error) = encode_record(
+            &mut buffer.tail().bytes,
+            &header,
+            seq,
+            durable_below,
+            kind,
+            image.bytes(),
+        ) {
+            // Rows are at most MAX_ROW_BYTES (65,535), what a record
+            // carries, so this does not happen. Were it to, the change is
+            // not in the log: refuse every later write, as after an I/O
+            // error, rather than let the log silently miss a change.
+            let source = Arc::new(io::Error::new(io::ErrorKind::InvalidInput, error));
+            buffer.failed = Some(Arc::clone(&source));
+            return Some(failed(shared.write_error(source)));
+        }
+        let added = buffer.tail().bytes.len() - before;
+        buffer.tail().last_seq = seq;
+        buffer.pending += added;
+        buffer.since_rotation += added as u64;
+        buffer.next_seq = next;
+        shared.counters.records.fetch_add(1, Ordering::Relaxed);
+        let wake_now =
+            matches!(shared.durability, Durability::Sync) || buffer.pending >= WRITE_THRESHOLD;
+        drop(buffer);
+        if wake_now {
+            shared.wake.notify_one();
+        }
+        match shared.durability {
+            Durability::Sync => {
+                let mut progress = shared.watch();
+                let path = shared.dir.clone();
+                Some(Box::pin(async move {
+                    let outcome = progress
+                        .wait_for(|p| p.synced_through >= seq || p.failed.is_some() || p.stopped)
+                        .await
+                        .map(|p| (p.synced_through >= seq, p.failed.clone()));
+                    match outcome {
+                        Ok((true, _)) => Ok(()),
+                        Ok((false, Some(source))) => {
+                            Err(PersistError::LogWrite { path, source }.into())
+                        }
+                        Ok((false, None)) | Err(_) => {
+                            let source = Arc::new(io::Error::other(
+                                "the log's flusher stopped before the record was synced",
+                            ));
+                            Err(PersistError::LogWrite { path, source }.into())
+                        }
+                    }
+                }))
+            }
+            Durability::Periodic(_) | Durability::None => None,
+        }
+    }
+}

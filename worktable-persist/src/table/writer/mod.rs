@@ -1,0 +1,333 @@
+//! The write path: the commit hook that encodes records into an in-memory
+//! buffer, and the one flusher thread that writes and syncs them.
+//!
+//! The hook runs under the table's commit lock, in sequence order, so the
+//! log's sequence numbers are taken there (`next_seq`), independent of the
+//! table's own event numbers (which restart at 1 in every process). The
+//! flusher is a dedicated OS thread, never a runtime worker: it takes the
+//! whole buffer, writes it, syncs once (group commit) and publishes the new
+//! durable mark on a `watch` channel that the writers' [`Durable`] futures
+//! wait on.
+//!
+//! # Segments
+//!
+//! A checkpoint [rotates](Shared::rotate) the log: under the buffer's
+//! mutex, so exactly between two records, it starts a new chunk whose
+//! records go to a new segment `log-<first seq>`. The flusher syncs the old
+//! segment, creates the new one (header written and synced, directory
+//! synced) and only then writes the chunk's records there, so every segment
+//! but the last ends cleanly at the record before the next one's first.
+
+mod flusher;
+mod hook;
+
+use std::io;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+use super::Durability;
+use super::error::PersistError;
+use crate::log::SegmentHeader;
+
+pub(crate) use flusher::{Segment, create_segment, run_flusher};
+pub(crate) use hook::Hook;
+
+/// How often `Durability::None` hands buffered records to the operating
+/// system.
+pub(crate) const NONE_WRITE_INTERVAL: Duration = Duration::from_millis(100);
+
+/// The shortest interval `Durability::Periodic` syncs at.
+pub(crate) const MIN_PERIOD: Duration = Duration::from_millis(1);
+
+/// A buffer this large is written out at once, whatever the mode, so memory
+/// stays bounded between periodic flushes.
+const WRITE_THRESHOLD: usize = 1 << 20;
+
+/// What the flusher has achieved, as the writers' futures see it.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Progress {
+    /// Every record with a sequence number up to this one is synced.
+    pub(crate) synced_through: u64,
+    /// The first sequence number of the segment the flusher writes to: it
+    /// exists, and its directory entry is synced.
+    pub(crate) segment: u64,
+    /// Writing or syncing failed; nothing after `synced_through` is
+    /// durable and the log takes no more records.
+    pub(crate) failed: Option<Arc<io::Error>>,
+    /// The flusher has stopped (after its last write and sync).
+    pub(crate) stopped: bool,
+}
+
+/// Encoded records bound for one segment.
+#[derive(Debug)]
+struct Chunk {
+    /// The segment to create before writing these records; `None` for the
+    /// segment the flusher already writes to.
+    starts: Option<SegmentHeader>,
+    bytes: Vec<u8>,
+    /// The last sequence number encoded in `bytes` (or before them).
+    last_seq: u64,
+}
+
+/// The state the hook and the flusher share, under one mutex.
+struct Buffer {
+    /// Records not yet handed to the flusher, oldest chunk first; never
+    /// empty.
+    chunks: Vec<Chunk>,
+    /// Bytes in `chunks`.
+    pending: usize,
+    /// The header of the segment new records go to (its checksum seeds
+    /// theirs).
+    header: SegmentHeader,
+    /// The sequence number the next record gets.
+    next_seq: u64,
+    /// Every record up to this one has been synced (the durable mark is
+    /// one more).
+    synced_through: u64,
+    /// Bytes logged since the last rotation, for the checkpoint trigger.
+    since_rotation: u64,
+    /// A write or sync failed: refuse every further record.
+    failed: Option<Arc<io::Error>>,
+    /// Somebody waits for everything logged to be synced, whatever the
+    /// durability mode (a checkpoint).
+    sync_requested: bool,
+    /// The table is closing: flush everything and stop.
+    stop: bool,
+}
+
+impl Buffer {
+    fn tail(&mut self) -> &mut Chunk {
+        self.chunks
+            .last_mut()
+            .expect("the buffer always has a chunk")
+    }
+}
+
+/// Counters for tests and diagnostics.
+#[derive(Debug, Default)]
+struct Counters {
+    /// `sync_data` calls on log segments.
+    syncs: AtomicU64,
+    /// Batches written.
+    writes: AtomicU64,
+    /// Records appended to the buffer.
+    records: AtomicU64,
+}
+
+/// What the hook, the flusher and the checkpointer share.
+pub(crate) struct Shared {
+    /// The table directory.
+    dir: PathBuf,
+    /// How writes wait.
+    durability: Durability,
+    /// The buffer and marks.
+    buffer: Mutex<Buffer>,
+    /// Wakes the flusher.
+    wake: Condvar,
+    /// The flusher's progress, watched by `Sync` writes, the checkpointer
+    /// and `close`.
+    progress: watch::Sender<Progress>,
+    /// Counters.
+    counters: Counters,
+}
+
+/// Snapshot of the log counters; see
+/// [`PersistentTable::log_stats`](super::PersistentTable::log_stats).
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LogStats {
+    /// `sync_data` calls on log segments since open.
+    pub syncs: u64,
+    /// Batches written since open.
+    pub writes: u64,
+    /// Records logged since open (replay excluded).
+    pub records: u64,
+}
+
+impl Shared {
+    /// The shared state of a log whose last segment has `header` and whose
+    /// last record has `last_seq` (all of them synced).
+    pub(crate) fn new(
+        dir: PathBuf,
+        header: SegmentHeader,
+        durability: Durability,
+        last_seq: u64,
+    ) -> Arc<Self> {
+        let (progress, _) = watch::channel(Progress {
+            synced_through: last_seq,
+            segment: header.first_seq,
+            failed: None,
+            stopped: false,
+        });
+        Arc::new(Self {
+            dir,
+            durability,
+            buffer: Mutex::new(Buffer {
+                chunks: vec![Chunk {
+                    starts: None,
+                    bytes: Vec::new(),
+                    last_seq,
+                }],
+                pending: 0,
+                header,
+                next_seq: last_seq.saturating_add(1),
+                synced_through: last_seq,
+                since_rotation: 0,
+                failed: None,
+                sync_requested: false,
+                stop: false,
+            }),
+            wake: Condvar::new(),
+            progress,
+            counters: Counters::default(),
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Buffer> {
+        self.buffer.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The durability mode.
+    pub(crate) fn durability(&self) -> Durability {
+        self.durability
+    }
+
+    /// The counters.
+    pub(crate) fn stats(&self) -> LogStats {
+        LogStats {
+            syncs: self.counters.syncs.load(Ordering::Relaxed),
+            writes: self.counters.writes.load(Ordering::Relaxed),
+            records: self.counters.records.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Bytes logged since the last rotation.
+    pub(crate) fn logged_since_rotation(&self) -> u64 {
+        self.lock().since_rotation
+    }
+
+    /// Ends the current segment after the last record logged so far and
+    /// sends every later record to a new segment; returns the last sequence
+    /// number of the old one (`S`: the new segment's first is `S + 1`).
+    /// When nothing was logged since the current segment began, the segment
+    /// stays and `S` is one before its first.
+    pub(crate) fn rotate(&self, schema_fingerprint: u64) -> u64 {
+        let mut buffer = self.lock();
+        let last = buffer.next_seq - 1;
+        if buffer.header.first_seq > last {
+            return last;
+        }
+        let header = SegmentHeader {
+            schema_fingerprint,
+            first_seq: last + 1,
+        };
+        buffer.header = header;
+        buffer.since_rotation = 0;
+        buffer.chunks.push(Chunk {
+            starts: Some(header),
+            bytes: Vec::new(),
+            last_seq: last,
+        });
+        drop(buffer);
+        self.wake.notify_one();
+        last
+    }
+
+    /// Waits (blocking) until the flusher writes to the segment starting at
+    /// `first_seq` or a later one: it exists and is synced into the
+    /// directory.
+    pub(crate) fn wait_for_segment(&self, first_seq: u64) -> Result<(), PersistError> {
+        let mut progress = self.watch();
+        loop {
+            {
+                let seen = progress.borrow_and_update();
+                if seen.segment >= first_seq {
+                    return Ok(());
+                }
+                if let Some(source) = &seen.failed {
+                    return Err(self.write_error(Arc::clone(source)));
+                }
+                if seen.stopped {
+                    return Err(self.write_error(Arc::new(io::Error::other(
+                        "the log's flusher stopped before starting a new segment",
+                    ))));
+                }
+            }
+            if block_on_changed(&mut progress).is_err() {
+                return Err(
+                    self.write_error(Arc::new(io::Error::other("the log's flusher is gone")))
+                );
+            }
+        }
+    }
+
+    /// Waits (blocking) until every record logged so far is synced, in
+    /// every durability mode.
+    ///
+    /// # Errors
+    ///
+    /// [`PersistError::LogWrite`] if the log has failed (now or before).
+    pub(crate) fn sync_logged(&self) -> Result<(), PersistError> {
+        let target = {
+            let mut buffer = self.lock();
+            if let Some(source) = &buffer.failed {
+                return Err(self.write_error(Arc::clone(source)));
+            }
+            buffer.sync_requested = true;
+            buffer.next_seq - 1
+        };
+        self.wake.notify_one();
+        let mut progress = self.watch();
+        loop {
+            {
+                let seen = progress.borrow_and_update();
+                if let Some(source) = &seen.failed {
+                    return Err(self.write_error(Arc::clone(source)));
+                }
+                if seen.synced_through >= target {
+                    return Ok(());
+                }
+                if seen.stopped {
+                    return Err(self.write_error(Arc::new(io::Error::other(
+                        "the log's flusher stopped before syncing",
+                    ))));
+                }
+            }
+            if block_on_changed(&mut progress).is_err() {
+                return Err(
+                    self.write_error(Arc::new(io::Error::other("the log's flusher is gone")))
+                );
+            }
+        }
+    }
+
+    /// Asks the flusher to write and sync everything and stop.
+    pub(crate) fn request_stop(&self) {
+        self.lock().stop = true;
+        self.wake.notify_all();
+    }
+
+    /// A receiver of the flusher's progress.
+    pub(crate) fn watch(&self) -> watch::Receiver<Progress> {
+        self.progress.subscribe()
+    }
+
+    /// The error a write gets once the log has failed.
+    pub(crate) fn write_error(&self, source: Arc<io::Error>) -> PersistError {
+        PersistError::LogWrite {
+            path: self.dir.clone(),
+            source,
+        }
+    }
+}
+
+/// Waits on this thread for the next change of a watch.
+fn block_on_changed(
+    progress: &mut watch::Receiver<Progress>,
+) -> Result<(), watch::error::RecvError> {
+    super::block_on(progress.changed())
+}
