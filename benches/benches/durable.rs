@@ -45,7 +45,7 @@ use worktable_benches::durable::{
     self, CHECKPOINTED, CHECKPOINTED_PLUS_REPLAY, DurableSystem, DurableVisitor,
     ROWS_PER_ITERATION, Runner, SEED, reopen_rows, replayed_changes, split_among, writer_counts,
 };
-use worktable_benches::{Mode, results, users};
+use worktable_benches::{Mode, SystemFilter, results, users};
 
 /// Criterion's settings for this benchmark: every iteration syncs the disk
 /// hundreds of times, so few samples, measured for longer than the
@@ -77,15 +77,13 @@ struct Inserts<'a> {
     criterion: &'a mut Criterion,
     runner: &'a Runner,
     settings: &'a Settings,
-    /// Only these systems, if set.
-    only: Option<Vec<String>>,
+    /// The systems that run.
+    only: SystemFilter,
 }
 
 impl DurableVisitor for Inserts<'_> {
     fn visit<S: DurableSystem>(&mut self) {
-        if let Some(only) = &self.only
-            && !only.iter().any(|name| name == S::NAME)
-        {
+        if !self.only.selects(S::NAME) {
             return;
         }
         let mut group = self.criterion.benchmark_group(INSERT_GROUP);
@@ -156,10 +154,7 @@ fn reopen(criterion: &mut Criterion, runner: &Runner, mode: Mode) {
 
 fn main() {
     let mode = Mode::from_env();
-    let only = std::env::var("WORKTABLE_BENCH_SYSTEMS")
-        .ok()
-        .filter(|names| !names.is_empty())
-        .map(|names| names.split(',').map(str::to_owned).collect());
+    let only = SystemFilter::from_env();
     let settings = Settings::of(mode);
     let runner = Runner::new();
     eprintln!("table directories in {}", runner.describe_disk());

@@ -37,8 +37,8 @@ use std::time::{Duration, Instant};
 
 use criterion::{BatchSize, BenchmarkId, Criterion, SamplingMode, Throughput};
 use worktable_benches::{
-    Mode, SCAN_BALANCE_BELOW, SharedSystem, System, SystemVisitor, User, mix, shuffled, systems,
-    users,
+    Mode, SCAN_BALANCE_BELOW, SharedSystem, System, SystemFilter, SystemVisitor, User, mix,
+    shuffled, systems, users,
 };
 
 const SEED: u64 = 0x5eed;
@@ -73,15 +73,13 @@ struct Peers<'a> {
     criterion: &'a mut Criterion,
     fixture: &'a Fixture,
     mode: Mode,
-    /// Only these systems, if set.
-    only: Option<Vec<String>>,
+    /// The systems that run.
+    only: SystemFilter,
 }
 
 impl SystemVisitor for Peers<'_> {
     fn visit<S: System>(&mut self) {
-        if let Some(only) = &self.only
-            && !only.iter().any(|name| name == S::NAME)
-        {
+        if !self.only.selects(S::NAME) {
             return;
         }
         insert::<S>(self.criterion, self.fixture, self.mode);
@@ -224,10 +222,7 @@ fn mixed(criterion: &mut Criterion, fixture: &Fixture, shared: &impl SharedSyste
 
 fn main() {
     let mode = Mode::from_env();
-    let only = std::env::var("WORKTABLE_BENCH_SYSTEMS")
-        .ok()
-        .filter(|names| !names.is_empty())
-        .map(|names| names.split(',').map(str::to_owned).collect());
+    let only = SystemFilter::from_env();
     let mut criterion = Criterion::default()
         .warm_up_time(mode.warm_up_time())
         .measurement_time(mode.measurement_time())

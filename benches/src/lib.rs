@@ -62,7 +62,7 @@ pub fn mix(mut x: u64) -> u64 {
     x ^ (x >> 31)
 }
 
-pub use mode::Mode;
+pub use mode::{Mode, SystemFilter};
 pub use system::{SCAN_BALANCE_BELOW, SharedSystem, System, SystemVisitor};
 pub use systems::rwlock_hashmap::RwLockHashMap as Baseline;
 

@@ -67,3 +67,27 @@ impl Mode {
         }
     }
 }
+
+/// The systems `WORKTABLE_BENCH_SYSTEMS` (comma-separated names) asks for;
+/// every system when it is unset or empty.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SystemFilter(Option<Vec<String>>);
+
+impl SystemFilter {
+    /// The filter `WORKTABLE_BENCH_SYSTEMS` asks for.
+    pub fn from_env() -> Self {
+        Self(
+            std::env::var("WORKTABLE_BENCH_SYSTEMS")
+                .ok()
+                .filter(|names| !names.is_empty())
+                .map(|names| names.split(',').map(str::to_owned).collect()),
+        )
+    }
+
+    /// Whether the system named `name` runs.
+    pub fn selects(&self, name: &str) -> bool {
+        self.0
+            .as_ref()
+            .is_none_or(|names| names.iter().any(|wanted| wanted == name))
+    }
+}

@@ -6,11 +6,11 @@
 use std::path::Path;
 use std::sync::Mutex;
 
-use rusqlite::{Connection, params};
+use rusqlite::Connection;
 
 use super::{DurableSystem, Writers};
 use crate::User;
-use crate::systems::sqlite::{INSERT, SCHEMA, key};
+use crate::systems::sqlite::{SCHEMA, insert_row};
 
 /// The database file in the table directory.
 const FILE: &str = "users.db";
@@ -54,17 +54,7 @@ impl DurableSystem for SqliteWal {
 
     async fn insert(&self, user: User) {
         let connection = self.connection.lock().expect("not poisoned");
-        connection
-            .prepare_cached(INSERT)
-            .expect("valid SQL")
-            .execute(params![
-                key(user.id),
-                user.email,
-                user.age,
-                user.name,
-                user.balance
-            ])
-            .expect("durable insert");
+        insert_row(&connection, user).expect("durable insert");
     }
 
     fn close(self) {

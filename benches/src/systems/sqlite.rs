@@ -45,6 +45,20 @@ pub struct SqliteShared {
 }
 
 /// SQLite stores signed 64-bit integers: keys keep their bits.
+/// Inserts `user` with the cached prepared [`INSERT`].
+pub(crate) fn insert_row(connection: &Connection, user: User) -> rusqlite::Result<usize> {
+    connection
+        .prepare_cached(INSERT)
+        .expect("valid SQL")
+        .execute(params![
+            key(user.id),
+            user.email,
+            user.age,
+            user.name,
+            user.balance
+        ])
+}
+
 pub(crate) fn key(id: u64) -> i64 {
     id as i64
 }
@@ -101,18 +115,7 @@ impl System for Sqlite {
     }
 
     fn insert(&mut self, user: User) -> bool {
-        let result = self
-            .connection
-            .prepare_cached(INSERT)
-            .expect("valid SQL")
-            .execute(params![
-                key(user.id),
-                user.email,
-                user.age,
-                user.name,
-                user.balance
-            ]);
-        match result {
+        match insert_row(&self.connection, user) {
             Ok(_) => true,
             Err(rusqlite::Error::SqliteFailure(error, _))
                 if error.code == rusqlite::ErrorCode::ConstraintViolation =>
