@@ -250,32 +250,25 @@ impl<R: Row> TableRestore<R> {
     }
 
     /// Removes the row with the key of the archived row `image`, if there
-    /// is one (a delete of the log).
+    /// is one (a delete of the log); returns that key.
     ///
     /// # Errors
     ///
     /// [`RestoreError::BadImage`].
-    pub fn delete(&mut self, image: &[u8]) -> Result<(), RestoreError> {
+    pub fn delete(&mut self, image: &[u8]) -> Result<R::Pk, RestoreError> {
         let pk = pk_of_image::<R>(image)?;
-        if let Some(Some(old)) = self.replayed.insert(pk, None) {
+        if let Some(Some(old)) = self.replayed.insert(pk.clone(), None) {
             self.store.restore_free(old);
         }
-        Ok(())
+        Ok(pk)
     }
 
-    /// Makes the key generator of the finished table stay above the key of
-    /// the archived row `image` (a row inserted and deleted since: its key
-    /// must not come back).
-    ///
-    /// # Errors
-    ///
-    /// [`RestoreError::BadImage`].
-    pub fn keep_keys_above(&mut self, image: &[u8]) -> Result<(), RestoreError> {
-        let pk = pk_of_image::<R>(image)?;
-        if self.key_floor.as_ref().is_none_or(|floor| *floor < pk) {
-            self.key_floor = Some(pk);
+    /// Makes the key generator of the finished table stay above `pk` (the
+    /// key of a row inserted and deleted since: it must not come back).
+    pub fn keep_keys_above(&mut self, pk: &R::Pk) {
+        if self.key_floor.as_ref().is_none_or(|floor| floor < pk) {
+            self.key_floor = Some(pk.clone());
         }
-        Ok(())
     }
 
     /// Builds the table: the rows of the pages, replaced or removed by the

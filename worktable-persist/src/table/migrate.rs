@@ -146,9 +146,8 @@ impl<R: Row> PersistentTable<R> {
                 .map_err(|source| restore_error(worktable_core::RestoreError::BadImage { source }))?
                 .get();
             let image = converted(row, &mut migrate)?.to_vec();
-            restore.keep_keys_above(&image).map_err(restore_error)?;
             let pk = TableRestore::<R>::key_of(&image).map_err(restore_error)?;
-            deleted_max = Some((pk, image));
+            recover::note_deleted(&mut restore, &mut deleted_max, pk, &image);
         }
         // The converted table is written as a checkpoint at the old log's
         // last sequence number, whose next segment the start creates (for

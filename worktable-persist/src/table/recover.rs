@@ -7,7 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
-use worktable_core::{RestoreError, Row, TableRestore};
+use worktable_core::{Row, TableRestore};
 
 use super::error::PersistError;
 use super::files::{parse_manifest_name, parse_segment_name, segment_name};
@@ -62,8 +62,9 @@ pub(crate) fn recover<R: Row>(vfs: &dyn Vfs, dir: &Path) -> Result<Recovered<R>,
     }
     if !meta.next_key.is_empty() {
         let path = dir.join(meta::FILE_NAME);
-        note_deleted(&mut restore, &mut deleted_max, &meta.next_key)
+        let pk = TableRestore::<R>::key_of(&meta.next_key)
             .map_err(|source| PersistError::Restore { path, source })?;
+        note_deleted(&mut restore, &mut deleted_max, pk, &meta.next_key);
     }
 
     // The segments after the checkpoint, in order, without a gap.
@@ -135,9 +136,9 @@ pub(crate) fn recover<R: Row>(vfs: &dyn Vfs, dir: &Path) -> Result<Recovered<R>,
         for record in &scanned.records {
             let outcome = match record.kind {
                 RecordKind::Put => restore.put(record.image),
-                RecordKind::Delete => restore
-                    .delete(record.image)
-                    .and_then(|()| note_deleted(&mut restore, &mut deleted_max, record.image)),
+                RecordKind::Delete => restore.delete(record.image).map(|pk| {
+                    note_deleted(&mut restore, &mut deleted_max, pk, record.image);
+                }),
             };
             outcome.map_err(|source| PersistError::Restore {
                 path: path.clone(),
@@ -162,19 +163,18 @@ pub(crate) fn recover<R: Row>(vfs: &dyn Vfs, dir: &Path) -> Result<Recovered<R>,
     })
 }
 
-/// Keeps generated keys above the key of the deleted row `image`, and
-/// remembers it if it is the largest deleted key so far.
-fn note_deleted<R: Row>(
+/// Keeps generated keys above `pk`, the key of the deleted row `image`, and
+/// remembers the row if its key is the largest deleted so far.
+pub(crate) fn note_deleted<R: Row>(
     restore: &mut TableRestore<R>,
     deleted_max: &mut Option<(R::Pk, Vec<u8>)>,
+    pk: R::Pk,
     image: &[u8],
-) -> Result<(), RestoreError> {
-    let pk = TableRestore::<R>::key_of(image)?;
-    restore.keep_keys_above(image)?;
+) {
+    restore.keep_keys_above(&pk);
     if deleted_max.as_ref().is_none_or(|(max, _)| *max < pk) {
         *deleted_max = Some((pk, image.to_vec()));
     }
-    Ok(())
 }
 
 /// Reads the metadata file and checks it belongs to `R`; writes one for a
