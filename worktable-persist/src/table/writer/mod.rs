@@ -241,28 +241,10 @@ impl Shared {
     /// `first_seq` or a later one: it exists and is synced into the
     /// directory.
     pub(crate) fn wait_for_segment(&self, first_seq: u64) -> Result<(), PersistError> {
-        let mut progress = self.watch();
-        loop {
-            {
-                let seen = progress.borrow_and_update();
-                if seen.segment >= first_seq {
-                    return Ok(());
-                }
-                if let Some(source) = &seen.failed {
-                    return Err(self.write_error(Arc::clone(source)));
-                }
-                if seen.stopped {
-                    return Err(self.write_error(Arc::new(io::Error::other(
-                        "the log's flusher stopped before starting a new segment",
-                    ))));
-                }
-            }
-            if block_on_changed(&mut progress).is_err() {
-                return Err(
-                    self.write_error(Arc::new(io::Error::other("the log's flusher is gone")))
-                );
-            }
-        }
+        self.wait_until(
+            |seen| seen.segment >= first_seq,
+            "the log's flusher stopped before starting a new segment",
+        )
     }
 
     /// Waits (blocking) until every record logged so far is synced, in
@@ -281,6 +263,23 @@ impl Shared {
             buffer.next_seq - 1
         };
         self.wake.notify_one();
+        self.wait_until(
+            |seen| seen.synced_through >= target,
+            "the log's flusher stopped before syncing",
+        )
+    }
+
+    /// Waits (blocking) until the flusher's progress satisfies `done`.
+    ///
+    /// # Errors
+    ///
+    /// [`PersistError::LogWrite`] if the log has failed (checked first), or
+    /// the flusher stopped (`stopped` says what it left undone).
+    fn wait_until(
+        &self,
+        done: impl Fn(&Progress) -> bool,
+        stopped: &str,
+    ) -> Result<(), PersistError> {
         let mut progress = self.watch();
         loop {
             {
@@ -288,16 +287,14 @@ impl Shared {
                 if let Some(source) = &seen.failed {
                     return Err(self.write_error(Arc::clone(source)));
                 }
-                if seen.synced_through >= target {
+                if done(&seen) {
                     return Ok(());
                 }
                 if seen.stopped {
-                    return Err(self.write_error(Arc::new(io::Error::other(
-                        "the log's flusher stopped before syncing",
-                    ))));
+                    return Err(self.write_error(Arc::new(io::Error::other(stopped.to_owned()))));
                 }
             }
-            if block_on_changed(&mut progress).is_err() {
+            if super::block_on(progress.changed()).is_err() {
                 return Err(
                     self.write_error(Arc::new(io::Error::other("the log's flusher is gone")))
                 );
@@ -323,11 +320,4 @@ impl Shared {
             source,
         }
     }
-}
-
-/// Waits on this thread for the next change of a watch.
-fn block_on_changed(
-    progress: &mut watch::Receiver<Progress>,
-) -> Result<(), watch::error::RecvError> {
-    super::block_on(progress.changed())
 }
