@@ -143,21 +143,6 @@ impl<K, P, T: KeyOrder<K>> Seek<K, P> for Edge<T> {
     }
 }
 
-/// Exactly the entry `(key, pk)`, borrowed.
-#[derive(Debug)]
-pub(crate) struct EntryRef<'a, K, P> {
-    pub(crate) key: &'a K,
-    pub(crate) pk: &'a P,
-}
-
-impl<K: Ord, P: Ord> Seek<K, P> for EntryRef<'_, K, P> {
-    fn cmp_entry(&self, entry: &IndexEntry<K, P>) -> Ordering {
-        self.key
-            .cmp(&entry.key)
-            .then_with(|| self.pk.cmp(&entry.pk))
-    }
-}
-
 /// A range of entries between two probes, owned, so that a scan can keep it
 /// for as long as it runs.
 #[derive(Clone, Debug)]

@@ -3,6 +3,7 @@
 use std::fmt;
 use std::marker::PhantomData;
 
+use super::entry::IndexEntry;
 use super::ordered::OrderedMap;
 use super::traits::{DuplicateKey, Index, IndexMaintenance, IndexStore, LoadPart};
 use super::verify_ordered;
@@ -48,7 +49,10 @@ impl<R: Row, I: Index<R>> IndexMaintenance<R> for MultiStore<R, I> {
     }
 
     fn remove(&self, row: &R) {
-        self.ordered.remove(&I::key(row), &row.pk());
+        self.ordered.remove(&IndexEntry {
+            key: I::key(row),
+            pk: row.pk(),
+        });
     }
 
     fn load_parts(&self) -> &'static [LoadPart] {

@@ -6,6 +6,7 @@ use std::borrow::Borrow;
 use std::fmt;
 use std::hash::Hash;
 
+use super::entry::IndexEntry;
 use super::ordered::OrderedMap;
 use crate::page::RowCell;
 use crate::row::Key;
@@ -93,10 +94,18 @@ impl<K: Key> PrimaryIndex<K> {
         });
     }
 
+    /// [`load`](Self::load) on this thread only, for a few rows.
+    pub(crate) fn load_here(&self, rows: impl Iterator<Item = (K, RowCell)>) {
+        for (pk, cell) in rows {
+            self.ordered.insert(pk.clone(), ());
+            self.cells.insert(pk, cell);
+        }
+    }
+
     /// Takes a row out; the caller holds `pk`'s lock.
     pub(crate) fn remove(&self, pk: &K) -> Option<RowCell> {
-        let (_, cell) = self.cells.remove(pk)?;
-        self.ordered.remove(pk, &());
+        let (key, cell) = self.cells.remove(pk)?;
+        self.ordered.remove(&IndexEntry { key, pk: () });
         Some(cell)
     }
 

@@ -8,6 +8,7 @@ use std::marker::PhantomData;
 
 use dashmap::mapref::entry::Entry;
 
+use super::entry::IndexEntry;
 use super::ordered::OrderedMap;
 use super::traits::{DuplicateKey, Index, IndexMaintenance, IndexStore, LoadPart};
 use super::verify_ordered;
@@ -86,10 +87,13 @@ impl<R: Row, I: Index<R>> IndexMaintenance<R> for UniqueStore<R, I> {
     }
 
     fn remove(&self, row: &R) {
-        let key = I::key(row);
-        let pk = row.pk();
-        self.ordered.remove(&key, &pk);
-        self.hash.remove_if(&key, |_, holder| *holder == pk);
+        let entry = IndexEntry {
+            key: I::key(row),
+            pk: row.pk(),
+        };
+        self.ordered.remove(&entry);
+        self.hash
+            .remove_if(&entry.key, |_, holder| *holder == entry.pk);
     }
 
     fn load_parts(&self) -> &'static [LoadPart] {
