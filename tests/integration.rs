@@ -1,5 +1,6 @@
 //! Integration tests of the public API, one module per behaviour.
 
+mod bulk_load_and_set_field;
 mod change_events;
 mod column_types;
 mod concurrent;

@@ -176,6 +176,7 @@ mod float;
 mod index;
 mod lock;
 mod page;
+mod plain;
 pub mod query;
 mod row;
 mod table;
@@ -190,6 +191,7 @@ pub use float::{ArchivedOrderedF32, ArchivedOrderedF64, OrderedF32, OrderedF64};
 pub use index::{Index, IndexPrefix, UniqueIndex};
 pub use page::RowImage;
 pub use page::{MAX_ROW_BYTES, PAGE_SIZE};
+pub use plain::Plain;
 pub use query::Query;
 pub use row::{AutoIncrement, Field, Key, PkGenerator, Row};
 pub use table::{

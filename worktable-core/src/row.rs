@@ -118,6 +118,14 @@ pub trait Field<R: Row>: Copy + Send + Sync + 'static {
     /// The field's value in `row`.
     fn get(row: &R) -> &Self::Value;
 
+    /// Whether the field is part of the primary key or of an index: a
+    /// change of it must go through the indexes. `#[derive(Table)]` says
+    /// exactly; the default (`true`) is the safe answer.
+    const KEYED: bool = true;
+
+    /// The field's value in `row`, to change it.
+    fn get_mut(row: &mut R) -> &mut Self::Value;
+
     /// The field's archived value in an archived row.
     fn get_archived(row: &R::Archived) -> &<Self::Value as Archive>::Archived;
 }

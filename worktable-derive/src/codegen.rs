@@ -200,6 +200,8 @@ fn field_handle(table: &Table, i: usize) -> TokenStream {
     let (field_ident, vis, ty) = (&field.ident, &field.vis, &field.ty);
     let handle = field.handle_ident(ident);
     let name = field.name();
+    let keyed =
+        table.pk.fields.contains(&i) || table.indexes.iter().any(|index| index.fields.contains(&i));
     let doc = format!("Handle of the field `{name}` of [`{ident}`].");
     quote! {
         #[doc = #doc]
@@ -211,9 +213,16 @@ fn field_handle(table: &Table, i: usize) -> TokenStream {
             type Value = #ty;
             const NAME: &'static ::core::primitive::str = #name;
 
+            const KEYED: ::core::primitive::bool = #keyed;
+
             #[inline]
             fn get(__row: &#ident) -> &#ty {
                 &__row.#field_ident
+            }
+
+            #[inline]
+            fn get_mut(__row: &mut #ident) -> &mut #ty {
+                &mut __row.#field_ident
             }
 
             #[inline]

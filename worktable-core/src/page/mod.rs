@@ -15,4 +15,4 @@ mod store;
 pub use image::RowImage;
 pub(crate) use link::{Link, slot_size};
 pub use link::{MAX_ROW_BYTES, PAGE_SIZE};
-pub(crate) use store::{RowCell, RowStore, StageError, Staged, Version, deserialize};
+pub(crate) use store::{Replaced, RowCell, RowStore, StageError, Staged, Version, deserialize};

@@ -9,13 +9,17 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use crossbeam_epoch::{self as epoch, Guard};
+use rkyv::Serialize;
+use rkyv::api::high::HighSerializer;
 use rkyv::rancor;
+use rkyv::ser::allocator::ArenaHandle;
 use rkyv::util::AlignedVec;
 
 use super::alloc::{PoolFigures, SlotPool};
 use super::image::RowImage;
 use super::link::{Link, MAX_ROW_BYTES, PAGE_SIZE, PageId};
 use super::memory::PageDirectory;
+use crate::plain::Plain;
 use crate::row::Row;
 
 /// Once this many slots wait for the epoch collector, an allocation that
@@ -184,6 +188,44 @@ impl<R: Row> RowStore<R> {
         staged
     }
 
+    /// Stages a copy of `version` in which `field`, a field of that
+    /// version's row, holds `value` instead: the rest of the row is copied
+    /// as bytes, not deserialized and serialized again. `None` (nothing
+    /// staged) if `field` does not lie inside the row's bytes, or `value`
+    /// does not archive to exactly one `V::Archived` — the caller then takes
+    /// the general path.
+    pub(crate) fn stage_with_field<V>(
+        &self,
+        version: Version<'_>,
+        field: &V::Archived,
+        value: &V,
+    ) -> Result<Option<Staged>, StageError>
+    where
+        V: Plain + for<'a> Serialize<HighSerializer<AlignedVec, ArenaHandle<'a>, rancor::Error>>,
+    {
+        let row = self.bytes(version);
+        let size = std::mem::size_of::<V::Archived>();
+        let offset = (field as *const V::Archived as usize).wrapping_sub(row.as_ptr() as usize);
+        if offset.checked_add(size).is_none_or(|end| end > row.len()) {
+            return Ok(None);
+        }
+        let mut buffer = SCRATCH.take();
+        buffer.clear();
+        let mut buffer = rkyv::api::high::to_bytes_in::<_, rancor::Error>(value, buffer)
+            .map_err(StageError::Serialize)?;
+        let staged = if buffer.len() == size {
+            buffer.extend_from_slice(row);
+            buffer.copy_within(0..size, size + offset);
+            self.stage_bytes(&buffer[size..]).map(Some)
+        } else {
+            Ok(None)
+        };
+        if buffer.capacity() <= 2 * PAGE_SIZE {
+            SCRATCH.set(buffer);
+        }
+        staged
+    }
+
     fn stage_bytes(&self, bytes: &[u8]) -> Result<Staged, StageError> {
         if bytes.len() > MAX_ROW_BYTES {
             return Err(StageError::TooLarge { size: bytes.len() });
@@ -326,8 +368,13 @@ impl<R: Row> RowStore<R> {
         // `R::Archived` is at the root position — or, for a table restored
         // from a checkpoint, bytes that rkyv's validator accepted as an
         // `R::Archived` at that same address (`restored_row`) before the
-        // cell got the link. Cells of this store only get links from one
-        // of those two paths.
+        // cell got the link; or such bytes with one field replaced by
+        // `stage_with_field`: an `Archived<V>` inside the row (`V: Plain`,
+        // so fixed-size, pointer-free, valid wherever it is aligned)
+        // overwritten at the same offset with rkyv's archive of another `V`,
+        // which leaves every other byte, and so every relative pointer,
+        // as it was. Cells of this store only get links from one of those
+        // three paths.
         unsafe { rkyv::access_unchecked::<R::Archived>(bytes) }
     }
 
@@ -467,6 +514,12 @@ impl<R: Row> RowStore<R> {
         self.stage_bytes(bytes).map(|staged| staged.link)
     }
 
+    /// Serializes `row` into a fresh slot of a store nobody shares yet (a
+    /// table being built), where it needs no cell until the table is done.
+    pub(crate) fn load_row(&mut self, row: &R) -> Result<Link, StageError> {
+        self.stage(row).map(|staged| staged.link)
+    }
+
     /// The bytes at `link` in a store being restored, checked by rkyv.
     pub(crate) fn restored_row(&mut self, link: Link) -> Result<&R::Archived, rancor::Error> {
         // SAFETY: the store is not shared (`&mut self`), so nothing writes
@@ -522,7 +575,8 @@ impl<R: Row> RowStore<R> {
     }
 
     /// The archived row at `link` in a store being restored (checked by
-    /// rkyv when it was restored), valid while `guard` is pinned.
+    /// rkyv when it was restored) or loaded (serialized by
+    /// [`load_row`](Self::load_row)), valid while `guard` is pinned.
     pub(crate) fn restored_archived<'g>(
         &'g self,
         link: Link,
@@ -535,7 +589,7 @@ impl<R: Row> RowStore<R> {
         })
     }
 
-    /// A cell for a restored row at `link`.
+    /// A cell for a restored or loaded row at `link`.
     pub(crate) fn restored_cell(&self, link: Link) -> RowCell {
         RowCell {
             word: AtomicU64::new(link.pack()),

@@ -3,7 +3,9 @@
 
 mod batch;
 mod checkpoint;
+mod field;
 mod guard;
+mod load;
 mod read;
 mod restore;
 mod stats;

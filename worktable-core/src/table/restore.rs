@@ -21,7 +21,7 @@ use rkyv::rancor;
 use super::WorkTable;
 use crate::__private::PkSource;
 use crate::events::CommitHook;
-use crate::index::IndexSet;
+use crate::index::{DuplicateKey, IndexSet};
 use crate::page::{Link, RowStore, StageError};
 use crate::row::Row;
 
@@ -72,6 +72,15 @@ pub enum RestoreError {
         /// What is wrong.
         detail: &'static str,
     },
+}
+
+impl From<DuplicateKey> for RestoreError {
+    fn from(duplicate: DuplicateKey) -> Self {
+        Self::DuplicateKey {
+            index: duplicate.index,
+            key: duplicate.key,
+        }
+    }
 }
 
 /// A table under construction from a checkpoint and a log.
@@ -336,10 +345,34 @@ impl<R: Row> TableRestore<R> {
     }
 }
 
+/// Fewest rows worth building the indexes on threads of their own.
+const BUILD_ON_THREADS_FROM: usize = 4096;
+
 /// Fills the empty indexes of `table` with `rows` (sorted by key, distinct):
 /// the primary index and each part of each secondary index on a thread of
-/// its own.
-fn build_indexes<R: Row>(table: &WorkTable<R>, rows: &[(R::Pk, Link)]) -> Result<(), RestoreError> {
+/// its own (on this thread for fewer than [`BUILD_ON_THREADS_FROM`] rows).
+pub(super) fn build_indexes<R: Row>(
+    table: &WorkTable<R>,
+    rows: &[(R::Pk, Link)],
+) -> Result<(), DuplicateKey> {
+    if rows.len() < BUILD_ON_THREADS_FROM {
+        let cells = rows
+            .iter()
+            .map(|(pk, link)| (pk.clone(), table.store.restored_cell(*link)));
+        table.primary.load_here(cells);
+        let guard = epoch::pin();
+        let archived: Vec<(&R::Archived, &R::Pk)> = rows
+            .iter()
+            .map(|(pk, link)| (table.store.restored_archived(*link, &guard), pk))
+            .collect();
+        for i in 0..<R::Indexes as IndexSet<R>>::COUNT {
+            let index = table.indexes.index(i);
+            for &part in index.load_parts() {
+                index.load(&archived, part)?;
+            }
+        }
+        return Ok(());
+    }
     thread::scope(|scope| {
         let primary = scope.spawn(|| {
             let cells = rows
@@ -369,10 +402,7 @@ fn build_indexes<R: Row>(table: &WorkTable<R>, rows: &[(R::Pk, Link)]) -> Result
                 .join()
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
             if let (Ok(()), Err(duplicate)) = (&outcome, loaded) {
-                outcome = Err(RestoreError::DuplicateKey {
-                    index: duplicate.index,
-                    key: duplicate.key,
-                });
+                outcome = Err(duplicate);
             }
         }
         primary

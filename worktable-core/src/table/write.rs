@@ -37,7 +37,7 @@ use crate::events::{ChangeKind, Pending};
 use crate::index::{
     DuplicateKey, UniqueIndex, insert_all, insert_changed, remove_all, remove_changed,
 };
-use crate::page::{MAX_ROW_BYTES, StageError, Staged};
+use crate::page::{MAX_ROW_BYTES, Replaced, StageError, Staged};
 use crate::row::Row;
 
 impl<R: Row> WorkTable<R> {
@@ -316,12 +316,28 @@ impl<R: Row> WorkTable<R> {
                 return Err(duplicate_key::<R>(duplicate));
             }
         };
+        let replaced = self.publish_update(pk, staged, pending);
+        remove_changed(&self.indexes, old, changes);
+        self.store.retire(replaced);
+        Ok(())
+    }
+
+    /// Makes `staged`, with its index entries in place, the committed
+    /// version of the row `pk` (numbered, announced, logged); returns the
+    /// replaced version, to be retired once no index leads to it. The
+    /// caller holds `pk`'s lock.
+    pub(super) fn publish_update(
+        &self,
+        pk: &R::Pk,
+        staged: Staged,
+        pending: &mut Pending,
+    ) -> Replaced {
         let ticket = self.events.begin();
         let images = ticket.observed().then(|| {
             let before = self.primary.with_cell(pk, |cell| self.store.image(cell));
             (before, Some(self.store.staged_image(&staged)))
         });
-        let replaced = ticket
+        ticket
             .commit(
                 ChangeKind::Update,
                 pk,
@@ -332,10 +348,7 @@ impl<R: Row> WorkTable<R> {
                 },
                 pending,
             )
-            .expect("a locked row stays in the primary index");
-        remove_changed(&self.indexes, old, changes);
-        self.store.retire(replaced);
-        Ok(())
+            .expect("a locked row stays in the primary index")
     }
 
     /// Deletes `row`, the current version of the row `pk`; the caller holds
@@ -367,20 +380,25 @@ impl<R: Row> WorkTable<R> {
     }
 
     fn stage(&self, row: &R) -> Result<Staged> {
-        self.store.stage(row).map_err(|error| match error {
-            StageError::TooLarge { size } => TableError::RowTooLarge {
-                table: R::TABLE_NAME,
-                size,
-                max: MAX_ROW_BYTES,
-            },
-            StageError::Serialize(source) => TableError::Serialize {
-                table: R::TABLE_NAME,
-                source,
-            },
-            StageError::OutOfPages => TableError::TableFull {
-                table: R::TABLE_NAME,
-            },
-        })
+        self.store.stage(row).map_err(stage_error::<R>)
+    }
+}
+
+/// The error of a row that could not be written to a slot.
+pub(super) fn stage_error<R: Row>(error: StageError) -> TableError {
+    match error {
+        StageError::TooLarge { size } => TableError::RowTooLarge {
+            table: R::TABLE_NAME,
+            size,
+            max: MAX_ROW_BYTES,
+        },
+        StageError::Serialize(source) => TableError::Serialize {
+            table: R::TABLE_NAME,
+            source,
+        },
+        StageError::OutOfPages => TableError::TableFull {
+            table: R::TABLE_NAME,
+        },
     }
 }
 
@@ -391,7 +409,7 @@ pub(super) fn not_found_pk<R: Row>(pk: &R::Pk) -> TableError {
     }
 }
 
-fn duplicate_key<R: Row>(duplicate: DuplicateKey) -> TableError {
+pub(super) fn duplicate_key<R: Row>(duplicate: DuplicateKey) -> TableError {
     TableError::DuplicateKey {
         table: R::TABLE_NAME,
         index: duplicate.index,

@@ -1,0 +1,100 @@
+//! Writing one field: [`WorkTable::set_field`].
+
+use crossbeam_epoch as epoch;
+use rkyv::api::high::HighSerializer;
+use rkyv::rancor;
+use rkyv::ser::allocator::ArenaHandle;
+use rkyv::util::AlignedVec;
+
+use super::WorkTable;
+use super::write::{not_found_pk, stage_error};
+use crate::error::Result;
+use crate::events::Pending;
+use crate::plain::Plain;
+use crate::row::{Field, Row};
+
+impl<R: Row> WorkTable<R> {
+    /// Sets the field `field` of the row `pk` to `value` and returns the
+    /// field's previous value: the cheapest update, for a field of a
+    /// [`Plain`] type (a number, `bool`, `char`, an ordered float).
+    ///
+    /// When the field is in no index and not in the primary key, the new
+    /// version of the row is a copy of the current one's bytes with the
+    /// field's bytes replaced: nothing is deserialized, no index is touched.
+    /// Otherwise it works as [`update_with`](Self::update_with) setting the
+    /// field. Readers, change events and the commit hook see an update like
+    /// any other.
+    ///
+    /// # Errors
+    ///
+    /// [`NotFound`](crate::TableError::NotFound); for an indexed field as
+    /// for `update_with` ([`DuplicateKey`](crate::TableError::DuplicateKey),
+    /// and [`PkChanged`](crate::TableError::PkChanged) for a key field);
+    /// [`TableFull`](crate::TableError::TableFull).
+    ///
+    /// ```
+    /// # mod support { include!(concat!(env!("CARGO_MANIFEST_DIR"), "/doc/support.rs")); }
+    /// # use support::*;
+    /// # block_on(async {
+    /// let orders = sample_orders().await;
+    /// let old = orders.set_field(&1, Order::PRICE, 250).await?;
+    /// assert_eq!((old, orders.get(&1).unwrap().price), (100, 250));
+    ///
+    /// // An indexed field is re-indexed.
+    /// orders.set_field(&1, Order::ACCOUNT, 9).await?;
+    /// assert_eq!(orders.find_by(Order::ACCOUNT, &9).len(), 1);
+    /// assert!(orders.set_field(&99, Order::PRICE, 1).await.is_err());
+    /// # Ok::<(), TableError>(())
+    /// # }).unwrap();
+    /// ```
+    pub async fn set_field<F>(&self, pk: &R::Pk, field: F, value: F::Value) -> Result<F::Value>
+    where
+        F: Field<R>,
+        F::Value: Plain
+            + for<'a> rkyv::Serialize<HighSerializer<AlignedVec, ArenaHandle<'a>, rancor::Error>>,
+    {
+        let _ = field;
+        self.locked_write(pk, |pending| self.set_field_locked::<F>(pk, value, pending))
+            .await
+    }
+
+    /// [`set_field`](Self::set_field) under `pk`'s lock.
+    fn set_field_locked<F>(
+        &self,
+        pk: &R::Pk,
+        value: F::Value,
+        pending: &mut Pending,
+    ) -> Result<F::Value>
+    where
+        F: Field<R>,
+        F::Value: Plain
+            + for<'a> rkyv::Serialize<HighSerializer<AlignedVec, ArenaHandle<'a>, rancor::Error>>,
+    {
+        let replace = |row: &mut R| std::mem::replace(F::get_mut(row), value);
+        if F::KEYED {
+            return self.modify_locked(pk, replace, pending);
+        }
+        let staged = {
+            let guard = epoch::pin();
+            let version = self
+                .primary
+                .with_cell(pk, |cell| self.store.version(cell, &guard))
+                .ok_or_else(|| not_found_pk::<R>(pk))?;
+            let field = F::get_archived(self.store.archived(version));
+            let old = rkyv::deserialize::<F::Value, rancor::Error>(field)
+                .expect("a plain value deserializes");
+            self.store
+                .stage_with_field(version, field, &value)
+                .map_err(stage_error::<R>)?
+                .map(|staged| (staged, old))
+        };
+        match staged {
+            Some((staged, old)) => {
+                let replaced = self.publish_update(pk, staged, pending);
+                self.store.retire(replaced);
+                Ok(old)
+            }
+            None => self.modify_locked(pk, replace, pending),
+        }
+    }
+}
