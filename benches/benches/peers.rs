@@ -82,7 +82,8 @@ impl SystemVisitor for Peers<'_> {
         if !self.only.selects(S::NAME) {
             return;
         }
-        insert::<S>(self.criterion, self.fixture, self.mode);
+        insert::<S>(self.criterion, self.fixture, self.mode, Fill::Bulk);
+        insert::<S>(self.criterion, self.fixture, self.mode, Fill::EachRow);
         let mut system = S::new();
         system.bulk_insert(self.fixture.rows.iter().cloned());
         reads(self.criterion, self.fixture, &system);
@@ -110,19 +111,39 @@ fn point<S: System>(
     group.finish();
 }
 
-fn insert<S: System>(criterion: &mut Criterion, fixture: &Fixture, mode: Mode) {
+/// How the insert workloads fill an empty system.
+#[derive(Clone, Copy)]
+enum Fill {
+    /// [`System::bulk_insert`]: the system's way of loading many rows.
+    Bulk,
+    /// [`System::insert`], one row after another.
+    EachRow,
+}
+
+fn insert<S: System>(criterion: &mut Criterion, fixture: &Fixture, mode: Mode, fill: Fill) {
     let rows = fixture.rows.len();
-    let mut group = criterion.benchmark_group("peers_insert");
+    let name = match fill {
+        Fill::Bulk => "peers_insert",
+        Fill::EachRow => "peers_insert_each",
+    };
+    let mut group = criterion.benchmark_group(name);
     group.sample_size(10);
     group.sampling_mode(SamplingMode::Flat);
-    // Ten samples of at least one bulk insert each.
+    // Ten samples of at least one fill each.
     group.measurement_time(mode.measurement_time() * 5);
     group.throughput(Throughput::Elements(rows as u64));
     group.bench_function(BenchmarkId::new(S::NAME, rows), |b| {
         b.iter_batched(
             || (S::new(), fixture.rows.clone()),
             |(mut system, rows)| {
-                system.bulk_insert(rows);
+                match fill {
+                    Fill::Bulk => system.bulk_insert(rows),
+                    Fill::EachRow => {
+                        for row in rows {
+                            assert!(system.insert(row), "generated users are distinct");
+                        }
+                    }
+                }
                 system
             },
             BatchSize::PerIteration,

@@ -32,10 +32,14 @@ struct Workload {
     label: &'static str,
 }
 
-const WORKLOADS: [Workload; 10] = [
+const WORKLOADS: [Workload; 11] = [
     Workload {
         group: "insert",
         label: "bulk insert into an empty table, per row",
+    },
+    Workload {
+        group: "insert_each",
+        label: "insert one row at a time into an empty table, per row",
     },
     Workload {
         group: "get_pk",

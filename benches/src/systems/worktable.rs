@@ -1,4 +1,6 @@
-//! This project: a `WorkTable<User>` through its public API.
+//! This project: a `WorkTable<User>` through its public API (its bulk
+//! load, [`WorkTable::from_rows`], and its one-field update,
+//! [`WorkTable::set_field`], where a user would reach for them).
 
 use worktable_core::WorkTable;
 
@@ -26,6 +28,11 @@ impl System for Worktable {
         now(self.table.insert(user)).is_ok()
     }
 
+    /// A table's users load many rows with [`WorkTable::from_rows`].
+    fn bulk_insert(&mut self, users: impl IntoIterator<Item = User>) {
+        self.table = WorkTable::from_rows(users).expect("generated users are distinct");
+    }
+
     fn get(&self, id: u64) -> Option<User> {
         self.table.get(&id)
     }
@@ -43,7 +50,7 @@ impl System for Worktable {
     }
 
     fn set_balance(&mut self, id: u64, balance: i64) -> bool {
-        now(self.table.update_with(&id, |user| user.balance = balance)).is_ok()
+        now(self.table.set_field(&id, User::BALANCE, balance)).is_ok()
     }
 
     fn set_age(&mut self, id: u64, age: u32) -> bool {
@@ -72,6 +79,6 @@ impl SharedSystem for Worktable {
     }
 
     fn set_balance(&self, id: u64, balance: i64) -> bool {
-        block_on(self.table.update_with(&id, |user| user.balance = balance)).is_ok()
+        block_on(self.table.set_field(&id, User::BALANCE, balance)).is_ok()
     }
 }
