@@ -190,10 +190,11 @@ impl<R: Row> RowStore<R> {
 
     /// Stages a copy of `version` in which `field`, a field of that
     /// version's row, holds `value` instead: the rest of the row is copied
-    /// as bytes, not deserialized and serialized again. `None` (nothing
-    /// staged) if `field` does not lie inside the row's bytes, or `value`
-    /// does not archive to exactly one `V::Archived` — the caller then takes
-    /// the general path.
+    /// as bytes, not deserialized and serialized again, then checked by
+    /// rkyv's validator. `None` (nothing staged) if `field` does not lie
+    /// inside the row's bytes, `value` does not archive to exactly one
+    /// `V::Archived`, or the check fails — the caller then takes the
+    /// general path.
     pub(crate) fn stage_with_field<V>(
         &self,
         version: Version<'_>,
@@ -213,10 +214,20 @@ impl<R: Row> RowStore<R> {
         buffer.clear();
         let mut buffer = rkyv::api::high::to_bytes_in::<_, rancor::Error>(value, buffer)
             .map_err(StageError::Serialize)?;
-        let staged = if buffer.len() == size {
+        // The copy starts at 16, aligned like a slot, so that rkyv can check
+        // it in place: `field` comes from `Field::get_archived`, a safe
+        // trait method, so nothing but the check proves that the patched
+        // bytes are an `R::Archived`.
+        let start = 16;
+        let staged = if buffer.len() == size && size <= start {
+            buffer.resize(start, 0);
             buffer.extend_from_slice(row);
-            buffer.copy_within(0..size, size + offset);
-            self.stage_bytes(&buffer[size..]).map(Some)
+            buffer.copy_within(0..size, start + offset);
+            let patched = &buffer[start..];
+            match rkyv::access::<R::Archived, rancor::Error>(patched) {
+                Ok(_) => self.stage_bytes(patched).map(Some),
+                Err(_) => Ok(None),
+            }
         } else {
             Ok(None)
         };
@@ -368,13 +379,10 @@ impl<R: Row> RowStore<R> {
         // `R::Archived` is at the root position — or, for a table restored
         // from a checkpoint, bytes that rkyv's validator accepted as an
         // `R::Archived` at that same address (`restored_row`) before the
-        // cell got the link; or such bytes with one field replaced by
-        // `stage_with_field`: an `Archived<V>` inside the row (`V: Plain`,
-        // so fixed-size, pointer-free, valid wherever it is aligned)
-        // overwritten at the same offset with rkyv's archive of another `V`,
-        // which leaves every other byte, and so every relative pointer,
-        // as it was. Cells of this store only get links from one of those
-        // three paths.
+        // cell got the link; or bytes `stage_with_field` made (a copy of
+        // such bytes with one field's bytes replaced) and rkyv's validator
+        // accepted at a 16-aligned address before they were staged. Cells
+        // of this store only get links from one of those three paths.
         unsafe { rkyv::access_unchecked::<R::Archived>(bytes) }
     }
 
