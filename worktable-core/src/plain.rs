@@ -2,7 +2,11 @@
 //! can write into a copy of the archived row, without deserializing and
 //! re-serializing the rest of it.
 
-use rkyv::Archive;
+use rkyv::api::high::HighSerializer;
+use rkyv::rancor::Error;
+use rkyv::ser::allocator::ArenaHandle;
+use rkyv::util::AlignedVec;
+use rkyv::{Archive, Serialize};
 
 use crate::float::{OrderedF32, OrderedF64};
 
@@ -14,7 +18,13 @@ mod sealed {
 /// is valid at any properly aligned place: the primitive numbers, `bool`,
 /// `char`, [`OrderedF32`] and [`OrderedF64`]. Sealed: the in-place write
 /// relies on exactly these properties.
-pub trait Plain: Archive + Copy + sealed::Sealed {}
+pub trait Plain:
+    Archive
+    + Copy
+    + for<'a> Serialize<HighSerializer<AlignedVec, ArenaHandle<'a>, Error>>
+    + sealed::Sealed
+{
+}
 
 macro_rules! plain {
     ($($ty:ty),* $(,)?) => {

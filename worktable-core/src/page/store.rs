@@ -9,10 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use crossbeam_epoch::{self as epoch, Guard};
-use rkyv::Serialize;
-use rkyv::api::high::HighSerializer;
 use rkyv::rancor;
-use rkyv::ser::allocator::ArenaHandle;
 use rkyv::util::AlignedVec;
 
 use super::alloc::{PoolFigures, SlotPool};
@@ -202,7 +199,7 @@ impl<R: Row> RowStore<R> {
         value: &V,
     ) -> Result<Option<Staged>, StageError>
     where
-        V: Plain + for<'a> Serialize<HighSerializer<AlignedVec, ArenaHandle<'a>, rancor::Error>>,
+        V: Plain,
     {
         let row = self.bytes(version);
         let size = std::mem::size_of::<V::Archived>();

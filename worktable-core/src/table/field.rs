@@ -1,10 +1,7 @@
 //! Writing one field: [`WorkTable::set_field`].
 
 use crossbeam_epoch as epoch;
-use rkyv::api::high::HighSerializer;
 use rkyv::rancor;
-use rkyv::ser::allocator::ArenaHandle;
-use rkyv::util::AlignedVec;
 
 use super::WorkTable;
 use super::write::{not_found_pk, stage_error};
@@ -50,8 +47,7 @@ impl<R: Row> WorkTable<R> {
     pub async fn set_field<F>(&self, pk: &R::Pk, field: F, value: F::Value) -> Result<F::Value>
     where
         F: Field<R>,
-        F::Value: Plain
-            + for<'a> rkyv::Serialize<HighSerializer<AlignedVec, ArenaHandle<'a>, rancor::Error>>,
+        F::Value: Plain,
     {
         let _ = field;
         self.locked_write(pk, |pending| self.set_field_locked::<F>(pk, value, pending))
@@ -67,8 +63,7 @@ impl<R: Row> WorkTable<R> {
     ) -> Result<F::Value>
     where
         F: Field<R>,
-        F::Value: Plain
-            + for<'a> rkyv::Serialize<HighSerializer<AlignedVec, ArenaHandle<'a>, rancor::Error>>,
+        F::Value: Plain,
     {
         let replace = |row: &mut R| std::mem::replace(F::get_mut(row), value);
         if F::KEYED {

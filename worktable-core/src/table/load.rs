@@ -60,13 +60,7 @@ impl<R: Row> WorkTable<R> {
         let rows = rows.into_iter();
         let mut loaded: Vec<(R::Pk, Link)> = Vec::with_capacity(rows.size_hint().0);
         for mut row in rows {
-            let pk = table
-                .pk_source
-                .assign(row.pk())
-                .ok_or(TableError::KeysExhausted {
-                    table: R::TABLE_NAME,
-                })?;
-            row.set_pk(pk.clone());
+            let pk = table.assign_pk(&mut row)?;
             let link = table.store.load_row(&row).map_err(stage_error::<R>)?;
             loaded.push((pk, link));
         }

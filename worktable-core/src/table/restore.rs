@@ -22,7 +22,7 @@ use super::WorkTable;
 use crate::__private::PkSource;
 use crate::events::CommitHook;
 use crate::index::{DuplicateKey, IndexSet};
-use crate::page::{Link, RowStore, StageError};
+use crate::page::{Link, RowCell, RowStore, StageError};
 use crate::row::Row;
 
 /// Why a table could not be restored.
@@ -356,15 +356,9 @@ pub(super) fn build_indexes<R: Row>(
     rows: &[(R::Pk, Link)],
 ) -> Result<(), DuplicateKey> {
     if rows.len() < BUILD_ON_THREADS_FROM {
-        let cells = rows
-            .iter()
-            .map(|(pk, link)| (pk.clone(), table.store.restored_cell(*link)));
-        table.primary.load_here(cells);
+        table.primary.load_here(cells_of(table, rows));
         let guard = epoch::pin();
-        let archived: Vec<(&R::Archived, &R::Pk)> = rows
-            .iter()
-            .map(|(pk, link)| (table.store.restored_archived(*link, &guard), pk))
-            .collect();
+        let archived = archived_of(table, rows, &guard);
         for i in 0..<R::Indexes as IndexSet<R>>::COUNT {
             let index = table.indexes.index(i);
             for &part in index.load_parts() {
@@ -374,12 +368,7 @@ pub(super) fn build_indexes<R: Row>(
         return Ok(());
     }
     thread::scope(|scope| {
-        let primary = scope.spawn(|| {
-            let cells = rows
-                .iter()
-                .map(|(pk, link)| (pk.clone(), table.store.restored_cell(*link)));
-            table.primary.load(cells);
-        });
+        let primary = scope.spawn(|| table.primary.load(cells_of(table, rows)));
         let secondary: Vec<_> = (0..<R::Indexes as IndexSet<R>>::COUNT)
             .flat_map(|i| {
                 let index = table.indexes.index(i);
@@ -388,11 +377,7 @@ pub(super) fn build_indexes<R: Row>(
             .map(|(index, part)| {
                 scope.spawn(move || {
                     let guard = epoch::pin();
-                    let archived: Vec<(&R::Archived, &R::Pk)> = rows
-                        .iter()
-                        .map(|(pk, link)| (table.store.restored_archived(*link, &guard), pk))
-                        .collect();
-                    index.load(&archived, part)
+                    index.load(&archived_of(table, rows, &guard), part)
                 })
             })
             .collect();
@@ -410,6 +395,27 @@ pub(super) fn build_indexes<R: Row>(
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
         outcome
     })
+}
+
+/// The primary index's entries for `rows`: each key with a cell of its link.
+fn cells_of<'a, R: Row>(
+    table: &'a WorkTable<R>,
+    rows: &'a [(R::Pk, Link)],
+) -> impl Iterator<Item = (R::Pk, RowCell)> + 'a {
+    rows.iter()
+        .map(|(pk, link)| (pk.clone(), table.store.restored_cell(*link)))
+}
+
+/// Each of `rows` as its archived row and key, what the secondary indexes
+/// load from; valid while `guard` is pinned.
+fn archived_of<'g, R: Row>(
+    table: &'g WorkTable<R>,
+    rows: &'g [(R::Pk, Link)],
+    guard: &'g epoch::Guard,
+) -> Vec<(&'g R::Archived, &'g R::Pk)> {
+    rows.iter()
+        .map(|(pk, link)| (table.store.restored_archived(*link, guard), pk))
+        .collect()
 }
 
 /// The key of an archived row given as bytes, validated.

@@ -70,13 +70,7 @@ impl<R: Row> WorkTable<R> {
     /// # }).unwrap();
     /// ```
     pub async fn insert(&self, mut row: R) -> Result<R::Pk> {
-        let pk = self
-            .pk_source
-            .assign(row.pk())
-            .ok_or(TableError::KeysExhausted {
-                table: R::TABLE_NAME,
-            })?;
-        row.set_pk(pk.clone());
+        let pk = self.assign_pk(&mut row)?;
         self.locked_write(&pk.clone(), |pending| self.insert_locked(&row, pk, pending))
             .await
     }
@@ -263,6 +257,19 @@ impl<R: Row> WorkTable<R> {
         let row = self.get(pk).ok_or_else(|| not_found_pk::<R>(pk))?;
         self.delete_locked(pk, &row, pending);
         Ok(row)
+    }
+
+    /// Gives `row` the key an insert stores it under (a generated key
+    /// replaces the row's own) and returns it.
+    pub(super) fn assign_pk(&self, row: &mut R) -> Result<R::Pk> {
+        let pk = self
+            .pk_source
+            .assign(row.pk())
+            .ok_or(TableError::KeysExhausted {
+                table: R::TABLE_NAME,
+            })?;
+        row.set_pk(pk.clone());
+        Ok(pk)
     }
 
     /// Inserts `row` under `pk`; the caller holds `pk`'s lock.
