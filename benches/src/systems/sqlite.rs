@@ -3,7 +3,7 @@
 
 use std::sync::Mutex;
 
-use rusqlite::{Connection, OptionalExtension, Row, params};
+use rusqlite::{Connection, OptionalExtension, Row, Statement, params};
 
 use crate::{SharedSystem, System, User};
 
@@ -44,21 +44,24 @@ pub struct SqliteShared {
     sqlite: Mutex<Sqlite>,
 }
 
-/// SQLite stores signed 64-bit integers: keys keep their bits.
 /// Inserts `user` with the cached prepared [`INSERT`].
 pub(crate) fn insert_row(connection: &Connection, user: User) -> rusqlite::Result<usize> {
-    connection
-        .prepare_cached(INSERT)
-        .expect("valid SQL")
-        .execute(params![
-            key(user.id),
-            user.email,
-            user.age,
-            user.name,
-            user.balance
-        ])
+    let mut insert = connection.prepare_cached(INSERT).expect("valid SQL");
+    insert_with(&mut insert, user)
 }
 
+/// Inserts `user` with `insert`, a prepared [`INSERT`].
+fn insert_with(insert: &mut Statement<'_>, user: User) -> rusqlite::Result<usize> {
+    insert.execute(params![
+        key(user.id),
+        user.email,
+        user.age,
+        user.name,
+        user.balance
+    ])
+}
+
+/// SQLite stores signed 64-bit integers: keys keep their bits.
 pub(crate) fn key(id: u64) -> i64 {
     id as i64
 }
@@ -132,15 +135,7 @@ impl System for Sqlite {
         {
             let mut insert = transaction.prepare_cached(INSERT).expect("valid SQL");
             for user in users {
-                insert
-                    .execute(params![
-                        key(user.id),
-                        user.email,
-                        user.age,
-                        user.name,
-                        user.balance
-                    ])
-                    .expect("generated users are distinct");
+                insert_with(&mut insert, user).expect("generated users are distinct");
             }
         }
         transaction.commit().expect("transaction commits");
