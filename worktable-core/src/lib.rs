@@ -3,8 +3,8 @@
 //! Put `#[derive(Table)]` on a struct, mark its primary key with `#[pk]` and
 //! the fields to index with `#[index]` or `#[index(unique)]`, and get a
 //! [`WorkTable`]: rows stored as [rkyv] archives in fixed-size pages, a
-//! primary index with a hash path for point look-ups and a lock-free
-//! skiplist for order, and ordered secondary indexes.
+//! primary index with a hash path for point look-ups and an ordered index of
+//! sorted nodes for ranges, and ordered secondary indexes.
 //!
 //! ```
 //! use worktable_core::prelude::*;
@@ -91,8 +91,12 @@
 //! A `WorkTable` is `Send + Sync`; share it with an `Arc`.
 //!
 //! * **Reads** ([`get`](WorkTable::get), [`read`](WorkTable::read),
-//!   look-ups, ranges, iteration) take no lock and never wait for a writer,
-//!   except for the moment it takes to read a hash-map shard. They return
+//!   look-ups, ranges, iteration) take no row lock and never wait for a
+//!   write in progress, only, at most, for the moment a writer takes to
+//!   change one hash-map shard or one ordered-index node (a shift of at most
+//!   64 entries). A range or an iteration holds nothing between the batches
+//!   it copies out of the index, so a reader that pauses keeps no writer
+//!   waiting. They return
 //!   committed rows only, never a row half written: row versions are written
 //!   to fresh slots and never changed in place while a reader may see them,
 //!   and a replaced slot is reused only once every reader that could see it

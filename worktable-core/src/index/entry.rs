@@ -1,14 +1,15 @@
 //! Entries of the ordered indexes, and the probes that position a scan
 //! between entries without building a key.
 //!
-//! An ordered index is a `SkipMap<IndexEntry<K, P>, ()>`: `P` is the row's
-//! primary key for secondary indexes (entries sort by key, then primary key)
-//! and `()` for the primary index itself. A look-up needs bounds such as "before every entry with
-//! key `k`" or "after every entry whose key starts with `prefix`", which are
-//! not entries. crossbeam's `SkipMap` searches with any `Q` such that
-//! `IndexEntry: Borrow<Q>`; we borrow entries as `dyn Seek`, a comparison
-//! against an entry, so that probes of any shape can be compared with the
-//! stored entries.
+//! An ordered index ([`OrderedMap`](super::OrderedMap)) holds
+//! `IndexEntry<K, P>`s: `P` is the row's primary key for secondary indexes
+//! (entries sort by key, then primary key) and `()` for the primary index
+//! itself. A look-up needs bounds such as "before every entry with key `k`"
+//! or "after every entry whose key starts with `prefix`", which are not
+//! entries: a [`Seek`] compares itself with an entry. The index finds its
+//! nodes in a crossbeam `SkipMap` keyed by entries, which searches with any
+//! `Q` such that `IndexEntry: Borrow<Q>`; we borrow entries as `dyn Seek`, so
+//! that probes of any shape can be compared with the stored fences.
 
 use std::borrow::Borrow;
 use std::cmp::Ordering;
@@ -51,8 +52,9 @@ impl<'a, K: Ord + 'a, P: Ord + 'a> Borrow<dyn Seek<K, P> + 'a> for IndexEntry<K,
 }
 
 // Two stored entries compare as entries; a probe compares against an entry.
-// Two probes are never compared by the skiplist (it only compares the search
-// key with stored keys), so their order is arbitrary but consistent.
+// Two probes are never compared (the skiplist of nodes only compares the
+// search key with stored fences), so their order is arbitrary but
+// consistent.
 impl<K: Ord, P: Ord> Ord for dyn Seek<K, P> + '_ {
     fn cmp(&self, other: &Self) -> Ordering {
         match (self.entry(), other.entry()) {
@@ -149,6 +151,21 @@ impl<K, P, T: KeyOrder<K>> Seek<K, P> for Edge<T> {
 pub(crate) struct SeekRange<S> {
     start: Bound<S>,
     end: Bound<S>,
+}
+
+impl<S> SeekRange<S> {
+    /// Every entry.
+    pub(crate) fn everything() -> Self {
+        Self {
+            start: Bound::Unbounded,
+            end: Bound::Unbounded,
+        }
+    }
+
+    /// The two bounds: start, end.
+    pub(crate) fn into_bounds(self) -> (Bound<S>, Bound<S>) {
+        (self.start, self.end)
+    }
 }
 
 impl<T> SeekRange<Edge<T>> {

@@ -15,7 +15,6 @@ mod traits;
 mod unique;
 
 pub use multi::MultiStore;
-pub(crate) use ordered::OrderedEntry;
 pub use ordered::OrderedMap;
 pub(crate) use primary::PrimaryIndex;
 pub(crate) use set::{insert_all, insert_changed, remove_all, remove_changed};
@@ -51,9 +50,9 @@ pub(crate) fn hash_bytes<K: Eq + std::hash::Hash, V>(map: &HashMap<K, V>) -> usi
     map.capacity() * (std::mem::size_of::<(K, V)>() + 1)
 }
 
-/// The `(key, primary key)` entries of `rows` in index `I`, sorted: the
-/// order a bulk load inserts them in, so that each skiplist insert lands
-/// next to the previous one.
+/// The `(key, primary key)` entries of `rows` in index `I`, sorted: what an
+/// ordered index is built from in one pass
+/// ([`OrderedMap::load_sorted`]).
 fn sorted_keys<R: Row, I: Index<R>>(rows: &[(&R::Archived, &R::Pk)]) -> Vec<(I::Key, R::Pk)> {
     let mut entries: Vec<(I::Key, R::Pk)> = rows
         .iter()
@@ -71,8 +70,8 @@ fn verify_ordered<R: Row, I: Index<R>>(
 ) -> Result<usize, String> {
     let mut entries = 0;
     for entry in ordered.iter() {
-        let key = &entry.key().key;
-        let Some(row) = read(&entry.key().pk) else {
+        let key = &entry.key;
+        let Some(row) = read(&entry.pk) else {
             return Err(format!(
                 "index `{}`: entry {key:?} leads to a row that is not live",
                 I::NAME

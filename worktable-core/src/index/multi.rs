@@ -60,9 +60,7 @@ impl<R: Row, I: Index<R>> IndexMaintenance<R> for MultiStore<R, I> {
     }
 
     fn load(&self, rows: &[(&R::Archived, &R::Pk)], _part: LoadPart) -> Result<(), DuplicateKey> {
-        for (key, pk) in super::sorted_keys::<R, I>(rows) {
-            self.ordered.insert(key, pk);
-        }
+        self.ordered.load_sorted(super::sorted_keys::<R, I>(rows));
         Ok(())
     }
 

@@ -1,6 +1,7 @@
 //! The primary index: a hash map from primary key to the row's cell, for
 //! point look-ups and as the one place a row's committed version is
-//! recorded, and an ordered skiplist of the keys for ranges and iteration.
+//! recorded, and the keys in order ([`OrderedMap`]) for ranges and
+//! iteration.
 
 use std::borrow::Borrow;
 use std::fmt;
@@ -84,9 +85,8 @@ impl<K: Key> PrimaryIndex<K> {
             let (keys, cells): (Vec<K>, Vec<(K, RowCell)>) =
                 rows.map(|(pk, cell)| (pk.clone(), (pk, cell))).unzip();
             scope.spawn(move || {
-                for key in keys {
-                    self.ordered.insert(key, ());
-                }
+                self.ordered
+                    .load_sorted(keys.into_iter().map(|key| (key, ())))
             });
             for (pk, cell) in cells {
                 self.cells.insert(pk, cell);
@@ -96,10 +96,12 @@ impl<K: Key> PrimaryIndex<K> {
 
     /// [`load`](Self::load) on this thread only, for a few rows.
     pub(crate) fn load_here(&self, rows: impl Iterator<Item = (K, RowCell)>) {
+        let mut keys = Vec::new();
         for (pk, cell) in rows {
-            self.ordered.insert(pk.clone(), ());
+            keys.push((pk.clone(), ()));
             self.cells.insert(pk, cell);
         }
+        self.ordered.load_sorted(keys);
     }
 
     /// Takes a row out; the caller holds `pk`'s lock.
@@ -144,7 +146,7 @@ impl<K: Key> PrimaryIndex<K> {
             ));
         }
         for entry in self.ordered.iter() {
-            let pk = &entry.key().key;
+            let pk = &entry.key;
             if !self.cells.contains_key(pk) {
                 return Err(format!(
                     "primary index: key {pk:?} is ordered but has no row"

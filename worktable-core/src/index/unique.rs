@@ -118,9 +118,7 @@ impl<R: Row, I: Index<R>> IndexMaintenance<R> for UniqueStore<R, I> {
                 }
             }
             LoadPart::Ordered => {
-                for (key, pk) in super::sorted_keys::<R, I>(rows) {
-                    self.ordered.insert(key, pk);
-                }
+                self.ordered.load_sorted(super::sorted_keys::<R, I>(rows));
             }
         }
         Ok(())
@@ -148,7 +146,7 @@ impl<R: Row, I: Index<R>> IndexMaintenance<R> for UniqueStore<R, I> {
             ));
         }
         for entry in self.ordered.iter() {
-            let (key, pk) = (&entry.key().key, &entry.key().pk);
+            let (key, pk) = (&entry.key, &entry.pk);
             if self.hash.get(key).as_deref() != Some(pk) {
                 return Err(format!(
                     "index `{}`: ordered entry {key:?} → {pk:?} is not the key's reservation",

@@ -5,8 +5,8 @@ use std::cmp::Ordering;
 use std::marker::PhantomData;
 use std::ops::{Bound, RangeBounds};
 
-use crate::index::entry::{Exact, KeyOrder, SeekRange, owned_bounds};
-use crate::index::{Index, IndexPrefix, IndexStore, OrderedEntry};
+use crate::index::entry::{Exact, IndexEntry, KeyOrder, SeekRange, owned_bounds};
+use crate::index::{Index, IndexPrefix, IndexStore};
 use crate::row::Row;
 use crate::table::WorkTable;
 
@@ -109,7 +109,7 @@ impl<R: Row> PkRange<R> {
 
 impl<R: Row> Source<R> for PkRange<R> {
     type Entry<'a>
-        = OrderedEntry<'a, R::Pk, ()>
+        = IndexEntry<R::Pk, ()>
     where
         Self: 'a;
 
@@ -129,7 +129,7 @@ impl<R: Row> Source<R> for PkRange<R> {
     where
         Self: 'a,
     {
-        &entry.key().key
+        &entry.key
     }
 
     fn fits<'a>(&'a self, _entry: &Self::Entry<'a>, _row: &R::Archived) -> bool {
@@ -157,7 +157,7 @@ fn index_entries<'a, R: Row, I: Index<R>, T: KeyOrder<I::Key> + 'a>(
     table: &'a WorkTable<R>,
     range: SeekRange<crate::index::entry::Edge<T>>,
     reverse: bool,
-) -> impl Iterator<Item = OrderedEntry<'a, I::Key, R::Pk>> + 'a {
+) -> impl Iterator<Item = IndexEntry<I::Key, R::Pk>> + 'a {
     Directed::new(I::store(table.indexes()).ordered().range(range), reverse)
 }
 
@@ -179,7 +179,7 @@ impl<R: Row, I: Index<R>> IndexKey<R, I> {
 
 impl<R: Row, I: Index<R>> Source<R> for IndexKey<R, I> {
     type Entry<'a>
-        = OrderedEntry<'a, I::Key, R::Pk>
+        = IndexEntry<I::Key, R::Pk>
     where
         Self: 'a;
 
@@ -195,11 +195,11 @@ impl<R: Row, I: Index<R>> Source<R> for IndexKey<R, I> {
     where
         Self: 'a,
     {
-        &entry.key().pk
+        &entry.pk
     }
 
     fn fits<'a>(&'a self, entry: &Self::Entry<'a>, row: &R::Archived) -> bool {
-        I::key_of_archived(row) == entry.key().key
+        I::key_of_archived(row) == entry.key
     }
 
     fn selects(&self, row: &R::Archived) -> bool {
@@ -231,7 +231,7 @@ impl<R: Row, I: Index<R>> IndexRange<R, I> {
 
 impl<R: Row, I: Index<R>> Source<R> for IndexRange<R, I> {
     type Entry<'a>
-        = OrderedEntry<'a, I::Key, R::Pk>
+        = IndexEntry<I::Key, R::Pk>
     where
         Self: 'a;
 
@@ -248,11 +248,11 @@ impl<R: Row, I: Index<R>> Source<R> for IndexRange<R, I> {
     where
         Self: 'a,
     {
-        &entry.key().pk
+        &entry.pk
     }
 
     fn fits<'a>(&'a self, entry: &Self::Entry<'a>, row: &R::Archived) -> bool {
-        I::key_of_archived(row) == entry.key().key
+        I::key_of_archived(row) == entry.key
     }
 
     fn selects(&self, row: &R::Archived) -> bool {
@@ -303,7 +303,7 @@ impl<R: Row, I: IndexPrefix<R, X>, X> KeyOrder<I::Key> for PrefixTarget<'_, R, I
 
 impl<R: Row, I: IndexPrefix<R, X>, X> Source<R> for IndexPrefixOf<R, I, X> {
     type Entry<'a>
-        = OrderedEntry<'a, I::Key, R::Pk>
+        = IndexEntry<I::Key, R::Pk>
     where
         Self: 'a;
 
@@ -323,11 +323,11 @@ impl<R: Row, I: IndexPrefix<R, X>, X> Source<R> for IndexPrefixOf<R, I, X> {
     where
         Self: 'a,
     {
-        &entry.key().pk
+        &entry.pk
     }
 
     fn fits<'a>(&'a self, entry: &Self::Entry<'a>, row: &R::Archived) -> bool {
-        I::key_of_archived(row) == entry.key().key
+        I::key_of_archived(row) == entry.key
     }
 
     fn selects(&self, row: &R::Archived) -> bool {

@@ -34,9 +34,11 @@ use crate::row::Row;
 /// A typed, concurrent, in-memory table of rows of type `R`.
 ///
 /// Rows are stored as rkyv archives in 64 KiB pages; a primary index (hash
-/// map for point look-ups, lock-free skiplist for order) and the secondary
-/// indexes declared on `R` lead to them. Reads are synchronous and never wait
-/// for a writer; writes are `async` because they take a per-row lock.
+/// map for point look-ups, sorted nodes for order) and the secondary indexes
+/// declared on `R` lead to them. Reads are synchronous and never wait for a
+/// row lock or a write in progress (at most for one hash shard or index node
+/// while a writer changes it); writes are `async` because they take a
+/// per-row lock.
 ///
 /// ```
 /// use worktable_core::prelude::*;

@@ -10,8 +10,8 @@ use std::ops::RangeBounds;
 use crossbeam_epoch as epoch;
 
 use super::WorkTable;
-use crate::index::entry::{Borrowed, KeyOrder, SeekRange, owned_bounds};
-use crate::index::{Index, IndexPrefix, IndexStore, OrderedEntry, UniqueIndex};
+use crate::index::entry::{Borrowed, IndexEntry, KeyOrder, SeekRange, owned_bounds};
+use crate::index::{Index, IndexPrefix, IndexStore, UniqueIndex};
 use crate::page::{Version, deserialize};
 use crate::row::Row;
 
@@ -266,7 +266,7 @@ impl<R: Row> WorkTable<R> {
         I::store(&self.indexes)
             .ordered()
             .range(SeekRange::only(Borrowed(key)))
-            .map(|entry| entry.key().pk.clone())
+            .map(|entry| entry.pk.clone())
             .collect()
     }
 
@@ -276,7 +276,7 @@ impl<R: Row> WorkTable<R> {
         self.primary
             .ordered()
             .range(SeekRange::new(start, end))
-            .map(|entry| entry.key().key.clone())
+            .map(|entry| entry.key.clone())
             .collect()
     }
 
@@ -288,21 +288,21 @@ impl<R: Row> WorkTable<R> {
     /// was committed and matched its entry when it was read.
     fn rows_of<'a, K: 'a>(
         &'a self,
-        entries: impl DoubleEndedIterator<Item = OrderedEntry<'a, K, R::Pk>> + 'a,
+        entries: impl DoubleEndedIterator<Item = IndexEntry<K, R::Pk>> + 'a,
         check: impl Fn(&R, &K) -> bool + 'a,
     ) -> impl DoubleEndedIterator<Item = R> + 'a {
         entries.filter_map(move |entry| {
-            let row = self.get(&entry.key().pk)?;
-            check(&row, &entry.key().key).then_some(row)
+            let row = self.get(&entry.pk)?;
+            check(&row, &entry.key).then_some(row)
         })
     }
 
     /// The live rows behind primary-index `entries`.
     fn rows_by_pk<'a>(
         &'a self,
-        entries: impl DoubleEndedIterator<Item = OrderedEntry<'a, R::Pk, ()>> + 'a,
+        entries: impl DoubleEndedIterator<Item = IndexEntry<R::Pk, ()>> + 'a,
     ) -> impl DoubleEndedIterator<Item = R> + 'a {
-        entries.filter_map(move |entry| self.get(&entry.key().key))
+        entries.filter_map(move |entry| self.get(&entry.key))
     }
 }
 

@@ -1,0 +1,170 @@
+//! Tests of [`OrderedMap`]: random operations against a `BTreeSet` model
+//! (`model`), with scans read from both ends at once and the node layout
+//! checked; a stress test of scans racing writers that split and merge nodes
+//! (`stress`); and the memory and fill figures (here).
+
+mod model;
+mod stress;
+
+use std::fmt::Debug;
+
+use super::{NODE_CAP, OrderedMap};
+use crate::index::entry::IndexEntry;
+
+/// SplitMix64: a small seeded generator, so that a thread's operations are
+/// the same on every run.
+struct SplitMix(u64);
+
+impl SplitMix {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// A number in `0..n`.
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+/// What [`check_layout`] found: every entry in node order, and the number of
+/// nodes (the head included).
+struct Layout<K, P> {
+    entries: Vec<IndexEntry<K, P>>,
+    nodes: usize,
+}
+
+/// Walks the head and the skiplist's nodes in order and checks the layout
+/// the module docs describe: each node's entries strictly ascending, at most
+/// [`NODE_CAP`] of them, at or above its fence and below its `high`; each
+/// `high` the next node's fence (`None` for the last); no dead node in the
+/// skiplist; as many entries as `len()`. Only meaningful while no writer
+/// runs: it locks one node at a time.
+fn check_layout<K, P>(map: &OrderedMap<K, P>) -> Result<Layout<K, P>, String>
+where
+    K: Ord + Clone + Debug + Send + Sync + 'static,
+    P: Ord + Clone + Debug + Send + Sync + 'static,
+{
+    type Snapshot<K, P> = (
+        Option<IndexEntry<K, P>>,
+        Vec<IndexEntry<K, P>>,
+        Option<IndexEntry<K, P>>,
+        bool,
+    );
+    let mut nodes: Vec<Snapshot<K, P>> = Vec::new();
+    {
+        let head = map.head.read();
+        nodes.push((None, head.entries.clone(), head.high.clone(), head.dead));
+    }
+    for node in map.nodes.iter() {
+        let state = node.value().read();
+        nodes.push((
+            Some(node.key().clone()),
+            state.entries.clone(),
+            state.high.clone(),
+            state.dead,
+        ));
+    }
+    let mut all = Vec::new();
+    for (at, (fence, entries, high, dead)) in nodes.iter().enumerate() {
+        let name = format!("node {at} (fence {fence:?})");
+        if *dead {
+            return Err(format!("{name} is dead but reachable"));
+        }
+        if entries.len() > NODE_CAP {
+            return Err(format!("{name} holds {} entries", entries.len()));
+        }
+        if let Some(pair) = entries.windows(2).find(|pair| pair[0] >= pair[1]) {
+            return Err(format!(
+                "{name} is out of order at {:?}, {:?}",
+                pair[0], pair[1]
+            ));
+        }
+        if let (Some(fence), Some(first)) = (fence, entries.first())
+            && fence > first
+        {
+            return Err(format!("{name} holds {first:?}, below its fence"));
+        }
+        let next_fence = nodes.get(at + 1).and_then(|next| next.0.as_ref());
+        if high.as_ref() != next_fence {
+            return Err(format!(
+                "{name} has high {high:?}, the next node's fence is {next_fence:?}"
+            ));
+        }
+        if let (Some(high), Some(last)) = (high, entries.last())
+            && last >= high
+        {
+            return Err(format!(
+                "{name} holds {last:?}, not below its high {high:?}"
+            ));
+        }
+        all.extend(entries.iter().cloned());
+    }
+    if all.len() != map.len() {
+        return Err(format!(
+            "nodes hold {} entries, len() is {}",
+            all.len(),
+            map.len()
+        ));
+    }
+    Ok(Layout {
+        entries: all,
+        nodes: nodes.len(),
+    })
+}
+
+#[test]
+fn approx_bytes_follows_the_entries() {
+    let map = OrderedMap::<u32, u32>::default();
+    let empty = map.approx_bytes();
+    let mut rng = SplitMix(7);
+    let mut keys: Vec<u32> = (0..5000).collect();
+    for at in (1..keys.len()).rev() {
+        keys.swap(at, rng.below(at as u64 + 1) as usize);
+    }
+    for &key in &keys {
+        map.insert(key, 0);
+    }
+    let full = map.approx_bytes();
+    let full_nodes = check_layout(&map).expect("layout").nodes;
+    assert!(
+        full >= empty * 5000 / NODE_CAP,
+        "{full} bytes for 5000 entries, {empty} empty"
+    );
+    for &key in &keys[..4750] {
+        map.remove(&IndexEntry { key, pk: 0 });
+    }
+    let kept = map.approx_bytes();
+    let layout = check_layout(&map).expect("layout");
+    assert_eq!(layout.entries.len(), 250);
+    // Nodes merge as they empty: 250 entries in about a tenth of the nodes
+    // that held 5000 (11 of 115 with this seed).
+    assert!(
+        kept * 8 <= full,
+        "{kept} bytes in {} nodes for 250 entries, {full} in {full_nodes} for 5000",
+        layout.nodes
+    );
+    for &key in &keys[4750..] {
+        map.remove(&IndexEntry { key, pk: 0 });
+    }
+    assert_eq!(map.len(), 0);
+    check_layout(&map).expect("layout");
+}
+
+#[test]
+fn ascending_inserts_fill_nodes() {
+    let map = OrderedMap::<u32, u32>::default();
+    for key in 0..6400 {
+        map.insert(key, 0);
+    }
+    let layout = check_layout(&map).expect("layout");
+    assert_eq!(layout.entries.len(), 6400);
+    assert!(
+        layout.nodes <= 6400 / (NODE_CAP - 1) + 2,
+        "{} nodes for 6400 ascending entries",
+        layout.nodes
+    );
+}
