@@ -3,8 +3,8 @@
 
 pub use crate::index::entry::IndexEntry;
 pub use crate::index::{
-    DuplicateKey, IndexMaintenance, IndexSet, IndexStore, LoadPart, MultiStore, OrderedMap,
-    UniqueStore,
+    DuplicateKey, IndexMaintenance, IndexSet, IndexStore, KeyPrefix, LoadPart, MultiStore,
+    OrderedMap, PrefixProbe, SortPrefix, UniqueStore, WithPrefix, WithoutPrefix,
 };
 pub use crate::row::{AutoIncrement, PkGenerator};
 

@@ -84,6 +84,14 @@ pub trait Row:
     /// The primary key of an archived row, without deserializing the rest.
     #[doc(hidden)]
     fn pk_of_archived(archived: &Self::Archived) -> Self::Pk;
+
+    /// The primary key type's order-preserving prefix, which the ordered
+    /// keys of the primary index keep beside each key (`#[derive(Table)]`
+    /// gives it for `String` keys and composite keys that start with one).
+    #[doc(hidden)]
+    fn pk_prefix() -> Option<crate::index::KeyPrefix<Self::Pk>> {
+        None
+    }
 }
 
 /// What every primary and index key is: totally ordered, hashable, cloneable

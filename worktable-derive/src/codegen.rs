@@ -114,6 +114,7 @@ fn row_impl(table: &Table) -> TokenStream {
         let (field, ty) = (&table.fields[i].ident, field_type(table, i));
         quote!(#krate::__private::deserialize_field::<#ty>(&__archived.#field))
     });
+    let pk_prefix = prefix_probe(krate, &pk_ty);
     quote! {
         #[automatically_derived]
         impl #krate::Row for #ident {
@@ -138,8 +139,22 @@ fn row_impl(table: &Table) -> TokenStream {
             fn pk_of_archived(__archived: &#krate::rkyv::Archived<#ident>) -> Self::Pk {
                 #pk_of_archived
             }
+
+            fn pk_prefix() -> ::core::option::Option<#krate::__private::KeyPrefix<Self::Pk>> {
+                #pk_prefix
+            }
         }
     }
+}
+
+/// The prefix function of key type `ty`, if it has one: chosen where the
+/// type is known by name (see `worktable_core::__private::PrefixProbe`).
+fn prefix_probe(krate: &syn::Path, ty: &TokenStream) -> TokenStream {
+    quote! {{
+        #[allow(unused_imports)]
+        use #krate::__private::{WithPrefix as _, WithoutPrefix as _};
+        (&#krate::__private::PrefixProbe::<#ty>::NEW).key_prefix()
+    }}
 }
 
 fn index_set(table: &Table) -> TokenStream {
@@ -322,6 +337,7 @@ fn handle(table: &Table, position: usize, index: &IndexDef) -> TokenStream {
         let ty = field_type(table, i);
         quote!(#krate::__private::deserialize_field::<#ty>(&__archived.#field))
     });
+    let key_prefix = prefix_probe(krate, &key_ty);
     quote! {
         #handle_type
 
@@ -362,6 +378,10 @@ fn handle(table: &Table, position: usize, index: &IndexDef) -> TokenStream {
             #[inline]
             fn store(__indexes: &#set) -> &Self::Store {
                 &__indexes.#position
+            }
+
+            fn key_prefix() -> ::core::option::Option<#krate::__private::KeyPrefix<Self::Key>> {
+                #key_prefix
             }
         }
 

@@ -7,9 +7,10 @@
 //! itself. A look-up needs bounds such as "before every entry with key `k`"
 //! or "after every entry whose key starts with `prefix`", which are not
 //! entries: a [`Seek`] compares itself with an entry. The index finds its
-//! nodes in a crossbeam `SkipMap` keyed by entries, which searches with any
-//! `Q` such that `IndexEntry: Borrow<Q>`; we borrow entries as `dyn Seek`, so
-//! that probes of any shape can be compared with the stored fences.
+//! nodes in a crossbeam `SkipMap` keyed by [`Fence`]s (an entry and its
+//! key's prefix), which searches with any `Q` such that `Fence: Borrow<Q>`;
+//! we borrow fences as `dyn Seek`, so that probes of any shape can be
+//! compared with them.
 
 use std::borrow::Borrow;
 use std::cmp::Ordering;
@@ -24,10 +25,33 @@ pub struct IndexEntry<K, P> {
     pub(crate) pk: P,
 }
 
+/// A node's lower fence in an ordered index: an entry, after its key's
+/// prefix in a map with prefixes (`0` in a map without). The prefix keeps
+/// the entries' order (see `index/prefix.rs`), so fences sort as their
+/// entries do, and a search with a prefix of its own rarely reads a fence's
+/// key.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct Fence<K, P> {
+    pub(crate) prefix: u64,
+    pub(crate) entry: IndexEntry<K, P>,
+}
+
+/// An entry with its key's prefix, borrowed: how writers of a map with
+/// prefixes search for an entry's place.
+pub(crate) struct Prefixed<'e, K, P> {
+    pub(crate) prefix: u64,
+    pub(crate) entry: &'e IndexEntry<K, P>,
+}
+
 /// Something that can be compared with the entries of an ordered index.
 pub(crate) trait Seek<K, P> {
     /// The entry itself, when `self` is a stored entry.
     fn entry(&self) -> Option<&IndexEntry<K, P>> {
+        None
+    }
+
+    /// The prefix of `self`'s key, when known.
+    fn prefix(&self) -> Option<u64> {
         None
     }
 
@@ -45,18 +69,53 @@ impl<K: Ord, P: Ord> Seek<K, P> for IndexEntry<K, P> {
     }
 }
 
-impl<'a, K: Ord + 'a, P: Ord + 'a> Borrow<dyn Seek<K, P> + 'a> for IndexEntry<K, P> {
+impl<K: Ord, P: Ord> Seek<K, P> for Fence<K, P> {
+    fn entry(&self) -> Option<&IndexEntry<K, P>> {
+        Some(&self.entry)
+    }
+
+    fn prefix(&self) -> Option<u64> {
+        Some(self.prefix)
+    }
+
+    fn cmp_entry(&self, entry: &IndexEntry<K, P>) -> Ordering {
+        self.entry.cmp(entry)
+    }
+}
+
+impl<K: Ord, P: Ord> Seek<K, P> for Prefixed<'_, K, P> {
+    fn entry(&self) -> Option<&IndexEntry<K, P>> {
+        Some(self.entry)
+    }
+
+    fn prefix(&self) -> Option<u64> {
+        Some(self.prefix)
+    }
+
+    fn cmp_entry(&self, entry: &IndexEntry<K, P>) -> Ordering {
+        self.entry.cmp(entry)
+    }
+}
+
+impl<'a, K: Ord + 'a, P: Ord + 'a> Borrow<dyn Seek<K, P> + 'a> for Fence<K, P> {
     fn borrow(&self) -> &(dyn Seek<K, P> + 'a) {
         self
     }
 }
 
-// Two stored entries compare as entries; a probe compares against an entry.
-// Two probes are never compared (the skiplist of nodes only compares the
-// search key with stored fences), so their order is arbitrary but
-// consistent.
+// Unequal prefixes order their keys; otherwise two stored entries compare as
+// entries, and a probe compares against an entry. Two probes are never
+// compared (the skiplist of nodes only compares the search key with stored
+// fences), so their order is arbitrary but consistent. Prefixes are only
+// ever known on both sides in a map with prefixes: a writer's probe
+// ([`Prefixed`]) against a fence.
 impl<K: Ord, P: Ord> Ord for dyn Seek<K, P> + '_ {
     fn cmp(&self, other: &Self) -> Ordering {
+        if let (Some(mine), Some(theirs)) = (self.prefix(), other.prefix())
+            && mine != theirs
+        {
+            return mine.cmp(&theirs);
+        }
         match (self.entry(), other.entry()) {
             (Some(entry), _) => other.cmp_entry(entry).reverse(),
             (None, Some(entry)) => self.cmp_entry(entry),

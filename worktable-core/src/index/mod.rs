@@ -9,6 +9,7 @@
 pub(crate) mod entry;
 mod multi;
 mod ordered;
+mod prefix;
 mod primary;
 mod set;
 mod traits;
@@ -16,6 +17,7 @@ mod unique;
 
 pub use multi::MultiStore;
 pub use ordered::OrderedMap;
+pub use prefix::{KeyPrefix, PrefixProbe, SortPrefix, WithPrefix, WithoutPrefix};
 pub(crate) use primary::PrimaryIndex;
 pub(crate) use set::{insert_all, insert_changed, remove_all, remove_changed};
 pub use traits::{

@@ -19,7 +19,7 @@ pub struct MultiStore<R: Row, I: Index<R>> {
 impl<R: Row, I: Index<R>> Default for MultiStore<R, I> {
     fn default() -> Self {
         Self {
-            ordered: OrderedMap::default(),
+            ordered: OrderedMap::new(I::key_prefix()),
             _index: PhantomData,
         }
     }

@@ -9,6 +9,7 @@ use std::hash::Hash;
 
 use super::entry::IndexEntry;
 use super::ordered::OrderedMap;
+use super::prefix::KeyPrefix;
 use crate::page::RowCell;
 use crate::row::Key;
 
@@ -26,15 +27,6 @@ pub(crate) struct PrimaryIndex<K> {
     ordered: OrderedMap<K, ()>,
 }
 
-impl<K: Key> Default for PrimaryIndex<K> {
-    fn default() -> Self {
-        Self {
-            cells: super::hash_map(),
-            ordered: OrderedMap::default(),
-        }
-    }
-}
-
 impl<K: Key> fmt::Debug for PrimaryIndex<K> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PrimaryIndex")
@@ -44,11 +36,12 @@ impl<K: Key> fmt::Debug for PrimaryIndex<K> {
 }
 
 impl<K: Key> PrimaryIndex<K> {
-    /// An empty index with room for `rows` rows without growing.
-    pub(crate) fn with_capacity(rows: usize) -> Self {
+    /// An empty index with room for `rows` rows without growing; the
+    /// ordered keys keep `prefix` beside each key.
+    pub(crate) fn with_capacity(rows: usize, prefix: Option<KeyPrefix<K>>) -> Self {
         Self {
             cells: super::HashMap::with_capacity_and_hasher(rows, super::HashState::default()),
-            ordered: OrderedMap::default(),
+            ordered: OrderedMap::new(prefix),
         }
     }
 

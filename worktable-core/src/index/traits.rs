@@ -5,6 +5,7 @@ use std::borrow::Borrow;
 use std::cmp::Ordering;
 
 use super::ordered::OrderedMap;
+use super::prefix::KeyPrefix;
 use super::unique::UniqueStore;
 use crate::row::{Key, Row};
 
@@ -67,6 +68,14 @@ pub trait Index<R: Row>: Copy + Send + Sync + 'static {
     /// The index's storage inside the table's index set.
     #[doc(hidden)]
     fn store(indexes: &R::Indexes) -> &Self::Store;
+
+    /// The key type's order-preserving prefix, which the ordered entries
+    /// keep beside each key (`#[derive(Table)]` gives it for `String` keys
+    /// and composite keys that start with one).
+    #[doc(hidden)]
+    fn key_prefix() -> Option<KeyPrefix<Self::Key>> {
+        None
+    }
 }
 
 /// A secondary index whose keys are unique: `#[index(unique)]` or a

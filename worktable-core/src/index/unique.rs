@@ -32,7 +32,7 @@ impl<R: Row, I: Index<R>> Default for UniqueStore<R, I> {
     fn default() -> Self {
         Self {
             hash: super::hash_map(),
-            ordered: OrderedMap::default(),
+            ordered: OrderedMap::new(I::key_prefix()),
             _index: PhantomData,
         }
     }

@@ -124,7 +124,7 @@ impl<R: Row> WorkTable<R> {
     fn with_hook_option(hook: Option<Arc<dyn CommitHook<R>>>) -> Self {
         Self {
             store: RowStore::new(),
-            primary: PrimaryIndex::default(),
+            primary: PrimaryIndex::with_capacity(0, R::pk_prefix()),
             indexes: R::Indexes::default(),
             locks: LockMap::default(),
             pk_source: R::PkSource::default(),

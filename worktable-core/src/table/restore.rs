@@ -335,7 +335,7 @@ impl<R: Row> TableRestore<R> {
         };
         let mut table = WorkTable::with_hook_option(hook);
         table.store = store;
-        table.primary = crate::index::PrimaryIndex::with_capacity(rows.len());
+        table.primary = crate::index::PrimaryIndex::with_capacity(rows.len(), R::pk_prefix());
         build_indexes(&table, &rows)?;
         if let Some(floor) = floor {
             table.pk_source.observe(&floor);

@@ -9,7 +9,7 @@ mod stress;
 use std::fmt::Debug;
 
 use super::{NODE_CAP, OrderedMap};
-use crate::index::entry::IndexEntry;
+use crate::index::entry::{Fence, IndexEntry};
 
 /// SplitMix64: a small seeded generator, so that a thread's operations are
 /// the same on every run.
@@ -49,27 +49,36 @@ where
     P: Ord + Clone + Debug + Send + Sync + 'static,
 {
     type Snapshot<K, P> = (
-        Option<IndexEntry<K, P>>,
+        Option<Fence<K, P>>,
         Vec<IndexEntry<K, P>>,
-        Option<IndexEntry<K, P>>,
+        Vec<u64>,
+        Option<Fence<K, P>>,
         bool,
     );
     let mut nodes: Vec<Snapshot<K, P>> = Vec::new();
     {
         let head = map.head.read();
-        nodes.push((None, head.entries.clone(), head.high.clone(), head.dead));
+        nodes.push((
+            None,
+            head.entries.clone(),
+            head.prefixes.clone(),
+            head.high.clone(),
+            head.dead,
+        ));
     }
     for node in map.nodes.iter() {
         let state = node.value().read();
         nodes.push((
             Some(node.key().clone()),
             state.entries.clone(),
+            state.prefixes.clone(),
             state.high.clone(),
             state.dead,
         ));
     }
+    let prefix_of = |entry: &IndexEntry<K, P>| map.prefix.map_or(0, |prefix| prefix(&entry.key));
     let mut all = Vec::new();
-    for (at, (fence, entries, high, dead)) in nodes.iter().enumerate() {
+    for (at, (fence, entries, prefixes, high, dead)) in nodes.iter().enumerate() {
         let name = format!("node {at} (fence {fence:?})");
         if *dead {
             return Err(format!("{name} is dead but reachable"));
@@ -83,8 +92,24 @@ where
                 pair[0], pair[1]
             ));
         }
+        let expected: Vec<u64> = match map.prefix {
+            Some(prefix) => entries.iter().map(|entry| prefix(&entry.key)).collect(),
+            None => Vec::new(),
+        };
+        if *prefixes != expected {
+            return Err(format!(
+                "{name} keeps prefixes {prefixes:?} for entries {entries:?}"
+            ));
+        }
+        if let Some(fence) = fence
+            .iter()
+            .chain(high)
+            .find(|fence| fence.prefix != prefix_of(&fence.entry))
+        {
+            return Err(format!("{name}: fence {fence:?} has the wrong prefix"));
+        }
         if let (Some(fence), Some(first)) = (fence, entries.first())
-            && fence > first
+            && fence.entry > *first
         {
             return Err(format!("{name} holds {first:?}, below its fence"));
         }
@@ -95,7 +120,7 @@ where
             ));
         }
         if let (Some(high), Some(last)) = (high, entries.last())
-            && last >= high
+            && *last >= high.entry
         {
             return Err(format!(
                 "{name} holds {last:?}, not below its high {high:?}"

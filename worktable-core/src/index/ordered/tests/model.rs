@@ -7,6 +7,7 @@ use std::ops::Bound;
 use proptest::prelude::*;
 
 use super::OrderedMap;
+use crate::index::KeyPrefix;
 use crate::index::entry::{Borrowed, Exact, IndexEntry, Seek, SeekRange};
 
 use super::{SplitMix, check_layout};
@@ -121,6 +122,13 @@ enum Op {
     },
     /// Checks the node layout.
     Layout,
+}
+
+/// A prefix that keeps the keys' order but ties runs of eight keys, so that
+/// searches in a map with prefixes take both paths: decided by the prefix,
+/// and decided among entries of equal prefix.
+fn coarse_prefix(key: &u16) -> u64 {
+    u64::from(key / 8)
 }
 
 fn key() -> impl Strategy<Value = u16> {
@@ -315,15 +323,19 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
 
     #[test]
-    fn matches_a_set_model(ops in ops()) {
-        let map = OrderedMap::default();
+    fn matches_a_set_model(prefixed: bool, ops in ops()) {
+        let map = OrderedMap::new(prefixed.then_some(coarse_prefix as KeyPrefix<u16>));
         let mut model = BTreeSet::new();
         run_model(&map, &mut model, ops)?;
     }
 
     #[test]
-    fn matches_a_set_model_after_a_bulk_load(loaded in entry_set(2000), ops in ops()) {
-        let map = OrderedMap::default();
+    fn matches_a_set_model_after_a_bulk_load(
+        prefixed: bool,
+        loaded in entry_set(2000),
+        ops in ops(),
+    ) {
+        let map = OrderedMap::new(prefixed.then_some(coarse_prefix as KeyPrefix<u16>));
         map.load_sorted(loaded.iter().copied());
         let mut model = loaded;
         prop_assert_eq!(map.len(), model.len());

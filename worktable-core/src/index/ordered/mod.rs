@@ -17,6 +17,12 @@
 //! entry; here the last six steps are a binary search in one contiguous
 //! buffer and the skiplist is some fifty times smaller.
 //!
+//! For key types whose comparison reads memory elsewhere (`String`s), each
+//! node also keeps its entries' order-preserving 8-byte prefixes in a buffer
+//! of their own, and each fence its prefix (see `index/prefix.rs`): a
+//! writer's search compares prefixes first and reads whole keys only among
+//! entries whose prefix ties with its own. Scans compare whole keys.
+//!
 //! # Concurrency
 //!
 //! Writers lock the one node whose range holds their entry. A reader locks
@@ -46,9 +52,9 @@
 //! the row they lead to (see `table/write.rs`), so two writers never race on
 //! one entry; the map itself stays consistent under any interleaving.
 
+mod range;
+
 use std::borrow::Borrow;
-use std::cmp::Ordering;
-use std::collections::VecDeque;
 use std::fmt;
 use std::ops::Bound;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
@@ -57,7 +63,10 @@ use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use crossbeam_skiplist::SkipMap;
 use crossbeam_skiplist::map::Entry;
 
-use super::entry::{IndexEntry, Seek, SeekRange};
+use super::entry::{Fence, IndexEntry, Prefixed, Seek, SeekRange};
+use super::prefix::KeyPrefix;
+
+pub(crate) use range::Range;
 
 /// Most entries in a node; one more makes it split in two.
 pub(crate) const NODE_CAP: usize = 64;
@@ -82,18 +91,23 @@ struct Node<K, P> {
 struct NodeState<K, P> {
     /// Sorted; capacity `NODE_CAP + 1`, so a node never reallocates.
     entries: Vec<IndexEntry<K, P>>,
+    /// In a map with a [`KeyPrefix`], `prefixes[i]` is the prefix of
+    /// `entries[i]`'s key (so ascending too), with the same capacity; empty
+    /// in a map without.
+    prefixes: Vec<u64>,
     /// The next node's lower fence: every entry here is below it. `None` for
     /// the last node.
-    high: Option<IndexEntry<K, P>>,
+    high: Option<Fence<K, P>>,
     /// Merged into its left neighbour: holds nothing, covers nothing.
     dead: bool,
 }
 
 impl<K, P> Node<K, P> {
-    fn new(entries: Vec<IndexEntry<K, P>>, high: Option<IndexEntry<K, P>>) -> Self {
+    fn new(entries: Vec<IndexEntry<K, P>>, prefixes: Vec<u64>, high: Option<Fence<K, P>>) -> Self {
         Self {
             state: RwLock::new(NodeState {
                 entries,
+                prefixes,
                 high,
                 dead: false,
             }),
@@ -116,17 +130,91 @@ impl<K, P> Node<K, P> {
 impl<K: Ord, P: Ord> NodeState<K, P> {
     /// Whether a live node's range holds the place of `target`: everything
     /// below `high`.
-    fn covers<Q: Ord + ?Sized>(&self, target: &Q) -> bool
-    where
-        IndexEntry<K, P>: Borrow<Q>,
-    {
-        !self.dead && self.high.as_ref().is_none_or(|high| target < high.borrow())
+    fn covers(&self, target: &dyn Seek<K, P>) -> bool {
+        !self.dead
+            && self
+                .high
+                .as_ref()
+                .is_none_or(|high| target < high as &dyn Seek<K, P>)
+    }
+
+    /// Where `entry` is (`Ok`) or would go (`Err`). With its key's prefix,
+    /// the binary search over whole entries (each a key compare, which for a
+    /// `String` reads its characters from wherever they were allocated) only
+    /// covers the entries whose prefix equals it; the rest of the way is a
+    /// search of the node's own prefix buffer.
+    fn search(&self, entry: &IndexEntry<K, P>, prefix: Option<u64>) -> Result<usize, usize> {
+        let (from, to) = match prefix {
+            Some(prefix) => {
+                let from = self.prefixes.partition_point(|&other| other < prefix);
+                let same = self.prefixes[from..].partition_point(|&other| other == prefix);
+                (from, from + same)
+            }
+            None => (0, self.entries.len()),
+        };
+        self.entries[from..to]
+            .binary_search(entry)
+            .map(|at| from + at)
+            .map_err(|at| from + at)
+    }
+}
+
+impl<K, P> NodeState<K, P> {
+    /// Puts `entry` at `at`, with its prefix in a prefixed map.
+    fn insert_at(&mut self, at: usize, entry: IndexEntry<K, P>, prefix: Option<u64>) {
+        self.entries.insert(at, entry);
+        if let Some(prefix) = prefix {
+            self.prefixes.insert(at, prefix);
+        }
+    }
+
+    /// Takes the entry at `at` out.
+    fn remove_at(&mut self, at: usize) {
+        self.entries.remove(at);
+        // Empty in a map without prefixes.
+        if at < self.prefixes.len() {
+            self.prefixes.remove(at);
+        }
+    }
+
+    /// Moves the entries from `at` on, and their prefixes, to fresh node
+    /// buffers.
+    fn split_off(&mut self, at: usize) -> (Vec<IndexEntry<K, P>>, Vec<u64>) {
+        let mut entries = node_vec();
+        entries.extend(self.entries.drain(at..));
+        let prefixes = if self.prefixes.is_empty() {
+            Vec::new()
+        } else {
+            let mut prefixes = node_vec();
+            prefixes.extend(self.prefixes.drain(at..));
+            prefixes
+        };
+        (entries, prefixes)
+    }
+
+    /// Moves all of `other`'s entries (all above this node's) to the end of
+    /// this node.
+    fn append(&mut self, other: &mut Self) {
+        self.entries.append(&mut other.entries);
+        self.prefixes.append(&mut other.prefixes);
     }
 }
 
 /// A fresh node buffer: room for one entry over [`NODE_CAP`].
 fn node_vec<T>() -> Vec<T> {
     Vec::with_capacity(NODE_CAP + 1)
+}
+
+/// What a writer searches with for `entry`'s place: the entry with its
+/// key's prefix in a map with prefixes, the entry alone otherwise.
+fn writer_probe<'e, K: Ord, P: Ord>(
+    entry: &'e IndexEntry<K, P>,
+    prefixed: Option<&'e Prefixed<'e, K, P>>,
+) -> &'e dyn Seek<K, P> {
+    match prefixed {
+        Some(prefixed) => prefixed,
+        None => entry,
+    }
 }
 
 /// An ordered index: entries `(key, pk)` in order. `pk` is the row's primary
@@ -136,18 +224,41 @@ pub struct OrderedMap<K, P> {
     /// The node below every fence.
     head: Node<K, P>,
     /// Every other node, by lower fence.
-    nodes: SkipMap<IndexEntry<K, P>, Node<K, P>>,
+    nodes: SkipMap<Fence<K, P>, Node<K, P>>,
     len: AtomicUsize,
+    /// The key type's order-preserving prefix, kept beside each entry
+    /// (see [`NodeState::search`]); `None` for keys as cheap to compare as a
+    /// prefix.
+    prefix: Option<KeyPrefix<K>>,
 }
 
-type NodeEntry<'a, K, P> = Entry<'a, IndexEntry<K, P>, Node<K, P>>;
+type NodeEntry<'a, K, P> = Entry<'a, Fence<K, P>, Node<K, P>>;
 
 impl<K, P> Default for OrderedMap<K, P> {
     fn default() -> Self {
+        Self::new(None)
+    }
+}
+
+impl<K, P> OrderedMap<K, P> {
+    /// An empty map; with `prefix`, each node keeps the prefixes of its
+    /// entries' keys.
+    pub(crate) fn new(prefix: Option<KeyPrefix<K>>) -> Self {
         Self {
-            head: Node::new(node_vec(), None),
+            head: Node::new(node_vec(), Self::prefix_vec(prefix), None),
             nodes: SkipMap::new(),
             len: AtomicUsize::new(0),
+            prefix,
+        }
+    }
+
+    /// A fresh prefix buffer: like [`node_vec`] with a prefix, empty and
+    /// unallocated without.
+    fn prefix_vec(prefix: Option<KeyPrefix<K>>) -> Vec<u64> {
+        if prefix.is_some() {
+            node_vec()
+        } else {
+            Vec::new()
         }
     }
 }
@@ -170,7 +281,7 @@ where
     /// the greatest fence inside `bound`; `None` for the head.
     fn find<Q: Ord + ?Sized>(&self, bound: Bound<&Q>) -> Option<NodeEntry<'_, K, P>>
     where
-        IndexEntry<K, P>: Borrow<Q>,
+        Fence<K, P>: Borrow<Q>,
     {
         self.nodes.upper_bound(bound)
     }
@@ -180,19 +291,38 @@ where
         found.as_ref().map_or(&self.head, Entry::value)
     }
 
+    /// The prefix of `entry`'s key, in a prefixed map.
+    fn prefix_of(&self, entry: &IndexEntry<K, P>) -> Option<u64> {
+        self.prefix.map(|prefix| prefix(&entry.key))
+    }
+
+    /// `entry` as a node fence.
+    fn fence(&self, entry: &IndexEntry<K, P>) -> Fence<K, P> {
+        Fence {
+            prefix: self.prefix_of(entry).unwrap_or(0),
+            entry: entry.clone(),
+        }
+    }
+
     /// Adds entry `(key, pk)`.
     pub(crate) fn insert(&self, key: K, pk: P) {
         let entry = IndexEntry { key, pk };
+        let prefix = self.prefix_of(&entry);
+        let prefixed = prefix.map(|prefix| Prefixed {
+            prefix,
+            entry: &entry,
+        });
+        let probe = writer_probe(&entry, prefixed.as_ref());
         loop {
-            let found = self.find(Bound::Included(&entry));
+            let found = self.find(Bound::Included(probe));
             let mut state = self.node(&found).write();
-            if !state.covers(&entry) {
+            if !state.covers(probe) {
                 continue; // split or merged since the descent
             }
-            match state.entries.binary_search(&entry) {
+            match state.search(&entry, prefix) {
                 Ok(at) => state.entries[at] = entry,
                 Err(at) => {
-                    state.entries.insert(at, entry);
+                    state.insert_at(at, entry, prefix);
                     self.len.fetch_add(1, Relaxed);
                     if state.entries.len() > NODE_CAP {
                         self.split(&mut state, at);
@@ -216,26 +346,28 @@ where
             len / 2
         };
         // Clones first: a panicking `clone` leaves the node as it was.
-        let fence = state.entries[cut].clone();
+        let fence = self.fence(&state.entries[cut]);
         let high = Some(fence.clone());
-        let mut upper = node_vec();
-        upper.extend(state.entries.drain(cut..));
+        let (upper, prefixes) = state.split_off(cut);
         let high = std::mem::replace(&mut state.high, high);
         // In the skiplist before the lock on this node is released: a search
         // that finds this node too small looks again and finds the new one.
-        self.nodes.insert(fence, Node::new(upper, high));
+        self.nodes.insert(fence, Node::new(upper, prefixes, high));
     }
 
     /// Removes `entry`, if present.
     pub(crate) fn remove(&self, entry: &IndexEntry<K, P>) {
+        let prefix = self.prefix_of(entry);
+        let prefixed = prefix.map(|prefix| Prefixed { prefix, entry });
+        let probe = writer_probe(entry, prefixed.as_ref());
         let underfull = loop {
-            let found = self.find(Bound::Included(entry));
+            let found = self.find(Bound::Included(probe));
             let mut state = self.node(&found).write();
-            if !state.covers(entry) {
+            if !state.covers(probe) {
                 continue;
             }
-            if let Ok(at) = state.entries.binary_search(entry) {
-                state.entries.remove(at);
+            if let Ok(at) = state.search(entry, prefix) {
+                state.remove_at(at);
                 self.len.fetch_sub(1, Relaxed);
             }
             if state.entries.len() >= NODE_MIN {
@@ -265,7 +397,7 @@ where
         if state.dead || left.entries.len() + state.entries.len() > MERGED_MAX {
             return;
         }
-        left.entries.append(&mut state.entries);
+        left.append(&mut state);
         left.high = state.high.take();
         state.dead = true;
         // Out of the skiplist before the locks are released: a search that
@@ -290,18 +422,27 @@ where
             debug_assert!(chunk.is_sorted(), "load_sorted takes entries in order");
             chunk
         };
+        let prefixes = |chunk: &[IndexEntry<K, P>]| {
+            let mut prefixes = Self::prefix_vec(self.prefix);
+            if let Some(prefix) = self.prefix {
+                prefixes.extend(chunk.iter().map(|entry| prefix(&entry.key)));
+            }
+            prefixes
+        };
         let first = chunk(&mut entries);
         let mut count = first.len();
         let mut next = chunk(&mut entries);
-        let head_high = next.first().cloned();
+        let head_high = next.first().map(|entry| self.fence(entry));
         while !next.is_empty() {
             let this = std::mem::replace(&mut next, chunk(&mut entries));
             count += this.len();
-            let fence = this[0].clone();
-            self.nodes
-                .insert(fence, Node::new(this, next.first().cloned()));
+            let fence = self.fence(&this[0]);
+            let of_this = prefixes(&this);
+            let high = next.first().map(|entry| self.fence(entry));
+            self.nodes.insert(fence, Node::new(this, of_this, high));
         }
         let mut head = self.head.write();
+        head.prefixes = prefixes(&first);
         head.entries = first;
         head.high = head_high;
         self.len.store(count, Relaxed);
@@ -314,15 +455,7 @@ where
     /// each entry at most once and in order; every entry present for the
     /// whole scan; and an entry added or removed during the scan, or not.
     pub(crate) fn range<S: Seek<K, P>>(&self, range: SeekRange<S>) -> Range<'_, K, P, S> {
-        let (start, end) = range.into_bounds();
-        Range {
-            map: self,
-            lower: start.map(Limit::Probe),
-            upper: end.map(Limit::Probe),
-            front: VecDeque::new(),
-            back: VecDeque::new(),
-            done: false,
-        }
+        Range::new(self, range)
     }
 
     /// All entries in order; reversible.
@@ -336,211 +469,20 @@ where
     }
 
     /// Approximate bytes: per node, its entry buffer (`NODE_CAP + 1`
-    /// entries), lock and fences, and the skiplist node that leads to it.
-    /// Heap memory owned by keys is not counted.
+    /// entries, and as many prefixes in a prefixed map), lock and fences,
+    /// and the skiplist node that leads to it. Heap memory owned by keys is
+    /// not counted.
     pub(crate) fn approx_bytes(&self) -> usize {
-        let entry = size_of::<IndexEntry<K, P>>();
+        let prefix = if self.prefix.is_some() {
+            size_of::<u64>()
+        } else {
+            0
+        };
+        let entry = size_of::<IndexEntry<K, P>>() + prefix;
         let node = (NODE_CAP + 2) * entry + size_of::<Node<K, P>>() + 4 * size_of::<usize>();
         (self.nodes.len() + 1) * node
     }
 }
 
-/// A bound of a scan: the caller's probe, or an entry the scan has reached
-/// (a node's fence).
-enum Limit<K, P, S> {
-    Probe(S),
-    Entry(IndexEntry<K, P>),
-}
-
-impl<K: Ord, P: Ord, S: Seek<K, P>> Limit<K, P, S> {
-    /// Where the limit sorts relative to `entry`.
-    fn cmp(&self, entry: &IndexEntry<K, P>) -> Ordering {
-        match self {
-            Self::Probe(probe) => probe.cmp_entry(entry),
-            Self::Entry(limit) => limit.cmp(entry),
-        }
-    }
-
-    /// The skiplist entry of the node a search for the limit starts at:
-    /// the greatest fence at or below it (`inclusive`) or below it.
-    fn find<'m>(&self, map: &'m OrderedMap<K, P>, inclusive: bool) -> Option<NodeEntry<'m, K, P>>
-    where
-        K: Clone + Send + Sync + 'static,
-        P: Clone + Send + Sync + 'static,
-    {
-        let probe: &dyn Seek<K, P> = match self {
-            Self::Probe(probe) => probe,
-            Self::Entry(entry) => entry,
-        };
-        map.find(if inclusive {
-            Bound::Included(probe)
-        } else {
-            Bound::Excluded(probe)
-        })
-    }
-}
-
-/// Whether `entry` is inside `lower` taken as a lower bound.
-fn above<K: Ord, P: Ord, S: Seek<K, P>>(
-    lower: &Bound<Limit<K, P, S>>,
-    entry: &IndexEntry<K, P>,
-) -> bool {
-    match lower {
-        Bound::Included(limit) => limit.cmp(entry) != Ordering::Greater,
-        Bound::Excluded(limit) => limit.cmp(entry) == Ordering::Less,
-        Bound::Unbounded => true,
-    }
-}
-
-/// Whether `entry` is inside `upper` taken as an upper bound.
-fn below<K: Ord, P: Ord, S: Seek<K, P>>(
-    upper: &Bound<Limit<K, P, S>>,
-    entry: &IndexEntry<K, P>,
-) -> bool {
-    match upper {
-        Bound::Included(limit) => limit.cmp(entry) != Ordering::Less,
-        Bound::Excluded(limit) => limit.cmp(entry) == Ordering::Greater,
-        Bound::Unbounded => true,
-    }
-}
-
-/// A scan of an [`OrderedMap`]: see [`OrderedMap::range`].
-pub(crate) struct Range<'a, K, P, S> {
-    map: &'a OrderedMap<K, P>,
-    /// What is left to copy out lies between `lower` and `upper`.
-    lower: Bound<Limit<K, P, S>>,
-    upper: Bound<Limit<K, P, S>>,
-    /// Entries copied out at the front and at the back, ascending.
-    front: VecDeque<IndexEntry<K, P>>,
-    back: VecDeque<IndexEntry<K, P>>,
-    /// Nothing is left between the bounds.
-    done: bool,
-}
-
-impl<K, P, S> Range<'_, K, P, S>
-where
-    K: Ord + Clone + Send + Sync + 'static,
-    P: Ord + Clone + Send + Sync + 'static,
-    S: Seek<K, P>,
-{
-    /// Copies out the entries between the bounds of the first node at the
-    /// front, and moves the lower bound to that node's `high`.
-    fn fill_front(&mut self) {
-        let map = self.map;
-        loop {
-            let found = match &self.lower {
-                Bound::Included(limit) | Bound::Excluded(limit) => limit.find(map, true),
-                Bound::Unbounded => None,
-            };
-            let state = map.node(&found).read();
-            let fits = match &self.lower {
-                Bound::Included(limit) | Bound::Excluded(limit) => {
-                    !state.dead
-                        && state
-                            .high
-                            .as_ref()
-                            .is_none_or(|high| limit.cmp(high) == Ordering::Less)
-                }
-                Bound::Unbounded => true, // the head never dies
-            };
-            if !fits {
-                continue;
-            }
-            let entries = &state.entries;
-            let from = entries.partition_point(|entry| !above(&self.lower, entry));
-            let to = entries.partition_point(|entry| below(&self.upper, entry));
-            self.front
-                .extend(entries[from..to.max(from)].iter().cloned());
-            match &state.high {
-                Some(high) if below(&self.upper, high) => {
-                    self.lower = Bound::Included(Limit::Entry(high.clone()));
-                }
-                _ => self.done = true,
-            }
-            return;
-        }
-    }
-
-    /// Copies out the entries between the bounds of the last node at the
-    /// back, and moves the upper bound to that node's fence.
-    fn fill_back(&mut self) {
-        let map = self.map;
-        loop {
-            let found = match &self.upper {
-                Bound::Included(limit) => limit.find(map, true),
-                Bound::Excluded(limit) => limit.find(map, false),
-                Bound::Unbounded => map.nodes.back(),
-            };
-            let state = map.node(&found).read();
-            let fits = !state.dead
-                && match (&self.upper, &state.high) {
-                    (_, None) => true,
-                    (Bound::Included(limit), Some(high)) => limit.cmp(high) == Ordering::Less,
-                    (Bound::Excluded(limit), Some(high)) => limit.cmp(high) != Ordering::Greater,
-                    (Bound::Unbounded, Some(_)) => false,
-                };
-            if !fits {
-                continue;
-            }
-            let entries = &state.entries;
-            let from = entries.partition_point(|entry| !above(&self.lower, entry));
-            let to = entries.partition_point(|entry| below(&self.upper, entry));
-            let taken = &entries[from..to.max(from)];
-            // Ascending: the batch goes in front of what the back holds.
-            for entry in taken.iter().rev() {
-                self.back.push_front(entry.clone());
-            }
-            match found.as_ref().map(Entry::key) {
-                Some(fence) if above(&self.lower, fence) => {
-                    self.upper = Bound::Excluded(Limit::Entry(fence.clone()));
-                }
-                _ => self.done = true,
-            }
-            return;
-        }
-    }
-}
-
-impl<K, P, S> Iterator for Range<'_, K, P, S>
-where
-    K: Ord + Clone + Send + Sync + 'static,
-    P: Ord + Clone + Send + Sync + 'static,
-    S: Seek<K, P>,
-{
-    type Item = IndexEntry<K, P>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        loop {
-            if let Some(entry) = self.front.pop_front() {
-                return Some(entry);
-            }
-            if self.done {
-                return self.back.pop_front();
-            }
-            self.fill_front();
-        }
-    }
-}
-
-impl<K, P, S> DoubleEndedIterator for Range<'_, K, P, S>
-where
-    K: Ord + Clone + Send + Sync + 'static,
-    P: Ord + Clone + Send + Sync + 'static,
-    S: Seek<K, P>,
-{
-    fn next_back(&mut self) -> Option<Self::Item> {
-        loop {
-            if let Some(entry) = self.back.pop_back() {
-                return Some(entry);
-            }
-            if self.done {
-                return self.front.pop_back();
-            }
-            self.fill_back();
-        }
-    }
-}
-
 #[cfg(test)]
-#[path = "ordered_tests/mod.rs"]
 mod tests;
