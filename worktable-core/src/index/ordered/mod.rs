@@ -60,8 +60,8 @@ use std::ops::Bound;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-use crossbeam_skiplist::SkipMap;
-use crossbeam_skiplist::map::Entry;
+use crossbeam_epoch::{self as epoch, Guard};
+use crossbeam_skiplist::base::{Entry, SkipList};
 
 use super::entry::{Fence, IndexEntry, Prefixed, Seek, SeekRange};
 use super::prefix::KeyPrefix;
@@ -224,7 +224,7 @@ pub struct OrderedMap<K, P> {
     /// The node below every fence.
     head: Node<K, P>,
     /// Every other node, by lower fence.
-    nodes: SkipMap<Fence<K, P>, Node<K, P>>,
+    nodes: SkipList<Fence<K, P>, Node<K, P>>,
     len: AtomicUsize,
     /// The key type's order-preserving prefix, kept beside each entry
     /// (see [`NodeState::search`]); `None` for keys as cheap to compare as a
@@ -232,7 +232,9 @@ pub struct OrderedMap<K, P> {
     prefix: Option<KeyPrefix<K>>,
 }
 
-type NodeEntry<'a, K, P> = Entry<'a, Fence<K, P>, Node<K, P>>;
+/// A node found in the skiplist, valid while the epoch guard `'g` that
+/// found it is pinned (no reference count taken).
+type NodeEntry<'a, 'g, K, P> = Entry<'a, 'g, Fence<K, P>, Node<K, P>>;
 
 impl<K, P> Default for OrderedMap<K, P> {
     fn default() -> Self {
@@ -246,7 +248,7 @@ impl<K, P> OrderedMap<K, P> {
     pub(crate) fn new(prefix: Option<KeyPrefix<K>>) -> Self {
         Self {
             head: Node::new(node_vec(), Self::prefix_vec(prefix), None),
-            nodes: SkipMap::new(),
+            nodes: SkipList::new(epoch::default_collector().clone()),
             len: AtomicUsize::new(0),
             prefix,
         }
@@ -279,15 +281,19 @@ where
 {
     /// The skiplist entry of the node that a search for `bound` starts at:
     /// the greatest fence inside `bound`; `None` for the head.
-    fn find<Q: Ord + ?Sized>(&self, bound: Bound<&Q>) -> Option<NodeEntry<'_, K, P>>
+    fn find<'a: 'g, 'g, Q: Ord + ?Sized>(
+        &'a self,
+        bound: Bound<&Q>,
+        guard: &'g Guard,
+    ) -> Option<NodeEntry<'a, 'g, K, P>>
     where
         Fence<K, P>: Borrow<Q>,
     {
-        self.nodes.upper_bound(bound)
+        self.nodes.upper_bound(bound, guard)
     }
 
     /// The node of a [`find`](Self::find) result.
-    fn node<'e>(&'e self, found: &'e Option<NodeEntry<'_, K, P>>) -> &'e Node<K, P> {
+    fn node<'g>(&'g self, found: &Option<NodeEntry<'g, 'g, K, P>>) -> &'g Node<K, P> {
         found.as_ref().map_or(&self.head, Entry::value)
     }
 
@@ -313,8 +319,9 @@ where
             entry: &entry,
         });
         let probe = writer_probe(&entry, prefixed.as_ref());
+        let guard = &epoch::pin();
         loop {
-            let found = self.find(Bound::Included(probe));
+            let found = self.find(Bound::Included(probe), guard);
             let mut state = self.node(&found).write();
             if !state.covers(probe) {
                 continue; // split or merged since the descent
@@ -352,7 +359,10 @@ where
         let high = std::mem::replace(&mut state.high, high);
         // In the skiplist before the lock on this node is released: a search
         // that finds this node too small looks again and finds the new one.
-        self.nodes.insert(fence, Node::new(upper, prefixes, high));
+        let guard = &epoch::pin();
+        self.nodes
+            .insert(fence, Node::new(upper, prefixes, high), guard)
+            .release(guard);
     }
 
     /// Removes `entry`, if present.
@@ -360,8 +370,9 @@ where
         let prefix = self.prefix_of(entry);
         let prefixed = prefix.map(|prefix| Prefixed { prefix, entry });
         let probe = writer_probe(entry, prefixed.as_ref());
+        let guard = &epoch::pin();
         let underfull = loop {
-            let found = self.find(Bound::Included(probe));
+            let found = self.find(Bound::Included(probe), guard);
             let mut state = self.node(&found).write();
             if !state.covers(probe) {
                 continue;
@@ -377,16 +388,16 @@ where
             break found;
         };
         // The head has no left neighbour: it takes in the node after it.
-        if let Some(right) = underfull.or_else(|| self.nodes.front()) {
-            self.merge_into_left(&right);
+        if let Some(right) = underfull.or_else(|| self.nodes.front(guard)) {
+            self.merge_into_left(&right, guard);
         }
     }
 
     /// Empties the node under `right` into its left neighbour, if they are
     /// still neighbours, `right` is still alive and their entries fit in
     /// [`MERGED_MAX`]; otherwise leaves both as they are.
-    fn merge_into_left(&self, right: &NodeEntry<'_, K, P>) {
-        let found = self.find(Bound::Excluded(right.key()));
+    fn merge_into_left<'g>(&'g self, right: &NodeEntry<'g, 'g, K, P>, guard: &'g Guard) {
+        let found = self.find(Bound::Excluded(right.key()), guard);
         let mut left = self.node(&found).write();
         if left.dead || left.high.as_ref() != Some(right.key()) {
             return;
@@ -439,7 +450,10 @@ where
             let fence = self.fence(&this[0]);
             let of_this = prefixes(&this);
             let high = next.first().map(|entry| self.fence(entry));
-            self.nodes.insert(fence, Node::new(this, of_this, high));
+            let guard = &epoch::pin();
+            self.nodes
+                .insert(fence, Node::new(this, of_this, high), guard)
+                .release(guard);
         }
         let mut head = self.head.write();
         head.prefixes = prefixes(&first);

@@ -5,7 +5,8 @@ use std::cmp::Ordering;
 use std::collections::VecDeque;
 use std::ops::Bound;
 
-use crossbeam_skiplist::map::Entry;
+use crossbeam_epoch::{self as epoch, Guard};
+use crossbeam_skiplist::base::Entry;
 
 use super::{NodeEntry, OrderedMap};
 use crate::index::entry::{IndexEntry, Seek, SeekRange};
@@ -28,7 +29,12 @@ impl<K: Ord, P: Ord, S: Seek<K, P>> Limit<K, P, S> {
 
     /// The skiplist entry of the node a search for the limit starts at:
     /// the greatest fence at or below it (`inclusive`) or below it.
-    fn find<'m>(&self, map: &'m OrderedMap<K, P>, inclusive: bool) -> Option<NodeEntry<'m, K, P>>
+    fn find<'m>(
+        &self,
+        map: &'m OrderedMap<K, P>,
+        inclusive: bool,
+        guard: &'m Guard,
+    ) -> Option<NodeEntry<'m, 'm, K, P>>
     where
         K: Clone + Send + Sync + 'static,
         P: Clone + Send + Sync + 'static,
@@ -37,11 +43,12 @@ impl<K: Ord, P: Ord, S: Seek<K, P>> Limit<K, P, S> {
             Self::Probe(probe) => probe,
             Self::Entry(entry) => entry,
         };
-        map.find(if inclusive {
+        let bound = if inclusive {
             Bound::Included(probe)
         } else {
             Bound::Excluded(probe)
-        })
+        };
+        map.find(bound, guard)
     }
 }
 
@@ -106,8 +113,9 @@ where
     fn fill_front(&mut self) {
         let map = self.map;
         loop {
+            let guard = &epoch::pin();
             let found = match &self.lower {
-                Bound::Included(limit) | Bound::Excluded(limit) => limit.find(map, true),
+                Bound::Included(limit) | Bound::Excluded(limit) => limit.find(map, true, guard),
                 Bound::Unbounded => None,
             };
             let state = map.node(&found).read();
@@ -144,10 +152,11 @@ where
     fn fill_back(&mut self) {
         let map = self.map;
         loop {
+            let guard = &epoch::pin();
             let found = match &self.upper {
-                Bound::Included(limit) => limit.find(map, true),
-                Bound::Excluded(limit) => limit.find(map, false),
-                Bound::Unbounded => map.nodes.back(),
+                Bound::Included(limit) => limit.find(map, true, guard),
+                Bound::Excluded(limit) => limit.find(map, false, guard),
+                Bound::Unbounded => map.nodes.back(guard),
             };
             let state = map.node(&found).read();
             let fits = !state.dead

@@ -66,7 +66,8 @@ where
             head.dead,
         ));
     }
-    for node in map.nodes.iter() {
+    let guard = &crossbeam_epoch::pin();
+    for node in map.nodes.iter(guard) {
         let state = node.value().read();
         nodes.push((
             Some(node.key().clone()),
