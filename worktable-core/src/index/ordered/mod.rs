@@ -89,7 +89,9 @@ struct Node<K, P> {
 }
 
 struct NodeState<K, P> {
-    /// Sorted; capacity `NODE_CAP + 1`, so a node never reallocates.
+    /// Sorted; capacity `NODE_CAP + 1` (see [`node_vec`]), except in a node
+    /// filled by a bulk load, which holds exactly its entries until its
+    /// first insert or merge (see [`room_for`]).
     entries: Vec<IndexEntry<K, P>>,
     /// In a map with a [`KeyPrefix`], `prefixes[i]` is the prefix of
     /// `entries[i]`'s key (so ascending too), with the same capacity; empty
@@ -162,8 +164,10 @@ impl<K: Ord, P: Ord> NodeState<K, P> {
 impl<K, P> NodeState<K, P> {
     /// Puts `entry` at `at`, with its prefix in a prefixed map.
     fn insert_at(&mut self, at: usize, entry: IndexEntry<K, P>, prefix: Option<u64>) {
+        room_for(&mut self.entries, 1);
         self.entries.insert(at, entry);
         if let Some(prefix) = prefix {
+            room_for(&mut self.prefixes, 1);
             self.prefixes.insert(at, prefix);
         }
     }
@@ -195,7 +199,9 @@ impl<K, P> NodeState<K, P> {
     /// Moves all of `other`'s entries (all above this node's) to the end of
     /// this node.
     fn append(&mut self, other: &mut Self) {
+        room_for(&mut self.entries, other.entries.len());
         self.entries.append(&mut other.entries);
+        room_for(&mut self.prefixes, other.prefixes.len());
         self.prefixes.append(&mut other.prefixes);
     }
 }
@@ -203,6 +209,15 @@ impl<K, P> NodeState<K, P> {
 /// A fresh node buffer: room for one entry over [`NODE_CAP`].
 fn node_vec<T>() -> Vec<T> {
     Vec::with_capacity(NODE_CAP + 1)
+}
+
+/// Makes room in a node buffer for `more` items: a buffer short of it (one
+/// that a bulk load filled exactly) grows once, to a full node buffer, never
+/// by doubling past it.
+fn room_for<T>(buffer: &mut Vec<T>, more: usize) {
+    if buffer.capacity() - buffer.len() < more {
+        buffer.reserve_exact((NODE_CAP + 1).max(buffer.len() + more) - buffer.len());
+    }
 }
 
 /// What a writer searches with for `entry`'s place: the entry with its
@@ -427,18 +442,19 @@ where
             }
             return;
         }
+        // Buffers of exactly the loaded entries: a node makes room for more
+        // on its first insert (most nodes of a table built in one go are
+        // never written).
         let chunk = |entries: &mut dyn Iterator<Item = IndexEntry<K, P>>| {
-            let mut chunk = node_vec();
+            let mut chunk = Vec::with_capacity(LOAD_FILL);
             chunk.extend(entries.take(LOAD_FILL));
+            chunk.shrink_to_fit();
             debug_assert!(chunk.is_sorted(), "load_sorted takes entries in order");
             chunk
         };
-        let prefixes = |chunk: &[IndexEntry<K, P>]| {
-            let mut prefixes = Self::prefix_vec(self.prefix);
-            if let Some(prefix) = self.prefix {
-                prefixes.extend(chunk.iter().map(|entry| prefix(&entry.key)));
-            }
-            prefixes
+        let prefixes = |chunk: &[IndexEntry<K, P>]| match self.prefix {
+            Some(prefix) => chunk.iter().map(|entry| prefix(&entry.key)).collect(),
+            None => Vec::new(),
         };
         let first = chunk(&mut entries);
         let mut count = first.len();
@@ -482,7 +498,7 @@ where
         self.len.load(Relaxed)
     }
 
-    /// Approximate bytes: per node, its entry buffer (`NODE_CAP + 1`
+    /// Approximate bytes: per node, its entry buffer (at most `NODE_CAP + 1`
     /// entries, and as many prefixes in a prefixed map), lock and fences,
     /// and the skiplist node that leads to it. Heap memory owned by keys is
     /// not counted.

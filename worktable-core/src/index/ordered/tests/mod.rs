@@ -8,7 +8,7 @@ mod stress;
 
 use std::fmt::Debug;
 
-use super::{NODE_CAP, OrderedMap};
+use super::{LOAD_FILL, NODE_CAP, OrderedMap};
 use crate::index::entry::{Fence, IndexEntry};
 
 /// SplitMix64: a small seeded generator, so that a thread's operations are
@@ -193,4 +193,24 @@ fn ascending_inserts_fill_nodes() {
         "{} nodes for 6400 ascending entries",
         layout.nodes
     );
+}
+
+#[test]
+fn bulk_loaded_nodes_hold_their_entries_exactly_and_grow_once_when_written() {
+    let map = OrderedMap::<u32, u32>::new(Some(|key| u64::from(*key)));
+    map.load_sorted((0..1000).map(|key| (key * 2, 0)));
+    let capacities = |map: &OrderedMap<u32, u32>| {
+        let head = map.head.read();
+        (head.entries.capacity(), head.prefixes.capacity())
+    };
+    assert_eq!(capacities(&map), (LOAD_FILL, LOAD_FILL));
+    map.insert(1, 0);
+    assert_eq!(capacities(&map), (NODE_CAP + 1, NODE_CAP + 1));
+    for key in 0..(NODE_CAP - LOAD_FILL - 1) as u32 {
+        map.insert(3 + key * 2, 0);
+    }
+    // Full but not split: no growth past a node buffer.
+    assert_eq!(map.head.read().entries.len(), NODE_CAP);
+    assert_eq!(capacities(&map), (NODE_CAP + 1, NODE_CAP + 1));
+    check_layout(&map).expect("layout");
 }
