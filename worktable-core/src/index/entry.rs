@@ -7,7 +7,7 @@
 //! itself. A look-up needs bounds such as "before every entry with key `k`"
 //! or "after every entry whose key starts with `prefix`", which are not
 //! entries: a [`Seek`] compares itself with an entry. The index finds its
-//! nodes in a crossbeam `SkipMap` keyed by [`Fence`]s (an entry and its
+//! nodes in a crossbeam `SkipList` keyed by [`Fence`]s (an entry and its
 //! key's prefix), which searches with any `Q` such that `Fence: Borrow<Q>`;
 //! we borrow fences as `dyn Seek`, so that probes of any shape can be
 //! compared with them.

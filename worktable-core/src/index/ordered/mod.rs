@@ -6,9 +6,11 @@
 //!
 //! The entries are split into nodes by key range. The first node (`head`)
 //! holds every entry below the smallest fence; every other node sits in a
-//! `SkipMap` under its *lower fence*, an entry value that never changes, and
-//! holds the entries from its fence up to the next node's fence (its `high`,
-//! which it records). A node's entries are a sorted `Vec` behind the node's
+//! crossbeam `SkipList` under its *lower fence*, an entry value that never
+//! changes, and holds the entries from its fence up to the next node's fence
+//! (its `high`, which it records). Each operation pins one epoch guard for
+//! its lookups in the skiplist, so the nodes it found stay allocated while
+//! it uses them. A node's entries are a sorted `Vec` behind the node's
 //! own `RwLock`. A look-up descends the skiplist of nodes (one per 32–64
 //! entries, so few and hot in cache), then binary-searches one contiguous
 //! node; an insert or a removal shifts entries inside one node. A skiplist of
