@@ -264,20 +264,14 @@ impl<K, P> OrderedMap<K, P> {
     /// entries' keys.
     pub(crate) fn new(prefix: Option<KeyPrefix<K>>) -> Self {
         Self {
-            head: Node::new(node_vec(), Self::prefix_vec(prefix), None),
+            head: Node::new(
+                node_vec(),
+                prefix.map_or_else(Vec::new, |_| node_vec()),
+                None,
+            ),
             nodes: SkipList::new(epoch::default_collector().clone()),
             len: AtomicUsize::new(0),
             prefix,
-        }
-    }
-
-    /// A fresh prefix buffer: like [`node_vec`] with a prefix, empty and
-    /// unallocated without.
-    fn prefix_vec(prefix: Option<KeyPrefix<K>>) -> Vec<u64> {
-        if prefix.is_some() {
-            node_vec()
-        } else {
-            Vec::new()
         }
     }
 }

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeSet;
 use std::fmt::Debug;
-use std::ops::Bound;
+use std::ops::{Bound, RangeBounds};
 
 use proptest::prelude::*;
 
@@ -67,18 +67,6 @@ where
         what
     );
     Ok(())
-}
-
-fn key_in(key: u16, start: Bound<u16>, end: Bound<u16>) -> bool {
-    (match start {
-        Bound::Included(low) => key >= low,
-        Bound::Excluded(low) => key > low,
-        Bound::Unbounded => true,
-    }) && (match end {
-        Bound::Included(high) => key <= high,
-        Bound::Excluded(high) => key < high,
-        Bound::Unbounded => true,
-    })
 }
 
 /// Keys of the model test: few, so that each key has several entries and the
@@ -263,22 +251,21 @@ fn run_model(
                 forward,
             } => {
                 let what = (step, start, end, probe, seed, forward);
+                let in_bounds = || -> Vec<_> {
+                    model
+                        .iter()
+                        .copied()
+                        .filter(|(key, _)| (start, end).contains(key))
+                        .collect()
+                };
                 match probe {
                     Probe::Exact => {
-                        let expected: Vec<_> = model
-                            .iter()
-                            .copied()
-                            .filter(|&(key, _)| key_in(key, start, end))
-                            .collect();
+                        let expected = in_bounds();
                         let range = SeekRange::new(start.map(Exact), end.map(Exact));
                         check_range(map, range, seed, forward, &expected, &what)?;
                     }
                     Probe::Borrowed => {
-                        let expected: Vec<_> = model
-                            .iter()
-                            .copied()
-                            .filter(|&(key, _)| key_in(key, start, end))
-                            .collect();
+                        let expected = in_bounds();
                         let range = SeekRange::new(
                             start.as_ref().map(Borrowed),
                             end.as_ref().map(Borrowed),

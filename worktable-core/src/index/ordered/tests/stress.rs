@@ -1,7 +1,7 @@
 //! Scans racing writers that split and merge nodes.
 
 use std::collections::BTreeSet;
-use std::ops::Bound;
+use std::ops::{Bound, RangeBounds};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering::Relaxed};
 use std::thread;
 
@@ -32,18 +32,6 @@ fn stress_bound(rng: &mut SplitMix, key: u32) -> Bound<u32> {
         2 | 3 => Bound::Excluded(key),
         _ => Bound::Unbounded,
     }
-}
-
-fn stress_key_in(key: u32, start: Bound<u32>, end: Bound<u32>) -> bool {
-    (match start {
-        Bound::Included(low) => key >= low,
-        Bound::Excluded(low) => key > low,
-        Bound::Unbounded => true,
-    }) && (match end {
-        Bound::Included(high) => key <= high,
-        Bound::Excluded(high) => key < high,
-        Bound::Unbounded => true,
-    })
 }
 
 /// Makes `entry` present (`want`) or absent in `map` and in `mine`, and
@@ -145,7 +133,7 @@ fn stress_scan(
     let stable: Vec<(u32, u32)> = stable
         .iter()
         .copied()
-        .filter(|&(key, _)| stress_key_in(key, start, end))
+        .filter(|(key, _)| (start, end).contains(key))
         .collect();
     let what = (start, end, mode);
     // Stable entries not yet reached from the front and from the back.
@@ -168,7 +156,7 @@ fn stress_scan(
         };
         let item = (entry.key, entry.pk);
         assert!(
-            stress_key_in(item.0, start, end),
+            (start, end).contains(&item.0),
             "{what:?}: {item:?} is out of bounds"
         );
         assert!(
