@@ -1,6 +1,7 @@
 //! worktable side by side with hand-rolled baselines and peer table stores:
-//! the same workloads on the same data, one system after the other, in one
-//! process. The workload is [`System`]; the systems are in
+//! the same workloads on the same data, in one process. Every system is
+//! loaded first; then each workload runs on every system in turn, before the
+//! next workload starts. The workload is [`System`]; the systems are in
 //! `benches/src/systems/`.
 //!
 //! ```text
@@ -88,26 +89,122 @@ fn nth(order: &[User], i: u64) -> &User {
     &order[(i % order.len() as u64) as usize]
 }
 
-struct Peers<'a> {
-    criterion: &'a mut Criterion,
+/// The workloads, in the order they run. Each runs for every system, one
+/// system after the other, before the next workload starts: a system's
+/// figures and its peers' are measured minutes apart at most, so that the
+/// machine's drift over a run (which is large) reaches all of them alike.
+#[derive(Clone, Copy)]
+enum Workload {
+    Insert(Fill),
+    GetPk,
+    ReadPk,
+    GetUnique,
+    FindNonUnique,
+    ScanFilter,
+    UpdateBalance,
+    UpdateAge,
+    DeleteReinsert,
+    /// Last: it turns the loaded system into its shared form.
+    Mixed,
+}
+
+impl Workload {
+    const ALL: [Self; 11] = [
+        Self::Insert(Fill::Bulk),
+        Self::Insert(Fill::EachRow),
+        Self::GetPk,
+        Self::ReadPk,
+        Self::GetUnique,
+        Self::FindNonUnique,
+        Self::ScanFilter,
+        Self::UpdateBalance,
+        Self::UpdateAge,
+        Self::DeleteReinsert,
+        Self::Mixed,
+    ];
+}
+
+/// Runs one workload on one system; type-erased, so that the systems can be
+/// held side by side.
+type Runner<'a> = Box<dyn FnMut(&mut Criterion, Workload) + 'a>;
+
+/// Loads each selected system with the fixture's rows and keeps it, with a
+/// runner for it. The loaded systems take the workloads in turn, reads
+/// first, then writes, as a table in use would.
+struct Load<'a> {
     fixture: &'a Fixture,
     mode: Mode,
     /// The systems that run.
     only: SystemFilter,
+    runners: Vec<Runner<'a>>,
 }
 
-impl SystemVisitor for Peers<'_> {
+impl<'a> SystemVisitor for Load<'a> {
     fn visit<S: System>(&mut self) {
         if !self.only.selects(S::NAME) {
             return;
         }
-        insert::<S>(self.criterion, self.fixture, self.mode, Fill::Bulk);
-        insert::<S>(self.criterion, self.fixture, self.mode, Fill::EachRow);
+        let (fixture, mode) = (self.fixture, self.mode);
         let mut system = S::new();
-        system.bulk_insert(self.fixture.rows.iter().cloned());
-        reads(self.criterion, self.fixture, &system);
-        writes(self.criterion, self.fixture, &mut system);
-        mixed(self.criterion, self.fixture, &system.into_shared(), S::NAME);
+        system.bulk_insert(fixture.rows.iter().cloned());
+        let mut loaded = Some(system);
+        self.runners.push(Box::new(move |criterion, workload| {
+            run(criterion, fixture, mode, &mut loaded, workload);
+        }));
+    }
+}
+
+/// Runs `workload` on system `S`; `loaded` is its loaded store, which
+/// [`Workload::Mixed`] takes.
+fn run<S: System>(
+    criterion: &mut Criterion,
+    fixture: &Fixture,
+    mode: Mode,
+    loaded: &mut Option<S>,
+    workload: Workload,
+) {
+    if let Workload::Insert(fill) = workload {
+        return insert::<S>(criterion, fixture, mode, fill);
+    }
+    if let Workload::Mixed = workload {
+        let system = loaded.take().expect("the mixed workload runs once");
+        return mixed(criterion, fixture, &system.into_shared(), S::NAME);
+    }
+    let system = loaded.as_mut().expect("the mixed workload runs last");
+    match workload {
+        Workload::GetPk => point::<S>(criterion, fixture, "get_pk", |i| {
+            black_box(system.get(fixture.nth(i).id).expect("present"));
+        }),
+        Workload::ReadPk => point::<S>(criterion, fixture, "read_pk", |i| {
+            black_box(system.read_balance(fixture.nth(i).id).expect("present"));
+        }),
+        Workload::GetUnique => point::<S>(criterion, fixture, "get_unique", |i| {
+            black_box(system.get_by_email(&fixture.nth(i).email).expect("present"));
+        }),
+        Workload::FindNonUnique => find_non_unique(criterion, fixture, system),
+        Workload::ScanFilter => scan_filter(criterion, fixture, system),
+        Workload::UpdateBalance => {
+            let order = fixture.write_order(1);
+            point::<S>(criterion, fixture, "update_balance", |i| {
+                assert!(system.set_balance(nth(&order, i).id, i as i64));
+            });
+        }
+        Workload::UpdateAge => {
+            let order = fixture.write_order(2);
+            point::<S>(criterion, fixture, "update_age", |i| {
+                // Random ages: about 1% of the updates leave the age as it was.
+                assert!(system.set_age(nth(&order, i).id, (mix(i) % 100) as u32));
+            });
+        }
+        Workload::DeleteReinsert => {
+            let order = fixture.write_order(3);
+            point::<S>(criterion, fixture, "delete_reinsert", |i| {
+                let user = nth(&order, i);
+                assert!(system.delete(user.id));
+                assert!(system.insert(user.clone()));
+            });
+        }
+        Workload::Insert(_) | Workload::Mixed => unreachable!("handled above"),
     }
 }
 
@@ -171,17 +268,7 @@ fn insert<S: System>(criterion: &mut Criterion, fixture: &Fixture, mode: Mode, f
     group.finish();
 }
 
-fn reads<S: System>(criterion: &mut Criterion, fixture: &Fixture, system: &S) {
-    point::<S>(criterion, fixture, "get_pk", |i| {
-        black_box(system.get(fixture.nth(i).id).expect("present"));
-    });
-    point::<S>(criterion, fixture, "read_pk", |i| {
-        black_box(system.read_balance(fixture.nth(i).id).expect("present"));
-    });
-    point::<S>(criterion, fixture, "get_unique", |i| {
-        black_box(system.get_by_email(&fixture.nth(i).email).expect("present"));
-    });
-
+fn find_non_unique<S: System>(criterion: &mut Criterion, fixture: &Fixture, system: &S) {
     let rows = fixture.rows.len();
     let mut group = criterion.benchmark_group("peers_find_non_unique");
     // Ages are uniform in 0..100: on average rows / 100 rows per age.
@@ -194,32 +281,16 @@ fn reads<S: System>(criterion: &mut Criterion, fixture: &Fixture, system: &S) {
         });
     });
     group.finish();
+}
 
+fn scan_filter<S: System>(criterion: &mut Criterion, fixture: &Fixture, system: &S) {
     let mut group = criterion.benchmark_group("peers_scan_filter");
     // Scans take milliseconds: equal samples keep the run short.
     group.sampling_mode(SamplingMode::Flat);
-    group.bench_function(BenchmarkId::new(S::NAME, rows), |b| {
+    group.bench_function(BenchmarkId::new(S::NAME, fixture.rows.len()), |b| {
         b.iter(|| black_box(system.scan_balance_below(SCAN_BALANCE_BELOW)));
     });
     group.finish();
-}
-
-fn writes<S: System>(criterion: &mut Criterion, fixture: &Fixture, system: &mut S) {
-    let order = fixture.write_order(1);
-    point::<S>(criterion, fixture, "update_balance", |i| {
-        assert!(system.set_balance(nth(&order, i).id, i as i64));
-    });
-    let order = fixture.write_order(2);
-    point::<S>(criterion, fixture, "update_age", |i| {
-        // Random ages: about 1% of the updates leave the age as it was.
-        assert!(system.set_age(nth(&order, i).id, (mix(i) % 100) as u32));
-    });
-    let order = fixture.write_order(3);
-    point::<S>(criterion, fixture, "delete_reinsert", |i| {
-        let user = nth(&order, i);
-        assert!(system.delete(user.id));
-        assert!(system.insert(user.clone()));
-    });
 }
 
 /// Runs `work(thread, iteration)` on two threads at once, `iters` times, and
@@ -272,11 +343,17 @@ fn main() {
         .sample_size(mode.sample_size())
         .configure_from_args();
     let fixture = Fixture::new(mode.rows());
-    systems::visit_all(&mut Peers {
-        criterion: &mut criterion,
+    let mut load = Load {
         fixture: &fixture,
         mode,
         only,
-    });
+        runners: Vec::new(),
+    };
+    systems::visit_all(&mut load);
+    for workload in Workload::ALL {
+        for runner in &mut load.runners {
+            runner(&mut criterion, workload);
+        }
+    }
     criterion.final_summary();
 }

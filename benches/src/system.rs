@@ -13,7 +13,7 @@ pub const SCAN_BALANCE_BELOW: i64 = 10_000;
 /// own query or update API, its own locking. Writes take `&mut self` so that
 /// a single-threaded store needs no lock; what the two-thread workload runs
 /// is [`System::Shared`].
-pub trait System: Sized {
+pub trait System: Sized + 'static {
     /// Name in benchmark IDs, reports and on the `report memory` command
     /// line.
     const NAME: &'static str;
