@@ -183,6 +183,7 @@ mod page;
 mod plain;
 pub mod query;
 mod row;
+mod stripe;
 mod table;
 
 #[doc(hidden)]

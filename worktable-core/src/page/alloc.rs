@@ -16,6 +16,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::link::{Link, PAGE_SIZE, PageId, SLOT_ALIGN, slot_size};
 use super::memory::PageDirectory;
+use crate::stripe::Striped;
 
 /// Where a free extent starts: page in the high bits, offset in the low 16,
 /// so that the extents of one page sort together, by offset.
@@ -278,10 +279,17 @@ pub(crate) struct PoolFigures {
 pub(crate) struct SlotPool {
     pages: PageDirectory,
     slots: Mutex<Slots>,
-    /// Slots retired but not yet returned (waiting for the epoch collector).
-    retired: AtomicUsize,
-    /// Their bytes.
-    retired_bytes: AtomicUsize,
+    /// Slots retired but not yet returned (waiting for the epoch collector),
+    /// counted per thread stripe: a stripe's counts may wrap below zero
+    /// (one thread retires, another returns), their sums do not.
+    retired: Striped<RetiredCount>,
+}
+
+/// Retired slots not yet returned, and their bytes: one stripe's share.
+#[derive(Debug, Default)]
+struct RetiredCount {
+    slots: AtomicUsize,
+    bytes: AtomicUsize,
 }
 
 impl Default for SlotPool {
@@ -289,8 +297,7 @@ impl Default for SlotPool {
         Self {
             pages: PageDirectory::new(),
             slots: Mutex::default(),
-            retired: AtomicUsize::new(0),
-            retired_bytes: AtomicUsize::new(0),
+            retired: Striped::default(),
         }
     }
 }
@@ -388,9 +395,9 @@ impl SlotPool {
 
     /// Notes that a slot has been handed to the epoch collector.
     pub(crate) fn note_retired(&self, link: Link) {
-        self.retired.fetch_add(1, Ordering::Relaxed);
-        self.retired_bytes
-            .fetch_add(link.slot_size(), Ordering::Relaxed);
+        let count = self.retired.local();
+        count.slots.fetch_add(1, Ordering::Relaxed);
+        count.bytes.fetch_add(link.slot_size(), Ordering::Relaxed);
     }
 
     /// Returns slots retired earlier, now that no reader can see them.
@@ -402,13 +409,24 @@ impl SlotPool {
             slots.give_back(link, &self.pages);
         }
         drop(slots);
-        self.retired.fetch_sub(links.len(), Ordering::Relaxed);
-        self.retired_bytes.fetch_sub(bytes, Ordering::Relaxed);
+        let count = self.retired.local();
+        count.slots.fetch_sub(links.len(), Ordering::Relaxed);
+        count.bytes.fetch_sub(bytes, Ordering::Relaxed);
     }
 
     /// Number of slots retired and not yet returned.
     pub(crate) fn retired(&self) -> usize {
-        self.retired.load(Ordering::Relaxed)
+        self.retired_sum(|count| &count.slots)
+    }
+
+    /// The sum over the stripes of one retired count. Each stripe is read
+    /// on its own, so the sum may be off by writes running meanwhile; it is
+    /// clamped at zero for a return counted before its retirement.
+    fn retired_sum(&self, field: impl Fn(&RetiredCount) -> &AtomicUsize) -> usize {
+        let sum = self.retired.iter().fold(0usize, |sum, count| {
+            sum.wrapping_add(field(count).load(Ordering::Relaxed))
+        });
+        if sum > isize::MAX as usize { 0 } else { sum }
     }
 
     /// Chooses pages for vacuum to empty: every page already evacuating, and
@@ -478,7 +496,7 @@ impl SlotPool {
         };
         drop(slots);
         PoolFigures {
-            retired_bytes: self.retired_bytes.load(Ordering::Relaxed),
+            retired_bytes: self.retired_sum(|count| &count.bytes),
             retired_slots: self.retired(),
             ..figures
         }

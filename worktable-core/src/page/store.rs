@@ -18,6 +18,7 @@ use super::link::{Link, MAX_ROW_BYTES, PAGE_SIZE, PageId};
 use super::memory::PageDirectory;
 use crate::plain::Plain;
 use crate::row::Row;
+use crate::stripe::Striped;
 
 /// Once this many slots wait for the epoch collector, an allocation that
 /// finds no free slot first nudges the collector.
@@ -138,8 +139,10 @@ pub(crate) struct RowStore<R> {
     /// The allocator and the pages. Shared with the epoch collector's
     /// deferred frees, which may run after the store is gone.
     pool: Arc<SlotPool>,
-    /// Slots unlinked from their cells and not yet handed to the collector.
-    unhanded: Mutex<Vec<Link>>,
+    /// Slots unlinked from their cells and not yet handed to the collector,
+    /// batched per thread stripe: writers on different threads do not share
+    /// a batch's lock.
+    unhanded: Striped<Mutex<Vec<Link>>>,
     id: u64,
     _rows: PhantomData<fn(&R)>,
 }
@@ -157,7 +160,7 @@ impl<R: Row> RowStore<R> {
     pub(crate) fn new() -> Self {
         Self {
             pool: Arc::default(),
-            unhanded: Mutex::default(),
+            unhanded: Striped::default(),
             id: NEXT_STORE_ID.fetch_add(1, Ordering::Relaxed),
             _rows: PhantomData,
         }
@@ -321,7 +324,11 @@ impl<R: Row> RowStore<R> {
         let link = replaced.link;
         self.pool.note_retired(link);
         let batch = {
-            let mut unhanded = self.unhanded.lock().unwrap_or_else(PoisonError::into_inner);
+            let mut unhanded = self
+                .unhanded
+                .local()
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
             unhanded.push(link);
             if unhanded.len() < RETIRE_BATCH {
                 return;
@@ -404,10 +411,12 @@ impl<R: Row> RowStore<R> {
     /// retired, and so may slots whose hand-over waits on a collection
     /// somebody else is running.
     pub(crate) fn collect_retired(&self) {
-        let batch =
-            std::mem::take(&mut *self.unhanded.lock().unwrap_or_else(PoisonError::into_inner));
-        if !batch.is_empty() {
-            self.hand_over(batch);
+        for unhanded in self.unhanded.iter() {
+            let batch =
+                std::mem::take(&mut *unhanded.lock().unwrap_or_else(PoisonError::into_inner));
+            if !batch.is_empty() {
+                self.hand_over(batch);
+            }
         }
         for _ in 0..64 {
             if self.pool.retired() == 0 {
