@@ -32,12 +32,16 @@
 //!   random row;
 //! - `delete_reinsert`: delete a random row, insert it again;
 //! - `mixed_2_threads`: two threads, each 90% `get` / 10% balance update of
-//!   random rows (throughput: operations of both threads).
+//!   random rows (throughput: operations of both threads). It runs in
+//!   [`MIX_ROUNDS`] rounds, each on every system in turn, with IDs
+//!   `peers_mixed_2_threads/<system>/<rows>-round<k>`; the report takes the
+//!   median of a system's rounds (see [`MIX_ROUNDS`] for why).
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::{BatchSize, BenchmarkId, Criterion, SamplingMode, Throughput};
+use worktable_benches::results::{MIX_ROUNDS, mix_round};
 use worktable_benches::{
     Mode, SCAN_BALANCE_BELOW, SharedSystem, System, SystemFilter, SystemVisitor, User, mix,
     shuffled, systems, users,
@@ -105,24 +109,50 @@ enum Workload {
     UpdateBalance,
     UpdateAge,
     DeleteReinsert,
-    /// Last: it turns the loaded system into its shared form.
-    Mixed,
+    /// Last, in rounds: the first turns the loaded system into its shared
+    /// form.
+    Mixed {
+        round: usize,
+    },
 }
 
 impl Workload {
-    const ALL: [Self; 11] = [
-        Self::Insert(Fill::Bulk),
-        Self::Insert(Fill::EachRow),
-        Self::GetPk,
-        Self::ReadPk,
-        Self::GetUnique,
-        Self::FindNonUnique,
-        Self::ScanFilter,
-        Self::UpdateBalance,
-        Self::UpdateAge,
-        Self::DeleteReinsert,
-        Self::Mixed,
-    ];
+    const ALL: [Self; 10 + MIX_ROUNDS] = {
+        let mut all = [Self::Mixed { round: 0 }; 10 + MIX_ROUNDS];
+        let first = [
+            Self::Insert(Fill::Bulk),
+            Self::Insert(Fill::EachRow),
+            Self::GetPk,
+            Self::ReadPk,
+            Self::GetUnique,
+            Self::FindNonUnique,
+            Self::ScanFilter,
+            Self::UpdateBalance,
+            Self::UpdateAge,
+            Self::DeleteReinsert,
+        ];
+        let mut i = 0;
+        while i < first.len() {
+            all[i] = first[i];
+            i += 1;
+        }
+        while i < all.len() {
+            all[i] = Self::Mixed {
+                round: i - first.len(),
+            };
+            i += 1;
+        }
+        all
+    };
+}
+
+/// A loaded system: owned for the single-threaded workloads, then shared
+/// for the rounds of the mix.
+enum Loaded<S: System> {
+    Owned(S),
+    Shared(S::Shared),
+    /// Only while turning one into the other.
+    Moving,
 }
 
 /// Runs one workload on one system; type-erased, so that the systems can be
@@ -148,30 +178,37 @@ impl<'a> SystemVisitor for Load<'a> {
         let (fixture, mode) = (self.fixture, self.mode);
         let mut system = S::new();
         system.bulk_insert(fixture.rows.iter().cloned());
-        let mut loaded = Some(system);
+        let mut loaded = Loaded::Owned(system);
         self.runners.push(Box::new(move |criterion, workload| {
             run(criterion, fixture, mode, &mut loaded, workload);
         }));
     }
 }
 
-/// Runs `workload` on system `S`; `loaded` is its loaded store, which
-/// [`Workload::Mixed`] takes.
+/// Runs `workload` on system `S`; `loaded` is its loaded store, which the
+/// first round of [`Workload::Mixed`] turns into its shared form.
 fn run<S: System>(
     criterion: &mut Criterion,
     fixture: &Fixture,
     mode: Mode,
-    loaded: &mut Option<S>,
+    loaded: &mut Loaded<S>,
     workload: Workload,
 ) {
     if let Workload::Insert(fill) = workload {
         return insert::<S>(criterion, fixture, mode, fill);
     }
-    if let Workload::Mixed = workload {
-        let system = loaded.take().expect("the mixed workload runs once");
-        return mixed(criterion, fixture, &system.into_shared(), S::NAME);
+    if let Workload::Mixed { round } = workload {
+        if let Loaded::Owned(system) = std::mem::replace(loaded, Loaded::Moving) {
+            *loaded = Loaded::Shared(system.into_shared());
+        }
+        let Loaded::Shared(shared) = loaded else {
+            unreachable!("the mix shares the loaded system")
+        };
+        return mixed(criterion, fixture, shared, S::NAME, round);
     }
-    let system = loaded.as_mut().expect("the mixed workload runs last");
+    let Loaded::Owned(system) = loaded else {
+        unreachable!("the mixed workload runs last")
+    };
     match workload {
         Workload::GetPk => point::<S>(criterion, fixture, "get_pk", |i| {
             black_box(system.get(fixture.nth(i).id).expect("present"));
@@ -205,7 +242,7 @@ fn run<S: System>(
                 assert!(system.insert(user.clone()));
             });
         }
-        Workload::Insert(_) | Workload::Mixed => unreachable!("handled above"),
+        Workload::Insert(_) | Workload::Mixed { .. } => unreachable!("handled above"),
     }
 }
 
@@ -311,13 +348,19 @@ fn on_two_threads(iters: u64, work: impl Fn(u64, u64) + Sync) -> Duration {
     total
 }
 
-fn mixed(criterion: &mut Criterion, fixture: &Fixture, shared: &impl SharedSystem, name: &str) {
+fn mixed(
+    criterion: &mut Criterion,
+    fixture: &Fixture,
+    shared: &impl SharedSystem,
+    name: &str,
+    round: usize,
+) {
     let rows = fixture.rows.len();
     let mut group = criterion.benchmark_group("peers_mixed_2_threads");
     // An iteration takes milliseconds: equal samples keep the run short.
     group.sampling_mode(SamplingMode::Flat);
     group.throughput(Throughput::Elements(2 * MIX_OPS_PER_THREAD));
-    group.bench_function(BenchmarkId::new(name, rows), |b| {
+    group.bench_function(BenchmarkId::new(name, mix_round(rows, round)), |b| {
         b.iter_custom(|iters| {
             on_two_threads(iters, |thread, iteration| {
                 for op in 0..MIX_OPS_PER_THREAD {

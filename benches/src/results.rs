@@ -6,6 +6,19 @@ use std::process::Command;
 
 use serde_json::Value;
 
+/// The 2-thread mix runs in this many rounds, each round on every system in
+/// turn: the speed of passing a cache line between the two cores of a
+/// virtual machine can change several-fold within seconds (the host moves
+/// the cores), and a system whose whole measurement fell in a slow spell
+/// would otherwise lose to one that had a fast one. The report takes the
+/// median of a system's rounds.
+pub const MIX_ROUNDS: usize = 5;
+
+/// The benchmark parameter of round `round` of the mix at `rows` rows.
+pub fn mix_round(rows: usize, round: usize) -> String {
+    format!("{rows}-round{round}")
+}
+
 /// Where criterion writes its results: `$CRITERION_HOME`,
 /// `$CARGO_TARGET_DIR/criterion`, or `target/criterion` of the workspace
 /// (criterion's own order, short of asking `cargo metadata`).

@@ -20,7 +20,7 @@ use std::process::{Command, ExitCode};
 
 use worktable_benches::durable;
 use worktable_benches::results::{
-    self, Estimate, format_nanos, format_ratio, machine, with_separators,
+    self, Estimate, MIX_ROUNDS, format_nanos, format_ratio, machine, mix_round, with_separators,
 };
 use worktable_benches::systems::{self, NAMES};
 use worktable_benches::{Mode, System, SystemVisitor, memory};
@@ -195,9 +195,24 @@ fn parse_options(mut args: impl Iterator<Item = String>) -> Result<Options, Stri
 
 /// Median time of one operation in nanoseconds: criterion's median time per
 /// iteration divided by the benchmark's element throughput, if it has one.
+/// For the mix, the median over its rounds of that figure.
 fn nanos_per_op(criterion: &Path, group: &str, system: &str, rows: usize) -> Option<f64> {
-    Estimate::read(criterion, &format!("peers_{group}/{system}/{rows}"))
-        .map(Estimate::nanos_per_element)
+    let read = |parameter: &str| {
+        Estimate::read(criterion, &format!("peers_{group}/{system}/{parameter}"))
+            .map(Estimate::nanos_per_element)
+    };
+    if group != "mixed_2_threads" {
+        return read(&rows.to_string());
+    }
+    let mut rounds: Vec<f64> = (0..MIX_ROUNDS)
+        .filter_map(|round| read(&mix_round(rows, round)))
+        .collect();
+    rounds.sort_by(f64::total_cmp);
+    match rounds.len() {
+        0 => None,
+        n if n % 2 == 1 => Some(rounds[n / 2]),
+        n => Some((rounds[n / 2 - 1] + rounds[n / 2]) / 2.0),
+    }
 }
 
 /// Runs this program as `memory SYSTEM ROWS` in a fresh process.
