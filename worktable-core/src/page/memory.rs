@@ -68,15 +68,9 @@ fn bucket_len(bucket: usize) -> usize {
 
 /// One page id's entry in the directory: its memory, and whether the set of
 /// rows it holds has changed since a checkpoint last asked.
-///
-/// The two sit on different cache lines: every write stores `dirty`, every
-/// read loads `memory`, and a reader on another core would otherwise lose
-/// the line to each write in any of the pages that share it.
-#[repr(C, align(128))]
 struct PageSlot {
     /// The page's memory, or null while the id has none.
     memory: AtomicPtr<u8>,
-    _apart: [u8; 64 - size_of::<AtomicPtr<u8>>()],
     /// Set when a version in the page is published or unlinked, when a row
     /// is moved into or out of it and when the page is released; cleared by
     /// [`PageDirectory::take_dirty`].
@@ -87,7 +81,6 @@ impl PageSlot {
     fn empty() -> Self {
         Self {
             memory: AtomicPtr::new(ptr::null_mut()),
-            _apart: [0; 64 - size_of::<AtomicPtr<u8>>()],
             dirty: AtomicBool::new(false),
         }
     }
