@@ -6,7 +6,8 @@ use rkyv::rancor;
 use super::WorkTable;
 use super::write::{not_found_pk, stage_error};
 use crate::error::Result;
-use crate::events::Pending;
+use crate::events::{ChangeKind, Pending};
+use crate::page::{RowCell, Staged};
 use crate::plain::Plain;
 use crate::row::{Field, Row};
 
@@ -69,27 +70,65 @@ impl<R: Row> WorkTable<R> {
         if F::KEYED {
             return self.modify_locked(pk, replace, pending);
         }
-        let staged = {
+        let ticket = self.events.begin();
+        let staged = if ticket.observed() {
+            // Building the event's images reads the cell again, and an
+            // observed commit takes the commit lock: neither may run under
+            // the cell's guard.
+            drop(ticket);
+            let staged = {
+                let guard = epoch::pin();
+                self.primary
+                    .with_cell(pk, |cell| self.stage_field::<F>(cell, &value, &guard))
+                    .ok_or_else(|| not_found_pk::<R>(pk))??
+            };
+            staged.map(|(staged, old)| (self.publish_update(pk, staged, pending), old))
+        } else {
             let guard = epoch::pin();
-            let version = self
-                .primary
-                .with_cell(pk, |cell| self.store.version(cell, &guard))
-                .ok_or_else(|| not_found_pk::<R>(pk))?;
-            let field = F::get_archived(self.store.archived(version));
-            let old = rkyv::deserialize::<F::Value, rancor::Error>(field)
-                .expect("a plain value deserializes");
-            self.store
-                .stage_with_field(version, field, &value)
-                .map_err(stage_error::<R>)?
-                .map(|staged| (staged, old))
+            // Nobody listens: stage and swap under one look-up of the cell.
+            // The commit takes no lock, so holding the cell's guard across
+            // it waits for nothing.
+            self.primary
+                .with_cell(pk, |cell| {
+                    let staged = self.stage_field::<F>(cell, &value, &guard)?;
+                    Ok(staged.map(|(staged, old)| {
+                        let apply = || self.store.replace(cell, staged);
+                        let replaced = ticket.commit(ChangeKind::Update, pk, None, apply, pending);
+                        (replaced, old)
+                    }))
+                })
+                .ok_or_else(|| not_found_pk::<R>(pk))??
         };
         match staged {
-            Some((staged, old)) => {
-                let replaced = self.publish_update(pk, staged, pending);
+            Some((replaced, old)) => {
                 self.store.retire(replaced);
                 Ok(old)
             }
             None => self.modify_locked(pk, replace, pending),
         }
+    }
+
+    /// Stages the row in `cell` with field `F` set to `value`, as a copy of
+    /// its bytes; returns the staged version and the field's old value, or
+    /// `None` when the new value does not fit the old bytes.
+    fn stage_field<F>(
+        &self,
+        cell: &RowCell,
+        value: &F::Value,
+        guard: &epoch::Guard,
+    ) -> Result<Option<(Staged, F::Value)>>
+    where
+        F: Field<R>,
+        F::Value: Plain,
+    {
+        let version = self.store.version(cell, guard);
+        let field = F::get_archived(self.store.archived(version));
+        let old = rkyv::deserialize::<F::Value, rancor::Error>(field)
+            .expect("a plain value deserializes");
+        let staged = self
+            .store
+            .stage_with_field(version, field, value)
+            .map_err(stage_error::<R>)?;
+        Ok(staged.map(|staged| (staged, old)))
     }
 }
