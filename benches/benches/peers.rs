@@ -198,7 +198,9 @@ fn run<S: System>(
         return insert::<S>(criterion, fixture, mode, fill);
     }
     if let Workload::Mixed { round } = workload {
-        if let Loaded::Owned(system) = std::mem::replace(loaded, Loaded::Moving) {
+        if let Loaded::Owned(_) = loaded
+            && let Loaded::Owned(system) = std::mem::replace(loaded, Loaded::Moving)
+        {
             *loaded = Loaded::Shared(system.into_shared());
         }
         let Loaded::Shared(shared) = loaded else {
