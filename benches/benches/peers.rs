@@ -117,33 +117,25 @@ enum Workload {
 }
 
 impl Workload {
-    const ALL: [Self; 10 + MIX_ROUNDS] = {
-        let mut all = [Self::Mixed { round: 0 }; 10 + MIX_ROUNDS];
-        let first = [
-            Self::Insert(Fill::Bulk),
-            Self::Insert(Fill::EachRow),
-            Self::GetPk,
-            Self::ReadPk,
-            Self::GetUnique,
-            Self::FindNonUnique,
-            Self::ScanFilter,
-            Self::UpdateBalance,
-            Self::UpdateAge,
-            Self::DeleteReinsert,
-        ];
-        let mut i = 0;
-        while i < first.len() {
-            all[i] = first[i];
-            i += 1;
-        }
-        while i < all.len() {
-            all[i] = Self::Mixed {
-                round: i - first.len(),
-            };
-            i += 1;
-        }
-        all
-    };
+    /// The workloads before the mix, in order.
+    const SINGLE: [Self; 10] = [
+        Self::Insert(Fill::Bulk),
+        Self::Insert(Fill::EachRow),
+        Self::GetPk,
+        Self::ReadPk,
+        Self::GetUnique,
+        Self::FindNonUnique,
+        Self::ScanFilter,
+        Self::UpdateBalance,
+        Self::UpdateAge,
+        Self::DeleteReinsert,
+    ];
+
+    /// Every workload in the order they run: the mix's rounds last.
+    fn all() -> impl Iterator<Item = Self> {
+        let rounds = (0..MIX_ROUNDS).map(|round| Self::Mixed { round });
+        Self::SINGLE.into_iter().chain(rounds)
+    }
 }
 
 /// A loaded system: owned for the single-threaded workloads, then shared
@@ -396,7 +388,7 @@ fn main() {
         runners: Vec::new(),
     };
     systems::visit_all(&mut load);
-    for workload in Workload::ALL {
+    for workload in Workload::all() {
         for runner in &mut load.runners {
             runner(&mut criterion, workload);
         }

@@ -71,7 +71,7 @@ impl<R: Row> WorkTable<R> {
             return self.modify_locked(pk, replace, pending);
         }
         let ticket = self.events.begin();
-        let staged = if ticket.observed() {
+        let updated = if ticket.observed() {
             // Building the event's images reads the cell again, and an
             // observed commit takes the commit lock: neither may run under
             // the cell's guard.
@@ -99,7 +99,7 @@ impl<R: Row> WorkTable<R> {
                 })
                 .ok_or_else(|| not_found_pk::<R>(pk))??
         };
-        match staged {
+        match updated {
             Some((replaced, old)) => {
                 self.store.retire(replaced);
                 Ok(old)
