@@ -7,49 +7,81 @@ use dashmap::DashMap;
 
 use super::gate::Gate;
 
-/// The lock of one key: its gate, and how many `RowLock`s (waiting or
-/// holding) use it. Only changed under the map's lock for the key.
+/// The lock of one key: how many `RowLock`s (waiting or holding) use it,
+/// and the gate its waiters wait at — made by the first one to wait. Only
+/// changed under the map's lock for the key.
 #[derive(Debug)]
 pub(crate) struct LockEntry<G> {
     users: usize,
-    gate: Arc<G>,
+    gate: Option<Arc<G>>,
+}
+
+/// What [`EntryMap::join`] found.
+#[derive(Debug)]
+pub(crate) enum Joined<G> {
+    /// No entry: the caller made it and holds the lock.
+    Holds,
+    /// Another user holds the lock: wait at this gate.
+    Waits(Arc<G>),
 }
 
 impl<G: Gate> LockEntry<G> {
-    fn new() -> Self {
-        Self {
-            users: 0,
-            gate: Arc::new(G::open()),
+    /// Counts one more user; see [`EntryMap::join`].
+    fn join(&mut self) -> Joined<G> {
+        self.users += 1;
+        if self.users == 1 {
+            return Joined::Holds;
         }
+        Joined::Waits(Arc::clone(
+            self.gate.get_or_insert_with(|| Arc::new(G::closed())),
+        ))
+    }
+
+    /// Counts one user less; see [`EntryMap::leave`]. Returns whether the
+    /// entry is now unused.
+    fn leave(&mut self, held: bool) -> bool {
+        self.users -= 1;
+        if self.users == 0 {
+            return true;
+        }
+        if held {
+            self.gate
+                .as_ref()
+                .expect("a waiter made the gate when it joined")
+                .give_back();
+        }
+        false
     }
 }
 
 /// A map of lock entries.
 pub(crate) trait EntryMap<K, G>: Default + Send + Sync {
-    /// Under the key's lock: creates the entry if absent, counts one more
-    /// user, and returns the gate.
-    fn join(&self, key: &K) -> Arc<G>;
+    /// Under the key's lock: counts one more user, creating the entry if
+    /// absent. The user that creates the entry holds the lock at once;
+    /// later ones wait at the gate.
+    fn join(&self, key: &K) -> Joined<G>;
 
-    /// Under the key's lock: counts one user less, and removes the entry
-    /// when none is left.
-    fn leave(&self, key: &K);
+    /// Under the key's lock: counts one user less and removes the entry
+    /// when none is left. A leaving holder (`held`) with users left hands
+    /// the lock to one of them through the gate.
+    fn leave(&self, key: &K, held: bool);
 
     /// Number of entries.
     fn len(&self) -> usize;
 }
 
 impl<K: Hash + Eq + Clone + Send + Sync, G: Gate> EntryMap<K, G> for DashMap<K, LockEntry<G>> {
-    fn join(&self, key: &K) -> Arc<G> {
-        let mut entry = self.entry(key.clone()).or_insert_with(LockEntry::new);
-        entry.users += 1;
-        Arc::clone(&entry.gate)
+    fn join(&self, key: &K) -> Joined<G> {
+        self.entry(key.clone())
+            .or_insert_with(|| LockEntry {
+                users: 0,
+                gate: None,
+            })
+            .join()
     }
 
-    fn leave(&self, key: &K) {
-        self.remove_if_mut(key, |_, entry| {
-            entry.users -= 1;
-            entry.users == 0
-        });
+    fn leave(&self, key: &K, held: bool) {
+        self.remove_if_mut(key, |_, entry| entry.leave(held));
     }
 
     fn len(&self) -> usize {
@@ -66,7 +98,7 @@ pub(crate) mod loom_map {
 
     use loom::sync::Mutex;
 
-    use super::{EntryMap, LockEntry};
+    use super::{EntryMap, Joined, LockEntry};
     use crate::lock::gate::Gate;
 
     #[derive(Debug)]
@@ -79,18 +111,20 @@ pub(crate) mod loom_map {
     }
 
     impl<K: Hash + Eq + Clone + Send + Sync, G: Gate> EntryMap<K, G> for LoomEntries<K, G> {
-        fn join(&self, key: &K) -> std::sync::Arc<G> {
+        fn join(&self, key: &K) -> Joined<G> {
             let mut map = self.0.lock().unwrap();
-            let entry = map.entry(key.clone()).or_insert_with(LockEntry::new);
-            entry.users += 1;
-            std::sync::Arc::clone(&entry.gate)
+            map.entry(key.clone())
+                .or_insert_with(|| LockEntry {
+                    users: 0,
+                    gate: None,
+                })
+                .join()
         }
 
-        fn leave(&self, key: &K) {
+        fn leave(&self, key: &K, held: bool) {
             let mut map = self.0.lock().unwrap();
             let entry = map.get_mut(key).expect("a user's entry exists");
-            entry.users -= 1;
-            if entry.users == 0 {
+            if entry.leave(held) {
                 map.remove(key);
             }
         }

@@ -1,14 +1,13 @@
-//! The one-permit gate behind each row lock.
+//! The gate behind a contended row lock: an async semaphore through which
+//! a leaving holder hands the lock to one waiter.
 
 use std::future::Future;
 
-/// An async lock without data: one permit, taken and given back.
+/// An async lock without data, created taken: a waiter takes the permit
+/// a leaving holder gives.
 pub(crate) trait Gate: Send + Sync + 'static {
-    /// A gate whose permit is free.
-    fn open() -> Self;
-
-    /// Takes the permit if it is free.
-    fn try_take(&self) -> bool;
+    /// A gate whose permit is taken (by the current holder of the lock).
+    fn closed() -> Self;
 
     /// Waits for the permit and takes it. Dropping the future before it
     /// completes leaves the permit untaken.
@@ -19,12 +18,8 @@ pub(crate) trait Gate: Send + Sync + 'static {
 }
 
 impl Gate for tokio::sync::Semaphore {
-    fn open() -> Self {
-        Self::new(1)
-    }
-
-    fn try_take(&self) -> bool {
-        self.try_acquire().map(|permit| permit.forget()).is_ok()
+    fn closed() -> Self {
+        Self::new(0)
     }
 
     async fn take(&self) {

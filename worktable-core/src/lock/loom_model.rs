@@ -26,21 +26,17 @@ use super::Locks;
 use super::entries::loom_map::LoomEntries;
 use super::gate::Gate;
 
-/// A one-permit gate on a loom mutex; waiters park on their wakers.
+/// A one-permit gate on a loom mutex, created taken; waiters park on
+/// their wakers.
 struct LoomGate {
     state: Mutex<(bool, Vec<Waker>)>,
 }
 
 impl Gate for LoomGate {
-    fn open() -> Self {
+    fn closed() -> Self {
         Self {
-            state: Mutex::new((false, Vec::new())),
+            state: Mutex::new((true, Vec::new())),
         }
-    }
-
-    fn try_take(&self) -> bool {
-        let mut state = self.state.lock().unwrap();
-        !std::mem::replace(&mut state.0, true)
     }
 
     fn take(&self) -> impl Future<Output = ()> + Send + '_ {
@@ -142,6 +138,35 @@ fn lockers_of_different_keys_do_not_share_an_entry() {
             let _one = locks.lock(&1).await;
         });
         other.join().unwrap();
+        assert_eq!(locks.len(), 0);
+    });
+}
+
+#[test]
+fn a_permit_left_by_a_cancelled_waiter_goes_to_the_next_waiter() {
+    loom::model(|| {
+        let locks = Arc::new(ModelLocks::default());
+        let data = Arc::new(Guarded(UnsafeCell::new(0)));
+        loom::future::block_on(async {
+            let held = locks.lock(&1).await;
+            // SAFETY: the row lock of key 1 is held.
+            data.0.with_mut(|value| unsafe { *value += 1 });
+            // A waiter that joins behind the holder and is dropped without
+            // looking again, while another locker joins at any point: the
+            // permit the holder gives on leaving must reach that locker.
+            let mut waiting = Box::pin(locks.lock(&1));
+            let mut context = Context::from_waker(Waker::noop());
+            assert!(waiting.as_mut().poll(&mut context).is_pending());
+            let locker = {
+                let (locks, data) = (Arc::clone(&locks), Arc::clone(&data));
+                thread::spawn(move || increment_under_lock(&locks, &data))
+            };
+            drop(held);
+            drop(waiting);
+            locker.join().unwrap();
+        });
+        // SAFETY: every locker has finished.
+        assert_eq!(data.0.with(|value| unsafe { *value }), 2);
         assert_eq!(locks.len(), 0);
     });
 }

@@ -3,25 +3,34 @@
 //! # Protocol
 //!
 //! The lock map holds one [`LockEntry`] per key that some task holds or
-//! waits for: a *gate* (an async semaphore with one permit) and the number
-//! of *users* — [`RowLock`] values for that key, waiting or holding. Only
-//! [`EntryMap::join`] and [`EntryMap::leave`] touch an entry, each under the
-//! map's lock for that key:
+//! waits for: the number of *users* — [`RowLock`] values for that key,
+//! waiting or holding — and, once somebody had to wait, a *gate* (an async
+//! semaphore created without a permit). Only [`EntryMap::join`] and
+//! [`EntryMap::leave`] touch an entry, each under the map's lock for that
+//! key:
 //!
-//! 1. `join` creates the entry if needed, counts one more user and hands out
-//!    the gate;
-//! 2. the task takes the gate's permit — holding the row lock means "took
-//!    the permit and has not given it back"; waiting is asynchronous, so a
-//!    tokio worker thread is never blocked;
-//! 3. when the `RowLock` is dropped — unlocked, or cancelled while waiting —
-//!    it gives the permit back if it took it, then `leave` counts one user
-//!    less and removes the entry when none is left.
+//! 1. `join` counts one more user, creating the entry if needed. The user
+//!    that creates it holds the lock at once: no gate, no allocation, which
+//!    is every lock nobody else wants. A later user gets the gate (making it
+//!    if it is the first to wait) and waits for its permit — asynchronously,
+//!    so a tokio worker thread is never blocked. Taking the permit is
+//!    taking the lock.
+//! 2. when the `RowLock` is dropped — unlocked, or cancelled while waiting —
+//!    `leave` counts one user less and removes the entry when none is left;
+//!    a leaving holder with users left gives the gate a permit, which hands
+//!    the lock to one waiter.
 //!
 //! Invariant: an entry exists exactly while its user count is above zero,
-//! and the count equals the number of live `RowLock`s for the key. So two
-//! tasks locking one key always share one gate (the second `join` finds the
-//! first's entry), and no entry outlives its last user. The protocol is
-//! model-checked with loom in `loom_model` (see its docs for the command).
+//! and the count equals the number of live `RowLock`s for the key. While it
+//! exists, the holders plus the permits in its gate number at most one: a
+//! permit is only given by a leaving holder, and a waiter cancelled after
+//! being given the permit leaves it in the gate for the next (tokio returns
+//! it when the waiting future is dropped). When the last user leaves, the
+//! entry goes with whatever permit is left, and the next `join` starts
+//! afresh as holder. So two tasks locking one key always share one entry,
+//! at most one holds it, and no entry outlives its last user. The protocol
+//! is model-checked with loom in `loom_model` (see its docs for the
+//! command).
 //!
 //! # Lock order
 //!
@@ -36,9 +45,8 @@ mod loom_model;
 
 use std::fmt;
 use std::marker::PhantomData;
-use std::sync::Arc;
 
-pub(crate) use entries::{EntryMap, LockEntry};
+pub(crate) use entries::{EntryMap, Joined, LockEntry};
 pub(crate) use gate::Gate;
 
 /// The row locks of one table: tokio semaphores in a `DashMap`.
@@ -74,14 +82,16 @@ impl<K: Clone, E: EntryMap<K, G>, G: Gate> Locks<K, E, G> {
     /// Cancel-safe: dropping the future while it waits leaves no permit taken
     /// and no entry behind.
     pub(crate) async fn lock(&self, key: &K) -> RowLock<'_, K, E, G> {
+        let joined = self.entries.join(key);
+        // The entry counts this user from here on: the `RowLock` leaves it
+        // when dropped, also if this future is dropped while it waits.
         let mut lock = RowLock {
             entries: &self.entries,
             key: key.clone(),
-            gate: Some(self.entries.join(key)),
             held: false,
+            _gate: PhantomData,
         };
-        let gate = lock.gate.as_deref().expect("set above");
-        if !gate.try_take() {
+        if let Joined::Waits(gate) = joined {
             gate.take().await;
         }
         lock.held = true;
@@ -99,10 +109,9 @@ impl<K: Clone, E: EntryMap<K, G>, G: Gate> Locks<K, E, G> {
 pub(crate) struct RowLock<'a, K, E: EntryMap<K, G>, G: Gate> {
     entries: &'a E,
     key: K,
-    /// `Some` until dropped.
-    gate: Option<Arc<G>>,
-    /// Whether this user took the permit (false while still waiting).
+    /// Whether this user holds the lock (false while still waiting).
     held: bool,
+    _gate: PhantomData<fn() -> G>,
 }
 
 impl<K: fmt::Debug, E: EntryMap<K, G>, G: Gate> fmt::Debug for RowLock<'_, K, E, G> {
@@ -116,13 +125,7 @@ impl<K: fmt::Debug, E: EntryMap<K, G>, G: Gate> fmt::Debug for RowLock<'_, K, E,
 
 impl<K, E: EntryMap<K, G>, G: Gate> Drop for RowLock<'_, K, E, G> {
     fn drop(&mut self) {
-        if let Some(gate) = self.gate.take() {
-            if self.held {
-                gate.give_back();
-            }
-            drop(gate);
-            self.entries.leave(&self.key);
-        }
+        self.entries.leave(&self.key, self.held);
     }
 }
 
@@ -133,6 +136,8 @@ pub(crate) type TableRowLock<'a, K> =
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
+
+    use std::sync::Arc;
 
     use super::*;
 
