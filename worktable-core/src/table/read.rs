@@ -123,15 +123,19 @@ impl<R: Row> WorkTable<R> {
         let _ = index;
         let guard = epoch::pin();
         // Reading the primary index while holding the unique index's shard
-        // guard is safe: no writer holds a guard of one map while waiting
-        // for another.
-        let version = I::store(&self.indexes).with_pk(key, |pk| {
-            self.primary
-                .with_cell(pk, |cell| self.store.version(cell, &guard))
-        })??;
+        // guard is safe: no writer holds a guard of the primary index while
+        // waiting for another map's.
+        let version = I::store(&self.indexes).find(key, |pk, alone| {
+            let version = self
+                .primary
+                .with_cell(pk, |cell| self.store.version(cell, &guard))?;
+            // Of rows whose keys share a hash (rare), only one has the key.
+            (alone || I::key_of_archived(self.store.archived(version)).borrow() == key)
+                .then_some(version)
+        })?;
         let row = deserialize::<R>(self.store.archived(version));
-        // The key's reservation may belong to a write still in progress, or
-        // lead to a row whose key is changing (see `write`).
+        // The row found may have another key with the same hash, or be one
+        // whose key a write in progress is changing (see `write`).
         I::key_is(&row, key).then_some(row)
     }
 
