@@ -54,6 +54,7 @@ fn page_layout() -> Layout {
 }
 
 /// Position of a page id in the bucketed directory.
+#[inline]
 fn locate(id: PageId) -> (usize, usize) {
     let n = u64::from(id) + FIRST_BUCKET;
     let msb = 63 - n.leading_zeros();
@@ -191,31 +192,14 @@ impl PageDirectory {
         unsafe { dealloc(memory, page_layout()) };
     }
 
-    /// The entry of page `id`, allocating its bucket if needed.
+    /// The entry of page `id`, allocating its bucket if needed. Inlined
+    /// (with [`read`](Self::read)): every row read goes through it.
+    #[inline]
     fn slot(&self, id: PageId) -> &PageSlot {
         let (bucket, index) = locate(id);
         let mut first = self.buckets[bucket].load(Ordering::Acquire);
         if first.is_null() {
-            let fresh: Box<[PageSlot]> =
-                (0..bucket_len(bucket)).map(|_| PageSlot::empty()).collect();
-            let fresh = Box::into_raw(fresh).cast::<PageSlot>();
-            match self.buckets[bucket].compare_exchange(
-                ptr::null_mut(),
-                fresh,
-                Ordering::AcqRel,
-                Ordering::Acquire,
-            ) {
-                Ok(_) => first = fresh,
-                Err(winner) => {
-                    // SAFETY: `fresh` came from `Box::into_raw` of a slice of
-                    // `bucket_len(bucket)` elements just above and was never
-                    // shared: the exchange failed.
-                    drop(unsafe {
-                        Box::from_raw(ptr::slice_from_raw_parts_mut(fresh, bucket_len(bucket)))
-                    });
-                    first = winner;
-                }
-            }
+            first = self.new_bucket(bucket);
         }
         // SAFETY: `first` is non-null, points at `bucket_len(bucket)` elements
         // that live until the directory is dropped, and `index` is below that
@@ -223,7 +207,33 @@ impl PageDirectory {
         unsafe { &*first.add(index) }
     }
 
+    /// Allocates bucket `bucket`, or returns the one another thread
+    /// installed first.
+    #[cold]
+    fn new_bucket(&self, bucket: usize) -> *mut PageSlot {
+        let fresh: Box<[PageSlot]> = (0..bucket_len(bucket)).map(|_| PageSlot::empty()).collect();
+        let fresh = Box::into_raw(fresh).cast::<PageSlot>();
+        match self.buckets[bucket].compare_exchange(
+            ptr::null_mut(),
+            fresh,
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        ) {
+            Ok(_) => fresh,
+            Err(winner) => {
+                // SAFETY: `fresh` came from `Box::into_raw` of a slice of
+                // `bucket_len(bucket)` elements just above and was never
+                // shared: the exchange failed.
+                drop(unsafe {
+                    Box::from_raw(ptr::slice_from_raw_parts_mut(fresh, bucket_len(bucket)))
+                });
+                winner
+            }
+        }
+    }
+
     /// Start of the memory of a page that has been taken.
+    #[inline]
     fn page_ptr(&self, page: PageId) -> NonNull<u8> {
         let memory = self.slot(page).memory.load(Ordering::Acquire);
         NonNull::new(memory).expect("link points at a page that was never taken")
@@ -276,6 +286,7 @@ impl PageDirectory {
     /// bytes nobody writes while the returned slice is alive: a published or
     /// retired slot, read under an epoch guard pinned before the link was
     /// loaded from its cell, with the slice dropped before the guard.
+    #[inline]
     pub(crate) unsafe fn read(&self, link: Link) -> &[u8] {
         debug_assert!(usize::from(link.offset) + usize::from(link.len) <= PAGE_SIZE);
         let page = self.page_ptr(link.page);
