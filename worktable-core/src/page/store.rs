@@ -374,6 +374,21 @@ impl<R: Row> RowStore<R> {
         unsafe { self.pages().read(version.link) }
     }
 
+    /// Has the processor fetch the bytes of all `versions` at once, before
+    /// they are read one after the other: rows at scattered places in the
+    /// pages, read in turn, each wait for their own fetch from memory. This
+    /// reads the first and the last byte of each (a row often spans two
+    /// cache lines) in a loop short enough for the fetches to overlap.
+    pub(crate) fn fetch(&self, versions: &[Version<'_>]) {
+        let mut sum = 0u8;
+        for &version in versions {
+            let bytes = self.bytes(version);
+            let (first, last) = (bytes.first(), bytes.last());
+            sum ^= first.copied().unwrap_or(0) ^ last.copied().unwrap_or(0);
+        }
+        std::hint::black_box(sum);
+    }
+
     /// The archived row of `version`, read in place.
     pub(crate) fn archived<'g>(&'g self, version: Version<'g>) -> &'g R::Archived {
         let bytes = self.bytes(version);

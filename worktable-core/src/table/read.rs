@@ -161,7 +161,22 @@ impl<R: Row> WorkTable<R> {
         let entries = I::store(&self.indexes)
             .ordered()
             .range(SeekRange::only(Borrowed(key)));
-        self.rows_of(entries, |row, _| I::key_is(row, key))
+        // One guard for the whole call: the versions found first stay
+        // readable until they are deserialized.
+        let guard = epoch::pin();
+        let versions: Vec<Version<'_>> = entries
+            .filter_map(|entry| {
+                self.primary
+                    .with_cell(&entry.pk, |cell| self.store.version(cell, &guard))
+            })
+            .collect();
+        self.store.fetch(&versions);
+        versions
+            .into_iter()
+            .map(|version| deserialize::<R>(self.store.archived(version)))
+            // An entry may lead to a row whose key a write in progress is
+            // changing: see `rows_of`.
+            .filter(|row| I::key_is(row, key))
             .collect()
     }
 
