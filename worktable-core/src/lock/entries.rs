@@ -26,6 +26,14 @@ pub(crate) enum Joined<G> {
 }
 
 impl<G: Gate> LockEntry<G> {
+    /// An entry nobody uses yet, without a gate.
+    fn new() -> Self {
+        Self {
+            users: 0,
+            gate: None,
+        }
+    }
+
     /// Counts one more user; see [`EntryMap::join`].
     fn join(&mut self) -> Joined<G> {
         self.users += 1;
@@ -73,10 +81,7 @@ pub(crate) trait EntryMap<K, G>: Default + Send + Sync {
 impl<K: Hash + Eq + Clone + Send + Sync, G: Gate> EntryMap<K, G> for DashMap<K, LockEntry<G>> {
     fn join(&self, key: &K) -> Joined<G> {
         self.entry(key.clone())
-            .or_insert_with(|| LockEntry {
-                users: 0,
-                gate: None,
-            })
+            .or_insert_with(LockEntry::new)
             .join()
     }
 
@@ -113,12 +118,7 @@ pub(crate) mod loom_map {
     impl<K: Hash + Eq + Clone + Send + Sync, G: Gate> EntryMap<K, G> for LoomEntries<K, G> {
         fn join(&self, key: &K) -> Joined<G> {
             let mut map = self.0.lock().unwrap();
-            map.entry(key.clone())
-                .or_insert_with(|| LockEntry {
-                    users: 0,
-                    gate: None,
-                })
-                .join()
+            map.entry(key.clone()).or_insert_with(LockEntry::new).join()
         }
 
         fn leave(&self, key: &K, held: bool) {
