@@ -56,10 +56,18 @@ impl<R: Row> WorkTable<R> {
         Q: Hash + Eq + ?Sized,
     {
         let guard = epoch::pin();
-        let version = self
-            .primary
-            .with_cell(pk, |cell| self.store.version(cell, &guard))?;
-        Some(f(self.store.archived(version)))
+        Some(f(self.archived(pk, &guard)?))
+    }
+
+    /// The committed version of row `pk`, readable while `guard` stays
+    /// pinned.
+    fn version<'g, Q>(&'g self, pk: &Q, guard: &'g epoch::Guard) -> Option<Version<'g>>
+    where
+        R::Pk: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.primary
+            .with_cell(pk, |cell| self.store.version(cell, guard))
     }
 
     /// The archived row `pk`, valid while `guard` stays pinned.
@@ -72,9 +80,7 @@ impl<R: Row> WorkTable<R> {
         R::Pk: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let version = self
-            .primary
-            .with_cell(pk, |cell| self.store.version(cell, guard))?;
+        let version = self.version(pk, guard)?;
         Some(self.store.archived(version))
     }
 
@@ -126,9 +132,7 @@ impl<R: Row> WorkTable<R> {
         // guard is safe: no writer holds a guard of the primary index while
         // waiting for another map's.
         let version = I::store(&self.indexes).find(key, |pk, alone| {
-            let version = self
-                .primary
-                .with_cell(pk, |cell| self.store.version(cell, &guard))?;
+            let version = self.version(pk, &guard)?;
             // Of rows whose keys share a hash (rare), only one has the key.
             (alone || I::key_of_archived(self.store.archived(version)).borrow() == key)
                 .then_some(version)
@@ -165,10 +169,7 @@ impl<R: Row> WorkTable<R> {
         // readable until they are deserialized.
         let guard = epoch::pin();
         let versions: Vec<Version<'_>> = entries
-            .filter_map(|entry| {
-                self.primary
-                    .with_cell(&entry.pk, |cell| self.store.version(cell, &guard))
-            })
+            .filter_map(|entry| self.version(&entry.pk, &guard))
             .collect();
         self.store.fetch(&versions);
         versions
