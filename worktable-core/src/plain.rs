@@ -2,9 +2,9 @@
 //! can write into a copy of the archived row, without deserializing and
 //! re-serializing the rest of it.
 
-use rkyv::api::high::HighSerializer;
+use rkyv::api::low::LowSerializer;
 use rkyv::rancor::Error;
-use rkyv::ser::allocator::ArenaHandle;
+use rkyv::ser::allocator::SubAllocator;
 use rkyv::util::AlignedVec;
 use rkyv::{Archive, Serialize};
 
@@ -17,11 +17,13 @@ mod sealed {
 /// A field type whose archived form has a fixed size, holds no pointer and
 /// is valid at any properly aligned place: the primitive numbers, `bool`,
 /// `char`, [`OrderedF32`] and [`OrderedF64`]. Sealed: the in-place write
-/// relies on exactly these properties.
+/// relies on exactly these properties. They serialize without an allocator
+/// (rkyv's low-level serializer with an empty one), so writing one costs no
+/// thread-local arena.
 pub trait Plain:
     Archive
     + Copy
-    + for<'a> Serialize<HighSerializer<AlignedVec, ArenaHandle<'a>, Error>>
+    + for<'a> Serialize<LowSerializer<AlignedVec, SubAllocator<'a>, Error>>
     + sealed::Sealed
 {
 }
@@ -45,21 +47,16 @@ mod tests {
 
     use super::*;
 
-    /// What `stage_with_field` relies on: rkyv writes a plain value as
-    /// exactly its archived form, no more bytes.
-    fn archived_alone<
-        T: Plain
-            + for<'a> rkyv::Serialize<
-                rkyv::api::high::HighSerializer<
-                    rkyv::util::AlignedVec,
-                    rkyv::ser::allocator::ArenaHandle<'a>,
-                    Error,
-                >,
-            >,
-    >(
-        value: T,
-    ) {
-        let bytes = rkyv::to_bytes::<Error>(&value).unwrap();
+    /// What `stage_with_field` relies on: rkyv's low-level serializer with
+    /// an empty allocator writes a plain value as exactly its archived form,
+    /// no more bytes, and needs no scratch space.
+    fn archived_alone<T: Plain>(value: T) {
+        let bytes = rkyv::api::low::to_bytes_in_with_alloc::<_, _, Error>(
+            &value,
+            AlignedVec::<16>::new(),
+            SubAllocator::empty(),
+        )
+        .unwrap();
         assert_eq!(bytes.len(), std::mem::size_of::<T::Archived>());
     }
 

@@ -1,6 +1,6 @@
 //! The map from key to lock entry, and its two operations.
 
-use std::hash::Hash;
+use std::hash::{BuildHasher, Hash};
 use std::sync::Arc;
 
 use dashmap::DashMap;
@@ -78,7 +78,12 @@ pub(crate) trait EntryMap<K, G>: Default + Send + Sync {
     fn len(&self) -> usize;
 }
 
-impl<K: Hash + Eq + Clone + Send + Sync, G: Gate> EntryMap<K, G> for DashMap<K, LockEntry<G>> {
+impl<K, G, S> EntryMap<K, G> for DashMap<K, LockEntry<G>, S>
+where
+    K: Hash + Eq + Clone + Send + Sync,
+    G: Gate,
+    S: BuildHasher + Clone + Default + Send + Sync,
+{
     fn join(&self, key: &K) -> Joined<G> {
         self.entry(key.clone())
             .or_insert_with(LockEntry::new)

@@ -49,9 +49,11 @@ use std::marker::PhantomData;
 pub(crate) use entries::{EntryMap, Joined, LockEntry};
 pub(crate) use gate::Gate;
 
+/// The lock entries of one table: a `DashMap` with the indexes' hasher.
+type Entries<K> = crate::index::HashMap<K, LockEntry<tokio::sync::Semaphore>>;
+
 /// The row locks of one table: tokio semaphores in a `DashMap`.
-pub(crate) type LockMap<K> =
-    Locks<K, dashmap::DashMap<K, LockEntry<tokio::sync::Semaphore>>, tokio::sync::Semaphore>;
+pub(crate) type LockMap<K> = Locks<K, Entries<K>, tokio::sync::Semaphore>;
 
 /// Row locks over any entry map and gate (loom swaps both in its model).
 pub(crate) struct Locks<K, E, G> {
@@ -130,8 +132,7 @@ impl<K, E: EntryMap<K, G>, G: Gate> Drop for RowLock<'_, K, E, G> {
 }
 
 /// The lock of one row as the table uses it.
-pub(crate) type TableRowLock<'a, K> =
-    RowLock<'a, K, dashmap::DashMap<K, LockEntry<tokio::sync::Semaphore>>, tokio::sync::Semaphore>;
+pub(crate) type TableRowLock<'a, K> = RowLock<'a, K, Entries<K>, tokio::sync::Semaphore>;
 
 #[cfg(test)]
 mod tests {

@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use crossbeam_epoch::{self as epoch, Guard};
 use rkyv::rancor;
+use rkyv::ser::allocator::SubAllocator;
 use rkyv::util::AlignedVec;
 
 use super::alloc::{PoolFigures, SlotPool};
@@ -212,8 +213,12 @@ impl<R: Row> RowStore<R> {
         }
         let mut buffer = SCRATCH.take();
         buffer.clear();
-        let mut buffer = rkyv::api::high::to_bytes_in::<_, rancor::Error>(value, buffer)
-            .map_err(StageError::Serialize)?;
+        let mut buffer = rkyv::api::low::to_bytes_in_with_alloc::<_, _, rancor::Error>(
+            value,
+            buffer,
+            SubAllocator::empty(),
+        )
+        .map_err(StageError::Serialize)?;
         // The copy starts at 16, aligned like a slot, so that rkyv can check
         // it in place: `field` comes from `Field::get_archived`, a safe
         // trait method, so nothing but the check proves that the patched
