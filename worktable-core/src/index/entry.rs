@@ -45,55 +45,50 @@ pub(crate) struct Prefixed<'e, K, P> {
 
 /// Something that can be compared with the entries of an ordered index.
 pub(crate) trait Seek<K, P> {
-    /// The entry itself, when `self` is a stored entry.
-    fn entry(&self) -> Option<&IndexEntry<K, P>> {
-        None
-    }
-
-    /// The prefix of `self`'s key, when known.
-    fn prefix(&self) -> Option<u64> {
+    /// `self`, when it is a stored fence.
+    fn as_fence(&self) -> Option<&Fence<K, P>> {
         None
     }
 
     /// Where `self` sorts relative to `entry`.
     fn cmp_entry(&self, entry: &IndexEntry<K, P>) -> Ordering;
+
+    /// Where `self` sorts relative to `fence`: by prefix first when `self`
+    /// knows its key's prefix, else as relative to the fence's entry.
+    fn cmp_fence(&self, fence: &Fence<K, P>) -> Ordering {
+        self.cmp_entry(&fence.entry)
+    }
 }
 
 impl<K: Ord, P: Ord> Seek<K, P> for IndexEntry<K, P> {
-    fn entry(&self) -> Option<&IndexEntry<K, P>> {
-        Some(self)
-    }
-
     fn cmp_entry(&self, entry: &IndexEntry<K, P>) -> Ordering {
         self.cmp(entry)
     }
 }
 
 impl<K: Ord, P: Ord> Seek<K, P> for Fence<K, P> {
-    fn entry(&self) -> Option<&IndexEntry<K, P>> {
-        Some(&self.entry)
-    }
-
-    fn prefix(&self) -> Option<u64> {
-        Some(self.prefix)
+    fn as_fence(&self) -> Option<&Fence<K, P>> {
+        Some(self)
     }
 
     fn cmp_entry(&self, entry: &IndexEntry<K, P>) -> Ordering {
         self.entry.cmp(entry)
+    }
+
+    fn cmp_fence(&self, fence: &Fence<K, P>) -> Ordering {
+        self.cmp(fence)
     }
 }
 
 impl<K: Ord, P: Ord> Seek<K, P> for Prefixed<'_, K, P> {
-    fn entry(&self) -> Option<&IndexEntry<K, P>> {
-        Some(self.entry)
-    }
-
-    fn prefix(&self) -> Option<u64> {
-        Some(self.prefix)
-    }
-
     fn cmp_entry(&self, entry: &IndexEntry<K, P>) -> Ordering {
         self.entry.cmp(entry)
+    }
+
+    fn cmp_fence(&self, fence: &Fence<K, P>) -> Ordering {
+        self.prefix
+            .cmp(&fence.prefix)
+            .then_with(|| self.entry.cmp(&fence.entry))
     }
 }
 
@@ -103,23 +98,21 @@ impl<'a, K: Ord + 'a, P: Ord + 'a> Borrow<dyn Seek<K, P> + 'a> for Fence<K, P> {
     }
 }
 
-// Unequal prefixes order their keys; otherwise two stored entries compare as
-// entries, and a probe compares against an entry. Two probes are never
-// compared (the skiplist of nodes only compares the search key with stored
-// fences), so their order is arbitrary but consistent. Prefixes are only
-// ever known on both sides in a map with prefixes: a writer's probe
-// ([`Prefixed`]) against a fence.
+// Unequal prefixes order their keys; otherwise a fence compares with a
+// fence or a probe as entries. Two probes are never compared (the skiplist
+// of nodes only compares the search key with stored fences), so their order
+// is arbitrary but consistent. Prefixes are only ever known on both sides in
+// a map with prefixes: a writer's probe ([`Prefixed`]) or a fence against a
+// fence. Two virtual calls when `self` is the fence, as in the skiplist's
+// searches.
 impl<K: Ord, P: Ord> Ord for dyn Seek<K, P> + '_ {
     fn cmp(&self, other: &Self) -> Ordering {
-        if let (Some(mine), Some(theirs)) = (self.prefix(), other.prefix())
-            && mine != theirs
-        {
-            return mine.cmp(&theirs);
+        if let Some(fence) = self.as_fence() {
+            return other.cmp_fence(fence).reverse();
         }
-        match (self.entry(), other.entry()) {
-            (Some(entry), _) => other.cmp_entry(entry).reverse(),
-            (None, Some(entry)) => self.cmp_entry(entry),
-            (None, None) => Ordering::Equal,
+        match other.as_fence() {
+            Some(fence) => self.cmp_fence(fence),
+            None => Ordering::Equal,
         }
     }
 }
