@@ -61,6 +61,7 @@ impl<R: Row> WorkTable<R> {
 
     /// The committed version of row `pk`, readable while `guard` stays
     /// pinned.
+    #[inline]
     fn version<'g, Q>(&'g self, pk: &Q, guard: &'g epoch::Guard) -> Option<Version<'g>>
     where
         R::Pk: Borrow<Q>,
@@ -71,6 +72,7 @@ impl<R: Row> WorkTable<R> {
     }
 
     /// The archived row `pk`, valid while `guard` stays pinned.
+    #[inline]
     pub(crate) fn archived<'g, Q>(
         &'g self,
         pk: &Q,
