@@ -55,6 +55,7 @@ impl<K: Key> PrimaryIndex<K> {
 
     /// Calls `f` with the cell of `pk`'s row while its hash shard is
     /// read-locked: keep `f` short, and do not touch this map inside it.
+    #[inline]
     pub(crate) fn with_cell<Q, T>(&self, pk: &Q, f: impl FnOnce(&RowCell) -> T) -> Option<T>
     where
         K: Borrow<Q>,

@@ -56,7 +56,8 @@ impl<R: Row> WorkTable<R> {
         Q: Hash + Eq + ?Sized,
     {
         let guard = epoch::pin();
-        Some(f(self.archived(pk, &guard)?))
+        let version = self.version(pk, &guard)?;
+        Some(f(self.store.archived(version)))
     }
 
     /// The committed version of row `pk`, readable while `guard` stays
