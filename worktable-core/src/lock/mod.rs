@@ -136,9 +136,8 @@ pub(crate) type TableRowLock<'a, K> = RowLock<'a, K, Entries<K>, tokio::sync::Se
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
-
     use std::sync::Arc;
+    use std::time::Duration;
 
     use super::*;
 
