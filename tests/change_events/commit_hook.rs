@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 
 use futures::channel::{mpsc, oneshot};
 use futures::{StreamExt, poll};
-use worktable_core::events::{CommitHook, Durable};
+use worktable_core::events::{CommitHook, Durable, Refusal};
 use worktable_core::prelude::*;
 use worktable_core::{ChangeEvent, ChangeKind};
 
@@ -45,13 +45,13 @@ impl Gate {
 }
 
 impl CommitHook<Account> for Gate {
-    fn committed(&self, event: &ChangeEvent<Account>) -> Option<Durable> {
+    fn on_commit(&self, event: &ChangeEvent<Account>) -> Result<Option<Durable>, Refusal> {
         let (flushed, done) = oneshot::channel();
         self.events.lock().unwrap().push(event.clone());
         self.flushes.lock().unwrap().push(Some(flushed));
-        Some(Box::pin(async move {
+        Ok(Some(Box::pin(async move {
             done.await.map_err(|_| "the flush was abandoned".into())
-        }))
+        })))
     }
 }
 
@@ -123,12 +123,12 @@ async fn writes_complete_when_another_task_flushes_them() {
     /// Sends each change's flush to the flusher task.
     struct Log(mpsc::UnboundedSender<(u32, oneshot::Sender<()>)>);
     impl CommitHook<Account> for Log {
-        fn committed(&self, event: &ChangeEvent<Account>) -> Option<Durable> {
+        fn on_commit(&self, event: &ChangeEvent<Account>) -> Result<Option<Durable>, Refusal> {
             let (flushed, done) = oneshot::channel();
             self.0.unbounded_send((*event.pk(), flushed)).unwrap();
-            Some(Box::pin(async move {
+            Ok(Some(Box::pin(async move {
                 done.await.map_err(|_| "the flush was abandoned".into())
-            }))
+            })))
         }
     }
 
@@ -141,12 +141,12 @@ async fn writes_complete_when_another_task_flushes_them() {
             .collect(),
     );
     let flusher = {
-        let (table, returned) = (Arc::clone(&table), Arc::clone(&returned));
+        let returned = Arc::clone(&returned);
         tokio::spawn(async move {
             let mut flushed = 0;
             while let Some((pk, done)) = to_flush.next().await {
-                // The write is visible and still waiting for this flush.
-                assert!(table.contains(&pk), "row {pk} is not visible");
+                // The write is still waiting for this flush (the hook is handed
+                // the change just before it becomes visible, so it may not be yet).
                 assert!(
                     !returned[pk as usize].load(Ordering::Acquire),
                     "row {pk} returned before its flush"
@@ -191,9 +191,9 @@ async fn writes_complete_when_another_task_flushes_them() {
 struct DiskFull(Mutex<u64>);
 
 impl CommitHook<Account> for DiskFull {
-    fn committed(&self, _: &ChangeEvent<Account>) -> Option<Durable> {
+    fn on_commit(&self, _: &ChangeEvent<Account>) -> Result<Option<Durable>, Refusal> {
         *self.0.lock().unwrap() += 1;
-        Some(Box::pin(async { Flushed::Err("disk full".into()) }))
+        Ok(Some(Box::pin(async { Flushed::Err("disk full".into()) })))
     }
 }
 

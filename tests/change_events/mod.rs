@@ -14,6 +14,7 @@ mod failures;
 mod filters;
 mod lagging;
 mod records;
+mod refused;
 mod replay;
 mod subscribe_midway;
 

@@ -6,7 +6,7 @@
 use std::sync::{Arc, Mutex};
 
 use futures::StreamExt;
-use worktable_core::events::{CommitHook, Durable};
+use worktable_core::events::{CommitHook, Durable, Refusal};
 use worktable_core::prelude::*;
 use worktable_core::{ChangeEvent, Watch};
 
@@ -84,9 +84,9 @@ async fn a_subscriber_reading_while_writers_run_can_replay_the_table() {
 struct Recorder(Mutex<Vec<ChangeEvent<Account>>>);
 
 impl CommitHook<Account> for Recorder {
-    fn committed(&self, event: &ChangeEvent<Account>) -> Option<Durable> {
+    fn on_commit(&self, event: &ChangeEvent<Account>) -> Result<Option<Durable>, Refusal> {
         self.0.lock().unwrap().push(event.clone());
-        None
+        Ok(None)
     }
 }
 

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use worktable_core::events::{CommitHook, Durable};
+use worktable_core::events::{CommitHook, Durable, Refusal};
 use worktable_core::prelude::*;
 use worktable_core::{ChangeEvent, ChangeKind, Subscription, Watch};
 
@@ -16,9 +16,9 @@ use super::{Doc, contents, doc, payload_for_slot, reclaim, vacuum_now};
 struct Counter(AtomicUsize);
 
 impl CommitHook<Doc> for Counter {
-    fn committed(&self, _event: &ChangeEvent<Doc>) -> Option<Durable> {
+    fn on_commit(&self, _event: &ChangeEvent<Doc>) -> Result<Option<Durable>, Refusal> {
         self.0.fetch_add(1, Ordering::Relaxed);
-        None
+        Ok(None)
     }
 }
 

@@ -94,6 +94,19 @@ pub enum TableError {
         source: Box<dyn std::error::Error + Send + Sync>,
     },
 
+    /// The commit hook refused the change at its commit point (e.g. a
+    /// durable table whose write-ahead log can no longer be written): the
+    /// change was not made, nothing of it is visible, and the table is as
+    /// it was before the call.
+    #[error("table `{table}`: the change was refused and not made: {source}")]
+    WriteRefused {
+        /// The table's name.
+        table: &'static str,
+        /// Why the hook refused it.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+
     /// The table has used every page id (more than 256 TiB of rows).
     #[error("table `{table}`: no page ids are left")]
     TableFull {

@@ -143,16 +143,64 @@ impl<R: Row> ChangeEvent<R> {
         (self.committed.old.as_ref(), self.committed.new.as_ref())
     }
 
+    /// Rebuilds the change numbered `seq` from its row images (e.g. read
+    /// back from a write-ahead log): `after` for an insert, `before` and
+    /// `after` for an update, `before` for a delete. The key is read from
+    /// an image.
+    ///
+    /// # Errors
+    ///
+    /// [`EventDecodeError::Shape`] when the images do not fit the kind.
+    ///
+    /// ```
+    /// use worktable_core::prelude::*;
+    /// use worktable_core::{ChangeEvent, ChangeKind, RowImage};
+    ///
+    /// #[derive(Table, Archive, Serialize, Deserialize, Clone, Debug, PartialEq)]
+    /// #[rkyv(crate = worktable_core::rkyv)]
+    /// struct Note {
+    ///     #[pk]
+    ///     id: u32,
+    ///     text: String,
+    /// }
+    ///
+    /// let bytes = worktable_core::rkyv::to_bytes::<worktable_core::rkyv::rancor::Error>(
+    ///     &Note { id: 7, text: "hi".into() },
+    /// )?;
+    /// let image = RowImage::<Note>::from_bytes(&bytes)?;
+    /// let event = ChangeEvent::from_images(12, ChangeKind::Insert, None, Some(image))?;
+    /// assert_eq!((event.seq(), *event.pk()), (12, 7));
+    /// assert_eq!(event.after().unwrap().get().text, "hi");
+    /// assert!(ChangeEvent::<Note>::from_images(13, ChangeKind::Delete, None, None).is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn from_images(
+        seq: u64,
+        kind: ChangeKind,
+        before: Option<RowImage<R>>,
+        after: Option<RowImage<R>>,
+    ) -> Result<Self, EventDecodeError> {
+        let pk = match (kind, &before, &after) {
+            (ChangeKind::Insert, None, Some(image))
+            | (ChangeKind::Update, Some(image), Some(_))
+            | (ChangeKind::Delete, Some(image), None) => R::pk_of_archived(image.archived()),
+            (kind, before, after) => {
+                return Err(EventDecodeError::Shape {
+                    kind: kind_code(kind),
+                    old: before.is_some(),
+                    new: after.is_some(),
+                });
+            }
+        };
+        Ok(Self::new(seq, pk, kind, before, after))
+    }
+
     /// The change as a record that rkyv can serialize: the row images go in
     /// as the archived bytes the table already holds, never re-serialized.
     pub fn to_record(&self) -> EventRecord {
         EventRecord {
             seq: self.seq(),
-            kind: match self.committed.kind {
-                ChangeKind::Insert => 0,
-                ChangeKind::Update => 1,
-                ChangeKind::Delete => 2,
-            },
+            kind: kind_code(self.committed.kind),
             old: self
                 .committed
                 .old
@@ -193,6 +241,15 @@ impl<R: Row> ChangeEvent<R> {
             }
         };
         Ok(Self::new(record.seq.to_native(), pk, kind, old, new))
+    }
+}
+
+/// The kind's code in an [`EventRecord`].
+fn kind_code(kind: ChangeKind) -> u8 {
+    match kind {
+        ChangeKind::Insert => 0,
+        ChangeKind::Update => 1,
+        ChangeKind::Delete => 2,
     }
 }
 

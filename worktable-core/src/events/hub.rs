@@ -6,10 +6,12 @@
 //! A write makes its change visible to readers at one moment (the
 //! primary-index update of `table::write`). When somebody listens (a
 //! subscriber or the commit hook), that moment happens under the hub's
-//! *commit lock*, together with taking the next sequence number and handing
-//! the event to every listener — so sequence numbers, visibility and
-//! delivery share one order, with no gaps, whatever writers run at once. The
-//! critical section is a map update and a queue push per subscriber.
+//! *commit lock*, together with taking the next sequence number, handing
+//! the event to the commit hook (which may refuse it: then nothing is
+//! applied and the number stays unused) and then to every subscriber — so
+//! sequence numbers, visibility and delivery share one order, with no gaps,
+//! whatever writers run at once. The critical section is the hook's append,
+//! a map update and a queue push per subscriber.
 //!
 //! When nobody listens, writes skip the lock and build no event: they only
 //! take a sequence number. One atomic word, `state`, holds the last sequence
@@ -44,16 +46,34 @@ pub type Durable = Pin<
     >,
 >;
 
-/// Receives every change of a table, in sequence order, at the moment it
-/// commits — the hook `worktable-persist` logs through.
+/// Why a [`CommitHook`] refused a change: the write fails with
+/// [`TableError::WriteRefused`], whose source this is.
+pub type Refusal = Box<dyn std::error::Error + Send + Sync>;
+
+/// Receives every change of a table, in sequence order, at its commit
+/// point — the hook `worktable-persist` logs through — and may refuse it.
 ///
-/// `committed` runs under the table's commit lock, so it must be quick (e.g.
-/// append to an in-memory log buffer). The [`Durable`] future it may return
-/// is awaited by the write before the write returns, outside every lock, so
-/// concurrent writes can share one flush.
+/// [`on_commit`](Self::on_commit) runs under the table's commit lock, so
+/// it must be quick (e.g. append to an in-memory log buffer). The
+/// [`Durable`] future it may return is awaited by the write before the
+/// write returns, outside every lock, so concurrent writes can share one
+/// flush.
 pub trait CommitHook<R: Row>: Send + Sync + 'static {
-    /// Called once per change, in sequence order, with no gaps.
-    fn committed(&self, event: &ChangeEvent<R>) -> Option<Durable>;
+    /// Called once per change, in sequence order, with no gaps, just
+    /// before the change becomes visible to readers and subscribers.
+    ///
+    /// `Ok` lets the change commit, with a future the write then waits for
+    /// (`None`: nothing to wait for). `Err` refuses it: the change is not
+    /// made, its sequence number is not used (the next change gets it),
+    /// and the write undoes what it had prepared and fails with
+    /// [`TableError::WriteRefused`] — e.g. a log that can no longer be
+    /// written refuses every change instead of letting memory run ahead of
+    /// it.
+    ///
+    /// # Errors
+    ///
+    /// The hook's reason for refusing the change.
+    fn on_commit(&self, event: &ChangeEvent<R>) -> std::result::Result<Option<Durable>, Refusal>;
 }
 
 /// A change's row images: before, after.
@@ -87,6 +107,8 @@ const LISTENING: u64 = 1 << 12;
 const SEQ_SHIFT: u32 = 13;
 /// One more sequence number.
 const SEQ_ONE: u64 = 1 << SEQ_SHIFT;
+/// The largest sequence number `state` holds.
+pub(crate) const MAX_SEQ: u64 = u64::MAX >> SEQ_SHIFT;
 
 /// Listeners, guarded by the commit lock.
 struct Listeners<R: Row> {
@@ -110,9 +132,13 @@ pub(crate) struct EventHub<R: Row> {
 }
 
 impl<R: Row> EventHub<R> {
-    pub(crate) fn new(hook: Option<Arc<dyn CommitHook<R>>>) -> Self {
+    /// A hub whose first change gets sequence number `last_seq + 1`
+    /// (`last_seq` at most [`MAX_SEQ`]).
+    pub(crate) fn new(hook: Option<Arc<dyn CommitHook<R>>>, last_seq: u64) -> Self {
+        debug_assert!(last_seq <= MAX_SEQ);
+        let listening = if hook.is_some() { LISTENING } else { 0 };
         Self {
-            state: AtomicU64::new(if hook.is_some() { LISTENING } else { 0 }),
+            state: AtomicU64::new(listening | (last_seq << SEQ_SHIFT)),
             listeners: Mutex::new(Listeners {
                 subscribers: Vec::new(),
                 hook,
@@ -163,6 +189,13 @@ impl<R: Row> EventHub<R> {
     /// A subscription to every change committed from now on that `watch`
     /// selects.
     pub(crate) fn subscribe(self: &Arc<Self>, watch: Watch<R>) -> Subscription<R> {
+        self.subscribe_at(watch).0
+    }
+
+    /// [`subscribe`](Self::subscribe), and the sequence number of the last
+    /// change committed before it: the subscription receives exactly the
+    /// changes numbered after it.
+    pub(crate) fn subscribe_at(self: &Arc<Self>, watch: Watch<R>) -> (Subscription<R>, u64) {
         let slot = Arc::new(Slot::new(watch));
         let mut listeners = self.lock();
         if !listeners.any() {
@@ -175,8 +208,12 @@ impl<R: Row> EventHub<R> {
             }
         }
         listeners.subscribers.push(Arc::clone(&slot));
+        // Under the commit lock, with no lock-free commit in flight: every
+        // change numbered up to here is visible, every later one reaches
+        // the slot.
+        let last_seq = self.last_seq();
         drop(listeners);
-        Subscription::new(Arc::clone(self), slot)
+        (Subscription::new(Arc::clone(self), slot), last_seq)
     }
 
     /// Removes a subscription's slot.
@@ -218,8 +255,14 @@ impl<R: Row> Ticket<'_, R> {
 
     /// Makes the change visible (`apply`) and gives it the next sequence
     /// number; when observed, under the commit lock, also hands its event
-    /// (with `images`: before, after) to every listener. A durability future
-    /// from the hook joins `pending`.
+    /// (with `images`: before, after) to the commit hook first and then to
+    /// every subscriber. A durability future from the hook joins `pending`.
+    ///
+    /// # Errors
+    ///
+    /// [`TableError::WriteRefused`] when the commit hook refuses the
+    /// change: `apply` is not called and no sequence number is used. The
+    /// caller undoes what it prepared.
     pub(crate) fn commit<T>(
         mut self,
         kind: ChangeKind,
@@ -227,31 +270,48 @@ impl<R: Row> Ticket<'_, R> {
         images: Option<Images<R>>,
         apply: impl FnOnce() -> T,
         pending: &mut Pending,
-    ) -> T {
+    ) -> Result<T> {
         let hub = self.hub;
         if self.in_flight {
             let applied = apply();
             // Take the number and leave the in-flight count in one step.
             hub.state.fetch_add(SEQ_ONE - IN_FLIGHT, Ordering::Release);
             self.in_flight = false;
-            return applied;
+            return Ok(applied);
         }
         let (before, after) = images.expect("an observed commit has its row images");
         let listeners = hub.lock();
-        let seq = (hub.state.fetch_add(SEQ_ONE, Ordering::AcqRel) >> SEQ_SHIFT) + 1;
-        let applied = apply();
+        let Some(hook) = &listeners.hook else {
+            let seq = (hub.state.fetch_add(SEQ_ONE, Ordering::AcqRel) >> SEQ_SHIFT) + 1;
+            let applied = apply();
+            let event = ChangeEvent::new(seq, pk.clone(), kind, before, after);
+            offer(&listeners, &event);
+            return Ok(applied);
+        };
+        // With a hook installed every commit takes this lock (the hook keeps
+        // the "somebody listens" flag set for the table's life), so no
+        // number is taken meanwhile: the next one is known before the hook
+        // decides, and used only if it accepts.
+        let seq = hub.last_seq() + 1;
         let event = ChangeEvent::new(seq, pk.clone(), kind, before, after);
-        for slot in &listeners.subscribers {
-            slot.offer(&event);
-        }
-        if let Some(durable) = listeners
-            .hook
-            .as_ref()
-            .and_then(|hook| hook.committed(&event))
-        {
-            pending.0.push(durable);
-        }
-        applied
+        let durable = hook
+            .on_commit(&event)
+            .map_err(|source| TableError::WriteRefused {
+                table: R::TABLE_NAME,
+                source,
+            })?;
+        hub.state.fetch_add(SEQ_ONE, Ordering::AcqRel);
+        let applied = apply();
+        offer(&listeners, &event);
+        pending.0.extend(durable);
+        Ok(applied)
+    }
+}
+
+/// Hands `event` to every subscriber; called under the commit lock.
+fn offer<R: Row>(listeners: &Listeners<R>, event: &ChangeEvent<R>) {
+    for slot in &listeners.subscribers {
+        slot.offer(event);
     }
 }
 

@@ -8,6 +8,6 @@ mod hub;
 mod subscription;
 
 pub use event::{ArchivedEventRecord, ChangeEvent, ChangeKind, EventDecodeError, EventRecord};
-pub use hub::{CommitHook, Durable};
-pub(crate) use hub::{EventHub, Pending};
+pub use hub::{CommitHook, Durable, Refusal};
+pub(crate) use hub::{EventHub, MAX_SEQ, Pending};
 pub use subscription::{DEFAULT_CAPACITY, Lagged, Subscription, Watch};

@@ -195,29 +195,54 @@ impl<R: Row> Slot<R> {
 pub struct Subscription<R: Row> {
     hub: Arc<EventHub<R>>,
     slot: Arc<Slot<R>>,
+    /// Earlier changes delivered before the queue's (a resumed feed: see
+    /// [`with_history`](Self::with_history)), already filtered.
+    history: VecDeque<ChangeEvent<R>>,
 }
 
 impl<R: Row> fmt::Debug for Subscription<R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Subscription")
             .field("table", &R::TABLE_NAME)
-            .field("queued", &self.slot.queue().items.len())
+            .field("queued", &self.queued())
             .finish()
     }
 }
 
 impl<R: Row> Subscription<R> {
     pub(crate) fn new(hub: Arc<EventHub<R>>, slot: Arc<Slot<R>>) -> Self {
-        Self { hub, slot }
+        Self {
+            hub,
+            slot,
+            history: VecDeque::new(),
+        }
     }
 
-    /// Items waiting in the queue (events, plus at most one `Lagged`).
+    /// Puts `events`, changes committed before the subscription started
+    /// (e.g. read back from a write-ahead log), in front of the ones it
+    /// receives: they are delivered first, in the order given, as this
+    /// subscription's watch sees them. For `worktable-persist`'s resumed
+    /// feeds; the caller makes the numbering continue without a gap into
+    /// the live changes.
+    #[doc(hidden)]
+    #[must_use]
+    pub fn with_history(mut self, events: impl IntoIterator<Item = ChangeEvent<R>>) -> Self {
+        let watch = &self.slot.watch;
+        self.history
+            .extend(events.into_iter().filter_map(|event| watch.view(&event)));
+        self
+    }
+
+    /// Items waiting (events, plus at most one `Lagged`).
     pub fn queued(&self) -> usize {
-        self.slot.queue().items.len()
+        self.history.len() + self.slot.queue().items.len()
     }
 
     /// The next item, without waiting: `None` when the queue is empty.
     pub fn try_next(&mut self) -> Option<Result<ChangeEvent<R>, Lagged>> {
+        if let Some(event) = self.history.pop_front() {
+            return Some(Ok(event));
+        }
         self.slot.queue().items.pop_front().map(into_result)
     }
 }
@@ -232,7 +257,10 @@ fn into_result<R: Row>(item: Item<R>) -> Result<ChangeEvent<R>, Lagged> {
 impl<R: Row> Stream for Subscription<R> {
     type Item = Result<ChangeEvent<R>, Lagged>;
 
-    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        if let Some(event) = self.history.pop_front() {
+            return Poll::Ready(Some(Ok(event)));
+        }
         let mut queue = self.slot.queue();
         match queue.items.pop_front() {
             Some(item) => Poll::Ready(Some(into_result(item))),

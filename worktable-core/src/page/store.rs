@@ -269,6 +269,13 @@ impl<R: Row> RowStore<R> {
         self.pool.free(staged.link);
     }
 
+    /// Frees the slot of a cell that was never put in the primary index (an
+    /// insert refused at its commit point): no reader has seen it.
+    pub(crate) fn discard_cell(&self, cell: RowCell) {
+        self.check_owner(&cell);
+        self.pool.free(cell.link());
+    }
+
     /// Makes `staged` the version of `cell`. The old version must then be
     /// [retired](Self::retire) — outside any map guard, since retiring may
     /// run the epoch collector.

@@ -5,13 +5,15 @@
 //! # Why a capture sees a consistent set of pages
 //!
 //! A write marks the pages whose set of rows it changes inside its commit
-//! step — the step that makes the change visible and, when a commit hook
-//! is installed, numbers it and hands it to the hook under the commit lock
-//! (see [`write`](super::write)): the pages of the version it publishes
-//! and of the version it replaces or deletes. So a checkpoint that notes
-//! the last sequence number `S` (through the commit hook, in sequence
-//! order) and only then [captures](WorkTable::capture_changed_pages) finds
-//! every page changed by a change up to `S` marked — and a change numbered
+//! step — the step that, when a commit hook is installed, numbers the
+//! change, hands it to the hook and makes it visible, all under the commit
+//! lock (see [`write`](super::write)): the pages of the version it
+//! publishes and of the version it replaces or deletes. So a checkpoint
+//! that notes the last sequence number `S` (through the commit hook, in
+//! sequence order) and only then [captures](WorkTable::capture_changed_pages)
+//! — which first waits for the commit lock, so the change numbered `S` has
+//! finished its step — finds every page changed by a change up to `S`
+//! marked — and a change numbered
 //! after `S` marks its pages again even if an earlier mark (staging marks
 //! the new version's page too) was taken by this capture before the row
 //! was visible. Vacuum moves rows without a change number; the capture
@@ -83,6 +85,9 @@ impl<R: Row> WorkTable<R> {
     /// For `worktable-persist`'s checkpoints; see the module documentation.
     #[doc(hidden)]
     pub fn capture_changed_pages(&self) -> PageCapture<'_, R> {
+        // A change the hook has numbered may still be marking its pages
+        // under the commit lock: let it finish.
+        self.events.barrier();
         let no_moves = self
             .relocations
             .write()

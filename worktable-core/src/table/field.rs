@@ -82,7 +82,9 @@ impl<R: Row> WorkTable<R> {
                     .with_cell(pk, |cell| self.stage_field::<F>(cell, &value, &guard))
                     .ok_or_else(|| not_found_pk::<R>(pk))??
             };
-            staged.map(|(staged, old)| (self.publish_update(pk, staged, pending), old))
+            staged
+                .map(|(staged, old)| Ok((self.publish_update(pk, staged, pending)?, old)))
+                .transpose()?
         } else {
             let guard = epoch::pin();
             // Nobody listens: stage and swap under one look-up of the cell.
@@ -91,11 +93,15 @@ impl<R: Row> WorkTable<R> {
             self.primary
                 .with_cell(pk, |cell| {
                     let staged = self.stage_field::<F>(cell, &value, &guard)?;
-                    Ok(staged.map(|(staged, old)| {
-                        let apply = || self.store.replace(cell, staged);
-                        let replaced = ticket.commit(ChangeKind::Update, pk, None, apply, pending);
-                        (replaced, old)
-                    }))
+                    staged
+                        .map(|(staged, old)| {
+                            let apply = || self.store.replace(cell, staged);
+                            // Nobody listens, so no hook can refuse.
+                            let replaced =
+                                ticket.commit(ChangeKind::Update, pk, None, apply, pending)?;
+                            Ok((replaced, old))
+                        })
+                        .transpose()
                 })
                 .ok_or_else(|| not_found_pk::<R>(pk))??
         };

@@ -111,17 +111,19 @@ impl<R: Row> fmt::Debug for WorkTable<R> {
 impl<R: Row> WorkTable<R> {
     /// An empty table.
     pub fn new() -> Self {
-        Self::with_hook_option(None)
+        Self::with_hook_option(None, 0)
     }
 
     /// An empty table whose every change is handed to `hook` as it commits,
     /// in sequence order, before the write returns (see [`CommitHook`]).
     /// This is how `worktable-persist` logs a table.
     pub fn with_commit_hook(hook: Arc<dyn CommitHook<R>>) -> Self {
-        Self::with_hook_option(Some(hook))
+        Self::with_hook_option(Some(hook), 0)
     }
 
-    fn with_hook_option(hook: Option<Arc<dyn CommitHook<R>>>) -> Self {
+    /// An empty table whose first change gets sequence number
+    /// `last_seq + 1` (at most 2⁵¹ − 1).
+    fn with_hook_option(hook: Option<Arc<dyn CommitHook<R>>>, last_seq: u64) -> Self {
         Self {
             store: RowStore::new(),
             primary: PrimaryIndex::with_capacity(0, R::pk_prefix()),
@@ -129,7 +131,7 @@ impl<R: Row> WorkTable<R> {
             locks: LockMap::default(),
             pk_source: R::PkSource::default(),
             len: AtomicUsize::new(0),
-            events: Arc::new(EventHub::new(hook)),
+            events: Arc::new(EventHub::new(hook, last_seq)),
             relocations: RwLock::new(()),
         }
     }
@@ -180,7 +182,31 @@ impl<R: Row> WorkTable<R> {
         self.events.subscribe(watch)
     }
 
-    /// The sequence number of the last committed change (0 before any).
+    /// [`subscribe_to`](Self::subscribe_to), and the sequence number of the
+    /// last change committed before the subscription started: it receives
+    /// exactly the watched changes numbered after that one, so a consumer
+    /// that read the table up to that number misses nothing and sees
+    /// nothing twice.
+    ///
+    /// ```
+    /// # mod support { include!(concat!(env!("CARGO_MANIFEST_DIR"), "/doc/support.rs")); }
+    /// # use support::*;
+    /// use worktable_core::Watch;
+    /// # block_on(async {
+    /// let orders = sample_orders().await; // three inserts: changes 1 to 3
+    /// let (mut changes, since) = orders.subscribe_to_with_seq(Watch::all());
+    /// assert_eq!(since, 3);
+    /// orders.update_with(&2, |order| order.price = 7).await?;
+    /// assert_eq!(changes.try_next().unwrap().unwrap().seq(), since + 1);
+    /// # Ok::<(), TableError>(())
+    /// # }).unwrap();
+    /// ```
+    pub fn subscribe_to_with_seq(&self, watch: Watch<R>) -> (Subscription<R>, u64) {
+        self.events.subscribe_at(watch)
+    }
+
+    /// The sequence number of the last committed change (0 before any; a
+    /// table restored by `worktable-persist` continues its log's numbering).
     pub fn last_seq(&self) -> u64 {
         self.events.last_seq()
     }

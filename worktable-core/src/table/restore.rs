@@ -20,7 +20,7 @@ use rkyv::rancor;
 
 use super::WorkTable;
 use crate::__private::PkSource;
-use crate::events::CommitHook;
+use crate::events::{CommitHook, MAX_SEQ};
 use crate::index::{DuplicateKey, IndexSet};
 use crate::page::{Link, RowCell, RowStore, StageError};
 use crate::row::Row;
@@ -62,6 +62,15 @@ pub enum RestoreError {
         index: &'static str,
         /// The key, printed with `Debug`.
         key: String,
+    },
+    /// The sequence number to continue from is larger than a table can
+    /// count to.
+    #[error("sequence number {seq} is beyond the largest a table numbers changes with ({max})")]
+    SeqTooLarge {
+        /// The number given.
+        seq: u64,
+        /// The largest sequence number.
+        max: u64,
     },
     /// Pages were not given in increasing id order, or one's rows are not
     /// sorted, apart and inside it.
@@ -127,6 +136,8 @@ pub struct TableRestore<R: Row> {
     key_floor: Option<R::Pk>,
     /// The last page restored, for the order check.
     last_page: Option<u32>,
+    /// The sequence number of the last change the restored table had.
+    last_seq: u64,
 }
 
 impl<R: Row> std::fmt::Debug for TableRestore<R> {
@@ -154,7 +165,24 @@ impl<R: Row> TableRestore<R> {
             replayed: HashMap::new(),
             key_floor: None,
             last_page: None,
+            last_seq: 0,
         }
+    }
+
+    /// Makes the finished table number its first change `seq + 1`, so that
+    /// its numbering continues the restored history's (the last change a
+    /// log holds). 0 by default.
+    ///
+    /// # Errors
+    ///
+    /// [`RestoreError::SeqTooLarge`] above the largest sequence number a
+    /// table counts to (2⁵¹ − 1).
+    pub fn continue_after(&mut self, seq: u64) -> Result<(), RestoreError> {
+        if seq > MAX_SEQ {
+            return Err(RestoreError::SeqTooLarge { seq, max: MAX_SEQ });
+        }
+        self.last_seq = seq;
+        Ok(())
     }
 
     /// The key of the archived row `image`, validated.
@@ -303,6 +331,7 @@ impl<R: Row> TableRestore<R> {
             replayed,
             key_floor,
             last_page: _,
+            last_seq,
         } = self;
         // Key order (stable: of two page rows with one key, the first
         // restored comes first and is kept).
@@ -333,7 +362,7 @@ impl<R: Row> TableRestore<R> {
             (Some(last), Some(floor)) => Some(last.max(floor).clone()),
             (last, floor) => last.or(floor).cloned(),
         };
-        let mut table = WorkTable::with_hook_option(hook);
+        let mut table = WorkTable::with_hook_option(hook, last_seq);
         table.store = store;
         table.primary = crate::index::PrimaryIndex::with_capacity(rows.len(), R::pk_prefix());
         build_indexes(&table, &rows)?;

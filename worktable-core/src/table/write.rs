@@ -184,10 +184,11 @@ impl<R: Row> WorkTable<R> {
             let pk = found.pk();
             let deleted = self
                 .locked_write(&pk, |pending| {
-                    Ok(self
-                        .get(&pk)
-                        .filter(|row| I::key_is(row, key))
-                        .inspect(|row| self.delete_locked(&pk, row, pending)))
+                    let Some(row) = self.get(&pk).filter(|row| I::key_is(row, key)) else {
+                        return Ok(None);
+                    };
+                    self.delete_locked(&pk, &row, pending)?;
+                    Ok(Some(row))
                 })
                 .await?;
             if let Some(row) = deleted {
@@ -255,7 +256,7 @@ impl<R: Row> WorkTable<R> {
     /// Deletes the row `pk` and returns it; the caller holds `pk`'s lock.
     pub(super) fn remove_locked(&self, pk: &R::Pk, pending: &mut Pending) -> Result<R> {
         let row = self.get(pk).ok_or_else(|| not_found_pk::<R>(pk))?;
-        self.delete_locked(pk, &row, pending);
+        self.delete_locked(pk, &row, pending)?;
         Ok(row)
     }
 
@@ -285,16 +286,18 @@ impl<R: Row> WorkTable<R> {
             self.store.discard(staged);
             return Err(duplicate_key::<R>(duplicate));
         }
-        let cell = self.store.new_cell(staged);
+        let mut cell = Some(self.store.new_cell(staged));
         let ticket = self.events.begin();
-        let images = ticket
-            .observed()
-            .then(|| (None, Some(self.store.image(&cell))));
-        ticket.commit(
+        let images = ticket.observed().then(|| {
+            let cell = cell.as_ref().expect("the cell is not published yet");
+            (None, Some(self.store.image(cell)))
+        });
+        let committed = ticket.commit(
             ChangeKind::Insert,
             &pk,
             images,
             || {
+                let cell = cell.take().expect("a change is applied once");
                 // Marked again now that it is numbered: a checkpoint may
                 // have taken the mark of staging meanwhile.
                 self.store.publishing(&cell);
@@ -302,6 +305,12 @@ impl<R: Row> WorkTable<R> {
             },
             pending,
         );
+        if let Err(refused) = committed {
+            remove_all(&self.indexes, row);
+            self.store
+                .discard_cell(cell.expect("a refused change is not applied"));
+            return Err(refused);
+        }
         self.len.fetch_add(1, Ordering::AcqRel);
         Ok(pk)
     }
@@ -323,7 +332,15 @@ impl<R: Row> WorkTable<R> {
                 return Err(duplicate_key::<R>(duplicate));
             }
         };
-        let replaced = self.publish_update(pk, staged, pending);
+        let replaced = match self.publish_update(pk, staged, pending) {
+            Ok(replaced) => replaced,
+            Err(refused) => {
+                // The new entries lead to a version that never became the
+                // row's: take them out again.
+                remove_changed(&self.indexes, new, changes);
+                return Err(refused);
+            }
+        };
         remove_changed(&self.indexes, old, changes);
         self.store.retire(replaced);
         Ok(())
@@ -333,34 +350,53 @@ impl<R: Row> WorkTable<R> {
     /// version of the row `pk` (numbered, announced, logged); returns the
     /// replaced version, to be retired once no index leads to it. The
     /// caller holds `pk`'s lock.
+    ///
+    /// # Errors
+    ///
+    /// [`TableError::WriteRefused`] when the commit hook refuses the
+    /// change: `staged` is discarded and the row is unchanged (the caller
+    /// removes the index entries it added).
     pub(super) fn publish_update(
         &self,
         pk: &R::Pk,
         staged: Staged,
         pending: &mut Pending,
-    ) -> Replaced {
+    ) -> Result<Replaced> {
         let ticket = self.events.begin();
         let images = ticket.observed().then(|| {
             let before = self.primary.with_cell(pk, |cell| self.store.image(cell));
             (before, Some(self.store.staged_image(&staged)))
         });
-        ticket
-            .commit(
-                ChangeKind::Update,
-                pk,
-                images,
-                || {
-                    self.primary
-                        .with_cell(pk, |cell| self.store.replace(cell, staged))
-                },
-                pending,
-            )
-            .expect("a locked row stays in the primary index")
+        let mut staged = Some(staged);
+        let committed = ticket.commit(
+            ChangeKind::Update,
+            pk,
+            images,
+            || {
+                let staged = staged.take().expect("a change is applied once");
+                self.primary
+                    .with_cell(pk, |cell| self.store.replace(cell, staged))
+            },
+            pending,
+        );
+        match committed {
+            Ok(replaced) => Ok(replaced.expect("a locked row stays in the primary index")),
+            Err(refused) => {
+                self.store
+                    .discard(staged.expect("a refused change is not applied"));
+                Err(refused)
+            }
+        }
     }
 
     /// Deletes `row`, the current version of the row `pk`; the caller holds
     /// `pk`'s lock.
-    pub(crate) fn delete_locked(&self, pk: &R::Pk, row: &R, pending: &mut Pending) {
+    ///
+    /// # Errors
+    ///
+    /// [`TableError::WriteRefused`] when the commit hook refuses the
+    /// change; the row is then unchanged.
+    pub(crate) fn delete_locked(&self, pk: &R::Pk, row: &R, pending: &mut Pending) -> Result<()> {
         let ticket = self.events.begin();
         let images = ticket.observed().then(|| {
             let before = self.primary.with_cell(pk, |cell| self.store.image(cell));
@@ -379,11 +415,12 @@ impl<R: Row> WorkTable<R> {
                     cell
                 },
                 pending,
-            )
+            )?
             .expect("a locked row stays in the primary index");
         self.len.fetch_sub(1, Ordering::AcqRel);
         remove_all(&self.indexes, row);
         self.store.retire_cell(cell);
+        Ok(())
     }
 
     fn stage(&self, row: &R) -> Result<Staged> {
