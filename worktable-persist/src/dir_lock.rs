@@ -168,7 +168,7 @@ pub enum LockError {
         path: PathBuf,
     },
     /// The lock file cannot be created, opened or locked.
-    #[error("cannot lock the table directory through {}", path.display())]
+    #[error("cannot lock the table directory through {}: {source}", path.display())]
     Io {
         /// The lock file's path.
         path: PathBuf,

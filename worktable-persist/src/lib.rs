@@ -97,19 +97,31 @@
 //!
 //! # When the log cannot be written
 //!
-//! If writing or syncing the log fails, the table stops logging: the write
-//! waiting for that sync, and every write after it (in every mode), fails
-//! with [`TableError::Durability`](worktable_core::TableError::Durability)
-//! (source: [`PersistError::LogWrite`]). The change of such a write *is*
-//! committed in memory and visible to readers, but it is not in the log;
-//! after a reopen the table holds what was synced before the failure —
-//! plus, possibly, the one change whose write or sync failed: its record
-//! may have reached the file before the error (after a power loss it may
-//! be gone again; after a process kill it stays). Writes refused after
-//! the failure never come back. No checkpoint completes once the log has
-//! failed (a checkpoint only takes effect after the log has synced every
-//! change its pages may hold). [`PersistentTable::close`] reports the
-//! failure too. Reopen the table to write again.
+//! If writing or syncing the log fails, the table *fails*: it stops
+//! logging for good (until it is closed and opened again), and
+//! [`PersistentTable::health`] says so, with the error.
+//!
+//! - The writes whose records were already handed to the log (the write
+//!   waiting for the failed sync, and any sharing its batch) fail with
+//!   [`TableError::Durability`](worktable_core::TableError::Durability)
+//!   (source: [`PersistError::LogWrite`]). Their changes *are* committed in
+//!   memory and visible to readers, but not durably: after a reopen the
+//!   table holds what was synced before the failure, plus possibly those
+//!   changes (their records may have reached the file before the error;
+//!   after a power loss they may be gone again, after a process kill they
+//!   stay).
+//! - Every later write, in every mode, is refused at its commit point
+//!   before it changes anything, with
+//!   [`TableError::WriteRefused`](worktable_core::TableError::WriteRefused)
+//!   (same source): no row, no index entry, no event, no sequence number.
+//!   Retrying it gets the same refusal (never a `DuplicatePk` for a write
+//!   that was not made). Reads keep working.
+//! - No checkpoint completes once the log has failed (a checkpoint only
+//!   takes effect after the log has synced every change its pages may
+//!   hold). [`PersistentTable::close`] reports the failure too.
+//!
+//! Every [`PersistError`] message carries its reason (e.g. "No space left
+//! on device"), and `source()` gives it as a typed error.
 //!
 //! # Internals
 //!
@@ -140,4 +152,4 @@ pub mod vfs;
 
 #[doc(hidden)]
 pub use table::LogStats;
-pub use table::{CheckpointReport, Durability, Options, PersistError, PersistentTable};
+pub use table::{CheckpointReport, Durability, Health, Options, PersistError, PersistentTable};

@@ -2,11 +2,13 @@
 //! log or checkpoint files fail to be written or synced.
 //!
 //! - A failed write or sync of the log fails the write waiting for it with
-//!   `TableError::Durability` (source `PersistError::LogWrite`), and every
-//!   later write too; after a reopen the table holds every acknowledged
-//!   write, never a write refused after the failure, and at most the one
-//!   write whose record was being written when the log failed (its bytes
-//!   may be in the file: a process that dies keeps them).
+//!   `TableError::Durability` (source `PersistError::LogWrite`; that change
+//!   stays in memory), and refuses every later write before it changes
+//!   anything (`TableError::WriteRefused`, same source; `health()` says the
+//!   table has failed); after a reopen the table holds every acknowledged
+//!   write, never a refused one, and at most the one write whose record was
+//!   being written when the log failed (its bytes may be in the file: a
+//!   process that dies keeps them).
 //! - A failed write, sync, rename, directory sync, ... of a checkpoint
 //!   (`SimFs` faults by kind and by file-name prefix, and a [`Tap`] failing
 //!   any one operation of a checkpoint) makes `checkpoint()` return a typed
@@ -32,7 +34,7 @@ use std::time::{Duration, Instant};
 
 use common::{
     Item, Op, Rng, Script, SeedGuard, State, Tap, TapOp, apply, chain, diff, dir, injected,
-    is_log_failure, manual, open_on, recover_state, release, seeds,
+    is_log_failure, is_refused, is_unlogged, manual, open_on, recover_state, release, seeds,
 };
 use worktable_persist::vfs::{Fault, PowerCut, SimFs};
 use worktable_persist::{PersistError, PersistentTable};
@@ -144,22 +146,35 @@ async fn log_failure_case(seed: u64) -> usize {
                 script.apply(&op);
                 apply(&mut in_memory, &op);
             }
-            Err(error) => {
+            Err(error) if failed.is_none() => {
                 assert!(
-                    is_log_failure(&error),
+                    is_unlogged(&error),
                     "{fault:?}: write {i} ({op:?}) failed with {error}, not a log failure"
                 );
-                if failed.is_none() {
-                    assert_eq!(
-                        i, first_failing,
-                        "{fault:?}: the first failing write is #{i}"
-                    );
-                    failed = Some(op.clone());
-                }
-                // Committed in memory all the same (documented).
+                assert_eq!(
+                    i, first_failing,
+                    "{fault:?}: the first failing write is #{i}"
+                );
+                failed = Some(op.clone());
+                // Its record was handed to the log before the failure: it is
+                // committed in memory all the same (documented).
                 apply(&mut in_memory, &op);
                 let found = table.get(&op.id()).map(|row| row.version);
                 assert_eq!(found, op.outcome(), "{op:?} is not visible in memory");
+                assert!(table.health().is_failed(), "{fault:?}: health after {op:?}");
+            }
+            Err(error) => {
+                // Every later write is refused before it changes anything.
+                assert!(
+                    is_refused(&error),
+                    "{fault:?}: write {i} ({op:?}) after the failure gave {error}, not a refusal"
+                );
+                let found = table.get(&op.id()).map(|row| row.version);
+                assert_eq!(
+                    found,
+                    in_memory.get(&op.id()).copied(),
+                    "{op:?} was refused but changed the row in memory"
+                );
             }
         }
     }
@@ -766,10 +781,10 @@ async fn any_failed_operation_of_a_checkpoint_then_a_power_cut_during_the_retry_
     );
 }
 
-/// A write refused because the log failed is committed in memory (as
-/// documented); a checkpoint running at that moment must not make it
-/// durable: after a reopen the table holds what was acknowledged, plus at
-/// most the write whose log record failed. The checkpoint is held at its
+/// A write whose log record failed is committed in memory (as documented)
+/// and a later one is refused; a checkpoint running at that moment must not
+/// make either durable: after a reopen the table holds what was
+/// acknowledged, plus at most the write whose log record failed. The checkpoint is held at its
 /// first page-file operation (creating the page file of a first checkpoint:
 /// after the log has rotated, before the rows are copied) while one write
 /// fails in the log and a second is refused.
@@ -805,7 +820,8 @@ async fn a_checkpoint_racing_a_log_failure_does_not_persist_refused_writes() {
     assert!(is_log_failure(&error), "{error}");
     let refused = Op::Upsert(5_000, 1);
     let error = refused.run(&table).await.expect_err("the log has failed");
-    assert!(is_log_failure(&error), "{error}");
+    assert!(is_refused(&error), "{error}");
+    assert!(!table.contains(&5_000), "a refused write changed the table");
     go.send(()).unwrap();
     let outcome = checkpoint.await.unwrap();
     disk.clear_faults();
@@ -941,4 +957,60 @@ async fn after_two_failed_metadata_replacements_every_named_checkpoint_stays_int
         &[&state],
     );
     release(table);
+}
+
+/// Once the log has failed, the table says so, and a later write — a retry
+/// of the failed one included — is refused before it changes anything,
+/// with an error whose message carries the operating system's reason.
+#[tokio::test]
+async fn a_failed_log_refuses_every_later_write_before_it_changes_anything() {
+    let disk = SimFs::new();
+    let table = open_on::<Item>(&disk, manual()).unwrap().expect("open");
+    Op::Insert(1, 1).run(&table).await.expect("a healthy write");
+    assert!(!table.health().is_failed());
+
+    disk.fail(Fault::Sync { nth: 1 });
+    let error = Op::Insert(2, 1)
+        .run(&table)
+        .await
+        .expect_err("its sync fails");
+    assert!(is_unlogged(&error), "{error}");
+    let health = table.health();
+    let failure = health.error().expect("the table has failed");
+    assert!(matches!(failure, PersistError::LogWrite { .. }));
+    let message = failure.to_string();
+    assert!(
+        message.contains(common::DIR) && message.contains("injected fault"),
+        "the message names the directory and the reason: {message}"
+    );
+
+    let mut changes = table.subscribe();
+    let last_seq = table.last_seq();
+    let rows = common::read_state(&table).unwrap();
+    for op in [
+        Op::Insert(3, 1),
+        Op::Insert(3, 1),
+        Op::Update(1, 2),
+        Op::UpdateWith(1, 3),
+        Op::Upsert(4, 1),
+        Op::Delete(1),
+    ] {
+        let error = op.run(&table).await.expect_err("the log has failed");
+        assert!(is_refused(&error), "{op:?}: {error}");
+        assert!(
+            error.to_string().contains("injected fault"),
+            "{op:?}: the refusal carries the reason: {error}"
+        );
+    }
+    assert_eq!(common::read_state(&table).unwrap(), rows);
+    assert_eq!(table.last_seq(), last_seq);
+    assert!(
+        changes.try_next().is_none(),
+        "a refused write was announced"
+    );
+    assert!(matches!(
+        table.checkpoint().await,
+        Err(PersistError::LogWrite { .. })
+    ));
+    assert!(table.close().await.is_err());
 }

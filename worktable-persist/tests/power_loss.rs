@@ -650,10 +650,10 @@ struct Gate {
 }
 
 impl worktable_core::events::CommitHook<Item> for Gate {
-    fn committed(
+    fn on_commit(
         &self,
         event: &worktable_core::ChangeEvent<Item>,
-    ) -> Option<worktable_core::events::Durable> {
+    ) -> Result<Option<worktable_core::events::Durable>, worktable_core::events::Refusal> {
         if *event.pk() == self.hold {
             if let Some(entered) = lock(&self.entered).take() {
                 let _ = entered.send(());
@@ -663,7 +663,7 @@ impl worktable_core::events::CommitHook<Item> for Gate {
                 let _ = release.recv();
             }
         }
-        None
+        Ok(None)
     }
 }
 

@@ -13,16 +13,18 @@ use crate::meta::MetaError;
 
 /// Why a durable table cannot be opened, written durably or closed.
 ///
-/// Every variant names the file it is about. A write that commits in memory
-/// but cannot be made durable fails with
-/// [`TableError::Durability`],
-/// whose source is this type ([`LogWrite`](Self::LogWrite)).
+/// Every variant names the file it is about, and its message includes the
+/// reason (the `source()` chain holds the same reason as a typed error). A
+/// write that commits in memory but cannot be made durable fails with
+/// [`TableError::Durability`], and a write refused because the log failed
+/// before it with [`TableError::WriteRefused`], each with this type
+/// ([`LogWrite`](Self::LogWrite)) as its source.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum PersistError {
     /// A file or directory of the table cannot be created, read, written,
     /// truncated or synced.
-    #[error("I/O error on {}", path.display())]
+    #[error("I/O error on {}: {source}", path.display())]
     Io {
         /// The file or directory.
         path: PathBuf,
@@ -46,7 +48,7 @@ pub enum PersistError {
     Meta(MetaError),
     /// The metadata file of a new table cannot be encoded (the table name is
     /// longer than 255 bytes).
-    #[error("cannot write the metadata file {}", path.display())]
+    #[error("cannot write the metadata file {}: {source}", path.display())]
     MetaEncode {
         /// The metadata file's path.
         path: PathBuf,
@@ -95,7 +97,7 @@ pub enum PersistError {
         found: String,
     },
     /// The checkpoint manifest cannot be read or decoded.
-    #[error("checkpoint manifest {} cannot be read", path.display())]
+    #[error("checkpoint manifest {} cannot be read: {source}", path.display())]
     Manifest {
         /// The manifest's path.
         path: PathBuf,
@@ -111,7 +113,7 @@ pub enum PersistError {
         detail: String,
     },
     /// The page file's header cannot be read.
-    #[error("page file {} cannot be read", path.display())]
+    #[error("page file {} cannot be read: {source}", path.display())]
     PageFile {
         /// The page file's path.
         path: PathBuf,
@@ -132,7 +134,10 @@ pub enum PersistError {
     },
     /// A row of the page file is not a valid row, or the rows of the page
     /// file and the log do not make a table (two rows with one unique key).
-    #[error("{}: the checkpoint and the log do not make a valid table", path.display())]
+    #[error(
+        "{}: the checkpoint and the log do not make a valid table: {source}",
+        path.display()
+    )]
     Restore {
         /// The file the bad row came from (page file or log segment), or
         /// the directory when the clash shows only at the end.
@@ -142,7 +147,10 @@ pub enum PersistError {
     },
     /// A row converted by [`open_migrating`](crate::PersistentTable::open_migrating)
     /// cannot be serialized.
-    #[error("migrating the table in {}: a converted row cannot be serialized", dir.display())]
+    #[error(
+        "migrating the table in {}: a converted row cannot be serialized: {source}",
+        dir.display()
+    )]
     MigratedRow {
         /// The table directory.
         dir: PathBuf,
@@ -183,7 +191,7 @@ pub enum PersistError {
         expected: u64,
     },
     /// A log segment cannot be read: damaged (not torn) or malformed.
-    #[error("log segment {} cannot be read", path.display())]
+    #[error("log segment {} cannot be read: {source}", path.display())]
     Log {
         /// The segment's path.
         path: PathBuf,
@@ -192,7 +200,7 @@ pub enum PersistError {
     },
     /// A log record's row image is not a valid archive of the row type.
     #[error(
-        "log segment {}: the row image of the record at byte offset {offset} is not a valid row",
+        "log segment {}: the row image of the record at byte offset {offset} is not a valid row: {source}",
         path.display()
     )]
     BadRow {
@@ -206,7 +214,7 @@ pub enum PersistError {
     /// Applying a valid log record to the table failed (the log does not
     /// describe a history the table can have had, e.g. a unique-key clash).
     #[error(
-        "log segment {}: the record at byte offset {offset} cannot be replayed",
+        "log segment {}: the record at byte offset {offset} cannot be replayed: {source}",
         path.display()
     )]
     Replay {
@@ -219,7 +227,10 @@ pub enum PersistError {
     },
     /// Writing or syncing the log failed; the table refuses every write from
     /// then on (see the [crate documentation](crate#when-the-log-cannot-be-written)).
-    #[error("cannot write or sync the write-ahead log of the table in {}", path.display())]
+    #[error(
+        "cannot write or sync the write-ahead log of the table in {}: {source}",
+        path.display()
+    )]
     LogWrite {
         /// The table directory (the segment is its last `log-*` file).
         path: PathBuf,

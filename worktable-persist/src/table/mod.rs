@@ -8,6 +8,7 @@
 mod checkpoint;
 mod error;
 mod files;
+mod health;
 mod migrate;
 mod options;
 mod recover;
@@ -33,6 +34,7 @@ pub use checkpoint::CheckpointReport;
 pub use error::PersistError;
 #[cfg(test)]
 pub(crate) use files::segment_name;
+pub use health::Health;
 pub use options::{Durability, Options};
 #[doc(hidden)]
 pub use writer::LogStats;
@@ -120,9 +122,9 @@ struct Inner<R: Row> {
 #[derive(Debug, Default)]
 struct Control {
     stop: bool,
-    /// The last background checkpoint failed: its error, reported by
-    /// `close` (the thread tries again at the next trigger).
-    failed: Option<String>,
+    /// The last background checkpoint failed: its error (the thread tries
+    /// again at the next trigger).
+    failed: Option<Arc<PersistError>>,
 }
 
 impl<R: Row> std::fmt::Debug for PersistentTable<R> {
@@ -209,7 +211,7 @@ impl<R: Row> PersistentTable<R> {
         force_checkpoint: bool,
     ) -> Result<Self, PersistError> {
         let Recovered {
-            restore,
+            mut restore,
             meta,
             manifest,
             last_segment,
@@ -224,6 +226,14 @@ impl<R: Row> PersistentTable<R> {
         let segment = open_last_segment::<R>(&*vfs, dir, last_segment, &header)?;
         let shared = Shared::new(dir.to_owned(), header, options.durability, last_seq);
         let hook = Arc::new(Hook::<R>::new(Arc::clone(&shared), deleted_max));
+        // The table numbers its changes on from the log's last record, so
+        // that event numbers and log numbers are one numbering.
+        restore
+            .continue_after(last_seq)
+            .map_err(|source| PersistError::Restore {
+                path: dir.to_owned(),
+                source,
+            })?;
         let table = restore
             .finish(Some(Arc::clone(&hook) as Arc<dyn CommitHook<R>>))
             .map_err(|source| PersistError::Restore {
@@ -298,8 +308,33 @@ impl<R: Row> PersistentTable<R> {
     /// every change and the previous checkpoint stays whole); the thread
     /// tries again at its next trigger, and [`close`](Self::close) takes
     /// one more and reports its error.
-    pub fn background_checkpoint_error(&self) -> Option<String> {
+    pub fn background_checkpoint_error(&self) -> Option<Arc<PersistError>> {
         self.inner.lock_control().failed.clone()
+    }
+
+    /// Whether the table still takes writes: [`Health::Failed`] once its
+    /// log could not be written or synced. A failed table refuses every
+    /// write before changing anything, with
+    /// [`TableError::WriteRefused`](worktable_core::TableError::WriteRefused)
+    /// whose source is the [`PersistError::LogWrite`] given here; reads
+    /// keep working; close it and open it again to write.
+    ///
+    /// ```
+    /// # use worktable_core::prelude::*;
+    /// # use worktable_persist::{Health, Options, PersistentTable};
+    /// # #[derive(Table, Archive, Serialize, Deserialize, Clone, Debug, PartialEq)]
+    /// # #[rkyv(crate = worktable_core::rkyv)]
+    /// # struct Note { #[pk] id: u64, text: String }
+    /// let dir = tempfile::tempdir()?;
+    /// let notes = PersistentTable::<Note>::open(dir.path(), Options::default())?;
+    /// assert!(matches!(notes.health(), Health::Healthy));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn health(&self) -> Health {
+        match self.inner.shared.failure() {
+            None => Health::Healthy,
+            Some(error) => Health::Failed(error),
+        }
     }
 
     /// Counters of the log writer since open (syncs, batches, records), for
@@ -471,7 +506,7 @@ impl<R: Row> Inner<R> {
             let outcome = self.checkpoint_now(false);
             last = Instant::now();
             control = self.lock_control();
-            control.failed = outcome.err().map(|error| error.to_string());
+            control.failed = outcome.err().map(Arc::new);
         }
     }
 }

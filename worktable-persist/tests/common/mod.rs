@@ -694,11 +694,30 @@ pub(crate) fn apply(state: &mut State, op: &Op) {
     };
 }
 
-/// Whether `error` is the durability failure of a write whose log could
-/// not be written.
+/// Whether `error` is the failure of a write because the log could not be
+/// written: the durability failure of a write whose record the log was
+/// writing (committed in memory), or the refusal of a later one (not made).
 pub(crate) fn is_log_failure(error: &TableError) -> bool {
+    is_unlogged(error) || is_refused(error)
+}
+
+/// Whether `error` is the durability failure of a write committed in memory
+/// whose log record could not be written or synced.
+pub(crate) fn is_unlogged(error: &TableError) -> bool {
     match error {
         TableError::Durability { source, .. } => matches!(
+            source.downcast_ref::<PersistError>(),
+            Some(PersistError::LogWrite { .. })
+        ),
+        _ => false,
+    }
+}
+
+/// Whether `error` is the refusal of a write, not made, because the log had
+/// failed before it.
+pub(crate) fn is_refused(error: &TableError) -> bool {
+    match error {
+        TableError::WriteRefused { source, .. } => matches!(
             source.downcast_ref::<PersistError>(),
             Some(PersistError::LogWrite { .. })
         ),

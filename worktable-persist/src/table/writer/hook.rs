@@ -5,16 +5,11 @@ use std::io;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use worktable_core::events::{CommitHook, Durable};
+use worktable_core::events::{CommitHook, Durable, Refusal};
 use worktable_core::{ChangeEvent, ChangeKind, Row};
 
 use super::{Durability, PersistError, Shared, WRITE_THRESHOLD};
 use crate::log::{RecordKind, encode_record};
-
-/// A future already failed with `error`.
-fn failed(error: PersistError) -> Durable {
-    Box::pin(async move { Err(error.into()) })
-}
 
 /// The commit hook of a durable table.
 pub(crate) struct Hook<R: Row> {
@@ -49,7 +44,7 @@ impl<R: Row> Hook<R> {
 }
 
 impl<R: Row> CommitHook<R> for Hook<R> {
-    fn committed(&self, event: &ChangeEvent<R>) -> Option<Durable> {
+    fn on_commit(&self, event: &ChangeEvent<R>) -> Result<Option<Durable>, Refusal> {
         let shared = &self.shared;
         let (kind, image) = match event.committed_kind() {
             ChangeKind::Delete => (RecordKind::Delete, event.before()),
@@ -67,13 +62,25 @@ impl<R: Row> CommitHook<R> for Hook<R> {
         }
         let mut buffer = shared.lock();
         if let Some(source) = &buffer.failed {
-            return Some(failed(shared.write_error(Arc::clone(source))));
+            return Err(shared.write_error(Arc::clone(source)).into());
         }
         let seq = buffer.next_seq;
+        if event.seq() != seq {
+            // The table continues the log's numbering (see
+            // `PersistentTable::start`); a change numbered otherwise would
+            // break it.
+            return Err(shared
+                .write_error(Arc::new(io::Error::other(format!(
+                    "change numbered {} where the log expects {seq}",
+                    event.seq()
+                ))))
+                .into());
+        }
         let Some(next) = seq.checked_add(1) else {
-            return Some(failed(PersistError::SeqExhausted {
+            return Err(PersistError::SeqExhausted {
                 path: shared.dir.clone(),
-            }));
+            }
+            .into());
         };
         let durable_below = buffer.synced_through + 1;
         let header = buffer.header;
@@ -92,7 +99,7 @@ impl<R: Row> CommitHook<R> for Hook<R> {
             // error, rather than let the log silently miss a change.
             let source = Arc::new(io::Error::new(io::ErrorKind::InvalidInput, error));
             buffer.failed = Some(Arc::clone(&source));
-            return Some(failed(shared.write_error(source)));
+            return Err(shared.write_error(source).into());
         }
         let added = buffer.tail().bytes.len() - before;
         buffer.tail().last_seq = seq;
@@ -110,7 +117,7 @@ impl<R: Row> CommitHook<R> for Hook<R> {
             Durability::Sync => {
                 let mut progress = shared.watch();
                 let path = shared.dir.clone();
-                Some(Box::pin(async move {
+                Ok(Some(Box::pin(async move {
                     let outcome = progress
                         .wait_for(|p| p.synced_through >= seq || p.failed.is_some() || p.stopped)
                         .await
@@ -127,9 +134,9 @@ impl<R: Row> CommitHook<R> for Hook<R> {
                             Err(PersistError::LogWrite { path, source }.into())
                         }
                     }
-                }))
+                })))
             }
-            Durability::Periodic(_) | Durability::None => None,
+            Durability::Periodic(_) | Durability::None => Ok(None),
         }
     }
 }

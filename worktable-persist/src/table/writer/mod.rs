@@ -302,6 +302,12 @@ impl Shared {
         }
     }
 
+    /// The error every write gets once the log has failed, if it has.
+    pub(crate) fn failure(&self) -> Option<PersistError> {
+        let source = self.lock().failed.clone()?;
+        Some(self.write_error(source))
+    }
+
     /// Asks the flusher to write and sync everything and stop.
     pub(crate) fn request_stop(&self) {
         self.lock().stop = true;
