@@ -22,7 +22,10 @@
 //! 4. Two times in three (and after the last kill), reopen the directory
 //!    here and check it with indexes ([`model::check_table`]) against the
 //!    model; otherwise the next child recovers the killed directory itself,
-//!    so kills also land on a recovery of a torn log.
+//!    so kills also land on a recovery of a torn log. Either way the
+//!    recovered table's `last_seq()` must continue the history: at least
+//!    the last one seen plus the writes acknowledged since, at most plus
+//!    the writes begun since (the closes in between add none).
 //!
 //! Only the public API is used (`open`, `close`, the `WorkTable` it
 //! dereferences to), never file names: the directory's format may change.
@@ -131,6 +134,9 @@ fn sigkilled_writers_lose_no_acknowledged_write() {
                 .unwrap_or_else(|err| fail(format!("the reopened table: {err}")));
             model
                 .observe(&found, "the rows after reopening")
+                .unwrap_or_else(|err| fail(err));
+            model
+                .observe_seq(table.last_seq(), "the reopened table")
                 .unwrap_or_else(|err| fail(err));
             runtime
                 .block_on(table.close())

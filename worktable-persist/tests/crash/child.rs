@@ -107,7 +107,10 @@ fn run(dir: &Path, seed: u64, epoch: u64) -> ! {
         live[(row.id % TASKS) as usize].insert(row.id, row.version);
         rows += 1;
     }
-    say(&Message::Ready { rows });
+    say(&Message::Ready {
+        rows,
+        last_seq: table.last_seq(),
+    });
 
     let table = Arc::new(table);
     runtime.block_on(async move {

@@ -42,6 +42,13 @@ pub(crate) struct Model {
     allowed: BTreeMap<u64, Vec<State>>,
     /// Writes in flight at a kill, not yet decided by an observation.
     in_flight: Vec<InFlight>,
+    /// The recovered table's `last_seq()` is at least this: the number
+    /// last observed plus the writes acknowledged since (each took its own
+    /// number after it, durably; the durable history is a prefix).
+    seq_low: u64,
+    /// ... and at most this: the number last observed plus the writes
+    /// begun since (each takes at most one number).
+    seq_high: u64,
     pub(crate) counts: Counts,
 }
 
@@ -72,7 +79,7 @@ impl Model {
                         return Err(format!("out of place: {line:?}"));
                     }
                 }
-                Message::Ready { rows } => {
+                Message::Ready { rows, last_seq } => {
                     if ready || rows != recovered.len() {
                         return Err(format!(
                             "out of place: {line:?} after {} rows",
@@ -80,6 +87,7 @@ impl Model {
                         ));
                     }
                     self.observe(&recovered, "the rows the child recovered")?;
+                    self.observe_seq(last_seq, "the child's recovered table")?;
                     ready = true;
                 }
                 Message::Begin {
@@ -105,6 +113,7 @@ impl Model {
                     if begun.insert(task, write).is_some() {
                         return Err(format!("task {task} began two writes: {line:?}"));
                     }
+                    self.seq_high += 1;
                 }
                 Message::Ack { task } => {
                     let write = begun
@@ -112,6 +121,7 @@ impl Model {
                         .ok_or_else(|| format!("out of place: {line:?}"))?;
                     self.set(write.id, write.after);
                     self.counts.acked += 1;
+                    self.seq_low += 1;
                 }
                 Message::Error(message) => return Err(format!("the child failed: {message}")),
             }
@@ -184,6 +194,22 @@ impl Model {
             }
         }
         self.allowed = found.iter().map(|(&id, &v)| (id, vec![Some(v)])).collect();
+        Ok(())
+    }
+
+    /// Checks the `last_seq()` of a recovered table: its numbering continues
+    /// the durable history (every acknowledged write kept its number, and
+    /// no number was skipped), and becomes the model's.
+    pub(crate) fn observe_seq(&mut self, last_seq: u64, what: &str) -> Result<(), String> {
+        if !(self.seq_low..=self.seq_high).contains(&last_seq) {
+            return Err(format!(
+                "{what} numbers its last change {last_seq}, expected {}..={}: the numbering \
+                 does not continue the acknowledged history",
+                self.seq_low, self.seq_high
+            ));
+        }
+        self.seq_low = last_seq;
+        self.seq_high = last_seq;
         Ok(())
     }
 

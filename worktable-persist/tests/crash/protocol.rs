@@ -8,7 +8,7 @@
 //! | Message | Meaning |
 //! | ------- | ------- |
 //! | `state <id> <version>` | recovery gave row `id` at `version` (one per row, before `ready`) |
-//! | `ready <rows>` | open finished with `rows` rows, all reported; writes start |
+//! | `ready <rows> <last_seq>` | open finished with `rows` rows, all reported, numbering its last change `last_seq`; writes start |
 //! | `begin <task> <op> <id> <before> <after>` | `task` starts `op` on `id`, taking it from state `before` to `after` |
 //! | `ack <task>` | the write `task` began last returned `Ok`: it is durable |
 //! | `error <message>` | the child failed and exits non-zero |
@@ -69,6 +69,8 @@ pub(crate) enum Message {
     },
     Ready {
         rows: usize,
+        /// The recovered table's `last_seq()`.
+        last_seq: u64,
     },
     Begin {
         task: u64,
@@ -100,7 +102,7 @@ impl fmt::Display for Message {
         f.write_str(PREFIX)?;
         match self {
             Message::State { id, version } => write!(f, " state {id} {version}"),
-            Message::Ready { rows } => write!(f, " ready {rows}"),
+            Message::Ready { rows, last_seq } => write!(f, " ready {rows} {last_seq}"),
             Message::Begin {
                 task,
                 op,
@@ -150,8 +152,9 @@ fn parse_message(rest: &str) -> Option<Message> {
             id: id.parse().ok()?,
             version: version.parse().ok()?,
         },
-        ["ready", rows] => Message::Ready {
+        ["ready", rows, last_seq] => Message::Ready {
             rows: rows.parse().ok()?,
+            last_seq: last_seq.parse().ok()?,
         },
         ["begin", task, op, id, before, after] => Message::Begin {
             task: task.parse().ok()?,
