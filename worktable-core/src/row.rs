@@ -70,9 +70,10 @@ pub trait Row:
     ///
     /// Changes inside a nested column type (a struct or enum used as a
     /// field) are invisible to the derive: bump `schema_version` when one
-    /// changes. Indexes are not part of it; they are rebuilt on open.
-    /// Writing a type differently (`String` vs `std::string::String`)
-    /// changes it.
+    /// changes. Indexes are not part of it; they are rebuilt on open. Types
+    /// are hashed in a canonical spelling built from the syntax tree, not as
+    /// the compiler prints them, so `String` and `std::string::String` give
+    /// the same fingerprint, and so do builds with different compilers.
     const SCHEMA_FINGERPRINT: u64;
 
     /// The row's primary key.

@@ -12,6 +12,7 @@ use syn::ext::IdentExt;
 use syn::spanned::Spanned;
 use syn::{Ident, Index as TupleIndex, Type};
 
+use crate::canonical;
 use crate::model::{IndexDef, PkSource, Table};
 
 pub(crate) fn expand(table: &Table) -> TokenStream {
@@ -487,14 +488,17 @@ fn constants(table: &Table) -> TokenStream {
 }
 
 /// What the stored bytes of a row depend on, as one line: the table name,
-/// `schema_version`, each field's name and type as written, in order, and
-/// the key fields and how keys are made. Indexes are left out: they are
+/// `schema_version`, each field's name and type in its canonical spelling,
+/// in order, and the key fields and how keys are made. Indexes are left out: they are
 /// rebuilt from the rows when a table is opened.
 fn schema_description(table: &Table) -> String {
     let mut description = format!("{};v{};", table.name, table.schema_version);
     for field in &table.fields {
-        let ty = &field.ty;
-        description.push_str(&format!("{}:{};", field.name(), quote!(#ty)));
+        description.push_str(&format!(
+            "{}:{};",
+            field.name(),
+            canonical::type_string(&field.ty)
+        ));
     }
     let pk: Vec<String> = table
         .pk
@@ -505,7 +509,7 @@ fn schema_description(table: &Table) -> String {
     let source = match &table.pk.source {
         PkSource::Caller => "caller".to_owned(),
         PkSource::AutoIncrement => "autoincrement".to_owned(),
-        PkSource::Generator(path) => format!("generator {}", quote!(#path)),
+        PkSource::Generator(path) => format!("generator {}", canonical::path_string(path)),
     };
     description.push_str(&format!("pk({}) {source}", pk.join(",")));
     description
