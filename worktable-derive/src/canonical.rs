@@ -1,5 +1,6 @@
-//! The canonical spelling of types and paths that the schema fingerprint
-//! hashes.
+//! The canonical spelling of types and paths that `Row::SCHEMA` records and
+//! the schema fingerprint hashes (the rules are listed for users in
+//! `worktable_core::schema`).
 //!
 //! Everything here is printed from the syntax tree or, for the types it does
 //! not take apart, from the identifier, literal and punctuation texts of the
