@@ -203,6 +203,26 @@ struct OtherKey {
     count: u32,
 }
 
+/// A field whose handle constant shares the name of `Row::SCHEMA`.
+#[derive(Table, Archive, Serialize, Deserialize, Clone, Debug)]
+#[rkyv(crate = worktable_core::rkyv)]
+struct Document {
+    #[pk]
+    id: u64,
+    schema: String,
+}
+
+#[test]
+fn a_field_named_schema_leaves_the_row_schema_reachable() {
+    let schema = <Document as Row>::SCHEMA;
+    assert_eq!(schema.fields()[1].name(), "schema");
+    assert_eq!(<Document as Row>::SCHEMA_FINGERPRINT, schema.fingerprint());
+    fn field_name<F: worktable_core::Field<Document>>(_handle: F) -> &'static str {
+        F::NAME
+    }
+    assert_eq!(field_name(Document::SCHEMA), "schema");
+}
+
 #[test]
 fn indexes_and_the_struct_name_leave_the_fingerprint_alone() {
     assert_eq!(

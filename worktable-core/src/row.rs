@@ -66,6 +66,9 @@ pub trait Row:
 
     /// The row type as `#[derive(Table)]` read it: table name, schema
     /// version, fields with their normalised types, key and indexes.
+    ///
+    /// A field named `schema` has a handle constant of the same name, which
+    /// `Order::SCHEMA` finds first; `<Order as Row>::SCHEMA` is this one.
     const SCHEMA: Schema;
 
     /// A fingerprint of what the row's stored bytes depend on:
