@@ -59,6 +59,9 @@
 //!   it is renamed in `Cargo.toml`; `#[table(schema_version = N)]` changes
 //!   [`Row::SCHEMA_FINGERPRINT`] by hand, for when a nested column type's
 //!   layout changes (durable tables refuse files of another fingerprint).
+//! * [`Row::SCHEMA`] describes what the derive read — table name, fields with
+//!   their types in a canonical spelling, key, indexes — and computes the
+//!   fingerprint from it (see the [`schema`] module).
 //!
 //! Each index gets a typed handle, an associated constant of the row type
 //! named after the index in upper case (`Order::CLIENT_REF`), used with
@@ -183,6 +186,7 @@ mod page;
 mod plain;
 pub mod query;
 mod row;
+pub mod schema;
 mod stripe;
 mod table;
 
@@ -199,6 +203,7 @@ pub use page::{MAX_ROW_BYTES, PAGE_SIZE};
 pub use plain::Plain;
 pub use query::Query;
 pub use row::{AutoIncrement, Field, Key, PkGenerator, Row};
+pub use schema::{KeySource, Schema, SchemaField, SchemaIndex};
 pub use table::{
     IndexStats, RowGuard, TableStats, VacuumHandle, VacuumPolicy, VacuumReport, WorkTable,
 };

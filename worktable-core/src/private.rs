@@ -7,6 +7,40 @@ pub use crate::index::{
     OrderedMap, PrefixProbe, SortPrefix, UniqueStore, WithPrefix, WithoutPrefix,
 };
 pub use crate::row::{AutoIncrement, PkGenerator};
+use crate::schema::{KeySource, Schema, SchemaField, SchemaIndex};
+
+/// `Row::SCHEMA` of a derived row type.
+pub const fn schema(
+    table_name: &'static str,
+    schema_version: u32,
+    fields: &'static [SchemaField],
+    key_fields: &'static [&'static str],
+    key_source: KeySource,
+    indexes: &'static [SchemaIndex],
+) -> Schema {
+    Schema::new(
+        table_name,
+        schema_version,
+        fields,
+        key_fields,
+        key_source,
+        indexes,
+    )
+}
+
+/// A field of `Row::SCHEMA`; `ty` is normalised by the derive.
+pub const fn schema_field(name: &'static str, ty: &'static str) -> SchemaField {
+    SchemaField::new(name, ty)
+}
+
+/// An index of `Row::SCHEMA`.
+pub const fn schema_index(
+    name: &'static str,
+    fields: &'static [&'static str],
+    unique: bool,
+) -> SchemaIndex {
+    SchemaIndex::new(name, fields, unique)
+}
 
 /// Deserializes one field of an archived row.
 ///

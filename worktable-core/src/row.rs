@@ -14,6 +14,7 @@ use rkyv::util::AlignedVec;
 use rkyv::{Archive, Deserialize, Serialize};
 
 use crate::index::IndexSet;
+use crate::schema::Schema;
 
 /// A struct that can be stored in a [`WorkTable`](crate::WorkTable).
 ///
@@ -63,17 +64,28 @@ pub trait Row:
     /// Names of the primary-key fields, in key order.
     const PK_FIELDS: &'static [&'static str];
 
-    /// A fingerprint of what the row's stored bytes depend on: the table
-    /// name, each field's name and type as written, in order, the key fields
-    /// and how keys are made, and `#[table(schema_version = N)]`. Durable
-    /// tables store it and refuse to open files written with another one.
+    /// The row type as `#[derive(Table)]` read it: table name, schema
+    /// version, fields with their normalised types, key and indexes.
+    ///
+    /// A field named `schema` has a handle constant of the same name, which
+    /// `Order::SCHEMA` finds first; `<Order as Row>::SCHEMA` is this one.
+    const SCHEMA: Schema;
+
+    /// A fingerprint of what the row's stored bytes depend on:
+    /// [`Schema::fingerprint`] of [`SCHEMA`](Row::SCHEMA), which hashes the
+    /// table name, each field's name and normalised type, in order, the key
+    /// fields and how keys are made, and `#[table(schema_version = N)]`.
+    /// Durable tables store it and refuse to open files written with another
+    /// one.
     ///
     /// Changes inside a nested column type (a struct or enum used as a
     /// field) are invisible to the derive: bump `schema_version` when one
-    /// changes. Indexes are not part of it; they are rebuilt on open.
-    /// Writing a type differently (`String` vs `std::string::String`)
-    /// changes it.
-    const SCHEMA_FINGERPRINT: u64;
+    /// changes. Indexes are not part of it; they are rebuilt on open. Types
+    /// are hashed in a canonical spelling built from the syntax tree, not as
+    /// the compiler prints them, so `String` and `std::string::String` give
+    /// the same fingerprint, and so do builds with different compilers (see
+    /// [the schema module](crate::schema#normalised-types)).
+    const SCHEMA_FINGERPRINT: u64 = Self::SCHEMA.fingerprint();
 
     /// The row's primary key.
     fn pk(&self) -> Self::Pk;

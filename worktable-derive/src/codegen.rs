@@ -12,6 +12,7 @@ use syn::ext::IdentExt;
 use syn::spanned::Spanned;
 use syn::{Ident, Index as TupleIndex, Type};
 
+use crate::canonical;
 use crate::model::{IndexDef, PkSource, Table};
 
 pub(crate) fn expand(table: &Table) -> TokenStream {
@@ -108,7 +109,7 @@ fn row_impl(table: &Table) -> TokenStream {
         }
     };
     let indexes = index_set_ident(table);
-    let fingerprint = schema_fingerprint(table);
+    let schema = schema(table);
     let pk_names = pk.fields.iter().map(|&i| table.fields[i].name());
     let pk_of_archived = one_or_tuple(&pk.fields, |i| {
         let (field, ty) = (&table.fields[i].ident, field_type(table, i));
@@ -123,7 +124,7 @@ fn row_impl(table: &Table) -> TokenStream {
             type Indexes = #indexes;
             const TABLE_NAME: &'static ::core::primitive::str = #name;
             const PK_FIELDS: &'static [&'static ::core::primitive::str] = &[#(#pk_names),*];
-            const SCHEMA_FINGERPRINT: ::core::primitive::u64 = #fingerprint;
+            const SCHEMA: #krate::Schema = #schema;
 
             #[inline]
             fn pk(&self) -> Self::Pk {
@@ -486,37 +487,43 @@ fn constants(table: &Table) -> TokenStream {
     }
 }
 
-/// What the stored bytes of a row depend on, as one line: the table name,
-/// `schema_version`, each field's name and type as written, in order, and
-/// the key fields and how keys are made. Indexes are left out: they are
-/// rebuilt from the rows when a table is opened.
-fn schema_description(table: &Table) -> String {
-    let mut description = format!("{};v{};", table.name, table.schema_version);
-    for field in &table.fields {
-        let ty = &field.ty;
-        description.push_str(&format!("{}:{};", field.name(), quote!(#ty)));
-    }
-    let pk: Vec<String> = table
-        .pk
-        .fields
-        .iter()
-        .map(|&i| table.fields[i].name())
-        .collect();
-    let source = match &table.pk.source {
-        PkSource::Caller => "caller".to_owned(),
-        PkSource::AutoIncrement => "autoincrement".to_owned(),
-        PkSource::Generator(path) => format!("generator {}", quote!(#path)),
+/// `Row::SCHEMA`: the table as the model holds it, with types and the key
+/// generator's path in their canonical spelling. The slices are items of
+/// their own so that they are `'static`.
+fn schema(table: &Table) -> TokenStream {
+    let Table {
+        krate,
+        schema_version,
+        ..
+    } = table;
+    let fields = table.fields.iter().map(|field| {
+        let (name, ty) = (field.name(), canonical::type_string(&field.ty));
+        quote!(#krate::__private::schema_field(#name, #ty))
+    });
+    let key_source = match &table.pk.source {
+        PkSource::Caller => quote!(#krate::KeySource::Caller),
+        PkSource::AutoIncrement => quote!(#krate::KeySource::AutoIncrement),
+        PkSource::Generator(path) => {
+            let path = canonical::path_string(path);
+            quote!(#krate::KeySource::Generator(#path))
+        }
     };
-    description.push_str(&format!("pk({}) {source}", pk.join(",")));
-    description
-}
-
-/// FNV-1a (64 bits) of [`schema_description`]: stable across compilers and
-/// platforms, so a fingerprint stored on disk can be compared later.
-fn schema_fingerprint(table: &Table) -> u64 {
-    schema_description(table)
-        .bytes()
-        .fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
-            (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
-        })
+    let indexes = table.indexes.iter().map(|index| {
+        let name = &index.name;
+        let fields = index.fields.iter().map(|&i| table.fields[i].name());
+        let unique = index.unique;
+        quote!(#krate::__private::schema_index(#name, &[#(#fields),*], #unique))
+    });
+    quote! {{
+        const __FIELDS: &[#krate::SchemaField] = &[#(#fields),*];
+        const __INDEXES: &[#krate::SchemaIndex] = &[#(#indexes),*];
+        #krate::__private::schema(
+            <Self as #krate::Row>::TABLE_NAME,
+            #schema_version,
+            __FIELDS,
+            <Self as #krate::Row>::PK_FIELDS,
+            #key_source,
+            __INDEXES,
+        )
+    }}
 }

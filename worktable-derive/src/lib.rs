@@ -11,6 +11,7 @@
 #![forbid(unsafe_code)]
 
 mod attr;
+mod canonical;
 mod codegen;
 mod model;
 mod types;
