@@ -57,8 +57,46 @@ where
         .unwrap_or_else(|error| panic!("a stored field failed to deserialize: {error}"))
 }
 
+/// The rkyv bytes of a key (`Row::encode_pk`).
+///
+/// # Errors
+///
+/// What the key's `Serialize` reported.
+pub fn encode_key<K>(key: &K) -> Result<Vec<u8>, rkyv::rancor::Error>
+where
+    K: for<'a> rkyv::Serialize<
+            rkyv::api::high::HighSerializer<
+                rkyv::util::AlignedVec,
+                rkyv::ser::allocator::ArenaHandle<'a>,
+                rkyv::rancor::Error,
+            >,
+        >,
+{
+    rkyv::to_bytes::<rkyv::rancor::Error>(key).map(|bytes| bytes.to_vec())
+}
+
+/// A key from bytes [`encode_key`] made, validated (`Row::decode_pk`).
+///
+/// # Errors
+///
+/// What the validator or the key's `Deserialize` reported.
+pub fn decode_key<K>(bytes: &[u8]) -> Result<K, rkyv::rancor::Error>
+where
+    K: rkyv::Archive,
+    K::Archived: for<'a> rkyv::bytecheck::CheckBytes<rkyv::api::high::HighValidator<'a, rkyv::rancor::Error>>
+        + rkyv::Deserialize<K, rkyv::api::high::HighDeserializer<rkyv::rancor::Error>>,
+{
+    let mut aligned = rkyv::util::AlignedVec::<16>::with_capacity(bytes.len());
+    aligned.extend_from_slice(bytes);
+    rkyv::from_bytes::<K, rkyv::rancor::Error>(&aligned)
+}
+
 /// Where the keys of inserted rows come from.
 pub trait PkSource<K>: Default + Send + Sync + 'static {
+    /// Whether keys come from a generator, which must never hand out a
+    /// key of a row deleted before (a durable table keeps the largest).
+    const GENERATES: bool;
+
     /// The key for a row being inserted whose own key is `given`; `None`
     /// when a generator has run out of keys.
     fn assign(&self, given: K) -> Option<K>;
@@ -72,6 +110,8 @@ pub trait PkSource<K>: Default + Send + Sync + 'static {
 pub struct CallerPk;
 
 impl<K> PkSource<K> for CallerPk {
+    const GENERATES: bool = false;
+
     fn assign(&self, given: K) -> Option<K> {
         Some(given)
     }
@@ -85,6 +125,8 @@ impl<K> PkSource<K> for CallerPk {
 pub struct Generated<G>(G);
 
 impl<K, G: PkGenerator<K>> PkSource<K> for Generated<G> {
+    const GENERATES: bool = true;
+
     fn assign(&self, _given: K) -> Option<K> {
         self.0.next_pk()
     }

@@ -97,6 +97,24 @@ pub trait Row:
     #[doc(hidden)]
     fn pk_of_archived(archived: &Self::Archived) -> Self::Pk;
 
+    /// The primary key as rkyv bytes, e.g. the key generator's state that a
+    /// durable table keeps (never a row's other fields).
+    ///
+    /// # Errors
+    ///
+    /// What the key's rkyv `Serialize` reported.
+    #[doc(hidden)]
+    fn encode_pk(pk: &Self::Pk) -> Result<Vec<u8>, Error>;
+
+    /// A primary key from bytes [`encode_pk`](Row::encode_pk) made,
+    /// checked by rkyv's validator.
+    ///
+    /// # Errors
+    ///
+    /// What the validator or the key's `Deserialize` reported.
+    #[doc(hidden)]
+    fn decode_pk(bytes: &[u8]) -> Result<Self::Pk, Error>;
+
     /// The primary key type's order-preserving prefix, which the ordered
     /// keys of the primary index keep beside each key (`#[derive(Table)]`
     /// gives it for `String` keys and composite keys that start with one).

@@ -141,6 +141,18 @@ fn row_impl(table: &Table) -> TokenStream {
                 #pk_of_archived
             }
 
+            fn encode_pk(
+                __pk: &Self::Pk,
+            ) -> ::core::result::Result<::std::vec::Vec<::core::primitive::u8>, #krate::rkyv::rancor::Error> {
+                #krate::__private::encode_key::<Self::Pk>(__pk)
+            }
+
+            fn decode_pk(
+                __bytes: &[::core::primitive::u8],
+            ) -> ::core::result::Result<Self::Pk, #krate::rkyv::rancor::Error> {
+                #krate::__private::decode_key::<Self::Pk>(__bytes)
+            }
+
             fn pk_prefix() -> ::core::option::Option<#krate::__private::KeyPrefix<Self::Pk>> {
                 #pk_prefix
             }

@@ -95,6 +95,60 @@
 //! cuts the rest off the file before writing again; damage in records that
 //! had been synced is reported as [`PersistError::Log`], never skipped.
 //!
+//! # Sequence numbers
+//!
+//! Every change gets the next sequence number of the table's history, in
+//! commit order, without gaps: the number of its change event
+//! ([`ChangeEvent::seq`](worktable_core::ChangeEvent::seq)) and of its log
+//! record are one and the same, and they continue across a
+//! [`close`](PersistentTable::close), a drop without `close` and a crash —
+//! a reopened table's [`last_seq`](worktable_core::WorkTable::last_seq) is
+//! the number of the last change in its durable history, and its next
+//! change is numbered right after it. A consumer that saved the number of
+//! the last change it processed resumes with
+//! [`PersistentTable::subscribe_from`]: the changes after it that the log
+//! still holds, then the live ones, with no gap or duplicate at the seam.
+//!
+//! What a number names is durable only once its change is: a change that
+//! was visible (and delivered to subscribers) but not yet synced when the
+//! process died — with [`Durability::Periodic`] or [`Durability::None`], or
+//! a `Sync` write whose sync never completed — is not in the log after the
+//! crash, and the first change after the reopen takes its number.
+//! [`subscribe_from`](PersistentTable::subscribe_from) with a number past
+//! the reopened table's last one says so
+//! ([`PersistError::ResumeAhead`]).
+//!
+//! # Deleted rows
+//!
+//! What a user may rely on after deleting a row:
+//!
+//! - **In memory**, once `delete` returns, no reader finds the row; its
+//!   slot is reused once no reader that started before can still see it.
+//! - **In the log**, the row's bytes stay (in the records that inserted,
+//!   updated and deleted it: a delete's record carries the row as it was)
+//!   until a checkpoint taken after the delete removes those log segments.
+//! - **A checkpoint** writes each page it writes as a frame holding the live
+//!   rows and zeros in every other byte: the slots of deleted and replaced
+//!   versions and free space never reach the page file through it. The
+//!   metadata file holds the key generator's state (for a table whose keys
+//!   come from a generator: the largest key ever deleted, so that it is
+//!   never handed out again — the key, no other field) and never a row's
+//!   content; manifests hold offsets and checksums only.
+//! - **A frame the current checkpoint no longer uses** (the page's previous
+//!   frame, or the frame of a page whose rows are all gone) keeps its old
+//!   bytes until a later checkpoint reuses it — writing a whole new frame —
+//!   or the page file is cut below it.
+//! - **With [`Options::secure_delete`]**, a checkpoint also overwrites with
+//!   zeros every frame it stops using (and every other frame no checkpoint
+//!   uses) and every log segment it removes, syncs them, and only then
+//!   returns; a torn log tail cut off at open is zeroed first too. So once
+//!   a checkpoint after the delete has returned — [`close`](PersistentTable::close)
+//!   takes one — no file of the directory holds the row's bytes.
+//!
+//! Neither mode can clear copies below the files: what the file system
+//! keeps in its journal or in blocks it freed, copy-on-write snapshots,
+//! an SSD's remapped cells, or backups.
+//!
 //! # When the log cannot be written
 //!
 //! If writing or syncing the log fails, the table *fails*: it stops

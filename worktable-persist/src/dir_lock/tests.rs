@@ -98,14 +98,14 @@ fn missing_directory_is_an_io_error_naming_the_lock_file() {
         }
         other => panic!("expected Io, got {other:?}"),
     }
+    let source = std::error::Error::source(&err).expect("the io error is the source");
     assert_eq!(
         err.to_string(),
         format!(
-            "cannot lock the table directory through {}",
+            "cannot lock the table directory through {}: {source}",
             expected.display()
         )
     );
-    let source = std::error::Error::source(&err).expect("the io error is the source");
     assert!(source.downcast_ref::<io::Error>().is_some());
 }
 

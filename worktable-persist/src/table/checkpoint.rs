@@ -23,7 +23,21 @@
 //!    file may name stay reserved, and the next checkpoint takes a
 //!    generation above all of them.
 //! 5. Remove the old manifest and the segments before `S + 1`, and cut the
-//!    page file after the last frame the new manifest uses.
+//!    page file after the last frame the new manifest uses. With
+//!    [`Options::secure_delete`](super::Options::secure_delete), first
+//!    overwrite with zeros (and sync) every frame of the page file that the
+//!    new manifest does not use and that may hold old bytes, and every log
+//!    segment before it is removed.
+//!
+//! # What a checkpoint leaves of deleted rows
+//!
+//! A frame a checkpoint writes holds the live rows of its page and zeros in
+//! every other byte (free space, and the slots of deleted and replaced
+//! versions): its body is built from zeros and only the live rows are
+//! copied in. A frame the new manifest no longer uses keeps whatever it
+//! held until a later checkpoint reuses it (writing a whole new body) or
+//! the file is cut below it — unless `secure_delete` zeroes it here. The
+//! metadata file and the manifests hold no row bytes.
 //!
 //! A crash before step 4 completes leaves the old metadata file, whose
 //! manifest and frames were not touched, and every segment after its
@@ -36,7 +50,7 @@
 //! indexes are built only after the replay (see
 //! `worktable_core::TableRestore`).
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -85,12 +99,31 @@ struct State {
     /// Frames the page file holds now (its length), which may be more than
     /// the manifest uses.
     file_frames: u32,
+    /// Frames below `file_frames` that no manifest in use refers to and
+    /// that may still hold the bytes of an earlier checkpoint (or of one
+    /// that never took effect). A frame leaves the set when a checkpoint
+    /// writes it whole, when `secure_delete` zeroes it, or when the file is
+    /// cut below it.
+    stale: BTreeSet<u32>,
+}
+
+/// Checkpoints held back, from [`Checkpointer::hold`].
+pub(crate) struct Held<'a>(std::sync::MutexGuard<'a, State>);
+
+impl Held<'_> {
+    /// The current checkpoint's sequence number: the log holds every change
+    /// after it.
+    pub(crate) fn checkpoint_seq(&self) -> u64 {
+        self.0.meta.checkpoint_seq
+    }
 }
 
 /// Runs checkpoints of one table, one at a time.
 pub(crate) struct Checkpointer {
     vfs: Arc<dyn Vfs>,
     dir: PathBuf,
+    /// Zero released frames and removed log segments (see the module docs).
+    secure_delete: bool,
     state: Mutex<State>,
 }
 
@@ -100,6 +133,7 @@ impl Checkpointer {
     pub(crate) fn new(
         vfs: Arc<dyn Vfs>,
         dir: PathBuf,
+        secure_delete: bool,
         meta: Meta,
         manifest: Option<Manifest>,
     ) -> Result<Self, PersistError> {
@@ -123,21 +157,35 @@ impl Checkpointer {
             let frames = len.saturating_sub(HEADER_LEN as u64) / FRAME_LEN as u64;
             (Some(file), u32::try_from(frames).unwrap_or(u32::MAX))
         };
+        // What the frames no manifest uses hold is not known: treat them all
+        // as holding old bytes.
+        let used: HashSet<u32> = manifest.pages.iter().map(|page| page.frame).collect();
+        let stale = (0..file_frames)
+            .filter(|frame| !used.contains(frame))
+            .collect();
         Ok(Self {
             vfs,
             dir,
+            secure_delete,
             state: Mutex::new(State {
                 meta,
                 manifest,
                 unsettled: Vec::new(),
                 page_file,
                 file_frames,
+                stale,
             }),
         })
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Holds checkpoints back (and with them the removal of log segments)
+    /// until the returned guard is dropped.
+    pub(crate) fn hold(&self) -> Held<'_> {
+        Held(self.lock())
     }
 
     /// Runs one checkpoint (blocking). See the module documentation.
@@ -155,6 +203,9 @@ impl Checkpointer {
         let capture = table.capture_changed_pages();
         let changed = capture.pages().to_vec();
         if !force && changed.is_empty() && seq == state.meta.checkpoint_seq {
+            if self.secure_delete {
+                self.zero_stale_frames(&mut state)?;
+            }
             return Ok(report(&state.manifest, 0));
         }
         let written = self.write_pages(&mut state, &capture, &changed);
@@ -252,6 +303,7 @@ impl Checkpointer {
                 let frame = free_frame();
                 file.write_at(pages::frame_offset(frame), &body)
                     .map_err(io)?;
+                state.stale.remove(&frame);
                 entries.insert(
                     page,
                     PageEntry {
@@ -305,7 +357,10 @@ impl Checkpointer {
         let meta = Meta {
             checkpoint_seq: seq,
             page_file_generation: generation,
-            next_key: hook.deleted_max_image(),
+            next_key: hook.key_state().map_err(|source| PersistError::KeyState {
+                path: self.dir.join(crate::meta::FILE_NAME),
+                source,
+            })?,
             ..state.meta.clone()
         };
         if let Err(error) = write_meta(&*self.vfs, &self.dir, &meta) {
@@ -314,8 +369,14 @@ impl Checkpointer {
             return Err(error);
         }
 
-        // The checkpoint is in effect. What follows only frees space; a
-        // failure leaves files the next open removes.
+        // The checkpoint is in effect. What follows only frees space (and,
+        // with `secure_delete`, clears it); a failure leaves files the next
+        // open removes.
+        let released: Vec<u32> = std::iter::once(&state.manifest)
+            .chain(&state.unsettled)
+            .flat_map(|old| &old.pages)
+            .map(|page| page.frame)
+            .collect();
         let old_generations: Vec<u64> = std::iter::once(state.meta.page_file_generation)
             .chain(
                 state
@@ -326,9 +387,21 @@ impl Checkpointer {
             .collect();
         state.meta = meta;
         state.manifest = manifest;
+        let used: HashSet<u32> = state.manifest.pages.iter().map(|page| page.frame).collect();
+        state.stale.extend(
+            released
+                .into_iter()
+                .filter(|frame| !used.contains(frame) && *frame < state.file_frames),
+        );
         for old in old_generations.into_iter().filter(|&old| old > 0) {
             let _ = self.vfs.remove_file(&self.dir.join(manifest_name(old)));
         }
+        let cleared = if self.secure_delete {
+            self.zero_stale_frames(state)
+                .and_then(|()| zero_segments_through(&*self.vfs, &self.dir, seq))
+        } else {
+            Ok(())
+        };
         remove_segments_through(&*self.vfs, &self.dir, seq);
         if let Some(file) = &state.page_file
             && state.file_frames > state.manifest.frame_count
@@ -337,9 +410,57 @@ impl Checkpointer {
                 .is_ok()
         {
             state.file_frames = state.manifest.frame_count;
+            let end = state.file_frames;
+            state.stale.retain(|&frame| frame < end);
         }
+        cleared
+    }
+
+    /// Overwrites every stale frame with zeros and syncs the page file.
+    fn zero_stale_frames(&self, state: &mut State) -> Result<(), PersistError> {
+        let Some(file) = &state.page_file else {
+            return Ok(());
+        };
+        if state.stale.is_empty() {
+            return Ok(());
+        }
+        let path = self.dir.join(PAGE_FILE_NAME);
+        let io = |source| PersistError::io(&path, source);
+        let zeros = vec![0u8; FRAME_LEN];
+        for &frame in &state.stale {
+            file.write_at(pages::frame_offset(frame), &zeros)
+                .map_err(io)?;
+        }
+        file.sync_data().map_err(io)?;
+        state.stale.clear();
         Ok(())
     }
+}
+
+/// Overwrites with zeros, and syncs, the log segments whose records all have
+/// sequence numbers up to `seq` (before they are removed).
+fn zero_segments_through(vfs: &dyn Vfs, dir: &Path, seq: u64) -> Result<(), PersistError> {
+    let names = vfs
+        .list(dir)
+        .map_err(|source| PersistError::io(dir, source))?;
+    for name in names {
+        if !parse_segment_name(&name).is_some_and(|first| first <= seq) {
+            continue;
+        }
+        let path = dir.join(&name);
+        let io = |source| PersistError::io(&path, source);
+        let file = vfs.open(&path, false).map_err(io)?;
+        let len = file.len().map_err(io)?;
+        let zeros = vec![0u8; 1 << 20];
+        let mut at = 0;
+        while at < len {
+            let n = (len - at).min(zeros.len() as u64);
+            file.write_at(at, &zeros[..n as usize]).map_err(io)?;
+            at += n;
+        }
+        file.sync_data().map_err(io)?;
+    }
+    Ok(())
 }
 
 /// The report of the checkpoint `manifest` describes.

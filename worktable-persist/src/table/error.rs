@@ -96,6 +96,15 @@ pub enum PersistError {
         /// One of the files found.
         found: String,
     },
+    /// The key generator's state (the largest deleted key) cannot be
+    /// serialized for the metadata file.
+    #[error("{}: the key generator's state cannot be serialized: {source}", path.display())]
+    KeyState {
+        /// The metadata file's path.
+        path: PathBuf,
+        /// What rkyv reported.
+        source: rancor::Error,
+    },
     /// The checkpoint manifest cannot be read or decoded.
     #[error("checkpoint manifest {} cannot be read: {source}", path.display())]
     Manifest {
@@ -236,6 +245,48 @@ pub enum PersistError {
         path: PathBuf,
         /// What the operating system said (shared by every write it fails).
         source: Arc<io::Error>,
+    },
+    /// A resumed change feed asked for changes the log no longer holds: a
+    /// checkpoint removed them.
+    #[error(
+        "table in {}: changes after {after} were asked for, but the log holds changes from {oldest} on (earlier ones were checkpointed and their log removed); re-read the table and resume from there",
+        dir.display()
+    )]
+    ResumeTooOld {
+        /// The table directory.
+        dir: PathBuf,
+        /// The last change the consumer had.
+        after: u64,
+        /// The oldest change the log holds.
+        oldest: u64,
+    },
+    /// A resumed change feed asked for changes after one the table does not
+    /// have.
+    #[error(
+        "table in {}: changes after {after} were asked for, but the table's last change is {last}: the consumer saw changes the table does not have (lost in a crash before they were durable, or numbered by another table)",
+        dir.display()
+    )]
+    ResumeAhead {
+        /// The table directory.
+        dir: PathBuf,
+        /// The last change the consumer had.
+        after: u64,
+        /// The table's last change.
+        last: u64,
+    },
+    /// A log record read back for a resumed feed does not make a change
+    /// event (its images do not fit its kind).
+    #[error(
+        "log segment {}: the record at byte offset {offset} is not a change of this table: {source}",
+        path.display()
+    )]
+    HistoryRecord {
+        /// The segment's path.
+        path: PathBuf,
+        /// Byte offset of the record's frame.
+        offset: usize,
+        /// What is wrong.
+        source: worktable_core::events::EventDecodeError,
     },
     /// The log has used every sequence number.
     #[error("log segment {}: no sequence numbers are left", path.display())]

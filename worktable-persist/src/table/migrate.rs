@@ -24,10 +24,11 @@ impl<R: Row> PersistentTable<R> {
     /// The metadata file switches from `Old` to `R` in one atomic step,
     /// after the converted rows are synced: a crash during the migration
     /// leaves the directory as `Old` wrote it, and the next
-    /// `open_migrating` starts over. `migrate` is also called with the
-    /// deleted row of largest key, if the table remembers one, so that a
-    /// key generator of `R` does not hand out a key deleted before the
-    /// migration.
+    /// `open_migrating` starts over. When both row types have a key
+    /// generator and the same key types, `R`'s generator also stays above
+    /// every key deleted before the migration; when the key type changes,
+    /// only above the converted rows' keys (a key deleted earlier and
+    /// larger than all of them may be handed out again).
     ///
     /// Blocking, like [`open`](Self::open); the converted table is built in
     /// memory next to the old one.
@@ -140,14 +141,16 @@ impl<R: Row> PersistentTable<R> {
                 .map_err(restore_error)?;
         }
         drop(old_table);
+        // The largest deleted key carries over when the key is the same
+        // type, written the same way, in both row types (its bytes then
+        // mean the same key); otherwise `R`'s generator only stays above
+        // the converted rows' keys.
         let mut deleted_max = None;
-        if let Some((_, image)) = old.deleted_max {
-            let row = worktable_core::RowImage::<Old>::from_bytes(&image)
-                .map_err(|source| restore_error(worktable_core::RestoreError::BadImage { source }))?
-                .get();
-            let image = converted(row, &mut migrate)?.to_vec();
-            let pk = TableRestore::<R>::key_of(&image).map_err(restore_error)?;
-            recover::note_deleted(&mut restore, &mut deleted_max, pk, &image);
+        if let Some(old_max) = old.deleted_max
+            && same_key_types(&Old::SCHEMA, &R::SCHEMA)
+            && let Ok(pk) = Old::encode_pk(&old_max).and_then(|bytes| R::decode_pk(&bytes))
+        {
+            recover::note_deleted(&mut restore, &mut deleted_max, pk);
         }
         // The converted table is written as a checkpoint at the old log's
         // last sequence number, whose next segment the start creates (for
@@ -166,4 +169,22 @@ impl<R: Row> PersistentTable<R> {
         };
         Self::start(vfs, dir, options, lock, recovered, true)
     }
+}
+
+/// Whether the primary keys of two schemas are the same types, in order.
+fn same_key_types(old: &worktable_core::Schema, new: &worktable_core::Schema) -> bool {
+    let types = |schema: &worktable_core::Schema| -> Vec<&'static str> {
+        schema
+            .key_fields()
+            .iter()
+            .filter_map(|name| {
+                schema
+                    .fields()
+                    .iter()
+                    .find(|field| field.name() == *name)
+                    .map(|field| field.ty())
+            })
+            .collect()
+    };
+    types(old) == types(new)
 }

@@ -112,6 +112,8 @@ struct Inner<R: Row> {
     wake: Condvar,
     /// The table directory.
     dir: PathBuf,
+    /// The file system it is on.
+    vfs: Arc<dyn Vfs>,
     /// The options the table was opened with.
     options: Options,
     /// The directory lock, released when the last owner goes.
@@ -223,7 +225,8 @@ impl<R: Row> PersistentTable<R> {
             schema_fingerprint: R::SCHEMA_FINGERPRINT,
             first_seq: last_segment.map_or(last_seq + 1, |(header, _, _)| header.first_seq),
         };
-        let segment = open_last_segment::<R>(&*vfs, dir, last_segment, &header)?;
+        let segment =
+            open_last_segment::<R>(&*vfs, dir, last_segment, &header, options.secure_delete)?;
         let shared = Shared::new(dir.to_owned(), header, options.durability, last_seq);
         let hook = Arc::new(Hook::<R>::new(Arc::clone(&shared), deleted_max));
         // The table numbers its changes on from the log's last record, so
@@ -240,7 +243,13 @@ impl<R: Row> PersistentTable<R> {
                 path: dir.to_owned(),
                 source,
             })?;
-        let checkpointer = Checkpointer::new(Arc::clone(&vfs), dir.to_owned(), meta, manifest)?;
+        let checkpointer = Checkpointer::new(
+            Arc::clone(&vfs),
+            dir.to_owned(),
+            options.secure_delete,
+            meta,
+            manifest,
+        )?;
         for path in obsolete {
             let _ = vfs.remove_file(&path);
         }
@@ -261,6 +270,7 @@ impl<R: Row> PersistentTable<R> {
             control: Mutex::new(Control::default()),
             wake: Condvar::new(),
             dir: dir.to_owned(),
+            vfs: Arc::clone(&vfs),
             options,
             _lock: lock,
         });
@@ -377,23 +387,32 @@ impl<R: Row> PersistentTable<R> {
     /// file stays the previous one, complete, and nothing is lost: the
     /// pages it did not write are written by the next checkpoint.
     pub async fn checkpoint(&self) -> Result<CheckpointReport, PersistError> {
-        let (sender, receiver) = oneshot::channel();
         let inner = Arc::clone(&self.inner);
+        self.on_thread("checkpoint-now", move || inner.checkpoint_now(false))
+            .await
+    }
+
+    /// Runs `work` on a thread of its own (it blocks: file I/O, waiting for
+    /// the log) and waits for its result without blocking the caller's
+    /// runtime. `work` must let go of the table before it returns: once
+    /// `close` has its answer, the directory lock must be released with the
+    /// handle.
+    async fn on_thread<T: Send + 'static>(
+        &self,
+        what: &str,
+        work: impl FnOnce() -> Result<T, PersistError> + Send + 'static,
+    ) -> Result<T, PersistError> {
+        let (sender, receiver) = oneshot::channel();
         thread::Builder::new()
-            .name(format!("worktable-checkpoint-now-{}", R::TABLE_NAME))
+            .name(format!("worktable-{what}-{}", R::TABLE_NAME))
             .spawn(move || {
-                let outcome = inner.checkpoint_now(false);
-                // Let go of the table before answering: once `close` has its
-                // answer, the directory lock must be released with the
-                // handle.
-                drop(inner);
-                let _ = sender.send(outcome);
+                let _ = sender.send(work());
             })
             .map_err(|source| PersistError::io(&self.inner.dir, source))?;
         receiver.await.unwrap_or_else(|_| {
             Err(PersistError::io(
                 &self.inner.dir,
-                std::io::Error::other("the checkpoint thread ended without a result"),
+                std::io::Error::other(format!("the {what} thread ended without a result")),
             ))
         })
     }
@@ -519,6 +538,7 @@ fn open_last_segment<R: Row>(
     dir: &Path,
     last: Option<(SegmentHeader, u64, u64)>,
     header: &SegmentHeader,
+    secure_delete: bool,
 ) -> Result<Segment, PersistError> {
     let path = dir.join(files::segment_name(header.first_seq));
     let io = |source| PersistError::io(&path, source);
@@ -533,6 +553,13 @@ fn open_last_segment<R: Row>(
             // kept.
             let file = vfs.open(&path, false).map_err(io)?;
             if valid_len < len {
+                if secure_delete {
+                    // The cut tail may hold row images of unacknowledged
+                    // writes.
+                    let zeros = vec![0u8; usize::try_from(len - valid_len).unwrap_or(usize::MAX)];
+                    file.write_at(valid_len, &zeros).map_err(io)?;
+                    file.sync_data().map_err(io)?;
+                }
                 file.set_len(valid_len).map_err(io)?;
             }
             file.sync_all().map_err(io)?;

@@ -43,6 +43,15 @@ pub struct Options {
     /// A background checkpoint also starts this long after the last one if
     /// anything was logged since; `None`: only by log size. Default: 60 s.
     pub checkpoint_interval: Option<Duration>,
+    /// Clear deleted data from the files at each checkpoint, as SQLite's
+    /// `secure_delete` does: every page-file frame the checkpoint stops
+    /// using (and any other frame no checkpoint uses) is overwritten with
+    /// zeros, every log segment it removes is overwritten with zeros before
+    /// it is removed, and both are synced before the checkpoint returns.
+    /// Costs a write of each released frame and of the removed log per
+    /// checkpoint. See the [crate documentation](crate#deleted-rows) for
+    /// exactly what it guarantees. Default: `false`.
+    pub secure_delete: bool,
 }
 
 impl Options {
@@ -53,7 +62,16 @@ impl Options {
             durability,
             checkpoint_log_bytes: 64 << 20,
             checkpoint_interval: Some(Duration::from_secs(60)),
+            secure_delete: false,
         }
+    }
+
+    /// Clear deleted data from the files at each checkpoint (see
+    /// [`secure_delete`](Self::secure_delete)).
+    #[must_use]
+    pub fn secure_delete(mut self, on: bool) -> Self {
+        self.secure_delete = on;
+        self
     }
 
     /// Checkpoint once the log has grown by `bytes` (at least 1).

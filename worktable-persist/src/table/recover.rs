@@ -11,6 +11,7 @@ use worktable_core::{Row, TableRestore};
 
 use super::error::PersistError;
 use super::files::{parse_manifest_name, parse_segment_name, segment_name};
+use super::writer::generates_keys;
 use crate::log::{self, RecordKind, SegmentHeader};
 use crate::meta::{self, Meta, MetaError};
 use crate::pages::{self, Manifest, PAGE_FILE_NAME};
@@ -30,8 +31,9 @@ pub(crate) struct Recovered<R: Row> {
     /// The sequence number of the last record (the checkpoint's when the
     /// log after it is empty).
     pub(crate) last_seq: u64,
-    /// The deleted row with the largest key, and its image.
-    pub(crate) deleted_max: Option<(R::Pk, Vec<u8>)>,
+    /// The largest key of a deleted row, for a table whose keys come from a
+    /// generator.
+    pub(crate) deleted_max: Option<R::Pk>,
     /// Files left by earlier runs that nothing needs any more.
     pub(crate) obsolete: Vec<PathBuf>,
 }
@@ -61,10 +63,11 @@ pub(crate) fn recover<R: Row>(vfs: &dyn Vfs, dir: &Path) -> Result<Recovered<R>,
         }
     }
     if !meta.next_key.is_empty() {
-        let path = dir.join(meta::FILE_NAME);
-        let pk = TableRestore::<R>::key_of(&meta.next_key)
-            .map_err(|source| PersistError::Restore { path, source })?;
-        note_deleted(&mut restore, &mut deleted_max, pk, &meta.next_key);
+        let pk = R::decode_pk(&meta.next_key).map_err(|source| PersistError::Restore {
+            path: dir.join(meta::FILE_NAME),
+            source: worktable_core::RestoreError::BadImage { source },
+        })?;
+        note_deleted(&mut restore, &mut deleted_max, pk);
     }
 
     // The segments after the checkpoint, in order, without a gap.
@@ -137,7 +140,7 @@ pub(crate) fn recover<R: Row>(vfs: &dyn Vfs, dir: &Path) -> Result<Recovered<R>,
             let outcome = match record.kind {
                 RecordKind::Put => restore.put(record.image),
                 RecordKind::Delete => restore.delete(record.image).map(|pk| {
-                    note_deleted(&mut restore, &mut deleted_max, pk, record.image);
+                    note_deleted(&mut restore, &mut deleted_max, pk);
                 }),
             };
             outcome.map_err(|source| PersistError::Restore {
@@ -163,17 +166,20 @@ pub(crate) fn recover<R: Row>(vfs: &dyn Vfs, dir: &Path) -> Result<Recovered<R>,
     })
 }
 
-/// Keeps generated keys above `pk`, the key of the deleted row `image`, and
-/// remembers the row if its key is the largest deleted so far.
+/// Keeps generated keys above `pk`, the key of a deleted row, and
+/// remembers it if it is the largest deleted so far (for a table whose keys
+/// come from a generator).
 pub(crate) fn note_deleted<R: Row>(
     restore: &mut TableRestore<R>,
-    deleted_max: &mut Option<(R::Pk, Vec<u8>)>,
+    deleted_max: &mut Option<R::Pk>,
     pk: R::Pk,
-    image: &[u8],
 ) {
+    if !generates_keys::<R>() {
+        return;
+    }
     restore.keep_keys_above(&pk);
-    if deleted_max.as_ref().is_none_or(|(max, _)| *max < pk) {
-        *deleted_max = Some((pk, image.to_vec()));
+    if deleted_max.as_ref().is_none_or(|max| *max < pk) {
+        *deleted_max = Some(pk);
     }
 }
 

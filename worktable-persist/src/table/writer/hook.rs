@@ -15,32 +15,39 @@ use crate::log::{RecordKind, encode_record};
 pub(crate) struct Hook<R: Row> {
     /// State shared with the flusher.
     pub(crate) shared: Arc<Shared>,
-    /// The image of the deleted row with the largest key, if it is larger
-    /// than every key deleted before: a checkpoint keeps it so that a key
-    /// generator never hands out a key of a row deleted before the
-    /// checkpoint.
-    pub(crate) deleted_max: Mutex<Option<(R::Pk, Vec<u8>)>>,
+    /// The largest key of a row deleted so far, for a table whose keys come
+    /// from a generator (`None` otherwise): a checkpoint keeps it as the
+    /// generator's state, so that a key of a row deleted before the
+    /// checkpoint is never handed out again. Only the key: no other field
+    /// of a deleted row is kept.
+    pub(crate) deleted_max: Mutex<Option<R::Pk>>,
 }
 
 impl<R: Row> Hook<R> {
-    pub(crate) fn new(shared: Arc<Shared>, deleted_max: Option<(R::Pk, Vec<u8>)>) -> Self {
+    pub(crate) fn new(shared: Arc<Shared>, deleted_max: Option<R::Pk>) -> Self {
         Self {
             shared,
             deleted_max: Mutex::new(deleted_max),
         }
     }
 
-    /// The image of the deleted row with the largest key so far.
-    pub(crate) fn deleted_max_image(&self) -> Vec<u8> {
+    /// The key generator's state for the metadata file: the largest
+    /// deleted key, as rkyv bytes; empty when there is none.
+    pub(crate) fn key_state(&self) -> Result<Vec<u8>, worktable_core::rkyv::rancor::Error> {
         let deleted = self
             .deleted_max
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         deleted
             .as_ref()
-            .map(|(_, image)| image.clone())
-            .unwrap_or_default()
+            .map_or(Ok(Vec::new()), |pk| R::encode_pk(pk))
     }
+}
+
+/// Whether `R`'s keys come from a generator, which must stay above every
+/// deleted key.
+pub(crate) fn generates_keys<R: Row>() -> bool {
+    <R::PkSource as worktable_core::__private::PkSource<R::Pk>>::GENERATES
 }
 
 impl<R: Row> CommitHook<R> for Hook<R> {
@@ -51,13 +58,13 @@ impl<R: Row> CommitHook<R> for Hook<R> {
             _ => (RecordKind::Put, event.after()),
         };
         let image = image.expect("a committed change has the image its kind needs");
-        if kind == RecordKind::Delete {
+        if kind == RecordKind::Delete && generates_keys::<R>() {
             let mut deleted = self
                 .deleted_max
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner);
-            if deleted.as_ref().is_none_or(|(pk, _)| pk < event.pk()) {
-                *deleted = Some((event.pk().clone(), image.bytes().to_vec()));
+            if deleted.as_ref().is_none_or(|pk| pk < event.pk()) {
+                *deleted = Some(event.pk().clone());
             }
         }
         let mut buffer = shared.lock();

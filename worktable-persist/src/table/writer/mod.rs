@@ -34,7 +34,7 @@ use super::error::PersistError;
 use crate::log::SegmentHeader;
 
 pub(crate) use flusher::{Segment, create_segment, run_flusher};
-pub(crate) use hook::Hook;
+pub(crate) use hook::{Hook, generates_keys};
 
 /// How often `Durability::None` hands buffered records to the operating
 /// system.
