@@ -128,6 +128,7 @@
 mod damage;
 #[doc(hidden)]
 pub mod dir_lock;
+pub mod format;
 #[doc(hidden)]
 pub mod log;
 #[doc(hidden)]
