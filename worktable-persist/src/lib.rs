@@ -136,6 +136,7 @@ pub mod meta;
 #[doc(hidden)]
 pub mod pages;
 mod table;
+mod version;
 #[doc(hidden)]
 pub mod vfs;
 

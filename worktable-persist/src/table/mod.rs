@@ -41,6 +41,7 @@ use checkpoint::Checkpointer;
 use recover::Recovered;
 use writer::{Hook, Segment, Shared, create_segment, run_flusher};
 
+use crate::format::ArchiveFormat;
 use crate::log::{HEADER_LEN, SegmentHeader};
 use crate::vfs::{RealFs, Vfs};
 
@@ -220,6 +221,7 @@ impl<R: Row> PersistentTable<R> {
         let header = SegmentHeader {
             schema_fingerprint: R::SCHEMA_FINGERPRINT,
             first_seq: last_segment.map_or(last_seq + 1, |(header, _, _)| header.first_seq),
+            archive_format: ArchiveFormat::current(),
         };
         let segment = open_last_segment::<R>(&*vfs, dir, last_segment, &header)?;
         let shared = Shared::new(dir.to_owned(), header, options.durability, last_seq);

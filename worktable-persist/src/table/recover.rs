@@ -135,9 +135,9 @@ pub(crate) fn recover<R: Row>(vfs: &dyn Vfs, dir: &Path) -> Result<Recovered<R>,
         }
         for record in &scanned.records {
             let outcome = match record.kind {
-                RecordKind::Put => restore.put(record.image),
-                RecordKind::Delete => restore.delete(record.image).map(|pk| {
-                    note_deleted(&mut restore, &mut deleted_max, pk, record.image);
+                RecordKind::Insert | RecordKind::Update => restore.put(record.after),
+                RecordKind::Delete => restore.delete(record.before).map(|pk| {
+                    note_deleted(&mut restore, &mut deleted_max, pk, record.before);
                 }),
             };
             outcome.map_err(|source| PersistError::Restore {

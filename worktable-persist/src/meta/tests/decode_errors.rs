@@ -86,6 +86,7 @@ fn a_log_segment_is_not_a_metadata_file() {
     let header = crate::log::encode_header(&crate::log::SegmentHeader {
         schema_fingerprint: 1,
         first_seq: 1,
+        archive_format: crate::format::ArchiveFormat::current(),
     });
     assert_eq!(
         decode(&header),

@@ -366,7 +366,16 @@ async fn a_record_whose_image_is_not_a_row_is_a_typed_error() {
     let mut bytes = fs::read(&path).unwrap();
     let scanned = log::scan(&bytes).unwrap();
     let (header, next) = (scanned.header, scanned.tail.next_seq.unwrap());
-    encode_record(&mut bytes, &header, next, next, RecordKind::Put, &[0xff; 3]).unwrap();
+    encode_record(
+        &mut bytes,
+        &header,
+        next,
+        next,
+        RecordKind::Insert,
+        &[],
+        &[0xff; 3],
+    )
+    .unwrap();
     fs::write(&path, &bytes).unwrap();
 
     match PersistentTable::<Order>::open(dir.path(), sync()) {

@@ -6,7 +6,7 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use worktable_core::events::{CommitHook, Durable};
-use worktable_core::{ChangeEvent, ChangeKind, Row};
+use worktable_core::{ChangeEvent, ChangeKind, Row, RowImage};
 
 use super::{Durability, PersistError, Shared, WRITE_THRESHOLD};
 use crate::log::{RecordKind, encode_record};
@@ -14,6 +14,13 @@ use crate::log::{RecordKind, encode_record};
 /// A future already failed with `error`.
 fn failed(error: PersistError) -> Durable {
     Box::pin(async move { Err(error.into()) })
+}
+
+/// The bytes of an image a committed change of its kind has.
+fn image<R: Row>(image: Option<&RowImage<R>>) -> &[u8] {
+    image
+        .expect("a committed change has the images its kind needs")
+        .bytes()
 }
 
 /// The commit hook of a durable table.
@@ -51,18 +58,22 @@ impl<R: Row> Hook<R> {
 impl<R: Row> CommitHook<R> for Hook<R> {
     fn committed(&self, event: &ChangeEvent<R>) -> Option<Durable> {
         let shared = &self.shared;
-        let (kind, image) = match event.committed_kind() {
-            ChangeKind::Delete => (RecordKind::Delete, event.before()),
-            _ => (RecordKind::Put, event.after()),
+        let (kind, before, after): (_, &[u8], &[u8]) = match event.committed_kind() {
+            ChangeKind::Insert => (RecordKind::Insert, &[], image(event.after())),
+            ChangeKind::Update => (
+                RecordKind::Update,
+                image(event.before()),
+                image(event.after()),
+            ),
+            ChangeKind::Delete => (RecordKind::Delete, image(event.before()), &[]),
         };
-        let image = image.expect("a committed change has the image its kind needs");
         if kind == RecordKind::Delete {
             let mut deleted = self
                 .deleted_max
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner);
             if deleted.as_ref().is_none_or(|(pk, _)| pk < event.pk()) {
-                *deleted = Some((event.pk().clone(), image.bytes().to_vec()));
+                *deleted = Some((event.pk().clone(), before.to_vec()));
             }
         }
         let mut buffer = shared.lock();
@@ -77,24 +88,27 @@ impl<R: Row> CommitHook<R> for Hook<R> {
         };
         let durable_below = buffer.synced_through + 1;
         let header = buffer.header;
-        let before = buffer.tail().bytes.len();
+        let len_before = buffer.tail().bytes.len();
         if let Err(error) = encode_record(
             &mut buffer.tail().bytes,
             &header,
             seq,
             durable_below,
             kind,
-            image.bytes(),
+            before,
+            after,
         ) {
             // Rows are at most MAX_ROW_BYTES (65,535), what a record
-            // carries, so this does not happen. Were it to, the change is
-            // not in the log: refuse every later write, as after an I/O
-            // error, rather than let the log silently miss a change.
+            // carries per image, and each kind of change has the images its
+            // record kind needs (an archived row is never empty), so this
+            // does not happen. Were it to, the change is not in the log:
+            // refuse every later write, as after an I/O error, rather than
+            // let the log silently miss a change.
             let source = Arc::new(io::Error::new(io::ErrorKind::InvalidInput, error));
             buffer.failed = Some(Arc::clone(&source));
             return Some(failed(shared.write_error(source)));
         }
-        let added = buffer.tail().bytes.len() - before;
+        let added = buffer.tail().bytes.len() - len_before;
         buffer.tail().last_seq = seq;
         buffer.pending += added;
         buffer.since_rotation += added as u64;
