@@ -46,6 +46,7 @@ use super::error::PersistError;
 use super::files::parse_segment_name;
 use super::recover::write_meta;
 use super::writer::{Hook, Shared};
+use crate::format::ArchiveFormat;
 use crate::meta::Meta;
 use crate::pages::{
     self, FRAME_LEN, HEADER_LEN, Manifest, PAGE_FILE_NAME, PageEntry, RowSlot, manifest_name,
@@ -190,8 +191,9 @@ impl Checkpointer {
         if state.page_file.is_none() {
             let file = self.vfs.open(&path, true).map_err(io)?;
             file.set_len(0).map_err(io)?;
-            file.write_at(0, &pages::encode_header(state.meta.schema_fingerprint))
-                .map_err(io)?;
+            let header =
+                pages::encode_header(state.meta.schema_fingerprint, ArchiveFormat::current());
+            file.write_at(0, &header).map_err(io)?;
             file.sync_all().map_err(io)?;
             self.vfs.sync_dir(&self.dir).map_err(io)?;
             state.page_file = Some(file);
