@@ -47,7 +47,7 @@ use super::files::parse_segment_name;
 use super::recover::write_meta;
 use super::writer::{Hook, Shared};
 use crate::format::ArchiveFormat;
-use crate::meta::Meta;
+use crate::meta::{Meta, StoredSchema};
 use crate::pages::{
     self, FRAME_LEN, HEADER_LEN, Manifest, PAGE_FILE_NAME, PageEntry, RowSlot, manifest_name,
 };
@@ -305,9 +305,14 @@ impl Checkpointer {
         write_new_file(&*self.vfs, &self.dir, &path, &bytes)?;
 
         let meta = Meta {
+            archive_format: ArchiveFormat::current(),
             checkpoint_seq: seq,
             page_file_generation: generation,
-            next_key: hook.deleted_max_image(),
+            // The log was synced through every change the frames may hold,
+            // `seq` among them, before this point.
+            log_synced_through: seq,
+            key_state: hook.deleted_max_image(),
+            schema: StoredSchema::default(),
             ..state.meta.clone()
         };
         if let Err(error) = write_meta(&*self.vfs, &self.dir, &meta) {

@@ -11,8 +11,9 @@ use worktable_core::{Row, TableRestore};
 
 use super::error::PersistError;
 use super::files::{parse_manifest_name, parse_segment_name, segment_name};
+use crate::format::ArchiveFormat;
 use crate::log::{self, RecordKind, SegmentHeader};
-use crate::meta::{self, Meta, MetaError};
+use crate::meta::{self, Meta, MetaError, StoredSchema};
 use crate::pages::{self, Manifest, PAGE_FILE_NAME};
 use crate::vfs::Vfs;
 
@@ -60,11 +61,11 @@ pub(crate) fn recover<R: Row>(vfs: &dyn Vfs, dir: &Path) -> Result<Recovered<R>,
             obsolete.push(dir.join(name));
         }
     }
-    if !meta.next_key.is_empty() {
+    if !meta.key_state.is_empty() {
         let path = dir.join(meta::FILE_NAME);
-        let pk = TableRestore::<R>::key_of(&meta.next_key)
+        let pk = TableRestore::<R>::key_of(&meta.key_state)
             .map_err(|source| PersistError::Restore { path, source })?;
-        note_deleted(&mut restore, &mut deleted_max, pk, &meta.next_key);
+        note_deleted(&mut restore, &mut deleted_max, pk, &meta.key_state);
     }
 
     // The segments after the checkpoint, in order, without a gap.
@@ -196,11 +197,14 @@ fn read_meta<R: Row>(vfs: &dyn Vfs, dir: &Path, names: &[String]) -> Result<Meta
                 });
             }
             let fresh = Meta {
+                archive_format: ArchiveFormat::current(),
                 schema_fingerprint: R::SCHEMA_FINGERPRINT,
                 table_name: R::TABLE_NAME.to_owned(),
                 checkpoint_seq: 0,
                 page_file_generation: 0,
-                next_key: Vec::new(),
+                log_synced_through: 0,
+                key_state: Vec::new(),
+                schema: StoredSchema::default(),
             };
             write_meta(vfs, dir, &fresh)?;
             return Ok(fresh);
