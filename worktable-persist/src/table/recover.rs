@@ -111,10 +111,13 @@ pub(crate) fn recover<R: Row>(vfs: &dyn Vfs, dir: &Path) -> Result<Recovered<R>,
         let bytes = vfs
             .read(&path)
             .map_err(|source| PersistError::io(&path, source))?;
-        let scanned = log::scan(&bytes).map_err(|source| PersistError::Log {
+        let log_error = |source| PersistError::Log {
             path: path.clone(),
             source,
-        })?;
+        };
+        let header = log::decode_header(&bytes).map_err(log_error)?;
+        check_archive_format(&path, header.archive_format)?;
+        let scanned = log::scan(&bytes).map_err(log_error)?;
         let last = i + 1 == segments.len();
         // An empty last segment may carry the fingerprint of the row type a
         // migration replaced (see `open_migrating`): it holds no row, and
@@ -211,6 +214,7 @@ fn read_meta<R: Row>(vfs: &dyn Vfs, dir: &Path, names: &[String]) -> Result<Meta
         }
         Err(other) => return Err(PersistError::Meta(other)),
     };
+    check_archive_format(&path, stored.archive_format)?;
     if stored.schema_fingerprint != R::SCHEMA_FINGERPRINT {
         return Err(PersistError::SchemaMismatch {
             path,
@@ -226,6 +230,21 @@ fn read_meta<R: Row>(vfs: &dyn Vfs, dir: &Path, names: &[String]) -> Result<Meta
         });
     }
     Ok(stored)
+}
+
+/// Refuses the file `path`, whose rows are archived in `stored`, unless
+/// that is this build's archive format.
+pub(crate) fn check_archive_format(path: &Path, stored: ArchiveFormat) -> Result<(), PersistError> {
+    let current = ArchiveFormat::current();
+    if stored == current {
+        Ok(())
+    } else {
+        Err(PersistError::ArchiveFormat {
+            path: path.to_owned(),
+            stored,
+            current,
+        })
+    }
 }
 
 /// Replaces the metadata file with `meta`.
@@ -291,10 +310,11 @@ fn load_checkpoint<R: Row>(
     let mapped = vfs
         .map(&page_path)
         .map_err(|source| PersistError::io(&page_path, source))?;
-    pages::decode_header(&mapped).map_err(|source| PersistError::PageFile {
+    let header = pages::decode_header(&mapped).map_err(|source| PersistError::PageFile {
         path: page_path.clone(),
         source,
     })?;
+    check_archive_format(&page_path, header.archive_format)?;
     let mut rows = Vec::new();
     for entry in &manifest.pages {
         let frame_error = |detail| PersistError::PageFrame {
