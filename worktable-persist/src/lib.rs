@@ -52,7 +52,12 @@
 //! - `log-<first sequence number>`: the write-ahead log segments after the
 //!   checkpoint.
 //!
-//! Byte layouts are in `docs/format.md`.
+//! Every file starts with a magic and a format version (this build writes
+//! and reads version 2 only; there is no converter from an older version),
+//! and records the rkyv [archive format](format::ArchiveFormat) its rows
+//! were written in: a build whose rkyv archives rows differently refuses
+//! the directory with [`PersistError::ArchiveFormat`]. Byte layouts are in
+//! `docs/format.md`.
 //!
 //! # Checkpoints
 //!
@@ -194,6 +199,7 @@
 mod damage;
 #[doc(hidden)]
 pub mod dir_lock;
+pub mod format;
 #[doc(hidden)]
 pub mod log;
 #[doc(hidden)]
@@ -201,6 +207,7 @@ pub mod meta;
 #[doc(hidden)]
 pub mod pages;
 mod table;
+mod version;
 #[doc(hidden)]
 pub mod vfs;
 

@@ -2,7 +2,9 @@
 //!
 //! Messages name the byte offset in the segment; the caller adds the path.
 
-use super::record::RecordFault;
+use super::record::{ImageRole, RecordFault, RecordKind};
+use crate::format::ArchiveFormatError;
+use crate::version;
 
 /// Why a log segment cannot be read.
 ///
@@ -13,8 +15,11 @@ use super::record::RecordFault;
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum LogError {
-    /// The segment is shorter than its 40-byte header.
-    #[error("log segment is {len} bytes long, shorter than its 40-byte header")]
+    /// The segment is shorter than its 48-byte header.
+    #[error(
+        "log segment is {len} bytes long, shorter than its {header_len}-byte header",
+        header_len = super::HEADER_LEN
+    )]
     HeaderTooShort {
         /// The segment's length.
         len: usize,
@@ -25,9 +30,11 @@ pub enum LogError {
         /// The first 8 bytes.
         found: [u8; 8],
     },
-    /// The header's format version is not one this build reads.
+    /// The header's format version is not the one this build reads: an
+    /// older version (no converter exists), or a newer one.
     #[error(
-        "log segment has format version {found} (bytes 8..12); this build reads only version {supported}: the file was written by a newer worktable, or its header is damaged"
+        "{}",
+        version::UnsupportedVersion { file: "log segment", found: *found, supported: *supported }
     )]
     UnsupportedVersion {
         /// The stored version.
@@ -35,17 +42,17 @@ pub enum LogError {
         /// The version this build reads.
         supported: u32,
     },
-    /// The header checksum does not match bytes 0..32.
+    /// The header checksum does not match bytes 0..40.
     #[error(
-        "log segment header is damaged: checksum at byte offset 32 is {stored:#010x}, but bytes 0..32 sum to {computed:#010x}"
+        "log segment header is damaged: checksum at byte offset 40 is {stored:#010x}, but bytes 0..40 sum to {computed:#010x}"
     )]
     HeaderChecksum {
         /// The stored checksum.
         stored: u32,
-        /// The checksum of bytes 0..32.
+        /// The checksum of bytes 0..40.
         computed: u32,
     },
-    /// The header sets flags, none of which version 1 defines.
+    /// The header sets flags, none of which version 2 defines.
     #[error(
         "log segment header sets flags {flags:#010x} (bytes 12..16), which this build does not know"
     )]
@@ -53,8 +60,24 @@ pub enum LogError {
         /// The stored flags.
         flags: u32,
     },
-    /// The header's padding (bytes 36..40) is not zero.
-    #[error("log segment header has non-zero padding in bytes 36..40")]
+    /// The header's archive format (bytes 32..36) is not one: its checksum
+    /// verifies, so it was written that way.
+    #[error(
+        "log segment header has a valid checksum but its archive format (bytes 32..36) is not one: {reason}; it was written that way"
+    )]
+    ArchiveFormat {
+        /// What is wrong with the 4 bytes.
+        reason: ArchiveFormatError,
+    },
+    /// The header's reserved bytes (36..40) are not zero: its checksum
+    /// verifies, so it was written that way.
+    #[error(
+        "log segment header has a valid checksum but non-zero reserved bytes 36..40: it was written that way"
+    )]
+    HeaderReserved,
+    /// The header's padding (bytes 44..48), which the checksum does not
+    /// cover, is not zero.
+    #[error("log segment header has non-zero padding in bytes 44..48")]
     HeaderPadding,
     /// A record whose checksum verifies breaks the format: it was written
     /// that way (by a faulty or newer writer), which no crash can cause, so
@@ -92,11 +115,31 @@ pub enum LogError {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum EncodeError {
-    /// The row image is longer than a record can carry.
-    #[error("row image is {len} bytes long; a log record carries at most 65535")]
+    /// A row image is longer than a record can carry.
+    #[error(
+        "{image} is {len} bytes long; a log record carries images of at most {max} bytes",
+        max = super::MAX_IMAGE_LEN
+    )]
     ImageTooLong {
-        /// The image's length.
+        /// Which image.
+        image: ImageRole,
+        /// Its length.
         len: usize,
+    },
+    /// The images given are not the ones the kind of change has: an insert
+    /// has only an after image, an update both, a delete only a before
+    /// image (an empty image counts as none).
+    #[error(
+        "a record of kind {kind} cannot have a before image of {before_len} bytes and an after image of {after_len} bytes: {}",
+        kind.shape()
+    )]
+    ShapeMismatch {
+        /// The kind of change.
+        kind: RecordKind,
+        /// The before image's length.
+        before_len: usize,
+        /// The after image's length.
+        after_len: usize,
     },
     /// The durable mark is past the record's own sequence number, which
     /// would claim the record was synced before it was written.

@@ -6,25 +6,34 @@
 //! allowance until the durable table uses it; the crate's API will be the
 //! durable table, not this codec.
 //!
-//! A log is a sequence of segment files. A segment is a 40-byte header
+//! A log is a sequence of segment files. A segment is a 48-byte header
 //! ([`SegmentHeader`], [`encode_header`], [`decode_header`]) followed by
-//! records back to back ([`encode_record`]). [`scan`](fn@scan) (or [`Records`], the
-//! same without collecting) reads a segment back. The byte layout is
-//! specified in `docs/format.md` at the repository root.
+//! records back to back ([`encode_record`]), each an insert, an update or a
+//! delete of one row with the row's image before and after the change as
+//! the kind needs them. [`scan`](fn@scan) (or [`Records`], the same without
+//! collecting) reads a segment back. The byte layout (format version 2) is
+//! specified in `docs/format.md` at the repository root; a segment of any
+//! other version is refused, an older one as such (no converter exists).
 //!
 //! # Example
 //!
 //! ```
+//! use worktable_persist::format::ArchiveFormat;
 //! use worktable_persist::log::{End, RecordKind, SegmentHeader, encode_header, encode_record, scan};
 //!
-//! let header = SegmentHeader { schema_fingerprint: 0x5eed, first_seq: 1 };
+//! let header = SegmentHeader {
+//!     schema_fingerprint: 0x5eed,
+//!     first_seq: 1,
+//!     archive_format: ArchiveFormat::current(),
+//! };
 //! let mut segment = encode_header(&header).to_vec();
-//! encode_record(&mut segment, &header, 1, 1, RecordKind::Put, b"row v1")?;
-//! encode_record(&mut segment, &header, 2, 2, RecordKind::Put, b"row v2")?;
+//! encode_record(&mut segment, &header, 1, 1, RecordKind::Insert, b"", b"row v1")?;
+//! encode_record(&mut segment, &header, 2, 2, RecordKind::Update, b"row v1", b"row v2")?;
 //!
 //! let scanned = scan(&segment)?;
-//! let images: Vec<&[u8]> = scanned.records.iter().map(|r| r.image).collect();
-//! assert_eq!(images, [b"row v1", b"row v2"]);
+//! let after: Vec<&[u8]> = scanned.records.iter().map(|r| r.after).collect();
+//! assert_eq!(after, [b"row v1", b"row v2"]);
+//! assert_eq!(scanned.records[1].before, b"row v1");
 //! assert_eq!(scanned.tail.end, End::Clean);
 //! assert_eq!(scanned.tail.valid_len, segment.len());
 //! # Ok::<(), Box<dyn std::error::Error>>(())
@@ -35,10 +44,12 @@
 //! The records of a segment are valid up to the first one that fails a
 //! check. What that failure means depends on what can cause it:
 //!
-//! - **A record whose checksum verifies but which breaks a rule** (unknown
-//!   kind, non-zero reserved bytes, image length disagreeing with body
-//!   length, `durable_below > seq`, sequence number out of order) was
-//!   written that way; a crash cannot produce it. [`LogError::Malformed`].
+//! - **A record whose checksum verifies but which breaks a rule** (image
+//!   lengths disagreeing with the body length, an image over
+//!   [`MAX_IMAGE_LEN`], unknown kind, images that are not the ones the kind
+//!   carries, non-zero reserved bytes, `durable_below > seq`, sequence
+//!   number out of order) was written that way; a crash cannot produce it.
+//!   [`LogError::Malformed`].
 //! - **A torn or damaged record** (frame cut short, body length out of
 //!   range, body past the end, checksum mismatch) is what a crash leaves in
 //!   bytes written after the last fsync that completed. It is also what
@@ -90,7 +101,8 @@ mod tests;
 
 pub use error::{EncodeError, LogError};
 pub use record::{
-    BODY_HEADER_LEN, FRAME_LEN, MAX_IMAGE_LEN, Record, RecordFault, RecordKind, encode_record,
+    BODY_HEADER_LEN, FRAME_LEN, ImageRole, MAX_IMAGE_LEN, Record, RecordFault, RecordKind,
+    encode_record,
 };
 pub use scan::{End, Records, Scan, Tail, scan};
 pub use segment::{FORMAT_VERSION, HEADER_LEN, MAGIC, SegmentHeader, decode_header, encode_header};

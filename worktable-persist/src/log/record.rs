@@ -1,10 +1,12 @@
 //! One log record: its encoding, and the checks a stored record must pass.
 //!
 //! A record is a frame `body_len: u32 | crc: u32` followed by a body
-//! `seq: u64 | durable_below: u64 | kind: u8 | 3 zero bytes | image_len: u32 |
-//! image`. The checksum is CRC32C seeded with the segment header's checksum,
-//! over the four length bytes and then the body. `docs/format.md` has the
-//! table of offsets.
+//! `seq: u64 | durable_below: u64 | kind: u8 | 3 zero bytes | before_len:
+//! u32 | after_len: u32 | before image | after image`. The checksum is
+//! CRC32C seeded with the segment header's checksum, over the four length
+//! bytes and then the body. `docs/format.md` has the table of offsets.
+
+use std::fmt;
 
 use super::error::EncodeError;
 use super::le::{le_u32, take};
@@ -13,43 +15,108 @@ use super::segment::SegmentHeader;
 /// Length of a record's frame: `body_len` and `crc`.
 pub const FRAME_LEN: usize = 8;
 
-/// Length of the fixed part of a body, before the image.
-pub const BODY_HEADER_LEN: usize = 24;
+/// Length of the fixed part of a body, before the images.
+pub const BODY_HEADER_LEN: usize = 28;
 
-/// The longest row image a record can carry.
+/// The longest row image a record can carry, before or after.
 pub const MAX_IMAGE_LEN: usize = u16::MAX as usize;
 
-/// The shortest valid `body_len` (an empty image).
+/// The shortest `body_len` the framing accepts (no image; only a
+/// checksum-valid record can then be found to break a rule).
 const MIN_BODY_LEN: u32 = BODY_HEADER_LEN as u32;
 
-/// The longest valid `body_len`.
-const MAX_BODY_LEN: u32 = (BODY_HEADER_LEN + MAX_IMAGE_LEN) as u32;
+/// The longest `body_len` the framing accepts: two images of the largest
+/// size.
+const MAX_BODY_LEN: u32 = (BODY_HEADER_LEN + 2 * MAX_IMAGE_LEN) as u32;
 
 // Lengths read from a record are u32 and are converted to usize losslessly.
 const _: () = assert!(usize::BITS >= 32);
 
-/// What a record says happened to a row.
+/// What a record says happened to a row, and so which images it carries.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[repr(u8)]
 pub enum RecordKind {
-    /// The row was inserted or updated; the image is the row after the change.
-    Put = 1,
-    /// The row was deleted; the image is the row before the change.
-    Delete = 2,
+    /// The row was inserted: the record carries the row after the change
+    /// and no before image.
+    Insert = 1,
+    /// The row was replaced: the record carries the row before and the row
+    /// after the change.
+    Update = 2,
+    /// The row was deleted: the record carries the row before the change
+    /// and no after image.
+    Delete = 3,
 }
 
 impl RecordKind {
     /// The kind stored as `byte`, if it is one.
+    ///
+    /// ```
+    /// use worktable_persist::log::RecordKind;
+    ///
+    /// assert_eq!(RecordKind::from_byte(3), Some(RecordKind::Delete));
+    /// assert_eq!(RecordKind::from_byte(0), None);
+    /// ```
     pub fn from_byte(byte: u8) -> Option<Self> {
         match byte {
-            1 => Some(Self::Put),
-            2 => Some(Self::Delete),
+            1 => Some(Self::Insert),
+            2 => Some(Self::Update),
+            3 => Some(Self::Delete),
             _ => None,
+        }
+    }
+
+    /// Whether images of these lengths are the ones this kind carries (an
+    /// empty image is none).
+    fn fits(self, before_len: usize, after_len: usize) -> bool {
+        match self {
+            Self::Insert => before_len == 0 && after_len > 0,
+            Self::Update => before_len > 0 && after_len > 0,
+            Self::Delete => before_len > 0 && after_len == 0,
+        }
+    }
+
+    /// The images this kind carries, in words, for error messages.
+    pub(crate) fn shape(self) -> &'static str {
+        match self {
+            Self::Insert => "an insert has an after image and no before image",
+            Self::Update => "an update has both a before and an after image",
+            Self::Delete => "a delete has a before image and no after image",
         }
     }
 }
 
-/// A record decoded from a segment. The image borrows the segment's bytes.
+impl fmt::Display for RecordKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Insert => "insert",
+            Self::Update => "update",
+            Self::Delete => "delete",
+        })
+    }
+}
+
+/// One of a record's two images, as named in errors.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ImageRole {
+    /// The row before the change.
+    Before,
+    /// The row after the change.
+    After,
+}
+
+impl fmt::Display for ImageRole {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Before => "before image",
+            Self::After => "after image",
+        })
+    }
+}
+
+/// A record decoded from a segment. The images borrow the segment's bytes.
+///
+/// Its images are the ones its kind carries: `after` alone for an insert,
+/// both for an update, `before` alone for a delete (the other is empty).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Record<'a> {
     /// Byte offset of the record's frame in the segment.
@@ -60,10 +127,43 @@ pub struct Record<'a> {
     /// record was written. Recovery uses it to tell a torn tail from damage
     /// in data that had been synced; never greater than `seq`.
     pub durable_below: u64,
-    /// Put or delete.
+    /// Insert, update or delete.
     pub kind: RecordKind,
-    /// The row's rkyv-archived bytes (after a put, before a delete).
-    pub image: &'a [u8],
+    /// The row's rkyv-archived bytes before the change; empty for an
+    /// insert.
+    pub before: &'a [u8],
+    /// The row's rkyv-archived bytes after the change; empty for a delete.
+    pub after: &'a [u8],
+}
+
+impl<'a> Record<'a> {
+    /// The image replay applies: the row after an insert or an update
+    /// (which replaces the row of its key), the row before a delete (whose
+    /// key is removed).
+    ///
+    /// ```
+    /// use worktable_persist::format::ArchiveFormat;
+    /// use worktable_persist::log::{RecordKind, SegmentHeader, encode_header, encode_record, scan};
+    ///
+    /// let header = SegmentHeader {
+    ///     schema_fingerprint: 7,
+    ///     first_seq: 1,
+    ///     archive_format: ArchiveFormat::current(),
+    /// };
+    /// let mut segment = encode_header(&header).to_vec();
+    /// encode_record(&mut segment, &header, 1, 1, RecordKind::Update, b"old", b"new")?;
+    /// encode_record(&mut segment, &header, 2, 2, RecordKind::Delete, b"new", b"")?;
+    ///
+    /// let rows: Vec<&[u8]> = scan(&segment)?.records.iter().map(|r| r.row()).collect();
+    /// assert_eq!(rows, [b"new", b"new"]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn row(&self) -> &'a [u8] {
+        match self.kind {
+            RecordKind::Insert | RecordKind::Update => self.after,
+            RecordKind::Delete => self.before,
+        }
+    }
 }
 
 /// Why a stored record was rejected.
@@ -80,8 +180,8 @@ pub enum RecordFault {
         /// Bytes left in the segment.
         available: usize,
     },
-    /// `body_len` is below 24 or above 24 + 65,535.
-    #[error("body length {body_len} is outside the valid range 24..=65559")]
+    /// `body_len` is below 28 or above 28 + 2 × 65,535.
+    #[error("body length {body_len} is outside the valid range {MIN_BODY_LEN}..={MAX_BODY_LEN}")]
     BodyLenOutOfRange {
         /// The stored `body_len`.
         body_len: u32,
@@ -104,19 +204,44 @@ pub enum RecordFault {
         /// The checksum of the stored length and body.
         computed: u32,
     },
-    /// `image_len` disagrees with `body_len`.
-    #[error("image length {image_len} does not equal body length {body_len} minus 24")]
+    /// `before_len + after_len` disagrees with `body_len`.
+    #[error(
+        "image lengths {before_len} (before) and {after_len} (after) do not add up to body length {body_len} minus {BODY_HEADER_LEN}"
+    )]
     ImageLenMismatch {
         /// The stored `body_len`.
         body_len: u32,
-        /// The stored `image_len`.
-        image_len: u32,
+        /// The stored `before_len`.
+        before_len: u32,
+        /// The stored `after_len`.
+        after_len: u32,
     },
-    /// The kind byte is neither 1 (put) nor 2 (delete).
-    #[error("unknown record kind {kind} (expected 1 = put or 2 = delete)")]
+    /// An image is longer than [`MAX_IMAGE_LEN`].
+    #[error("{image} is {len} bytes long, over the maximum of {MAX_IMAGE_LEN}")]
+    ImageTooLong {
+        /// Which image.
+        image: ImageRole,
+        /// Its stored length.
+        len: u32,
+    },
+    /// The kind byte is not 1 (insert), 2 (update) or 3 (delete).
+    #[error("unknown record kind {kind} (expected 1 = insert, 2 = update or 3 = delete)")]
     UnknownKind {
         /// The stored kind byte.
         kind: u8,
+    },
+    /// The images are not the ones the kind carries.
+    #[error(
+        "a record of kind {kind} has a before image of {before_len} bytes and an after image of {after_len} bytes, but {}",
+        kind.shape()
+    )]
+    ShapeMismatch {
+        /// The stored kind.
+        kind: RecordKind,
+        /// The stored `before_len`.
+        before_len: u32,
+        /// The stored `after_len`.
+        after_len: u32,
     },
     /// The three reserved bytes after the kind are not zero.
     #[error("reserved bytes after the kind are not zero")]
@@ -164,12 +289,19 @@ impl RecordFault {
 /// `header` is the header of the segment the record goes to: its checksum
 /// seeds the record checksum. `durable_below` is the writer's durable mark
 /// when the record is encoded: every record with a smaller sequence number has
-/// been fsync'd. Nothing is allocated beyond `out`'s own growth (one
-/// `reserve`).
+/// been fsync'd. `before` and `after` are the row's images before and after
+/// the change: an insert has only `after` (`before` is empty), an update
+/// both, a delete only `before`. Nothing is allocated beyond `out`'s own
+/// growth (one `reserve`).
 ///
 /// # Errors
 ///
-/// - [`EncodeError::ImageTooLong`] if `image` is longer than 65,535 bytes.
+/// In this order:
+///
+/// - [`EncodeError::ImageTooLong`] if `before`, then if `after`, is longer
+///   than [`MAX_IMAGE_LEN`] (65,535) bytes.
+/// - [`EncodeError::ShapeMismatch`] if the images are not the ones `kind`
+///   carries.
 /// - [`EncodeError::DurableBeyondSeq`] if `durable_below > seq`.
 ///
 /// On error `out` is unchanged.
@@ -177,16 +309,23 @@ impl RecordFault {
 /// # Example
 ///
 /// ```
+/// use worktable_persist::format::ArchiveFormat;
 /// use worktable_persist::log::{RecordKind, SegmentHeader, encode_header, encode_record, scan};
 ///
-/// let header = SegmentHeader { schema_fingerprint: 7, first_seq: 1 };
+/// let header = SegmentHeader {
+///     schema_fingerprint: 7,
+///     first_seq: 1,
+///     archive_format: ArchiveFormat::current(),
+/// };
 /// let mut segment = encode_header(&header).to_vec();
-/// encode_record(&mut segment, &header, 1, 1, RecordKind::Put, b"row one")?;
-/// encode_record(&mut segment, &header, 2, 2, RecordKind::Delete, b"row one")?;
+/// encode_record(&mut segment, &header, 1, 1, RecordKind::Insert, b"", b"row one")?;
+/// encode_record(&mut segment, &header, 2, 2, RecordKind::Delete, b"row one", b"")?;
+/// // A delete carries no after image.
+/// assert!(encode_record(&mut segment, &header, 3, 3, RecordKind::Delete, b"x", b"y").is_err());
 ///
 /// let scanned = scan(&segment)?;
 /// assert_eq!(scanned.records.len(), 2);
-/// assert_eq!(scanned.records[1].image, b"row one");
+/// assert_eq!(scanned.records[1].before, b"row one");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn encode_record(
@@ -195,17 +334,31 @@ pub fn encode_record(
     seq: u64,
     durable_below: u64,
     kind: RecordKind,
-    image: &[u8],
+    before: &[u8],
+    after: &[u8],
 ) -> Result<(), EncodeError> {
-    if image.len() > MAX_IMAGE_LEN {
-        return Err(EncodeError::ImageTooLong { len: image.len() });
+    for (image, bytes) in [(ImageRole::Before, before), (ImageRole::After, after)] {
+        if bytes.len() > MAX_IMAGE_LEN {
+            return Err(EncodeError::ImageTooLong {
+                image,
+                len: bytes.len(),
+            });
+        }
+    }
+    if !kind.fits(before.len(), after.len()) {
+        return Err(EncodeError::ShapeMismatch {
+            kind,
+            before_len: before.len(),
+            after_len: after.len(),
+        });
     }
     if durable_below > seq {
         return Err(EncodeError::DurableBeyondSeq { durable_below, seq });
     }
-    // At most 65,535 by the check above, so both fit in u32.
-    let image_len = image.len() as u32;
-    let body_len = MIN_BODY_LEN + image_len;
+    // Each at most 65,535 by the check above, so all three fit in u32.
+    let before_len = before.len() as u32;
+    let after_len = after.len() as u32;
+    let body_len = MIN_BODY_LEN + before_len + after_len;
 
     let len_bytes = body_len.to_le_bytes();
     let mut body_header = [0u8; BODY_HEADER_LEN];
@@ -213,26 +366,30 @@ pub fn encode_record(
     seq_bytes.copy_from_slice(&seq.to_le_bytes());
     let (durable_bytes, rest) = rest.split_at_mut(8);
     durable_bytes.copy_from_slice(&durable_below.to_le_bytes());
-    let (kind_and_reserved, image_len_bytes) = rest.split_at_mut(4);
+    let (kind_and_reserved, rest) = rest.split_at_mut(4);
     kind_and_reserved.copy_from_slice(&[kind as u8, 0, 0, 0]);
-    image_len_bytes.copy_from_slice(&image_len.to_le_bytes());
+    let (before_len_bytes, after_len_bytes) = rest.split_at_mut(4);
+    before_len_bytes.copy_from_slice(&before_len.to_le_bytes());
+    after_len_bytes.copy_from_slice(&after_len.to_le_bytes());
 
     let crc = crc32c::crc32c_append(header.checksum(), &len_bytes);
     let crc = crc32c::crc32c_append(crc, &body_header);
-    let crc = crc32c::crc32c_append(crc, image);
+    let crc = crc32c::crc32c_append(crc, before);
+    let crc = crc32c::crc32c_append(crc, after);
 
-    out.reserve(FRAME_LEN + BODY_HEADER_LEN + image.len());
+    out.reserve(FRAME_LEN + BODY_HEADER_LEN + before.len() + after.len());
     out.extend_from_slice(&len_bytes);
     out.extend_from_slice(&crc.to_le_bytes());
     out.extend_from_slice(&body_header);
-    out.extend_from_slice(image);
+    out.extend_from_slice(before);
+    out.extend_from_slice(after);
     Ok(())
 }
 
 /// A record's frame and body as stored, before the body is checked.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Frame<'a> {
-    /// The stored `body_len`, within 24..=65559.
+    /// The stored `body_len`, within 28..=131098.
     body_len: u32,
     /// The stored checksum.
     stored_crc: u32,
@@ -269,7 +426,7 @@ impl<'a> Frame<'a> {
 
     /// Bytes the whole record occupies: frame and body.
     pub(crate) fn len(&self) -> usize {
-        // body_len <= 65,559: no overflow.
+        // body_len <= 131,098: no overflow.
         FRAME_LEN + self.body_len as usize
     }
 
@@ -289,39 +446,71 @@ impl<'a> Frame<'a> {
 
     /// Checks the body's fixed fields (all but the sequence order) and
     /// returns the record found at `offset`. Does not verify the checksum.
+    ///
+    /// The checks, in this order: the image lengths add up to the body's;
+    /// each image is at most [`MAX_IMAGE_LEN`]; the kind is known; the
+    /// images are the ones the kind carries; the reserved bytes are zero;
+    /// `durable_below <= seq`. The first is the most selective on random
+    /// bytes, which keeps the search for a witness cheap.
     pub(crate) fn parse(&self, offset: usize) -> Result<Record<'a>, RecordFault> {
-        // Frame::read guarantees body.len() == body_len >= 24, so every split
+        // Frame::read guarantees body.len() == body_len >= 28, so every split
         // below succeeds; a short body would read as zeros, never panic.
         let (seq, rest) = take::<8>(self.body);
         let (durable_below, rest) = take::<8>(rest);
         let (kind_and_reserved, rest) = take::<4>(rest);
-        let (image_len, image) = take::<4>(rest);
+        let (before_len, rest) = take::<4>(rest);
+        let (after_len, images) = take::<4>(rest);
         let seq = u64::from_le_bytes(seq);
         let durable_below = u64::from_le_bytes(durable_below);
-        let image_len = u32::from_le_bytes(image_len);
+        let before_len = u32::from_le_bytes(before_len);
+        let after_len = u32::from_le_bytes(after_len);
         let [kind, reserved @ ..] = kind_and_reserved;
 
-        if u64::from(image_len) + BODY_HEADER_LEN as u64 != u64::from(self.body_len) {
-            return Err(RecordFault::ImageLenMismatch {
-                body_len: self.body_len,
-                image_len,
-            });
+        let mismatch = RecordFault::ImageLenMismatch {
+            body_len: self.body_len,
+            before_len,
+            after_len,
+        };
+        if u64::from(before_len) + u64::from(after_len) + BODY_HEADER_LEN as u64
+            != u64::from(self.body_len)
+        {
+            return Err(mismatch);
+        }
+        for (image, len) in [
+            (ImageRole::Before, before_len),
+            (ImageRole::After, after_len),
+        ] {
+            if len as usize > MAX_IMAGE_LEN {
+                return Err(RecordFault::ImageTooLong { image, len });
+            }
         }
         let Some(kind) = RecordKind::from_byte(kind) else {
             return Err(RecordFault::UnknownKind { kind });
         };
+        if !kind.fits(before_len as usize, after_len as usize) {
+            return Err(RecordFault::ShapeMismatch {
+                kind,
+                before_len,
+                after_len,
+            });
+        }
         if reserved != [0; 3] {
             return Err(RecordFault::ReservedNotZero);
         }
         if durable_below > seq {
             return Err(RecordFault::DurableBeyondSeq { durable_below, seq });
         }
+        // The lengths add up to the images' bytes (checked above).
+        let Some((before, after)) = images.split_at_checked(before_len as usize) else {
+            return Err(mismatch);
+        };
         Ok(Record {
             offset,
             seq,
             durable_below,
             kind,
-            image,
+            before,
+            after,
         })
     }
 }

@@ -69,9 +69,10 @@ pub enum End {
 ///
 /// - The header errors of [`decode_header`].
 /// - [`LogError::Malformed`]: a record whose checksum verifies breaks the
-///   format (unknown kind, non-zero reserved bytes, an image length that
-///   disagrees with the body length, `durable_below > seq`, or a sequence
-///   number out of order).
+///   format (image lengths that disagree with the body length, an image
+///   over 65,535 bytes, an unknown kind, images that are not the ones the
+///   kind carries, non-zero reserved bytes, `durable_below > seq`, or a
+///   sequence number out of order).
 /// - [`LogError::Corrupt`]: a damaged record is followed by a record that
 ///   was written after the damaged one had been synced.
 ///
@@ -81,18 +82,23 @@ pub enum End {
 /// # Example
 ///
 /// ```
+/// use worktable_persist::format::ArchiveFormat;
 /// use worktable_persist::log::{End, RecordKind, SegmentHeader, encode_header, encode_record, scan};
 ///
-/// let header = SegmentHeader { schema_fingerprint: 7, first_seq: 10 };
+/// let header = SegmentHeader {
+///     schema_fingerprint: 7,
+///     first_seq: 10,
+///     archive_format: ArchiveFormat::current(),
+/// };
 /// let mut segment = encode_header(&header).to_vec();
-/// encode_record(&mut segment, &header, 10, 10, RecordKind::Put, b"kept")?;
+/// encode_record(&mut segment, &header, 10, 10, RecordKind::Insert, b"", b"kept")?;
 /// let kept_len = segment.len();
-/// encode_record(&mut segment, &header, 11, 10, RecordKind::Put, b"torn")?;
+/// encode_record(&mut segment, &header, 11, 10, RecordKind::Insert, b"", b"torn")?;
 /// segment.truncate(segment.len() - 2); // a crash cut the last write short
 ///
 /// let scanned = scan(&segment)?;
 /// assert_eq!(scanned.records.len(), 1);
-/// assert_eq!(scanned.records[0].image, b"kept");
+/// assert_eq!(scanned.records[0].after, b"kept");
 /// assert_eq!(scanned.tail.valid_len, kept_len);
 /// assert!(matches!(scanned.tail.end, End::TornTail { offset, .. } if offset == kept_len));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -120,12 +126,17 @@ pub fn scan(bytes: &[u8]) -> Result<Scan<'_>, LogError> {
 /// # Example
 ///
 /// ```
+/// use worktable_persist::format::ArchiveFormat;
 /// use worktable_persist::log::{End, RecordKind, Records, SegmentHeader, encode_header, encode_record};
 ///
-/// let header = SegmentHeader { schema_fingerprint: 7, first_seq: 1 };
+/// let header = SegmentHeader {
+///     schema_fingerprint: 7,
+///     first_seq: 1,
+///     archive_format: ArchiveFormat::current(),
+/// };
 /// let mut segment = encode_header(&header).to_vec();
 /// for seq in 1..=3 {
-///     encode_record(&mut segment, &header, seq, seq, RecordKind::Put, &[seq as u8])?;
+///     encode_record(&mut segment, &header, seq, seq, RecordKind::Insert, b"", &[seq as u8])?;
 /// }
 ///
 /// let mut records = Records::new(&segment)?;

@@ -8,12 +8,18 @@ use std::fmt;
 use std::io;
 use std::path::PathBuf;
 
-/// A field of the metadata file, as named in errors.
+use crate::format::ArchiveFormatError;
+use crate::version;
+
+/// A field of the metadata file, or of the schema description inside it,
+/// as named in errors.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Field {
     /// The flags (`u32`).
     Flags,
+    /// The archive format (4 bytes).
+    ArchiveFormat,
     /// The schema fingerprint (`u64`).
     SchemaFingerprint,
     /// The table name's length (`u16`).
@@ -24,24 +30,96 @@ pub enum Field {
     CheckpointSeq,
     /// The page-file generation (`u64`).
     PageFileGeneration,
-    /// The next-key state's length (`u16`).
-    NextKeyLen,
-    /// The next-key state's bytes.
-    NextKey,
+    /// The sequence number the log was synced through (`u64`).
+    LogSyncedThrough,
+    /// The key state's length (`u16`).
+    KeyStateLen,
+    /// The key state's bytes.
+    KeyState,
+    /// The schema description's length (`u32`).
+    SchemaLen,
+    /// The schema description's bytes.
+    Schema,
+    /// In the schema description: its version (`u32`).
+    SchemaVersion,
+    /// In the schema description: the number of the row's fields (`u16`).
+    SchemaFieldCount,
+    /// In the schema description: the name of a field.
+    SchemaFieldName {
+        /// The field's position.
+        field: u16,
+    },
+    /// In the schema description: the type of a field.
+    SchemaFieldType {
+        /// The field's position.
+        field: u16,
+    },
+    /// In the schema description: the number of primary-key fields (`u16`).
+    PkCount,
+    /// In the schema description: the name of a primary-key field.
+    PkField {
+        /// The field's position in the key.
+        pk: u16,
+    },
+    /// In the schema description: the key source code (`u8`).
+    KeySource,
+    /// In the schema description: the key generator's path.
+    GeneratorPath,
+    /// In the schema description: the number of indexes (`u16`).
+    IndexCount,
+    /// In the schema description: the name of an index.
+    IndexName {
+        /// The index's position.
+        index: u16,
+    },
+    /// In the schema description: whether an index is unique (`u8`).
+    IndexUnique {
+        /// The index's position.
+        index: u16,
+    },
+    /// In the schema description: the number of an index's fields (`u16`).
+    IndexFieldCount {
+        /// The index's position.
+        index: u16,
+    },
+    /// In the schema description: the name of a field an index covers.
+    IndexField {
+        /// The index's position.
+        index: u16,
+        /// The field's position in the index.
+        field: u16,
+    },
 }
 
 impl fmt::Display for Field {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::Flags => "flags",
-            Self::SchemaFingerprint => "schema fingerprint",
-            Self::TableNameLen => "table name length",
-            Self::TableName => "table name",
-            Self::CheckpointSeq => "checkpoint sequence number",
-            Self::PageFileGeneration => "page-file generation",
-            Self::NextKeyLen => "next-key state length",
-            Self::NextKey => "next-key state",
-        })
+        match self {
+            Self::Flags => f.write_str("flags"),
+            Self::ArchiveFormat => f.write_str("archive format"),
+            Self::SchemaFingerprint => f.write_str("schema fingerprint"),
+            Self::TableNameLen => f.write_str("table name length"),
+            Self::TableName => f.write_str("table name"),
+            Self::CheckpointSeq => f.write_str("checkpoint sequence number"),
+            Self::PageFileGeneration => f.write_str("page-file generation"),
+            Self::LogSyncedThrough => f.write_str("log-synced-through sequence number"),
+            Self::KeyStateLen => f.write_str("key state length"),
+            Self::KeyState => f.write_str("key state"),
+            Self::SchemaLen => f.write_str("schema length"),
+            Self::Schema => f.write_str("schema"),
+            Self::SchemaVersion => f.write_str("schema version"),
+            Self::SchemaFieldCount => f.write_str("field count"),
+            Self::SchemaFieldName { field } => write!(f, "name of field {field}"),
+            Self::SchemaFieldType { field } => write!(f, "type of field {field}"),
+            Self::PkCount => f.write_str("primary-key field count"),
+            Self::PkField { pk } => write!(f, "primary-key field {pk}"),
+            Self::KeySource => f.write_str("key source"),
+            Self::GeneratorPath => f.write_str("key generator path"),
+            Self::IndexCount => f.write_str("index count"),
+            Self::IndexName { index } => write!(f, "name of index {index}"),
+            Self::IndexUnique { index } => write!(f, "unique flag of index {index}"),
+            Self::IndexFieldCount { index } => write!(f, "field count of index {index}"),
+            Self::IndexField { index, field } => write!(f, "field {field} of index {index}"),
+        }
     }
 }
 
@@ -70,9 +148,11 @@ pub enum DecodeError {
         /// The first 8 bytes.
         found: [u8; 8],
     },
-    /// The file's format version is not one this build reads.
+    /// The file's format version is not the one this build reads: an
+    /// older version (no converter exists), or a newer one.
     #[error(
-        "metadata file has format version {found} (bytes 8..12); this build reads only version {supported}: the file was written by a newer worktable, or it is damaged"
+        "{}",
+        version::UnsupportedVersion { file: "metadata file", found: *found, supported: *supported }
     )]
     UnsupportedVersion {
         /// The stored version.
@@ -80,9 +160,9 @@ pub enum DecodeError {
         /// The version this build reads.
         supported: u32,
     },
-    /// The file is longer than any version 1 metadata file.
+    /// The file is longer than any version 2 metadata file.
     #[error(
-        "metadata file is {len} bytes long, longer than the {max} bytes of the largest version 1 metadata file",
+        "metadata file is {len} bytes long, longer than the {max} bytes of the largest version 2 metadata file",
         max = super::MAX_LEN
     )]
     TooLong {
@@ -101,7 +181,7 @@ pub enum DecodeError {
         /// The checksum of the bytes before it.
         computed: u32,
     },
-    /// The file sets flags, none of which version 1 defines.
+    /// The file sets flags, none of which version 2 defines.
     #[error(
         "metadata file sets flags {flags:#010x} (bytes 12..16), which this build does not know"
     )]
@@ -109,23 +189,42 @@ pub enum DecodeError {
         /// The stored flags.
         flags: u32,
     },
+    /// The archive format (bytes 16..20) is not one.
+    #[error(
+        "metadata file has a valid checksum but its archive format (bytes 16..20) is not one: {fault}; it was written that way"
+    )]
+    ArchiveFormat {
+        /// What is wrong with the 4 bytes.
+        fault: ArchiveFormatError,
+    },
     /// The stored table name length is over [`MAX_TABLE_NAME_LEN`](super::MAX_TABLE_NAME_LEN).
     #[error(
-        "metadata file has a valid checksum but a table name length of {len} (bytes 24..26), over the maximum of {max}: it was written that way",
+        "metadata file has a valid checksum but a table name length of {len} (bytes 28..30), over the maximum of {max}: it was written that way",
         max = super::MAX_TABLE_NAME_LEN
     )]
     TableNameTooLong {
         /// The stored length.
         len: usize,
     },
-    /// The stored next-key state length is over [`MAX_NEXT_KEY_LEN`](super::MAX_NEXT_KEY_LEN).
+    /// The stored key state length is over [`MAX_KEY_STATE_LEN`](super::MAX_KEY_STATE_LEN).
     #[error(
-        "metadata file has a valid checksum but a next-key state length of {len}, over the maximum of {max}: it was written that way",
-        max = super::MAX_NEXT_KEY_LEN
+        "metadata file has a valid checksum but a key state length of {len}, over the maximum of {max}: it was written that way",
+        max = super::MAX_KEY_STATE_LEN
     )]
-    NextKeyTooLong {
+    KeyStateTooLong {
         /// The stored length.
         len: usize,
+    },
+    /// The stored schema length is over [`MAX_SCHEMA_LEN`](super::MAX_SCHEMA_LEN).
+    #[error(
+        "metadata file has a valid checksum but a schema length of {len} (at byte offset {offset}), over the maximum of {max}: it was written that way",
+        max = super::MAX_SCHEMA_LEN
+    )]
+    SchemaTooLong {
+        /// Where the schema length is stored.
+        offset: usize,
+        /// The stored length.
+        len: u32,
     },
     /// A field runs into or past the checksum: a length before it is wrong.
     #[error(
@@ -160,6 +259,77 @@ pub enum DecodeError {
         /// Offset of the checksum.
         checksum_at: usize,
     },
+    /// A field of the schema description runs past the description's end:
+    /// a count or a length before it is wrong.
+    #[error(
+        "metadata file has a valid checksum but, in its schema, the {field} (bytes {offset}..{} by the stored lengths) runs past the schema's end at byte offset {schema_end}: it was written that way",
+        offset.saturating_add(*len)
+    )]
+    SchemaFieldPastEnd {
+        /// The field that does not fit.
+        field: Field,
+        /// Where the field starts.
+        offset: usize,
+        /// The field's length.
+        len: usize,
+        /// Offset of the schema description's end.
+        schema_end: usize,
+    },
+    /// A string of the schema description is not UTF-8.
+    #[error(
+        "metadata file has a valid checksum but, in its schema, the {field} is not UTF-8 (invalid from byte offset {offset}): it was written that way"
+    )]
+    SchemaNotUtf8 {
+        /// The string's field.
+        field: Field,
+        /// Offset of the first byte that is not part of valid UTF-8.
+        offset: usize,
+    },
+    /// The key source code is not 0, 1 or 2.
+    #[error(
+        "metadata file has a valid checksum but, in its schema, the key source at byte offset {offset} is {code}, not 0 (caller-supplied), 1 (autoincrement) or 2 (generator): it was written that way"
+    )]
+    UnknownKeySource {
+        /// The stored code.
+        code: u8,
+        /// Where it is stored.
+        offset: usize,
+    },
+    /// A key source other than a generator has a generator path.
+    #[error(
+        "metadata file has a valid checksum but, in its schema, key source {code} has a key generator path of {len} bytes at byte offset {offset}; only key source 2 (generator) has one: it was written that way"
+    )]
+    UnexpectedGeneratorPath {
+        /// The stored key source code: 0 or 1.
+        code: u8,
+        /// Where the path's bytes start.
+        offset: usize,
+        /// The path's length.
+        len: usize,
+    },
+    /// An index's unique flag is neither 0 nor 1.
+    #[error(
+        "metadata file has a valid checksum but, in its schema, the unique flag of index {index} at byte offset {offset} is {value}, not 0 or 1: it was written that way"
+    )]
+    UniqueFlagInvalid {
+        /// The index's position.
+        index: u16,
+        /// The stored flag.
+        value: u8,
+        /// Where it is stored.
+        offset: usize,
+    },
+    /// Bytes are left between the schema description's last index and its
+    /// end.
+    #[error(
+        "metadata file has a valid checksum but bytes {offset}..{schema_end} follow the last index of its schema: it was written that way"
+    )]
+    SchemaTrailingBytes {
+        /// Where the last index ends.
+        offset: usize,
+        /// Offset of the schema description's end.
+        schema_end: usize,
+    },
 }
 
 /// Why a [`Meta`](super::Meta) cannot be encoded. Returned by
@@ -176,13 +346,43 @@ pub enum EncodeError {
         /// The name's length in bytes.
         len: usize,
     },
-    /// The next-key state is longer than a metadata file can hold.
+    /// The key state is longer than a metadata file can hold.
     #[error(
-        "next-key state is {len} bytes long; a metadata file holds at most {max}",
-        max = super::MAX_NEXT_KEY_LEN
+        "key state is {len} bytes long; a metadata file holds at most {max}",
+        max = super::MAX_KEY_STATE_LEN
     )]
-    NextKeyTooLong {
+    KeyStateTooLong {
         /// The state's length.
+        len: usize,
+    },
+    /// The schema description is longer, encoded, than a metadata file can
+    /// hold.
+    #[error(
+        "schema description is {len} bytes long encoded; a metadata file holds at most {max}",
+        max = super::MAX_SCHEMA_LEN
+    )]
+    SchemaTooLong {
+        /// The encoded description's length.
+        len: usize,
+    },
+    /// A list of the schema description has more entries than its `u16`
+    /// count can hold.
+    #[error("the schema's {field} would be {count}, over the maximum of 65535")]
+    SchemaCountTooLarge {
+        /// The count.
+        field: Field,
+        /// The number of entries.
+        count: usize,
+    },
+    /// A string of the schema description is longer than its `u16` length
+    /// can hold.
+    #[error(
+        "the schema's {field} is {len} bytes long; a metadata file holds strings of at most 65535 bytes"
+    )]
+    SchemaStringTooLong {
+        /// The string.
+        field: Field,
+        /// Its length in bytes.
         len: usize,
     },
 }

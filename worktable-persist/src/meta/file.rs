@@ -52,16 +52,20 @@ pub const FILE_NAME: &str = "meta";
 /// # Example
 ///
 /// ```
-/// use worktable_persist::meta::{self, Meta};
+/// use worktable_persist::format::ArchiveFormat;
+/// use worktable_persist::meta::{self, Meta, StoredSchema};
 /// use worktable_persist::vfs::RealFs;
 ///
 /// let dir = tempfile::tempdir()?;
 /// let meta = Meta {
+///     archive_format: ArchiveFormat::current(),
 ///     schema_fingerprint: 0x5eed,
 ///     table_name: "orders".to_owned(),
 ///     checkpoint_seq: 41,
 ///     page_file_generation: 3,
-///     next_key: Vec::new(),
+///     log_synced_through: 41,
+///     key_state: Vec::new(),
+///     schema: StoredSchema::default(),
 /// };
 /// meta::write_atomically(&RealFs, dir.path(), meta::FILE_NAME, &meta::encode(&meta)?)?;
 /// assert_eq!(meta::read(&RealFs, dir.path(), meta::FILE_NAME)?, meta);
@@ -90,7 +94,7 @@ pub fn write_atomically(vfs: &dyn Vfs, dir: &Path, name: &str, bytes: &[u8]) -> 
 ///   first checkpoint, or a deleted file: the caller decides which.
 /// - [`MetaError::Io`]: it cannot be opened or read (permissions, a
 ///   directory of that name, a device error).
-/// - [`MetaError::Decode`]: its bytes are not a version 1 metadata file;
+/// - [`MetaError::Decode`]: its bytes are not a version 2 metadata file;
 ///   [`decode`] lists why. A file longer than [`MAX_LEN`] is reported as
 ///   [`DecodeError::TooLong`] with its full length (after the magic and
 ///   version checks, so a newer version is still named as such).

@@ -6,19 +6,23 @@
 //! in it needs a dead-code allowance until the durable table uses it.
 //!
 //! The metadata file says which checkpoint the directory's page file holds:
-//! the schema fingerprint of the row type, the table name, the checkpoint
-//! sequence number (every change up to it is in the page file; the log is
-//! replayed after it), the page file's generation, and the primary-key
-//! generator's state. [`encode`] and [`decode`] convert a [`Meta`] to and
-//! from the file's bytes without any I/O; the byte layout is specified in
-//! `docs/format.md` at the repository root. [`write_atomically`] replaces
-//! the file so that a crash leaves the old or the new one, never a mix, and
-//! [`read`] reads it back with errors that name the file.
+//! the rkyv archive format of the rows, the schema fingerprint of the row
+//! type, the table name, the checkpoint sequence number (every change up to
+//! it is in the page file; the log is replayed after it), the page file's
+//! generation, the sequence number the log was synced through, the
+//! primary-key generator's state, and a readable description of the row
+//! type ([`StoredSchema`]). [`encode`] and [`decode`] convert a [`Meta`] to
+//! and from the file's bytes without any I/O; the byte layout (format
+//! version 2) is specified in `docs/format.md` at the repository root.
+//! [`write_atomically`] replaces the file so that a crash leaves the old or
+//! the new one, never a mix, and [`read`] reads it back with errors that
+//! name the file.
 //!
 //! # Example
 //!
 //! ```
-//! use worktable_persist::meta::{self, Meta, MetaError};
+//! use worktable_persist::format::ArchiveFormat;
+//! use worktable_persist::meta::{self, Meta, MetaError, StoredSchema};
 //! use worktable_persist::vfs::RealFs;
 //!
 //! let dir = tempfile::tempdir()?;
@@ -28,11 +32,14 @@
 //! ));
 //!
 //! let checkpoint = Meta {
+//!     archive_format: ArchiveFormat::current(),
 //!     schema_fingerprint: 0x5eed,
 //!     table_name: "orders".to_owned(),
 //!     checkpoint_seq: 41,
 //!     page_file_generation: 3,
-//!     next_key: 42u64.to_le_bytes().to_vec(),
+//!     log_synced_through: 41,
+//!     key_state: 42u64.to_le_bytes().to_vec(),
+//!     schema: StoredSchema::default(),
 //! };
 //! meta::write_atomically(&RealFs, dir.path(), meta::FILE_NAME, &meta::encode(&checkpoint)?)?;
 //! assert_eq!(meta::read(&RealFs, dir.path(), meta::FILE_NAME)?, checkpoint);
@@ -45,21 +52,26 @@
 //! so a torn write, a cut or extended file, or a damaged byte fails it. The
 //! magic and the version are checked before the checksum, because they are
 //! the only fields every format version keeps in place: a file from a newer
-//! worktable is reported as such, not as damage. A file whose checksum
-//! verifies but which breaks a rule (flags, a length over its maximum, a
-//! field past the end, a name that is not UTF-8, bytes after the last field)
-//! was written that way, and is reported as such.
+//! worktable is reported as such, not as damage, and one from an older
+//! format as such too (no converter exists). A file whose checksum verifies
+//! but which breaks a rule (flags, an archive format that is not one, a
+//! length over its maximum, a field past the end, a string that is not
+//! UTF-8, an unknown code in the schema description, bytes after the last
+//! field) was written that way, and is reported as such, naming the field
+//! and its byte offset.
 
 mod codec;
 mod error;
 mod file;
+mod schema;
 
 #[cfg(test)]
 mod tests;
 
 pub use codec::{
-    FORMAT_VERSION, MAGIC, MAX_LEN, MAX_NEXT_KEY_LEN, MAX_TABLE_NAME_LEN, MIN_LEN, Meta, decode,
-    encode,
+    FORMAT_VERSION, MAGIC, MAX_KEY_STATE_LEN, MAX_LEN, MAX_SCHEMA_LEN, MAX_TABLE_NAME_LEN, MIN_LEN,
+    Meta, decode, encode,
 };
 pub use error::{DecodeError, EncodeError, Field, MetaError};
 pub use file::{FILE_NAME, read, write_atomically};
+pub use schema::{StoredField, StoredIndex, StoredKeySource, StoredSchema};

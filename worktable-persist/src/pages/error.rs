@@ -4,6 +4,9 @@
 //! Messages name byte offsets in the file, and the page entry and row a
 //! rule concerns; the caller adds the path.
 
+use crate::format::ArchiveFormatError;
+use crate::version;
+
 /// Why the header of a page file cannot be used.
 ///
 /// Returned by [`decode_header`](super::decode_header). The variants after
@@ -28,9 +31,11 @@ pub enum PageFileError {
         /// The first 8 bytes.
         found: [u8; 8],
     },
-    /// The header's format version is not one this build reads.
+    /// The header's format version is not the one this build reads: an
+    /// older version (no converter exists), or a newer one.
     #[error(
-        "page file has format version {found} (bytes 8..12); this build reads only version {supported}: the file was written by a newer worktable, or its header is damaged"
+        "{}",
+        version::UnsupportedVersion { file: "page file", found: *found, supported: *supported }
     )]
     UnsupportedVersion {
         /// The stored version.
@@ -38,17 +43,17 @@ pub enum PageFileError {
         /// The version this build reads.
         supported: u32,
     },
-    /// The header checksum does not match bytes 0..28.
+    /// The header checksum does not match bytes 0..32.
     #[error(
-        "page file header is damaged: the checksum at byte offset 28 is {stored:#010x}, but bytes 0..28 sum to {computed:#010x}"
+        "page file header is damaged: the checksum at byte offset 32 is {stored:#010x}, but bytes 0..32 sum to {computed:#010x}"
     )]
     Checksum {
         /// The stored checksum.
         stored: u32,
-        /// The checksum of bytes 0..28.
+        /// The checksum of bytes 0..32.
         computed: u32,
     },
-    /// The header sets flags, none of which version 1 defines.
+    /// The header sets flags, none of which version 2 defines.
     #[error(
         "page file header sets flags {flags:#010x} (bytes 12..16), which this build does not know"
     )]
@@ -66,9 +71,18 @@ pub enum PageFileError {
         /// [`PAGE_SIZE`](worktable_core::PAGE_SIZE).
         expected: u32,
     },
-    /// A byte of the header's padding (bytes 32..4096) is not zero.
+    /// The header's archive format (bytes 28..32) is not one: its checksum
+    /// verifies, so it was written that way.
     #[error(
-        "page file header has a non-zero byte at offset {offset}; its padding (bytes 32..{header_len}) must be zero",
+        "page file header has a valid checksum but its archive format (bytes 28..32) is not one: {fault}; it was written that way"
+    )]
+    ArchiveFormat {
+        /// What is wrong with the 4 bytes.
+        fault: ArchiveFormatError,
+    },
+    /// A byte of the header's padding (bytes 36..4096) is not zero.
+    #[error(
+        "page file header has a non-zero byte at offset {offset}; its padding (bytes 36..{header_len}) must be zero",
         header_len = super::HEADER_LEN
     )]
     Padding {
@@ -231,9 +245,11 @@ pub enum ManifestError {
         /// The first 8 bytes.
         found: [u8; 8],
     },
-    /// The manifest's format version is not one this build reads.
+    /// The manifest's format version is not the one this build reads: an
+    /// older version (no converter exists), or a newer one.
     #[error(
-        "manifest has format version {found} (bytes 8..12); this build reads only version {supported}: the file was written by a newer worktable, or it is damaged"
+        "{}",
+        version::UnsupportedVersion { file: "manifest", found: *found, supported: *supported }
     )]
     UnsupportedVersion {
         /// The stored version.
@@ -253,7 +269,7 @@ pub enum ManifestError {
         /// The checksum of the bytes before it.
         computed: u32,
     },
-    /// The manifest sets flags, none of which version 1 defines.
+    /// The manifest sets flags, none of which version 2 defines.
     #[error("manifest sets flags {flags:#010x} (bytes 12..16), which this build does not know")]
     UnsupportedFlags {
         /// The stored flags.

@@ -3,11 +3,13 @@
 //! A page file is the header followed by frames of [`FRAME_LEN`] bytes back
 //! to back; frame `i` starts at [`frame_offset(i)`](frame_offset). The
 //! header is `magic | version: u32 | flags: u32 | schema_fingerprint: u64 |
-//! page_size: u32 | crc: u32 | zero padding`, the checksum being CRC32C of
-//! bytes 0..28. `docs/format.md` has the table of offsets.
+//! page_size: u32 | archive_format: [u8; 4] | crc: u32 | zero padding`, the
+//! checksum being CRC32C of bytes 0..32. `docs/format.md` has the table of
+//! offsets.
 
 use super::error::PageFileError;
 use super::le;
+use crate::format::ArchiveFormat;
 
 /// The page file's name in a table directory.
 pub const PAGE_FILE_NAME: &str = "pages";
@@ -17,7 +19,7 @@ pub const PAGE_FILE_MAGIC: [u8; 8] = *b"WTPAGES\0";
 
 /// The page file format version this build writes, and the only one it
 /// reads.
-pub const PAGE_FILE_VERSION: u32 = 1;
+pub const PAGE_FILE_VERSION: u32 = 2;
 
 /// Length of the page file header; frame 0 starts at this offset. A
 /// multiple of every common file-system block size, so frames are aligned.
@@ -31,11 +33,14 @@ pub const FRAME_LEN: usize = worktable_core::PAGE_SIZE;
 // size as a `u32`: the format is defined for 64 KiB pages only.
 const _: () = assert!(FRAME_LEN == 65_536);
 
+/// Offset of the archive format.
+const ARCHIVE_FORMAT_AT: usize = 28;
+
 /// Offset of the header checksum: it covers the bytes before it.
-const CHECKSUM_AT: usize = 28;
+const CHECKSUM_AT: usize = 32;
 
 /// Where the padding starts: right after the checksum.
-const PADDING_AT: usize = 32;
+const PADDING_AT: usize = 36;
 
 /// Bytes a reader needs to see the magic and the version.
 const VERSION_END: usize = 12;
@@ -43,33 +48,41 @@ const VERSION_END: usize = 12;
 /// The decoded header of a page file.
 ///
 /// The format version, the flags and the page size are not fields: version
-/// 1 with no flags and pages of [`FRAME_LEN`] bytes is the only header this
+/// 2 with no flags and pages of [`FRAME_LEN`] bytes is the only header this
 /// build writes or accepts.
 ///
 /// # Example
 ///
 /// ```
+/// use worktable_persist::format::ArchiveFormat;
 /// use worktable_persist::pages::{HEADER_LEN, PageFileHeader, decode_header, encode_header};
 ///
-/// let bytes = encode_header(0x5eed);
+/// let bytes = encode_header(0x5eed, ArchiveFormat::current());
 /// assert_eq!(bytes.len(), HEADER_LEN);
 /// assert_eq!(&bytes[..8], b"WTPAGES\0");
-/// assert_eq!(decode_header(&bytes)?, PageFileHeader { schema_fingerprint: 0x5eed });
+/// assert_eq!(
+///     decode_header(&bytes)?,
+///     PageFileHeader { schema_fingerprint: 0x5eed, archive_format: ArchiveFormat::current() }
+/// );
 /// # Ok::<(), worktable_persist::pages::PageFileError>(())
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct PageFileHeader {
-    /// Fingerprint of the row type's schema; the caller compares it with the
-    /// table's before using any frame.
+    /// Fingerprint of the row type that created the file. Informational: a
+    /// migration writes frames for the new row type into the file the old
+    /// one created.
     pub schema_fingerprint: u64,
+    /// The rkyv format of the rows in the frames; the caller compares it
+    /// with [`ArchiveFormat::current`] before using any frame.
+    pub archive_format: ArchiveFormat,
 }
 
 /// Encodes the header of a page file for rows of the schema with
-/// fingerprint `schema_fingerprint`: the first [`HEADER_LEN`] bytes of the
-/// file.
+/// fingerprint `schema_fingerprint`, archived in `archive_format`: the
+/// first [`HEADER_LEN`] bytes of the file.
 ///
 /// See [`PageFileHeader`] for an example.
-pub fn encode_header(schema_fingerprint: u64) -> [u8; HEADER_LEN] {
+pub fn encode_header(schema_fingerprint: u64, archive_format: ArchiveFormat) -> [u8; HEADER_LEN] {
     let mut out = [0u8; HEADER_LEN];
     let (magic, rest) = out.split_at_mut(8);
     magic.copy_from_slice(&PAGE_FILE_MAGIC);
@@ -79,8 +92,10 @@ pub fn encode_header(schema_fingerprint: u64) -> [u8; HEADER_LEN] {
     flags.copy_from_slice(&0u32.to_le_bytes());
     let (fingerprint, rest) = rest.split_at_mut(8);
     fingerprint.copy_from_slice(&schema_fingerprint.to_le_bytes());
-    let (page_size, _) = rest.split_at_mut(4);
+    let (page_size, rest) = rest.split_at_mut(4);
     page_size.copy_from_slice(&page_size_field().to_le_bytes());
+    let (format, _) = rest.split_at_mut(ArchiveFormat::LEN);
+    format.copy_from_slice(&archive_format.to_bytes());
     let (covered, rest) = out.split_at_mut(CHECKSUM_AT);
     let crc = crc32c::crc32c(covered);
     let (checksum, _padding) = rest.split_at_mut(4);
@@ -97,15 +112,20 @@ pub fn encode_header(schema_fingerprint: u64) -> [u8; HEADER_LEN] {
 ///   magic and the version.
 /// - [`PageFileError::BadMagic`]: the first 8 bytes are not the page file
 ///   magic (an all-zero header is reported this way too).
-/// - [`PageFileError::UnsupportedVersion`]: the version is not 1. It is
-///   checked before the rest because the magic and the version are the only
-///   fields every format version keeps in place.
+/// - [`PageFileError::UnsupportedVersion`]: the version is not 2 (a
+///   version 1 file is reported as written by an older format, which this
+///   build does not convert). It is checked before the rest because the
+///   magic and the version are the only fields every format version keeps
+///   in place.
 /// - [`PageFileError::TooShort`]: fewer than [`HEADER_LEN`] bytes.
-/// - [`PageFileError::Checksum`]: the checksum over bytes 0..28 does not
+/// - [`PageFileError::Checksum`]: the checksum over bytes 0..32 does not
 ///   match the stored one.
 /// - [`PageFileError::UnsupportedFlags`]: the flags are not zero.
 /// - [`PageFileError::PageSize`]: the page size is not [`FRAME_LEN`].
-/// - [`PageFileError::Padding`]: a byte of 32..4096 is not zero. The
+/// - [`PageFileError::ArchiveFormat`]: bytes 28..32 are not an archive
+///   format. (Another format than this build's decodes; comparing is the
+///   caller's decision.)
+/// - [`PageFileError::Padding`]: a byte of 36..4096 is not zero. The
 ///   checksum does not cover the padding; requiring zeros there catches
 ///   damage to it all the same, and keeps the bytes free for a later
 ///   version.
@@ -149,6 +169,8 @@ pub fn decode_header(bytes: &[u8]) -> Result<PageFileHeader, PageFileError> {
             expected: page_size_field(),
         });
     }
+    let archive_format = ArchiveFormat::from_bytes(le::array(header, ARCHIVE_FORMAT_AT))
+        .map_err(|fault| PageFileError::ArchiveFormat { fault })?;
     let padding = header.get(PADDING_AT..).unwrap_or_default();
     if let Some(at) = padding.iter().position(|&b| b != 0) {
         return Err(PageFileError::Padding {
@@ -157,6 +179,7 @@ pub fn decode_header(bytes: &[u8]) -> Result<PageFileHeader, PageFileError> {
     }
     Ok(PageFileHeader {
         schema_fingerprint: le::u64_at(header, 16),
+        archive_format,
     })
 }
 

@@ -16,7 +16,7 @@ pub const MANIFEST_MAGIC: [u8; 8] = *b"WTMANIF\0";
 
 /// The manifest format version this build writes, and the only one it
 /// reads.
-pub const MANIFEST_VERSION: u32 = 1;
+pub const MANIFEST_VERSION: u32 = 2;
 
 /// Length of a manifest without pages: the fixed fields and the checksum.
 pub const MANIFEST_MIN_LEN: usize = FIXED_LEN + CHECKSUM_LEN;
@@ -63,7 +63,7 @@ pub fn manifest_name(generation: u64) -> String {
 /// The contents of a manifest.
 ///
 /// The format version, the flags, the page count and the row count are not
-/// fields: version 1 with no flags is the only manifest this build writes
+/// fields: version 2 with no flags is the only manifest this build writes
 /// or accepts, and the counts follow from `pages`.
 ///
 /// # Example
@@ -251,9 +251,11 @@ pub fn encode(manifest: &Manifest) -> Result<Vec<u8>, ManifestEncodeError> {
 ///   magic and the version.
 /// - [`ManifestError::BadMagic`]: the first 8 bytes are not the manifest
 ///   magic (an all-zero file is reported this way too).
-/// - [`ManifestError::UnsupportedVersion`]: the version is not 1. It is
-///   checked before anything else because the magic and the version are the
-///   only fields every format version keeps in place.
+/// - [`ManifestError::UnsupportedVersion`]: the version is not 2 (a
+///   version 1 manifest is reported as written by an older format, which
+///   this build does not convert). It is checked before anything else
+///   because the magic and the version are the only fields every format
+///   version keeps in place.
 /// - [`ManifestError::TooShort`]: fewer than [`MANIFEST_MIN_LEN`] bytes.
 /// - [`ManifestError::Checksum`]: the last 4 bytes are not the CRC32C of the
 ///   bytes before them. Damage, a torn write and a cut or extended file all

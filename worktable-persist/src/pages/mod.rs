@@ -14,12 +14,15 @@
 //! Which frame holds which page, each frame's checksum ([`frame_crc`]) and
 //! where each page's live rows are is recorded in a [`Manifest`], written
 //! fresh at each checkpoint to the file [`manifest_name(generation)`](manifest_name)
-//! ([`encode`], [`decode`]). The byte layouts and the rules are specified in
-//! `docs/format.md` at the repository root.
+//! ([`encode`], [`decode`]). The byte layouts (format version 2 of both)
+//! and the rules are specified in `docs/format.md` at the repository root;
+//! a file of any other version is refused, an older one as such (no
+//! converter exists).
 //!
 //! # Example
 //!
 //! ```
+//! use worktable_persist::format::ArchiveFormat;
 //! use worktable_persist::pages::{
 //!     FRAME_LEN, Manifest, PageEntry, RowSlot, decode, decode_header, encode, encode_header,
 //!     frame_crc, frame_offset,
@@ -28,7 +31,7 @@
 //! // A page with one 5-byte row at offset 32, checkpointed into frame 0.
 //! let mut body = vec![0u8; FRAME_LEN];
 //! body[32..37].copy_from_slice(b"hello");
-//! let mut file = encode_header(0x5eed).to_vec();
+//! let mut file = encode_header(0x5eed, ArchiveFormat::current()).to_vec();
 //! assert_eq!(frame_offset(0), file.len() as u64);
 //! file.extend_from_slice(&body);
 //!
@@ -46,7 +49,7 @@
 //! })?;
 //!
 //! // Recovery: the header, the manifest, then each frame against its entry.
-//! assert_eq!(decode_header(&file)?.schema_fingerprint, 0x5eed);
+//! assert_eq!(decode_header(&file)?.archive_format, ArchiveFormat::current());
 //! let manifest = decode(&manifest)?;
 //! for entry in &manifest.pages {
 //!     let at = frame_offset(entry.frame) as usize;
@@ -64,8 +67,9 @@
 //!
 //! The manifest's checksum covers every byte before it, and the file is
 //! read whole, so a torn write, a cut or extended file, or a damaged byte
-//! fails it. The page file header's checksum covers its fields, and its
-//! padding must be zero. In both, the magic and the version are checked
+//! fails it. The page file header's checksum covers its fields (the
+//! archive format of the rows in the frames among them), and its padding
+//! must be zero. In both, the magic and the version are checked
 //! before the checksum, because they are the only fields every format
 //! version keeps in place: a file from a newer worktable is reported as
 //! such, not as damage. A manifest whose checksum verifies but whose

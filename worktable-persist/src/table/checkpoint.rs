@@ -60,7 +60,8 @@ use super::error::PersistError;
 use super::files::parse_segment_name;
 use super::recover::write_meta;
 use super::writer::{Hook, Shared};
-use crate::meta::Meta;
+use crate::format::ArchiveFormat;
+use crate::meta::{Meta, StoredSchema};
 use crate::pages::{
     self, FRAME_LEN, HEADER_LEN, Manifest, PAGE_FILE_NAME, PageEntry, RowSlot, manifest_name,
 };
@@ -241,8 +242,9 @@ impl Checkpointer {
         if state.page_file.is_none() {
             let file = self.vfs.open(&path, true).map_err(io)?;
             file.set_len(0).map_err(io)?;
-            file.write_at(0, &pages::encode_header(state.meta.schema_fingerprint))
-                .map_err(io)?;
+            let header =
+                pages::encode_header(state.meta.schema_fingerprint, ArchiveFormat::current());
+            file.write_at(0, &header).map_err(io)?;
             file.sync_all().map_err(io)?;
             self.vfs.sync_dir(&self.dir).map_err(io)?;
             state.page_file = Some(file);
@@ -355,12 +357,17 @@ impl Checkpointer {
         write_new_file(&*self.vfs, &self.dir, &path, &bytes)?;
 
         let meta = Meta {
+            archive_format: ArchiveFormat::current(),
             checkpoint_seq: seq,
             page_file_generation: generation,
-            next_key: hook.key_state().map_err(|source| PersistError::KeyState {
+            // The log was synced through every change the frames may hold,
+            // `seq` among them, before this point.
+            log_synced_through: seq,
+            key_state: hook.key_state().map_err(|source| PersistError::KeyState {
                 path: self.dir.join(crate::meta::FILE_NAME),
                 source,
             })?,
+            schema: StoredSchema::default(),
             ..state.meta.clone()
         };
         if let Err(error) = write_meta(&*self.vfs, &self.dir, &meta) {

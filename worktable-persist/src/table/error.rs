@@ -8,6 +8,7 @@ use worktable_core::TableError;
 use worktable_core::rkyv::rancor;
 
 use crate::dir_lock::LockError;
+use crate::format::ArchiveFormat;
 use crate::log::LogError;
 use crate::meta::MetaError;
 
@@ -70,6 +71,21 @@ pub enum PersistError {
         stored: u64,
         /// The row type's fingerprint.
         expected: u64,
+    },
+    /// A file of the table (metadata file, log segment or page file) holds
+    /// rows archived by an rkyv compiled with other features: another byte
+    /// order, offset width or alignment. This build cannot read them.
+    #[error(
+        "{} holds rows archived as {stored}, but this build archives rows as {current}: it was written by a build whose rkyv was compiled with other features, and its rows cannot be read here",
+        path.display()
+    )]
+    ArchiveFormat {
+        /// The file that records the other format.
+        path: PathBuf,
+        /// The format the file records.
+        stored: ArchiveFormat,
+        /// This build's format ([`ArchiveFormat::current`]).
+        current: ArchiveFormat,
     },
     /// The metadata file names another table.
     #[error(

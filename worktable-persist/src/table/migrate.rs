@@ -72,7 +72,9 @@ impl<R: Row> PersistentTable<R> {
     ///
     /// # Errors
     ///
-    /// Those of [`open`](Self::open), for the old files or the new ones;
+    /// Those of [`open`](Self::open), for the old files or the new ones
+    /// ([`PersistError::ArchiveFormat`] among them, before the fingerprint
+    /// is compared);
     /// [`PersistError::SchemaMismatch`] when the directory was written for
     /// neither `Old` nor `R`; [`PersistError::MigratedRow`] when a
     /// converted row cannot be serialized; [`PersistError::Restore`] when
@@ -97,7 +99,13 @@ impl<R: Row> PersistentTable<R> {
         vfs.create_dir_all(dir)
             .map_err(|source| PersistError::io(dir, source))?;
         let lock = vfs.lock_dir(dir)?;
-        match meta::read(&*vfs, dir, meta::FILE_NAME) {
+        let stored = meta::read(&*vfs, dir, meta::FILE_NAME);
+        if let Ok(stored) = &stored {
+            // Before the fingerprints, as `open` does: rows of another
+            // archive format cannot be read as `Old` or as `R`.
+            recover::check_archive_format(&dir.join(meta::FILE_NAME), stored.archive_format)?;
+        }
+        match stored {
             Ok(stored) if stored.schema_fingerprint == Old::SCHEMA_FINGERPRINT => {}
             Ok(stored) if stored.schema_fingerprint != R::SCHEMA_FINGERPRINT => {
                 return Err(PersistError::SchemaMismatch {

@@ -43,6 +43,7 @@ use checkpoint::Checkpointer;
 use recover::Recovered;
 use writer::{Hook, Segment, Shared, create_segment, run_flusher};
 
+use crate::format::ArchiveFormat;
 use crate::log::{HEADER_LEN, SegmentHeader};
 use crate::vfs::{RealFs, Vfs};
 
@@ -159,20 +160,28 @@ impl<R: Row> PersistentTable<R> {
     /// thread, and checkpoints run on another.
     ///
     /// The steps: create `dir` if missing; lock it; read the metadata file
-    /// (a new table writes one) and check the row type's schema fingerprint
-    /// and table name against it; read the checkpoint it names (manifest,
-    /// then every page-file frame, checked against the manifest's
-    /// checksums, every row validated); replay the log segments after the
-    /// checkpoint, in order; build the indexes; cut a torn tail off the
-    /// last segment (and sync) before anything is appended; remove files
-    /// earlier runs left behind.
+    /// (a new table writes one) and check this build's rkyv archive format,
+    /// then the row type's schema fingerprint and table name against it;
+    /// read the checkpoint it names (manifest, then the page file's header,
+    /// whose archive format is checked too, then every page-file frame,
+    /// checked against the manifest's checksums, every row validated);
+    /// replay the log segments after the checkpoint, in order, each one's
+    /// archive format checked before its records are read; build the
+    /// indexes; cut a torn tail off the last segment (and sync) before
+    /// anything is appended; remove files earlier runs left behind.
     ///
     /// # Errors
     ///
     /// - [`PersistError::AlreadyOpen`]: the directory is open elsewhere.
     /// - [`PersistError::Meta`], [`PersistError::MetaMissing`],
     ///   [`PersistError::SchemaMismatch`], [`PersistError::TableNameMismatch`]:
-    ///   the metadata file cannot be read or is not this table's.
+    ///   the metadata file cannot be read or is not this table's. A file of
+    ///   an older format version (no converter exists) is a
+    ///   [`PersistError::Meta`] whose source says so.
+    /// - [`PersistError::ArchiveFormat`]: the metadata file, a log segment
+    ///   or the page file records an rkyv archive format other than this
+    ///   build's ([`ArchiveFormat::current`]): the rows were written by a
+    ///   build whose rkyv was compiled with other features.
     /// - [`PersistError::Manifest`], [`PersistError::ManifestMismatch`],
     ///   [`PersistError::PageFile`], [`PersistError::PageFrame`]: the
     ///   checkpoint is damaged.
@@ -224,6 +233,7 @@ impl<R: Row> PersistentTable<R> {
         let header = SegmentHeader {
             schema_fingerprint: R::SCHEMA_FINGERPRINT,
             first_seq: last_segment.map_or(last_seq + 1, |(header, _, _)| header.first_seq),
+            archive_format: ArchiveFormat::current(),
         };
         let segment =
             open_last_segment::<R>(&*vfs, dir, last_segment, &header, options.secure_delete)?;

@@ -12,8 +12,9 @@ use worktable_core::{Row, TableRestore};
 use super::error::PersistError;
 use super::files::{parse_manifest_name, parse_segment_name, segment_name};
 use super::writer::generates_keys;
+use crate::format::ArchiveFormat;
 use crate::log::{self, RecordKind, SegmentHeader};
-use crate::meta::{self, Meta, MetaError};
+use crate::meta::{self, Meta, MetaError, StoredSchema};
 use crate::pages::{self, Manifest, PAGE_FILE_NAME};
 use crate::vfs::Vfs;
 
@@ -62,8 +63,8 @@ pub(crate) fn recover<R: Row>(vfs: &dyn Vfs, dir: &Path) -> Result<Recovered<R>,
             obsolete.push(dir.join(name));
         }
     }
-    if !meta.next_key.is_empty() {
-        let pk = R::decode_pk(&meta.next_key).map_err(|source| PersistError::Restore {
+    if !meta.key_state.is_empty() {
+        let pk = R::decode_pk(&meta.key_state).map_err(|source| PersistError::Restore {
             path: dir.join(meta::FILE_NAME),
             source: worktable_core::RestoreError::BadImage { source },
         })?;
@@ -113,10 +114,13 @@ pub(crate) fn recover<R: Row>(vfs: &dyn Vfs, dir: &Path) -> Result<Recovered<R>,
         let bytes = vfs
             .read(&path)
             .map_err(|source| PersistError::io(&path, source))?;
-        let scanned = log::scan(&bytes).map_err(|source| PersistError::Log {
+        let log_error = |source| PersistError::Log {
             path: path.clone(),
             source,
-        })?;
+        };
+        let header = log::decode_header(&bytes).map_err(log_error)?;
+        check_archive_format(&path, header.archive_format)?;
+        let scanned = log::scan(&bytes).map_err(log_error)?;
         let last = i + 1 == segments.len();
         // An empty last segment may carry the fingerprint of the row type a
         // migration replaced (see `open_migrating`): it holds no row, and
@@ -138,8 +142,8 @@ pub(crate) fn recover<R: Row>(vfs: &dyn Vfs, dir: &Path) -> Result<Recovered<R>,
         }
         for record in &scanned.records {
             let outcome = match record.kind {
-                RecordKind::Put => restore.put(record.image),
-                RecordKind::Delete => restore.delete(record.image).map(|pk| {
+                RecordKind::Insert | RecordKind::Update => restore.put(record.after),
+                RecordKind::Delete => restore.delete(record.before).map(|pk| {
                     note_deleted(&mut restore, &mut deleted_max, pk);
                 }),
             };
@@ -202,17 +206,21 @@ fn read_meta<R: Row>(vfs: &dyn Vfs, dir: &Path, names: &[String]) -> Result<Meta
                 });
             }
             let fresh = Meta {
+                archive_format: ArchiveFormat::current(),
                 schema_fingerprint: R::SCHEMA_FINGERPRINT,
                 table_name: R::TABLE_NAME.to_owned(),
                 checkpoint_seq: 0,
                 page_file_generation: 0,
-                next_key: Vec::new(),
+                log_synced_through: 0,
+                key_state: Vec::new(),
+                schema: StoredSchema::default(),
             };
             write_meta(vfs, dir, &fresh)?;
             return Ok(fresh);
         }
         Err(other) => return Err(PersistError::Meta(other)),
     };
+    check_archive_format(&path, stored.archive_format)?;
     if stored.schema_fingerprint != R::SCHEMA_FINGERPRINT {
         return Err(PersistError::SchemaMismatch {
             path,
@@ -228,6 +236,21 @@ fn read_meta<R: Row>(vfs: &dyn Vfs, dir: &Path, names: &[String]) -> Result<Meta
         });
     }
     Ok(stored)
+}
+
+/// Refuses the file `path`, whose rows are archived in `stored`, unless
+/// that is this build's archive format.
+pub(crate) fn check_archive_format(path: &Path, stored: ArchiveFormat) -> Result<(), PersistError> {
+    let current = ArchiveFormat::current();
+    if stored == current {
+        Ok(())
+    } else {
+        Err(PersistError::ArchiveFormat {
+            path: path.to_owned(),
+            stored,
+            current,
+        })
+    }
 }
 
 /// Replaces the metadata file with `meta`.
@@ -293,10 +316,11 @@ fn load_checkpoint<R: Row>(
     let mapped = vfs
         .map(&page_path)
         .map_err(|source| PersistError::io(&page_path, source))?;
-    pages::decode_header(&mapped).map_err(|source| PersistError::PageFile {
+    let header = pages::decode_header(&mapped).map_err(|source| PersistError::PageFile {
         path: page_path.clone(),
         source,
     })?;
+    check_archive_format(&page_path, header.archive_format)?;
     let mut rows = Vec::new();
     for entry in &manifest.pages {
         let frame_error = |detail| PersistError::PageFrame {

@@ -8,25 +8,46 @@ mod properties;
 mod scan_rules;
 
 use super::{RecordKind, SegmentHeader, encode_header, encode_record};
+use crate::format::ArchiveFormat;
 
 /// The fingerprint every test segment carries unless a test says otherwise.
 const FINGERPRINT: u64 = 0x0123_4567_89ab_cdef;
 
-/// One record to write: its durable mark, kind and image. Sequence numbers
-/// are assigned consecutively from the segment's `first_seq`.
+/// One record to write: its durable mark, kind and images. Sequence
+/// numbers are assigned consecutively from the segment's `first_seq`.
 #[derive(Clone, Debug)]
 struct Spec {
     durable_below: u64,
     kind: RecordKind,
-    image: Vec<u8>,
+    before: Vec<u8>,
+    after: Vec<u8>,
 }
 
 impl Spec {
-    fn put(durable_below: u64, image: &[u8]) -> Self {
+    fn insert(durable_below: u64, after: &[u8]) -> Self {
         Self {
             durable_below,
-            kind: RecordKind::Put,
-            image: image.to_vec(),
+            kind: RecordKind::Insert,
+            before: Vec::new(),
+            after: after.to_vec(),
+        }
+    }
+
+    fn update(durable_below: u64, before: &[u8], after: &[u8]) -> Self {
+        Self {
+            durable_below,
+            kind: RecordKind::Update,
+            before: before.to_vec(),
+            after: after.to_vec(),
+        }
+    }
+
+    fn delete(durable_below: u64, before: &[u8]) -> Self {
+        Self {
+            durable_below,
+            kind: RecordKind::Delete,
+            before: before.to_vec(),
+            after: Vec::new(),
         }
     }
 }
@@ -53,6 +74,7 @@ fn header(first_seq: u64) -> SegmentHeader {
     SegmentHeader {
         schema_fingerprint: FINGERPRINT,
         first_seq,
+        archive_format: ArchiveFormat::current(),
     }
 }
 
@@ -70,7 +92,8 @@ fn build(first_seq: u64, specs: &[Spec]) -> Built {
             seq,
             spec.durable_below,
             spec.kind,
-            &spec.image,
+            &spec.before,
+            &spec.after,
         )
         .expect("test records are encodable");
     }
@@ -82,12 +105,12 @@ fn build(first_seq: u64, specs: &[Spec]) -> Built {
     }
 }
 
-/// `n` puts from `first_seq`, each written after the previous one had been
-/// synced (`durable_below == seq`), as with `Sync` durability and one record
-/// per fsync.
-fn synced_puts(first_seq: u64, n: usize) -> Built {
+/// `n` inserts from `first_seq`, each written after the previous one had
+/// been synced (`durable_below == seq`), as with `Sync` durability and one
+/// record per fsync.
+fn synced_inserts(first_seq: u64, n: usize) -> Built {
     let specs: Vec<Spec> = (0..n as u64)
-        .map(|i| Spec::put(first_seq + i, format!("row {i}").as_bytes()))
+        .map(|i| Spec::insert(first_seq + i, format!("row {i}").as_bytes()))
         .collect();
     build(first_seq, &specs)
 }

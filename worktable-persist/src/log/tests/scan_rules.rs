@@ -1,10 +1,11 @@
 //! `scan`: one test per rule that ends the valid records, and per way the
 //! end is classified (clean, zero-filled, torn tail, malformed, corrupt).
 
-use super::{Built, Spec, build, header, reseal, synced_puts};
+use super::{Built, Spec, build, header, reseal, synced_inserts};
+use crate::format::ArchiveFormat;
 use crate::log::{
-    End, HEADER_LEN, LogError, RecordFault, RecordKind, Records, Tail, encode_header,
-    encode_record, scan,
+    BODY_HEADER_LEN, End, FRAME_LEN, HEADER_LEN, ImageRole, LogError, MAX_IMAGE_LEN, RecordFault,
+    RecordKind, Records, SegmentHeader, Tail, encode_header, encode_record, scan,
 };
 
 /// Sequence numbers of the valid records of `bytes`, and the tail.
@@ -36,7 +37,7 @@ fn assert_torn_at(bytes: &[u8], built: &Built, first_lost: usize, reason: Record
 
 #[test]
 fn clean_end_after_the_last_record() {
-    let built = synced_puts(10, 3);
+    let built = synced_inserts(10, 3);
     let (seqs, tail) = seqs_and_tail(&built.bytes);
     assert_eq!(seqs, [10, 11, 12]);
     assert_eq!(
@@ -69,40 +70,64 @@ fn records_are_returned_exactly_and_borrow_the_segment() {
     let built = build(
         0,
         &[
-            Spec::put(0, b"first"),
-            Spec {
-                durable_below: 0,
-                kind: RecordKind::Delete,
-                image: b"second".to_vec(),
-            },
-            Spec::put(1, b""),
+            Spec::insert(0, b"first"),
+            Spec::delete(0, b"second"),
+            Spec::update(1, b"old", b"new!"),
         ],
     );
     let scanned = scan(&built.bytes).unwrap();
     let got: Vec<_> = scanned
         .records
         .iter()
-        .map(|r| (r.offset, r.seq, r.durable_below, r.kind, r.image))
+        .map(|r| (r.offset, r.seq, r.durable_below, r.kind, r.before, r.after))
         .collect();
     assert_eq!(
         got,
         [
-            (built.offsets[0], 0, 0, RecordKind::Put, &b"first"[..]),
-            (built.offsets[1], 1, 0, RecordKind::Delete, &b"second"[..]),
-            (built.offsets[2], 2, 1, RecordKind::Put, &b""[..]),
+            (
+                built.offsets[0],
+                0,
+                0,
+                RecordKind::Insert,
+                &b""[..],
+                &b"first"[..]
+            ),
+            (
+                built.offsets[1],
+                1,
+                0,
+                RecordKind::Delete,
+                &b"second"[..],
+                &b""[..]
+            ),
+            (
+                built.offsets[2],
+                2,
+                1,
+                RecordKind::Update,
+                &b"old"[..],
+                &b"new!"[..]
+            ),
         ]
     );
-    // No copy: the image points into the segment.
-    let image = scanned.records[0].image;
-    let start = built.offsets[0] + 32;
-    assert!(std::ptr::eq(image, &built.bytes[start..start + 5]));
+    // No copy: the images point into the segment, the before image first.
+    let images = built.offsets[2] + FRAME_LEN + BODY_HEADER_LEN;
+    let record = scanned.records[2];
+    assert!(std::ptr::eq(
+        record.before,
+        &built.bytes[images..images + 3]
+    ));
+    assert!(std::ptr::eq(
+        record.after,
+        &built.bytes[images + 3..images + 7]
+    ));
 }
 
 // ---- torn tails ---------------------------------------------------------------
 
 #[test]
 fn torn_length_is_a_torn_tail() {
-    let built = synced_puts(1, 3);
+    let built = synced_inserts(1, 3);
     for cut in 1..8 {
         let bytes = &built.bytes[..built.offsets[2] + cut];
         assert_torn_at(
@@ -116,7 +141,7 @@ fn torn_length_is_a_torn_tail() {
 
 #[test]
 fn torn_body_is_a_torn_tail() {
-    let built = synced_puts(1, 3);
+    let built = synced_inserts(1, 3);
     let last = built.offsets[2];
     let body_len = (built.bytes.len() - last - 8) as u32;
     for available in [0, 1, body_len as usize - 1] {
@@ -135,7 +160,7 @@ fn torn_body_is_a_torn_tail() {
 
 #[test]
 fn flipped_checksum_in_the_last_record_is_a_torn_tail() {
-    let built = synced_puts(1, 3);
+    let built = synced_inserts(1, 3);
     let mut bytes = built.bytes.clone();
     let last = built.offsets[2];
     bytes[last + 5] ^= 0x10;
@@ -153,7 +178,7 @@ fn flipped_checksum_in_the_last_record_is_a_torn_tail() {
 
 #[test]
 fn flipped_body_byte_in_the_last_record_is_a_torn_tail() {
-    let built = synced_puts(1, 3);
+    let built = synced_inserts(1, 3);
     let last = built.offsets[2];
     for at in last + 8..built.bytes.len() {
         let mut bytes = built.bytes.clone();
@@ -169,7 +194,7 @@ fn flipped_body_byte_in_the_last_record_is_a_torn_tail() {
 
 #[test]
 fn flipped_length_that_still_fits_is_caught_by_the_checksum() {
-    let built = synced_puts(1, 3);
+    let built = synced_inserts(1, 3);
     let mut bytes = built.bytes.clone();
     let last = built.offsets[2];
     bytes[last] -= 1; // one byte shorter: still a plausible, in-bounds body
@@ -186,9 +211,9 @@ fn flipped_length_that_still_fits_is_caught_by_the_checksum() {
 
 #[test]
 fn body_length_out_of_range_is_a_torn_tail() {
-    let built = synced_puts(1, 2);
+    let built = synced_inserts(1, 2);
     let last = built.offsets[1];
-    for body_len in [0u32, 23, 65_560, u32::MAX] {
+    for body_len in [0u32, 27, 131_099, u32::MAX] {
         let mut bytes = built.bytes.clone();
         bytes[last..last + 4].copy_from_slice(&body_len.to_le_bytes());
         assert_torn_at(
@@ -207,7 +232,7 @@ fn later_records_written_before_the_damaged_one_was_synced_are_a_torn_tail() {
     // in any order). None of 4..=6 was acknowledged: a torn tail.
     let specs: Vec<Spec> = [1, 1, 3, 3, 3, 3]
         .iter()
-        .map(|&durable| Spec::put(durable, b"batch"))
+        .map(|&durable| Spec::insert(durable, b"batch"))
         .collect();
     let built = build(1, &specs);
     let mut bytes = built.bytes.clone();
@@ -223,7 +248,7 @@ fn later_records_written_before_the_damaged_one_was_synced_are_a_torn_tail() {
 
 #[test]
 fn torn_record_followed_by_zeros_is_a_torn_tail() {
-    let built = synced_puts(1, 2);
+    let built = synced_inserts(1, 2);
     let mut bytes = built.bytes[..built.offsets[1] + 10].to_vec();
     bytes.resize(bytes.len() + 4096, 0);
     let (seqs, tail) = seqs_and_tail(&bytes);
@@ -241,7 +266,7 @@ fn torn_record_followed_by_zeros_is_a_torn_tail() {
 
 #[test]
 fn zero_filled_tail_is_unwritten_space_not_damage() {
-    let built = synced_puts(1, 3);
+    let built = synced_inserts(1, 3);
     for zeros in [1, 7, 8, 4096] {
         let mut bytes = built.bytes.clone();
         bytes.resize(bytes.len() + zeros, 0);
@@ -274,7 +299,7 @@ fn preallocated_segment_with_no_records_is_zero_filled() {
 
 #[test]
 fn flipped_byte_in_a_synced_middle_record_is_corrupt() {
-    let built = synced_puts(1, 5);
+    let built = synced_inserts(1, 5);
     let mut bytes = built.bytes.clone();
     let damaged = built.offsets[2];
     bytes[damaged + 30] ^= 0x01;
@@ -308,7 +333,7 @@ fn synced_record_after_unsynced_ones_still_reveals_corruption() {
     // synced, record 5 after.
     let specs: Vec<Spec> = [1, 1, 2, 2, 3]
         .iter()
-        .map(|&durable| Spec::put(durable, b"r"))
+        .map(|&durable| Spec::insert(durable, b"r"))
         .collect();
     let built = build(1, &specs);
     let mut bytes = built.bytes.clone();
@@ -323,7 +348,7 @@ fn synced_record_after_unsynced_ones_still_reveals_corruption() {
 fn truncated_length_in_the_middle_is_corrupt() {
     // A length that claims more than the segment holds hides the records
     // after it; the search still finds them.
-    let built = synced_puts(1, 4);
+    let built = synced_inserts(1, 4);
     let mut bytes = built.bytes.clone();
     let damaged = built.offsets[1];
     bytes[damaged..damaged + 4].copy_from_slice(&65_000u32.to_le_bytes());
@@ -340,7 +365,7 @@ fn truncated_length_in_the_middle_is_corrupt() {
 
 #[test]
 fn zeroed_page_in_the_middle_is_corrupt() {
-    let built = synced_puts(1, 6);
+    let built = synced_inserts(1, 6);
     let mut bytes = built.bytes.clone();
     bytes[built.offsets[2]..built.offsets[4]].fill(0);
     assert!(matches!(
@@ -355,11 +380,12 @@ fn records_left_by_a_segment_with_another_header_never_verify() {
     // A reused file: the old segment's records follow a new header with the
     // same first seq but another fingerprint. They must not be replayed, nor
     // be taken as proof of corruption.
-    let old = synced_puts(1, 4);
+    let old = synced_inserts(1, 4);
     let mut bytes = old.bytes.clone();
-    let new_header = crate::log::SegmentHeader {
+    let new_header = SegmentHeader {
         schema_fingerprint: 0xdead_beef,
         first_seq: 1,
+        archive_format: ArchiveFormat::current(),
     };
     bytes[..HEADER_LEN].copy_from_slice(&encode_header(&new_header));
     let (seqs, tail) = seqs_and_tail(&bytes);
@@ -376,10 +402,10 @@ fn records_left_by_a_segment_with_another_header_never_verify() {
 
 // ---- malformed records (checksum valid, rule broken) ---------------------------
 
-/// Edits the body of record `i` of a fresh `synced_puts(1, 3)` with `edit`
+/// Edits the body of record `i` of a fresh `synced_inserts(1, 3)` with `edit`
 /// (given the body's offset), reseals it, and returns the scan error.
 fn malformed(i: usize, edit: impl FnOnce(&mut [u8], usize)) -> (LogError, usize) {
-    let built = synced_puts(1, 3);
+    let built = synced_inserts(1, 3);
     let mut bytes = built.bytes.clone();
     let offset = built.offsets[i];
     edit(&mut bytes, offset + 8);
@@ -432,7 +458,7 @@ fn first_record_must_have_the_headers_first_seq() {
 
 #[test]
 fn unknown_kind_is_malformed() {
-    for kind in [0u8, 3, 0xff] {
+    for kind in [0u8, 4, 0xff] {
         let (err, offset) = malformed(2, |b, body| b[body + 16] = kind);
         assert_eq!(
             err,
@@ -446,9 +472,9 @@ fn unknown_kind_is_malformed() {
 
 #[test]
 fn unknown_kind_without_a_valid_checksum_is_damage() {
-    let built = synced_puts(1, 3);
+    let built = synced_inserts(1, 3);
     let mut bytes = built.bytes.clone();
-    bytes[built.offsets[2] + 8 + 16] = 3;
+    bytes[built.offsets[2] + 8 + 16] = 4;
     let (seqs, tail) = seqs_and_tail(&bytes);
     assert_eq!(seqs, [1, 2]);
     assert!(matches!(
@@ -460,13 +486,204 @@ fn unknown_kind_without_a_valid_checksum_is_damage() {
 
 #[test]
 fn image_length_mismatch_is_malformed() {
+    // Record 1 is an insert of "row 1": before_len 0, after_len 5.
+    for (field, delta) in [(20, 1u32), (24, 1), (24, u32::MAX)] {
+        let (err, offset) = malformed(1, |b, body| {
+            let at = body + field;
+            let len = u32::from_le_bytes(b[at..at + 4].try_into().unwrap());
+            b[at..at + 4].copy_from_slice(&len.wrapping_add(delta).to_le_bytes());
+        });
+        let (before_len, after_len) = match field {
+            20 => (1, 5),
+            _ => (0, 5u32.wrapping_add(delta)),
+        };
+        assert_eq!(
+            err,
+            LogError::Malformed {
+                offset,
+                reason: RecordFault::ImageLenMismatch {
+                    body_len: 33,
+                    before_len,
+                    after_len
+                }
+            },
+            "field {field}, delta {delta}"
+        );
+    }
+    assert_eq!(
+        RecordFault::ImageLenMismatch {
+            body_len: 33,
+            before_len: 1,
+            after_len: 5
+        }
+        .to_string(),
+        "image lengths 1 (before) and 5 (after) do not add up to body length 33 minus 28"
+    );
+}
+
+#[test]
+fn images_moved_between_before_and_after_are_malformed() {
+    // The lengths still add up, so only the kind's shape is wrong: an
+    // insert whose image is stored as a before image.
     let (err, offset) = malformed(1, |b, body| {
-        let image_len = u32::from_le_bytes(b[body + 20..body + 24].try_into().unwrap());
-        b[body + 20..body + 24].copy_from_slice(&(image_len + 1).to_le_bytes());
+        b[body + 20..body + 24].copy_from_slice(&5u32.to_le_bytes());
+        b[body + 24..body + 28].copy_from_slice(&0u32.to_le_bytes());
     });
-    assert!(matches!(
+    assert_eq!(
         err,
-        LogError::Malformed { offset: o, reason: RecordFault::ImageLenMismatch { .. } } if o == offset
+        LogError::Malformed {
+            offset,
+            reason: RecordFault::ShapeMismatch {
+                kind: RecordKind::Insert,
+                before_len: 5,
+                after_len: 0
+            }
+        }
+    );
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "log record at byte offset {offset} has a valid checksum but is malformed: a record \
+             of kind insert has a before image of 5 bytes and an after image of 0 bytes, but an \
+             insert has an after image and no before image; it was written that way, so the log \
+             cannot be trusted past it"
+        )
+    );
+}
+
+#[test]
+fn a_kind_whose_images_do_not_match_is_malformed() {
+    // Record 0 is an insert (after image only): as an update it lacks a
+    // before image, as a delete it has an after image it must not have.
+    for (byte, kind) in [(2u8, RecordKind::Update), (3, RecordKind::Delete)] {
+        let (err, offset) = malformed(0, |b, body| b[body + 16] = byte);
+        assert_eq!(
+            err,
+            LogError::Malformed {
+                offset,
+                reason: RecordFault::ShapeMismatch {
+                    kind,
+                    before_len: 0,
+                    after_len: 5
+                }
+            }
+        );
+    }
+}
+
+/// A record with every field given, its checksum valid: what a faulty
+/// writer could produce.
+fn raw_record(
+    header: &SegmentHeader,
+    seq: u64,
+    durable_below: u64,
+    kind: u8,
+    before_len: u32,
+    after_len: u32,
+    images: &[u8],
+) -> Vec<u8> {
+    let body_len = (BODY_HEADER_LEN + images.len()) as u32;
+    let mut out = body_len.to_le_bytes().to_vec();
+    out.extend_from_slice(&[0; 4]);
+    out.extend_from_slice(&seq.to_le_bytes());
+    out.extend_from_slice(&durable_below.to_le_bytes());
+    out.extend_from_slice(&[kind, 0, 0, 0]);
+    out.extend_from_slice(&before_len.to_le_bytes());
+    out.extend_from_slice(&after_len.to_le_bytes());
+    out.extend_from_slice(images);
+    reseal(&mut out, 0, header);
+    out
+}
+
+#[test]
+fn a_record_without_images_is_malformed_not_torn() {
+    let built = synced_inserts(1, 1);
+    for kind in 1..=3 {
+        let mut bytes = built.bytes.clone();
+        let offset = bytes.len();
+        bytes.extend(raw_record(&built.header, 2, 2, kind, 0, 0, &[]));
+        let kind = RecordKind::from_byte(kind).unwrap();
+        assert_eq!(
+            scan(&bytes),
+            Err(LogError::Malformed {
+                offset,
+                reason: RecordFault::ShapeMismatch {
+                    kind,
+                    before_len: 0,
+                    after_len: 0
+                }
+            })
+        );
+    }
+}
+
+#[test]
+fn an_image_over_the_maximum_is_malformed() {
+    let built = synced_inserts(1, 1);
+    let images = vec![7u8; MAX_IMAGE_LEN + 1];
+    let too_long = MAX_IMAGE_LEN as u32 + 1;
+    for (before_len, after_len, image) in [
+        (too_long, 0, ImageRole::Before),
+        (0, too_long, ImageRole::After),
+    ] {
+        let mut bytes = built.bytes.clone();
+        let offset = bytes.len();
+        bytes.extend(raw_record(
+            &built.header,
+            2,
+            2,
+            2,
+            before_len,
+            after_len,
+            &images,
+        ));
+        assert_eq!(
+            scan(&bytes),
+            Err(LogError::Malformed {
+                offset,
+                reason: RecordFault::ImageTooLong {
+                    image,
+                    len: too_long
+                }
+            })
+        );
+    }
+    assert_eq!(
+        RecordFault::ImageTooLong {
+            image: ImageRole::Before,
+            len: too_long
+        }
+        .to_string(),
+        "before image is 65536 bytes long, over the maximum of 65535"
+    );
+}
+
+#[test]
+fn the_largest_records_frame_and_scan() {
+    // Two images of the largest size: the longest body the framing takes.
+    let large = vec![0xa5u8; MAX_IMAGE_LEN];
+    let built = build(
+        1,
+        &[
+            Spec::update(1, &large, &large),
+            Spec::delete(2, &large),
+            Spec::insert(3, b"last"),
+        ],
+    );
+    assert_eq!(
+        built.offsets[1] - built.offsets[0],
+        FRAME_LEN + BODY_HEADER_LEN + 2 * MAX_IMAGE_LEN
+    );
+    let (seqs, tail) = seqs_and_tail(&built.bytes);
+    assert_eq!(seqs, [1, 2, 3]);
+    assert_eq!(tail.end, End::Clean);
+    // Damage in the middle of the first record's after image: records 2
+    // and 3 were written once it had been synced.
+    let mut bytes = built.bytes.clone();
+    bytes[built.offsets[0] + 100_000] ^= 0x01;
+    assert!(matches!(
+        scan(&bytes),
+        Err(LogError::Corrupt { offset, later_seq: 2, .. }) if offset == built.offsets[0]
     ));
 }
 
@@ -505,7 +722,7 @@ fn durable_mark_past_own_seq_is_malformed() {
 
 #[test]
 fn record_with_the_last_sequence_number_ends_cleanly() {
-    let built = synced_puts(u64::MAX - 1, 2);
+    let built = synced_inserts(u64::MAX - 1, 2);
     let (seqs, tail) = seqs_and_tail(&built.bytes);
     assert_eq!(seqs, [u64::MAX - 1, u64::MAX]);
     assert_eq!(tail.next_seq, None);
@@ -514,10 +731,19 @@ fn record_with_the_last_sequence_number_ends_cleanly() {
 
 #[test]
 fn record_after_the_last_sequence_number_is_malformed() {
-    let built = synced_puts(u64::MAX, 1);
+    let built = synced_inserts(u64::MAX, 1);
     let mut bytes = built.bytes.clone();
     let offset = bytes.len();
-    encode_record(&mut bytes, &built.header, 0, 0, RecordKind::Put, b"wrapped").unwrap();
+    encode_record(
+        &mut bytes,
+        &built.header,
+        0,
+        0,
+        RecordKind::Insert,
+        b"",
+        b"wrapped",
+    )
+    .unwrap();
     assert_eq!(
         scan(&bytes),
         Err(LogError::Malformed {
@@ -529,7 +755,7 @@ fn record_after_the_last_sequence_number_is_malformed() {
 
 #[test]
 fn torn_tail_after_the_last_sequence_number() {
-    let built = synced_puts(u64::MAX, 1);
+    let built = synced_inserts(u64::MAX, 1);
     let mut bytes = built.bytes.clone();
     bytes.extend_from_slice(&[1, 2, 3]);
     let (seqs, tail) = seqs_and_tail(&bytes);
@@ -548,7 +774,7 @@ fn torn_tail_after_the_last_sequence_number() {
 
 #[test]
 fn finish_after_partial_iteration_reads_the_rest() {
-    let built = synced_puts(1, 4);
+    let built = synced_inserts(1, 4);
     let mut bytes = built.bytes.clone();
     bytes.truncate(bytes.len() - 3);
     let mut records = Records::new(&bytes).unwrap();
@@ -561,7 +787,7 @@ fn finish_after_partial_iteration_reads_the_rest() {
 
 #[test]
 fn iteration_stops_for_good_at_the_first_invalid_record() {
-    let built = synced_puts(1, 3);
+    let built = synced_inserts(1, 3);
     let mut bytes = built.bytes.clone();
     bytes[built.offsets[1] + 9] ^= 1;
     let mut records = Records::new(&bytes).unwrap();

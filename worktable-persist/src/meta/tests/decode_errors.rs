@@ -1,38 +1,46 @@
-//! `decode`: each way a file can be wrong has its own error, found in the
-//! documented order.
+//! `decode`: each way a file can be wrong outside its schema description
+//! has its own error, found in the documented order.
 
-use super::encoding::FIXTURE_V1;
+use super::encoding::FIXTURE_V2;
 use super::{reseal, sample};
+use crate::format::{ArchiveFormatError, Endianness};
 use crate::meta::{DecodeError, Field, MAX_LEN, MIN_LEN, Meta, decode, encode};
 
 /// Offset of the fixture's checksum: everything before it is covered.
-const FIXTURE_CRC_AT: usize = 58;
+const FIXTURE_CRC_AT: usize = 138;
 
 fn fixture() -> Vec<u8> {
-    FIXTURE_V1.to_vec()
+    FIXTURE_V2.to_vec()
+}
+
+/// The fixture with the bytes at `at` replaced by `new`, resealed.
+fn with(at: usize, new: &[u8]) -> Vec<u8> {
+    let mut bytes = fixture();
+    bytes[at..at + new.len()].copy_from_slice(new);
+    reseal(&mut bytes);
+    bytes
 }
 
 /// The fixture with its table name length set to `len`, resealed.
 fn with_name_len(len: u16) -> Vec<u8> {
-    let mut bytes = fixture();
-    bytes[24..26].copy_from_slice(&len.to_le_bytes());
-    reseal(&mut bytes);
-    bytes
+    with(28, &len.to_le_bytes())
 }
 
-/// The fixture with its next-key state length set to `len`, resealed.
-fn with_next_key_len(len: u16) -> Vec<u8> {
-    let mut bytes = fixture();
-    bytes[48..50].copy_from_slice(&len.to_le_bytes());
-    reseal(&mut bytes);
-    bytes
+/// The fixture with its key state length set to `len`, resealed.
+fn with_key_state_len(len: u16) -> Vec<u8> {
+    with(60, &len.to_le_bytes())
+}
+
+/// The fixture with its schema length set to `len`, resealed.
+fn with_schema_len(len: u32) -> Vec<u8> {
+    with(70, &len.to_le_bytes())
 }
 
 #[test]
 fn too_short_to_hold_the_magic_and_version() {
     for len in [0, 1, 8, 11] {
         assert_eq!(
-            decode(&FIXTURE_V1[..len]),
+            decode(&FIXTURE_V2[..len]),
             Err(DecodeError::TooShort { len })
         );
     }
@@ -42,15 +50,15 @@ fn too_short_to_hold_the_magic_and_version() {
 
 #[test]
 fn too_short_for_the_fixed_fields() {
-    for len in [12, 26, MIN_LEN - 1] {
+    for len in [12, 30, MIN_LEN - 1] {
         assert_eq!(
-            decode(&FIXTURE_V1[..len]),
+            decode(&FIXTURE_V2[..len]),
             Err(DecodeError::TooShort { len })
         );
     }
     assert_eq!(
-        DecodeError::TooShort { len: 47 }.to_string(),
-        "metadata file is 47 bytes long, shorter than the 48 bytes of the smallest metadata file"
+        DecodeError::TooShort { len: 76 }.to_string(),
+        "metadata file is 76 bytes long, shorter than the 77 bytes of the smallest metadata file"
     );
 }
 
@@ -86,6 +94,7 @@ fn a_log_segment_is_not_a_metadata_file() {
     let header = crate::log::encode_header(&crate::log::SegmentHeader {
         schema_fingerprint: 1,
         first_seq: 1,
+        archive_format: crate::format::ArchiveFormat::current(),
     });
     assert_eq!(
         decode(&header),
@@ -98,10 +107,10 @@ fn a_log_segment_is_not_a_metadata_file() {
 #[test]
 fn newer_format_version_is_reported_as_such() {
     let mut bytes = fixture();
-    bytes[8..12].copy_from_slice(&2u32.to_le_bytes());
+    bytes[8..12].copy_from_slice(&3u32.to_le_bytes());
     let expected = Err(DecodeError::UnsupportedVersion {
-        found: 2,
-        supported: 1,
+        found: 3,
+        supported: 2,
     });
     // Stale checksum: the version is still what is reported.
     assert_eq!(decode(&bytes), expected);
@@ -109,30 +118,40 @@ fn newer_format_version_is_reported_as_such() {
     assert_eq!(decode(&bytes), expected);
     // Whatever the length: a newer version may be shorter or longer.
     assert_eq!(decode(&bytes[..12]), expected);
-    bytes.resize(MAX_LEN * 4, 0x55);
+    bytes.resize(MAX_LEN + 1000, 0x55);
     assert_eq!(decode(&bytes), expected);
     assert_eq!(
         decode(&bytes).unwrap_err().to_string(),
-        "metadata file has format version 2 (bytes 8..12); this build reads only version 1: the file was written by a newer worktable, or it is damaged"
+        "metadata file has format version 3 (bytes 8..12); this build reads only version 2: the file was written by a newer worktable, or it is damaged"
     );
 }
 
 #[test]
-fn format_version_zero_is_unsupported() {
-    let mut bytes = fixture();
-    bytes[8..12].copy_from_slice(&0u32.to_le_bytes());
-    reseal(&mut bytes);
-    assert_eq!(
-        decode(&bytes),
-        Err(DecodeError::UnsupportedVersion {
-            found: 0,
-            supported: 1
-        })
-    );
+fn older_format_versions_are_reported_as_older_without_a_converter() {
+    for version in [0u32, 1] {
+        let mut bytes = fixture();
+        bytes[8..12].copy_from_slice(&version.to_le_bytes());
+        let expected = DecodeError::UnsupportedVersion {
+            found: version,
+            supported: 2,
+        };
+        assert_eq!(decode(&bytes), Err(expected.clone()));
+        reseal(&mut bytes);
+        assert_eq!(decode(&bytes), Err(expected.clone()));
+        assert_eq!(decode(&bytes[..12]), Err(expected.clone()));
+        assert_eq!(
+            expected.to_string(),
+            format!(
+                "metadata file has format version {version} (bytes 8..12): it was written by an \
+                 older worktable format (version {version}); this build reads only version 2 and \
+                 no converter exists: re-create the table from its rows"
+            )
+        );
+    }
 }
 
 #[test]
-fn longer_than_any_version_1_file() {
+fn longer_than_any_version_2_file() {
     let mut bytes = fixture();
     bytes.resize(MAX_LEN + 1, 0);
     reseal(&mut bytes);
@@ -143,15 +162,15 @@ fn longer_than_any_version_1_file() {
         })
     );
     assert_eq!(
-        DecodeError::TooLong { len: 70000 }.to_string(),
-        "metadata file is 70000 bytes long, longer than the 65838 bytes of the largest version 1 metadata file"
+        DecodeError::TooLong { len: 2_000_000 }.to_string(),
+        "metadata file is 2000000 bytes long, longer than the 1114430 bytes of the largest version 2 metadata file"
     );
 }
 
 #[test]
 fn damaged_byte_is_a_checksum_error() {
     let mut bytes = fixture();
-    bytes[33] ^= 0x01; // checkpoint seq 41 -> 40
+    bytes[36] ^= 0x01; // checkpoint seq 41 -> 40
     let stored = u32::from_le_bytes(bytes[FIXTURE_CRC_AT..].try_into().unwrap());
     let computed = crc32c::crc32c(&bytes[..FIXTURE_CRC_AT]);
     assert_ne!(stored, computed);
@@ -167,7 +186,7 @@ fn damaged_byte_is_a_checksum_error() {
     assert_eq!(
         err.to_string(),
         format!(
-            "metadata file is damaged: the checksum at byte offset 58 is {stored:#010x}, but bytes 0..58 sum to {computed:#010x}"
+            "metadata file is damaged: the checksum at byte offset 138 is {stored:#010x}, but bytes 0..138 sum to {computed:#010x}"
         )
     );
 }
@@ -178,15 +197,27 @@ fn damaged_checksum_is_a_checksum_error() {
     bytes[FIXTURE_CRC_AT + 3] ^= 0x80;
     assert!(matches!(
         decode(&bytes),
-        Err(DecodeError::Checksum { offset: 58, .. })
+        Err(DecodeError::Checksum { offset: 138, .. })
     ));
 }
 
 #[test]
-fn cut_or_extended_file_is_a_checksum_error() {
-    for len in [MIN_LEN, FIXTURE_V1.len() - 1] {
+fn damage_to_the_schema_is_a_checksum_error() {
+    for at in [74, 100, 127, 137] {
+        let mut bytes = fixture();
+        bytes[at] ^= 0x04;
         assert!(matches!(
-            decode(&FIXTURE_V1[..len]),
+            decode(&bytes),
+            Err(DecodeError::Checksum { offset: 138, .. })
+        ));
+    }
+}
+
+#[test]
+fn cut_or_extended_file_is_a_checksum_error() {
+    for len in [MIN_LEN, FIXTURE_V2.len() - 1] {
+        assert!(matches!(
+            decode(&FIXTURE_V2[..len]),
             Err(DecodeError::Checksum { offset, .. }) if offset == len - 4
         ));
     }
@@ -214,6 +245,56 @@ fn unknown_flags() {
 }
 
 #[test]
+fn an_archive_format_that_is_not_one() {
+    let cases = [
+        (
+            [0, 4, 1, 0],
+            ArchiveFormatError::UnknownEndianness { code: 0 },
+        ),
+        (
+            [1, 16, 1, 0],
+            ArchiveFormatError::UnknownOffsetWidth { width: 16 },
+        ),
+        (
+            [1, 4, 3, 0],
+            ArchiveFormatError::UnknownAlignment { code: 3 },
+        ),
+        (
+            [1, 4, 1, 0x20],
+            ArchiveFormatError::ReservedNotZero { value: 0x20 },
+        ),
+    ];
+    for (stored, fault) in cases {
+        let mut bytes = fixture();
+        bytes[16..20].copy_from_slice(&stored);
+        assert!(matches!(decode(&bytes), Err(DecodeError::Checksum { .. })));
+        reseal(&mut bytes);
+        assert_eq!(decode(&bytes), Err(DecodeError::ArchiveFormat { fault }));
+    }
+    assert_eq!(
+        DecodeError::ArchiveFormat {
+            fault: ArchiveFormatError::UnknownAlignment { code: 3 }
+        }
+        .to_string(),
+        "metadata file has a valid checksum but its archive format (bytes 16..20) is not one: \
+         alignment code 3 is neither 1 (aligned) nor 0 (unaligned); it was written that way"
+    );
+}
+
+#[test]
+fn another_archive_format_decodes_for_the_caller_to_compare() {
+    let decoded = decode(&with(16, &[2, 4, 1, 0])).unwrap();
+    assert_eq!(decoded.archive_format.endianness, Endianness::Big);
+    assert_eq!(
+        decoded,
+        Meta {
+            archive_format: decoded.archive_format,
+            ..sample()
+        }
+    );
+}
+
+#[test]
 fn table_name_length_over_the_maximum() {
     for len in [256, u16::MAX] {
         assert_eq!(
@@ -225,19 +306,19 @@ fn table_name_length_over_the_maximum() {
     }
     assert_eq!(
         DecodeError::TableNameTooLong { len: 256 }.to_string(),
-        "metadata file has a valid checksum but a table name length of 256 (bytes 24..26), over the maximum of 255: it was written that way"
+        "metadata file has a valid checksum but a table name length of 256 (bytes 28..30), over the maximum of 255: it was written that way"
     );
 }
 
 #[test]
-fn the_longest_next_key_length_is_allowed_but_must_fit() {
+fn the_longest_key_state_length_is_allowed_but_must_fit() {
     // Every u16 length is within the maximum (a row image is at most
     // 65,535 bytes); one the file does not hold runs past the checksum.
     assert_eq!(
-        decode(&with_next_key_len(u16::MAX)),
+        decode(&with_key_state_len(u16::MAX)),
         Err(DecodeError::FieldPastEnd {
-            field: Field::NextKey,
-            offset: 50,
+            field: Field::KeyState,
+            offset: 62,
             len: usize::from(u16::MAX),
             checksum_at: FIXTURE_CRC_AT
         })
@@ -246,14 +327,16 @@ fn the_longest_next_key_length_is_allowed_but_must_fit() {
 
 #[test]
 fn a_wrong_length_pushes_a_field_past_the_checksum() {
-    // The fixture's fields end at 58. A longer name pushes each later field
+    // The fixture's fields end at 138. A longer name pushes each later field
     // past that point in turn.
     let cases = [
-        (255, Field::TableName, 26, 255),
-        (33, Field::TableName, 26, 33),
-        (30, Field::CheckpointSeq, 56, 8),
-        (20, Field::PageFileGeneration, 54, 8),
-        (15, Field::NextKeyLen, 57, 2),
+        (255, Field::TableName, 30, 255),
+        (109, Field::TableName, 30, 109),
+        (108, Field::CheckpointSeq, 138, 8),
+        (100, Field::PageFileGeneration, 138, 8),
+        (92, Field::LogSyncedThrough, 138, 8),
+        (84, Field::KeyStateLen, 138, 2),
+        (83, Field::KeyStateLen, 137, 2),
     ];
     for (name_len, field, offset, len) in cases {
         assert_eq!(
@@ -267,40 +350,55 @@ fn a_wrong_length_pushes_a_field_past_the_checksum() {
             "name length {name_len}"
         );
     }
+    // A key state one byte shorter: the schema length is read from the
+    // state's last byte and three bytes of the real length (0x4000), and the
+    // schema runs past the checksum.
     assert_eq!(
-        decode(&with_next_key_len(9)),
+        decode(&with_key_state_len(7)),
         Err(DecodeError::FieldPastEnd {
-            field: Field::NextKey,
-            offset: 50,
-            len: 9,
+            field: Field::Schema,
+            offset: 73,
+            len: 0x4000,
             checksum_at: FIXTURE_CRC_AT
         })
     );
+    let err = decode(&with_schema_len(65)).unwrap_err();
     assert_eq!(
-        decode(&with_next_key_len(9)).unwrap_err().to_string(),
-        "metadata file has a valid checksum but its next-key state (bytes 50..59 by the stored lengths) runs past the checksum at byte offset 58: it was written that way"
+        err,
+        DecodeError::FieldPastEnd {
+            field: Field::Schema,
+            offset: 74,
+            len: 65,
+            checksum_at: FIXTURE_CRC_AT
+        }
+    );
+    assert_eq!(
+        err.to_string(),
+        "metadata file has a valid checksum but its schema (bytes 74..139 by the stored lengths) runs past the checksum at byte offset 138: it was written that way"
     );
 }
 
 #[test]
-fn a_wrong_name_length_shifts_every_later_field() {
-    // Name length 5: the next-key length is read from bytes 47..49, the
-    // generation's last byte (0) and the real length's low byte (8): 0x0800.
-    assert!(matches!(
-        decode(&with_name_len(5)),
-        Err(DecodeError::FieldPastEnd {
-            field: Field::NextKey,
-            len: 0x0800,
-            ..
-        })
-    ));
-    // Name length 10: the next-key length is read from zero bytes of the
-    // state, so the fields end 4 bytes before the checksum.
+fn schema_length_over_the_maximum() {
+    let err = decode(&with_schema_len(1 << 20 | 1)).unwrap_err();
     assert_eq!(
-        decode(&with_name_len(10)),
-        Err(DecodeError::TrailingBytes {
-            offset: 54,
-            checksum_at: FIXTURE_CRC_AT
+        err,
+        DecodeError::SchemaTooLong {
+            offset: 70,
+            len: (1 << 20) + 1
+        }
+    );
+    assert_eq!(
+        err.to_string(),
+        "metadata file has a valid checksum but a schema length of 1048577 (at byte offset 70), over the maximum of 1048576: it was written that way"
+    );
+    // A key state one byte longer: the schema length is read from the real
+    // length's last three bytes and the schema's first byte (1): 2^24.
+    assert_eq!(
+        decode(&with_key_state_len(9)),
+        Err(DecodeError::SchemaTooLong {
+            offset: 71,
+            len: 1 << 24
         })
     );
 }
@@ -308,13 +406,13 @@ fn a_wrong_name_length_shifts_every_later_field() {
 #[test]
 fn table_name_that_is_not_utf8() {
     let mut bytes = fixture();
-    bytes[28] = 0xff; // "orders" -> "or\xffers"
+    bytes[32] = 0xff; // "orders" -> "or\xffers"
     reseal(&mut bytes);
     let err = decode(&bytes).unwrap_err();
-    assert_eq!(err, DecodeError::TableNameNotUtf8 { offset: 28 });
+    assert_eq!(err, DecodeError::TableNameNotUtf8 { offset: 32 });
     assert_eq!(
         err.to_string(),
-        "metadata file has a valid checksum but its table name is not UTF-8 (invalid from byte offset 28): it was written that way"
+        "metadata file has a valid checksum but its table name is not UTF-8 (invalid from byte offset 32): it was written that way"
     );
     // A multi-byte character cut by the name's length.
     let meta = Meta {
@@ -322,24 +420,17 @@ fn table_name_that_is_not_utf8() {
         ..sample()
     };
     let mut bytes = encode(&meta).unwrap();
-    bytes[24..26].copy_from_slice(&4u16.to_le_bytes()); // "ab" + 2 of the 3 bytes of '€'
-    bytes.remove(30);
+    bytes[28..30].copy_from_slice(&4u16.to_le_bytes()); // "ab" + 2 of the 3 bytes of '€'
+    bytes.remove(34);
     reseal(&mut bytes);
     assert_eq!(
         decode(&bytes),
-        Err(DecodeError::TableNameNotUtf8 { offset: 28 })
+        Err(DecodeError::TableNameNotUtf8 { offset: 32 })
     );
 }
 
 #[test]
 fn bytes_between_the_last_field_and_the_checksum() {
-    assert_eq!(
-        decode(&with_next_key_len(7)),
-        Err(DecodeError::TrailingBytes {
-            offset: 57,
-            checksum_at: FIXTURE_CRC_AT
-        })
-    );
     let mut bytes = fixture();
     bytes.splice(FIXTURE_CRC_AT..FIXTURE_CRC_AT, [0, 0, 0]);
     reseal(&mut bytes);
@@ -347,34 +438,54 @@ fn bytes_between_the_last_field_and_the_checksum() {
     assert_eq!(
         err,
         DecodeError::TrailingBytes {
-            offset: 58,
-            checksum_at: 61
+            offset: 138,
+            checksum_at: 141
         }
     );
     assert_eq!(
         err.to_string(),
-        "metadata file has a valid checksum but bytes 58..61 follow its last field: it was written that way"
+        "metadata file has a valid checksum but bytes 138..141 follow its last field: it was written that way"
     );
 }
 
 #[test]
 fn checks_run_in_the_documented_order() {
-    // Flags and a bad name: the flags come first.
+    // Flags, an archive format that is not one and a bad name: the flags
+    // come first, then the archive format.
     let mut bytes = fixture();
     bytes[12] = 1;
-    bytes[26] = 0xff;
+    bytes[16] = 0;
+    bytes[30] = 0xff;
     reseal(&mut bytes);
     assert_eq!(
         decode(&bytes),
         Err(DecodeError::UnsupportedFlags { flags: 1 })
     );
-    // A bad name and trailing bytes: the name comes first.
-    let mut bytes = with_next_key_len(7);
-    bytes[26] = 0xff;
+    bytes[12] = 0;
+    reseal(&mut bytes);
+    assert!(matches!(
+        decode(&bytes),
+        Err(DecodeError::ArchiveFormat { .. })
+    ));
+    // A bad name and a schema that runs past the checksum: the name first.
+    let mut bytes = with_schema_len(65);
+    bytes[30] = 0xff;
     reseal(&mut bytes);
     assert_eq!(
         decode(&bytes),
-        Err(DecodeError::TableNameNotUtf8 { offset: 26 })
+        Err(DecodeError::TableNameNotUtf8 { offset: 30 })
+    );
+    // A bad schema and trailing bytes: the schema first.
+    let mut bytes = fixture();
+    bytes[111] = 9; // key source
+    bytes.splice(FIXTURE_CRC_AT..FIXTURE_CRC_AT, [0]);
+    reseal(&mut bytes);
+    assert_eq!(
+        decode(&bytes),
+        Err(DecodeError::UnknownKeySource {
+            code: 9,
+            offset: 111
+        })
     );
     // Damage and an unknown flag: the checksum comes first.
     let mut bytes = fixture();

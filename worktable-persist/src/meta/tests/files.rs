@@ -47,7 +47,7 @@ fn a_second_write_replaces_the_first() {
     let next = Meta {
         checkpoint_seq: 1_000,
         page_file_generation: 4,
-        next_key: vec![1],
+        key_state: vec![1],
         ..sample()
     };
     write_meta(dir.path(), &next);
@@ -176,13 +176,13 @@ fn a_damaged_file_is_a_checksum_error() {
 fn a_huge_file_is_too_long_with_its_full_length() {
     let dir = tempdir();
     let mut bytes = encode(&sample()).unwrap();
-    bytes.resize(1 << 20, 0);
+    bytes.resize(4 << 20, 0);
     reseal(&mut bytes);
     std::fs::write(dir.path().join(FILE_NAME), &bytes).unwrap();
     assert!(matches!(
         read(&RealFs, dir.path(), FILE_NAME),
         Err(MetaError::Decode {
-            source: DecodeError::TooLong { len: 1_048_576 },
+            source: DecodeError::TooLong { len: 4_194_304 },
             ..
         })
     ));
@@ -199,13 +199,13 @@ fn a_huge_file_is_too_long_with_its_full_length() {
 fn a_huge_file_of_a_newer_version_is_reported_as_a_newer_version() {
     let dir = tempdir();
     let mut bytes = encode(&sample()).unwrap();
-    bytes[8] = 2;
-    bytes.resize(1 << 20, 0);
+    bytes[8] = 3;
+    bytes.resize(4 << 20, 0);
     std::fs::write(dir.path().join(FILE_NAME), &bytes).unwrap();
     assert!(matches!(
         read(&RealFs, dir.path(), FILE_NAME),
         Err(MetaError::Decode {
-            source: DecodeError::UnsupportedVersion { found: 2, .. },
+            source: DecodeError::UnsupportedVersion { found: 3, .. },
             ..
         })
     ));

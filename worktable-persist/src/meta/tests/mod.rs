@@ -6,17 +6,62 @@ mod decode_errors;
 mod encoding;
 mod files;
 mod properties;
+mod schema_errors;
 
-use super::Meta;
+use super::{Meta, StoredField, StoredIndex, StoredKeySource, StoredSchema};
+use crate::format::ArchiveFormat;
 
-/// The file of [`FIXTURE_V1`](encoding::FIXTURE_V1), decoded.
+/// The schema description of [`FIXTURE_V2`](encoding::FIXTURE_V2): fields
+/// `id: u64` and `client: String`, primary key `id`, keys by
+/// autoincrement, a unique index `by_client` on `client`.
+fn sample_schema() -> StoredSchema {
+    StoredSchema {
+        version: 1,
+        fields: vec![
+            StoredField {
+                name: "id".to_owned(),
+                ty: "u64".to_owned(),
+            },
+            StoredField {
+                name: "client".to_owned(),
+                ty: "String".to_owned(),
+            },
+        ],
+        pk: vec!["id".to_owned()],
+        key_source: StoredKeySource::AutoIncrement,
+        indexes: vec![StoredIndex {
+            name: "by_client".to_owned(),
+            fields: vec!["client".to_owned()],
+            unique: true,
+        }],
+    }
+}
+
+/// The file of [`FIXTURE_V2`](encoding::FIXTURE_V2), decoded.
 fn sample() -> Meta {
     Meta {
+        archive_format: ArchiveFormat::from_bytes([1, 4, 1, 0]).unwrap(),
         schema_fingerprint: 0x0123_4567_89ab_cdef,
         table_name: "orders".to_owned(),
         checkpoint_seq: 41,
         page_file_generation: 3,
-        next_key: 42u64.to_le_bytes().to_vec(),
+        log_synced_through: 44,
+        key_state: 42u64.to_le_bytes().to_vec(),
+        schema: sample_schema(),
+    }
+}
+
+/// A metadata file with every field empty or zero.
+fn empty() -> Meta {
+    Meta {
+        archive_format: ArchiveFormat::current(),
+        schema_fingerprint: 0,
+        table_name: String::new(),
+        checkpoint_seq: 0,
+        page_file_generation: 0,
+        log_synced_through: 0,
+        key_state: Vec::new(),
+        schema: StoredSchema::default(),
     }
 }
 
@@ -26,4 +71,21 @@ fn reseal(bytes: &mut [u8]) {
     let at = bytes.len() - 4;
     let crc = crc32c::crc32c(&bytes[..at]);
     bytes[at..].copy_from_slice(&crc.to_le_bytes());
+}
+
+/// CRC32C computed bit by bit, independently of the `crc32c` crate, to
+/// cross-check the fixtures' checksums.
+fn bitwise_crc32c(bytes: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &byte in bytes {
+        crc ^= u32::from(byte);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0x82f6_3b78
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
 }

@@ -9,8 +9,10 @@ use crate::damage::arb_mutation;
 use proptest::sample::Index;
 
 use super::reseal;
+use crate::format::ArchiveFormat;
 use crate::meta::{
-    DecodeError, MAX_LEN, MAX_NEXT_KEY_LEN, MAX_TABLE_NAME_LEN, MIN_LEN, Meta, decode, encode,
+    DecodeError, MAX_KEY_STATE_LEN, MAX_LEN, MAX_TABLE_NAME_LEN, MIN_LEN, Meta, StoredField,
+    StoredIndex, StoredKeySource, StoredSchema, decode, encode,
 };
 
 /// A table name of at most 255 bytes: mostly short, any Unicode, and
@@ -27,30 +29,84 @@ fn arb_name() -> impl Strategy<Value = String> {
     })
 }
 
-fn arb_next_key() -> impl Strategy<Value = Vec<u8>> {
+fn arb_key_state() -> impl Strategy<Value = Vec<u8>> {
     prop_oneof![
         6 => proptest::collection::vec(any::<u8>(), 0..=16),
-        1 => proptest::collection::vec(any::<u8>(), 0..=MAX_NEXT_KEY_LEN),
+        1 => proptest::collection::vec(any::<u8>(), 0..=MAX_KEY_STATE_LEN),
     ]
+}
+
+/// Any archive format: every one has an encoding.
+fn arb_archive_format() -> impl Strategy<Value = ArchiveFormat> {
+    (1..=2u8, prop_oneof![Just(2u8), Just(4), Just(8)], 0..=1u8)
+        .prop_map(|(e, w, a)| ArchiveFormat::from_bytes([e, w, a, 0]).unwrap())
+}
+
+/// A short name of the schema description: any Unicode.
+fn arb_schema_str() -> impl Strategy<Value = String> {
+    "\\PC{0,12}"
+}
+
+fn arb_schema() -> impl Strategy<Value = StoredSchema> {
+    let field =
+        (arb_schema_str(), arb_schema_str()).prop_map(|(name, ty)| StoredField { name, ty });
+    let key_source = prop_oneof![
+        Just(StoredKeySource::Caller),
+        Just(StoredKeySource::AutoIncrement),
+        arb_schema_str().prop_map(StoredKeySource::Generator),
+    ];
+    let index = (
+        arb_schema_str(),
+        proptest::collection::vec(arb_schema_str(), 0..3),
+        any::<bool>(),
+    )
+        .prop_map(|(name, fields, unique)| StoredIndex {
+            name,
+            fields,
+            unique,
+        });
+    (
+        any::<u32>(),
+        proptest::collection::vec(field, 0..5),
+        proptest::collection::vec(arb_schema_str(), 0..3),
+        key_source,
+        proptest::collection::vec(index, 0..3),
+    )
+        .prop_map(|(version, fields, pk, key_source, indexes)| StoredSchema {
+            version,
+            fields,
+            pk,
+            key_source,
+            indexes,
+        })
 }
 
 fn arb_meta() -> impl Strategy<Value = Meta> {
     (
+        arb_archive_format(),
         any::<u64>(),
         arb_name(),
-        any::<u64>(),
-        any::<u64>(),
-        arb_next_key(),
+        (any::<u64>(), any::<u64>(), any::<u64>()),
+        arb_key_state(),
+        prop_oneof![1 => Just(StoredSchema::default()), 3 => arb_schema()],
     )
         .prop_map(
-            |(schema_fingerprint, table_name, checkpoint_seq, page_file_generation, next_key)| {
-                Meta {
-                    schema_fingerprint,
-                    table_name,
-                    checkpoint_seq,
-                    page_file_generation,
-                    next_key,
-                }
+            |(
+                archive_format,
+                schema_fingerprint,
+                table_name,
+                (checkpoint_seq, page_file_generation, log_synced_through),
+                key_state,
+                schema,
+            )| Meta {
+                archive_format,
+                schema_fingerprint,
+                table_name,
+                checkpoint_seq,
+                page_file_generation,
+                log_synced_through,
+                key_state,
+                schema,
             },
         )
 }
@@ -59,7 +115,7 @@ proptest! {
     #[test]
     fn every_valid_meta_round_trips(meta in arb_meta()) {
         let bytes = encode(&meta).unwrap();
-        prop_assert_eq!(bytes.len(), MIN_LEN + meta.table_name.len() + meta.next_key.len());
+        prop_assert!(bytes.len() >= MIN_LEN + meta.table_name.len() + meta.key_state.len());
         prop_assert!(bytes.len() <= MAX_LEN);
         prop_assert_eq!(decode(&bytes), Ok(meta));
     }
@@ -140,12 +196,50 @@ proptest! {
     ) {
         let mut bytes = Vec::new();
         if prefixed {
-            bytes.extend_from_slice(b"WTMETA\0\0\x01\0\0\0\0\0\0\0");
+            // Magic, version, flags and this build's archive format.
+            bytes.extend_from_slice(b"WTMETA\0\0\x02\0\0\0\0\0\0\0\x01\x04\x01\0");
         }
         bytes.extend_from_slice(&tail);
-        if prefixed && bytes.len() >= 20 {
+        if prefixed && bytes.len() >= 24 {
             reseal(&mut bytes);
         }
+        if let Ok(decoded) = decode(&bytes) {
+            prop_assert_eq!(encode(&decoded).unwrap(), bytes);
+        }
+    }
+}
+
+proptest! {
+    /// Arbitrary bytes as the schema description of a file otherwise
+    /// valid, resealed: no panic, and anything accepted is canonical.
+    #[test]
+    fn arbitrary_schema_bytes_never_panic(
+        described in prop_oneof![
+            proptest::collection::vec(any::<u8>(), 0..300),
+            // Mostly small numbers: counts and lengths that stay in range.
+            proptest::collection::vec(0..4u8, 0..300),
+        ],
+    ) {
+        let mut bytes = encode(&Meta {
+            schema: StoredSchema::default(),
+            ..Meta {
+                archive_format: ArchiveFormat::current(),
+                schema_fingerprint: 1,
+                table_name: "t".to_owned(),
+                checkpoint_seq: 2,
+                page_file_generation: 3,
+                log_synced_through: 4,
+                key_state: Vec::new(),
+                schema: StoredSchema::default(),
+            }
+        })
+        .unwrap();
+        // The schema length is at 57..61 and the schema after it.
+        bytes.truncate(61);
+        bytes[57..61].copy_from_slice(&(described.len() as u32).to_le_bytes());
+        bytes.extend_from_slice(&described);
+        bytes.extend_from_slice(&[0; 4]);
+        reseal(&mut bytes);
         if let Ok(decoded) = decode(&bytes) {
             prop_assert_eq!(encode(&decoded).unwrap(), bytes);
         }

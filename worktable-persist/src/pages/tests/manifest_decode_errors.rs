@@ -2,8 +2,9 @@
 //! flags and structure, in the documented order, and counts that would
 //! make a careless decoder allocate without bound.
 
-use super::manifest_encoding::FIXTURE_V1;
+use super::manifest_encoding::FIXTURE_V2;
 use super::{put_u32, put_u64, reseal, sample};
+use crate::format::ArchiveFormat;
 use crate::pages::{
     MANIFEST_MIN_LEN, Manifest, ManifestError, ManifestFault, decode, encode, encode_header,
 };
@@ -18,7 +19,7 @@ const PAGE_COUNT_AT: usize = 44;
 const ENTRY_1_AT: usize = 80;
 
 fn fixture() -> Vec<u8> {
-    FIXTURE_V1.to_vec()
+    FIXTURE_V2.to_vec()
 }
 
 /// The fixture with the `u32` at `at` set to `value`, resealed.
@@ -42,7 +43,7 @@ fn empty() -> Vec<u8> {
 fn too_short_to_hold_the_magic_and_version() {
     for len in [0, 1, 8, 11] {
         assert_eq!(
-            decode(&FIXTURE_V1[..len]),
+            decode(&FIXTURE_V2[..len]),
             Err(ManifestError::TooShort { len })
         );
     }
@@ -53,7 +54,7 @@ fn too_short_to_hold_the_magic_and_version() {
 fn too_short_for_the_fixed_fields() {
     for len in [12, 40, 56, MANIFEST_MIN_LEN - 1] {
         assert_eq!(
-            decode(&FIXTURE_V1[..len]),
+            decode(&FIXTURE_V2[..len]),
             Err(ManifestError::TooShort { len })
         );
     }
@@ -84,7 +85,7 @@ fn wrong_magic() {
     );
     // Nor is a page file a manifest.
     assert_eq!(
-        decode(&encode_header(1)),
+        decode(&encode_header(1, ArchiveFormat::current())),
         Err(ManifestError::BadMagic {
             found: *b"WTPAGES\0"
         })
@@ -94,10 +95,10 @@ fn wrong_magic() {
 #[test]
 fn newer_format_version_is_reported_as_such() {
     let mut bytes = fixture();
-    put_u32(&mut bytes, 8, 2);
+    put_u32(&mut bytes, 8, 3);
     let expected = Err(ManifestError::UnsupportedVersion {
-        found: 2,
-        supported: 1,
+        found: 3,
+        supported: 2,
     });
     // Stale checksum: the version is still what is reported...
     assert_eq!(decode(&bytes), expected);
@@ -109,15 +110,30 @@ fn newer_format_version_is_reported_as_such() {
     assert_eq!(decode(&bytes), expected);
     assert_eq!(
         decode(&bytes).unwrap_err().to_string(),
-        "manifest has format version 2 (bytes 8..12); this build reads only version 1: the file was written by a newer worktable, or it is damaged"
+        "manifest has format version 3 (bytes 8..12); this build reads only version 2: the file was written by a newer worktable, or it is damaged"
     );
-    assert_eq!(
-        decode(&with_u32(8, 0)),
-        Err(ManifestError::UnsupportedVersion {
-            found: 0,
-            supported: 1
-        })
-    );
+}
+
+#[test]
+fn older_format_versions_are_reported_as_older_without_a_converter() {
+    for version in [0, 1] {
+        let expected = ManifestError::UnsupportedVersion {
+            found: version,
+            supported: 2,
+        };
+        assert_eq!(decode(&with_u32(8, version)), Err(expected.clone()));
+        let mut bytes = fixture();
+        put_u32(&mut bytes, 8, version);
+        assert_eq!(decode(&bytes), Err(expected.clone()));
+        assert_eq!(
+            expected.to_string(),
+            format!(
+                "manifest has format version {version} (bytes 8..12): it was written by an older \
+                 worktable format (version {version}); this build reads only version 2 and no \
+                 converter exists: re-create the table from its rows"
+            )
+        );
+    }
 }
 
 #[test]
@@ -148,11 +164,11 @@ fn cut_or_extended_file_is_a_checksum_error() {
     for len in [
         MANIFEST_MIN_LEN,
         80,
-        FIXTURE_V1.len() - 4,
-        FIXTURE_V1.len() - 1,
+        FIXTURE_V2.len() - 4,
+        FIXTURE_V2.len() - 1,
     ] {
         assert!(matches!(
-            decode(&FIXTURE_V1[..len]),
+            decode(&FIXTURE_V2[..len]),
             Err(ManifestError::Checksum { offset, .. }) if offset == len - 4
         ));
     }

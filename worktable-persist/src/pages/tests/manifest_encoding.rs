@@ -1,19 +1,50 @@
-//! The manifest's encoded bytes, field by field, its file name, and round
-//! trips at the limits and at a million rows.
+//! The manifest's encoded bytes, field by field, its file name, round
+//! trips at the limits and at a million rows, and the version 1 layout
+//! refused as an older format.
 
 use super::{FINGERPRINT, bitwise_crc32c, entry, sample};
 use crate::pages::{
-    FRAME_LEN, MANIFEST_MAGIC, MANIFEST_MIN_LEN, MANIFEST_VERSION, Manifest, PageEntry, ROW_ALIGN,
-    RowSlot, decode, encode, manifest_name,
+    FRAME_LEN, MANIFEST_MAGIC, MANIFEST_MIN_LEN, MANIFEST_VERSION, Manifest, ManifestError,
+    PageEntry, ROW_ALIGN, RowSlot, decode, encode, manifest_name,
 };
 
-/// A version 1 manifest written by hand from `docs/format.md`: fingerprint
+/// A version 2 manifest, as `docs/format.md` shows it: fingerprint
 /// 0x0123456789abcdef, generation 2, checkpoint seq 41, 3 frames; page 0 in
 /// frame 2 (body checksum 0xdeadbeef) with rows of 5 bytes at 0 and 20
 /// bytes at 16, page 5 in frame 0 (body checksum 0x01020304) with a row of
-/// 100 bytes at 48. The checksum was computed with an independent bitwise
-/// CRC32C. The format must keep reading these exact bytes.
-pub(super) const FIXTURE_V1: &[u8] = &[
+/// 100 bytes at 48. Computed by the encoder, the checksum cross-checked
+/// with an independent bitwise CRC32C, then frozen: the format must keep
+/// reading these exact bytes.
+pub(super) const FIXTURE_V2: &[u8] = &[
+    b'W', b'T', b'M', b'A', b'N', b'I', b'F', 0, // magic
+    0x02, 0x00, 0x00, 0x00, // format version 2
+    0x00, 0x00, 0x00, 0x00, // flags
+    0xef, 0xcd, 0xab, 0x89, 0x67, 0x45, 0x23, 0x01, // schema fingerprint
+    0x02, 0, 0, 0, 0, 0, 0, 0, // generation 2
+    0x29, 0, 0, 0, 0, 0, 0, 0, // checkpoint seq 41
+    0x03, 0x00, 0x00, 0x00, // frame count 3
+    0x02, 0x00, 0x00, 0x00, // page count 2
+    0x03, 0, 0, 0, 0, 0, 0, 0, // row count 3
+    // page entry 0, at offset 56
+    0x00, 0x00, 0x00, 0x00, // page id 0
+    0x02, 0x00, 0x00, 0x00, // frame 2
+    0xef, 0xbe, 0xad, 0xde, // body checksum 0xdeadbeef
+    0x02, 0x00, 0x00, 0x00, // 2 rows
+    0x00, 0x00, 0x05, 0x00, // row at offset 0, 5 bytes
+    0x10, 0x00, 0x14, 0x00, // row at offset 16, 20 bytes
+    // page entry 1, at offset 80
+    0x05, 0x00, 0x00, 0x00, // page id 5
+    0x00, 0x00, 0x00, 0x00, // frame 0
+    0x04, 0x03, 0x02, 0x01, // body checksum 0x01020304
+    0x01, 0x00, 0x00, 0x00, // 1 row
+    0x30, 0x00, 0x64, 0x00, // row at offset 48, 100 bytes
+    0x65, 0xce, 0xf2, 0x18, // CRC32C of bytes 0..100
+];
+
+/// The same manifest in format version 1, whose layout version 2 keeps:
+/// only the version and the checksum differ. This build does not read it,
+/// and must say it is of an older format.
+const FIXTURE_V1: &[u8] = &[
     b'W', b'T', b'M', b'A', b'N', b'I', b'F', 0, // magic
     0x01, 0x00, 0x00, 0x00, // format version 1
     0x00, 0x00, 0x00, 0x00, // flags
@@ -50,18 +81,41 @@ fn encoded_len(manifest: &Manifest) -> usize {
 }
 
 #[test]
-fn encoder_writes_the_version_1_fixture_byte_for_byte() {
-    assert_eq!(encode(&sample()).unwrap(), FIXTURE_V1);
+fn encoder_writes_the_version_2_fixture_byte_for_byte() {
+    assert_eq!(encode(&sample()).unwrap(), FIXTURE_V2);
     assert_eq!(
-        bitwise_crc32c(&FIXTURE_V1[..100]).to_le_bytes(),
-        FIXTURE_V1[100..]
+        bitwise_crc32c(&FIXTURE_V2[..100]).to_le_bytes(),
+        FIXTURE_V2[100..]
     );
 }
 
 #[test]
-fn version_1_fixture_decodes_to_its_fields() {
-    assert_eq!(decode(FIXTURE_V1), Ok(sample()));
+fn version_2_fixture_decodes_to_its_fields() {
+    assert_eq!(decode(FIXTURE_V2), Ok(sample()));
     assert_eq!(sample().row_count(), 3);
+}
+
+#[test]
+fn version_1_fixture_is_refused_as_an_older_format() {
+    // A valid version 1 file: its checksum verifies.
+    assert_eq!(
+        bitwise_crc32c(&FIXTURE_V1[..100]).to_le_bytes(),
+        FIXTURE_V1[100..]
+    );
+    let err = decode(FIXTURE_V1).unwrap_err();
+    assert_eq!(
+        err,
+        ManifestError::UnsupportedVersion {
+            found: 1,
+            supported: 2
+        }
+    );
+    assert_eq!(
+        err.to_string(),
+        "manifest has format version 1 (bytes 8..12): it was written by an older worktable \
+         format (version 1); this build reads only version 2 and no converter exists: re-create \
+         the table from its rows"
+    );
 }
 
 #[test]
@@ -77,7 +131,7 @@ fn manifest_without_pages_is_min_len_bytes() {
     assert_eq!(MANIFEST_MIN_LEN, 60);
     assert_eq!(bytes.len(), MANIFEST_MIN_LEN);
     // Checked against an independent bitwise CRC32C.
-    assert_eq!(bytes[56..], 0x2eef_e22e_u32.to_le_bytes());
+    assert_eq!(bytes[56..], 0x0a94_c522_u32.to_le_bytes());
     assert_eq!(decode(&bytes), Ok(manifest));
 }
 
@@ -98,6 +152,7 @@ fn layout_matches_the_spec() {
     assert_eq!(bytes.len(), encoded_len(&manifest));
     assert_eq!(bytes[0..8], MANIFEST_MAGIC);
     assert_eq!(&bytes[0..8], b"WTMANIF\0");
+    assert_eq!(MANIFEST_VERSION, 2);
     assert_eq!(bytes[8..12], MANIFEST_VERSION.to_le_bytes());
     assert_eq!(bytes[12..16], [0; 4]);
     assert_eq!(bytes[16..24], manifest.schema_fingerprint.to_le_bytes());

@@ -14,7 +14,7 @@ use super::{Manifest, PageEntry, RowSlot};
 /// The fingerprint every test file carries unless a test says otherwise.
 const FINGERPRINT: u64 = 0x0123_4567_89ab_cdef;
 
-/// The manifest of [`FIXTURE_V1`](manifest_encoding::FIXTURE_V1), decoded:
+/// The manifest of [`FIXTURE_V2`](manifest_encoding::FIXTURE_V2), decoded:
 /// page 0 in frame 2 with two rows, page 5 in frame 0 with one.
 fn sample() -> Manifest {
     Manifest {
@@ -42,11 +42,11 @@ fn entry(page_id: u32, frame: u32, body_crc: u32, rows: &[(u16, u16)]) -> PageEn
     }
 }
 
-/// Writes `manifest` in the version 1 layout without checking any rule,
+/// Writes `manifest` in the version 2 layout without checking any rule,
 /// with the row count its entries hold: what a faulty writer could produce.
 fn write_unchecked(manifest: &Manifest) -> Vec<u8> {
     let mut out = b"WTMANIF\0".to_vec();
-    out.extend_from_slice(&1u32.to_le_bytes());
+    out.extend_from_slice(&2u32.to_le_bytes());
     out.extend_from_slice(&0u32.to_le_bytes());
     out.extend_from_slice(&manifest.schema_fingerprint.to_le_bytes());
     out.extend_from_slice(&manifest.generation.to_le_bytes());

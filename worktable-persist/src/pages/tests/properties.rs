@@ -221,7 +221,7 @@ proptest! {
         counts in (0..4u32, 0..8u64),
         tail in proptest::collection::vec(any::<u8>(), 0..200),
     ) {
-        let mut bytes = b"WTMANIF\0\x01\0\0\0\0\0\0\0".to_vec();
+        let mut bytes = b"WTMANIF\0\x02\0\0\0\0\0\0\0".to_vec();
         bytes.extend_from_slice(&fields);
         bytes[44..48].copy_from_slice(&counts.0.to_le_bytes());
         bytes[48..56].copy_from_slice(&counts.1.to_le_bytes());

@@ -13,8 +13,9 @@ use std::time::Duration;
 use worktable_core::prelude::*;
 
 use super::{Durability, Options, PersistError, PersistentTable, segment_name};
+use crate::format::ArchiveFormat;
 use crate::log::{self, LogError, RecordKind, encode_record};
-use crate::meta::{self, Meta};
+use crate::meta::{self, Meta, StoredSchema};
 use crate::vfs::RealFs;
 
 #[derive(Table, Archive, Serialize, Deserialize, Clone, Debug, PartialEq)]
@@ -366,7 +367,16 @@ async fn a_record_whose_image_is_not_a_row_is_a_typed_error() {
     let mut bytes = fs::read(&path).unwrap();
     let scanned = log::scan(&bytes).unwrap();
     let (header, next) = (scanned.header, scanned.tail.next_seq.unwrap());
-    encode_record(&mut bytes, &header, next, next, RecordKind::Put, &[0xff; 3]).unwrap();
+    encode_record(
+        &mut bytes,
+        &header,
+        next,
+        next,
+        RecordKind::Insert,
+        &[],
+        &[0xff; 3],
+    )
+    .unwrap();
     fs::write(&path, &bytes).unwrap();
 
     match PersistentTable::<Order>::open(dir.path(), sync()) {
@@ -419,11 +429,14 @@ async fn another_row_type_is_refused() {
 async fn metadata_naming_another_table_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let stored = Meta {
+        archive_format: ArchiveFormat::current(),
         schema_fingerprint: Order::SCHEMA_FINGERPRINT,
         table_name: "invoices".to_owned(),
         checkpoint_seq: 0,
         page_file_generation: 0,
-        next_key: Vec::new(),
+        log_synced_through: 0,
+        key_state: Vec::new(),
+        schema: StoredSchema::default(),
     };
     meta::write_atomically(
         &RealFs,

@@ -6,10 +6,17 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use worktable_core::events::{CommitHook, Durable, Refusal};
-use worktable_core::{ChangeEvent, ChangeKind, Row};
+use worktable_core::{ChangeEvent, ChangeKind, Row, RowImage};
 
 use super::{Durability, PersistError, Shared, WRITE_THRESHOLD};
 use crate::log::{RecordKind, encode_record};
+
+/// The bytes of an image a committed change of its kind has.
+fn image<R: Row>(image: Option<&RowImage<R>>) -> &[u8] {
+    image
+        .expect("a committed change has the images its kind needs")
+        .bytes()
+}
 
 /// The commit hook of a durable table.
 pub(crate) struct Hook<R: Row> {
@@ -53,11 +60,15 @@ pub(crate) fn generates_keys<R: Row>() -> bool {
 impl<R: Row> CommitHook<R> for Hook<R> {
     fn on_commit(&self, event: &ChangeEvent<R>) -> Result<Option<Durable>, Refusal> {
         let shared = &self.shared;
-        let (kind, image) = match event.committed_kind() {
-            ChangeKind::Delete => (RecordKind::Delete, event.before()),
-            _ => (RecordKind::Put, event.after()),
+        let (kind, before, after): (_, &[u8], &[u8]) = match event.committed_kind() {
+            ChangeKind::Insert => (RecordKind::Insert, &[], image(event.after())),
+            ChangeKind::Update => (
+                RecordKind::Update,
+                image(event.before()),
+                image(event.after()),
+            ),
+            ChangeKind::Delete => (RecordKind::Delete, image(event.before()), &[]),
         };
-        let image = image.expect("a committed change has the image its kind needs");
         if kind == RecordKind::Delete && generates_keys::<R>() {
             let mut deleted = self
                 .deleted_max
@@ -91,24 +102,27 @@ impl<R: Row> CommitHook<R> for Hook<R> {
         };
         let durable_below = buffer.synced_through + 1;
         let header = buffer.header;
-        let before = buffer.tail().bytes.len();
+        let len_before = buffer.tail().bytes.len();
         if let Err(error) = encode_record(
             &mut buffer.tail().bytes,
             &header,
             seq,
             durable_below,
             kind,
-            image.bytes(),
+            before,
+            after,
         ) {
             // Rows are at most MAX_ROW_BYTES (65,535), what a record
-            // carries, so this does not happen. Were it to, the change is
-            // not in the log: refuse every later write, as after an I/O
-            // error, rather than let the log silently miss a change.
+            // carries per image, and each kind of change has the images its
+            // record kind needs (an archived row is never empty), so this
+            // does not happen. Were it to, the change is not in the log:
+            // refuse every later write, as after an I/O error, rather than
+            // let the log silently miss a change.
             let source = Arc::new(io::Error::new(io::ErrorKind::InvalidInput, error));
             buffer.failed = Some(Arc::clone(&source));
             return Err(shared.write_error(source).into());
         }
-        let added = buffer.tail().bytes.len() - before;
+        let added = buffer.tail().bytes.len() - len_before;
         buffer.tail().last_seq = seq;
         buffer.pending += added;
         buffer.since_rotation += added as u64;

@@ -31,6 +31,7 @@ use tokio::sync::watch;
 
 use super::Durability;
 use super::error::PersistError;
+use crate::format::ArchiveFormat;
 use crate::log::SegmentHeader;
 
 pub(crate) use flusher::{Segment, create_segment, run_flusher};
@@ -224,6 +225,7 @@ impl Shared {
         let header = SegmentHeader {
             schema_fingerprint,
             first_seq: last + 1,
+            archive_format: ArchiveFormat::current(),
         };
         buffer.header = header;
         buffer.since_rotation = 0;
