@@ -202,13 +202,17 @@ fn read_history<R: Row>(
                 RecordKind::Update => ChangeKind::Update,
                 RecordKind::Delete => ChangeKind::Delete,
             };
-            let event =
-                ChangeEvent::from_images(record.seq, kind, image(record.before)?, image(record.after)?)
-                    .map_err(|source| PersistError::HistoryRecord {
-                        path: path.clone(),
-                        offset: record.offset,
-                        source,
-                    })?;
+            let event = ChangeEvent::from_images(
+                record.seq,
+                kind,
+                image(record.before)?,
+                image(record.after)?,
+            )
+            .map_err(|source| PersistError::HistoryRecord {
+                path: path.clone(),
+                offset: record.offset,
+                source,
+            })?;
             events.push(event);
             next = record.seq + 1;
         }

@@ -9,6 +9,7 @@ mod checkpoint;
 mod error;
 mod files;
 mod health;
+mod history;
 mod migrate;
 mod options;
 mod recover;
