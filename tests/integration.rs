@@ -6,6 +6,7 @@ mod column_types;
 mod concurrent;
 mod generic_rows;
 mod index_lookups;
+mod long_keys_in_error_messages;
 mod model_based;
 mod persist_round_trip;
 mod queries;
