@@ -210,7 +210,7 @@ async fn update_with_on_a_missing_row_is_not_found_and_skips_the_closure() {
 #[tokio::test]
 async fn a_guard_reads_and_writes_its_row() {
     let table = players().await;
-    let mut guard = table.lock(&2).await;
+    let mut guard = table.lock(&2).await.unwrap();
     assert_eq!(table.stats().locked_rows, 1);
     assert_eq!(*guard.pk(), 2);
     assert_eq!(guard.get(), Some(player(2)));
@@ -288,7 +288,7 @@ async fn a_guard_of_an_absent_row_inserts_it_and_tells_the_key_generator() {
             .unwrap();
         assert_eq!(pk, n + 1);
     }
-    let mut guard = table.lock(&100).await;
+    let mut guard = table.lock(&100).await.unwrap();
     assert_eq!(guard.get(), None);
     let upserted = guard
         .upsert(Ticket {
@@ -314,7 +314,7 @@ async fn a_guard_of_an_absent_row_inserts_it_and_tells_the_key_generator() {
 async fn guard_writes_of_a_row_with_another_key_are_refused() {
     let table = players().await;
     let before = settled(&table);
-    let mut guard = table.lock(&2).await;
+    let mut guard = table.lock(&2).await.unwrap();
     let other = Player {
         nick: "x".to_owned(),
         ..player(3)
@@ -336,7 +336,7 @@ async fn guard_writes_of_a_row_with_another_key_are_refused() {
     // With the row absent, upsert with another key is refused too: nothing is inserted.
     table.delete(&2).await.unwrap();
     let before = settled(&table);
-    let mut guard = table.lock(&2).await;
+    let mut guard = table.lock(&2).await.unwrap();
     assert!(matches!(
         guard.upsert(player(11)).await,
         Err(TableError::PkChanged { .. })
@@ -349,7 +349,7 @@ async fn guard_writes_of_a_row_with_another_key_are_refused() {
 #[tokio::test]
 async fn writers_of_a_locked_row_wait_for_the_guard_and_see_its_write() {
     let table = players().await;
-    let mut guard = table.lock(&1).await;
+    let mut guard = table.lock(&1).await.unwrap();
 
     let mut increment = tokio::spawn({
         let table = Arc::clone(&table);
@@ -365,7 +365,7 @@ async fn writers_of_a_locked_row_wait_for_the_guard_and_see_its_write() {
     let mut relock = tokio::spawn({
         let table = Arc::clone(&table);
         async move {
-            let guard = table.lock(&1).await;
+            let guard = table.lock(&1).await.unwrap();
             guard.get().unwrap().score
         }
     });
@@ -399,7 +399,7 @@ async fn writers_of_a_locked_row_wait_for_the_guard_and_see_its_write() {
 #[tokio::test]
 async fn readers_do_not_wait_for_a_guard_and_see_committed_versions() {
     let table = players().await;
-    let mut guard = table.lock(&1).await;
+    let mut guard = table.lock(&1).await.unwrap();
 
     // Read on another thread, so that a reader that waited would fail the test
     // instead of hanging it.
@@ -457,22 +457,27 @@ async fn readers_do_not_wait_for_a_guard_and_see_committed_versions() {
 #[tokio::test]
 async fn lock_all_sorts_and_deduplicates_the_keys() {
     let table = players().await;
-    let guards = table.lock_all([9, 2, 42, 5, 2, 9, 1]).await;
+    let guards = table.lock_all([9, 2, 42, 5, 2, 9, 1]).await.unwrap();
     let pks: Vec<u32> = guards.iter().map(|g| *g.pk()).collect();
     assert_eq!(pks, [1, 2, 5, 9, 42]);
     assert_eq!(table.stats().locked_rows, 5);
     assert_eq!(guards[4].get(), None, "a guard of an absent row");
     assert_eq!(guards[3].get(), Some(player(9)));
 
-    // Each key's lock is held: a writer of one of them waits.
-    assert!(
-        timeout(WAITS, table.update_with(&5, |p| p.score = 0))
-            .await
-            .is_err()
-    );
+    // Each key's lock is held: another task's writer of one of them waits.
+    let mut writer = tokio::spawn({
+        let table = Arc::clone(&table);
+        async move { table.update_with(&5, |p| p.score = 0).await }
+    });
+    assert!(timeout(WAITS, &mut writer).await.is_err());
     drop(guards);
-    assert!(table.lock_all(Vec::new()).await.is_empty());
-    table.update_with(&5, |p| p.score = 0).await.unwrap();
+    assert!(table.lock_all(Vec::new()).await.unwrap().is_empty());
+    timeout(MUST_FINISH, writer)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(table.get(&5).unwrap().score, 0);
     settled(&table);
 }
 
@@ -484,7 +489,7 @@ async fn two_lock_all_calls_with_reversed_keys_both_finish() {
         let table = Arc::clone(&table);
         tokio::spawn(async move {
             for _ in 0..ROUNDS {
-                let mut guards = table.lock_all(keys.iter().copied()).await;
+                let mut guards = table.lock_all(keys.iter().copied()).await.unwrap();
                 // Hold every lock across an await, so that the other task runs meanwhile.
                 tokio::task::yield_now().await;
                 for guard in &mut guards {
@@ -676,21 +681,28 @@ async fn a_failing_row_stops_update_range_with_earlier_rows_changed() {
 #[tokio::test]
 async fn a_cancelled_lock_waiter_leaves_no_lock_behind() {
     let table = players().await;
-    let guard = table.lock(&1).await;
+    let guard = table.lock(&1).await.unwrap();
 
-    assert!(timeout(WAITS, table.lock(&1)).await.is_err());
-    let mut applied = false;
-    let write = table.update_with(&1, |p| {
-        applied = true;
-        p.score = -1;
+    // The waiters run in another task: this task's would be refused at once.
+    let waiters = tokio::spawn({
+        let table = Arc::clone(&table);
+        async move {
+            assert!(timeout(WAITS, table.lock(&1)).await.is_err());
+            let mut applied = false;
+            let write = table.update_with(&1, |p| {
+                applied = true;
+                p.score = -1;
+            });
+            tokio::select! {
+                biased;
+                _ = write => panic!("update_with finished while the row was locked"),
+                _ = tokio::task::yield_now() => {}
+            }
+            assert!(!applied);
+            assert!(timeout(WAITS, table.lock_all([0, 1, 2])).await.is_err());
+        }
     });
-    tokio::select! {
-        biased;
-        _ = write => panic!("update_with finished while the row was locked"),
-        _ = tokio::task::yield_now() => {}
-    }
-    assert!(!applied);
-    assert!(timeout(WAITS, table.lock_all([0, 1, 2])).await.is_err());
+    timeout(MUST_FINISH, waiters).await.unwrap().unwrap();
     assert_eq!(
         table.stats().locked_rows,
         1,
@@ -701,7 +713,7 @@ async fn a_cancelled_lock_waiter_leaves_no_lock_behind() {
     let before = settled(&table);
     assert_eq!(before.rows[0], player(1));
     let again = timeout(MUST_FINISH, table.lock(&1)).await;
-    drop(again.expect("the row can be locked again"));
+    drop(again.expect("the row can be locked again").unwrap());
     settled(&table);
 }
 
@@ -712,7 +724,7 @@ async fn an_aborted_task_releases_the_guard_it_held() {
     let holder = tokio::spawn({
         let table = Arc::clone(&table);
         async move {
-            let mut guard = table.lock(&1).await;
+            let mut guard = table.lock(&1).await.unwrap();
             guard.update_with(|p| p.score = 1).await.unwrap();
             locked.send(()).unwrap();
             std::future::pending::<()>().await;
@@ -735,7 +747,7 @@ async fn an_aborted_task_releases_the_guard_it_held() {
 #[tokio::test]
 async fn an_aborted_task_waiting_for_a_lock_leaves_no_lock_behind() {
     let table = players().await;
-    let guard = table.lock(&1).await;
+    let guard = table.lock(&1).await.unwrap();
     let waiters: Vec<_> = (0..4_u32)
         .map(|n| {
             let table = Arc::clone(&table);
@@ -744,7 +756,7 @@ async fn an_aborted_task_waiting_for_a_lock_leaves_no_lock_behind() {
                     table.update_with(&1, |p| p.score = -1).await.unwrap();
                 } else {
                     // Takes row 0's lock, then waits for row 1's.
-                    let _guards = table.lock_all([0, 1]).await;
+                    let _guards = table.lock_all([0, 1]).await.unwrap();
                 }
             })
         })
@@ -764,7 +776,12 @@ async fn an_aborted_task_waiting_for_a_lock_leaves_no_lock_behind() {
     drop(guard);
     let after = settled(&table);
     assert_eq!(after.rows[0], player(1), "no aborted write was applied");
-    drop(timeout(MUST_FINISH, table.lock_all([0, 1])).await.unwrap());
+    drop(
+        timeout(MUST_FINISH, table.lock_all([0, 1]))
+            .await
+            .unwrap()
+            .unwrap(),
+    );
     settled(&table);
 }
 

@@ -81,6 +81,26 @@ pub enum TableError {
         new_pk: String,
     },
 
+    /// The row is locked by a [`RowGuard`](crate::RowGuard) that the calling
+    /// task itself took, so the call — a write of the row, or
+    /// [`lock`](crate::WorkTable::lock) / [`lock_all`](crate::WorkTable::lock_all)
+    /// of it — would wait for that guard forever. It fails at once instead
+    /// and changes nothing. Write through the guard
+    /// ([`RowGuard::update`](crate::RowGuard::update) and its siblings) or
+    /// drop the guard first. [`WorkTable::lock`](crate::WorkTable::lock)
+    /// says exactly what is detected and what is not.
+    #[error(
+        "table `{table}`: the row with primary key {} is locked by a RowGuard that this same task holds, so this call would wait for it forever; write through the guard (RowGuard::update, update_with, upsert, delete) or drop the guard first",
+        Shortened(.pk)
+    )]
+    LockedBySameTask {
+        /// The table's name.
+        table: &'static str,
+        /// The locked row's whole key, printed with `Debug` (the message
+        /// shortens it).
+        pk: String,
+    },
+
     /// The row is larger than a page slot can be.
     #[error(
         "table `{table}`: the row takes {size} bytes when archived, and a row can take at most {max} bytes"
