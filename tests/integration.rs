@@ -18,3 +18,4 @@ mod slot_reuse;
 mod string_key_prefixes;
 mod vacuum;
 mod write_errors_and_rollback;
+mod writes_under_own_guard;

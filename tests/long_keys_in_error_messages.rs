@@ -3,6 +3,8 @@
 //! long: a 60 KB key gives a message of a few hundred bytes. The error's field keeps
 //! the whole key.
 
+use std::sync::Arc;
+
 use worktable_core::RestoreError;
 use worktable_core::prelude::*;
 
@@ -89,6 +91,15 @@ async fn a_huge_primary_key_is_shortened_in_every_message_that_names_it() {
     };
     assert_eq!((pk, new_pk), (debug.clone(), format!("{other:?}")));
 
+    let table = Arc::new(table);
+    let guard = table.lock(&key).await.unwrap();
+    let error = table.delete(&key).await.unwrap_err();
+    drop(guard);
+    assert_shortened(&error.to_string(), &debug);
+    let TableError::LockedBySameTask { pk, .. } = error else {
+        panic!("{error:?}")
+    };
+    assert_eq!(pk, debug);
     table.check_integrity().unwrap();
 }
 

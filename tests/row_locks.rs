@@ -3,7 +3,8 @@
 //! and cancellation of lock waiters and holders. Each failed write leaves the row and
 //! every index as they were, and no lock outlives its holder or waiter.
 //!
-//! Also home of [`timeout`] and [`sleep`], shared with `concurrent_stress`.
+//! Also home of [`timeout`] and [`sleep`], shared with `concurrent_stress`, and of the
+//! players table and [`settled`], shared with `writes_under_own_guard`.
 
 use std::sync::Arc;
 use std::sync::mpsc;
@@ -16,17 +17,17 @@ use worktable_core::prelude::*;
 #[derive(Table, Archive, Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[rkyv(crate = worktable_core::rkyv)]
 #[table(name = "players")]
-struct Player {
+pub(crate) struct Player {
     #[pk]
-    id: u32,
+    pub(crate) id: u32,
     #[index(unique)]
-    nick: String,
+    pub(crate) nick: String,
     #[index]
-    team: u32,
-    score: i64,
+    pub(crate) team: u32,
+    pub(crate) score: i64,
 }
 
-fn player(id: u32) -> Player {
+pub(crate) fn player(id: u32) -> Player {
     Player {
         id,
         nick: format!("p{id}"),
@@ -37,7 +38,7 @@ fn player(id: u32) -> Player {
 
 /// Players 1..=10; team `id % 3`, so team 0 is [3, 6, 9], team 1 is [1, 4, 7, 10] and
 /// team 2 is [2, 5, 8].
-async fn players() -> Arc<WorkTable<Player>> {
+pub(crate) async fn players() -> Arc<WorkTable<Player>> {
     let table = WorkTable::new();
     for id in 1..=10 {
         table.insert(player(id)).await.unwrap();
@@ -59,14 +60,14 @@ struct Ticket {
 pub(crate) use tokio::time::{sleep, timeout};
 
 /// How long a test lets a write that must wait for a lock try to finish.
-const WAITS: Duration = Duration::from_millis(50);
+pub(crate) const WAITS: Duration = Duration::from_millis(50);
 
 /// A bound for futures that must finish; reaching it means a lost wake-up or a deadlock.
-const MUST_FINISH: Duration = Duration::from_secs(10);
+pub(crate) const MUST_FINISH: Duration = Duration::from_secs(10);
 
 /// Everything observable about a table: its rows in order and its index statistics.
 #[derive(Debug, PartialEq)]
-struct Snapshot<R> {
+pub(crate) struct Snapshot<R> {
     rows: Vec<R>,
     /// Name, uniqueness and entry count of each index (its memory estimate
     /// follows hash-map capacity, which a rolled-back write may have grown).
@@ -74,7 +75,7 @@ struct Snapshot<R> {
 }
 
 /// Checks integrity and that no lock is left, then snapshots `table`.
-fn settled<R: Row + Clone>(table: &WorkTable<R>) -> Snapshot<R> {
+pub(crate) fn settled<R: Row + Clone>(table: &WorkTable<R>) -> Snapshot<R> {
     table.check_integrity().unwrap();
     let stats = table.stats();
     assert_eq!(stats.locked_rows, 0, "a lock outlived its holder");
