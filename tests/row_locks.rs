@@ -3,7 +3,8 @@
 //! and cancellation of lock waiters and holders. Each failed write leaves the row and
 //! every index as they were, and no lock outlives its holder or waiter.
 //!
-//! Also home of [`timeout`] and [`sleep`], shared with `concurrent_stress`.
+//! Also home of [`timeout`] and [`sleep`], shared with `concurrent_stress`, and of the
+//! players table and [`settled`], shared with `writes_under_own_guard`.
 
 use std::sync::Arc;
 use std::sync::mpsc;
@@ -16,17 +17,17 @@ use worktable_core::prelude::*;
 #[derive(Table, Archive, Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[rkyv(crate = worktable_core::rkyv)]
 #[table(name = "players")]
-struct Player {
+pub(crate) struct Player {
     #[pk]
-    id: u32,
+    pub(crate) id: u32,
     #[index(unique)]
-    nick: String,
+    pub(crate) nick: String,
     #[index]
-    team: u32,
-    score: i64,
+    pub(crate) team: u32,
+    pub(crate) score: i64,
 }
 
-fn player(id: u32) -> Player {
+pub(crate) fn player(id: u32) -> Player {
     Player {
         id,
         nick: format!("p{id}"),
@@ -37,7 +38,7 @@ fn player(id: u32) -> Player {
 
 /// Players 1..=10; team `id % 3`, so team 0 is [3, 6, 9], team 1 is [1, 4, 7, 10] and
 /// team 2 is [2, 5, 8].
-async fn players() -> Arc<WorkTable<Player>> {
+pub(crate) async fn players() -> Arc<WorkTable<Player>> {
     let table = WorkTable::new();
     for id in 1..=10 {
         table.insert(player(id)).await.unwrap();
@@ -59,14 +60,14 @@ struct Ticket {
 pub(crate) use tokio::time::{sleep, timeout};
 
 /// How long a test lets a write that must wait for a lock try to finish.
-const WAITS: Duration = Duration::from_millis(50);
+pub(crate) const WAITS: Duration = Duration::from_millis(50);
 
 /// A bound for futures that must finish; reaching it means a lost wake-up or a deadlock.
-const MUST_FINISH: Duration = Duration::from_secs(10);
+pub(crate) const MUST_FINISH: Duration = Duration::from_secs(10);
 
 /// Everything observable about a table: its rows in order and its index statistics.
 #[derive(Debug, PartialEq)]
-struct Snapshot<R> {
+pub(crate) struct Snapshot<R> {
     rows: Vec<R>,
     /// Name, uniqueness and entry count of each index (its memory estimate
     /// follows hash-map capacity, which a rolled-back write may have grown).
@@ -74,7 +75,7 @@ struct Snapshot<R> {
 }
 
 /// Checks integrity and that no lock is left, then snapshots `table`.
-fn settled<R: Row + Clone>(table: &WorkTable<R>) -> Snapshot<R> {
+pub(crate) fn settled<R: Row + Clone>(table: &WorkTable<R>) -> Snapshot<R> {
     table.check_integrity().unwrap();
     let stats = table.stats();
     assert_eq!(stats.locked_rows, 0, "a lock outlived its holder");
@@ -210,7 +211,7 @@ async fn update_with_on_a_missing_row_is_not_found_and_skips_the_closure() {
 #[tokio::test]
 async fn a_guard_reads_and_writes_its_row() {
     let table = players().await;
-    let mut guard = table.lock(&2).await;
+    let mut guard = table.lock(&2).await.unwrap();
     assert_eq!(table.stats().locked_rows, 1);
     assert_eq!(*guard.pk(), 2);
     assert_eq!(guard.get(), Some(player(2)));
@@ -288,7 +289,7 @@ async fn a_guard_of_an_absent_row_inserts_it_and_tells_the_key_generator() {
             .unwrap();
         assert_eq!(pk, n + 1);
     }
-    let mut guard = table.lock(&100).await;
+    let mut guard = table.lock(&100).await.unwrap();
     assert_eq!(guard.get(), None);
     let upserted = guard
         .upsert(Ticket {
@@ -314,7 +315,7 @@ async fn a_guard_of_an_absent_row_inserts_it_and_tells_the_key_generator() {
 async fn guard_writes_of_a_row_with_another_key_are_refused() {
     let table = players().await;
     let before = settled(&table);
-    let mut guard = table.lock(&2).await;
+    let mut guard = table.lock(&2).await.unwrap();
     let other = Player {
         nick: "x".to_owned(),
         ..player(3)
@@ -336,7 +337,7 @@ async fn guard_writes_of_a_row_with_another_key_are_refused() {
     // With the row absent, upsert with another key is refused too: nothing is inserted.
     table.delete(&2).await.unwrap();
     let before = settled(&table);
-    let mut guard = table.lock(&2).await;
+    let mut guard = table.lock(&2).await.unwrap();
     assert!(matches!(
         guard.upsert(player(11)).await,
         Err(TableError::PkChanged { .. })
@@ -349,7 +350,7 @@ async fn guard_writes_of_a_row_with_another_key_are_refused() {
 #[tokio::test]
 async fn writers_of_a_locked_row_wait_for_the_guard_and_see_its_write() {
     let table = players().await;
-    let mut guard = table.lock(&1).await;
+    let mut guard = table.lock(&1).await.unwrap();
 
     let mut increment = tokio::spawn({
         let table = Arc::clone(&table);
@@ -365,7 +366,7 @@ async fn writers_of_a_locked_row_wait_for_the_guard_and_see_its_write() {
     let mut relock = tokio::spawn({
         let table = Arc::clone(&table);
         async move {
-            let guard = table.lock(&1).await;
+            let guard = table.lock(&1).await.unwrap();
             guard.get().unwrap().score
         }
     });
@@ -399,7 +400,7 @@ async fn writers_of_a_locked_row_wait_for_the_guard_and_see_its_write() {
 #[tokio::test]
 async fn readers_do_not_wait_for_a_guard_and_see_committed_versions() {
     let table = players().await;
-    let mut guard = table.lock(&1).await;
+    let mut guard = table.lock(&1).await.unwrap();
 
     // Read on another thread, so that a reader that waited would fail the test
     // instead of hanging it.
@@ -457,22 +458,27 @@ async fn readers_do_not_wait_for_a_guard_and_see_committed_versions() {
 #[tokio::test]
 async fn lock_all_sorts_and_deduplicates_the_keys() {
     let table = players().await;
-    let guards = table.lock_all([9, 2, 42, 5, 2, 9, 1]).await;
+    let guards = table.lock_all([9, 2, 42, 5, 2, 9, 1]).await.unwrap();
     let pks: Vec<u32> = guards.iter().map(|g| *g.pk()).collect();
     assert_eq!(pks, [1, 2, 5, 9, 42]);
     assert_eq!(table.stats().locked_rows, 5);
     assert_eq!(guards[4].get(), None, "a guard of an absent row");
     assert_eq!(guards[3].get(), Some(player(9)));
 
-    // Each key's lock is held: a writer of one of them waits.
-    assert!(
-        timeout(WAITS, table.update_with(&5, |p| p.score = 0))
-            .await
-            .is_err()
-    );
+    // Each key's lock is held: another task's writer of one of them waits.
+    let mut writer = tokio::spawn({
+        let table = Arc::clone(&table);
+        async move { table.update_with(&5, |p| p.score = 0).await }
+    });
+    assert!(timeout(WAITS, &mut writer).await.is_err());
     drop(guards);
-    assert!(table.lock_all(Vec::new()).await.is_empty());
-    table.update_with(&5, |p| p.score = 0).await.unwrap();
+    assert!(table.lock_all(Vec::new()).await.unwrap().is_empty());
+    timeout(MUST_FINISH, writer)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(table.get(&5).unwrap().score, 0);
     settled(&table);
 }
 
@@ -484,7 +490,7 @@ async fn two_lock_all_calls_with_reversed_keys_both_finish() {
         let table = Arc::clone(&table);
         tokio::spawn(async move {
             for _ in 0..ROUNDS {
-                let mut guards = table.lock_all(keys.iter().copied()).await;
+                let mut guards = table.lock_all(keys.iter().copied()).await.unwrap();
                 // Hold every lock across an await, so that the other task runs meanwhile.
                 tokio::task::yield_now().await;
                 for guard in &mut guards {
@@ -676,21 +682,28 @@ async fn a_failing_row_stops_update_range_with_earlier_rows_changed() {
 #[tokio::test]
 async fn a_cancelled_lock_waiter_leaves_no_lock_behind() {
     let table = players().await;
-    let guard = table.lock(&1).await;
+    let guard = table.lock(&1).await.unwrap();
 
-    assert!(timeout(WAITS, table.lock(&1)).await.is_err());
-    let mut applied = false;
-    let write = table.update_with(&1, |p| {
-        applied = true;
-        p.score = -1;
+    // The waiters run in another task: this task's would be refused at once.
+    let waiters = tokio::spawn({
+        let table = Arc::clone(&table);
+        async move {
+            assert!(timeout(WAITS, table.lock(&1)).await.is_err());
+            let mut applied = false;
+            let write = table.update_with(&1, |p| {
+                applied = true;
+                p.score = -1;
+            });
+            tokio::select! {
+                biased;
+                _ = write => panic!("update_with finished while the row was locked"),
+                _ = tokio::task::yield_now() => {}
+            }
+            assert!(!applied);
+            assert!(timeout(WAITS, table.lock_all([0, 1, 2])).await.is_err());
+        }
     });
-    tokio::select! {
-        biased;
-        _ = write => panic!("update_with finished while the row was locked"),
-        _ = tokio::task::yield_now() => {}
-    }
-    assert!(!applied);
-    assert!(timeout(WAITS, table.lock_all([0, 1, 2])).await.is_err());
+    timeout(MUST_FINISH, waiters).await.unwrap().unwrap();
     assert_eq!(
         table.stats().locked_rows,
         1,
@@ -701,7 +714,7 @@ async fn a_cancelled_lock_waiter_leaves_no_lock_behind() {
     let before = settled(&table);
     assert_eq!(before.rows[0], player(1));
     let again = timeout(MUST_FINISH, table.lock(&1)).await;
-    drop(again.expect("the row can be locked again"));
+    drop(again.expect("the row can be locked again").unwrap());
     settled(&table);
 }
 
@@ -712,7 +725,7 @@ async fn an_aborted_task_releases_the_guard_it_held() {
     let holder = tokio::spawn({
         let table = Arc::clone(&table);
         async move {
-            let mut guard = table.lock(&1).await;
+            let mut guard = table.lock(&1).await.unwrap();
             guard.update_with(|p| p.score = 1).await.unwrap();
             locked.send(()).unwrap();
             std::future::pending::<()>().await;
@@ -735,7 +748,7 @@ async fn an_aborted_task_releases_the_guard_it_held() {
 #[tokio::test]
 async fn an_aborted_task_waiting_for_a_lock_leaves_no_lock_behind() {
     let table = players().await;
-    let guard = table.lock(&1).await;
+    let guard = table.lock(&1).await.unwrap();
     let waiters: Vec<_> = (0..4_u32)
         .map(|n| {
             let table = Arc::clone(&table);
@@ -744,7 +757,7 @@ async fn an_aborted_task_waiting_for_a_lock_leaves_no_lock_behind() {
                     table.update_with(&1, |p| p.score = -1).await.unwrap();
                 } else {
                     // Takes row 0's lock, then waits for row 1's.
-                    let _guards = table.lock_all([0, 1]).await;
+                    let _guards = table.lock_all([0, 1]).await.unwrap();
                 }
             })
         })
@@ -764,7 +777,12 @@ async fn an_aborted_task_waiting_for_a_lock_leaves_no_lock_behind() {
     drop(guard);
     let after = settled(&table);
     assert_eq!(after.rows[0], player(1), "no aborted write was applied");
-    drop(timeout(MUST_FINISH, table.lock_all([0, 1])).await.unwrap());
+    drop(
+        timeout(MUST_FINISH, table.lock_all([0, 1]))
+            .await
+            .unwrap()
+            .unwrap(),
+    );
     settled(&table);
 }
 

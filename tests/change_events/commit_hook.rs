@@ -80,7 +80,7 @@ async fn a_write_returns_only_once_its_change_is_durable() {
     update.await.unwrap();
 
     // A guard's write waits too.
-    let mut guard = table.lock(&1).await;
+    let mut guard = table.lock(&1).await.unwrap();
     {
         let mut delete = pin!(guard.delete());
         assert!(poll!(&mut delete).is_pending());
@@ -228,7 +228,7 @@ async fn a_failed_flush_fails_the_write_and_the_change_stays() {
     assert_durability(table.update_range(.., |row| row.team = 7).await);
     assert_eq!(table.find_by(Account::TEAM, &7).len(), 2);
     assert_eq!(handed(), 7);
-    let mut guard = table.lock(&2).await;
+    let mut guard = table.lock(&2).await.unwrap();
     assert_durability(guard.update_with(|row| row.balance = 9).await);
     drop(guard);
     assert_eq!(table.get(&2).unwrap().balance, 9);

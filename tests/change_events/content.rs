@@ -212,7 +212,7 @@ async fn row_guard_writes_produce_one_event_each_while_the_guard_is_held() {
     let table = accounts().await;
     let mut seen = Observer::new(&table);
 
-    let mut guard = table.lock(&2).await;
+    let mut guard = table.lock(&2).await.unwrap();
     guard.update_with(|row| row.balance = 1).await.unwrap();
     let one = Account {
         balance: 1,
@@ -239,7 +239,7 @@ async fn row_guard_writes_produce_one_event_each_while_the_guard_is_held() {
     drop(guard);
 
     // Guards from lock_all write their own rows, one event each.
-    let mut guards = table.lock_all([7, 1]).await;
+    let mut guards = table.lock_all([7, 1]).await.unwrap();
     guards[1].delete().await.unwrap();
     seen.one(&table, Delete, Some(&fixture(7)), None);
     guards[0].update_with(|row| row.team = 9).await.unwrap();

@@ -120,7 +120,7 @@ async fn failed_writes_produce_no_event_and_take_no_number() {
     );
 
     // Through a guard, on a live row and on an absent one.
-    let mut guard = table.lock(&1).await;
+    let mut guard = table.lock(&1).await.unwrap();
     let result = guard.update(account(2, "a1", 1, 0)).await;
     assert!(
         matches!(result, Err(TableError::PkChanged { .. })),
@@ -142,7 +142,7 @@ async fn failed_writes_produce_no_event_and_take_no_number() {
         "{result:?}"
     );
     drop(guard);
-    let mut guard = table.lock(&9).await;
+    let mut guard = table.lock(&9).await.unwrap();
     let result = guard.delete().await;
     assert!(
         matches!(result, Err(TableError::NotFound { .. })),

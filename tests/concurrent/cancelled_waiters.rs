@@ -24,7 +24,7 @@ async fn cancelled_and_aborted_lock_waiters_leave_no_lock_behind() {
     }
 
     bounded(async {
-        let guard = table.lock(&1).await;
+        let guard = table.lock(&1).await.unwrap();
         let (cancel, cancelled) = tokio::sync::watch::channel(false);
         let waiters: Vec<_> = (0..WAITERS)
             .map(|n| {
@@ -40,7 +40,7 @@ async fn cancelled_and_aborted_lock_waiters_leave_no_lock_behind() {
                         // Waits until aborted.
                         1 => drop(table.update_with(&1, |c| c.hits += 1).await),
                         // Holds row 0, waits for row 1 until aborted.
-                        2 => drop(table.lock_all([2, 1, 0]).await),
+                        2 => drop(table.lock_all([2, 1, 0]).await.unwrap()),
                         // Waits until told to stop.
                         _ => {
                             tokio::select! {
@@ -69,7 +69,7 @@ async fn cancelled_and_aborted_lock_waiters_leave_no_lock_behind() {
         drop(guard);
         assert_eq!(table.stats().locked_rows, 0);
         assert!(table.iter().all(|c| c.hits == 0), "no cancelled write ran");
-        let guards = table.lock_all([0, 1, 2]).await;
+        let guards = table.lock_all([0, 1, 2]).await.unwrap();
         assert_eq!(table.stats().locked_rows, 3);
         drop(guards);
         table.update_with(&1, |c| c.hits += 1).await.unwrap();
@@ -98,7 +98,7 @@ async fn waiters_cancelled_as_the_lock_is_released_pass_it_on() {
     let applied = bounded(async {
         let mut applied = 0_u64;
         for round in 0..ROUNDS {
-            let guard = table.lock(&0).await;
+            let guard = table.lock(&0).await.unwrap();
             let (cancel, cancelled) = tokio::sync::watch::channel(false);
             let selected: Vec<_> = (0..SELECTED)
                 .map(|_| {

@@ -152,7 +152,7 @@ async fn lock_all_guards_and_multi_row_writes_in_opposite_orders_finish() {
     /// Locks `pks` (in the order given; `lock_all` sorts them) and adds one to each,
     /// holding every lock across awaits.
     async fn with_guards(table: &WorkTable<Square>, pks: Vec<u32>, tally: &mut Tally) {
-        let mut guards = table.lock_all(pks).await;
+        let mut guards = table.lock_all(pks).await.unwrap();
         tokio::task::yield_now().await;
         for guard in guards.iter_mut().rev() {
             guard.update_with(|s| s.hits += 1).await.unwrap();

@@ -255,7 +255,7 @@ async fn overlapping_inserts_deletes_and_upserts_keep_every_index_exact() {
                                 Ok(())
                             }
                             _ => {
-                                let mut guard = table.lock(&pk).await;
+                                let mut guard = table.lock(&pk).await.unwrap();
                                 let result = match guard.get() {
                                     Some(_) if code.is_multiple_of(2) => {
                                         guard.delete().await.map(drop)

@@ -183,7 +183,7 @@ async fn iterators_open_across_a_vacuum_see_every_row_once_as_it_was() {
 #[tokio::test]
 async fn vacuum_moves_rows_whose_locks_are_held_without_waiting_for_them() {
     let (table, mut rows) = sparse_table().await;
-    let mut guards = table.lock_all(rows.keys().copied()).await;
+    let mut guards = table.lock_all(rows.keys().copied()).await.unwrap();
     assert_eq!(table.stats().locked_rows, rows.len());
     // Every row is locked; a vacuum elsewhere still moves them, and ends.
     let report = vacuum_now(&table);

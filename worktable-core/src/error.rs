@@ -1,39 +1,64 @@
 //! Errors of table operations.
 
+use std::fmt;
+
 use rkyv::rancor;
 
 /// Why a table operation failed. A failed operation changes nothing: every
 /// index, the row storage and the key generator's visible state are as they
 /// were before the call.
+///
+/// The messages print a key as its `Debug` text, shortened when it is long:
+/// its first 100 characters, then `…` and the length of the whole text in
+/// bytes. The variant's field holds the whole text.
+///
+/// ```
+/// use worktable_core::TableError;
+///
+/// let error = TableError::DuplicateKey {
+///     table: "users",
+///     index: "email",
+///     key: format!("{:?}", "x".repeat(60_000)),
+/// };
+/// let message = error.to_string();
+/// assert!(message.ends_with("… (60002 bytes)"), "{message}");
+/// assert!(message.len() < 200);
+/// let TableError::DuplicateKey { key, .. } = error else { unreachable!() };
+/// assert_eq!(key.len(), 60_002);
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum TableError {
     /// An insert used a primary key that is already in the table.
-    #[error("table `{table}`: a row with primary key {pk} already exists")]
+    #[error("table `{table}`: a row with primary key {} already exists", Shortened(.pk))]
     DuplicatePk {
         /// The table's name.
         table: &'static str,
-        /// The key, printed with `Debug`.
+        /// The whole key, printed with `Debug` (the message shortens it).
         pk: String,
     },
 
     /// A write would give two rows the same key in a unique index.
-    #[error("table `{table}`: unique index `{index}` already has the key {key}")]
+    #[error(
+        "table `{table}`: unique index `{index}` already has the key {}",
+        Shortened(.key)
+    )]
     DuplicateKey {
         /// The table's name.
         table: &'static str,
         /// The unique index's name.
         index: &'static str,
-        /// The key, printed with `Debug`.
+        /// The whole key, printed with `Debug` (the message shortens it).
         key: String,
     },
 
     /// No row has the key the operation needs.
-    #[error("table `{table}`: no row with {key}")]
+    #[error("table `{table}`: no row with {}", Shortened(.key))]
     NotFound {
         /// The table's name.
         table: &'static str,
-        /// Which key was looked for, e.g. `primary key 7` or `email = "a@b"`.
+        /// Which key was looked for, e.g. `primary key 7` or `email = "a@b"`,
+        /// whole (the message shortens it).
         key: String,
     },
 
@@ -41,15 +66,39 @@ pub enum TableError {
     /// row given to a [`RowGuard`](crate::RowGuard) for another key). A
     /// row's key never changes: delete the row and insert a new one.
     #[error(
-        "table `{table}`: the write would change the primary key {pk} to {new_pk}; delete the row and insert a new one instead"
+        "table `{table}`: the write would change the primary key {} to {}; delete the row and insert a new one instead",
+        Shortened(.pk),
+        Shortened(.new_pk)
     )]
     PkChanged {
         /// The table's name.
         table: &'static str,
-        /// The row's key, printed with `Debug`.
+        /// The row's whole key, printed with `Debug` (the message shortens
+        /// it).
         pk: String,
-        /// The key the write tried to give it.
+        /// The whole key the write tried to give it (the message shortens
+        /// it).
         new_pk: String,
+    },
+
+    /// The row is locked by a [`RowGuard`](crate::RowGuard) that the calling
+    /// task itself took, so the call — a write of the row, or
+    /// [`lock`](crate::WorkTable::lock) / [`lock_all`](crate::WorkTable::lock_all)
+    /// of it — would wait for that guard forever. It fails at once instead
+    /// and changes nothing. Write through the guard
+    /// ([`RowGuard::update`](crate::RowGuard::update) and its siblings) or
+    /// drop the guard first. [`WorkTable::lock`](crate::WorkTable::lock)
+    /// says exactly what is detected and what is not.
+    #[error(
+        "table `{table}`: the row with primary key {} is locked by a RowGuard that this same task holds, so this call would wait for it forever; write through the guard (RowGuard::update, update_with, upsert, delete) or drop the guard first",
+        Shortened(.pk)
+    )]
+    LockedBySameTask {
+        /// The table's name.
+        table: &'static str,
+        /// The locked row's whole key, printed with `Debug` (the message
+        /// shortens it).
+        pk: String,
     },
 
     /// The row is larger than a page slot can be.
@@ -115,6 +164,27 @@ pub enum TableError {
     },
 }
 
+/// Displays a key's `Debug` text whole when it has at most
+/// [`Shortened::MAX_CHARS`] characters, else its first `MAX_CHARS`
+/// characters followed by `… (N bytes)`, N being the whole text's length:
+/// an error message stays readable whatever the size of the key.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Shortened<'a>(pub(crate) &'a str);
+
+impl Shortened<'_> {
+    /// The most characters of a key a message prints.
+    pub(crate) const MAX_CHARS: usize = 100;
+}
+
+impl fmt::Display for Shortened<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0.char_indices().nth(Self::MAX_CHARS) {
+            None => f.write_str(self.0),
+            Some((cut, _)) => write!(f, "{}… ({} bytes)", &self.0[..cut], self.0.len()),
+        }
+    }
+}
+
 /// `Result` with [`TableError`] as the default error.
 pub type Result<T, E = TableError> = std::result::Result<T, E>;
 
@@ -127,4 +197,31 @@ pub struct IntegrityError {
     pub table: &'static str,
     /// What disagrees.
     pub detail: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Shortened;
+
+    #[test]
+    fn a_short_key_prints_whole() {
+        let key = "x".repeat(Shortened::MAX_CHARS);
+        assert_eq!(Shortened(&key).to_string(), key);
+        assert_eq!(Shortened("").to_string(), "");
+    }
+
+    #[test]
+    fn a_long_key_prints_its_first_characters_and_its_length() {
+        let key = "x".repeat(Shortened::MAX_CHARS + 1);
+        let expected = format!("{}… (101 bytes)", "x".repeat(Shortened::MAX_CHARS));
+        assert_eq!(Shortened(&key).to_string(), expected);
+    }
+
+    #[test]
+    fn a_long_key_is_cut_on_a_char_boundary() {
+        // Three bytes per character: the cut falls after 100 whole ones.
+        let key = "€".repeat(150);
+        let expected = format!("{}… (450 bytes)", "€".repeat(Shortened::MAX_CHARS));
+        assert_eq!(Shortened(&key).to_string(), expected);
+    }
 }

@@ -122,8 +122,10 @@
 //!   one row use [`update_with`](WorkTable::update_with), or hold the row's
 //!   lock across `.await` points with [`lock`](WorkTable::lock) and write
 //!   through the [`RowGuard`]. For several rows, [`lock_all`](WorkTable::lock_all)
-//!   locks them in primary-key order. A task must not call the table's write
-//!   methods for a row whose guard it holds: they would wait for that guard.
+//!   locks them in primary-key order. A task's own table writes of a row
+//!   whose guard it holds would wait for that guard forever: inside a tokio
+//!   runtime they fail at once with [`TableError::LockedBySameTask`]
+//!   instead (what is and is not detected: [`WorkTable::lock`]).
 //! * **Multi-row writes** ([`update_all_by`](WorkTable::update_all_by),
 //!   [`update_range`](WorkTable::update_range),
 //!   [`delete_all_by`](WorkTable::delete_all_by),

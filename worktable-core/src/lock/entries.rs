@@ -1,4 +1,4 @@
-//! The map from key to lock entry, and its two operations.
+//! The map from key to lock entry, and its operations.
 
 use std::hash::{BuildHasher, Hash};
 use std::sync::Arc;
@@ -6,14 +6,22 @@ use std::sync::Arc;
 use dashmap::DashMap;
 
 use super::gate::Gate;
+use super::task::Locker;
 
 /// The lock of one key: how many `RowLock`s (waiting or holding) use it,
-/// and the gate its waiters wait at — made by the first one to wait. Only
-/// changed under the map's lock for the key.
+/// the gate its waiters wait at — made by the first one to wait — and the
+/// task of the `RowGuard` holding it, if a guard does. Only changed under
+/// the map's lock for the key.
 #[derive(Debug)]
-pub(crate) struct LockEntry<G> {
+pub(crate) struct LockEntry<G: Gate> {
     users: usize,
     gate: Option<Arc<G>>,
+    /// `Some(task)` only while a `RowGuard` that `task` took holds the lock:
+    /// set when the guard becomes the holder (in `join` when it holds at
+    /// once, else in `record_guard` right after it took the permit, before
+    /// its `lock` call returns) and cleared when the holder leaves. A
+    /// table's own write never sets it.
+    guard_task: Option<G::Task>,
 }
 
 /// What [`EntryMap::join`] found.
@@ -23,6 +31,9 @@ pub(crate) enum Joined<G> {
     Holds,
     /// Another user holds the lock: wait at this gate.
     Waits(Arc<G>),
+    /// A `RowGuard` of the joining task holds the lock, so waiting would
+    /// never end: the caller was not counted, nothing changed.
+    HeldBySameTask,
 }
 
 impl<G: Gate> LockEntry<G> {
@@ -31,18 +42,36 @@ impl<G: Gate> LockEntry<G> {
         Self {
             users: 0,
             gate: None,
+            guard_task: None,
         }
     }
 
     /// Counts one more user; see [`EntryMap::join`].
-    fn join(&mut self) -> Joined<G> {
-        self.users += 1;
-        if self.users == 1 {
+    fn join(&mut self, locker: Locker<G::Task>) -> Joined<G> {
+        if self.users == 0 {
+            self.users = 1;
+            if let Locker::Guard(task) = locker {
+                self.guard_task = task;
+            }
             return Joined::Holds;
         }
+        // Only when a guard holds the key is the joiner's task looked up
+        // (a thread-local read): never on a lock nobody contends.
+        if let Some(holder) = self.guard_task
+            && locker.task(G::current_task) == Some(holder)
+        {
+            return Joined::HeldBySameTask;
+        }
+        self.users += 1;
         Joined::Waits(Arc::clone(
             self.gate.get_or_insert_with(|| Arc::new(G::closed())),
         ))
+    }
+
+    /// Records that a guard of `task`, which waited, now holds the lock;
+    /// see [`EntryMap::record_guard`].
+    fn record_guard(&mut self, task: G::Task) {
+        self.guard_task = Some(task);
     }
 
     /// Counts one user less; see [`EntryMap::leave`]. Returns whether the
@@ -53,6 +82,7 @@ impl<G: Gate> LockEntry<G> {
             return true;
         }
         if held {
+            self.guard_task = None;
             self.gate
                 .as_ref()
                 .expect("a waiter made the gate when it joined")
@@ -63,15 +93,22 @@ impl<G: Gate> LockEntry<G> {
 }
 
 /// A map of lock entries.
-pub(crate) trait EntryMap<K, G>: Default + Send + Sync {
+pub(crate) trait EntryMap<K, G: Gate>: Default + Send + Sync {
     /// Under the key's lock: counts one more user, creating the entry if
-    /// absent. The user that creates the entry holds the lock at once;
-    /// later ones wait at the gate.
-    fn join(&self, key: &K) -> Joined<G>;
+    /// absent. The user that creates the entry holds the lock at once (a
+    /// guard records its task); later ones wait at the gate — except a
+    /// locker whose own task's guard holds the key, which is refused and
+    /// not counted.
+    fn join(&self, key: &K, locker: Locker<G::Task>) -> Joined<G>;
+
+    /// Under the key's lock: records `task` as the task of the guard that
+    /// has just taken the key's permit after waiting. The entry exists: the
+    /// guard is one of its users.
+    fn record_guard(&self, key: &K, task: G::Task);
 
     /// Under the key's lock: counts one user less and removes the entry
-    /// when none is left. A leaving holder (`held`) with users left hands
-    /// the lock to one of them through the gate.
+    /// when none is left. A leaving holder (`held`) with users left clears
+    /// the guard's task and hands the lock to one of them through the gate.
     fn leave(&self, key: &K, held: bool);
 
     /// Number of entries.
@@ -84,10 +121,16 @@ where
     G: Gate,
     S: BuildHasher + Clone + Default + Send + Sync,
 {
-    fn join(&self, key: &K) -> Joined<G> {
+    fn join(&self, key: &K, locker: Locker<G::Task>) -> Joined<G> {
         self.entry(key.clone())
             .or_insert_with(LockEntry::new)
-            .join()
+            .join(locker)
+    }
+
+    fn record_guard(&self, key: &K, task: G::Task) {
+        self.get_mut(key)
+            .expect("a user's entry exists")
+            .record_guard(task);
     }
 
     fn leave(&self, key: &K, held: bool) {
@@ -110,20 +153,30 @@ pub(crate) mod loom_map {
 
     use super::{EntryMap, Joined, LockEntry};
     use crate::lock::gate::Gate;
+    use crate::lock::task::Locker;
 
     #[derive(Debug)]
-    pub(crate) struct LoomEntries<K, G>(Mutex<HashMap<K, LockEntry<G>>>);
+    pub(crate) struct LoomEntries<K, G: Gate>(Mutex<HashMap<K, LockEntry<G>>>);
 
-    impl<K, G> Default for LoomEntries<K, G> {
+    impl<K, G: Gate> Default for LoomEntries<K, G> {
         fn default() -> Self {
             Self(Mutex::new(HashMap::new()))
         }
     }
 
     impl<K: Hash + Eq + Clone + Send + Sync, G: Gate> EntryMap<K, G> for LoomEntries<K, G> {
-        fn join(&self, key: &K) -> Joined<G> {
+        fn join(&self, key: &K, locker: Locker<G::Task>) -> Joined<G> {
             let mut map = self.0.lock().unwrap();
-            map.entry(key.clone()).or_insert_with(LockEntry::new).join()
+            map.entry(key.clone())
+                .or_insert_with(LockEntry::new)
+                .join(locker)
+        }
+
+        fn record_guard(&self, key: &K, task: G::Task) {
+            let mut map = self.0.lock().unwrap();
+            map.get_mut(key)
+                .expect("a user's entry exists")
+                .record_guard(task);
         }
 
         fn leave(&self, key: &K, held: bool) {

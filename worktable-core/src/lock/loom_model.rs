@@ -1,6 +1,7 @@
 //! Loom model of the row-lock protocol: join → take → give back → leave,
 //! with holders, waiters and cancelled waiters interleaved every possible
-//! way.
+//! way, and the self-deadlock check of guards (a model thread stands for a
+//! task).
 //!
 //! Run with:
 //!
@@ -11,8 +12,10 @@
 //! The model runs the real [`Locks`] and [`RowLock`] code over a loom-mutex
 //! map (the same `join`/`leave` rules as the `DashMap` one) and a loom gate.
 //! It checks mutual exclusion (loom's `UnsafeCell` tracking fails on two
-//! simultaneous writers), that every waiter eventually gets the lock, and
-//! that no entry is left once every user is gone.
+//! simultaneous writers), that every waiter eventually gets the lock, that
+//! no entry is left once every user is gone, and that a locker is refused
+//! exactly when a guard of its own thread holds the key: always then, never
+//! because of a guard that has left or belongs to another thread.
 
 use std::future::{Future, poll_fn};
 use std::pin::pin;
@@ -22,9 +25,9 @@ use loom::cell::UnsafeCell;
 use loom::sync::{Arc, Mutex};
 use loom::thread;
 
-use super::Locks;
 use super::entries::loom_map::LoomEntries;
 use super::gate::Gate;
+use super::{HeldBySameTask, Locker, Locks};
 
 /// A one-permit gate on a loom mutex, created taken; waiters park on
 /// their wakers.
@@ -33,6 +36,12 @@ struct LoomGate {
 }
 
 impl Gate for LoomGate {
+    type Task = thread::ThreadId;
+
+    fn current_task() -> Option<thread::ThreadId> {
+        Some(thread::current().id())
+    }
+
     fn closed() -> Self {
         Self {
             state: Mutex::new((true, Vec::new())),
@@ -73,12 +82,36 @@ struct Guarded(UnsafeCell<usize>);
 // loom reports any access that the lock fails to serialize.
 unsafe impl Sync for Guarded {}
 
+const WRITE: Locker<thread::ThreadId> = Locker::Write;
+
+/// A locker that records its thread, as a `RowGuard` does.
+fn guard() -> Locker<thread::ThreadId> {
+    Locker::Guard(LoomGate::current_task())
+}
+
+fn increment(data: &Guarded) {
+    // SAFETY: the caller holds the row lock of key 1; loom checks that no
+    // other access overlaps this one.
+    data.0.with_mut(|value| unsafe { *value += 1 });
+}
+
 fn increment_under_lock(locks: &ModelLocks, data: &Guarded) {
     loom::future::block_on(async {
-        let _lock = locks.lock(&1).await;
-        // SAFETY: the row lock of key 1 is held; loom checks that no other
-        // access overlaps this one.
-        data.0.with_mut(|value| unsafe { *value += 1 });
+        let _lock = locks.lock(&1, WRITE).await.expect("no guard is taken");
+        increment(data);
+    });
+}
+
+/// Takes key 1 as a guard, checks that this thread's write and guard
+/// lockers are refused while it holds it, and increments under it.
+fn increment_under_guard(locks: &ModelLocks, data: &Guarded) {
+    loom::future::block_on(async {
+        let _guard = locks.lock(&1, guard()).await.expect("no guard of ours");
+        for locker in [WRITE, guard()] {
+            let refused = locks.lock(&1, locker).await.err();
+            assert_eq!(refused, Some(HeldBySameTask));
+        }
+        increment(data);
     });
 }
 
@@ -111,7 +144,7 @@ fn a_cancelled_waiter_leaves_no_entry_and_blocks_nobody() {
         // Poll a lock future once, then drop it: a waiter cancelled at
         // whatever point the holder has reached.
         {
-            let mut waiting = pin!(locks.lock(&1));
+            let mut waiting = pin!(locks.lock(&1, WRITE));
             let mut context = Context::from_waker(Waker::noop());
             let _ = waiting.as_mut().poll(&mut context);
         }
@@ -130,12 +163,12 @@ fn lockers_of_different_keys_do_not_share_an_entry() {
             let locks = Arc::clone(&locks);
             thread::spawn(move || {
                 loom::future::block_on(async {
-                    let _two = locks.lock(&2).await;
+                    let _two = locks.lock(&2, WRITE).await.unwrap();
                 });
             })
         };
         loom::future::block_on(async {
-            let _one = locks.lock(&1).await;
+            let _one = locks.lock(&1, WRITE).await.unwrap();
         });
         other.join().unwrap();
         assert_eq!(locks.len(), 0);
@@ -148,13 +181,12 @@ fn a_permit_left_by_a_cancelled_waiter_goes_to_the_next_waiter() {
         let locks = Arc::new(ModelLocks::default());
         let data = Arc::new(Guarded(UnsafeCell::new(0)));
         loom::future::block_on(async {
-            let held = locks.lock(&1).await;
-            // SAFETY: the row lock of key 1 is held.
-            data.0.with_mut(|value| unsafe { *value += 1 });
+            let held = locks.lock(&1, WRITE).await.unwrap();
+            increment(&data);
             // A waiter that joins behind the holder and is dropped without
             // looking again, while another locker joins at any point: the
             // permit the holder gives on leaving must reach that locker.
-            let mut waiting = Box::pin(locks.lock(&1));
+            let mut waiting = Box::pin(locks.lock(&1, WRITE));
             let mut context = Context::from_waker(Waker::noop());
             assert!(waiting.as_mut().poll(&mut context).is_pending());
             let locker = {
@@ -166,6 +198,43 @@ fn a_permit_left_by_a_cancelled_waiter_goes_to_the_next_waiter() {
             locker.join().unwrap();
         });
         // SAFETY: every locker has finished.
+        assert_eq!(data.0.with(|value| unsafe { *value }), 2);
+        assert_eq!(locks.len(), 0);
+    });
+}
+
+#[test]
+fn a_guard_refuses_its_own_thread_and_lets_another_thread_wait() {
+    loom::model(|| {
+        let locks = Arc::new(ModelLocks::default());
+        let data = Arc::new(Guarded(UnsafeCell::new(0)));
+        let writer = {
+            let (locks, data) = (Arc::clone(&locks), Arc::clone(&data));
+            thread::spawn(move || increment_under_lock(&locks, &data))
+        };
+        increment_under_guard(&locks, &data);
+        // The guard has left: this thread's write is never refused, also
+        // when it has to wait for the other thread's.
+        increment_under_lock(&locks, &data);
+        writer.join().unwrap();
+        // SAFETY: every locker has finished.
+        assert_eq!(data.0.with(|value| unsafe { *value }), 3);
+        assert_eq!(locks.len(), 0);
+    });
+}
+
+#[test]
+fn a_guard_that_waited_is_recorded_before_its_lock_returns() {
+    loom::model(|| {
+        let locks = Arc::new(ModelLocks::default());
+        let data = Arc::new(Guarded(UnsafeCell::new(0)));
+        let other = {
+            let (locks, data) = (Arc::clone(&locks), Arc::clone(&data));
+            thread::spawn(move || increment_under_guard(&locks, &data))
+        };
+        increment_under_guard(&locks, &data);
+        other.join().unwrap();
+        // SAFETY: both guards have been dropped.
         assert_eq!(data.0.with(|value| unsafe { *value }), 2);
         assert_eq!(locks.len(), 0);
     });

@@ -5,9 +5,11 @@
 //! The lock map holds one [`LockEntry`] per key that some task holds or
 //! waits for: the number of *users* — [`RowLock`] values for that key,
 //! waiting or holding — and, once somebody had to wait, a *gate* (an async
-//! semaphore created without a permit). Only [`EntryMap::join`] and
-//! [`EntryMap::leave`] touch an entry, each under the map's lock for that
-//! key:
+//! semaphore created without a permit) — and, while a `RowGuard` holds
+//! the lock, the guard's task (see the self-deadlock check below). Only
+//! [`EntryMap::join`], [`EntryMap::leave`] and, for that task,
+//! [`EntryMap::record_guard`] touch an entry, each under the map's lock for
+//! that key:
 //!
 //! 1. `join` counts one more user, creating the entry if needed. The user
 //!    that creates it holds the lock at once: no gate, no allocation, which
@@ -19,6 +21,27 @@
 //!    `leave` counts one user less and removes the entry when none is left;
 //!    a leaving holder with users left gives the gate a permit, which hands
 //!    the lock to one waiter.
+//!
+//! # Self-deadlock check
+//!
+//! A lock taken for a `RowGuard` records in the entry the task that took it
+//! ([`TaskId`]) for as long as it holds the lock: in `join` when it holds at
+//! once, else under the map's lock (in [`EntryMap::record_guard`]) right
+//! after taking the permit, with no `.await` in between, so before its
+//! `lock` call returns. A leaving holder clears it. The table's own writes
+//! record nothing. A `join` that finds the lock held by a guard compares the
+//! joiner's task with the recorded one; if they are equal the joiner would
+//! wait for itself forever, so it is refused ([`HeldBySameTask`]) and not
+//! counted: the entry is as it was. Only this case looks up the joiner's
+//! task, so a lock nobody contends costs what it did without the check.
+//!
+//! The check is exact for a guard that stays with the task that took it: a
+//! recorded task always belongs to the current holder (only the holder sets
+//! it, and it clears it before handing the lock on), and the holder's task
+//! sees its own record from the moment its `lock` returns. It knows nothing
+//! of a guard moved to another task (the record still names the taking
+//! task), and a locker already waiting when the guard takes the lock is not
+//! checked again.
 //!
 //! Invariant: an entry exists exactly while its user count is above zero,
 //! and the count equals the number of live `RowLock`s for the key. While it
@@ -42,12 +65,14 @@ mod entries;
 mod gate;
 #[cfg(all(test, loom))]
 mod loom_model;
+mod task;
 
 use std::fmt;
 use std::marker::PhantomData;
 
 pub(crate) use entries::{EntryMap, Joined, LockEntry};
 pub(crate) use gate::Gate;
+pub(crate) use task::{HeldBySameTask, Locker, TaskId};
 
 /// The lock entries of one table: a `DashMap` with the indexes' hasher.
 type Entries<K> = crate::index::HashMap<K, LockEntry<tokio::sync::Semaphore>>;
@@ -70,7 +95,7 @@ impl<K, E: Default, G> Default for Locks<K, E, G> {
     }
 }
 
-impl<K, E: EntryMap<K, G>, G> fmt::Debug for Locks<K, E, G> {
+impl<K, E: EntryMap<K, G>, G: Gate> fmt::Debug for Locks<K, E, G> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Locks")
             .field("locked", &self.entries.len())
@@ -79,12 +104,25 @@ impl<K, E: EntryMap<K, G>, G> fmt::Debug for Locks<K, E, G> {
 }
 
 impl<K: Clone, E: EntryMap<K, G>, G: Gate> Locks<K, E, G> {
-    /// Waits until this task holds the lock of `key`.
+    /// Waits until this task holds the lock of `key`, for a table write or,
+    /// recording its task, for a `RowGuard` (see `locker`).
+    ///
+    /// # Errors
+    ///
+    /// [`HeldBySameTask`] at once, when the key's lock is held by a guard
+    /// that the calling task took: nothing is counted or changed.
     ///
     /// Cancel-safe: dropping the future while it waits leaves no permit taken
     /// and no entry behind.
-    pub(crate) async fn lock(&self, key: &K) -> RowLock<'_, K, E, G> {
-        let joined = self.entries.join(key);
+    pub(crate) async fn lock(
+        &self,
+        key: &K,
+        locker: Locker<G::Task>,
+    ) -> Result<RowLock<'_, K, E, G>, HeldBySameTask> {
+        let joined = self.entries.join(key, locker);
+        if let Joined::HeldBySameTask = joined {
+            return Err(HeldBySameTask);
+        }
         // The entry counts this user from here on: the `RowLock` leaves it
         // when dropped, also if this future is dropped while it waits.
         let mut lock = RowLock {
@@ -95,9 +133,14 @@ impl<K: Clone, E: EntryMap<K, G>, G: Gate> Locks<K, E, G> {
         };
         if let Joined::Waits(gate) = joined {
             gate.take().await;
+            // This user holds the lock now; record the guard's task before
+            // returning to it (no `.await` in between).
+            if let Locker::Guard(Some(task)) = locker {
+                self.entries.record_guard(key, task);
+            }
         }
         lock.held = true;
-        lock
+        Ok(lock)
     }
 
     /// Number of keys with a holder or a waiter.
@@ -114,6 +157,13 @@ pub(crate) struct RowLock<'a, K, E: EntryMap<K, G>, G: Gate> {
     /// Whether this user holds the lock (false while still waiting).
     held: bool,
     _gate: PhantomData<fn() -> G>,
+}
+
+impl<K, E: EntryMap<K, G>, G: Gate> RowLock<'_, K, E, G> {
+    /// The locked key.
+    pub(crate) fn key(&self) -> &K {
+        &self.key
+    }
 }
 
 impl<K: fmt::Debug, E: EntryMap<K, G>, G: Gate> fmt::Debug for RowLock<'_, K, E, G> {
@@ -141,10 +191,12 @@ mod tests {
 
     use super::*;
 
+    const WRITE: Locker<TaskId> = Locker::Write;
+
     #[tokio::test]
     async fn lock_entry_is_removed_after_release() {
         let locks = LockMap::<u32>::default();
-        let first = locks.lock(&1).await;
+        let first = locks.lock(&1, WRITE).await.unwrap();
         assert_eq!(locks.len(), 1);
         drop(first);
         assert_eq!(locks.len(), 0);
@@ -153,8 +205,8 @@ mod tests {
     #[tokio::test]
     async fn second_locker_waits_and_cancelled_waiter_leaves_nothing() {
         let locks = LockMap::<u32>::default();
-        let held = locks.lock(&7).await;
-        let waited = tokio::time::timeout(Duration::from_millis(20), locks.lock(&7)).await;
+        let held = locks.lock(&7, WRITE).await.unwrap();
+        let waited = tokio::time::timeout(Duration::from_millis(20), locks.lock(&7, WRITE)).await;
         assert!(
             waited.is_err(),
             "the lock is held, so the second locker must wait"
@@ -162,19 +214,77 @@ mod tests {
         assert_eq!(locks.len(), 1);
         drop(held);
         assert_eq!(locks.len(), 0);
-        let again = locks.lock(&7).await;
+        let again = locks.lock(&7, WRITE).await.unwrap();
         drop(again);
+        assert_eq!(locks.len(), 0);
+    }
+
+    /// The lock of `key` as a `RowGuard` of the running task takes it.
+    async fn guard_lock(locks: &LockMap<u32>, key: u32) -> TableRowLock<'_, u32> {
+        locks
+            .lock(&key, Locker::Guard(TaskId::current()))
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_task_locking_a_key_its_own_guard_holds_is_refused_and_not_counted() {
+        let locks = Arc::new(LockMap::<u32>::default());
+        let guard = guard_lock(&locks, 5).await;
+        for locker in [WRITE, Locker::Guard(TaskId::current())] {
+            assert_eq!(locks.lock(&5, locker).await.err(), Some(HeldBySameTask));
+        }
+        assert_eq!(locks.len(), 1);
+        // Another key, and another task's write of this one, are not refused.
+        drop(locks.lock(&6, WRITE).await.unwrap());
+        let other = {
+            let locks = Arc::clone(&locks);
+            tokio::spawn(async move { locks.lock(&5, WRITE).await.map(drop) })
+        };
+        tokio::task::yield_now().await;
+        assert!(!other.is_finished(), "another task's write must wait");
+        drop(guard);
+        other.await.unwrap().unwrap();
+        assert_eq!(locks.len(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_guard_that_waited_records_its_task_and_its_leaving_clears_it() {
+        let locks = Arc::new(LockMap::<u32>::default());
+        let first = guard_lock(&locks, 1).await;
+        let (taken, is_taken) = tokio::sync::oneshot::channel();
+        let (release, released) = tokio::sync::oneshot::channel::<()>();
+        let second = {
+            let locks = Arc::clone(&locks);
+            tokio::spawn(async move {
+                let guard = guard_lock(&locks, 1).await;
+                let relock = locks.lock(&1, WRITE).await.err();
+                taken.send(relock).unwrap();
+                released.await.unwrap();
+                drop(guard);
+            })
+        };
+        tokio::task::yield_now().await;
+        drop(first);
+        assert_eq!(is_taken.await.unwrap(), Some(HeldBySameTask));
+        // This task's guard has left: its write waits for the other guard
+        // instead of being refused.
+        let mut write = Box::pin(locks.lock(&1, WRITE));
+        assert!(futures::poll!(&mut write).is_pending());
+        release.send(()).unwrap();
+        drop(write.await.unwrap());
+        second.await.unwrap();
         assert_eq!(locks.len(), 0);
     }
 
     #[tokio::test]
     async fn a_waiter_gets_the_lock_when_the_holder_leaves() {
         let locks = Arc::new(LockMap::<u32>::default());
-        let held = locks.lock(&3).await;
+        let held = locks.lock(&3, WRITE).await.unwrap();
         let waiter = {
             let locks = Arc::clone(&locks);
             tokio::spawn(async move {
-                let _lock = locks.lock(&3).await;
+                let _lock = locks.lock(&3, WRITE).await.unwrap();
             })
         };
         tokio::task::yield_now().await;

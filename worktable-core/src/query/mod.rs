@@ -309,6 +309,9 @@ impl<'t, R: Row, S: Source<R>> Query<'t, R, S> {
     ///
     /// As [`WorkTable::update_all_by`]: the first failing row's error; rows
     /// changed before it stay changed.
+    /// [`LockedBySameTask`](crate::TableError::LockedBySameTask) when a
+    /// [`RowGuard`](crate::RowGuard) of this task holds a selected row,
+    /// before any row is changed.
     ///
     /// ```
     /// # mod support { include!(concat!(env!("CARGO_MANIFEST_DIR"), "/doc/support.rs")); }
@@ -339,6 +342,12 @@ impl<'t, R: Row, S: Source<R>> Query<'t, R, S> {
     /// Deletes every row the query returns, locked in primary-key order and
     /// checked again as for [`update_with`](Self::update_with); returns them
     /// in primary-key order.
+    ///
+    /// # Errors
+    ///
+    /// [`LockedBySameTask`](crate::TableError::LockedBySameTask) when a
+    /// [`RowGuard`](crate::RowGuard) of this task holds a selected row;
+    /// nothing is deleted then.
     ///
     /// ```
     /// # mod support { include!(concat!(env!("CARGO_MANIFEST_DIR"), "/doc/support.rs")); }

@@ -8,6 +8,11 @@
 //! returns that error, and the rows changed before stay changed. A row that
 //! joins the selection after it was taken is left alone. Each selected row
 //! holds a lock entry until the write returns.
+//!
+//! A selected row locked by a [`RowGuard`](crate::RowGuard) of the calling
+//! task would make the write wait forever: it fails with
+//! [`LockedBySameTask`](crate::TableError::LockedBySameTask) instead, before
+//! changing any row (see [`WorkTable::lock`]).
 
 use std::borrow::Borrow;
 use std::ops::RangeBounds;
@@ -16,6 +21,7 @@ use super::WorkTable;
 use crate::error::Result;
 use crate::events::Pending;
 use crate::index::Index;
+use crate::lock::Locker;
 use crate::row::Row;
 
 impl<R: Row> WorkTable<R> {
@@ -27,6 +33,8 @@ impl<R: Row> WorkTable<R> {
     ///
     /// The first failing row's error, as for `update_with`; rows changed
     /// before it stay changed.
+    /// [`LockedBySameTask`](crate::TableError::LockedBySameTask) when a
+    /// guard of this task holds a selected row, before any row is changed.
     ///
     /// ```
     /// # mod support { include!(concat!(env!("CARGO_MANIFEST_DIR"), "/doc/support.rs")); }
@@ -69,6 +77,8 @@ impl<R: Row> WorkTable<R> {
     /// The first failing row's error, as for
     /// [`update_with`](Self::update_with); rows changed before it stay
     /// changed.
+    /// [`LockedBySameTask`](crate::TableError::LockedBySameTask) when a
+    /// guard of this task holds a selected row, before any row is changed.
     ///
     /// ```
     /// # mod support { include!(concat!(env!("CARGO_MANIFEST_DIR"), "/doc/support.rs")); }
@@ -97,6 +107,11 @@ impl<R: Row> WorkTable<R> {
 
     /// Deletes every row whose key in `index` is `key`; returns them in
     /// primary-key order.
+    ///
+    /// # Errors
+    ///
+    /// [`LockedBySameTask`](crate::TableError::LockedBySameTask) when a
+    /// guard of this task holds a selected row; nothing is deleted then.
     ///
     /// ```
     /// # mod support { include!(concat!(env!("CARGO_MANIFEST_DIR"), "/doc/support.rs")); }
@@ -130,6 +145,11 @@ impl<R: Row> WorkTable<R> {
     /// Deletes every row whose primary key is in `range`; returns them in
     /// primary-key order.
     ///
+    /// # Errors
+    ///
+    /// [`LockedBySameTask`](crate::TableError::LockedBySameTask) when a
+    /// guard of this task holds a selected row; nothing is deleted then.
+    ///
     /// ```
     /// # mod support { include!(concat!(env!("CARGO_MANIFEST_DIR"), "/doc/support.rs")); }
     /// # use support::*;
@@ -162,20 +182,26 @@ impl<R: Row> WorkTable<R> {
     /// each row that still exists and is still `selected`, in that order.
     /// Then waits until the commit hook, if any, reports the changes durable
     /// (also those made before a failing row).
+    ///
+    /// # Errors
+    ///
+    /// [`LockedBySameTask`](crate::TableError::LockedBySameTask) before any
+    /// change when a guard of this task holds one of the rows; else the
+    /// first error of `change` or the commit hook.
     pub(crate) async fn for_each_locked<T>(
         &self,
         pks: Vec<R::Pk>,
         selected: impl Fn(&R) -> bool,
         mut change: impl FnMut(&R::Pk, R, &mut Pending) -> Result<T>,
     ) -> Result<Vec<T>> {
-        let guards = self.lock_all(pks).await;
+        let locks = self.lock_in_order(pks, Locker::Write).await?;
         self.durably(|pending| {
-            let mut results = Vec::with_capacity(guards.len());
-            for guard in &guards {
-                if let Some(row) = guard.get()
+            let mut results = Vec::with_capacity(locks.len());
+            for pk in locks.iter().map(|lock| lock.key()) {
+                if let Some(row) = self.get(pk)
                     && selected(&row)
                 {
-                    results.push(change(guard.pk(), row, pending)?);
+                    results.push(change(pk, row, pending)?);
                 }
             }
             Ok(results)

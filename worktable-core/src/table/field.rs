@@ -28,7 +28,10 @@ impl<R: Row> WorkTable<R> {
     /// [`NotFound`](crate::TableError::NotFound); for an indexed field as
     /// for `update_with` ([`DuplicateKey`](crate::TableError::DuplicateKey),
     /// and [`PkChanged`](crate::TableError::PkChanged) for a key field);
-    /// [`TableFull`](crate::TableError::TableFull).
+    /// [`TableFull`](crate::TableError::TableFull);
+    /// [`LockedBySameTask`](crate::TableError::LockedBySameTask) (a
+    /// [`RowGuard`](crate::RowGuard) of this task holds the row; see
+    /// [`lock`](Self::lock)). On error the row is unchanged.
     ///
     /// ```
     /// # mod support { include!(concat!(env!("CARGO_MANIFEST_DIR"), "/doc/support.rs")); }

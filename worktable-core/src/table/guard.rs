@@ -6,7 +6,7 @@ use std::fmt;
 use super::WorkTable;
 use crate::error::{Result, TableError};
 use crate::events::Pending;
-use crate::lock::TableRowLock;
+use crate::lock::{HeldBySameTask, Locker, TableRowLock, TaskId};
 use crate::page::deserialize;
 use crate::row::Row;
 
@@ -26,8 +26,11 @@ impl<R: Row> WorkTable<R> {
     /// [`DuplicateKey`](TableError::DuplicateKey),
     /// [`RowTooLarge`](TableError::RowTooLarge),
     /// [`Serialize`](TableError::Serialize),
-    /// [`TableFull`](TableError::TableFull). On error the row and every index
-    /// are unchanged.
+    /// [`TableFull`](TableError::TableFull),
+    /// [`LockedBySameTask`](TableError::LockedBySameTask) (a
+    /// [`RowGuard`] of this task holds the row; see
+    /// [`lock`](Self::lock)). On error the row and every index are
+    /// unchanged.
     ///
     /// ```
     /// # mod support { include!(concat!(env!("CARGO_MANIFEST_DIR"), "/doc/support.rs")); }
@@ -53,21 +56,66 @@ impl<R: Row> WorkTable<R> {
     /// exist: the guard can insert it.
     ///
     /// Hold the guard across `.await` points to read, compute and write one
-    /// row without other writers interleaving. Do not call the table's own
-    /// write methods for a row whose guard this task holds (they would wait
-    /// for the guard forever); use the guard's methods. A task that holds
-    /// several guards must take them in primary-key order, as
-    /// [`lock_all`](Self::lock_all) does, or it can deadlock with another.
+    /// row without other writers interleaving, and write through the guard's
+    /// own methods. A task that holds several guards must take them in
+    /// primary-key order, as [`lock_all`](Self::lock_all) does, or it can
+    /// deadlock with another.
     ///
     /// Cancel-safe: dropping the future while it waits leaves nothing
     /// behind.
+    ///
+    /// # Errors
+    ///
+    /// [`LockedBySameTask`](TableError::LockedBySameTask), at once, when a
+    /// guard that this task took holds the row already; nothing is locked.
+    ///
+    /// # Writing a row whose guard this task holds
+    ///
+    /// The guard's own task cannot wait for the guard: a table write of the
+    /// row from that task — [`insert`](Self::insert), [`update`](Self::update),
+    /// [`upsert`](Self::upsert), [`delete`](Self::delete),
+    /// [`delete_by`](Self::delete_by), [`update_with`](Self::update_with),
+    /// [`set_field`](Self::set_field), a multi-row write or a query's
+    /// `update_with` / `delete` that selects the row, another `lock` or
+    /// `lock_all` of it — would wait forever. The table detects this and the
+    /// call fails at once with
+    /// [`LockedBySameTask`](TableError::LockedBySameTask), changing nothing:
+    /// write through the guard ([`RowGuard::update`],
+    /// [`update_with`](RowGuard::update_with), [`upsert`](RowGuard::upsert),
+    /// [`delete`](RowGuard::delete)) or drop it first. "Task" here is a
+    /// tokio task, or the future that a tokio runtime's `block_on` drives on
+    /// one thread (the body of `#[tokio::main]` or `#[tokio::test]`); the
+    /// check runs only when the write has to wait for the row, so a write
+    /// nobody contends pays nothing for it.
+    ///
+    /// What the check cannot tell:
+    ///
+    /// * Outside a tokio runtime (e.g. under `futures::executor::block_on`
+    ///   alone) there is no task to compare: the write waits forever.
+    /// * Deadlocks between tasks: task A holds row 1's guard and waits for
+    ///   row 2 while task B holds row 2's and waits for row 1. Lock several
+    ///   rows with one [`lock_all`](Self::lock_all) call, which takes them
+    ///   in primary-key order as every multi-row write does, and such a cycle
+    ///   cannot form.
+    /// * A guard keeps the task that took it, also when it is moved to
+    ///   another task (sent through a channel, moved into `tokio::spawn`).
+    ///   The taking task's writes of the row are then refused with
+    ///   `LockedBySameTask` although the other task might drop the guard
+    ///   (as are those of a later task that tokio gives the same id once
+    ///   the taking task has ended), and the new holder's own writes of the
+    ///   row wait forever.
+    /// * A task that drives several futures at once (`join!`, `select!`)
+    ///   is one task: a write in one branch of a row whose guard another
+    ///   branch holds is refused even if that branch would drop the guard,
+    ///   and a write already waiting when a guard takes the row is not
+    ///   checked again.
     ///
     /// ```
     /// # mod support { include!(concat!(env!("CARGO_MANIFEST_DIR"), "/doc/support.rs")); }
     /// # use support::*;
     /// # block_on(async {
     /// let orders = sample_orders().await;
-    /// let mut guard = orders.lock(&2).await;
+    /// let mut guard = orders.lock(&2).await?;
     /// let price = guard.get().unwrap().price;
     /// let quote = async { price + 5 }.await; // other writers of row 2 wait meanwhile
     /// guard.update_with(|order| order.price = quote).await?;
@@ -76,12 +124,25 @@ impl<R: Row> WorkTable<R> {
     /// # Ok::<(), TableError>(())
     /// # }).unwrap();
     /// ```
-    pub async fn lock(&self, pk: &R::Pk) -> RowGuard<'_, R> {
-        RowGuard {
-            table: self,
-            lock: self.locks.lock(pk).await,
-            pk: pk.clone(),
-        }
+    ///
+    /// A write of the row by the guard's own task fails instead of waiting:
+    ///
+    /// ```
+    /// # mod support { include!(concat!(env!("CARGO_MANIFEST_DIR"), "/doc/support.rs")); }
+    /// # use support::*;
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let orders = sample_orders().await;
+    /// let guard = orders.lock(&2).await?;
+    /// let refused = orders.update_with(&2, |order| order.price = 0).await;
+    /// assert!(matches!(refused, Err(TableError::LockedBySameTask { .. })));
+    /// drop(guard);
+    /// orders.update_with(&2, |order| order.price = 0).await?;
+    /// # Ok::<(), TableError>(())
+    /// # }).unwrap();
+    /// ```
+    pub async fn lock(&self, pk: &R::Pk) -> Result<RowGuard<'_, R>> {
+        let lock = self.lock_row(pk, Locker::Guard(TaskId::current())).await?;
+        Ok(RowGuard { table: self, lock })
     }
 
     /// Locks the rows of every key in `pks` (duplicates count once), in
@@ -89,13 +150,19 @@ impl<R: Row> WorkTable<R> {
     /// `lock_all` calls, or a `lock_all` and a multi-row write, can never
     /// deadlock.
     ///
+    /// # Errors
+    ///
+    /// [`LockedBySameTask`](TableError::LockedBySameTask), at once, when a
+    /// guard that this task took holds one of the rows (see
+    /// [`lock`](Self::lock)); the rows it had locked are unlocked again.
+    ///
     /// ```
     /// # mod support { include!(concat!(env!("CARGO_MANIFEST_DIR"), "/doc/support.rs")); }
     /// # use support::*;
     /// # block_on(async {
     /// let orders = sample_orders().await;
     /// // Move 30 cents from order 3 to order 1, with no writer in between.
-    /// let mut guards = orders.lock_all([3, 1]).await;
+    /// let mut guards = orders.lock_all([3, 1]).await?;
     /// guards[1].update_with(|order| order.price -= 30).await?;
     /// guards[0].update_with(|order| order.price += 30).await?;
     /// drop(guards);
@@ -103,19 +170,59 @@ impl<R: Row> WorkTable<R> {
     /// # Ok::<(), TableError>(())
     /// # }).unwrap();
     /// ```
-    pub async fn lock_all(&self, pks: impl IntoIterator<Item = R::Pk>) -> Vec<RowGuard<'_, R>> {
+    pub async fn lock_all(
+        &self,
+        pks: impl IntoIterator<Item = R::Pk>,
+    ) -> Result<Vec<RowGuard<'_, R>>> {
+        let locks = self
+            .lock_in_order(pks, Locker::Guard(TaskId::current()))
+            .await?;
+        Ok(locks
+            .into_iter()
+            .map(|lock| RowGuard { table: self, lock })
+            .collect())
+    }
+
+    /// Waits for the lock of `pk` for `locker`.
+    ///
+    /// # Errors
+    ///
+    /// [`LockedBySameTask`](TableError::LockedBySameTask) at once when a
+    /// guard of this task holds it; nothing is locked then.
+    pub(super) async fn lock_row(
+        &self,
+        pk: &R::Pk,
+        locker: Locker<TaskId>,
+    ) -> Result<TableRowLock<'_, R::Pk>> {
+        self.locks
+            .lock(pk, locker)
+            .await
+            .map_err(|HeldBySameTask| TableError::LockedBySameTask {
+                table: R::TABLE_NAME,
+                pk: format!("{pk:?}"),
+            })
+    }
+
+    /// Locks the rows of every key in `pks` once, in primary-key order, for
+    /// `locker`; returns the locks in that order.
+    ///
+    /// # Errors
+    ///
+    /// As [`lock_row`](Self::lock_row); the locks taken before are
+    /// released.
+    pub(super) async fn lock_in_order(
+        &self,
+        pks: impl IntoIterator<Item = R::Pk>,
+        locker: Locker<TaskId>,
+    ) -> Result<Vec<TableRowLock<'_, R::Pk>>> {
         let mut pks: Vec<R::Pk> = pks.into_iter().collect();
         pks.sort();
         pks.dedup();
-        let mut guards = Vec::with_capacity(pks.len());
-        for pk in pks {
-            guards.push(RowGuard {
-                table: self,
-                lock: self.locks.lock(&pk).await,
-                pk,
-            });
+        let mut locks = Vec::with_capacity(pks.len());
+        for pk in &pks {
+            locks.push(self.lock_row(pk, locker).await?);
         }
-        guards
+        Ok(locks)
     }
 
     /// Read-modify-write of the row `pk`; the caller holds its lock.
@@ -184,10 +291,16 @@ impl<R: Row> WorkTable<R> {
 ///
 /// Its methods read and write the row without taking the lock again. Every
 /// write is checked to keep the row's primary key.
+///
+/// The guard records the task that took it: while it lives, that task's
+/// table writes of the row fail with
+/// [`LockedBySameTask`](TableError::LockedBySameTask) instead of waiting for
+/// it forever. Moved to another task, it still names the task that took it
+/// (see [`WorkTable::lock`] for what that means).
 pub struct RowGuard<'a, R: Row> {
     table: &'a WorkTable<R>,
+    /// Held from creation to drop; its key is the row's primary key.
     lock: TableRowLock<'a, R::Pk>,
-    pk: R::Pk,
 }
 
 impl<R: Row> fmt::Debug for RowGuard<'_, R> {
@@ -202,18 +315,18 @@ impl<R: Row> fmt::Debug for RowGuard<'_, R> {
 impl<R: Row> RowGuard<'_, R> {
     /// The primary key of the locked row.
     pub fn pk(&self) -> &R::Pk {
-        &self.pk
+        self.lock.key()
     }
 
     /// The row, if it exists. No other writer can change it while the guard
     /// lives.
     pub fn get(&self) -> Option<R> {
-        self.table.get(&self.pk)
+        self.table.get(self.pk())
     }
 
     /// Runs `f` on the archived row, in place.
     pub fn read<T>(&self, f: impl FnOnce(&R::Archived) -> T) -> Option<T> {
-        self.table.read(&self.pk, f)
+        self.table.read(self.pk(), f)
     }
 
     /// Changes the row in place, as [`WorkTable::update_with`].
@@ -222,7 +335,7 @@ impl<R: Row> RowGuard<'_, R> {
     ///
     /// As [`WorkTable::update_with`].
     pub async fn update_with<T>(&mut self, f: impl FnOnce(&mut R) -> T) -> Result<T> {
-        let (table, pk) = (self.table, &self.pk);
+        let (table, pk) = (self.table, self.lock.key());
         table
             .durably(|pending| table.modify_locked(pk, f, pending))
             .await
@@ -235,7 +348,7 @@ impl<R: Row> RowGuard<'_, R> {
     ///
     /// [`PkChanged`](TableError::PkChanged), then as [`WorkTable::update`].
     pub async fn update(&mut self, row: R) -> Result<R> {
-        let (table, pk) = (self.table, &self.pk);
+        let (table, pk) = (self.table, self.lock.key());
         table.check_same_pk(pk, &row)?;
         table
             .durably(|pending| table.replace_locked(pk, &row, pending))
@@ -250,7 +363,7 @@ impl<R: Row> RowGuard<'_, R> {
     ///
     /// [`PkChanged`](TableError::PkChanged), then as [`WorkTable::upsert`].
     pub async fn upsert(&mut self, row: R) -> Result<Option<R>> {
-        let (table, pk) = (self.table, &self.pk);
+        let (table, pk) = (self.table, self.lock.key());
         table.check_same_pk(pk, &row)?;
         table
             .durably(|pending| table.upsert_locked(pk, &row, pending))
@@ -263,7 +376,7 @@ impl<R: Row> RowGuard<'_, R> {
     ///
     /// [`NotFound`](TableError::NotFound).
     pub async fn delete(&mut self) -> Result<R> {
-        let (table, pk) = (self.table, &self.pk);
+        let (table, pk) = (self.table, self.lock.key());
         table
             .durably(|pending| table.remove_locked(pk, pending))
             .await

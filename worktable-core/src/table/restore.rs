@@ -56,11 +56,14 @@ pub enum RestoreError {
     #[error("the table is full: every page id is taken")]
     TableFull,
     /// Two rows of the result share a key of a unique index.
-    #[error("two rows share the key {key} of the unique index `{index}`")]
+    #[error(
+        "two rows share the key {} of the unique index `{index}`",
+        crate::error::Shortened(.key)
+    )]
     DuplicateKey {
         /// The index.
         index: &'static str,
-        /// The key, printed with `Debug`.
+        /// The whole key, printed with `Debug` (the message shortens it).
         key: String,
     },
     /// The sequence number to continue from is larger than a table can

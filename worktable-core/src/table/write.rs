@@ -37,6 +37,7 @@ use crate::events::{ChangeKind, Pending};
 use crate::index::{
     DuplicateKey, UniqueIndex, insert_all, insert_changed, remove_all, remove_changed,
 };
+use crate::lock::Locker;
 use crate::page::{MAX_ROW_BYTES, Replaced, StageError, Staged};
 use crate::row::Row;
 
@@ -54,8 +55,11 @@ impl<R: Row> WorkTable<R> {
     /// [`RowTooLarge`](TableError::RowTooLarge),
     /// [`Serialize`](TableError::Serialize),
     /// [`KeysExhausted`](TableError::KeysExhausted),
-    /// [`TableFull`](TableError::TableFull). On error the table is unchanged
-    /// (a generated key that was drawn is not handed out again).
+    /// [`TableFull`](TableError::TableFull),
+    /// [`LockedBySameTask`](TableError::LockedBySameTask) (a
+    /// [`RowGuard`](crate::RowGuard) of this task holds the key; see
+    /// [`lock`](Self::lock)). On error the table is unchanged (a generated
+    /// key that was drawn is not handed out again).
     ///
     /// ```
     /// # mod support { include!(concat!(env!("CARGO_MANIFEST_DIR"), "/doc/support.rs")); }
@@ -84,8 +88,11 @@ impl<R: Row> WorkTable<R> {
     /// [`DuplicateKey`](TableError::DuplicateKey),
     /// [`RowTooLarge`](TableError::RowTooLarge),
     /// [`Serialize`](TableError::Serialize),
-    /// [`TableFull`](TableError::TableFull). On error the row and every index
-    /// are unchanged.
+    /// [`TableFull`](TableError::TableFull),
+    /// [`LockedBySameTask`](TableError::LockedBySameTask) (a
+    /// [`RowGuard`](crate::RowGuard) of this task holds the row; see
+    /// [`lock`](Self::lock)). On error the row and every index are
+    /// unchanged.
     ///
     /// ```
     /// # mod support { include!(concat!(env!("CARGO_MANIFEST_DIR"), "/doc/support.rs")); }
@@ -135,7 +142,10 @@ impl<R: Row> WorkTable<R> {
     ///
     /// # Errors
     ///
-    /// [`NotFound`](TableError::NotFound); the table is then unchanged.
+    /// [`NotFound`](TableError::NotFound),
+    /// [`LockedBySameTask`](TableError::LockedBySameTask) (a
+    /// [`RowGuard`](crate::RowGuard) of this task holds the row; see
+    /// [`lock`](Self::lock)); the table is then unchanged.
     ///
     /// ```
     /// # mod support { include!(concat!(env!("CARGO_MANIFEST_DIR"), "/doc/support.rs")); }
@@ -157,7 +167,10 @@ impl<R: Row> WorkTable<R> {
     ///
     /// # Errors
     ///
-    /// [`NotFound`](TableError::NotFound); the table is then unchanged.
+    /// [`NotFound`](TableError::NotFound),
+    /// [`LockedBySameTask`](TableError::LockedBySameTask) (a
+    /// [`RowGuard`](crate::RowGuard) of this task holds the row; see
+    /// [`lock`](Self::lock)); the table is then unchanged.
     ///
     /// ```
     /// # mod support { include!(concat!(env!("CARGO_MANIFEST_DIR"), "/doc/support.rs")); }
@@ -210,6 +223,12 @@ impl<R: Row> WorkTable<R> {
     /// Runs `write` under `pk`'s row lock, then — outside the lock, so that
     /// concurrent writes can share a flush — waits until the commit hook, if
     /// any, reports the changes it made durable.
+    ///
+    /// # Errors
+    ///
+    /// [`LockedBySameTask`](TableError::LockedBySameTask), without running
+    /// `write`, when a guard of this task holds `pk`; else what `write` or
+    /// the commit hook returns.
     pub(super) async fn locked_write<T>(
         &self,
         pk: &R::Pk,
@@ -217,7 +236,7 @@ impl<R: Row> WorkTable<R> {
     ) -> Result<T> {
         let mut pending = Pending::default();
         let output = {
-            let _lock = self.locks.lock(pk).await;
+            let _lock = self.lock_row(pk, Locker::Write).await?;
             write(&mut pending)?
         };
         pending.wait::<R>().await?;
