@@ -72,7 +72,7 @@ async fn a_refused_change_leaves_no_trace_and_takes_no_number() {
     assert_refused(table.delete_range(..).await);
     assert_refused(table.query().delete().await);
     {
-        let mut guard = table.lock(&1).await;
+        let mut guard = table.lock(&1).await.unwrap();
         assert_refused(guard.update_with(|row| row.code = "g1".into()).await);
         assert_refused(guard.delete().await);
     }

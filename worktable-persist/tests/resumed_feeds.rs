@@ -196,7 +196,7 @@ async fn the_seam_has_no_gap_and_no_duplicate_under_concurrent_writers() {
                             .upsert(account(id, (i % 3) as u16, i64::from(i)))
                             .await
                             .unwrap();
-                        if i % 7 == 0 {
+                        if i.is_multiple_of(7) {
                             let _ = accounts.delete(&(w * 1000 + (i * 3) % 50)).await;
                         }
                         i += 1;

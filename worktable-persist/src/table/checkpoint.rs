@@ -451,7 +451,7 @@ fn zero_segments_through(vfs: &dyn Vfs, dir: &Path, seq: u64) -> Result<(), Pers
         .list(dir)
         .map_err(|source| PersistError::io(dir, source))?;
     for name in names {
-        if !parse_segment_name(&name).is_some_and(|first| first <= seq) {
+        if parse_segment_name(&name).is_none_or(|first| first > seq) {
             continue;
         }
         let path = dir.join(&name);
