@@ -134,7 +134,9 @@ pub enum TableError {
 
     /// The commit hook (e.g. a write-ahead log) could not make the change
     /// durable. The change is committed in memory: readers see it.
-    #[error("table `{table}`: the change is committed in memory but could not be made durable")]
+    #[error(
+        "table `{table}`: the change is committed in memory but could not be made durable: {source}"
+    )]
     Durability {
         /// The table's name.
         table: &'static str,

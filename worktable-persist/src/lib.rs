@@ -42,9 +42,18 @@
 //!
 //! - `LOCK`: held while the table is open; a second opener, in this process
 //!   or another, gets [`PersistError::AlreadyOpen`].
-//! - `meta`: the schema fingerprint and table name (a row type of another
-//!   shape gets [`PersistError::SchemaMismatch`]; see
-//!   [`PersistentTable::open_migrating`]), and which checkpoint is current.
+//! - `meta`: which table and row type the directory belongs to — the table
+//!   name, the schema fingerprint and a readable description of the schema
+//!   (fields and their types, key, indexes) — which checkpoint is current,
+//!   how far the log is known to be synced, and the key generator's state.
+//!   Opening checks the table name first (another table's directory gets
+//!   [`PersistError::TableNameMismatch`]), then the fingerprint: a row type
+//!   of another shape gets [`PersistError::SchemaMismatch`], which lists
+//!   what differs ([`SchemaDifference`]); see
+//!   [`PersistentTable::open_migrating`]. The fingerprint is computed from a
+//!   description the derive builds itself
+//!   ([`Row::SCHEMA`](worktable_core::Row::SCHEMA)), never from how the
+//!   compiler prints a type, so a toolchain upgrade does not change it.
 //! - `pages` and `manifest-<generation>`: the checkpoint — each changed
 //!   in-memory page copied into a 64 KiB frame of the page file, every row
 //!   at its offset, and the manifest saying which frame holds which page
@@ -95,10 +104,30 @@
 //! syncs the log, best effort (an error cannot be reported), and blocks for
 //! that last write and sync.
 //!
+//! # A damaged log
+//!
 //! After a crash, [`PersistentTable::open`] keeps the records before a torn
 //! tail (a record cut short or damaged after the last completed sync) and
-//! cuts the rest off the file before writing again; damage in records that
-//! had been synced is reported as [`PersistError::Log`], never skipped.
+//! cuts the rest off the file before writing again. Damage to records that
+//! had been synced is a typed error, never skipped, whenever something
+//! shows they had been synced:
+//!
+//! - a later record in the segment that was written after their sync (every
+//!   record carries the writer's sync mark): [`PersistError::Log`];
+//! - a segment missing or ending before the next one starts:
+//!   [`PersistError::LogMissing`], [`PersistError::LogGap`];
+//! - the end of the log below the mark the metadata file records — every
+//!   record the log held when the table was last dropped or closed, and
+//!   every record synced when the last checkpoint completed:
+//!   [`PersistError::LogTruncated`].
+//!
+//! What cannot be told from a torn tail: after a crash (a kill or a power
+//! loss), records appended since the last checkpoint that were synced, but
+//! sit at the end of the last segment with no later record after them.
+//! Nothing records that they were synced, so if the file is cut short there
+//! (or those bytes are damaged) they are dropped like a torn tail, without
+//! an error. Recording a mark at every sync would cost a second sync per
+//! write.
 //!
 //! # Sequence numbers
 //!
@@ -213,4 +242,6 @@ pub mod vfs;
 
 #[doc(hidden)]
 pub use table::LogStats;
-pub use table::{CheckpointReport, Durability, Health, Options, PersistError, PersistentTable};
+pub use table::{
+    CheckpointReport, Durability, Health, Options, PersistError, PersistentTable, SchemaDifference,
+};

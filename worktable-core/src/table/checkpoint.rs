@@ -10,10 +10,11 @@
 //! lock (see [`write`](super::write)): the pages of the version it
 //! publishes and of the version it replaces or deletes. So a checkpoint
 //! that notes the last sequence number `S` (through the commit hook, in
-//! sequence order) and only then [captures](WorkTable::capture_changed_pages)
-//! — which first waits for the commit lock, so the change numbered `S` has
-//! finished its step — finds every page changed by a change up to `S`
-//! marked — and a change numbered
+//! sequence order), then [waits for the commit lock](WorkTable::wait_for_commits)
+//! — the hook is handed a change before the change is applied, so the one
+//! numbered `S` may still be marking its pages — and only then
+//! [captures](WorkTable::capture_changed_pages) finds every page changed
+//! by a change up to `S` marked — and a change numbered
 //! after `S` marks its pages again even if an earlier mark (staging marks
 //! the new version's page too) was taken by this capture before the row
 //! was visible. Vacuum moves rows without a change number; the capture
@@ -85,9 +86,6 @@ impl<R: Row> WorkTable<R> {
     /// For `worktable-persist`'s checkpoints; see the module documentation.
     #[doc(hidden)]
     pub fn capture_changed_pages(&self) -> PageCapture<'_, R> {
-        // A change the hook has numbered may still be marking its pages
-        // under the commit lock: let it finish.
-        self.events.barrier();
         let no_moves = self
             .relocations
             .write()
@@ -99,9 +97,10 @@ impl<R: Row> WorkTable<R> {
         }
     }
 
-    /// Returns once every change being committed has been handed to the
-    /// commit hook: a row a capture saw has its change in the hook's hands
-    /// after this. For `worktable-persist`'s checkpoints.
+    /// Returns once every change that entered its commit step before this
+    /// call has left it: handed to the commit hook, applied, its pages
+    /// marked. For `worktable-persist`'s checkpoints (between noting the
+    /// last sequence number and capturing, see the module docs).
     #[doc(hidden)]
     pub fn wait_for_commits(&self) {
         self.events.barrier();

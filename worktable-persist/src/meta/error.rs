@@ -399,7 +399,7 @@ pub enum MetaError {
         path: PathBuf,
     },
     /// The file exists but cannot be opened or read.
-    #[error("cannot read metadata file {}", path.display())]
+    #[error("cannot read metadata file {}: {source}", path.display())]
     Io {
         /// The file's path.
         path: PathBuf,
@@ -407,7 +407,7 @@ pub enum MetaError {
         source: io::Error,
     },
     /// The file's bytes are not a metadata file this build reads.
-    #[error("metadata file {} cannot be used", path.display())]
+    #[error("metadata file {} cannot be used: {source}", path.display())]
     Decode {
         /// The file's path.
         path: PathBuf,

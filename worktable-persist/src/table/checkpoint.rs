@@ -6,8 +6,10 @@
 //! 1. **Rotate the log** at `S`, the last sequence number logged so far
 //!    (exactly between two records: see `writer`), and wait until the
 //!    flusher has created segment `S + 1` and synced the directory.
-//! 2. **Capture** the pages whose rows changed since the last checkpoint
-//!    (every change up to `S` marked its pages before it was numbered) and
+//! 2. Wait for the table's commit lock (a change is handed to the log just
+//!    before it is applied, so the change numbered `S` may still be marking
+//!    its pages), then **capture** the pages whose rows changed since the
+//!    last checkpoint (every change up to `S` has marked its pages) and
 //!    copy their rows, each at its offset, into frames of the page file
 //!    that the *current* manifest does not use (shadow paging: the
 //!    checkpoint the metadata file names stays intact). Sync the page file.
@@ -15,9 +17,11 @@
 //!    unchanged pages, plus the new ones), sync it and the directory.
 //! 4. Wait until the log holds, synced, every change the frames may hold
 //!    (they may hold changes after `S`; a change the log refused must not
-//!    come back through a checkpoint). Then replace the **metadata file**
-//!    (atomically: temporary file, sync, rename, directory sync) with
-//!    checkpoint sequence `S` and the new generation. This is the moment
+//!    come back through a checkpoint: a refused change is never applied,
+//!    and an applied one was logged first). Then replace the **metadata
+//!    file** (atomically: temporary file, sync, rename, directory sync)
+//!    with checkpoint sequence `S`, the new generation and the sequence
+//!    number the log is synced through. This is the moment
 //!    the checkpoint takes effect. If the replacement fails, the rename
 //!    may still have happened: the frames of every manifest the metadata
 //!    file may name stay reserved, and the next checkpoint takes a
@@ -61,7 +65,7 @@ use super::files::parse_segment_name;
 use super::recover::write_meta;
 use super::writer::{Hook, Shared};
 use crate::format::ArchiveFormat;
-use crate::meta::{Meta, StoredSchema};
+use crate::meta::Meta;
 use crate::pages::{
     self, FRAME_LEN, HEADER_LEN, Manifest, PAGE_FILE_NAME, PageEntry, RowSlot, manifest_name,
 };
@@ -183,6 +187,23 @@ impl Checkpointer {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// Records in the metadata file that every log record up to `synced` is
+    /// synced (a table closing without a checkpoint: its log was just
+    /// synced), so that recovery refuses a log cut short below it.
+    pub(crate) fn record_synced(&self, synced: u64) -> Result<(), PersistError> {
+        let mut state = self.lock();
+        if synced <= state.meta.log_synced_through {
+            return Ok(());
+        }
+        let meta = Meta {
+            log_synced_through: synced,
+            ..state.meta.clone()
+        };
+        write_meta(&*self.vfs, &self.dir, &meta)?;
+        state.meta = meta;
+        Ok(())
+    }
+
     /// Holds checkpoints back (and with them the removal of log segments)
     /// until the returned guard is dropped.
     pub(crate) fn hold(&self) -> Held<'_> {
@@ -201,6 +222,9 @@ impl Checkpointer {
         let mut state = self.lock();
         let seq = shared.rotate(R::SCHEMA_FINGERPRINT);
         shared.wait_for_segment(seq + 1)?;
+        // The change numbered `seq` was handed to the hook before it was
+        // applied: let it (and any before it) finish marking its pages.
+        table.wait_for_commits();
         let capture = table.capture_changed_pages();
         let changed = capture.pages().to_vec();
         if !force && changed.is_empty() && seq == state.meta.checkpoint_seq {
@@ -213,11 +237,12 @@ impl Checkpointer {
         drop(capture);
         // The frames may hold changes numbered after `seq`: they may only
         // become the checkpoint once the log holds them durably (a write
-        // the log refused must not come back through a checkpoint).
-        table.wait_for_commits();
+        // the log refused must not come back through a checkpoint). Every
+        // row the capture copied was applied after its record was handed
+        // to the log, so syncing everything logged by now covers them.
         let outcome = written
-            .and_then(|manifest| shared.sync_logged().map(|()| manifest))
-            .and_then(|manifest| self.commit(&mut state, manifest, seq, hook));
+            .and_then(|manifest| shared.sync_logged().map(|synced| (manifest, synced)))
+            .and_then(|(manifest, synced)| self.commit(&mut state, manifest, seq, synced, hook));
         match outcome {
             Ok(()) => Ok(report(&state.manifest, changed.len())),
             Err(error) => {
@@ -339,6 +364,7 @@ impl Checkpointer {
         state: &mut State,
         mut manifest: Manifest,
         seq: u64,
+        synced: u64,
         hook: &Hook<R>,
     ) -> Result<(), PersistError> {
         let generation = state
@@ -361,13 +387,14 @@ impl Checkpointer {
             checkpoint_seq: seq,
             page_file_generation: generation,
             // The log was synced through every change the frames may hold,
-            // `seq` among them, before this point.
-            log_synced_through: seq,
+            // `seq` among them, before this point: recovery refuses a log
+            // that ends before it.
+            log_synced_through: synced.max(state.meta.log_synced_through),
             key_state: hook.key_state().map_err(|source| PersistError::KeyState {
                 path: self.dir.join(crate::meta::FILE_NAME),
                 source,
             })?,
-            schema: StoredSchema::default(),
+            schema: super::schema::stored(&R::SCHEMA),
             ..state.meta.clone()
         };
         if let Err(error) = write_meta(&*self.vfs, &self.dir, &meta) {

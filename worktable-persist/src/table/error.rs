@@ -7,6 +7,7 @@ use std::sync::Arc;
 use worktable_core::TableError;
 use worktable_core::rkyv::rancor;
 
+use super::schema::{Listed, SchemaDifference};
 use crate::dir_lock::LockError;
 use crate::format::ArchiveFormat;
 use crate::log::LogError;
@@ -58,15 +59,25 @@ pub enum PersistError {
     },
     /// The files were written for another row type (another schema
     /// fingerprint, see
-    /// [`Row::SCHEMA_FINGERPRINT`](worktable_core::Row::SCHEMA_FINGERPRINT)).
+    /// [`Row::SCHEMA_FINGERPRINT`](worktable_core::Row::SCHEMA_FINGERPRINT)):
+    /// the message lists what differs, from the schema the metadata file
+    /// describes. [`PersistentTable::open_migrating`](crate::PersistentTable::open_migrating)
+    /// converts the rows of the old row type to the new one.
     #[error(
-        "{} was written for another schema: stored fingerprint {stored:#018x}, this row type's is {expected:#018x}",
-        path.display()
+        "{} was written for another schema of table `{table}`: {}; to convert its rows, open it with `PersistentTable::open_migrating::<OldRow>` (stored fingerprint {stored:#018x}, this row type's {expected:#018x})",
+        path.display(),
+        Listed(differences)
     )]
     SchemaMismatch {
-        /// The file holding the other fingerprint (metadata file or log
-        /// segment).
+        /// The file holding the other fingerprint (metadata file, manifest
+        /// or log segment).
         path: PathBuf,
+        /// The table.
+        table: &'static str,
+        /// What differs between the schema the files were written with and
+        /// the row type's (empty when the files hold no description of
+        /// their schema).
+        differences: Vec<SchemaDifference>,
         /// The stored fingerprint.
         stored: u64,
         /// The row type's fingerprint.
@@ -187,6 +198,21 @@ pub enum PersistError {
     LogMissing {
         /// The missing segment's path.
         path: PathBuf,
+    },
+    /// The log ends before a record the metadata file says was synced: it
+    /// was cut short (or its last segment lost) after it had been synced.
+    /// Opening would silently drop acknowledged changes.
+    #[error(
+        "log segment {} ends at sequence number {ends_at}, but the metadata file records that the log was synced through {synced_through}: synced records were lost (the file was cut short or removed)",
+        path.display()
+    )]
+    LogTruncated {
+        /// The last segment.
+        path: PathBuf,
+        /// The last record the log holds.
+        ends_at: u64,
+        /// The log was synced through this record.
+        synced_through: u64,
     },
     /// A log segment that is not the last does not end exactly where the
     /// next begins.

@@ -108,11 +108,11 @@ impl<R: Row> PersistentTable<R> {
         match stored {
             Ok(stored) if stored.schema_fingerprint == Old::SCHEMA_FINGERPRINT => {}
             Ok(stored) if stored.schema_fingerprint != R::SCHEMA_FINGERPRINT => {
-                return Err(PersistError::SchemaMismatch {
-                    path: dir.join(meta::FILE_NAME),
-                    stored: stored.schema_fingerprint,
-                    expected: R::SCHEMA_FINGERPRINT,
-                });
+                return Err(recover::schema_mismatch::<R>(
+                    dir.join(meta::FILE_NAME),
+                    stored.schema_fingerprint,
+                    Some(&stored.schema),
+                ));
             }
             // Written for `R` already, or no table yet.
             Ok(_) | Err(MetaError::Missing { .. }) => {

@@ -13,6 +13,7 @@ mod history;
 mod migrate;
 mod options;
 mod recover;
+mod schema;
 mod writer;
 
 #[cfg(test)]
@@ -37,6 +38,7 @@ pub use error::PersistError;
 pub(crate) use files::segment_name;
 pub use health::Health;
 pub use options::{Durability, Options};
+pub use schema::SchemaDifference;
 #[doc(hidden)]
 pub use writer::LogStats;
 
@@ -174,9 +176,13 @@ impl<R: Row> PersistentTable<R> {
     /// # Errors
     ///
     /// - [`PersistError::AlreadyOpen`]: the directory is open elsewhere.
-    /// - [`PersistError::Meta`], [`PersistError::MetaMissing`],
-    ///   [`PersistError::SchemaMismatch`], [`PersistError::TableNameMismatch`]:
-    ///   the metadata file cannot be read or is not this table's. A file of
+    /// - [`PersistError::Meta`] (a file of an older format version
+    ///   included), [`PersistError::MetaMissing`],
+    ///   [`PersistError::TableNameMismatch`] (checked first),
+    ///   [`PersistError::SchemaMismatch`] (listing what differs): the
+    ///   metadata file cannot be read or is not this table's.
+    /// - [`PersistError::ArchiveFormat`]: the files were written by a build
+    ///   whose rkyv archives rows in another format. A file of
     ///   an older format version (no converter exists) is a
     ///   [`PersistError::Meta`] whose source says so.
     /// - [`PersistError::ArchiveFormat`]: the metadata file, a log segment
@@ -187,8 +193,9 @@ impl<R: Row> PersistentTable<R> {
     ///   [`PersistError::PageFile`], [`PersistError::PageFrame`]: the
     ///   checkpoint is damaged.
     /// - [`PersistError::Log`], [`PersistError::LogStart`],
-    ///   [`PersistError::LogMissing`], [`PersistError::LogGap`]: the log is
-    ///   damaged (not merely torn) or incomplete.
+    ///   [`PersistError::LogMissing`], [`PersistError::LogGap`],
+    ///   [`PersistError::LogTruncated`]: the log is damaged (not merely torn)
+    ///   or incomplete (see the [crate documentation](crate#a-damaged-log)).
     /// - [`PersistError::Restore`]: a row is not valid, or the rows break a
     ///   unique index.
     /// - [`PersistError::Io`], [`PersistError::Lock`]: a file operation
@@ -480,13 +487,22 @@ impl<R: Row> PersistentTable<R> {
 
 impl<R: Row> Drop for PersistentTable<R> {
     /// Stops the background checkpoints, writes and syncs what is buffered
-    /// (best effort: an error cannot be reported), stops the log writer and
-    /// releases the directory. Blocks for that last write and sync;
+    /// (best effort: an error cannot be reported), stops the log writer,
+    /// records in the metadata file how far the log is synced and releases
+    /// the directory. Blocks for that last write and sync;
     /// [`close`](Self::close) does the same, also checkpoints, and reports
     /// errors.
     fn drop(&mut self) {
         self.stop_checkpoints();
-        self.join_flusher();
+        if self.flusher.is_some() {
+            self.join_flusher();
+            // The flusher synced the whole log as it stopped: record how far,
+            // so that a later open refuses the log cut short below it (best
+            // effort: an error cannot be reported, and the mark only adds a
+            // check).
+            let synced = self.inner.shared.synced_through();
+            let _ = self.inner.checkpointer.record_synced(synced);
+        }
     }
 }
 

@@ -11,6 +11,7 @@ use worktable_core::{Row, TableRestore};
 
 use super::error::PersistError;
 use super::files::{parse_manifest_name, parse_segment_name, segment_name};
+use super::schema;
 use super::writer::generates_keys;
 use crate::format::ArchiveFormat;
 use crate::log::{self, RecordKind, SegmentHeader};
@@ -81,7 +82,7 @@ pub(crate) fn recover<R: Row>(vfs: &dyn Vfs, dir: &Path) -> Result<Recovered<R>,
     let needed = meta.checkpoint_seq + 1;
     match segments.first() {
         Some(&first) if first == needed => {}
-        None if meta.page_file_generation == 0 => {
+        None if meta.page_file_generation == 0 && meta.log_synced_through == 0 => {
             // A new table, or a crash between writing the metadata file
             // and the first segment: the log is empty.
             return Ok(Recovered {
@@ -127,11 +128,11 @@ pub(crate) fn recover<R: Row>(vfs: &dyn Vfs, dir: &Path) -> Result<Recovered<R>,
         // the caller rewrites its header before appending.
         let foreign_but_empty = last && scanned.records.is_empty();
         if scanned.header.schema_fingerprint != R::SCHEMA_FINGERPRINT && !foreign_but_empty {
-            return Err(PersistError::SchemaMismatch {
+            return Err(schema_mismatch::<R>(
                 path,
-                stored: scanned.header.schema_fingerprint,
-                expected: R::SCHEMA_FINGERPRINT,
-            });
+                scanned.header.schema_fingerprint,
+                None,
+            ));
         }
         if scanned.header.first_seq != first {
             return Err(PersistError::LogStart {
@@ -158,6 +159,16 @@ pub(crate) fn recover<R: Row>(vfs: &dyn Vfs, dir: &Path) -> Result<Recovered<R>,
             scanned.tail.valid_len as u64,
             bytes.len() as u64,
         ));
+    }
+    if last_seq < meta.log_synced_through {
+        // Records the metadata file says were synced are gone: the log was
+        // cut short (a torn tail never reaches below a completed sync).
+        let last_first = segments.last().copied().unwrap_or(needed);
+        return Err(PersistError::LogTruncated {
+            path: dir.join(segment_name(last_first)),
+            ends_at: last_seq,
+            synced_through: meta.log_synced_through,
+        });
     }
     Ok(Recovered {
         restore,
@@ -213,7 +224,7 @@ fn read_meta<R: Row>(vfs: &dyn Vfs, dir: &Path, names: &[String]) -> Result<Meta
                 page_file_generation: 0,
                 log_synced_through: 0,
                 key_state: Vec::new(),
-                schema: StoredSchema::default(),
+                schema: schema::stored(&R::SCHEMA),
             };
             write_meta(vfs, dir, &fresh)?;
             return Ok(fresh);
@@ -221,13 +232,8 @@ fn read_meta<R: Row>(vfs: &dyn Vfs, dir: &Path, names: &[String]) -> Result<Meta
         Err(other) => return Err(PersistError::Meta(other)),
     };
     check_archive_format(&path, stored.archive_format)?;
-    if stored.schema_fingerprint != R::SCHEMA_FINGERPRINT {
-        return Err(PersistError::SchemaMismatch {
-            path,
-            stored: stored.schema_fingerprint,
-            expected: R::SCHEMA_FINGERPRINT,
-        });
-    }
+    // The name first: a directory of another table is reported as such,
+    // not as a schema that changed.
     if stored.table_name != R::TABLE_NAME {
         return Err(PersistError::TableNameMismatch {
             path,
@@ -235,7 +241,32 @@ fn read_meta<R: Row>(vfs: &dyn Vfs, dir: &Path, names: &[String]) -> Result<Meta
             expected: R::TABLE_NAME,
         });
     }
+    if stored.schema_fingerprint != R::SCHEMA_FINGERPRINT {
+        return Err(schema_mismatch::<R>(
+            path,
+            stored.schema_fingerprint,
+            Some(&stored.schema),
+        ));
+    }
     Ok(stored)
+}
+
+/// The error of a file of `R`'s table written for another schema, whose
+/// description `stored` is (when the file holds one).
+pub(crate) fn schema_mismatch<R: Row>(
+    path: PathBuf,
+    fingerprint: u64,
+    stored: Option<&StoredSchema>,
+) -> PersistError {
+    PersistError::SchemaMismatch {
+        path,
+        table: R::TABLE_NAME,
+        differences: stored
+            .map(|stored| schema::differences(stored, &schema::stored(&R::SCHEMA)))
+            .unwrap_or_default(),
+        stored: fingerprint,
+        expected: R::SCHEMA_FINGERPRINT,
+    }
 }
 
 /// Refuses the file `path`, whose rows are archived in `stored`, unless
@@ -292,11 +323,11 @@ fn load_checkpoint<R: Row>(
         source,
     })?;
     if manifest.schema_fingerprint != R::SCHEMA_FINGERPRINT {
-        return Err(PersistError::SchemaMismatch {
+        return Err(schema_mismatch::<R>(
             path,
-            stored: manifest.schema_fingerprint,
-            expected: R::SCHEMA_FINGERPRINT,
-        });
+            manifest.schema_fingerprint,
+            None,
+        ));
     }
     if manifest.generation != meta.page_file_generation
         || manifest.checkpoint_seq != meta.checkpoint_seq

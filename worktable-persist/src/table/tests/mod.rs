@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use worktable_core::prelude::*;
 
-use super::{Durability, Options, PersistError, PersistentTable, segment_name};
+use super::{Durability, Options, PersistError, PersistentTable, SchemaDifference, segment_name};
 use crate::format::ArchiveFormat;
 use crate::log::{self, LogError, RecordKind, encode_record};
 use crate::meta::{self, Meta, StoredSchema};
@@ -41,7 +41,7 @@ struct OrderV2 {
     id: u64,
     client_ref: String,
     account: u32,
-    day: u16,
+    day: u32,
     price: i64,
     note: String,
 }
@@ -66,6 +66,15 @@ pub(super) fn open(dir: &Path, options: Options) -> PersistentTable<Order> {
 
 fn log_path(dir: &Path) -> PathBuf {
     dir.join(segment_name(1))
+}
+
+/// Puts the metadata file back as a killed process leaves it: a drop
+/// records how far the log was synced, a kill does not.
+fn as_if_killed(dir: &Path) {
+    let mut stored = meta::read(&crate::vfs::RealFs, dir, meta::FILE_NAME).unwrap();
+    stored.log_synced_through = stored.checkpoint_seq;
+    let bytes = meta::encode(&stored).unwrap();
+    meta::write_atomically(&crate::vfs::RealFs, dir, meta::FILE_NAME, &bytes).unwrap();
 }
 
 pub(super) fn rows(table: &WorkTable<Order>) -> Vec<Order> {
@@ -303,8 +312,9 @@ async fn a_torn_tail_is_cut_off_and_writing_resumes() {
     let dir = tempfile::tempdir().unwrap();
     let table = open(dir.path(), sync());
     insert_n(&table, 5).await;
-    // Dropped, not closed: no checkpoint, the log keeps every record.
+    // Killed: no checkpoint, the log keeps every record.
     drop(table);
+    as_if_killed(dir.path());
 
     let path = log_path(dir.path());
     let len = fs::metadata(&path).unwrap().len();
@@ -325,6 +335,57 @@ async fn a_torn_tail_is_cut_off_and_writing_resumes() {
     assert_eq!(table.insert(order("again", 0, 1, 1)).await.unwrap(), 5);
     table.insert(order("more", 0, 1, 1)).await.unwrap();
     assert_survives_reopen(table, dir.path()).await;
+}
+
+#[tokio::test]
+async fn a_log_cut_short_below_its_recorded_sync_is_a_typed_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let table = open(dir.path(), sync());
+    insert_n(&table, 5).await;
+    // Dropped: the metadata file records that the log was synced through 5.
+    drop(table);
+    let path = log_path(dir.path());
+    let len = fs::metadata(&path).unwrap().len();
+    let file = fs::OpenOptions::new().write(true).open(&path).unwrap();
+    file.set_len(len - 3).unwrap();
+    drop(file);
+
+    match PersistentTable::<Order>::open(dir.path(), sync()) {
+        Err(
+            error @ PersistError::LogTruncated {
+                ends_at: 4,
+                synced_through: 5,
+                ..
+            },
+        ) => assert!(
+            error.to_string().contains("synced records were lost"),
+            "{error}"
+        ),
+        other => panic!("expected LogTruncated, got {other:?}"),
+    }
+    // Refused, nothing was cut: the file is as the test left it.
+    assert_eq!(fs::metadata(&path).unwrap().len(), len - 3);
+}
+
+/// The documented limit: after a kill, nothing records that the records
+/// appended since the last checkpoint were synced, so a log cut cleanly
+/// between two of them looks like a torn tail and loses the rest silently.
+#[tokio::test]
+async fn after_a_kill_a_log_cut_between_records_loses_its_end_without_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let table = open(dir.path(), sync());
+    insert_n(&table, 5).await;
+    drop(table);
+    as_if_killed(dir.path());
+    let path = log_path(dir.path());
+    let bytes = fs::read(&path).unwrap();
+    let fifth = log::scan(&bytes).unwrap().records[4].offset;
+    fs::write(&path, &bytes[..fifth]).unwrap();
+
+    let table = open(dir.path(), sync());
+    assert_eq!(table.len(), 4);
+    assert_eq!(table.last_seq(), 4);
+    table.close().await.unwrap();
 }
 
 #[tokio::test]
@@ -408,14 +469,56 @@ async fn another_row_type_is_refused() {
     table.close().await.unwrap();
 
     match PersistentTable::<OrderV2>::open(dir.path(), sync()) {
-        Err(PersistError::SchemaMismatch {
-            path,
-            stored,
-            expected,
-        }) => {
+        Err(error) => {
+            let message = error.to_string();
+            let PersistError::SchemaMismatch {
+                path,
+                table,
+                differences,
+                stored,
+                expected,
+            } = error
+            else {
+                panic!("expected a schema mismatch, got {error:?}");
+            };
             assert_eq!(path, dir.path().join(meta::FILE_NAME));
+            assert_eq!(table, "orders");
             assert_eq!(stored, Order::SCHEMA_FINGERPRINT);
             assert_eq!(expected, OrderV2::SCHEMA_FINGERPRINT);
+            // What differs, from the schema the metadata file describes:
+            // a changed type, an added field, and (for information) the
+            // indexes the new type dropped.
+            assert_eq!(
+                differences[..],
+                [
+                    SchemaDifference::FieldType {
+                        name: "day".into(),
+                        stored: "u16".into(),
+                        current: "u32".into(),
+                    },
+                    SchemaDifference::FieldAdded {
+                        name: "note".into(),
+                        ty: "String".into(),
+                    },
+                    SchemaDifference::IndexRemoved {
+                        name: "client_ref".into(),
+                    },
+                    SchemaDifference::IndexRemoved {
+                        name: "account".into(),
+                    },
+                    SchemaDifference::IndexRemoved {
+                        name: "by_account_day".into(),
+                    },
+                ]
+            );
+            for expected in [
+                "table `orders`",
+                "field `day` changed type from `u16` to `u32`",
+                "field `note: String` added",
+                "open_migrating",
+            ] {
+                assert!(message.contains(expected), "{expected:?} in {message}");
+            }
         }
         other => panic!("expected a schema mismatch, got {other:?}"),
     }

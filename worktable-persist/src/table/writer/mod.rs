@@ -250,12 +250,13 @@ impl Shared {
     }
 
     /// Waits (blocking) until every record logged so far is synced, in
-    /// every durability mode.
+    /// every durability mode; returns the sequence number of the last of
+    /// them (every record up to it is synced).
     ///
     /// # Errors
     ///
     /// [`PersistError::LogWrite`] if the log has failed (now or before).
-    pub(crate) fn sync_logged(&self) -> Result<(), PersistError> {
+    pub(crate) fn sync_logged(&self) -> Result<u64, PersistError> {
         let target = {
             let mut buffer = self.lock();
             if let Some(source) = &buffer.failed {
@@ -268,7 +269,14 @@ impl Shared {
         self.wait_until(
             |seen| seen.synced_through >= target,
             "the log's flusher stopped before syncing",
-        )
+        )?;
+        Ok(target)
+    }
+
+    /// Every record up to this sequence number is synced (as the flusher
+    /// last published).
+    pub(crate) fn synced_through(&self) -> u64 {
+        self.progress.borrow().synced_through
     }
 
     /// Waits (blocking) until the flusher's progress satisfies `done`.
