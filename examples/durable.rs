@@ -1,10 +1,12 @@
-//! A durable table: writes that survive a crash, a checkpoint, recovery,
-//! and a migration to a changed row type.
+//! A durable table: writes that survive a crash, a checkpoint, recovery, a
+//! change feed resumed from a saved sequence number, and a migration to a
+//! changed row type.
 //!
 //! `cargo run --example durable` (the table lives in a temporary directory).
 
+use futures::StreamExt;
 use worktable_core::prelude::*;
-use worktable_persist::{Durability, Options, PersistentTable};
+use worktable_persist::{Durability, Health, Options, PersistentTable};
 
 #[derive(Table, Archive, Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[rkyv(crate = worktable_core::rkyv)]
@@ -59,6 +61,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         report.seq, report.rows, report.pages
     );
 
+    // A consumer of the change feed saves the number of the last change it
+    // processed.
+    let saved_seq = accounts.last_seq();
     // Changes after the checkpoint live in the log until the next one.
     accounts.update_with(&ada, |a| a.balance -= 30).await?;
     accounts.delete(&bob).await?;
@@ -67,12 +72,27 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     drop(accounts);
 
     let accounts = PersistentTable::<Account>::open(dir.path(), options)?;
+    assert!(matches!(accounts.health(), Health::Healthy));
     let recovered = accounts
         .get_by(Account::OWNER, "ada")
         .expect("ada survived");
     println!("after reopening: {recovered:?}, {} row(s)", accounts.len());
     assert_eq!(recovered.balance, 70);
     assert!(accounts.get(&bob).is_none());
+
+    // The numbering continues across the reopen, and the consumer resumes
+    // where it stopped: the log's changes after its number, then live ones.
+    let mut feed = accounts.subscribe_from(saved_seq).await?;
+    for _ in 0..2 {
+        let event = feed.next().await.expect("the feed is open")?;
+        println!(
+            "resumed feed: change {} is a {:?} of account {}",
+            event.seq(),
+            event.kind(),
+            event.pk()
+        );
+    }
+    drop(feed);
     // `close` syncs the log and takes a checkpoint: the next open replays
     // nothing.
     accounts.close().await?;
