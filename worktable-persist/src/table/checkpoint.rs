@@ -436,7 +436,11 @@ impl Checkpointer {
         } else {
             Ok(())
         };
-        remove_segments_through(&*self.vfs, &self.dir, seq);
+        // A segment that could not be zeroed stays, for the next
+        // checkpoint (or open) to zero and remove.
+        if cleared.is_ok() {
+            remove_segments_through(&*self.vfs, &self.dir, seq);
+        }
         if let Some(file) = &state.page_file
             && state.file_frames > state.manifest.frame_count
             && file
@@ -481,20 +485,24 @@ fn zero_segments_through(vfs: &dyn Vfs, dir: &Path, seq: u64) -> Result<(), Pers
         if parse_segment_name(&name).is_none_or(|first| first > seq) {
             continue;
         }
-        let path = dir.join(&name);
-        let io = |source| PersistError::io(&path, source);
-        let file = vfs.open(&path, false).map_err(io)?;
-        let len = file.len().map_err(io)?;
-        let zeros = vec![0u8; 1 << 20];
-        let mut at = 0;
-        while at < len {
-            let n = (len - at).min(zeros.len() as u64);
-            file.write_at(at, &zeros[..n as usize]).map_err(io)?;
-            at += n;
-        }
-        file.sync_data().map_err(io)?;
+        zero_file(vfs, &dir.join(&name))?;
     }
     Ok(())
+}
+
+/// Overwrites the file at `path` with zeros, whole, and syncs it.
+pub(crate) fn zero_file(vfs: &dyn Vfs, path: &Path) -> Result<(), PersistError> {
+    let io = |source| PersistError::io(path, source);
+    let file = vfs.open(path, false).map_err(io)?;
+    let len = file.len().map_err(io)?;
+    let zeros = vec![0u8; 1 << 20];
+    let mut at = 0;
+    while at < len {
+        let n = (len - at).min(zeros.len() as u64);
+        file.write_at(at, &zeros[..n as usize]).map_err(io)?;
+        at += n;
+    }
+    file.sync_data().map_err(io)
 }
 
 /// The report of the checkpoint `manifest` describes.

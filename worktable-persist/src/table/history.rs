@@ -35,9 +35,13 @@ impl<R: Row> PersistentTable<R> {
     ///
     /// The log holds the changes after the last checkpoint (a checkpoint
     /// removes the log before it). The events read back are whole: kind,
-    /// key, and the row images before and after. Live events that arrive
-    /// while the history is read wait in the subscription's queue, whose
-    /// capacity ([`Watch::capacity`]) bounds them as for any subscription.
+    /// key, and the row images before and after; they are read into memory
+    /// at once (the log since the last checkpoint, about
+    /// [`Options::checkpoint_log_bytes`](crate::Options::checkpoint_log_bytes)
+    /// at most, less what the watch filters out), and checkpoints wait
+    /// while they are read. Live events that arrive meanwhile wait in the
+    /// subscription's queue, whose capacity ([`Watch::capacity`]) bounds
+    /// them as for any subscription.
     ///
     /// Sequence numbers are the log's: they continue across a reopen. A
     /// change that was visible but not yet durable when the process died
@@ -186,6 +190,13 @@ fn read_history<R: Row>(
             }
             if record.seq > last {
                 break;
+            }
+            if record.seq != next {
+                // Segments follow each other without a gap (recovery checked
+                // those it read; the flusher starts each at the next number).
+                return Err(PersistError::LogMissing {
+                    path: dir.join(segment_name(next)),
+                });
             }
             let image = |bytes: &[u8]| {
                 (!bytes.is_empty())

@@ -269,6 +269,12 @@ impl<R: Row> PersistentTable<R> {
             manifest,
         )?;
         for path in obsolete {
+            // A log segment or a `.tmp` file may hold rows: cleared first
+            // when deleted data must not stay (a file that cannot be
+            // cleared stays, for the next open).
+            if options.secure_delete && checkpoint::zero_file(&*vfs, &path).is_err() {
+                continue;
+            }
             let _ = vfs.remove_file(&path);
         }
 
