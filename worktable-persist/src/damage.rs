@@ -1,5 +1,5 @@
-//! Test support shared by the codecs' property tests: random damage to a
-//! file's bytes.
+//! Test support shared by the codecs' tests: random damage to a file's
+//! bytes, and a CRC32C of their own to cross-check fixtures.
 
 use proptest::prelude::*;
 use proptest::sample::Index;
@@ -52,4 +52,21 @@ impl Mutation {
             Self::Flip(..) | Self::Overwrite(..) | Self::Remove(..) => {}
         }
     }
+}
+
+/// CRC32C computed bit by bit, independently of the `crc32c` crate, to
+/// cross-check the fixtures' checksums.
+pub(crate) fn bitwise_crc32c(bytes: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &byte in bytes {
+        crc ^= u32::from(byte);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0x82f6_3b78
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
 }

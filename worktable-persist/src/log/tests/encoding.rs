@@ -2,6 +2,7 @@
 //! version 1 layout refused as an older format.
 
 use super::{FINGERPRINT, header};
+use crate::damage::bitwise_crc32c;
 use crate::format::ArchiveFormat;
 use crate::log::{
     BODY_HEADER_LEN, EncodeError, End, FORMAT_VERSION, FRAME_LEN, HEADER_LEN, ImageRole, LogError,
@@ -86,23 +87,6 @@ const SEGMENT_V1: &[u8] = &[
     0x02, 0, 0, 0, // kind delete, reserved
     0x00, 0x00, 0x00, 0x00, // image_len 0
 ];
-
-/// CRC32C computed bit by bit, independently of the `crc32c` crate, to
-/// cross-check the fixture's checksums.
-fn bitwise_crc32c(bytes: &[u8]) -> u32 {
-    let mut crc = !0u32;
-    for &byte in bytes {
-        crc ^= u32::from(byte);
-        for _ in 0..8 {
-            crc = if crc & 1 == 1 {
-                (crc >> 1) ^ 0x82f6_3b78
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    !crc
-}
 
 #[test]
 fn crc32c_is_castagnoli() {

@@ -9,6 +9,7 @@ mod properties;
 mod schema_errors;
 
 use super::{Meta, StoredField, StoredIndex, StoredKeySource, StoredSchema};
+pub(super) use crate::damage::bitwise_crc32c;
 use crate::format::ArchiveFormat;
 
 /// The schema description of [`FIXTURE_V2`](encoding::FIXTURE_V2): fields
@@ -71,21 +72,4 @@ fn reseal(bytes: &mut [u8]) {
     let at = bytes.len() - 4;
     let crc = crc32c::crc32c(&bytes[..at]);
     bytes[at..].copy_from_slice(&crc.to_le_bytes());
-}
-
-/// CRC32C computed bit by bit, independently of the `crc32c` crate, to
-/// cross-check the fixtures' checksums.
-fn bitwise_crc32c(bytes: &[u8]) -> u32 {
-    let mut crc = !0u32;
-    for &byte in bytes {
-        crc ^= u32::from(byte);
-        for _ in 0..8 {
-            crc = if crc & 1 == 1 {
-                (crc >> 1) ^ 0x82f6_3b78
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    !crc
 }

@@ -10,6 +10,7 @@ mod manifest_rules;
 mod properties;
 
 use super::{Manifest, PageEntry, RowSlot};
+pub(super) use crate::damage::bitwise_crc32c;
 
 /// The fingerprint every test file carries unless a test says otherwise.
 const FINGERPRINT: u64 = 0x0123_4567_89ab_cdef;
@@ -85,23 +86,6 @@ fn put_u32(bytes: &mut [u8], at: usize, value: u32) {
 /// Overwrites the `u64` at `at`.
 fn put_u64(bytes: &mut [u8], at: usize, value: u64) {
     bytes[at..at + 8].copy_from_slice(&value.to_le_bytes());
-}
-
-/// CRC32C computed bit by bit, independently of the `crc32c` crate, to
-/// cross-check the fixtures' checksums.
-fn bitwise_crc32c(bytes: &[u8]) -> u32 {
-    let mut crc = !0u32;
-    for &byte in bytes {
-        crc ^= u32::from(byte);
-        for _ in 0..8 {
-            crc = if crc & 1 == 1 {
-                (crc >> 1) ^ 0x82f6_3b78
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    !crc
 }
 
 #[test]
