@@ -165,11 +165,17 @@
 //!   its queue; dropping the table ends the streams.
 //! * With nobody subscribed, a write takes no lock and builds no event; it
 //!   only bumps the sequence number.
+//! * [`WorkTable::subscribe_to_with_seq`] also says the number of the last
+//!   change before the subscription: a consumer that read the table up to
+//!   it misses nothing.
 //! * [`WorkTable::with_commit_hook`] hands every event, in order, to a
-//!   [`CommitHook`](events::CommitHook) as it commits; the write waits for
-//!   the [`Durable`](events::Durable) future the hook returns. This is the
-//!   interface of the persistence crate. A hook must not write to its own
-//!   table (it runs under the table's commit lock).
+//!   [`CommitHook`](events::CommitHook) at its commit point, just before it
+//!   becomes visible; the write waits for the [`Durable`](events::Durable)
+//!   future the hook returns. The hook may refuse the change: it is then
+//!   not made, takes no sequence number, and the write fails with
+//!   [`TableError::WriteRefused`]. This is the interface of the persistence
+//!   crate. A hook must not write to its own table (it runs under the
+//!   table's commit lock).
 //!
 //! # Errors
 //!
