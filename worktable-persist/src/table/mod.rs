@@ -164,7 +164,7 @@ impl<R: Row> PersistentTable<R> {
     ///
     /// The steps: create `dir` if missing; lock it; read the metadata file
     /// (a new table writes one) and check this build's rkyv archive format,
-    /// then the row type's schema fingerprint and table name against it;
+    /// then the row type's table name and schema fingerprint against it;
     /// read the checkpoint it names (manifest, then the page file's header,
     /// whose archive format is checked too, then every page-file frame,
     /// checked against the manifest's checksums, every row validated);
@@ -181,10 +181,6 @@ impl<R: Row> PersistentTable<R> {
     ///   [`PersistError::TableNameMismatch`] (checked first),
     ///   [`PersistError::SchemaMismatch`] (listing what differs): the
     ///   metadata file cannot be read or is not this table's.
-    /// - [`PersistError::ArchiveFormat`]: the files were written by a build
-    ///   whose rkyv archives rows in another format. A file of
-    ///   an older format version (no converter exists) is a
-    ///   [`PersistError::Meta`] whose source says so.
     /// - [`PersistError::ArchiveFormat`]: the metadata file, a log segment
     ///   or the page file records an rkyv archive format other than this
     ///   build's ([`ArchiveFormat::current`]): the rows were written by a
