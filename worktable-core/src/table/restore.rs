@@ -188,15 +188,6 @@ impl<R: Row> TableRestore<R> {
         Ok(())
     }
 
-    /// The key of the archived row `image`, validated.
-    ///
-    /// # Errors
-    ///
-    /// [`RestoreError::BadImage`].
-    pub fn key_of(image: &[u8]) -> Result<R::Pk, RestoreError> {
-        pk_of_image::<R>(image)
-    }
-
     /// Restores page `page` (ids increasing from call to call) from `body`,
     /// the page's bytes, holding rows at `rows` (`(offset, len)`, sorted by
     /// offset, apart, inside the page). Its rows are validated by

@@ -68,6 +68,16 @@ fn log_path(dir: &Path) -> PathBuf {
     dir.join(segment_name(1))
 }
 
+/// Cuts the last `by` bytes off the first log segment (tearing its last
+/// record); returns the segment's path and its new length.
+fn cut_log_end(dir: &Path, by: u64) -> (PathBuf, u64) {
+    let path = log_path(dir);
+    let len = fs::metadata(&path).unwrap().len() - by;
+    let file = fs::OpenOptions::new().write(true).open(&path).unwrap();
+    file.set_len(len).unwrap();
+    (path, len)
+}
+
 /// Puts the metadata file back as a killed process leaves it: a drop
 /// records how far the log was synced, a kill does not.
 fn as_if_killed(dir: &Path) {
@@ -316,11 +326,7 @@ async fn a_torn_tail_is_cut_off_and_writing_resumes() {
     drop(table);
     as_if_killed(dir.path());
 
-    let path = log_path(dir.path());
-    let len = fs::metadata(&path).unwrap().len();
-    let file = fs::OpenOptions::new().write(true).open(&path).unwrap();
-    file.set_len(len - 3).unwrap();
-    drop(file);
+    let (path, _) = cut_log_end(dir.path(), 3);
 
     let table = open(dir.path(), sync());
     let ids: Vec<u64> = rows(&table).iter().map(|r| r.id).collect();
@@ -344,11 +350,7 @@ async fn a_log_cut_short_below_its_recorded_sync_is_a_typed_error() {
     insert_n(&table, 5).await;
     // Dropped: the metadata file records that the log was synced through 5.
     drop(table);
-    let path = log_path(dir.path());
-    let len = fs::metadata(&path).unwrap().len();
-    let file = fs::OpenOptions::new().write(true).open(&path).unwrap();
-    file.set_len(len - 3).unwrap();
-    drop(file);
+    let (path, len) = cut_log_end(dir.path(), 3);
 
     match PersistentTable::<Order>::open(dir.path(), sync()) {
         Err(
@@ -364,7 +366,7 @@ async fn a_log_cut_short_below_its_recorded_sync_is_a_typed_error() {
         other => panic!("expected LogTruncated, got {other:?}"),
     }
     // Refused, nothing was cut: the file is as the test left it.
-    assert_eq!(fs::metadata(&path).unwrap().len(), len - 3);
+    assert_eq!(fs::metadata(&path).unwrap().len(), len);
 }
 
 /// The documented limit: after a kill, nothing records that the records

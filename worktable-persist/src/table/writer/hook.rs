@@ -69,15 +69,6 @@ impl<R: Row> CommitHook<R> for Hook<R> {
             ),
             ChangeKind::Delete => (RecordKind::Delete, image(event.before()), &[]),
         };
-        if kind == RecordKind::Delete && generates_keys::<R>() {
-            let mut deleted = self
-                .deleted_max
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
-            if deleted.as_ref().is_none_or(|pk| pk < event.pk()) {
-                *deleted = Some(event.pk().clone());
-            }
-        }
         let mut buffer = shared.lock();
         if let Some(source) = &buffer.failed {
             return Err(shared.write_error(Arc::clone(source)).into());
@@ -133,6 +124,16 @@ impl<R: Row> CommitHook<R> for Hook<R> {
         drop(buffer);
         if wake_now {
             shared.wake.notify_one();
+        }
+        // Only a delete the log took: a refused one deleted nothing.
+        if kind == RecordKind::Delete && generates_keys::<R>() {
+            let mut deleted = self
+                .deleted_max
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            if deleted.as_ref().is_none_or(|pk| pk < event.pk()) {
+                *deleted = Some(event.pk().clone());
+            }
         }
         match shared.durability {
             Durability::Sync => {
