@@ -27,10 +27,12 @@
 //!   `redb` (default durability), `floor` (append + `fdatasync` per row,
 //!   one writer) and `floor_batch16` (one `fdatasync` per 16 rows, one
 //!   writer).
-//! - `durable_reopen/replay/<records>`: `PersistentTable::open` + `close` of
-//!   a table whose log holds `<records>` records (a table of that many rows
-//!   inserted one by one): 100,000, and 1,000,000 except in quick mode.
-//!   Throughput: records.
+//! - `durable_reopen/checkpointed/<rows>`: `PersistentTable::open` +
+//!   `close` of a table of `<rows>` rows, all in its checkpoint (nothing to
+//!   replay): 100,000, and 1,000,000 except in quick mode. Throughput: rows.
+//! - `durable_reopen/checkpointed_plus_replay/<rows>`: the same table with
+//!   `<rows>` / 10 changes logged after its checkpoint, which the open
+//!   replays.
 //!
 //! The summary at the end gives inserts per second, worktable's ratios to
 //! every system and the 16-writer ÷ 1-writer speed-up.

@@ -21,7 +21,9 @@
 //!
 //! Benchmark IDs are `peers_<workload>/<system>/<rows>`. Per system:
 //!
-//! - `insert`: all rows into an empty store (throughput: rows);
+//! - `insert`: all rows into an empty store, the system's bulk way
+//!   (throughput: rows);
+//! - `insert_each`: all rows into an empty store, one `insert` call a row;
 //! - `get_pk`, `read_pk`: owned row / one field without an owned row, by a
 //!   random primary key;
 //! - `get_unique`: owned row by a random email;

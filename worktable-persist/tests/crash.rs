@@ -31,9 +31,8 @@
 //! dereferences to), never file names: the directory's format may change.
 //!
 //! Runs [`DEFAULT_KILLS`] kills; `WORKTABLE_CRASH_KILLS=500` runs a
-//! campaign, best with `--release`: until checkpoints exist every open
-//! replays the whole log, which grows with every run (about 3 minutes in
-//! release, half an hour in a debug build, on 2 cores). The seed is printed (run with `--nocapture` to see it when the
+//! campaign, best with `--release` (a debug build is several times
+//! slower). The seed is printed (run with `--nocapture` to see it when the
 //! test passes) and `WORKTABLE_CRASH_SEED=<seed>` replays the same choices
 //! (the operations and kill delays; thread timing still varies).
 
