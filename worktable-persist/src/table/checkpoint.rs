@@ -264,33 +264,8 @@ impl Checkpointer {
     ) -> Result<Manifest, PersistError> {
         let path = self.dir.join(PAGE_FILE_NAME);
         let io = |source| PersistError::io(&path, source);
-        if state.page_file.is_none() {
-            let file = self.vfs.open(&path, true).map_err(io)?;
-            file.set_len(0).map_err(io)?;
-            let header =
-                pages::encode_header(state.meta.schema_fingerprint, ArchiveFormat::current());
-            file.write_at(0, &header).map_err(io)?;
-            file.sync_all().map_err(io)?;
-            self.vfs.sync_dir(&self.dir).map_err(io)?;
-            state.page_file = Some(file);
-            state.file_frames = 0;
-        }
-        let file = state
-            .page_file
-            .as_ref()
-            .expect("the page file was just opened");
-        let in_use: HashSet<u32> = state
-            .manifest
-            .pages
-            .iter()
-            .chain(
-                state
-                    .unsettled
-                    .iter()
-                    .flat_map(|unsettled| &unsettled.pages),
-            )
-            .map(|page| page.frame)
-            .collect();
+        self.create_page_file(state)?;
+        // The unchanged pages keep their frames.
         let mut entries: BTreeMap<u32, PageEntry> = state
             .manifest
             .pages
@@ -298,45 +273,31 @@ impl Checkpointer {
             .filter(|page| changed.binary_search(&page.page_id).is_err())
             .map(|page| (page.page_id, page.clone()))
             .collect();
-        let mut taken: HashSet<u32> = entries.values().map(|page| page.frame).collect();
-        let mut next_candidate = 0u32;
-        let mut free_frame = || {
-            while in_use.contains(&next_candidate) || taken.contains(&next_candidate) {
-                next_candidate += 1;
-            }
-            taken.insert(next_candidate);
-            next_candidate
-        };
+        let mut frames = FreeFrames::new(state, entries.values());
+        let file = state
+            .page_file
+            .as_ref()
+            .expect("the page file was just opened");
         for pass in changed.chunks(PAGES_PER_PASS) {
-            let mut frames: HashMap<u32, (Vec<u8>, Vec<RowSlot>)> = HashMap::new();
-            capture.rows_in(pass, |page, offset, bytes| {
-                let (body, rows) = frames
-                    .entry(page)
-                    .or_insert_with(|| (vec![0; FRAME_LEN], Vec::new()));
-                let start = usize::from(offset);
-                body[start..start + bytes.len()].copy_from_slice(bytes);
-                rows.push(RowSlot {
-                    offset,
-                    len: bytes.len() as u16,
-                });
-            });
+            let mut bodies = copy_rows(capture, pass);
             for &page in pass {
-                let Some((body, mut rows)) = frames.remove(&page) else {
+                let Some((body, mut rows)) = bodies.remove(&page) else {
                     // No row lives there any more: the page leaves the
                     // checkpoint.
                     continue;
                 };
                 rows.sort_unstable_by_key(|row| row.offset);
-                let frame = free_frame();
+                let frame = frames.take();
                 file.write_at(pages::frame_offset(frame), &body)
                     .map_err(io)?;
                 state.stale.remove(&frame);
+                let body_crc = pages::frame_crc(&body);
                 entries.insert(
                     page,
                     PageEntry {
                         page_id: page,
                         frame,
-                        body_crc: pages::frame_crc(&body),
+                        body_crc,
                         rows,
                     },
                 );
@@ -358,6 +319,25 @@ impl Checkpointer {
         })
     }
 
+    /// Creates the page file, holding only its header (synced, directory
+    /// synced), if the table has none yet.
+    fn create_page_file(&self, state: &mut State) -> Result<(), PersistError> {
+        if state.page_file.is_some() {
+            return Ok(());
+        }
+        let path = self.dir.join(PAGE_FILE_NAME);
+        let io = |source| PersistError::io(&path, source);
+        let file = self.vfs.open(&path, true).map_err(io)?;
+        file.set_len(0).map_err(io)?;
+        let header = pages::encode_header(state.meta.schema_fingerprint, ArchiveFormat::current());
+        file.write_at(0, &header).map_err(io)?;
+        file.sync_all().map_err(io)?;
+        self.vfs.sync_dir(&self.dir).map_err(io)?;
+        state.page_file = Some(file);
+        state.file_frames = 0;
+        Ok(())
+    }
+
     /// Steps 3 to 5: the manifest, the metadata file, the clean-up.
     fn commit<R: Row>(
         &self,
@@ -375,12 +355,7 @@ impl Checkpointer {
             + 1;
         manifest.generation = generation;
         manifest.checkpoint_seq = seq;
-        let path = self.dir.join(manifest_name(generation));
-        let bytes = pages::encode(&manifest).map_err(|source| PersistError::ManifestMismatch {
-            path: path.clone(),
-            detail: format!("cannot be encoded: {source}"),
-        })?;
-        write_new_file(&*self.vfs, &self.dir, &path, &bytes)?;
+        self.write_manifest(&manifest)?;
 
         let meta = Meta {
             archive_format: ArchiveFormat::current(),
@@ -402,10 +377,40 @@ impl Checkpointer {
             state.unsettled.push(manifest);
             return Err(error);
         }
-
         // The checkpoint is in effect. What follows only frees space (and,
         // with `secure_delete`, clears it); a failure leaves files the next
         // open removes.
+        self.settle(state, meta, manifest);
+        let cleared = if self.secure_delete {
+            self.zero_stale_frames(state)
+                .and_then(|()| zero_segments_through(&*self.vfs, &self.dir, seq))
+        } else {
+            Ok(())
+        };
+        // A segment that could not be zeroed stays, for the next
+        // checkpoint (or open) to zero and remove.
+        if cleared.is_ok() {
+            remove_segments_through(&*self.vfs, &self.dir, seq);
+        }
+        cut_page_file(state);
+        cleared
+    }
+
+    /// Step 3: writes `manifest` to its file, synced, directory synced.
+    fn write_manifest(&self, manifest: &Manifest) -> Result<(), PersistError> {
+        let path = self.dir.join(manifest_name(manifest.generation));
+        let bytes = pages::encode(manifest).map_err(|source| PersistError::ManifestMismatch {
+            path: path.clone(),
+            detail: format!("cannot be encoded: {source}"),
+        })?;
+        write_new_file(&*self.vfs, &self.dir, &path, &bytes)
+    }
+
+    /// Makes the checkpoint of `meta` and `manifest`, now in the metadata
+    /// file, the current one: the frames the earlier manifests used and
+    /// the new one does not become stale, and the earlier manifests' files
+    /// are removed (best effort).
+    fn settle(&self, state: &mut State, meta: Meta, manifest: Manifest) {
         let released: Vec<u32> = std::iter::once(&state.manifest)
             .chain(&state.unsettled)
             .flat_map(|old| &old.pages)
@@ -430,28 +435,6 @@ impl Checkpointer {
         for old in old_generations.into_iter().filter(|&old| old > 0) {
             let _ = self.vfs.remove_file(&self.dir.join(manifest_name(old)));
         }
-        let cleared = if self.secure_delete {
-            self.zero_stale_frames(state)
-                .and_then(|()| zero_segments_through(&*self.vfs, &self.dir, seq))
-        } else {
-            Ok(())
-        };
-        // A segment that could not be zeroed stays, for the next
-        // checkpoint (or open) to zero and remove.
-        if cleared.is_ok() {
-            remove_segments_through(&*self.vfs, &self.dir, seq);
-        }
-        if let Some(file) = &state.page_file
-            && state.file_frames > state.manifest.frame_count
-            && file
-                .set_len(pages::frame_offset(state.manifest.frame_count))
-                .is_ok()
-        {
-            state.file_frames = state.manifest.frame_count;
-            let end = state.file_frames;
-            state.stale.retain(|&frame| frame < end);
-        }
-        cleared
     }
 
     /// Overwrites every stale frame with zeros and syncs the page file.
@@ -472,6 +455,88 @@ impl Checkpointer {
         file.sync_data().map_err(io)?;
         state.stale.clear();
         Ok(())
+    }
+}
+
+/// The frames a checkpoint may write: those no manifest the metadata
+/// file may name uses, and that no page of the new manifest took yet.
+struct FreeFrames {
+    /// Frames of the current manifest and of the unsettled ones.
+    in_use: HashSet<u32>,
+    /// Frames the new manifest uses so far.
+    taken: HashSet<u32>,
+    /// No frame below this one is free.
+    next_candidate: u32,
+}
+
+impl FreeFrames {
+    /// The free frames of `state`, for a new manifest whose pages are
+    /// `kept` so far.
+    fn new<'a>(state: &State, kept: impl Iterator<Item = &'a PageEntry>) -> Self {
+        let in_use = state
+            .manifest
+            .pages
+            .iter()
+            .chain(
+                state
+                    .unsettled
+                    .iter()
+                    .flat_map(|unsettled| &unsettled.pages),
+            )
+            .map(|page| page.frame)
+            .collect();
+        Self {
+            in_use,
+            taken: kept.map(|page| page.frame).collect(),
+            next_candidate: 0,
+        }
+    }
+
+    /// The lowest free frame, taken for the new manifest.
+    fn take(&mut self) -> u32 {
+        while self.in_use.contains(&self.next_candidate)
+            || self.taken.contains(&self.next_candidate)
+        {
+            self.next_candidate += 1;
+        }
+        self.taken.insert(self.next_candidate);
+        self.next_candidate
+    }
+}
+
+/// The frame bodies of the pages of `pass` that still hold rows: zeros but
+/// for each live row copied at its offset, with the rows' slots.
+fn copy_rows<R: Row>(
+    capture: &worktable_core::PageCapture<'_, R>,
+    pass: &[u32],
+) -> HashMap<u32, (Vec<u8>, Vec<RowSlot>)> {
+    let mut frames: HashMap<u32, (Vec<u8>, Vec<RowSlot>)> = HashMap::new();
+    capture.rows_in(pass, |page, offset, bytes| {
+        let (body, rows) = frames
+            .entry(page)
+            .or_insert_with(|| (vec![0; FRAME_LEN], Vec::new()));
+        let start = usize::from(offset);
+        body[start..start + bytes.len()].copy_from_slice(bytes);
+        rows.push(RowSlot {
+            offset,
+            len: bytes.len() as u16,
+        });
+    });
+    frames
+}
+
+/// Cuts the page file after the last frame the current manifest uses
+/// (best effort: a file that cannot be cut keeps its stale frames).
+fn cut_page_file(state: &mut State) {
+    if let Some(file) = &state.page_file
+        && state.file_frames > state.manifest.frame_count
+        && file
+            .set_len(pages::frame_offset(state.manifest.frame_count))
+            .is_ok()
+    {
+        state.file_frames = state.manifest.frame_count;
+        let end = state.file_frames;
+        state.stale.retain(|&frame| frame < end);
     }
 }
 

@@ -23,7 +23,7 @@ use worktable_core::{ChangeEvent, ChangeKind, Row, RowImage, Watch};
 use super::error::PersistError;
 use super::files::{parse_segment_name, segment_name};
 use super::{Inner, PersistentTable};
-use crate::log::{RecordKind, Records};
+use crate::log::{Record, RecordKind, Records};
 use crate::vfs::Vfs;
 
 impl<R: Row> PersistentTable<R> {
@@ -198,33 +198,7 @@ fn read_history<R: Row>(
                     path: dir.join(segment_name(next)),
                 });
             }
-            let image = |bytes: &[u8]| {
-                (!bytes.is_empty())
-                    .then(|| RowImage::<R>::from_bytes(bytes))
-                    .transpose()
-                    .map_err(|source| PersistError::BadRow {
-                        path: path.clone(),
-                        offset: record.offset,
-                        source,
-                    })
-            };
-            let kind = match record.kind {
-                RecordKind::Insert => ChangeKind::Insert,
-                RecordKind::Update => ChangeKind::Update,
-                RecordKind::Delete => ChangeKind::Delete,
-            };
-            let event = ChangeEvent::from_images(
-                record.seq,
-                kind,
-                image(record.before)?,
-                image(record.after)?,
-            )
-            .map_err(|source| PersistError::HistoryRecord {
-                path: path.clone(),
-                offset: record.offset,
-                source,
-            })?;
-            events.push(event);
+            events.push(change_event(&path, &record)?);
             next = record.seq + 1;
         }
     }
@@ -234,4 +208,34 @@ fn read_history<R: Row>(
         });
     }
     Ok(events)
+}
+
+/// The change event `record`, read from the segment at `path`, stands for.
+fn change_event<R: Row>(path: &Path, record: &Record<'_>) -> Result<ChangeEvent<R>, PersistError> {
+    let image = |bytes: &[u8]| {
+        (!bytes.is_empty())
+            .then(|| RowImage::<R>::from_bytes(bytes))
+            .transpose()
+            .map_err(|source| PersistError::BadRow {
+                path: path.to_owned(),
+                offset: record.offset,
+                source,
+            })
+    };
+    let kind = match record.kind {
+        RecordKind::Insert => ChangeKind::Insert,
+        RecordKind::Update => ChangeKind::Update,
+        RecordKind::Delete => ChangeKind::Delete,
+    };
+    ChangeEvent::from_images(
+        record.seq,
+        kind,
+        image(record.before)?,
+        image(record.after)?,
+    )
+    .map_err(|source| PersistError::HistoryRecord {
+        path: path.to_owned(),
+        offset: record.offset,
+        source,
+    })
 }

@@ -30,7 +30,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
 use worktable_core::events::CommitHook;
-use worktable_core::{Row, WorkTable};
+use worktable_core::{Row, TableRestore, WorkTable};
 
 pub use checkpoint::CheckpointReport;
 pub use error::PersistError;
@@ -226,7 +226,7 @@ impl<R: Row> PersistentTable<R> {
         force_checkpoint: bool,
     ) -> Result<Self, PersistError> {
         let Recovered {
-            mut restore,
+            restore,
             meta,
             manifest,
             last_segment,
@@ -243,20 +243,7 @@ impl<R: Row> PersistentTable<R> {
             open_last_segment::<R>(&*vfs, dir, last_segment, &header, options.secure_delete)?;
         let shared = Shared::new(dir.to_owned(), header, options.durability, last_seq);
         let hook = Arc::new(Hook::<R>::new(Arc::clone(&shared), deleted_max));
-        // The table numbers its changes on from the log's last record, so
-        // that event numbers and log numbers are one numbering.
-        restore
-            .continue_after(last_seq)
-            .map_err(|source| PersistError::Restore {
-                path: dir.to_owned(),
-                source,
-            })?;
-        let table = restore
-            .finish(Some(Arc::clone(&hook) as Arc<dyn CommitHook<R>>))
-            .map_err(|source| PersistError::Restore {
-                path: dir.to_owned(),
-                source,
-            })?;
+        let table = build_table(restore, dir, last_seq, &hook)?;
         let checkpointer = Checkpointer::new(
             Arc::clone(&vfs),
             dir.to_owned(),
@@ -264,16 +251,7 @@ impl<R: Row> PersistentTable<R> {
             meta,
             manifest,
         )?;
-        for path in obsolete {
-            // A log segment or a `.tmp` file may hold rows: cleared first
-            // when deleted data must not stay (a file that cannot be
-            // cleared stays, for the next open).
-            if options.secure_delete && checkpoint::zero_file(&*vfs, &path).is_err() {
-                continue;
-            }
-            let _ = vfs.remove_file(&path);
-        }
-
+        remove_obsolete(&*vfs, obsolete, options.secure_delete);
         let flusher = thread::Builder::new()
             .name(format!("worktable-log-{}", R::TABLE_NAME))
             .spawn({
@@ -290,7 +268,7 @@ impl<R: Row> PersistentTable<R> {
             control: Mutex::new(Control::default()),
             wake: Condvar::new(),
             dir: dir.to_owned(),
-            vfs: Arc::clone(&vfs),
+            vfs,
             options,
             _lock: lock,
         });
@@ -556,6 +534,39 @@ impl<R: Row> Inner<R> {
             control = self.lock_control();
             control.failed = outcome.err().map(Arc::new);
         }
+    }
+}
+
+/// Builds the indexes over the rows `restore` holds and installs `hook`;
+/// the table numbers its changes on from `last_seq`, the log's last
+/// record, so that event numbers and log numbers are one numbering.
+fn build_table<R: Row>(
+    mut restore: TableRestore<R>,
+    dir: &Path,
+    last_seq: u64,
+    hook: &Arc<Hook<R>>,
+) -> Result<WorkTable<R>, PersistError> {
+    let restore_error = |source| PersistError::Restore {
+        path: dir.to_owned(),
+        source,
+    };
+    restore.continue_after(last_seq).map_err(restore_error)?;
+    restore
+        .finish(Some(Arc::clone(hook) as Arc<dyn CommitHook<R>>))
+        .map_err(restore_error)
+}
+
+/// Removes the files recovery found obsolete (best effort: what is left is
+/// removed at the next open).
+fn remove_obsolete(vfs: &dyn Vfs, obsolete: Vec<PathBuf>, secure_delete: bool) {
+    for path in obsolete {
+        // A log segment or a `.tmp` file may hold rows: cleared first
+        // when deleted data must not stay (a file that cannot be
+        // cleared stays, for the next open).
+        if secure_delete && checkpoint::zero_file(vfs, &path).is_err() {
+            continue;
+        }
+        let _ = vfs.remove_file(&path);
     }
 }
 

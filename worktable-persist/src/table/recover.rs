@@ -16,7 +16,7 @@ use super::writer::generates_keys;
 use crate::format::ArchiveFormat;
 use crate::log::{self, RecordKind, SegmentHeader};
 use crate::meta::{self, Meta, MetaError, StoredSchema};
-use crate::pages::{self, Manifest, PAGE_FILE_NAME};
+use crate::pages::{self, Manifest, PAGE_FILE_NAME, PageEntry};
 use crate::vfs::Vfs;
 
 /// What recovery found and rebuilt.
@@ -40,7 +40,8 @@ pub(crate) struct Recovered<R: Row> {
     pub(crate) obsolete: Vec<PathBuf>,
 }
 
-/// Rebuilds the table kept in `dir` (locked by the caller).
+/// Rebuilds the table kept in `dir` (locked by the caller): the metadata
+/// file, the checkpoint it names, then the log segments after it, in order.
 pub(crate) fn recover<R: Row>(vfs: &dyn Vfs, dir: &Path) -> Result<Recovered<R>, PersistError> {
     let names = vfs
         .list(dir)
@@ -48,63 +49,19 @@ pub(crate) fn recover<R: Row>(vfs: &dyn Vfs, dir: &Path) -> Result<Recovered<R>,
     let meta = read_meta::<R>(vfs, dir, &names)?;
     let mut restore = TableRestore::<R>::new();
     let mut deleted_max = None;
-    let mut obsolete = Vec::new();
 
     let manifest = if meta.page_file_generation == 0 {
         None
     } else {
         Some(load_checkpoint(vfs, dir, &meta, &mut restore)?)
     };
-    for name in &names {
-        let stale_manifest = parse_manifest_name(name)
-            .is_some_and(|generation| generation != meta.page_file_generation);
-        let stale_segment =
-            parse_segment_name(name).is_some_and(|first| first <= meta.checkpoint_seq);
-        if stale_manifest || stale_segment || name.ends_with(".tmp") {
-            obsolete.push(dir.join(name));
-        }
-    }
-    if !meta.key_state.is_empty() {
-        let pk = R::decode_pk(&meta.key_state).map_err(|source| PersistError::Restore {
-            path: dir.join(meta::FILE_NAME),
-            source: worktable_core::RestoreError::BadImage { source },
-        })?;
-        note_deleted(&mut restore, &mut deleted_max, pk);
-    }
+    let obsolete = obsolete_files(dir, &names, &meta);
+    restore_key_state(dir, &meta, &mut restore, &mut deleted_max)?;
 
-    // The segments after the checkpoint, in order, without a gap.
-    let mut segments: Vec<u64> = names
-        .iter()
-        .filter_map(|name| parse_segment_name(name))
-        .filter(|&first| first > meta.checkpoint_seq)
-        .collect();
-    segments.sort_unstable();
-    let needed = meta.checkpoint_seq + 1;
-    match segments.first() {
-        Some(&first) if first == needed => {}
-        None if meta.page_file_generation == 0 && meta.log_synced_through == 0 => {
-            // A new table, or a crash between writing the metadata file
-            // and the first segment: the log is empty.
-            return Ok(Recovered {
-                restore,
-                meta,
-                manifest,
-                last_segment: None,
-                last_seq: needed - 1,
-                deleted_max,
-                obsolete,
-            });
-        }
-        _ => {
-            return Err(PersistError::LogMissing {
-                path: dir.join(segment_name(needed)),
-            });
-        }
-    }
-    let mut last_seq = needed - 1;
+    let segments = segments_to_replay(dir, &names, &meta)?;
+    let mut last_seq = meta.checkpoint_seq;
     let mut last_segment = None;
     for (i, &first) in segments.iter().enumerate() {
-        let path = dir.join(segment_name(first));
         if first != last_seq + 1 {
             return Err(PersistError::LogGap {
                 path: dir.join(segment_name(segments[i - 1])),
@@ -112,58 +69,15 @@ pub(crate) fn recover<R: Row>(vfs: &dyn Vfs, dir: &Path) -> Result<Recovered<R>,
                 next_first: first,
             });
         }
-        let bytes = vfs
-            .read(&path)
-            .map_err(|source| PersistError::io(&path, source))?;
-        let log_error = |source| PersistError::Log {
-            path: path.clone(),
-            source,
-        };
-        let header = log::decode_header(&bytes).map_err(log_error)?;
-        check_archive_format(&path, header.archive_format)?;
-        let scanned = log::scan(&bytes).map_err(log_error)?;
-        let last = i + 1 == segments.len();
-        // An empty last segment may carry the fingerprint of the row type a
-        // migration replaced (see `open_migrating`): it holds no row, and
-        // the caller rewrites its header before appending.
-        let foreign_but_empty = last && scanned.records.is_empty();
-        if scanned.header.schema_fingerprint != R::SCHEMA_FINGERPRINT && !foreign_but_empty {
-            return Err(schema_mismatch::<R>(
-                path,
-                scanned.header.schema_fingerprint,
-                None,
-            ));
-        }
-        if scanned.header.first_seq != first {
-            return Err(PersistError::LogStart {
-                path,
-                first_seq: scanned.header.first_seq,
-                expected: first,
-            });
-        }
-        for record in &scanned.records {
-            let outcome = match record.kind {
-                RecordKind::Insert | RecordKind::Update => restore.put(record.after),
-                RecordKind::Delete => restore.delete(record.before).map(|pk| {
-                    note_deleted(&mut restore, &mut deleted_max, pk);
-                }),
-            };
-            outcome.map_err(|source| PersistError::Restore {
-                path: path.clone(),
-                source,
-            })?;
-            last_seq = record.seq;
-        }
-        last_segment = Some((
-            scanned.header,
-            scanned.tail.valid_len as u64,
-            bytes.len() as u64,
-        ));
+        let is_last = i + 1 == segments.len();
+        let replayed = replay_segment(vfs, dir, first, is_last, &mut restore, &mut deleted_max)?;
+        last_seq = replayed.last_seq.unwrap_or(last_seq);
+        last_segment = Some((replayed.header, replayed.valid_len, replayed.len));
     }
     if last_seq < meta.log_synced_through {
         // Records the metadata file says were synced are gone: the log was
         // cut short (a torn tail never reaches below a completed sync).
-        let last_first = segments.last().copied().unwrap_or(needed);
+        let last_first = segments.last().copied().unwrap_or(meta.checkpoint_seq + 1);
         return Err(PersistError::LogTruncated {
             path: dir.join(segment_name(last_first)),
             ends_at: last_seq,
@@ -178,6 +92,139 @@ pub(crate) fn recover<R: Row>(vfs: &dyn Vfs, dir: &Path) -> Result<Recovered<R>,
         last_seq,
         deleted_max,
         obsolete,
+    })
+}
+
+/// The files of `names` that earlier runs left and nothing needs any more:
+/// manifests of other checkpoints, segments the checkpoint holds, and
+/// unfinished `.tmp` files.
+fn obsolete_files(dir: &Path, names: &[String], meta: &Meta) -> Vec<PathBuf> {
+    names
+        .iter()
+        .filter(|name| {
+            let stale_manifest = parse_manifest_name(name)
+                .is_some_and(|generation| generation != meta.page_file_generation);
+            let stale_segment =
+                parse_segment_name(name).is_some_and(|first| first <= meta.checkpoint_seq);
+            stale_manifest || stale_segment || name.ends_with(".tmp")
+        })
+        .map(|name| dir.join(name))
+        .collect()
+}
+
+/// Keeps generated keys above the largest deleted key the metadata file
+/// records (the key generator's state at the checkpoint), if it records one.
+fn restore_key_state<R: Row>(
+    dir: &Path,
+    meta: &Meta,
+    restore: &mut TableRestore<R>,
+    deleted_max: &mut Option<R::Pk>,
+) -> Result<(), PersistError> {
+    if meta.key_state.is_empty() {
+        return Ok(());
+    }
+    let pk = R::decode_pk(&meta.key_state).map_err(|source| PersistError::Restore {
+        path: dir.join(meta::FILE_NAME),
+        source: worktable_core::RestoreError::BadImage { source },
+    })?;
+    note_deleted(restore, deleted_max, pk);
+    Ok(())
+}
+
+/// The first sequence numbers of the segments after the checkpoint, in
+/// order; empty when the log is (a new table, or a crash between writing
+/// the metadata file and the first segment).
+///
+/// # Errors
+///
+/// [`PersistError::LogMissing`] when the segment that must follow the
+/// checkpoint is not there.
+fn segments_to_replay(dir: &Path, names: &[String], meta: &Meta) -> Result<Vec<u64>, PersistError> {
+    let mut segments: Vec<u64> = names
+        .iter()
+        .filter_map(|name| parse_segment_name(name))
+        .filter(|&first| first > meta.checkpoint_seq)
+        .collect();
+    segments.sort_unstable();
+    let needed = meta.checkpoint_seq + 1;
+    match segments.first() {
+        Some(&first) if first == needed => Ok(segments),
+        None if meta.page_file_generation == 0 && meta.log_synced_through == 0 => Ok(segments),
+        _ => Err(PersistError::LogMissing {
+            path: dir.join(segment_name(needed)),
+        }),
+    }
+}
+
+/// What replaying one segment found.
+struct ReplayedSegment {
+    /// Its header.
+    header: SegmentHeader,
+    /// The length of its valid records (where a torn tail starts).
+    valid_len: u64,
+    /// Its length on disk.
+    len: u64,
+    /// The sequence number of its last record, if it has one.
+    last_seq: Option<u64>,
+}
+
+/// Reads the segment starting at `first` and applies its records to
+/// `restore`. `is_last`: it is the log's last segment, which may be empty
+/// and written for the row type a migration replaced.
+fn replay_segment<R: Row>(
+    vfs: &dyn Vfs,
+    dir: &Path,
+    first: u64,
+    is_last: bool,
+    restore: &mut TableRestore<R>,
+    deleted_max: &mut Option<R::Pk>,
+) -> Result<ReplayedSegment, PersistError> {
+    let path = dir.join(segment_name(first));
+    let bytes = vfs
+        .read(&path)
+        .map_err(|source| PersistError::io(&path, source))?;
+    let log_error = |source| PersistError::Log {
+        path: path.clone(),
+        source,
+    };
+    let header = log::decode_header(&bytes).map_err(log_error)?;
+    check_archive_format(&path, header.archive_format)?;
+    let scanned = log::scan(&bytes).map_err(log_error)?;
+    // An empty last segment may carry the fingerprint of the row type a
+    // migration replaced (see `open_migrating`): it holds no row, and
+    // the caller rewrites its header before appending.
+    let foreign_but_empty = is_last && scanned.records.is_empty();
+    if scanned.header.schema_fingerprint != R::SCHEMA_FINGERPRINT && !foreign_but_empty {
+        return Err(schema_mismatch::<R>(
+            path,
+            scanned.header.schema_fingerprint,
+            None,
+        ));
+    }
+    if scanned.header.first_seq != first {
+        return Err(PersistError::LogStart {
+            path,
+            first_seq: scanned.header.first_seq,
+            expected: first,
+        });
+    }
+    for record in &scanned.records {
+        let outcome = match record.kind {
+            RecordKind::Insert | RecordKind::Update => restore.put(record.after),
+            RecordKind::Delete => restore
+                .delete(record.before)
+                .map(|pk| note_deleted(restore, deleted_max, pk)),
+        };
+        outcome.map_err(|source| PersistError::Restore {
+            path: path.clone(),
+            source,
+        })?;
+    }
+    Ok(ReplayedSegment {
+        header: scanned.header,
+        valid_len: scanned.tail.valid_len as u64,
+        len: bytes.len() as u64,
+        last_seq: scanned.records.last().map(|record| record.seq),
     })
 }
 
@@ -303,6 +350,14 @@ fn load_checkpoint<R: Row>(
     meta: &Meta,
     restore: &mut TableRestore<R>,
 ) -> Result<Manifest, PersistError> {
+    let manifest = read_manifest::<R>(vfs, dir, meta)?;
+    load_pages(vfs, dir, &manifest, restore)?;
+    Ok(manifest)
+}
+
+/// Reads and decodes the manifest `meta` names, and checks that it belongs
+/// to `R` and to `meta`.
+fn read_manifest<R: Row>(vfs: &dyn Vfs, dir: &Path, meta: &Meta) -> Result<Manifest, PersistError> {
     let path = dir.join(pages::manifest_name(meta.page_file_generation));
     let mismatch = |detail: String| PersistError::ManifestMismatch {
         path: path.clone(),
@@ -340,7 +395,22 @@ fn load_checkpoint<R: Row>(
             meta.checkpoint_seq
         )));
     }
+    Ok(manifest)
+}
+
+/// Reads every page `manifest` lists from the page file into `restore`,
+/// each frame checked against the manifest's checksum.
+fn load_pages<R: Row>(
+    vfs: &dyn Vfs,
+    dir: &Path,
+    manifest: &Manifest,
+    restore: &mut TableRestore<R>,
+) -> Result<(), PersistError> {
     let page_path = dir.join(PAGE_FILE_NAME);
+    let restore_error = |source| PersistError::Restore {
+        path: page_path.clone(),
+        source,
+    };
     // The mapping lives until the end of this function, while the caller
     // holds the directory lock and before anything writes the page file
     // (see `crate::vfs` for why that makes it sound).
@@ -354,36 +424,38 @@ fn load_checkpoint<R: Row>(
     check_archive_format(&page_path, header.archive_format)?;
     let mut rows = Vec::new();
     for entry in &manifest.pages {
-        let frame_error = |detail| PersistError::PageFrame {
-            path: page_path.clone(),
-            page: entry.page_id,
-            frame: entry.frame,
-            detail,
-        };
-        let start = usize::try_from(pages::frame_offset(entry.frame)).unwrap_or(usize::MAX);
-        let body = start
-            .checked_add(pages::FRAME_LEN)
-            .and_then(|end| mapped.get(start..end))
-            .ok_or_else(|| frame_error("the frame lies past the end of the file"))?;
-        if pages::frame_crc(body) != entry.body_crc {
-            return Err(frame_error(
-                "the frame's checksum does not match the manifest's",
-            ));
-        }
+        let body = frame_body(&mapped, entry, &page_path)?;
         rows.clear();
         rows.extend(entry.rows.iter().map(|row| (row.offset, row.len)));
         restore
             .page(entry.page_id, body, &rows)
-            .map_err(|source| PersistError::Restore {
-                path: page_path.clone(),
-                source,
-            })?;
+            .map_err(restore_error)?;
     }
-    restore
-        .check_pages()
-        .map_err(|source| PersistError::Restore {
-            path: page_path.clone(),
-            source,
-        })?;
-    Ok(manifest)
+    restore.check_pages().map_err(restore_error)
+}
+
+/// The body of the frame `entry` names, in the mapped page file at `path`,
+/// once it is checked against the manifest's checksum.
+fn frame_body<'a>(
+    mapped: &'a [u8],
+    entry: &PageEntry,
+    path: &Path,
+) -> Result<&'a [u8], PersistError> {
+    let frame_error = |detail| PersistError::PageFrame {
+        path: path.to_owned(),
+        page: entry.page_id,
+        frame: entry.frame,
+        detail,
+    };
+    let start = usize::try_from(pages::frame_offset(entry.frame)).unwrap_or(usize::MAX);
+    let body = start
+        .checked_add(pages::FRAME_LEN)
+        .and_then(|end| mapped.get(start..end))
+        .ok_or_else(|| frame_error("the frame lies past the end of the file"))?;
+    if pages::frame_crc(body) != entry.body_crc {
+        return Err(frame_error(
+            "the frame's checksum does not match the manifest's",
+        ));
+    }
+    Ok(body)
 }
