@@ -54,11 +54,15 @@
 //! indexes are built only after the replay (see
 //! `worktable_core::TableRestore`).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use worktable_core::{Row, WorkTable};
+
+mod page_file;
+
+use page_file::cut_page_file;
 
 use super::error::PersistError;
 use super::files::parse_segment_name;
@@ -66,9 +70,7 @@ use super::recover::write_meta;
 use super::writer::{Hook, Shared};
 use crate::format::ArchiveFormat;
 use crate::meta::Meta;
-use crate::pages::{
-    self, FRAME_LEN, HEADER_LEN, Manifest, PAGE_FILE_NAME, PageEntry, RowSlot, manifest_name,
-};
+use crate::pages::{self, FRAME_LEN, HEADER_LEN, Manifest, PAGE_FILE_NAME, manifest_name};
 use crate::vfs::{Vfs, VfsFile};
 
 /// Pages whose rows are copied per walk of the table: bounds the memory a
@@ -253,91 +255,6 @@ impl Checkpointer {
         }
     }
 
-    /// Writes the rows of `changed` pages into free frames and syncs the
-    /// page file; returns the new manifest (generation and sequence number
-    /// not set yet).
-    fn write_pages<R: Row>(
-        &self,
-        state: &mut State,
-        capture: &worktable_core::PageCapture<'_, R>,
-        changed: &[u32],
-    ) -> Result<Manifest, PersistError> {
-        let path = self.dir.join(PAGE_FILE_NAME);
-        let io = |source| PersistError::io(&path, source);
-        self.create_page_file(state)?;
-        // The unchanged pages keep their frames.
-        let mut entries: BTreeMap<u32, PageEntry> = state
-            .manifest
-            .pages
-            .iter()
-            .filter(|page| changed.binary_search(&page.page_id).is_err())
-            .map(|page| (page.page_id, page.clone()))
-            .collect();
-        let mut frames = FreeFrames::new(state, entries.values());
-        let file = state
-            .page_file
-            .as_ref()
-            .expect("the page file was just opened");
-        for pass in changed.chunks(PAGES_PER_PASS) {
-            let mut bodies = copy_rows(capture, pass);
-            for &page in pass {
-                let Some((body, mut rows)) = bodies.remove(&page) else {
-                    // No row lives there any more: the page leaves the
-                    // checkpoint.
-                    continue;
-                };
-                rows.sort_unstable_by_key(|row| row.offset);
-                let frame = frames.take();
-                file.write_at(pages::frame_offset(frame), &body)
-                    .map_err(io)?;
-                state.stale.remove(&frame);
-                let body_crc = pages::frame_crc(&body);
-                entries.insert(
-                    page,
-                    PageEntry {
-                        page_id: page,
-                        frame,
-                        body_crc,
-                        rows,
-                    },
-                );
-            }
-        }
-        file.sync_data().map_err(io)?;
-        let frame_count = entries
-            .values()
-            .map(|page| page.frame + 1)
-            .max()
-            .unwrap_or(0);
-        state.file_frames = state.file_frames.max(frame_count);
-        Ok(Manifest {
-            schema_fingerprint: state.meta.schema_fingerprint,
-            generation: 0,
-            checkpoint_seq: 0,
-            frame_count,
-            pages: entries.into_values().collect(),
-        })
-    }
-
-    /// Creates the page file, holding only its header (synced, directory
-    /// synced), if the table has none yet.
-    fn create_page_file(&self, state: &mut State) -> Result<(), PersistError> {
-        if state.page_file.is_some() {
-            return Ok(());
-        }
-        let path = self.dir.join(PAGE_FILE_NAME);
-        let io = |source| PersistError::io(&path, source);
-        let file = self.vfs.open(&path, true).map_err(io)?;
-        file.set_len(0).map_err(io)?;
-        let header = pages::encode_header(state.meta.schema_fingerprint, ArchiveFormat::current());
-        file.write_at(0, &header).map_err(io)?;
-        file.sync_all().map_err(io)?;
-        self.vfs.sync_dir(&self.dir).map_err(io)?;
-        state.page_file = Some(file);
-        state.file_frames = 0;
-        Ok(())
-    }
-
     /// Steps 3 to 5: the manifest, the metadata file, the clean-up.
     fn commit<R: Row>(
         &self,
@@ -435,108 +352,6 @@ impl Checkpointer {
         for old in old_generations.into_iter().filter(|&old| old > 0) {
             let _ = self.vfs.remove_file(&self.dir.join(manifest_name(old)));
         }
-    }
-
-    /// Overwrites every stale frame with zeros and syncs the page file.
-    fn zero_stale_frames(&self, state: &mut State) -> Result<(), PersistError> {
-        let Some(file) = &state.page_file else {
-            return Ok(());
-        };
-        if state.stale.is_empty() {
-            return Ok(());
-        }
-        let path = self.dir.join(PAGE_FILE_NAME);
-        let io = |source| PersistError::io(&path, source);
-        let zeros = vec![0u8; FRAME_LEN];
-        for &frame in &state.stale {
-            file.write_at(pages::frame_offset(frame), &zeros)
-                .map_err(io)?;
-        }
-        file.sync_data().map_err(io)?;
-        state.stale.clear();
-        Ok(())
-    }
-}
-
-/// The frames a checkpoint may write: those no manifest the metadata
-/// file may name uses, and that no page of the new manifest took yet.
-struct FreeFrames {
-    /// Frames of the current manifest and of the unsettled ones.
-    in_use: HashSet<u32>,
-    /// Frames the new manifest uses so far.
-    taken: HashSet<u32>,
-    /// No frame below this one is free.
-    next_candidate: u32,
-}
-
-impl FreeFrames {
-    /// The free frames of `state`, for a new manifest whose pages are
-    /// `kept` so far.
-    fn new<'a>(state: &State, kept: impl Iterator<Item = &'a PageEntry>) -> Self {
-        let in_use = state
-            .manifest
-            .pages
-            .iter()
-            .chain(
-                state
-                    .unsettled
-                    .iter()
-                    .flat_map(|unsettled| &unsettled.pages),
-            )
-            .map(|page| page.frame)
-            .collect();
-        Self {
-            in_use,
-            taken: kept.map(|page| page.frame).collect(),
-            next_candidate: 0,
-        }
-    }
-
-    /// The lowest free frame, taken for the new manifest.
-    fn take(&mut self) -> u32 {
-        while self.in_use.contains(&self.next_candidate)
-            || self.taken.contains(&self.next_candidate)
-        {
-            self.next_candidate += 1;
-        }
-        self.taken.insert(self.next_candidate);
-        self.next_candidate
-    }
-}
-
-/// The frame bodies of the pages of `pass` that still hold rows: zeros but
-/// for each live row copied at its offset, with the rows' slots.
-fn copy_rows<R: Row>(
-    capture: &worktable_core::PageCapture<'_, R>,
-    pass: &[u32],
-) -> HashMap<u32, (Vec<u8>, Vec<RowSlot>)> {
-    let mut frames: HashMap<u32, (Vec<u8>, Vec<RowSlot>)> = HashMap::new();
-    capture.rows_in(pass, |page, offset, bytes| {
-        let (body, rows) = frames
-            .entry(page)
-            .or_insert_with(|| (vec![0; FRAME_LEN], Vec::new()));
-        let start = usize::from(offset);
-        body[start..start + bytes.len()].copy_from_slice(bytes);
-        rows.push(RowSlot {
-            offset,
-            len: bytes.len() as u16,
-        });
-    });
-    frames
-}
-
-/// Cuts the page file after the last frame the current manifest uses
-/// (best effort: a file that cannot be cut keeps its stale frames).
-fn cut_page_file(state: &mut State) {
-    if let Some(file) = &state.page_file
-        && state.file_frames > state.manifest.frame_count
-        && file
-            .set_len(pages::frame_offset(state.manifest.frame_count))
-            .is_ok()
-    {
-        state.file_frames = state.manifest.frame_count;
-        let end = state.file_frames;
-        state.stale.retain(|&frame| frame < end);
     }
 }
 
