@@ -5,6 +5,8 @@
 //! See the [crate documentation](crate) for what each [`Durability`] mode
 //! promises.
 
+mod background;
+mod blocking;
 mod checkpoint;
 mod error;
 mod files;
@@ -19,18 +21,12 @@ mod writer;
 #[cfg(test)]
 mod tests;
 
-use std::future::Future;
 use std::ops::Deref;
 use std::path::{Path, PathBuf};
-use std::pin::pin;
-use std::sync::{Arc, Condvar, Mutex, PoisonError};
-use std::task::{Context, Poll, Wake, Waker};
-use std::thread::{self, JoinHandle, Thread};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::thread::JoinHandle;
 
-use tokio::sync::oneshot;
-use worktable_core::events::CommitHook;
-use worktable_core::{Row, TableRestore, WorkTable};
+use worktable_core::{Row, WorkTable};
 
 pub use checkpoint::CheckpointReport;
 pub use error::PersistError;
@@ -42,12 +38,11 @@ pub use schema::SchemaDifference;
 #[doc(hidden)]
 pub use writer::LogStats;
 
+use background::Background;
 use checkpoint::Checkpointer;
 use recover::Recovered;
-use writer::{Hook, Segment, Shared, create_segment, run_flusher};
+use writer::{Hook, Shared, spawn_flusher};
 
-use crate::format::ArchiveFormat;
-use crate::log::{HEADER_LEN, SegmentHeader};
 use crate::vfs::{RealFs, Vfs};
 
 /// A [`WorkTable`] kept in a directory: every committed change is appended
@@ -110,10 +105,9 @@ struct Inner<R: Row> {
     shared: Arc<Shared>,
     /// Runs checkpoints.
     checkpointer: Checkpointer,
-    /// The background checkpoint thread's control.
-    control: Mutex<Control>,
-    /// Wakes the background checkpoint thread.
-    wake: Condvar,
+    /// What the background checkpoint thread and the handle tell each
+    /// other.
+    background: Background,
     /// The table directory.
     dir: PathBuf,
     /// The file system it is on.
@@ -122,15 +116,6 @@ struct Inner<R: Row> {
     options: Options,
     /// The directory lock, released when the last owner goes.
     _lock: Box<dyn std::any::Any + Send + Sync>,
-}
-
-/// What the background checkpoint thread is told and tells.
-#[derive(Debug, Default)]
-struct Control {
-    stop: bool,
-    /// The last background checkpoint failed: its error (the thread tries
-    /// again at the next trigger).
-    failed: Option<Arc<PersistError>>,
 }
 
 impl<R: Row> std::fmt::Debug for PersistentTable<R> {
@@ -183,8 +168,10 @@ impl<R: Row> PersistentTable<R> {
     ///   metadata file cannot be read or is not this table's.
     /// - [`PersistError::ArchiveFormat`]: the metadata file, a log segment
     ///   or the page file records an rkyv archive format other than this
-    ///   build's ([`ArchiveFormat::current`]): the rows were written by a
-    ///   build whose rkyv was compiled with other features.
+    ///   build's
+    ///   ([`ArchiveFormat::current`](crate::format::ArchiveFormat::current)):
+    ///   the rows were written by a build whose rkyv was compiled with other
+    ///   features.
     /// - [`PersistError::Manifest`], [`PersistError::ManifestMismatch`],
     ///   [`PersistError::PageFile`], [`PersistError::PageFrame`]: the
     ///   checkpoint is damaged.
@@ -234,16 +221,11 @@ impl<R: Row> PersistentTable<R> {
             deleted_max,
             obsolete,
         } = recovered;
-        let header = SegmentHeader {
-            schema_fingerprint: R::SCHEMA_FINGERPRINT,
-            first_seq: last_segment.map_or(last_seq + 1, |(header, _, _)| header.first_seq),
-            archive_format: ArchiveFormat::current(),
-        };
-        let segment =
-            open_last_segment::<R>(&*vfs, dir, last_segment, &header, options.secure_delete)?;
+        let (header, segment) =
+            recover::open_log::<R>(&*vfs, dir, last_segment, last_seq, options.secure_delete)?;
         let shared = Shared::new(dir.to_owned(), header, options.durability, last_seq);
         let hook = Arc::new(Hook::<R>::new(Arc::clone(&shared), deleted_max));
-        let table = build_table(restore, dir, last_seq, &hook)?;
+        let table = recover::build_table(restore, dir, last_seq, &hook)?;
         let checkpointer = Checkpointer::new(
             Arc::clone(&vfs),
             dir.to_owned(),
@@ -251,22 +233,15 @@ impl<R: Row> PersistentTable<R> {
             meta,
             manifest,
         )?;
-        remove_obsolete(&*vfs, obsolete, options.secure_delete);
-        let flusher = thread::Builder::new()
-            .name(format!("worktable-log-{}", R::TABLE_NAME))
-            .spawn({
-                let shared = Arc::clone(&shared);
-                let vfs = Arc::clone(&vfs);
-                move || run_flusher(shared, vfs, segment)
-            })
+        recover::remove_obsolete(&*vfs, obsolete, options.secure_delete);
+        let flusher = spawn_flusher(R::TABLE_NAME, &shared, &vfs, segment)
             .map_err(|source| PersistError::io(dir, source))?;
         let inner = Arc::new(Inner {
             table,
             hook,
             shared,
             checkpointer,
-            control: Mutex::new(Control::default()),
-            wake: Condvar::new(),
+            background: Background::default(),
             dir: dir.to_owned(),
             vfs,
             options,
@@ -280,12 +255,7 @@ impl<R: Row> PersistentTable<R> {
         if force_checkpoint {
             opened.inner.checkpoint_now(true)?;
         }
-        let checkpoints = thread::Builder::new()
-            .name(format!("worktable-checkpoint-{}", R::TABLE_NAME))
-            .spawn({
-                let inner = Arc::clone(&opened.inner);
-                move || inner.run_background()
-            })
+        let checkpoints = background::spawn_checkpointer(&opened.inner)
             .map_err(|source| PersistError::io(dir, source))?;
         opened.checkpoints = Some(checkpoints);
         Ok(opened)
@@ -317,7 +287,7 @@ impl<R: Row> PersistentTable<R> {
     /// tries again at its next trigger, and [`close`](Self::close) takes
     /// one more and reports its error.
     pub fn background_checkpoint_error(&self) -> Option<Arc<PersistError>> {
-        self.inner.lock_control().failed.clone()
+        self.inner.background.last_error()
     }
 
     /// Whether the table still takes writes: [`Health::Failed`] once its
@@ -390,31 +360,6 @@ impl<R: Row> PersistentTable<R> {
             .await
     }
 
-    /// Runs `work` on a thread of its own (it blocks: file I/O, waiting for
-    /// the log) and waits for its result without blocking the caller's
-    /// runtime. `work` must let go of the table before it returns: once
-    /// `close` has its answer, the directory lock must be released with the
-    /// handle.
-    async fn on_thread<T: Send + 'static>(
-        &self,
-        what: &str,
-        work: impl FnOnce() -> Result<T, PersistError> + Send + 'static,
-    ) -> Result<T, PersistError> {
-        let (sender, receiver) = oneshot::channel();
-        thread::Builder::new()
-            .name(format!("worktable-{what}-{}", R::TABLE_NAME))
-            .spawn(move || {
-                let _ = sender.send(work());
-            })
-            .map_err(|source| PersistError::io(&self.inner.dir, source))?;
-        receiver.await.unwrap_or_else(|_| {
-            Err(PersistError::io(
-                &self.inner.dir,
-                std::io::Error::other(format!("the {what} thread ended without a result")),
-            ))
-        })
-    }
-
     /// Writes and syncs every logged change, takes a last checkpoint (so
     /// that the next open has no log to replay), stops the background
     /// threads and releases the directory.
@@ -447,8 +392,7 @@ impl<R: Row> PersistentTable<R> {
     /// progress) and waits for it.
     fn stop_checkpoints(&mut self) {
         if let Some(thread) = self.checkpoints.take() {
-            self.inner.lock_control().stop = true;
-            self.inner.wake.notify_all();
+            self.inner.background.request_stop();
             let _ = thread.join();
         }
     }
@@ -487,151 +431,9 @@ impl<R: Row> Drop for PersistentTable<R> {
 }
 
 impl<R: Row> Inner<R> {
-    fn lock_control(&self) -> std::sync::MutexGuard<'_, Control> {
-        self.control.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
     /// One checkpoint, on this thread.
     fn checkpoint_now(&self, force: bool) -> Result<CheckpointReport, PersistError> {
         self.checkpointer
             .run(&self.table, &self.hook, &self.shared, force)
-    }
-
-    /// The background checkpoint thread: checkpoints when the log has grown
-    /// by `checkpoint_log_bytes`, or `checkpoint_interval` after the last
-    /// checkpoint if anything was logged, until stopped.
-    fn run_background(&self) {
-        let poll = Duration::from_millis(50);
-        let mut last = Instant::now();
-        let mut control = self.lock_control();
-        loop {
-            // Checked before waiting too: a stop asked for before this
-            // thread first waited sent its wake-up to nobody.
-            if control.stop {
-                return;
-            }
-            control = self
-                .wake
-                .wait_timeout(control, poll)
-                .unwrap_or_else(PoisonError::into_inner)
-                .0;
-            if control.stop {
-                return;
-            }
-            let logged = self.shared.logged_since_rotation();
-            let by_size = logged >= self.options.checkpoint_log_bytes;
-            let by_time = logged > 0
-                && self
-                    .options
-                    .checkpoint_interval
-                    .is_some_and(|interval| last.elapsed() >= interval);
-            if !(by_size || by_time) {
-                continue;
-            }
-            drop(control);
-            let outcome = self.checkpoint_now(false);
-            last = Instant::now();
-            control = self.lock_control();
-            control.failed = outcome.err().map(Arc::new);
-        }
-    }
-}
-
-/// Builds the indexes over the rows `restore` holds and installs `hook`;
-/// the table numbers its changes on from `last_seq`, the log's last
-/// record, so that event numbers and log numbers are one numbering.
-fn build_table<R: Row>(
-    mut restore: TableRestore<R>,
-    dir: &Path,
-    last_seq: u64,
-    hook: &Arc<Hook<R>>,
-) -> Result<WorkTable<R>, PersistError> {
-    let restore_error = |source| PersistError::Restore {
-        path: dir.to_owned(),
-        source,
-    };
-    restore.continue_after(last_seq).map_err(restore_error)?;
-    restore
-        .finish(Some(Arc::clone(hook) as Arc<dyn CommitHook<R>>))
-        .map_err(restore_error)
-}
-
-/// Removes the files recovery found obsolete (best effort: what is left is
-/// removed at the next open).
-fn remove_obsolete(vfs: &dyn Vfs, obsolete: Vec<PathBuf>, secure_delete: bool) {
-    for path in obsolete {
-        // A log segment or a `.tmp` file may hold rows: cleared first
-        // when deleted data must not stay (a file that cannot be
-        // cleared stays, for the next open).
-        if secure_delete && checkpoint::zero_file(vfs, &path).is_err() {
-            continue;
-        }
-        let _ = vfs.remove_file(&path);
-    }
-}
-
-/// Opens the last segment for appending after cutting its torn tail (and
-/// syncing), or creates it; an empty segment written for another row type
-/// (left by a migration) is created anew.
-fn open_last_segment<R: Row>(
-    vfs: &dyn Vfs,
-    dir: &Path,
-    last: Option<(SegmentHeader, u64, u64)>,
-    header: &SegmentHeader,
-    secure_delete: bool,
-) -> Result<Segment, PersistError> {
-    let path = dir.join(files::segment_name(header.first_seq));
-    let io = |source| PersistError::io(&path, source);
-    match last {
-        Some((found, valid_len, len))
-            if found.schema_fingerprint == R::SCHEMA_FINGERPRINT
-                || valid_len > HEADER_LEN as u64 =>
-        {
-            // Writer obligation: nothing of an earlier attempt may follow
-            // the records appended from now on; and the durable mark stamped
-            // on them may only claim what is synced, so sync what the scan
-            // kept.
-            let file = vfs.open(&path, false).map_err(io)?;
-            if valid_len < len {
-                if secure_delete {
-                    // The cut tail may hold row images of unacknowledged
-                    // writes.
-                    let zeros = vec![0u8; usize::try_from(len - valid_len).unwrap_or(usize::MAX)];
-                    file.write_at(valid_len, &zeros).map_err(io)?;
-                    file.sync_data().map_err(io)?;
-                }
-                file.set_len(valid_len).map_err(io)?;
-            }
-            file.sync_all().map_err(io)?;
-            Ok(Segment {
-                file,
-                len: valid_len,
-                unsynced: false,
-            })
-        }
-        _ => create_segment(vfs, dir, header).map_err(io),
-    }
-}
-
-/// Wakes the thread that polls a future.
-struct ThreadWaker(Thread);
-
-impl Wake for ThreadWaker {
-    fn wake(self: Arc<Self>) {
-        self.0.unpark();
-    }
-}
-
-/// Runs `future` to completion on this thread (a background thread waiting
-/// for the flusher's progress).
-fn block_on<F: Future>(future: F) -> F::Output {
-    let mut future = pin!(future);
-    let waker = Waker::from(Arc::new(ThreadWaker(thread::current())));
-    let mut context = Context::from_waker(&waker);
-    loop {
-        if let Poll::Ready(output) = future.as_mut().poll(&mut context) {
-            return output;
-        }
-        thread::park();
     }
 }

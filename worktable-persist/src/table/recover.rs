@@ -1,20 +1,24 @@
 //! Recovery: rebuilding a table from its directory — the metadata file, the
 //! checkpoint (manifest and page file) it names, and the log after it.
 //!
-//! Nothing here writes except a new table's metadata file; the caller cuts
-//! a torn tail off the last segment and removes obsolete files once the
-//! table is rebuilt.
+//! [`recover`] writes nothing but a new table's metadata file. What
+//! follows it before the table takes writes is here too: the table built
+//! from the recovered rows ([`build_table`]), the torn tail cut off the
+//! last segment, which is then opened for appending ([`open_log`]), and
+//! the files earlier runs left behind removed ([`remove_obsolete`]).
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use worktable_core::{Row, TableRestore};
+use worktable_core::events::CommitHook;
+use worktable_core::{Row, TableRestore, WorkTable};
 
 use super::error::PersistError;
 use super::files::{parse_manifest_name, parse_segment_name, segment_name};
 use super::schema;
-use super::writer::generates_keys;
+use super::writer::{Hook, Segment, create_segment, generates_keys};
 use crate::format::ArchiveFormat;
-use crate::log::{self, RecordKind, SegmentHeader};
+use crate::log::{self, HEADER_LEN, RecordKind, SegmentHeader};
 use crate::meta::{self, Meta, MetaError, StoredSchema};
 use crate::pages::{self, Manifest, PAGE_FILE_NAME, PageEntry};
 use crate::vfs::Vfs;
@@ -458,4 +462,103 @@ fn frame_body<'a>(
         ));
     }
     Ok(body)
+}
+
+// After recovery: what `PersistentTable::start` does with what was
+// recovered before the table takes writes.
+
+/// Builds the indexes over the rows `restore` holds and installs `hook`;
+/// the table numbers its changes on from `last_seq`, the log's last
+/// record, so that event numbers and log numbers are one numbering.
+pub(crate) fn build_table<R: Row>(
+    mut restore: TableRestore<R>,
+    dir: &Path,
+    last_seq: u64,
+    hook: &Arc<Hook<R>>,
+) -> Result<WorkTable<R>, PersistError> {
+    let restore_error = |source| PersistError::Restore {
+        path: dir.to_owned(),
+        source,
+    };
+    restore.continue_after(last_seq).map_err(restore_error)?;
+    restore
+        .finish(Some(Arc::clone(hook) as Arc<dyn CommitHook<R>>))
+        .map_err(restore_error)
+}
+
+/// Removes the files recovery found obsolete (best effort: what is left is
+/// removed at the next open).
+pub(crate) fn remove_obsolete(vfs: &dyn Vfs, obsolete: Vec<PathBuf>, secure_delete: bool) {
+    for path in obsolete {
+        // A log segment or a `.tmp` file may hold rows: cleared first
+        // when deleted data must not stay (a file that cannot be
+        // cleared stays, for the next open).
+        if secure_delete && super::checkpoint::zero_file(vfs, &path).is_err() {
+            continue;
+        }
+        let _ = vfs.remove_file(&path);
+    }
+}
+
+/// Makes the log ready for appending after recovery: returns the header
+/// of the segment new records go to (this row type's: the last segment's,
+/// or the one starting after `last_seq` when there is none) and that
+/// segment, opened with its torn tail cut off, or created.
+pub(crate) fn open_log<R: Row>(
+    vfs: &dyn Vfs,
+    dir: &Path,
+    last_segment: Option<(SegmentHeader, u64, u64)>,
+    last_seq: u64,
+    secure_delete: bool,
+) -> Result<(SegmentHeader, Segment), PersistError> {
+    let header = SegmentHeader {
+        schema_fingerprint: R::SCHEMA_FINGERPRINT,
+        first_seq: last_segment.map_or(last_seq + 1, |(header, _, _)| header.first_seq),
+        archive_format: ArchiveFormat::current(),
+    };
+    let segment = open_last_segment::<R>(vfs, dir, last_segment, &header, secure_delete)?;
+    Ok((header, segment))
+}
+
+/// Opens the last segment for appending after cutting its torn tail (and
+/// syncing), or creates it; an empty segment written for another row type
+/// (left by a migration) is created anew.
+fn open_last_segment<R: Row>(
+    vfs: &dyn Vfs,
+    dir: &Path,
+    last: Option<(SegmentHeader, u64, u64)>,
+    header: &SegmentHeader,
+    secure_delete: bool,
+) -> Result<Segment, PersistError> {
+    let path = dir.join(segment_name(header.first_seq));
+    let io = |source| PersistError::io(&path, source);
+    match last {
+        Some((found, valid_len, len))
+            if found.schema_fingerprint == R::SCHEMA_FINGERPRINT
+                || valid_len > HEADER_LEN as u64 =>
+        {
+            // Writer obligation: nothing of an earlier attempt may follow
+            // the records appended from now on; and the durable mark stamped
+            // on them may only claim what is synced, so sync what the scan
+            // kept.
+            let file = vfs.open(&path, false).map_err(io)?;
+            if valid_len < len {
+                if secure_delete {
+                    // The cut tail may hold row images of unacknowledged
+                    // writes.
+                    let zeros = vec![0u8; usize::try_from(len - valid_len).unwrap_or(usize::MAX)];
+                    file.write_at(valid_len, &zeros).map_err(io)?;
+                    file.sync_data().map_err(io)?;
+                }
+                file.set_len(valid_len).map_err(io)?;
+            }
+            file.sync_all().map_err(io)?;
+            Ok(Segment {
+                file,
+                len: valid_len,
+                unsynced: false,
+            })
+        }
+        _ => create_segment(vfs, dir, header).map_err(io),
+    }
 }

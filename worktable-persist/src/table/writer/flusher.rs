@@ -7,6 +7,7 @@ use std::mem;
 use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, MutexGuard, PoisonError};
+use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use super::super::files::segment_name;
@@ -23,9 +24,24 @@ pub(crate) struct Segment {
     pub(crate) unsynced: bool,
 }
 
+/// Starts the flusher thread of the table `table_name`, appending to
+/// `segment`.
+pub(crate) fn spawn_flusher(
+    table_name: &str,
+    shared: &Arc<Shared>,
+    vfs: &Arc<dyn Vfs>,
+    segment: Segment,
+) -> io::Result<JoinHandle<()>> {
+    let shared = Arc::clone(shared);
+    let vfs = Arc::clone(vfs);
+    thread::Builder::new()
+        .name(format!("worktable-log-{table_name}"))
+        .spawn(move || run_flusher(shared, vfs, segment))
+}
+
 /// The flusher thread's body: writes and syncs the log until asked to
 /// stop, starting with `segment`.
-pub(crate) fn run_flusher(shared: Arc<Shared>, vfs: Arc<dyn Vfs>, segment: Segment) {
+fn run_flusher(shared: Arc<Shared>, vfs: Arc<dyn Vfs>, segment: Segment) {
     let stopped = MarkStopped(Arc::clone(&shared));
     flush_until_stopped(&stopped.0, &*vfs, segment);
 }

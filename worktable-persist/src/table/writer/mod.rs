@@ -34,7 +34,7 @@ use super::error::PersistError;
 use crate::format::ArchiveFormat;
 use crate::log::SegmentHeader;
 
-pub(crate) use flusher::{Segment, create_segment, run_flusher};
+pub(crate) use flusher::{Segment, create_segment, spawn_flusher};
 pub(crate) use hook::{Hook, generates_keys};
 
 /// How often `Durability::None` hands buffered records to the operating
@@ -304,7 +304,7 @@ impl Shared {
                     return Err(self.write_error(Arc::new(io::Error::other(stopped.to_owned()))));
                 }
             }
-            if super::block_on(progress.changed()).is_err() {
+            if super::blocking::block_on(progress.changed()).is_err() {
                 return Err(
                     self.write_error(Arc::new(io::Error::other("the log's flusher is gone")))
                 );
