@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use worktable_core::Row;
 
 use super::Inner;
-use super::error::PersistError;
+use super::error::CheckpointError;
 
 /// How often the thread looks at the log's size and the clock.
 const POLL: Duration = Duration::from_millis(50);
@@ -39,7 +39,7 @@ struct Control {
     stop: bool,
     /// The last background checkpoint failed: its error (the thread tries
     /// again at the next trigger).
-    failed: Option<Arc<PersistError>>,
+    failed: Option<Arc<CheckpointError>>,
 }
 
 impl Background {
@@ -48,7 +48,7 @@ impl Background {
     }
 
     /// The error of the last background checkpoint, if it failed.
-    pub(super) fn last_error(&self) -> Option<Arc<PersistError>> {
+    pub(super) fn last_error(&self) -> Option<Arc<CheckpointError>> {
         self.lock().failed.clone()
     }
 

@@ -10,6 +10,7 @@
 //! parking between wake-ups.
 
 use std::future::Future;
+use std::io;
 use std::pin::pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
@@ -19,7 +20,6 @@ use tokio::sync::oneshot;
 use worktable_core::Row;
 
 use super::PersistentTable;
-use super::error::PersistError;
 
 impl<R: Row> PersistentTable<R> {
     /// Runs `work` on a thread of its own (it blocks: file I/O, waiting for
@@ -27,24 +27,25 @@ impl<R: Row> PersistentTable<R> {
     /// runtime. `work` must let go of the table before it returns: once
     /// `close` has its answer, the directory lock must be released with the
     /// handle.
+    ///
+    /// # Errors
+    ///
+    /// The thread cannot be started, or ended without a result (it
+    /// panicked); the caller reports it in its own error family.
     pub(super) async fn on_thread<T: Send + 'static>(
         &self,
         what: &str,
-        work: impl FnOnce() -> Result<T, PersistError> + Send + 'static,
-    ) -> Result<T, PersistError> {
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> io::Result<T> {
         let (sender, receiver) = oneshot::channel();
         thread::Builder::new()
             .name(format!("worktable-{what}-{}", R::TABLE_NAME))
             .spawn(move || {
                 let _ = sender.send(work());
-            })
-            .map_err(|source| PersistError::io(&self.inner.dir, source))?;
-        receiver.await.unwrap_or_else(|_| {
-            Err(PersistError::io(
-                &self.inner.dir,
-                std::io::Error::other(format!("the {what} thread ended without a result")),
-            ))
-        })
+            })?;
+        receiver
+            .await
+            .map_err(|_| io::Error::other(format!("the {what} thread ended without a result")))
     }
 }
 

@@ -64,7 +64,7 @@ mod page_file;
 
 use page_file::cut_page_file;
 
-use super::error::PersistError;
+use super::error::{CheckpointError, OpenError};
 use super::files::parse_segment_name;
 use super::recover::write_meta;
 use super::writer::{Hook, Shared};
@@ -143,7 +143,7 @@ impl Checkpointer {
         secure_delete: bool,
         meta: Meta,
         manifest: Option<Manifest>,
-    ) -> Result<Self, PersistError> {
+    ) -> Result<Self, OpenError> {
         let manifest = manifest.unwrap_or_else(|| Manifest {
             schema_fingerprint: meta.schema_fingerprint,
             generation: 0,
@@ -157,10 +157,8 @@ impl Checkpointer {
         } else {
             let file = vfs
                 .open(&path, false)
-                .map_err(|source| PersistError::io(&path, source))?;
-            let len = file
-                .len()
-                .map_err(|source| PersistError::io(&path, source))?;
+                .map_err(|source| OpenError::io(&path, source))?;
+            let len = file.len().map_err(|source| OpenError::io(&path, source))?;
             let frames = len.saturating_sub(HEADER_LEN as u64) / FRAME_LEN as u64;
             (Some(file), u32::try_from(frames).unwrap_or(u32::MAX))
         };
@@ -192,7 +190,7 @@ impl Checkpointer {
     /// Records in the metadata file that every log record up to `synced` is
     /// synced (a table closing without a checkpoint: its log was just
     /// synced), so that recovery refuses a log cut short below it.
-    pub(crate) fn record_synced(&self, synced: u64) -> Result<(), PersistError> {
+    pub(crate) fn record_synced(&self, synced: u64) -> Result<(), CheckpointError> {
         let mut state = self.lock();
         if synced <= state.meta.log_synced_through {
             return Ok(());
@@ -220,7 +218,7 @@ impl Checkpointer {
         hook: &Hook<R>,
         shared: &Shared,
         force: bool,
-    ) -> Result<CheckpointReport, PersistError> {
+    ) -> Result<CheckpointReport, CheckpointError> {
         let mut state = self.lock();
         let seq = shared.rotate(R::SCHEMA_FINGERPRINT);
         shared.wait_for_segment(seq + 1)?;
@@ -243,7 +241,7 @@ impl Checkpointer {
         // row the capture copied was applied after its record was handed
         // to the log, so syncing everything logged by now covers them.
         let outcome = written
-            .and_then(|manifest| shared.sync_logged().map(|synced| (manifest, synced)))
+            .and_then(|manifest| Ok((manifest, shared.sync_logged()?)))
             .and_then(|(manifest, synced)| self.commit(&mut state, manifest, seq, synced, hook));
         match outcome {
             Ok(()) => Ok(report(&state.manifest, changed.len())),
@@ -263,7 +261,7 @@ impl Checkpointer {
         seq: u64,
         synced: u64,
         hook: &Hook<R>,
-    ) -> Result<(), PersistError> {
+    ) -> Result<(), CheckpointError> {
         let generation = state
             .unsettled
             .iter()
@@ -282,17 +280,19 @@ impl Checkpointer {
             // `seq` among them, before this point: recovery refuses a log
             // that ends before it.
             log_synced_through: synced.max(state.meta.log_synced_through),
-            key_state: hook.key_state().map_err(|source| PersistError::KeyState {
-                path: self.dir.join(crate::meta::FILE_NAME),
-                source,
-            })?,
+            key_state: hook
+                .key_state()
+                .map_err(|source| CheckpointError::KeyState {
+                    path: self.dir.join(crate::meta::FILE_NAME),
+                    source,
+                })?,
             schema: super::schema::stored(&R::SCHEMA),
             ..state.meta.clone()
         };
         if let Err(error) = write_meta(&*self.vfs, &self.dir, &meta) {
             // The new metadata file may be in place nonetheless.
             state.unsettled.push(manifest);
-            return Err(error);
+            return Err(error.into());
         }
         // The checkpoint is in effect. What follows only frees space (and,
         // with `secure_delete`, clears it); a failure leaves files the next
@@ -314,9 +314,9 @@ impl Checkpointer {
     }
 
     /// Step 3: writes `manifest` to its file, synced, directory synced.
-    fn write_manifest(&self, manifest: &Manifest) -> Result<(), PersistError> {
+    fn write_manifest(&self, manifest: &Manifest) -> Result<(), CheckpointError> {
         let path = self.dir.join(manifest_name(manifest.generation));
-        let bytes = pages::encode(manifest).map_err(|source| PersistError::ManifestMismatch {
+        let bytes = pages::encode(manifest).map_err(|source| CheckpointError::ManifestEncode {
             path: path.clone(),
             detail: format!("cannot be encoded: {source}"),
         })?;
@@ -357,10 +357,10 @@ impl Checkpointer {
 
 /// Overwrites with zeros, and syncs, the log segments whose records all have
 /// sequence numbers up to `seq` (before they are removed).
-fn zero_segments_through(vfs: &dyn Vfs, dir: &Path, seq: u64) -> Result<(), PersistError> {
+fn zero_segments_through(vfs: &dyn Vfs, dir: &Path, seq: u64) -> Result<(), CheckpointError> {
     let names = vfs
         .list(dir)
-        .map_err(|source| PersistError::io(dir, source))?;
+        .map_err(|source| CheckpointError::io(dir, source))?;
     for name in names {
         if parse_segment_name(&name).is_none_or(|first| first > seq) {
             continue;
@@ -371,8 +371,8 @@ fn zero_segments_through(vfs: &dyn Vfs, dir: &Path, seq: u64) -> Result<(), Pers
 }
 
 /// Overwrites the file at `path` with zeros, whole, and syncs it.
-pub(crate) fn zero_file(vfs: &dyn Vfs, path: &Path) -> Result<(), PersistError> {
-    let io = |source| PersistError::io(path, source);
+pub(crate) fn zero_file(vfs: &dyn Vfs, path: &Path) -> Result<(), CheckpointError> {
+    let io = |source| CheckpointError::io(path, source);
     let file = vfs.open(path, false).map_err(io)?;
     let len = file.len().map_err(io)?;
     let zeros = vec![0u8; 1 << 20];
@@ -402,8 +402,8 @@ fn write_new_file(
     dir: &Path,
     path: &Path,
     bytes: &[u8],
-) -> Result<(), PersistError> {
-    let io = |source| PersistError::io(path, source);
+) -> Result<(), CheckpointError> {
+    let io = |source| CheckpointError::io(path, source);
     let file = vfs.open(path, true).map_err(io)?;
     file.set_len(0).map_err(io)?;
     file.write_at(0, bytes).map_err(io)?;

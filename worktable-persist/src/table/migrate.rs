@@ -7,7 +7,7 @@ use std::sync::Arc;
 use worktable_core::rkyv::{self, rancor};
 use worktable_core::{Row, TableRestore};
 
-use super::error::PersistError;
+use super::error::OpenError;
 use super::recover::{self, Recovered};
 use super::{Options, PersistentTable};
 use crate::meta::{self, MetaError};
@@ -73,17 +73,19 @@ impl<R: Row> PersistentTable<R> {
     /// # Errors
     ///
     /// Those of [`open`](Self::open), for the old files or the new ones
-    /// ([`PersistError::ArchiveFormat`] among them, before the fingerprint
+    /// ([`OpenError::ArchiveFormat`] among them, before the fingerprint
     /// is compared);
-    /// [`PersistError::SchemaMismatch`] when the directory was written for
-    /// neither `Old` nor `R`; [`PersistError::MigratedRow`] when a
-    /// converted row cannot be serialized; [`PersistError::Restore`] when
-    /// the converted rows break a unique index of `R`.
+    /// [`OpenError::SchemaMismatch`] when the directory was written for
+    /// neither `Old` nor `R`; [`OpenError::MigratedRow`] when a
+    /// converted row cannot be serialized; [`OpenError::Restore`] when
+    /// the converted rows break a unique index of `R`;
+    /// [`OpenError::Checkpoint`] when the checkpoint of the converted rows
+    /// cannot be written (the directory stays as `Old` wrote it).
     pub fn open_migrating<Old: Row>(
         dir: impl AsRef<Path>,
         options: Options,
         migrate: impl FnMut(Old) -> R,
-    ) -> Result<Self, PersistError> {
+    ) -> Result<Self, OpenError> {
         Self::open_migrating_in(Arc::new(RealFs), dir.as_ref(), options, migrate)
     }
 
@@ -95,9 +97,9 @@ impl<R: Row> PersistentTable<R> {
         dir: &Path,
         options: Options,
         migrate: impl FnMut(Old) -> R,
-    ) -> Result<Self, PersistError> {
+    ) -> Result<Self, OpenError> {
         vfs.create_dir_all(dir)
-            .map_err(|source| PersistError::io(dir, source))?;
+            .map_err(|source| OpenError::io(dir, source))?;
         let lock = vfs.lock_dir(dir)?;
         if !written_for::<Old, R>(&*vfs, dir)? {
             // Written for `R` already, or no table yet.
@@ -114,16 +116,16 @@ impl<R: Row> PersistentTable<R> {
 ///
 /// # Errors
 ///
-/// Those of reading the metadata file; [`PersistError::ArchiveFormat`]
+/// Those of reading the metadata file; [`OpenError::ArchiveFormat`]
 /// (checked first, as `open` does: rows of another archive format cannot
-/// be read as `Old` or as `R`); [`PersistError::SchemaMismatch`] when the
+/// be read as `Old` or as `R`); [`OpenError::SchemaMismatch`] when the
 /// table was written for neither.
-fn written_for<Old: Row, R: Row>(vfs: &dyn Vfs, dir: &Path) -> Result<bool, PersistError> {
+fn written_for<Old: Row, R: Row>(vfs: &dyn Vfs, dir: &Path) -> Result<bool, OpenError> {
     let path = dir.join(meta::FILE_NAME);
     let stored = match meta::read(vfs, dir, meta::FILE_NAME) {
         Ok(stored) => stored,
         Err(MetaError::Missing { .. }) => return Ok(false),
-        Err(other) => return Err(PersistError::Meta(other)),
+        Err(other) => return Err(OpenError::Meta(other)),
     };
     recover::check_archive_format(&path, stored.archive_format)?;
     if stored.schema_fingerprint == Old::SCHEMA_FINGERPRINT {
@@ -146,8 +148,8 @@ fn convert<Old: Row, R: Row>(
     vfs: &dyn Vfs,
     dir: &Path,
     mut migrate: impl FnMut(Old) -> R,
-) -> Result<Recovered<R>, PersistError> {
-    let restore_error = |source| PersistError::Restore {
+) -> Result<Recovered<R>, OpenError> {
+    let restore_error = |source| OpenError::Restore {
         path: dir.to_owned(),
         source,
     };
@@ -156,7 +158,7 @@ fn convert<Old: Row, R: Row>(
     let mut restore = TableRestore::<R>::new();
     for row in old_table.iter() {
         let bytes = rkyv::to_bytes::<rancor::Error>(&migrate(row)).map_err(|source| {
-            PersistError::MigratedRow {
+            OpenError::MigratedRow {
                 dir: dir.to_owned(),
                 source,
             }

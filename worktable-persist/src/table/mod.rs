@@ -29,7 +29,7 @@ use std::thread::JoinHandle;
 use worktable_core::{Row, WorkTable};
 
 pub use checkpoint::CheckpointReport;
-pub use error::PersistError;
+pub use error::{CheckpointError, OpenError, PersistError, ResumeError, WriteError};
 #[cfg(test)]
 pub(crate) use files::segment_name;
 pub use health::Health;
@@ -160,42 +160,44 @@ impl<R: Row> PersistentTable<R> {
     ///
     /// # Errors
     ///
-    /// - [`PersistError::AlreadyOpen`]: the directory is open elsewhere.
-    /// - [`PersistError::Meta`] (a file of an older format version
-    ///   included), [`PersistError::MetaMissing`],
-    ///   [`PersistError::TableNameMismatch`] (checked first),
-    ///   [`PersistError::SchemaMismatch`] (listing what differs): the
+    /// An [`OpenError`]:
+    ///
+    /// - [`OpenError::AlreadyOpen`]: the directory is open elsewhere.
+    /// - [`OpenError::Meta`] (a file of an older format version
+    ///   included), [`OpenError::MetaMissing`],
+    ///   [`OpenError::TableNameMismatch`] (checked first),
+    ///   [`OpenError::SchemaMismatch`] (listing what differs): the
     ///   metadata file cannot be read or is not this table's.
-    /// - [`PersistError::ArchiveFormat`]: the metadata file, a log segment
+    /// - [`OpenError::ArchiveFormat`]: the metadata file, a log segment
     ///   or the page file records an rkyv archive format other than this
     ///   build's
     ///   ([`ArchiveFormat::current`](crate::format::ArchiveFormat::current)):
     ///   the rows were written by a build whose rkyv was compiled with other
     ///   features.
-    /// - [`PersistError::Manifest`], [`PersistError::ManifestMismatch`],
-    ///   [`PersistError::PageFile`], [`PersistError::PageFrame`]: the
+    /// - [`OpenError::Manifest`], [`OpenError::ManifestMismatch`],
+    ///   [`OpenError::PageFile`], [`OpenError::PageFrame`]: the
     ///   checkpoint is damaged.
-    /// - [`PersistError::Log`], [`PersistError::LogStart`],
-    ///   [`PersistError::LogMissing`], [`PersistError::LogGap`],
-    ///   [`PersistError::LogTruncated`]: the log is damaged (not merely torn)
+    /// - [`OpenError::Log`], [`OpenError::LogStart`],
+    ///   [`OpenError::LogMissing`], [`OpenError::LogGap`],
+    ///   [`OpenError::LogTruncated`]: the log is damaged (not merely torn)
     ///   or incomplete (see the [crate documentation](crate#a-damaged-log)).
-    /// - [`PersistError::Restore`]: a row is not valid, or the rows break a
+    /// - [`OpenError::Restore`]: a row is not valid, or the rows break a
     ///   unique index.
-    /// - [`PersistError::Io`], [`PersistError::Lock`]: a file operation
+    /// - [`OpenError::Io`], [`OpenError::Lock`]: a file operation
     ///   failed (permissions included).
     ///
     /// After an error nothing was written (except a new table's metadata
     /// file) and the lock is released.
-    pub fn open(dir: impl AsRef<Path>, options: Options) -> Result<Self, PersistError> {
+    pub fn open(dir: impl AsRef<Path>, options: Options) -> Result<Self, OpenError> {
         Self::open_in(Arc::new(RealFs), dir.as_ref(), options)
     }
 
     /// [`open`](Self::open) on the file system `vfs` (a simulated disk in
     /// tests). Not a stable API.
     #[doc(hidden)]
-    pub fn open_in(vfs: Arc<dyn Vfs>, dir: &Path, options: Options) -> Result<Self, PersistError> {
+    pub fn open_in(vfs: Arc<dyn Vfs>, dir: &Path, options: Options) -> Result<Self, OpenError> {
         vfs.create_dir_all(dir)
-            .map_err(|source| PersistError::io(dir, source))?;
+            .map_err(|source| OpenError::io(dir, source))?;
         let lock = vfs.lock_dir(dir)?;
         let recovered = recover::recover::<R>(&*vfs, dir)?;
         Self::start(vfs, dir, options, lock, recovered, false)
@@ -211,7 +213,7 @@ impl<R: Row> PersistentTable<R> {
         lock: Box<dyn std::any::Any + Send + Sync>,
         recovered: Recovered<R>,
         force_checkpoint: bool,
-    ) -> Result<Self, PersistError> {
+    ) -> Result<Self, OpenError> {
         let Recovered {
             restore,
             meta,
@@ -235,7 +237,7 @@ impl<R: Row> PersistentTable<R> {
         )?;
         recover::remove_obsolete(&*vfs, obsolete, options.secure_delete);
         let flusher = spawn_flusher(R::TABLE_NAME, &shared, &vfs, segment)
-            .map_err(|source| PersistError::io(dir, source))?;
+            .map_err(|source| OpenError::io(dir, source))?;
         let inner = Arc::new(Inner {
             table,
             hook,
@@ -253,10 +255,13 @@ impl<R: Row> PersistentTable<R> {
             checkpoints: None,
         };
         if force_checkpoint {
-            opened.inner.checkpoint_now(true)?;
+            opened
+                .inner
+                .checkpoint_now(true)
+                .map_err(OpenError::Checkpoint)?;
         }
         let checkpoints = background::spawn_checkpointer(&opened.inner)
-            .map_err(|source| PersistError::io(dir, source))?;
+            .map_err(|source| OpenError::io(dir, source))?;
         opened.checkpoints = Some(checkpoints);
         Ok(opened)
     }
@@ -286,7 +291,7 @@ impl<R: Row> PersistentTable<R> {
     /// every change and the previous checkpoint stays whole); the thread
     /// tries again at its next trigger, and [`close`](Self::close) takes
     /// one more and reports its error.
-    pub fn background_checkpoint_error(&self) -> Option<Arc<PersistError>> {
+    pub fn background_checkpoint_error(&self) -> Option<Arc<CheckpointError>> {
         self.inner.background.last_error()
     }
 
@@ -294,7 +299,7 @@ impl<R: Row> PersistentTable<R> {
     /// log could not be written or synced. A failed table refuses every
     /// write before changing anything, with
     /// [`TableError::WriteRefused`](worktable_core::TableError::WriteRefused)
-    /// whose source is the [`PersistError::LogWrite`] given here; reads
+    /// whose source is the [`WriteError::LogWrite`] given here; reads
     /// keep working; close it and open it again to write.
     ///
     /// ```
@@ -350,14 +355,16 @@ impl<R: Row> PersistentTable<R> {
     ///
     /// # Errors
     ///
-    /// [`PersistError::Io`] (and the log's [`PersistError::LogWrite`]) when
-    /// a file cannot be written or synced. The checkpoint in the metadata
+    /// [`CheckpointError::Io`] (or [`CheckpointError::LogFailed`] when the
+    /// log has failed) when a file cannot be written or synced; see
+    /// [`CheckpointError`] for the others. The checkpoint in the metadata
     /// file stays the previous one, complete, and nothing is lost: the
     /// pages it did not write are written by the next checkpoint.
-    pub async fn checkpoint(&self) -> Result<CheckpointReport, PersistError> {
+    pub async fn checkpoint(&self) -> Result<CheckpointReport, CheckpointError> {
         let inner = Arc::clone(&self.inner);
         self.on_thread("checkpoint-now", move || inner.checkpoint_now(false))
             .await
+            .unwrap_or_else(|source| Err(CheckpointError::io(&self.inner.dir, source)))
     }
 
     /// Writes and syncs every logged change, takes a last checkpoint (so
@@ -366,12 +373,13 @@ impl<R: Row> PersistentTable<R> {
     ///
     /// # Errors
     ///
-    /// [`PersistError::LogWrite`] if the log could not be written or synced
-    /// (now or earlier): changes after the last successful sync may be
-    /// missing after a reopen. A checkpoint error ([`PersistError::Io`])
+    /// [`CheckpointError::LogFailed`] if the log could not be written or
+    /// synced (now or earlier): changes after the last successful sync may
+    /// be missing after a reopen. Another checkpoint error (such as
+    /// [`CheckpointError::Io`])
     /// loses nothing: the log still holds every change. The directory is
     /// released in every case.
-    pub async fn close(mut self) -> Result<(), PersistError> {
+    pub async fn close(mut self) -> Result<(), CheckpointError> {
         self.stop_checkpoints();
         let checkpointed = self.checkpoint().await;
         let mut progress = self.inner.shared.watch();
@@ -383,7 +391,9 @@ impl<R: Row> PersistentTable<R> {
             .and_then(|p| p.failed.clone());
         self.join_flusher();
         match failed {
-            Some(source) => Err(self.inner.shared.write_error(source)),
+            Some(source) => Err(CheckpointError::LogFailed(
+                self.inner.shared.write_error(source),
+            )),
             None => checkpointed.map(drop),
         }
     }
@@ -432,7 +442,7 @@ impl<R: Row> Drop for PersistentTable<R> {
 
 impl<R: Row> Inner<R> {
     /// One checkpoint, on this thread.
-    fn checkpoint_now(&self, force: bool) -> Result<CheckpointReport, PersistError> {
+    fn checkpoint_now(&self, force: bool) -> Result<CheckpointReport, CheckpointError> {
         self.checkpointer
             .run(&self.table, &self.hook, &self.shared, force)
     }

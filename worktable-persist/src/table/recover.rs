@@ -13,7 +13,7 @@ use std::sync::Arc;
 use worktable_core::events::CommitHook;
 use worktable_core::{Row, TableRestore, WorkTable};
 
-use super::error::PersistError;
+use super::error::{MetaWriteError, OpenError};
 use super::files::{parse_manifest_name, parse_segment_name, segment_name};
 use super::schema;
 use super::writer::{Hook, Segment, create_segment, generates_keys};
@@ -46,10 +46,8 @@ pub(crate) struct Recovered<R: Row> {
 
 /// Rebuilds the table kept in `dir` (locked by the caller): the metadata
 /// file, the checkpoint it names, then the log segments after it, in order.
-pub(crate) fn recover<R: Row>(vfs: &dyn Vfs, dir: &Path) -> Result<Recovered<R>, PersistError> {
-    let names = vfs
-        .list(dir)
-        .map_err(|source| PersistError::io(dir, source))?;
+pub(crate) fn recover<R: Row>(vfs: &dyn Vfs, dir: &Path) -> Result<Recovered<R>, OpenError> {
+    let names = vfs.list(dir).map_err(|source| OpenError::io(dir, source))?;
     let meta = read_meta::<R>(vfs, dir, &names)?;
     let mut restore = TableRestore::<R>::new();
     let mut deleted_max = None;
@@ -67,7 +65,7 @@ pub(crate) fn recover<R: Row>(vfs: &dyn Vfs, dir: &Path) -> Result<Recovered<R>,
     let mut last_segment = None;
     for (i, &first) in segments.iter().enumerate() {
         if first != last_seq + 1 {
-            return Err(PersistError::LogGap {
+            return Err(OpenError::LogGap {
                 path: dir.join(segment_name(segments[i - 1])),
                 last_seq,
                 next_first: first,
@@ -82,7 +80,7 @@ pub(crate) fn recover<R: Row>(vfs: &dyn Vfs, dir: &Path) -> Result<Recovered<R>,
         // Records the metadata file says were synced are gone: the log was
         // cut short (a torn tail never reaches below a completed sync).
         let last_first = segments.last().copied().unwrap_or(meta.checkpoint_seq + 1);
-        return Err(PersistError::LogTruncated {
+        return Err(OpenError::LogTruncated {
             path: dir.join(segment_name(last_first)),
             ends_at: last_seq,
             synced_through: meta.log_synced_through,
@@ -123,11 +121,11 @@ fn restore_key_state<R: Row>(
     meta: &Meta,
     restore: &mut TableRestore<R>,
     deleted_max: &mut Option<R::Pk>,
-) -> Result<(), PersistError> {
+) -> Result<(), OpenError> {
     if meta.key_state.is_empty() {
         return Ok(());
     }
-    let pk = R::decode_pk(&meta.key_state).map_err(|source| PersistError::Restore {
+    let pk = R::decode_pk(&meta.key_state).map_err(|source| OpenError::Restore {
         path: dir.join(meta::FILE_NAME),
         source: worktable_core::RestoreError::BadImage { source },
     })?;
@@ -141,9 +139,9 @@ fn restore_key_state<R: Row>(
 ///
 /// # Errors
 ///
-/// [`PersistError::LogMissing`] when the segment that must follow the
+/// [`OpenError::LogMissing`] when the segment that must follow the
 /// checkpoint is not there.
-fn segments_to_replay(dir: &Path, names: &[String], meta: &Meta) -> Result<Vec<u64>, PersistError> {
+fn segments_to_replay(dir: &Path, names: &[String], meta: &Meta) -> Result<Vec<u64>, OpenError> {
     let mut segments: Vec<u64> = names
         .iter()
         .filter_map(|name| parse_segment_name(name))
@@ -154,7 +152,7 @@ fn segments_to_replay(dir: &Path, names: &[String], meta: &Meta) -> Result<Vec<u
     match segments.first() {
         Some(&first) if first == needed => Ok(segments),
         None if meta.page_file_generation == 0 && meta.log_synced_through == 0 => Ok(segments),
-        _ => Err(PersistError::LogMissing {
+        _ => Err(OpenError::LogMissing {
             path: dir.join(segment_name(needed)),
         }),
     }
@@ -182,12 +180,12 @@ fn replay_segment<R: Row>(
     is_last: bool,
     restore: &mut TableRestore<R>,
     deleted_max: &mut Option<R::Pk>,
-) -> Result<ReplayedSegment, PersistError> {
+) -> Result<ReplayedSegment, OpenError> {
     let path = dir.join(segment_name(first));
     let bytes = vfs
         .read(&path)
-        .map_err(|source| PersistError::io(&path, source))?;
-    let log_error = |source| PersistError::Log {
+        .map_err(|source| OpenError::io(&path, source))?;
+    let log_error = |source| OpenError::Log {
         path: path.clone(),
         source,
     };
@@ -206,7 +204,7 @@ fn replay_segment<R: Row>(
         ));
     }
     if scanned.header.first_seq != first {
-        return Err(PersistError::LogStart {
+        return Err(OpenError::LogStart {
             path,
             first_seq: scanned.header.first_seq,
             expected: first,
@@ -219,7 +217,7 @@ fn replay_segment<R: Row>(
                 .delete(record.before)
                 .map(|pk| note_deleted(restore, deleted_max, pk)),
         };
-        outcome.map_err(|source| PersistError::Restore {
+        outcome.map_err(|source| OpenError::Restore {
             path: path.clone(),
             source,
         })?;
@@ -251,7 +249,7 @@ pub(crate) fn note_deleted<R: Row>(
 
 /// Reads the metadata file and checks it belongs to `R`; writes one for a
 /// new table (a directory without any table file).
-fn read_meta<R: Row>(vfs: &dyn Vfs, dir: &Path, names: &[String]) -> Result<Meta, PersistError> {
+fn read_meta<R: Row>(vfs: &dyn Vfs, dir: &Path, names: &[String]) -> Result<Meta, OpenError> {
     let path = dir.join(meta::FILE_NAME);
     let stored = match meta::read(vfs, dir, meta::FILE_NAME) {
         Ok(stored) => stored,
@@ -262,7 +260,7 @@ fn read_meta<R: Row>(vfs: &dyn Vfs, dir: &Path, names: &[String]) -> Result<Meta
                     || name.as_str() == PAGE_FILE_NAME
             });
             if let Some(found) = table_file {
-                return Err(PersistError::MetaMissing {
+                return Err(OpenError::MetaMissing {
                     path,
                     found: found.clone(),
                 });
@@ -280,13 +278,13 @@ fn read_meta<R: Row>(vfs: &dyn Vfs, dir: &Path, names: &[String]) -> Result<Meta
             write_meta(vfs, dir, &fresh)?;
             return Ok(fresh);
         }
-        Err(other) => return Err(PersistError::Meta(other)),
+        Err(other) => return Err(OpenError::Meta(other)),
     };
     check_archive_format(&path, stored.archive_format)?;
     // The name first: a directory of another table is reported as such,
     // not as a schema that changed.
     if stored.table_name != R::TABLE_NAME {
-        return Err(PersistError::TableNameMismatch {
+        return Err(OpenError::TableNameMismatch {
             path,
             stored: stored.table_name,
             expected: R::TABLE_NAME,
@@ -308,8 +306,8 @@ pub(crate) fn schema_mismatch<R: Row>(
     path: PathBuf,
     fingerprint: u64,
     stored: Option<&StoredSchema>,
-) -> PersistError {
-    PersistError::SchemaMismatch {
+) -> OpenError {
+    OpenError::SchemaMismatch {
         path,
         table: R::TABLE_NAME,
         differences: stored
@@ -322,12 +320,12 @@ pub(crate) fn schema_mismatch<R: Row>(
 
 /// Refuses the file `path`, whose rows are archived in `stored`, unless
 /// that is this build's archive format.
-pub(crate) fn check_archive_format(path: &Path, stored: ArchiveFormat) -> Result<(), PersistError> {
+pub(crate) fn check_archive_format(path: &Path, stored: ArchiveFormat) -> Result<(), OpenError> {
     let current = ArchiveFormat::current();
     if stored == current {
         Ok(())
     } else {
-        Err(PersistError::ArchiveFormat {
+        Err(OpenError::ArchiveFormat {
             path: path.to_owned(),
             stored,
             current,
@@ -336,14 +334,14 @@ pub(crate) fn check_archive_format(path: &Path, stored: ArchiveFormat) -> Result
 }
 
 /// Replaces the metadata file with `meta`.
-pub(crate) fn write_meta(vfs: &dyn Vfs, dir: &Path, meta: &Meta) -> Result<(), PersistError> {
+pub(crate) fn write_meta(vfs: &dyn Vfs, dir: &Path, meta: &Meta) -> Result<(), MetaWriteError> {
     let path = dir.join(meta::FILE_NAME);
-    let bytes = meta::encode(meta).map_err(|source| PersistError::MetaEncode {
+    let bytes = meta::encode(meta).map_err(|source| MetaWriteError::Encode {
         path: path.clone(),
         source,
     })?;
     meta::write_atomically(vfs, dir, meta::FILE_NAME, &bytes)
-        .map_err(|source| PersistError::io(&path, source))
+        .map_err(|source| MetaWriteError::Io { path, source })
 }
 
 /// Reads the checkpoint `meta` names into `restore`: its manifest, then
@@ -353,7 +351,7 @@ fn load_checkpoint<R: Row>(
     dir: &Path,
     meta: &Meta,
     restore: &mut TableRestore<R>,
-) -> Result<Manifest, PersistError> {
+) -> Result<Manifest, OpenError> {
     let manifest = read_manifest::<R>(vfs, dir, meta)?;
     load_pages(vfs, dir, &manifest, restore)?;
     Ok(manifest)
@@ -361,9 +359,9 @@ fn load_checkpoint<R: Row>(
 
 /// Reads and decodes the manifest `meta` names, and checks that it belongs
 /// to `R` and to `meta`.
-fn read_manifest<R: Row>(vfs: &dyn Vfs, dir: &Path, meta: &Meta) -> Result<Manifest, PersistError> {
+fn read_manifest<R: Row>(vfs: &dyn Vfs, dir: &Path, meta: &Meta) -> Result<Manifest, OpenError> {
     let path = dir.join(pages::manifest_name(meta.page_file_generation));
-    let mismatch = |detail: String| PersistError::ManifestMismatch {
+    let mismatch = |detail: String| OpenError::ManifestMismatch {
         path: path.clone(),
         detail,
     };
@@ -375,9 +373,9 @@ fn read_manifest<R: Row>(vfs: &dyn Vfs, dir: &Path, meta: &Meta) -> Result<Manif
                 meta.page_file_generation
             )));
         }
-        Err(source) => return Err(PersistError::io(&path, source)),
+        Err(source) => return Err(OpenError::io(&path, source)),
     };
-    let manifest = pages::decode(&bytes).map_err(|source| PersistError::Manifest {
+    let manifest = pages::decode(&bytes).map_err(|source| OpenError::Manifest {
         path: path.clone(),
         source,
     })?;
@@ -409,9 +407,9 @@ fn load_pages<R: Row>(
     dir: &Path,
     manifest: &Manifest,
     restore: &mut TableRestore<R>,
-) -> Result<(), PersistError> {
+) -> Result<(), OpenError> {
     let page_path = dir.join(PAGE_FILE_NAME);
-    let restore_error = |source| PersistError::Restore {
+    let restore_error = |source| OpenError::Restore {
         path: page_path.clone(),
         source,
     };
@@ -420,8 +418,8 @@ fn load_pages<R: Row>(
     // (see `crate::vfs` for why that makes it sound).
     let mapped = vfs
         .map(&page_path)
-        .map_err(|source| PersistError::io(&page_path, source))?;
-    let header = pages::decode_header(&mapped).map_err(|source| PersistError::PageFile {
+        .map_err(|source| OpenError::io(&page_path, source))?;
+    let header = pages::decode_header(&mapped).map_err(|source| OpenError::PageFile {
         path: page_path.clone(),
         source,
     })?;
@@ -440,12 +438,8 @@ fn load_pages<R: Row>(
 
 /// The body of the frame `entry` names, in the mapped page file at `path`,
 /// once it is checked against the manifest's checksum.
-fn frame_body<'a>(
-    mapped: &'a [u8],
-    entry: &PageEntry,
-    path: &Path,
-) -> Result<&'a [u8], PersistError> {
-    let frame_error = |detail| PersistError::PageFrame {
+fn frame_body<'a>(mapped: &'a [u8], entry: &PageEntry, path: &Path) -> Result<&'a [u8], OpenError> {
+    let frame_error = |detail| OpenError::PageFrame {
         path: path.to_owned(),
         page: entry.page_id,
         frame: entry.frame,
@@ -475,8 +469,8 @@ pub(crate) fn build_table<R: Row>(
     dir: &Path,
     last_seq: u64,
     hook: &Arc<Hook<R>>,
-) -> Result<WorkTable<R>, PersistError> {
-    let restore_error = |source| PersistError::Restore {
+) -> Result<WorkTable<R>, OpenError> {
+    let restore_error = |source| OpenError::Restore {
         path: dir.to_owned(),
         source,
     };
@@ -510,7 +504,7 @@ pub(crate) fn open_log<R: Row>(
     last_segment: Option<(SegmentHeader, u64, u64)>,
     last_seq: u64,
     secure_delete: bool,
-) -> Result<(SegmentHeader, Segment), PersistError> {
+) -> Result<(SegmentHeader, Segment), OpenError> {
     let header = SegmentHeader {
         schema_fingerprint: R::SCHEMA_FINGERPRINT,
         first_seq: last_segment.map_or(last_seq + 1, |(header, _, _)| header.first_seq),
@@ -529,9 +523,9 @@ fn open_last_segment<R: Row>(
     last: Option<(SegmentHeader, u64, u64)>,
     header: &SegmentHeader,
     secure_delete: bool,
-) -> Result<Segment, PersistError> {
+) -> Result<Segment, OpenError> {
     let path = dir.join(segment_name(header.first_seq));
-    let io = |source| PersistError::io(&path, source);
+    let io = |source| OpenError::io(&path, source);
     match last {
         Some((found, valid_len, len))
             if found.schema_fingerprint == R::SCHEMA_FINGERPRINT

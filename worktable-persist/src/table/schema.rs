@@ -48,7 +48,7 @@ pub(crate) fn stored(schema: &Schema) -> StoredSchema {
 }
 
 /// One way a stored schema differs from a row type's, as a
-/// [`PersistError::SchemaMismatch`](super::PersistError::SchemaMismatch)
+/// [`OpenError::SchemaMismatch`](super::OpenError::SchemaMismatch)
 /// lists it: what the files were written with, then what the row type
 /// says.
 ///

@@ -10,10 +10,10 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use worktable_core::Row;
 
+use super::super::error::CheckpointError;
 use super::{Checkpointer, PAGES_PER_PASS, State};
 use crate::format::ArchiveFormat;
 use crate::pages::{self, FRAME_LEN, Manifest, PAGE_FILE_NAME, PageEntry, RowSlot};
-use crate::table::error::PersistError;
 
 impl Checkpointer {
     /// Writes the rows of `changed` pages into free frames and syncs the
@@ -24,9 +24,9 @@ impl Checkpointer {
         state: &mut State,
         capture: &worktable_core::PageCapture<'_, R>,
         changed: &[u32],
-    ) -> Result<Manifest, PersistError> {
+    ) -> Result<Manifest, CheckpointError> {
         let path = self.dir.join(PAGE_FILE_NAME);
-        let io = |source| PersistError::io(&path, source);
+        let io = |source| CheckpointError::io(&path, source);
         self.create_page_file(state)?;
         // The unchanged pages keep their frames.
         let mut entries: BTreeMap<u32, PageEntry> = state
@@ -84,12 +84,12 @@ impl Checkpointer {
 
     /// Creates the page file, holding only its header (synced, directory
     /// synced), if the table has none yet.
-    fn create_page_file(&self, state: &mut State) -> Result<(), PersistError> {
+    fn create_page_file(&self, state: &mut State) -> Result<(), CheckpointError> {
         if state.page_file.is_some() {
             return Ok(());
         }
         let path = self.dir.join(PAGE_FILE_NAME);
-        let io = |source| PersistError::io(&path, source);
+        let io = |source| CheckpointError::io(&path, source);
         let file = self.vfs.open(&path, true).map_err(io)?;
         file.set_len(0).map_err(io)?;
         let header = pages::encode_header(state.meta.schema_fingerprint, ArchiveFormat::current());
@@ -102,7 +102,7 @@ impl Checkpointer {
     }
 
     /// Overwrites every stale frame with zeros and syncs the page file.
-    pub(super) fn zero_stale_frames(&self, state: &mut State) -> Result<(), PersistError> {
+    pub(super) fn zero_stale_frames(&self, state: &mut State) -> Result<(), CheckpointError> {
         let Some(file) = &state.page_file else {
             return Ok(());
         };
@@ -110,7 +110,7 @@ impl Checkpointer {
             return Ok(());
         }
         let path = self.dir.join(PAGE_FILE_NAME);
-        let io = |source| PersistError::io(&path, source);
+        let io = |source| CheckpointError::io(&path, source);
         let zeros = vec![0u8; FRAME_LEN];
         for &frame in &state.stale {
             file.write_at(pages::frame_offset(frame), &zeros)

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use worktable_core::events::{CommitHook, Durable, Refusal};
 use worktable_core::{ChangeEvent, ChangeKind, Row, RowImage};
 
-use super::{Buffer, Durability, PersistError, Shared, WRITE_THRESHOLD};
+use super::{Buffer, Durability, Shared, WRITE_THRESHOLD, WriteError};
 use crate::log::{RecordKind, encode_record};
 
 /// The bytes of an image a committed change of its kind has.
@@ -120,7 +120,7 @@ impl<R: Row> Hook<R> {
                 .into());
         }
         let Some(next) = seq.checked_add(1) else {
-            return Err(PersistError::SeqExhausted {
+            return Err(WriteError::SeqExhausted {
                 path: shared.dir.clone(),
             }
             .into());
@@ -181,7 +181,7 @@ impl<R: Row> Hook<R> {
                     "the log's flusher stopped before the record was synced",
                 )),
             };
-            Err(PersistError::LogWrite { path, source }.into())
+            Err(WriteError::LogWrite { path, source }.into())
         })
     }
 }
