@@ -8,7 +8,7 @@
 //! features cannot read those bytes. So each file of a table directory
 //! records the format its rows were written in (4 bytes, see
 //! `docs/format.md`), and opening a table refuses files written in another
-//! format with [`PersistError::ArchiveFormat`](crate::PersistError::ArchiveFormat).
+//! format with [`OpenError::ArchiveFormat`](crate::OpenError::ArchiveFormat).
 //!
 //! # Example
 //!

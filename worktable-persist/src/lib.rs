@@ -41,14 +41,14 @@
 //! # The directory
 //!
 //! - `LOCK`: held while the table is open; a second opener, in this process
-//!   or another, gets [`PersistError::AlreadyOpen`].
+//!   or another, gets [`OpenError::AlreadyOpen`].
 //! - `meta`: which table and row type the directory belongs to — the table
 //!   name, the schema fingerprint and a readable description of the schema
 //!   (fields and their types, key, indexes) — which checkpoint is current,
 //!   how far the log is known to be synced, and the key generator's state.
 //!   Opening checks the table name first (another table's directory gets
-//!   [`PersistError::TableNameMismatch`]), then the fingerprint: a row type
-//!   of another shape gets [`PersistError::SchemaMismatch`], which lists
+//!   [`OpenError::TableNameMismatch`]), then the fingerprint: a row type
+//!   of another shape gets [`OpenError::SchemaMismatch`], which lists
 //!   what differs ([`SchemaDifference`]); see
 //!   [`PersistentTable::open_migrating`]. The fingerprint is computed from a
 //!   description the derive builds itself
@@ -65,7 +65,7 @@
 //! and reads version 2 only; there is no converter from an older version),
 //! and records the rkyv [archive format](format::ArchiveFormat) its rows
 //! were written in: a build whose rkyv archives rows differently refuses
-//! the directory with [`PersistError::ArchiveFormat`]. Byte layouts are in
+//! the directory with [`OpenError::ArchiveFormat`]. Byte layouts are in
 //! `docs/format.md`.
 //!
 //! # Checkpoints
@@ -113,13 +113,13 @@
 //! shows they had been synced:
 //!
 //! - a later record in the segment that was written after their sync (every
-//!   record carries the writer's sync mark): [`PersistError::Log`];
+//!   record carries the writer's sync mark): [`OpenError::Log`];
 //! - a segment missing or ending before the next one starts:
-//!   [`PersistError::LogMissing`], [`PersistError::LogGap`];
+//!   [`OpenError::LogMissing`], [`OpenError::LogGap`];
 //! - the end of the log below the mark the metadata file records — every
 //!   record the log held when the table was last dropped or closed, and
 //!   every record synced when the last checkpoint completed:
-//!   [`PersistError::LogTruncated`].
+//!   [`OpenError::LogTruncated`].
 //!
 //! What cannot be told from a torn tail: after a crash (a kill or a power
 //! loss), records appended since the last checkpoint that were synced, but
@@ -150,7 +150,7 @@
 //! crash, and the first change after the reopen takes its number.
 //! [`subscribe_from`](PersistentTable::subscribe_from) with a number past
 //! the reopened table's last one says so
-//! ([`PersistError::ResumeAhead`]).
+//! ([`ResumeError::Ahead`]).
 //!
 //! # Deleted rows
 //!
@@ -192,7 +192,7 @@
 //! - The writes whose records were already handed to the log (the write
 //!   waiting for the failed sync, and any sharing its batch) fail with
 //!   [`TableError::Durability`](worktable_core::TableError::Durability)
-//!   (source: [`PersistError::LogWrite`]). Their changes *are* committed in
+//!   (source: [`WriteError::LogWrite`]). Their changes *are* committed in
 //!   memory and visible to readers, but not durably: after a reopen the
 //!   table holds what was synced before the failure, plus possibly those
 //!   changes (their records may have reached the file before the error;
@@ -243,5 +243,6 @@ pub mod vfs;
 #[doc(hidden)]
 pub use table::LogStats;
 pub use table::{
-    CheckpointReport, Durability, Health, Options, PersistError, PersistentTable, SchemaDifference,
+    CheckpointError, CheckpointReport, Durability, Health, OpenError, Options, PersistError,
+    PersistentTable, ResumeError, SchemaDifference, WriteError,
 };

@@ -1,6 +1,6 @@
 //! Files written in another rkyv archive format (here: big-endian, as a
 //! build with rkyv's `big_endian` feature writes them) are refused on open
-//! with `PersistError::ArchiveFormat`, naming the file and both formats in
+//! with `OpenError::ArchiveFormat`, naming the file and both formats in
 //! words, before any row is read, and without changing any file.
 //!
 //! Each test writes a real table directory, then rewrites the archive
@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use common::{Item, ItemV2, item, manual, migrate};
 use worktable_persist::format::{ArchiveFormat, Endianness};
 use worktable_persist::log::{self, SegmentHeader, encode_header, encode_record};
-use worktable_persist::{PersistError, PersistentTable};
+use worktable_persist::{OpenError, PersistentTable};
 
 /// This build's format, but big-endian.
 fn big_endian() -> ArchiveFormat {
@@ -66,7 +66,7 @@ fn assert_refused(dir: &Path, file: &Path, stored: ArchiveFormat) {
         Err(error) => error,
     };
     match &error {
-        PersistError::ArchiveFormat {
+        OpenError::ArchiveFormat {
             path,
             stored: found,
             current,
@@ -105,7 +105,7 @@ async fn a_metadata_file_of_another_archive_format_is_refused() {
     // A migration refuses it too, before comparing fingerprints.
     assert!(matches!(
         PersistentTable::<ItemV2>::open_migrating::<Item>(dir.path(), manual(), migrate),
-        Err(PersistError::ArchiveFormat { .. })
+        Err(OpenError::ArchiveFormat { .. })
     ));
     // Put back, the directory opens with its rows.
     bytes[16..20].copy_from_slice(&ArchiveFormat::current().to_bytes());

@@ -39,7 +39,7 @@ use common::{
 };
 use worktable_persist::log::{self, HEADER_LEN, LogError};
 use worktable_persist::vfs::{Fault, SimFs};
-use worktable_persist::{PersistError, PersistentTable};
+use worktable_persist::{OpenError, PersistentTable};
 
 /// A table directory and everything needed to judge a recovery of it.
 struct Base {
@@ -465,17 +465,17 @@ fn a_damaged_synced_record_followed_by_intact_ones_is_an_error_not_a_loss() {
                 let image = base.disk.kill_process();
                 image.set_file(&segment.path, &damage.apply(&original));
                 match open_on::<Item>(&image, manual()).unwrap() {
-                    Err(PersistError::Log {
+                    Err(OpenError::Log {
                         path,
                         source: LogError::Corrupt { .. },
                     }) if last => assert_eq!(path, segment.path),
                     // A middle segment: damage in its last record is a
                     // torn tail there, which leaves a gap before the next.
-                    Err(PersistError::Log {
+                    Err(OpenError::Log {
                         path,
                         source: LogError::Corrupt { .. },
                     })
-                    | Err(PersistError::LogGap { path, .. })
+                    | Err(OpenError::LogGap { path, .. })
                         if !last =>
                     {
                         assert_eq!(path, segment.path);

@@ -2,7 +2,7 @@
 //! log or checkpoint files fail to be written or synced.
 //!
 //! - A failed write or sync of the log fails the write waiting for it with
-//!   `TableError::Durability` (source `PersistError::LogWrite`; that change
+//!   `TableError::Durability` (source `WriteError::LogWrite`; that change
 //!   stays in memory), and refuses every later write before it changes
 //!   anything (`TableError::WriteRefused`, same source; `health()` says the
 //!   table has failed); after a reopen the table holds every acknowledged
@@ -37,7 +37,7 @@ use common::{
     is_log_failure, is_refused, is_unlogged, manual, open_on, recover_state, release, seeds,
 };
 use worktable_persist::vfs::{Fault, PowerCut, SimFs};
-use worktable_persist::{PersistError, PersistentTable};
+use worktable_persist::{CheckpointError, PersistentTable, WriteError};
 
 const MODES: [PowerCut; 3] = [PowerCut::KeepSynced, PowerCut::Prefix, PowerCut::Scatter];
 
@@ -82,7 +82,7 @@ fn images(disk: &SimFs, seed: u64) -> Vec<(String, SimFs)> {
 }
 
 /// Asserts `error` is typed and names the table directory.
-fn assert_names_the_directory(what: &str, error: &PersistError) {
+fn assert_names_the_directory(what: &str, error: &CheckpointError) {
     let text = chain(error);
     assert!(
         text.contains(common::DIR),
@@ -182,7 +182,7 @@ async fn log_failure_case(seed: u64) -> usize {
 
     // A checkpoint now must not succeed: the log is broken.
     match table.checkpoint().await {
-        Err(error @ PersistError::LogWrite { .. }) => {
+        Err(error @ CheckpointError::LogFailed(WriteError::LogWrite { .. })) => {
             assert_names_the_directory("checkpoint after a log failure", &error);
         }
         other => panic!("{fault:?}: checkpoint after a log failure gave {other:?}"),
@@ -193,7 +193,7 @@ async fn log_failure_case(seed: u64) -> usize {
     let mut checked = 0;
     let before_close = images(&disk, seed);
     match table.close().await {
-        Err(PersistError::LogWrite { .. }) => {}
+        Err(CheckpointError::LogFailed(WriteError::LogWrite { .. })) => {}
         other => panic!("{fault:?}: close after a log failure gave {other:?}"),
     }
     let after_close = ("kill after close".to_owned(), disk.kill_process());
@@ -977,7 +977,7 @@ async fn a_failed_log_refuses_every_later_write_before_it_changes_anything() {
     assert!(is_unlogged(&error), "{error}");
     let health = table.health();
     let failure = health.error().expect("the table has failed");
-    assert!(matches!(failure, PersistError::LogWrite { .. }));
+    assert!(matches!(failure, WriteError::LogWrite { .. }));
     let message = failure.to_string();
     assert!(
         message.contains(common::DIR) && message.contains("injected fault"),
@@ -1010,7 +1010,7 @@ async fn a_failed_log_refuses_every_later_write_before_it_changes_anything() {
     );
     assert!(matches!(
         table.checkpoint().await,
-        Err(PersistError::LogWrite { .. })
+        Err(CheckpointError::LogFailed(WriteError::LogWrite { .. }))
     ));
     assert!(table.close().await.is_err());
 }

@@ -47,7 +47,7 @@ use common::{
     manual, migrate, no_panic, open_on, read_state, recover_state, release, seeds,
 };
 use worktable_persist::vfs::{PowerCut, SimFs};
-use worktable_persist::{Durability, Options, PersistError, PersistentTable};
+use worktable_persist::{Durability, OpenError, Options, PersistentTable};
 
 const MODES: [PowerCut; 3] = [PowerCut::KeepSynced, PowerCut::Prefix, PowerCut::Scatter];
 
@@ -556,7 +556,7 @@ fn open_either<R: Versioned>(image: &SimFs, expected: &State) -> Result<bool, St
             }
             Ok(true)
         }
-        Err(PersistError::SchemaMismatch { .. }) => Ok(false),
+        Err(OpenError::SchemaMismatch { .. }) => Ok(false),
         Err(error) => Err(format!(
             "opening as {} failed: {error} ({error:?})",
             std::any::type_name::<R>()

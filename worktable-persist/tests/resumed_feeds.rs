@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use futures::StreamExt;
 use worktable_core::prelude::*;
 use worktable_core::{ChangeEvent, ChangeKind, Subscription, Watch};
-use worktable_persist::{Durability, Options, PersistError, PersistentTable};
+use worktable_persist::{Durability, Options, PersistentTable, ResumeError};
 
 #[derive(Table, Archive, Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[rkyv(crate = worktable_core::rkyv)]
@@ -153,7 +153,7 @@ async fn resuming_before_the_log_or_past_the_history_is_a_typed_error() {
     accounts.insert(account(9, 1, 0)).await.unwrap();
 
     match accounts.subscribe_from(4).await {
-        Err(PersistError::ResumeTooOld { after, oldest, .. }) => {
+        Err(ResumeError::TooOld { after, oldest, .. }) => {
             assert_eq!((after, oldest), (4, 11));
         }
         other => panic!("expected ResumeTooOld, got {other:?}"),
@@ -162,8 +162,8 @@ async fn resuming_before_the_log_or_past_the_history_is_a_typed_error() {
     let mut resumed = accounts.subscribe_from(10).await.unwrap();
     assert_eq!(take(&mut resumed, 1).await[0].0, 11);
     match accounts.subscribe_from(12).await {
-        Err(error @ PersistError::ResumeAhead { .. }) => {
-            let PersistError::ResumeAhead { after, last, .. } = &error else {
+        Err(error @ ResumeError::Ahead { .. }) => {
+            let ResumeError::Ahead { after, last, .. } = &error else {
                 unreachable!()
             };
             assert_eq!((*after, *last), (12, 11));

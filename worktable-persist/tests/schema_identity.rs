@@ -8,7 +8,7 @@ mod common;
 use common::{Item, item, manual};
 use worktable_core::prelude::*;
 use worktable_persist::meta::{DecodeError, MetaError};
-use worktable_persist::{PersistError, PersistentTable, SchemaDifference};
+use worktable_persist::{OpenError, PersistentTable, SchemaDifference};
 
 /// Another table's row type.
 #[derive(Table, Archive, Serialize, Deserialize, Clone, Debug, PartialEq)]
@@ -48,7 +48,7 @@ async fn items_dir() -> tempfile::TempDir {
 async fn another_tables_directory_is_named_by_its_table() {
     let dir = items_dir().await;
     match PersistentTable::<Customer>::open(dir.path(), manual()) {
-        Err(error @ PersistError::TableNameMismatch { .. }) => {
+        Err(error @ OpenError::TableNameMismatch { .. }) => {
             let message = error.to_string();
             assert!(
                 message.contains("belongs to table `items`, not to `customers`"),
@@ -64,7 +64,7 @@ async fn a_changed_row_type_gets_what_differs_and_how_to_convert() {
     let dir = items_dir().await;
     let error = PersistentTable::<ItemChanged>::open(dir.path(), manual()).unwrap_err();
     let message = error.to_string();
-    let PersistError::SchemaMismatch { differences, .. } = error else {
+    let OpenError::SchemaMismatch { differences, .. } = error else {
         panic!("expected SchemaMismatch, got {error:?}");
     };
     assert_eq!(
@@ -111,7 +111,7 @@ fn a_directory_of_an_older_format_is_refused_as_such() {
     let error = PersistentTable::<Item>::open(dir.path(), manual()).unwrap_err();
     let message = error.to_string();
     match &error {
-        PersistError::Meta(MetaError::Decode {
+        OpenError::Meta(MetaError::Decode {
             source: DecodeError::UnsupportedVersion { found, supported },
             ..
         }) => assert_eq!((*found, *supported), (1, 2)),

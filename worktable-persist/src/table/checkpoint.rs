@@ -54,21 +54,23 @@
 //! indexes are built only after the replay (see
 //! `worktable_core::TableRestore`).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use worktable_core::{Row, WorkTable};
 
-use super::error::PersistError;
+mod page_file;
+
+use page_file::cut_page_file;
+
+use super::error::{CheckpointError, OpenError};
 use super::files::parse_segment_name;
 use super::recover::write_meta;
 use super::writer::{Hook, Shared};
 use crate::format::ArchiveFormat;
 use crate::meta::Meta;
-use crate::pages::{
-    self, FRAME_LEN, HEADER_LEN, Manifest, PAGE_FILE_NAME, PageEntry, RowSlot, manifest_name,
-};
+use crate::pages::{self, FRAME_LEN, HEADER_LEN, Manifest, PAGE_FILE_NAME, manifest_name};
 use crate::vfs::{Vfs, VfsFile};
 
 /// Pages whose rows are copied per walk of the table: bounds the memory a
@@ -141,7 +143,7 @@ impl Checkpointer {
         secure_delete: bool,
         meta: Meta,
         manifest: Option<Manifest>,
-    ) -> Result<Self, PersistError> {
+    ) -> Result<Self, OpenError> {
         let manifest = manifest.unwrap_or_else(|| Manifest {
             schema_fingerprint: meta.schema_fingerprint,
             generation: 0,
@@ -155,10 +157,8 @@ impl Checkpointer {
         } else {
             let file = vfs
                 .open(&path, false)
-                .map_err(|source| PersistError::io(&path, source))?;
-            let len = file
-                .len()
-                .map_err(|source| PersistError::io(&path, source))?;
+                .map_err(|source| OpenError::io(&path, source))?;
+            let len = file.len().map_err(|source| OpenError::io(&path, source))?;
             let frames = len.saturating_sub(HEADER_LEN as u64) / FRAME_LEN as u64;
             (Some(file), u32::try_from(frames).unwrap_or(u32::MAX))
         };
@@ -190,7 +190,7 @@ impl Checkpointer {
     /// Records in the metadata file that every log record up to `synced` is
     /// synced (a table closing without a checkpoint: its log was just
     /// synced), so that recovery refuses a log cut short below it.
-    pub(crate) fn record_synced(&self, synced: u64) -> Result<(), PersistError> {
+    pub(crate) fn record_synced(&self, synced: u64) -> Result<(), CheckpointError> {
         let mut state = self.lock();
         if synced <= state.meta.log_synced_through {
             return Ok(());
@@ -218,7 +218,7 @@ impl Checkpointer {
         hook: &Hook<R>,
         shared: &Shared,
         force: bool,
-    ) -> Result<CheckpointReport, PersistError> {
+    ) -> Result<CheckpointReport, CheckpointError> {
         let mut state = self.lock();
         let seq = shared.rotate(R::SCHEMA_FINGERPRINT);
         shared.wait_for_segment(seq + 1)?;
@@ -241,7 +241,7 @@ impl Checkpointer {
         // row the capture copied was applied after its record was handed
         // to the log, so syncing everything logged by now covers them.
         let outcome = written
-            .and_then(|manifest| shared.sync_logged().map(|synced| (manifest, synced)))
+            .and_then(|manifest| Ok((manifest, shared.sync_logged()?)))
             .and_then(|(manifest, synced)| self.commit(&mut state, manifest, seq, synced, hook));
         match outcome {
             Ok(()) => Ok(report(&state.manifest, changed.len())),
@@ -253,111 +253,6 @@ impl Checkpointer {
         }
     }
 
-    /// Writes the rows of `changed` pages into free frames and syncs the
-    /// page file; returns the new manifest (generation and sequence number
-    /// not set yet).
-    fn write_pages<R: Row>(
-        &self,
-        state: &mut State,
-        capture: &worktable_core::PageCapture<'_, R>,
-        changed: &[u32],
-    ) -> Result<Manifest, PersistError> {
-        let path = self.dir.join(PAGE_FILE_NAME);
-        let io = |source| PersistError::io(&path, source);
-        if state.page_file.is_none() {
-            let file = self.vfs.open(&path, true).map_err(io)?;
-            file.set_len(0).map_err(io)?;
-            let header =
-                pages::encode_header(state.meta.schema_fingerprint, ArchiveFormat::current());
-            file.write_at(0, &header).map_err(io)?;
-            file.sync_all().map_err(io)?;
-            self.vfs.sync_dir(&self.dir).map_err(io)?;
-            state.page_file = Some(file);
-            state.file_frames = 0;
-        }
-        let file = state
-            .page_file
-            .as_ref()
-            .expect("the page file was just opened");
-        let in_use: HashSet<u32> = state
-            .manifest
-            .pages
-            .iter()
-            .chain(
-                state
-                    .unsettled
-                    .iter()
-                    .flat_map(|unsettled| &unsettled.pages),
-            )
-            .map(|page| page.frame)
-            .collect();
-        let mut entries: BTreeMap<u32, PageEntry> = state
-            .manifest
-            .pages
-            .iter()
-            .filter(|page| changed.binary_search(&page.page_id).is_err())
-            .map(|page| (page.page_id, page.clone()))
-            .collect();
-        let mut taken: HashSet<u32> = entries.values().map(|page| page.frame).collect();
-        let mut next_candidate = 0u32;
-        let mut free_frame = || {
-            while in_use.contains(&next_candidate) || taken.contains(&next_candidate) {
-                next_candidate += 1;
-            }
-            taken.insert(next_candidate);
-            next_candidate
-        };
-        for pass in changed.chunks(PAGES_PER_PASS) {
-            let mut frames: HashMap<u32, (Vec<u8>, Vec<RowSlot>)> = HashMap::new();
-            capture.rows_in(pass, |page, offset, bytes| {
-                let (body, rows) = frames
-                    .entry(page)
-                    .or_insert_with(|| (vec![0; FRAME_LEN], Vec::new()));
-                let start = usize::from(offset);
-                body[start..start + bytes.len()].copy_from_slice(bytes);
-                rows.push(RowSlot {
-                    offset,
-                    len: bytes.len() as u16,
-                });
-            });
-            for &page in pass {
-                let Some((body, mut rows)) = frames.remove(&page) else {
-                    // No row lives there any more: the page leaves the
-                    // checkpoint.
-                    continue;
-                };
-                rows.sort_unstable_by_key(|row| row.offset);
-                let frame = free_frame();
-                file.write_at(pages::frame_offset(frame), &body)
-                    .map_err(io)?;
-                state.stale.remove(&frame);
-                entries.insert(
-                    page,
-                    PageEntry {
-                        page_id: page,
-                        frame,
-                        body_crc: pages::frame_crc(&body),
-                        rows,
-                    },
-                );
-            }
-        }
-        file.sync_data().map_err(io)?;
-        let frame_count = entries
-            .values()
-            .map(|page| page.frame + 1)
-            .max()
-            .unwrap_or(0);
-        state.file_frames = state.file_frames.max(frame_count);
-        Ok(Manifest {
-            schema_fingerprint: state.meta.schema_fingerprint,
-            generation: 0,
-            checkpoint_seq: 0,
-            frame_count,
-            pages: entries.into_values().collect(),
-        })
-    }
-
     /// Steps 3 to 5: the manifest, the metadata file, the clean-up.
     fn commit<R: Row>(
         &self,
@@ -366,7 +261,7 @@ impl Checkpointer {
         seq: u64,
         synced: u64,
         hook: &Hook<R>,
-    ) -> Result<(), PersistError> {
+    ) -> Result<(), CheckpointError> {
         let generation = state
             .unsettled
             .iter()
@@ -375,12 +270,7 @@ impl Checkpointer {
             + 1;
         manifest.generation = generation;
         manifest.checkpoint_seq = seq;
-        let path = self.dir.join(manifest_name(generation));
-        let bytes = pages::encode(&manifest).map_err(|source| PersistError::ManifestMismatch {
-            path: path.clone(),
-            detail: format!("cannot be encoded: {source}"),
-        })?;
-        write_new_file(&*self.vfs, &self.dir, &path, &bytes)?;
+        self.write_manifest(&manifest)?;
 
         let meta = Meta {
             archive_format: ArchiveFormat::current(),
@@ -390,22 +280,54 @@ impl Checkpointer {
             // `seq` among them, before this point: recovery refuses a log
             // that ends before it.
             log_synced_through: synced.max(state.meta.log_synced_through),
-            key_state: hook.key_state().map_err(|source| PersistError::KeyState {
-                path: self.dir.join(crate::meta::FILE_NAME),
-                source,
-            })?,
+            key_state: hook
+                .key_state()
+                .map_err(|source| CheckpointError::KeyState {
+                    path: self.dir.join(crate::meta::FILE_NAME),
+                    source,
+                })?,
             schema: super::schema::stored(&R::SCHEMA),
             ..state.meta.clone()
         };
         if let Err(error) = write_meta(&*self.vfs, &self.dir, &meta) {
             // The new metadata file may be in place nonetheless.
             state.unsettled.push(manifest);
-            return Err(error);
+            return Err(error.into());
         }
-
         // The checkpoint is in effect. What follows only frees space (and,
         // with `secure_delete`, clears it); a failure leaves files the next
         // open removes.
+        self.settle(state, meta, manifest);
+        let cleared = if self.secure_delete {
+            self.zero_stale_frames(state)
+                .and_then(|()| zero_segments_through(&*self.vfs, &self.dir, seq))
+        } else {
+            Ok(())
+        };
+        // A segment that could not be zeroed stays, for the next
+        // checkpoint (or open) to zero and remove.
+        if cleared.is_ok() {
+            remove_segments_through(&*self.vfs, &self.dir, seq);
+        }
+        cut_page_file(state);
+        cleared
+    }
+
+    /// Step 3: writes `manifest` to its file, synced, directory synced.
+    fn write_manifest(&self, manifest: &Manifest) -> Result<(), CheckpointError> {
+        let path = self.dir.join(manifest_name(manifest.generation));
+        let bytes = pages::encode(manifest).map_err(|source| CheckpointError::ManifestEncode {
+            path: path.clone(),
+            detail: format!("cannot be encoded: {source}"),
+        })?;
+        write_new_file(&*self.vfs, &self.dir, &path, &bytes)
+    }
+
+    /// Makes the checkpoint of `meta` and `manifest`, now in the metadata
+    /// file, the current one: the frames the earlier manifests used and
+    /// the new one does not become stale, and the earlier manifests' files
+    /// are removed (best effort).
+    fn settle(&self, state: &mut State, meta: Meta, manifest: Manifest) {
         let released: Vec<u32> = std::iter::once(&state.manifest)
             .chain(&state.unsettled)
             .flat_map(|old| &old.pages)
@@ -430,57 +352,15 @@ impl Checkpointer {
         for old in old_generations.into_iter().filter(|&old| old > 0) {
             let _ = self.vfs.remove_file(&self.dir.join(manifest_name(old)));
         }
-        let cleared = if self.secure_delete {
-            self.zero_stale_frames(state)
-                .and_then(|()| zero_segments_through(&*self.vfs, &self.dir, seq))
-        } else {
-            Ok(())
-        };
-        // A segment that could not be zeroed stays, for the next
-        // checkpoint (or open) to zero and remove.
-        if cleared.is_ok() {
-            remove_segments_through(&*self.vfs, &self.dir, seq);
-        }
-        if let Some(file) = &state.page_file
-            && state.file_frames > state.manifest.frame_count
-            && file
-                .set_len(pages::frame_offset(state.manifest.frame_count))
-                .is_ok()
-        {
-            state.file_frames = state.manifest.frame_count;
-            let end = state.file_frames;
-            state.stale.retain(|&frame| frame < end);
-        }
-        cleared
-    }
-
-    /// Overwrites every stale frame with zeros and syncs the page file.
-    fn zero_stale_frames(&self, state: &mut State) -> Result<(), PersistError> {
-        let Some(file) = &state.page_file else {
-            return Ok(());
-        };
-        if state.stale.is_empty() {
-            return Ok(());
-        }
-        let path = self.dir.join(PAGE_FILE_NAME);
-        let io = |source| PersistError::io(&path, source);
-        let zeros = vec![0u8; FRAME_LEN];
-        for &frame in &state.stale {
-            file.write_at(pages::frame_offset(frame), &zeros)
-                .map_err(io)?;
-        }
-        file.sync_data().map_err(io)?;
-        state.stale.clear();
-        Ok(())
     }
 }
 
 /// Overwrites with zeros, and syncs, the log segments whose records all have
 /// sequence numbers up to `seq` (before they are removed).
-fn zero_segments_through(vfs: &dyn Vfs, dir: &Path, seq: u64) -> Result<(), PersistError> {
+fn zero_segments_through(vfs: &dyn Vfs, dir: &Path, seq: u64) -> Result<(), CheckpointError> {
     let names = vfs
         .list(dir)
-        .map_err(|source| PersistError::io(dir, source))?;
+        .map_err(|source| CheckpointError::io(dir, source))?;
     for name in names {
         if parse_segment_name(&name).is_none_or(|first| first > seq) {
             continue;
@@ -491,8 +371,8 @@ fn zero_segments_through(vfs: &dyn Vfs, dir: &Path, seq: u64) -> Result<(), Pers
 }
 
 /// Overwrites the file at `path` with zeros, whole, and syncs it.
-pub(crate) fn zero_file(vfs: &dyn Vfs, path: &Path) -> Result<(), PersistError> {
-    let io = |source| PersistError::io(path, source);
+pub(crate) fn zero_file(vfs: &dyn Vfs, path: &Path) -> Result<(), CheckpointError> {
+    let io = |source| CheckpointError::io(path, source);
     let file = vfs.open(path, false).map_err(io)?;
     let len = file.len().map_err(io)?;
     let zeros = vec![0u8; 1 << 20];
@@ -522,8 +402,8 @@ fn write_new_file(
     dir: &Path,
     path: &Path,
     bytes: &[u8],
-) -> Result<(), PersistError> {
-    let io = |source| PersistError::io(path, source);
+) -> Result<(), CheckpointError> {
+    let io = |source| CheckpointError::io(path, source);
     let file = vfs.open(path, true).map_err(io)?;
     file.set_len(0).map_err(io)?;
     file.write_at(0, bytes).map_err(io)?;

@@ -1,6 +1,6 @@
 //! [`Health`]: whether a durable table still takes writes.
 
-use super::error::PersistError;
+use super::error::WriteError;
 
 /// Whether a [`PersistentTable`](super::PersistentTable) still takes
 /// writes, from [`health`](super::PersistentTable::health).
@@ -15,8 +15,8 @@ use super::error::PersistError;
 pub enum Health {
     /// The log takes writes.
     Healthy,
-    /// The log failed; the error says why (a [`PersistError::LogWrite`]).
-    Failed(PersistError),
+    /// The log failed; the error says why (a [`WriteError::LogWrite`]).
+    Failed(WriteError),
 }
 
 impl Health {
@@ -26,7 +26,7 @@ impl Health {
     }
 
     /// The error the table failed with, if it has.
-    pub fn error(&self) -> Option<&PersistError> {
+    pub fn error(&self) -> Option<&WriteError> {
         match self {
             Self::Healthy => None,
             Self::Failed(error) => Some(error),

@@ -20,10 +20,10 @@ use std::path::Path;
 use worktable_core::events::Subscription;
 use worktable_core::{ChangeEvent, ChangeKind, Row, RowImage, Watch};
 
-use super::error::PersistError;
+use super::error::ResumeError;
 use super::files::{parse_segment_name, segment_name};
 use super::{Inner, PersistentTable};
-use crate::log::{RecordKind, Records};
+use crate::log::{Record, RecordKind, Records};
 use crate::vfs::Vfs;
 
 impl<R: Row> PersistentTable<R> {
@@ -87,18 +87,21 @@ impl<R: Row> PersistentTable<R> {
     ///
     /// # Errors
     ///
-    /// - [`PersistError::ResumeTooOld`]: the log no longer holds the change
+    /// A [`ResumeError`]:
+    ///
+    /// - [`ResumeError::TooOld`]: the log no longer holds the change
     ///   after `after` (a checkpoint removed it); the error says the oldest
     ///   change it holds. Re-read the table instead
     ///   ([`subscribe_to_with_seq`](worktable_core::WorkTable::subscribe_to_with_seq)
     ///   gives the number to resume from later).
-    /// - [`PersistError::ResumeAhead`]: `after` is past the table's last
+    /// - [`ResumeError::Ahead`]: `after` is past the table's last
     ///   change: the consumer saw changes the table does not have (lost in
     ///   a crash before they were durable, or numbers of another table).
-    /// - [`PersistError::LogWrite`]: the log has failed.
-    /// - [`PersistError::Io`], [`PersistError::Log`],
-    ///   [`PersistError::BadRow`]: a segment cannot be read back.
-    pub async fn subscribe_from(&self, after: u64) -> Result<Subscription<R>, PersistError> {
+    /// - [`ResumeError::LogFailed`]: the log has failed.
+    /// - [`ResumeError::Io`], [`ResumeError::Log`],
+    ///   [`ResumeError::LogMissing`], [`ResumeError::BadRow`],
+    ///   [`ResumeError::HistoryRecord`]: a segment cannot be read back.
+    pub async fn subscribe_from(&self, after: u64) -> Result<Subscription<R>, ResumeError> {
         self.subscribe_to_from(Watch::all(), after).await
     }
 
@@ -114,20 +117,21 @@ impl<R: Row> PersistentTable<R> {
         &self,
         watch: Watch<R>,
         after: u64,
-    ) -> Result<Subscription<R>, PersistError> {
+    ) -> Result<Subscription<R>, ResumeError> {
         let inner = std::sync::Arc::clone(&self.inner);
         self.on_thread("history", move || inner.resume(watch, after))
             .await
+            .unwrap_or_else(|source| Err(ResumeError::io(&self.inner.dir, source)))
     }
 }
 
 impl<R: Row> Inner<R> {
     /// The blocking part of [`PersistentTable::subscribe_to_from`].
-    fn resume(&self, watch: Watch<R>, after: u64) -> Result<Subscription<R>, PersistError> {
+    fn resume(&self, watch: Watch<R>, after: u64) -> Result<Subscription<R>, ResumeError> {
         let kept = self.checkpointer.hold();
         let oldest = kept.checkpoint_seq() + 1;
         if after + 1 < oldest {
-            return Err(PersistError::ResumeTooOld {
+            return Err(ResumeError::TooOld {
                 dir: self.dir.clone(),
                 after,
                 oldest,
@@ -135,7 +139,7 @@ impl<R: Row> Inner<R> {
         }
         let (subscription, last) = self.table.subscribe_to_with_seq(watch);
         if after > last {
-            return Err(PersistError::ResumeAhead {
+            return Err(ResumeError::Ahead {
                 dir: self.dir.clone(),
                 after,
                 last,
@@ -158,10 +162,10 @@ fn read_history<R: Row>(
     dir: &Path,
     after: u64,
     last: u64,
-) -> Result<Vec<ChangeEvent<R>>, PersistError> {
+) -> Result<Vec<ChangeEvent<R>>, ResumeError> {
     let names = vfs
         .list(dir)
-        .map_err(|source| PersistError::io(dir, source))?;
+        .map_err(|source| ResumeError::io(dir, source))?;
     let mut segments: Vec<u64> = names
         .iter()
         .filter_map(|name| parse_segment_name(name))
@@ -179,8 +183,8 @@ fn read_history<R: Row>(
         let path = dir.join(segment_name(first));
         let bytes = vfs
             .read(&path)
-            .map_err(|source| PersistError::io(&path, source))?;
-        let records = Records::new(&bytes).map_err(|source| PersistError::Log {
+            .map_err(|source| ResumeError::io(&path, source))?;
+        let records = Records::new(&bytes).map_err(|source| ResumeError::Log {
             path: path.clone(),
             source,
         })?;
@@ -194,44 +198,48 @@ fn read_history<R: Row>(
             if record.seq != next {
                 // Segments follow each other without a gap (recovery checked
                 // those it read; the flusher starts each at the next number).
-                return Err(PersistError::LogMissing {
+                return Err(ResumeError::LogMissing {
                     path: dir.join(segment_name(next)),
                 });
             }
-            let image = |bytes: &[u8]| {
-                (!bytes.is_empty())
-                    .then(|| RowImage::<R>::from_bytes(bytes))
-                    .transpose()
-                    .map_err(|source| PersistError::BadRow {
-                        path: path.clone(),
-                        offset: record.offset,
-                        source,
-                    })
-            };
-            let kind = match record.kind {
-                RecordKind::Insert => ChangeKind::Insert,
-                RecordKind::Update => ChangeKind::Update,
-                RecordKind::Delete => ChangeKind::Delete,
-            };
-            let event = ChangeEvent::from_images(
-                record.seq,
-                kind,
-                image(record.before)?,
-                image(record.after)?,
-            )
-            .map_err(|source| PersistError::HistoryRecord {
-                path: path.clone(),
-                offset: record.offset,
-                source,
-            })?;
-            events.push(event);
+            events.push(change_event(&path, &record)?);
             next = record.seq + 1;
         }
     }
     if next <= last {
-        return Err(PersistError::LogMissing {
+        return Err(ResumeError::LogMissing {
             path: dir.join(segment_name(next)),
         });
     }
     Ok(events)
+}
+
+/// The change event `record`, read from the segment at `path`, stands for.
+fn change_event<R: Row>(path: &Path, record: &Record<'_>) -> Result<ChangeEvent<R>, ResumeError> {
+    let image = |bytes: &[u8]| {
+        (!bytes.is_empty())
+            .then(|| RowImage::<R>::from_bytes(bytes))
+            .transpose()
+            .map_err(|source| ResumeError::BadRow {
+                path: path.to_owned(),
+                offset: record.offset,
+                source,
+            })
+    };
+    let kind = match record.kind {
+        RecordKind::Insert => ChangeKind::Insert,
+        RecordKind::Update => ChangeKind::Update,
+        RecordKind::Delete => ChangeKind::Delete,
+    };
+    ChangeEvent::from_images(
+        record.seq,
+        kind,
+        image(record.before)?,
+        image(record.after)?,
+    )
+    .map_err(|source| ResumeError::HistoryRecord {
+        path: path.to_owned(),
+        offset: record.offset,
+        source,
+    })
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use worktable_core::rkyv::{self, rancor};
 use worktable_core::{Row, TableRestore};
 
-use super::error::PersistError;
+use super::error::OpenError;
 use super::recover::{self, Recovered};
 use super::{Options, PersistentTable};
 use crate::meta::{self, MetaError};
@@ -73,17 +73,19 @@ impl<R: Row> PersistentTable<R> {
     /// # Errors
     ///
     /// Those of [`open`](Self::open), for the old files or the new ones
-    /// ([`PersistError::ArchiveFormat`] among them, before the fingerprint
+    /// ([`OpenError::ArchiveFormat`] among them, before the fingerprint
     /// is compared);
-    /// [`PersistError::SchemaMismatch`] when the directory was written for
-    /// neither `Old` nor `R`; [`PersistError::MigratedRow`] when a
-    /// converted row cannot be serialized; [`PersistError::Restore`] when
-    /// the converted rows break a unique index of `R`.
+    /// [`OpenError::SchemaMismatch`] when the directory was written for
+    /// neither `Old` nor `R`; [`OpenError::MigratedRow`] when a
+    /// converted row cannot be serialized; [`OpenError::Restore`] when
+    /// the converted rows break a unique index of `R`;
+    /// [`OpenError::Checkpoint`] when the checkpoint of the converted rows
+    /// cannot be written (the directory stays as `Old` wrote it).
     pub fn open_migrating<Old: Row>(
         dir: impl AsRef<Path>,
         options: Options,
         migrate: impl FnMut(Old) -> R,
-    ) -> Result<Self, PersistError> {
+    ) -> Result<Self, OpenError> {
         Self::open_migrating_in(Arc::new(RealFs), dir.as_ref(), options, migrate)
     }
 
@@ -94,89 +96,102 @@ impl<R: Row> PersistentTable<R> {
         vfs: Arc<dyn Vfs>,
         dir: &Path,
         options: Options,
-        mut migrate: impl FnMut(Old) -> R,
-    ) -> Result<Self, PersistError> {
+        migrate: impl FnMut(Old) -> R,
+    ) -> Result<Self, OpenError> {
         vfs.create_dir_all(dir)
-            .map_err(|source| PersistError::io(dir, source))?;
+            .map_err(|source| OpenError::io(dir, source))?;
         let lock = vfs.lock_dir(dir)?;
-        let stored = meta::read(&*vfs, dir, meta::FILE_NAME);
-        if let Ok(stored) = &stored {
-            // Before the fingerprints, as `open` does: rows of another
-            // archive format cannot be read as `Old` or as `R`.
-            recover::check_archive_format(&dir.join(meta::FILE_NAME), stored.archive_format)?;
-        }
-        match stored {
-            Ok(stored) if stored.schema_fingerprint == Old::SCHEMA_FINGERPRINT => {}
-            Ok(stored) if stored.schema_fingerprint != R::SCHEMA_FINGERPRINT => {
-                return Err(recover::schema_mismatch::<R>(
-                    dir.join(meta::FILE_NAME),
-                    stored.schema_fingerprint,
-                    Some(&stored.schema),
-                ));
-            }
+        if !written_for::<Old, R>(&*vfs, dir)? {
             // Written for `R` already, or no table yet.
-            Ok(_) | Err(MetaError::Missing { .. }) => {
-                let recovered = recover::recover::<R>(&*vfs, dir)?;
-                return Self::start(vfs, dir, options, lock, recovered, false);
-            }
-            Err(other) => return Err(PersistError::Meta(other)),
+            let recovered = recover::recover::<R>(&*vfs, dir)?;
+            return Self::start(vfs, dir, options, lock, recovered, false);
         }
-
-        let old = recover::recover::<Old>(&*vfs, dir)?;
-        let old_table = old
-            .restore
-            .finish(None)
-            .map_err(|source| PersistError::Restore {
-                path: dir.to_owned(),
-                source,
-            })?;
-        let converted = |row: Old, migrate: &mut dyn FnMut(Old) -> R| {
-            rkyv::to_bytes::<rancor::Error>(&migrate(row)).map_err(|source| {
-                PersistError::MigratedRow {
-                    dir: dir.to_owned(),
-                    source,
-                }
-            })
-        };
-        let restore_error = |source| PersistError::Restore {
-            path: dir.to_owned(),
-            source,
-        };
-        let mut restore = TableRestore::<R>::new();
-        for row in old_table.iter() {
-            restore
-                .put(&converted(row, &mut migrate)?)
-                .map_err(restore_error)?;
-        }
-        drop(old_table);
-        // The largest deleted key carries over when the key is the same
-        // type, written the same way, in both row types (its bytes then
-        // mean the same key); otherwise `R`'s generator only stays above
-        // the converted rows' keys.
-        let mut deleted_max = None;
-        if let Some(old_max) = old.deleted_max
-            && same_key_types(&Old::SCHEMA, &R::SCHEMA)
-            && let Ok(pk) = Old::encode_pk(&old_max).and_then(|bytes| R::decode_pk(&bytes))
-        {
-            recover::note_deleted(&mut restore, &mut deleted_max, pk);
-        }
-        // The converted table is written as a checkpoint at the old log's
-        // last sequence number, whose next segment the start creates (for
-        // `R`) before the forced checkpoint switches the metadata file.
-        let mut meta = old.meta;
-        meta.schema_fingerprint = R::SCHEMA_FINGERPRINT;
-        meta.table_name = R::TABLE_NAME.to_owned();
-        let recovered = Recovered {
-            restore,
-            meta,
-            manifest: old.manifest,
-            last_segment: None,
-            last_seq: old.last_seq,
-            deleted_max,
-            obsolete: old.obsolete,
-        };
+        let recovered = convert::<Old, R>(&*vfs, dir, migrate)?;
         Self::start(vfs, dir, options, lock, recovered, true)
     }
+}
+
+/// Whether the table in `dir` was written for `Old` (and must be
+/// converted); `false` when it was written for `R` or there is no table.
+///
+/// # Errors
+///
+/// Those of reading the metadata file; [`OpenError::ArchiveFormat`]
+/// (checked first, as `open` does: rows of another archive format cannot
+/// be read as `Old` or as `R`); [`OpenError::SchemaMismatch`] when the
+/// table was written for neither.
+fn written_for<Old: Row, R: Row>(vfs: &dyn Vfs, dir: &Path) -> Result<bool, OpenError> {
+    let path = dir.join(meta::FILE_NAME);
+    let stored = match meta::read(vfs, dir, meta::FILE_NAME) {
+        Ok(stored) => stored,
+        Err(MetaError::Missing { .. }) => return Ok(false),
+        Err(other) => return Err(OpenError::Meta(other)),
+    };
+    recover::check_archive_format(&path, stored.archive_format)?;
+    if stored.schema_fingerprint == Old::SCHEMA_FINGERPRINT {
+        return Ok(true);
+    }
+    if stored.schema_fingerprint != R::SCHEMA_FINGERPRINT {
+        return Err(recover::schema_mismatch::<R>(
+            path,
+            stored.schema_fingerprint,
+            Some(&stored.schema),
+        ));
+    }
+    Ok(false)
+}
+
+/// Recovers the table of `Old` in `dir` and converts every row with
+/// `migrate`: what `PersistentTable::start` needs to write it as a
+/// checkpoint of `R`.
+fn convert<Old: Row, R: Row>(
+    vfs: &dyn Vfs,
+    dir: &Path,
+    mut migrate: impl FnMut(Old) -> R,
+) -> Result<Recovered<R>, OpenError> {
+    let restore_error = |source| OpenError::Restore {
+        path: dir.to_owned(),
+        source,
+    };
+    let old = recover::recover::<Old>(vfs, dir)?;
+    let old_table = old.restore.finish(None).map_err(restore_error)?;
+    let mut restore = TableRestore::<R>::new();
+    for row in old_table.iter() {
+        let bytes = rkyv::to_bytes::<rancor::Error>(&migrate(row)).map_err(|source| {
+            OpenError::MigratedRow {
+                dir: dir.to_owned(),
+                source,
+            }
+        })?;
+        restore.put(&bytes).map_err(restore_error)?;
+    }
+    drop(old_table);
+    // The largest deleted key carries over when the key is the same
+    // type, written the same way, in both row types (its bytes then
+    // mean the same key); otherwise `R`'s generator only stays above
+    // the converted rows' keys.
+    let mut deleted_max = None;
+    if let Some(old_max) = old.deleted_max
+        && same_key_types(&Old::SCHEMA, &R::SCHEMA)
+        && let Ok(pk) = Old::encode_pk(&old_max).and_then(|bytes| R::decode_pk(&bytes))
+    {
+        recover::note_deleted(&mut restore, &mut deleted_max, pk);
+    }
+    // The converted table is written as a checkpoint at the old log's
+    // last sequence number, whose next segment the start creates (for
+    // `R`) before the forced checkpoint switches the metadata file.
+    let mut meta = old.meta;
+    meta.schema_fingerprint = R::SCHEMA_FINGERPRINT;
+    meta.table_name = R::TABLE_NAME.to_owned();
+    Ok(Recovered {
+        restore,
+        meta,
+        manifest: old.manifest,
+        last_segment: None,
+        last_seq: old.last_seq,
+        deleted_max,
+        obsolete: old.obsolete,
+    })
 }
 
 /// Whether the primary keys of two schemas are the same types, in order.

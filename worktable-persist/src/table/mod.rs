@@ -5,6 +5,8 @@
 //! See the [crate documentation](crate) for what each [`Durability`] mode
 //! promises.
 
+mod background;
+mod blocking;
 mod checkpoint;
 mod error;
 mod files;
@@ -19,21 +21,15 @@ mod writer;
 #[cfg(test)]
 mod tests;
 
-use std::future::Future;
 use std::ops::Deref;
 use std::path::{Path, PathBuf};
-use std::pin::pin;
-use std::sync::{Arc, Condvar, Mutex, PoisonError};
-use std::task::{Context, Poll, Wake, Waker};
-use std::thread::{self, JoinHandle, Thread};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::thread::JoinHandle;
 
-use tokio::sync::oneshot;
-use worktable_core::events::CommitHook;
 use worktable_core::{Row, WorkTable};
 
 pub use checkpoint::CheckpointReport;
-pub use error::PersistError;
+pub use error::{CheckpointError, OpenError, PersistError, ResumeError, WriteError};
 #[cfg(test)]
 pub(crate) use files::segment_name;
 pub use health::Health;
@@ -42,12 +38,11 @@ pub use schema::SchemaDifference;
 #[doc(hidden)]
 pub use writer::LogStats;
 
+use background::Background;
 use checkpoint::Checkpointer;
 use recover::Recovered;
-use writer::{Hook, Segment, Shared, create_segment, run_flusher};
+use writer::{Hook, Shared, spawn_flusher};
 
-use crate::format::ArchiveFormat;
-use crate::log::{HEADER_LEN, SegmentHeader};
 use crate::vfs::{RealFs, Vfs};
 
 /// A [`WorkTable`] kept in a directory: every committed change is appended
@@ -110,10 +105,9 @@ struct Inner<R: Row> {
     shared: Arc<Shared>,
     /// Runs checkpoints.
     checkpointer: Checkpointer,
-    /// The background checkpoint thread's control.
-    control: Mutex<Control>,
-    /// Wakes the background checkpoint thread.
-    wake: Condvar,
+    /// What the background checkpoint thread and the handle tell each
+    /// other.
+    background: Background,
     /// The table directory.
     dir: PathBuf,
     /// The file system it is on.
@@ -122,15 +116,6 @@ struct Inner<R: Row> {
     options: Options,
     /// The directory lock, released when the last owner goes.
     _lock: Box<dyn std::any::Any + Send + Sync>,
-}
-
-/// What the background checkpoint thread is told and tells.
-#[derive(Debug, Default)]
-struct Control {
-    stop: bool,
-    /// The last background checkpoint failed: its error (the thread tries
-    /// again at the next trigger).
-    failed: Option<Arc<PersistError>>,
 }
 
 impl<R: Row> std::fmt::Debug for PersistentTable<R> {
@@ -175,40 +160,44 @@ impl<R: Row> PersistentTable<R> {
     ///
     /// # Errors
     ///
-    /// - [`PersistError::AlreadyOpen`]: the directory is open elsewhere.
-    /// - [`PersistError::Meta`] (a file of an older format version
-    ///   included), [`PersistError::MetaMissing`],
-    ///   [`PersistError::TableNameMismatch`] (checked first),
-    ///   [`PersistError::SchemaMismatch`] (listing what differs): the
+    /// An [`OpenError`]:
+    ///
+    /// - [`OpenError::AlreadyOpen`]: the directory is open elsewhere.
+    /// - [`OpenError::Meta`] (a file of an older format version
+    ///   included), [`OpenError::MetaMissing`],
+    ///   [`OpenError::TableNameMismatch`] (checked first),
+    ///   [`OpenError::SchemaMismatch`] (listing what differs): the
     ///   metadata file cannot be read or is not this table's.
-    /// - [`PersistError::ArchiveFormat`]: the metadata file, a log segment
+    /// - [`OpenError::ArchiveFormat`]: the metadata file, a log segment
     ///   or the page file records an rkyv archive format other than this
-    ///   build's ([`ArchiveFormat::current`]): the rows were written by a
-    ///   build whose rkyv was compiled with other features.
-    /// - [`PersistError::Manifest`], [`PersistError::ManifestMismatch`],
-    ///   [`PersistError::PageFile`], [`PersistError::PageFrame`]: the
+    ///   build's
+    ///   ([`ArchiveFormat::current`](crate::format::ArchiveFormat::current)):
+    ///   the rows were written by a build whose rkyv was compiled with other
+    ///   features.
+    /// - [`OpenError::Manifest`], [`OpenError::ManifestMismatch`],
+    ///   [`OpenError::PageFile`], [`OpenError::PageFrame`]: the
     ///   checkpoint is damaged.
-    /// - [`PersistError::Log`], [`PersistError::LogStart`],
-    ///   [`PersistError::LogMissing`], [`PersistError::LogGap`],
-    ///   [`PersistError::LogTruncated`]: the log is damaged (not merely torn)
+    /// - [`OpenError::Log`], [`OpenError::LogStart`],
+    ///   [`OpenError::LogMissing`], [`OpenError::LogGap`],
+    ///   [`OpenError::LogTruncated`]: the log is damaged (not merely torn)
     ///   or incomplete (see the [crate documentation](crate#a-damaged-log)).
-    /// - [`PersistError::Restore`]: a row is not valid, or the rows break a
+    /// - [`OpenError::Restore`]: a row is not valid, or the rows break a
     ///   unique index.
-    /// - [`PersistError::Io`], [`PersistError::Lock`]: a file operation
+    /// - [`OpenError::Io`], [`OpenError::Lock`]: a file operation
     ///   failed (permissions included).
     ///
     /// After an error nothing was written (except a new table's metadata
     /// file) and the lock is released.
-    pub fn open(dir: impl AsRef<Path>, options: Options) -> Result<Self, PersistError> {
+    pub fn open(dir: impl AsRef<Path>, options: Options) -> Result<Self, OpenError> {
         Self::open_in(Arc::new(RealFs), dir.as_ref(), options)
     }
 
     /// [`open`](Self::open) on the file system `vfs` (a simulated disk in
     /// tests). Not a stable API.
     #[doc(hidden)]
-    pub fn open_in(vfs: Arc<dyn Vfs>, dir: &Path, options: Options) -> Result<Self, PersistError> {
+    pub fn open_in(vfs: Arc<dyn Vfs>, dir: &Path, options: Options) -> Result<Self, OpenError> {
         vfs.create_dir_all(dir)
-            .map_err(|source| PersistError::io(dir, source))?;
+            .map_err(|source| OpenError::io(dir, source))?;
         let lock = vfs.lock_dir(dir)?;
         let recovered = recover::recover::<R>(&*vfs, dir)?;
         Self::start(vfs, dir, options, lock, recovered, false)
@@ -224,9 +213,9 @@ impl<R: Row> PersistentTable<R> {
         lock: Box<dyn std::any::Any + Send + Sync>,
         recovered: Recovered<R>,
         force_checkpoint: bool,
-    ) -> Result<Self, PersistError> {
+    ) -> Result<Self, OpenError> {
         let Recovered {
-            mut restore,
+            restore,
             meta,
             manifest,
             last_segment,
@@ -234,29 +223,11 @@ impl<R: Row> PersistentTable<R> {
             deleted_max,
             obsolete,
         } = recovered;
-        let header = SegmentHeader {
-            schema_fingerprint: R::SCHEMA_FINGERPRINT,
-            first_seq: last_segment.map_or(last_seq + 1, |(header, _, _)| header.first_seq),
-            archive_format: ArchiveFormat::current(),
-        };
-        let segment =
-            open_last_segment::<R>(&*vfs, dir, last_segment, &header, options.secure_delete)?;
+        let (header, segment) =
+            recover::open_log::<R>(&*vfs, dir, last_segment, last_seq, options.secure_delete)?;
         let shared = Shared::new(dir.to_owned(), header, options.durability, last_seq);
         let hook = Arc::new(Hook::<R>::new(Arc::clone(&shared), deleted_max));
-        // The table numbers its changes on from the log's last record, so
-        // that event numbers and log numbers are one numbering.
-        restore
-            .continue_after(last_seq)
-            .map_err(|source| PersistError::Restore {
-                path: dir.to_owned(),
-                source,
-            })?;
-        let table = restore
-            .finish(Some(Arc::clone(&hook) as Arc<dyn CommitHook<R>>))
-            .map_err(|source| PersistError::Restore {
-                path: dir.to_owned(),
-                source,
-            })?;
+        let table = recover::build_table(restore, dir, last_seq, &hook)?;
         let checkpointer = Checkpointer::new(
             Arc::clone(&vfs),
             dir.to_owned(),
@@ -264,33 +235,17 @@ impl<R: Row> PersistentTable<R> {
             meta,
             manifest,
         )?;
-        for path in obsolete {
-            // A log segment or a `.tmp` file may hold rows: cleared first
-            // when deleted data must not stay (a file that cannot be
-            // cleared stays, for the next open).
-            if options.secure_delete && checkpoint::zero_file(&*vfs, &path).is_err() {
-                continue;
-            }
-            let _ = vfs.remove_file(&path);
-        }
-
-        let flusher = thread::Builder::new()
-            .name(format!("worktable-log-{}", R::TABLE_NAME))
-            .spawn({
-                let shared = Arc::clone(&shared);
-                let vfs = Arc::clone(&vfs);
-                move || run_flusher(shared, vfs, segment)
-            })
-            .map_err(|source| PersistError::io(dir, source))?;
+        recover::remove_obsolete(&*vfs, obsolete, options.secure_delete);
+        let flusher = spawn_flusher(R::TABLE_NAME, &shared, &vfs, segment)
+            .map_err(|source| OpenError::io(dir, source))?;
         let inner = Arc::new(Inner {
             table,
             hook,
             shared,
             checkpointer,
-            control: Mutex::new(Control::default()),
-            wake: Condvar::new(),
+            background: Background::default(),
             dir: dir.to_owned(),
-            vfs: Arc::clone(&vfs),
+            vfs,
             options,
             _lock: lock,
         });
@@ -300,15 +255,13 @@ impl<R: Row> PersistentTable<R> {
             checkpoints: None,
         };
         if force_checkpoint {
-            opened.inner.checkpoint_now(true)?;
+            opened
+                .inner
+                .checkpoint_now(true)
+                .map_err(OpenError::Checkpoint)?;
         }
-        let checkpoints = thread::Builder::new()
-            .name(format!("worktable-checkpoint-{}", R::TABLE_NAME))
-            .spawn({
-                let inner = Arc::clone(&opened.inner);
-                move || inner.run_background()
-            })
-            .map_err(|source| PersistError::io(dir, source))?;
+        let checkpoints = background::spawn_checkpointer(&opened.inner)
+            .map_err(|source| OpenError::io(dir, source))?;
         opened.checkpoints = Some(checkpoints);
         Ok(opened)
     }
@@ -338,15 +291,15 @@ impl<R: Row> PersistentTable<R> {
     /// every change and the previous checkpoint stays whole); the thread
     /// tries again at its next trigger, and [`close`](Self::close) takes
     /// one more and reports its error.
-    pub fn background_checkpoint_error(&self) -> Option<Arc<PersistError>> {
-        self.inner.lock_control().failed.clone()
+    pub fn background_checkpoint_error(&self) -> Option<Arc<CheckpointError>> {
+        self.inner.background.last_error()
     }
 
     /// Whether the table still takes writes: [`Health::Failed`] once its
     /// log could not be written or synced. A failed table refuses every
     /// write before changing anything, with
     /// [`TableError::WriteRefused`](worktable_core::TableError::WriteRefused)
-    /// whose source is the [`PersistError::LogWrite`] given here; reads
+    /// whose source is the [`WriteError::LogWrite`] given here; reads
     /// keep working; close it and open it again to write.
     ///
     /// ```
@@ -402,39 +355,16 @@ impl<R: Row> PersistentTable<R> {
     ///
     /// # Errors
     ///
-    /// [`PersistError::Io`] (and the log's [`PersistError::LogWrite`]) when
-    /// a file cannot be written or synced. The checkpoint in the metadata
+    /// [`CheckpointError::Io`] (or [`CheckpointError::LogFailed`] when the
+    /// log has failed) when a file cannot be written or synced; see
+    /// [`CheckpointError`] for the others. The checkpoint in the metadata
     /// file stays the previous one, complete, and nothing is lost: the
     /// pages it did not write are written by the next checkpoint.
-    pub async fn checkpoint(&self) -> Result<CheckpointReport, PersistError> {
+    pub async fn checkpoint(&self) -> Result<CheckpointReport, CheckpointError> {
         let inner = Arc::clone(&self.inner);
         self.on_thread("checkpoint-now", move || inner.checkpoint_now(false))
             .await
-    }
-
-    /// Runs `work` on a thread of its own (it blocks: file I/O, waiting for
-    /// the log) and waits for its result without blocking the caller's
-    /// runtime. `work` must let go of the table before it returns: once
-    /// `close` has its answer, the directory lock must be released with the
-    /// handle.
-    async fn on_thread<T: Send + 'static>(
-        &self,
-        what: &str,
-        work: impl FnOnce() -> Result<T, PersistError> + Send + 'static,
-    ) -> Result<T, PersistError> {
-        let (sender, receiver) = oneshot::channel();
-        thread::Builder::new()
-            .name(format!("worktable-{what}-{}", R::TABLE_NAME))
-            .spawn(move || {
-                let _ = sender.send(work());
-            })
-            .map_err(|source| PersistError::io(&self.inner.dir, source))?;
-        receiver.await.unwrap_or_else(|_| {
-            Err(PersistError::io(
-                &self.inner.dir,
-                std::io::Error::other(format!("the {what} thread ended without a result")),
-            ))
-        })
+            .unwrap_or_else(|source| Err(CheckpointError::io(&self.inner.dir, source)))
     }
 
     /// Writes and syncs every logged change, takes a last checkpoint (so
@@ -443,12 +373,13 @@ impl<R: Row> PersistentTable<R> {
     ///
     /// # Errors
     ///
-    /// [`PersistError::LogWrite`] if the log could not be written or synced
-    /// (now or earlier): changes after the last successful sync may be
-    /// missing after a reopen. A checkpoint error ([`PersistError::Io`])
+    /// [`CheckpointError::LogFailed`] if the log could not be written or
+    /// synced (now or earlier): changes after the last successful sync may
+    /// be missing after a reopen. Another checkpoint error (such as
+    /// [`CheckpointError::Io`])
     /// loses nothing: the log still holds every change. The directory is
     /// released in every case.
-    pub async fn close(mut self) -> Result<(), PersistError> {
+    pub async fn close(mut self) -> Result<(), CheckpointError> {
         self.stop_checkpoints();
         let checkpointed = self.checkpoint().await;
         let mut progress = self.inner.shared.watch();
@@ -460,7 +391,9 @@ impl<R: Row> PersistentTable<R> {
             .and_then(|p| p.failed.clone());
         self.join_flusher();
         match failed {
-            Some(source) => Err(self.inner.shared.write_error(source)),
+            Some(source) => Err(CheckpointError::LogFailed(
+                self.inner.shared.write_error(source),
+            )),
             None => checkpointed.map(drop),
         }
     }
@@ -469,8 +402,7 @@ impl<R: Row> PersistentTable<R> {
     /// progress) and waits for it.
     fn stop_checkpoints(&mut self) {
         if let Some(thread) = self.checkpoints.take() {
-            self.inner.lock_control().stop = true;
-            self.inner.wake.notify_all();
+            self.inner.background.request_stop();
             let _ = thread.join();
         }
     }
@@ -509,118 +441,9 @@ impl<R: Row> Drop for PersistentTable<R> {
 }
 
 impl<R: Row> Inner<R> {
-    fn lock_control(&self) -> std::sync::MutexGuard<'_, Control> {
-        self.control.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
     /// One checkpoint, on this thread.
-    fn checkpoint_now(&self, force: bool) -> Result<CheckpointReport, PersistError> {
+    fn checkpoint_now(&self, force: bool) -> Result<CheckpointReport, CheckpointError> {
         self.checkpointer
             .run(&self.table, &self.hook, &self.shared, force)
-    }
-
-    /// The background checkpoint thread: checkpoints when the log has grown
-    /// by `checkpoint_log_bytes`, or `checkpoint_interval` after the last
-    /// checkpoint if anything was logged, until stopped.
-    fn run_background(&self) {
-        let poll = Duration::from_millis(50);
-        let mut last = Instant::now();
-        let mut control = self.lock_control();
-        loop {
-            // Checked before waiting too: a stop asked for before this
-            // thread first waited sent its wake-up to nobody.
-            if control.stop {
-                return;
-            }
-            control = self
-                .wake
-                .wait_timeout(control, poll)
-                .unwrap_or_else(PoisonError::into_inner)
-                .0;
-            if control.stop {
-                return;
-            }
-            let logged = self.shared.logged_since_rotation();
-            let by_size = logged >= self.options.checkpoint_log_bytes;
-            let by_time = logged > 0
-                && self
-                    .options
-                    .checkpoint_interval
-                    .is_some_and(|interval| last.elapsed() >= interval);
-            if !(by_size || by_time) {
-                continue;
-            }
-            drop(control);
-            let outcome = self.checkpoint_now(false);
-            last = Instant::now();
-            control = self.lock_control();
-            control.failed = outcome.err().map(Arc::new);
-        }
-    }
-}
-
-/// Opens the last segment for appending after cutting its torn tail (and
-/// syncing), or creates it; an empty segment written for another row type
-/// (left by a migration) is created anew.
-fn open_last_segment<R: Row>(
-    vfs: &dyn Vfs,
-    dir: &Path,
-    last: Option<(SegmentHeader, u64, u64)>,
-    header: &SegmentHeader,
-    secure_delete: bool,
-) -> Result<Segment, PersistError> {
-    let path = dir.join(files::segment_name(header.first_seq));
-    let io = |source| PersistError::io(&path, source);
-    match last {
-        Some((found, valid_len, len))
-            if found.schema_fingerprint == R::SCHEMA_FINGERPRINT
-                || valid_len > HEADER_LEN as u64 =>
-        {
-            // Writer obligation: nothing of an earlier attempt may follow
-            // the records appended from now on; and the durable mark stamped
-            // on them may only claim what is synced, so sync what the scan
-            // kept.
-            let file = vfs.open(&path, false).map_err(io)?;
-            if valid_len < len {
-                if secure_delete {
-                    // The cut tail may hold row images of unacknowledged
-                    // writes.
-                    let zeros = vec![0u8; usize::try_from(len - valid_len).unwrap_or(usize::MAX)];
-                    file.write_at(valid_len, &zeros).map_err(io)?;
-                    file.sync_data().map_err(io)?;
-                }
-                file.set_len(valid_len).map_err(io)?;
-            }
-            file.sync_all().map_err(io)?;
-            Ok(Segment {
-                file,
-                len: valid_len,
-                unsynced: false,
-            })
-        }
-        _ => create_segment(vfs, dir, header).map_err(io),
-    }
-}
-
-/// Wakes the thread that polls a future.
-struct ThreadWaker(Thread);
-
-impl Wake for ThreadWaker {
-    fn wake(self: Arc<Self>) {
-        self.0.unpark();
-    }
-}
-
-/// Runs `future` to completion on this thread (a background thread waiting
-/// for the flusher's progress).
-fn block_on<F: Future>(future: F) -> F::Output {
-    let mut future = pin!(future);
-    let waker = Waker::from(Arc::new(ThreadWaker(thread::current())));
-    let mut context = Context::from_waker(&waker);
-    loop {
-        if let Poll::Ready(output) = future.as_mut().poll(&mut context) {
-            return output;
-        }
-        thread::park();
     }
 }

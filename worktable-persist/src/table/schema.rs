@@ -48,7 +48,7 @@ pub(crate) fn stored(schema: &Schema) -> StoredSchema {
 }
 
 /// One way a stored schema differs from a row type's, as a
-/// [`PersistError::SchemaMismatch`](super::PersistError::SchemaMismatch)
+/// [`OpenError::SchemaMismatch`](super::OpenError::SchemaMismatch)
 /// lists it: what the files were written with, then what the row type
 /// says.
 ///
@@ -199,6 +199,31 @@ pub(crate) fn differences(stored: &StoredSchema, current: &StoredSchema) -> Vec<
             current: current.version,
         });
     }
+    field_differences(stored, current, &mut found);
+    if stored.pk != current.pk {
+        found.push(SchemaDifference::Key {
+            stored: stored.pk.clone(),
+            current: current.pk.clone(),
+        });
+    }
+    if stored.key_source != current.key_source {
+        found.push(SchemaDifference::KeySource {
+            stored: describe_source(&stored.key_source),
+            current: describe_source(&current.key_source),
+        });
+    }
+    index_differences(stored, current, &mut found);
+    found
+}
+
+/// Adds to `found` the fields added, removed or changed in type, in the
+/// row type's order and then the stored one's; or, when the fields are the
+/// same (`found` holds nothing but a version change), their reordering.
+fn field_differences(
+    stored: &StoredSchema,
+    current: &StoredSchema,
+    found: &mut Vec<SchemaDifference>,
+) {
     let find = |fields: &[StoredField], name: &str| -> Option<String> {
         fields
             .iter()
@@ -243,18 +268,15 @@ pub(crate) fn differences(stored: &StoredSchema, current: &StoredSchema) -> Vec<
             current: names(current),
         });
     }
-    if stored.pk != current.pk {
-        found.push(SchemaDifference::Key {
-            stored: stored.pk.clone(),
-            current: current.pk.clone(),
-        });
-    }
-    if stored.key_source != current.key_source {
-        found.push(SchemaDifference::KeySource {
-            stored: describe_source(&stored.key_source),
-            current: describe_source(&current.key_source),
-        });
-    }
+}
+
+/// Adds to `found` the indexes added or changed, in the row type's order,
+/// then those removed.
+fn index_differences(
+    stored: &StoredSchema,
+    current: &StoredSchema,
+    found: &mut Vec<SchemaDifference>,
+) {
     for index in &current.indexes {
         match stored.indexes.iter().find(|old| old.name == index.name) {
             None => found.push(SchemaDifference::IndexAdded {
@@ -273,7 +295,6 @@ pub(crate) fn differences(stored: &StoredSchema, current: &StoredSchema) -> Vec<
             });
         }
     }
-    found
 }
 
 #[cfg(test)]

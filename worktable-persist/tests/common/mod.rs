@@ -26,7 +26,7 @@ use std::thread;
 use worktable_core::prelude::*;
 use worktable_persist::dir_lock::LockError;
 use worktable_persist::vfs::{Mapped, SimFs, Vfs, VfsFile};
-use worktable_persist::{Durability, Options, PersistError, PersistentTable};
+use worktable_persist::{Durability, OpenError, Options, PersistentTable, WriteError};
 
 /// The table directory on every simulated disk.
 pub(crate) const DIR: &str = "/disk/items";
@@ -264,7 +264,7 @@ pub(crate) fn no_panic<T>(what: &str, f: impl FnOnce() -> T) -> Result<T, String
 pub(crate) fn open_on<R: Row>(
     disk: &SimFs,
     options: Options,
-) -> Result<Result<PersistentTable<R>, PersistError>, String> {
+) -> Result<Result<PersistentTable<R>, OpenError>, String> {
     let vfs: Arc<dyn Vfs> = Arc::new(disk.clone());
     no_panic("open", || {
         PersistentTable::<R>::open_in(vfs, dir(), options)
@@ -706,8 +706,8 @@ pub(crate) fn is_log_failure(error: &TableError) -> bool {
 pub(crate) fn is_unlogged(error: &TableError) -> bool {
     match error {
         TableError::Durability { source, .. } => matches!(
-            source.downcast_ref::<PersistError>(),
-            Some(PersistError::LogWrite { .. })
+            source.downcast_ref::<WriteError>(),
+            Some(WriteError::LogWrite { .. })
         ),
         _ => false,
     }
@@ -718,8 +718,8 @@ pub(crate) fn is_unlogged(error: &TableError) -> bool {
 pub(crate) fn is_refused(error: &TableError) -> bool {
     match error {
         TableError::WriteRefused { source, .. } => matches!(
-            source.downcast_ref::<PersistError>(),
-            Some(PersistError::LogWrite { .. })
+            source.downcast_ref::<WriteError>(),
+            Some(WriteError::LogWrite { .. })
         ),
         _ => false,
     }

@@ -13,7 +13,7 @@ use worktable_core::prelude::*;
 use super::{Order, assert_survives_reopen, insert_n, open, order, rows, sync};
 use crate::pages::{self, PAGE_FILE_NAME, manifest_name};
 use crate::table::files::{parse_manifest_name, parse_segment_name};
-use crate::{Options, PersistError, PersistentTable};
+use crate::{OpenError, Options, PersistentTable};
 
 fn file_names(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = fs::read_dir(dir)
@@ -265,14 +265,14 @@ async fn damaged_checkpoint_files_are_typed_errors_naming_the_file() {
     damaged[pages::HEADER_LEN + 100] ^= 1;
     fs::write(&page_file, &damaged).unwrap();
     match PersistentTable::<Order>::open(dir.path(), manual()) {
-        Err(PersistError::PageFrame { path, frame: 0, .. }) => assert_eq!(path, page_file),
+        Err(OpenError::PageFrame { path, frame: 0, .. }) => assert_eq!(path, page_file),
         other => panic!("expected a bad frame, got {other:?}"),
     }
     // A page file cut short.
     fs::write(&page_file, &good_pages[..good_pages.len() - 10]).unwrap();
     assert!(matches!(
         PersistentTable::<Order>::open(dir.path(), manual()),
-        Err(PersistError::PageFrame { .. })
+        Err(OpenError::PageFrame { .. })
     ));
     fs::write(&page_file, &good_pages).unwrap();
 
@@ -281,21 +281,21 @@ async fn damaged_checkpoint_files_are_typed_errors_naming_the_file() {
     damaged[20] ^= 0x10;
     fs::write(&manifest, &damaged).unwrap();
     match PersistentTable::<Order>::open(dir.path(), manual()) {
-        Err(PersistError::Manifest { path, .. }) => assert_eq!(path, manifest),
+        Err(OpenError::Manifest { path, .. }) => assert_eq!(path, manifest),
         other => panic!("expected a bad manifest, got {other:?}"),
     }
     // A missing manifest, then a missing log segment.
     fs::remove_file(&manifest).unwrap();
     assert!(matches!(
         PersistentTable::<Order>::open(dir.path(), manual()),
-        Err(PersistError::ManifestMismatch { .. })
+        Err(OpenError::ManifestMismatch { .. })
     ));
     fs::write(&manifest, &good_manifest).unwrap();
     let segment = dir.path().join(crate::table::files::segment_name(101));
     let segment_bytes = fs::read(&segment).unwrap();
     fs::remove_file(&segment).unwrap();
     match PersistentTable::<Order>::open(dir.path(), manual()) {
-        Err(PersistError::LogMissing { path }) => assert_eq!(path, segment),
+        Err(OpenError::LogMissing { path }) => assert_eq!(path, segment),
         other => panic!("expected a missing segment, got {other:?}"),
     }
     fs::write(&segment, &segment_bytes).unwrap();
@@ -305,7 +305,7 @@ async fn damaged_checkpoint_files_are_typed_errors_naming_the_file() {
     fs::remove_file(&meta).unwrap();
     assert!(matches!(
         PersistentTable::<Order>::open(dir.path(), manual()),
-        Err(PersistError::MetaMissing { .. })
+        Err(OpenError::MetaMissing { .. })
     ));
     fs::write(&meta, &meta_bytes).unwrap();
 
@@ -374,7 +374,7 @@ async fn migration_converts_every_row_once_and_keeps_keys_above_deleted_ones() {
     // The old type is refused now; a second migration is a plain open.
     assert!(matches!(
         PersistentTable::<Order>::open(dir.path(), manual()),
-        Err(PersistError::SchemaMismatch { .. })
+        Err(OpenError::SchemaMismatch { .. })
     ));
     let again = PersistentTable::<OrderV3>::open_migrating::<Order>(dir.path(), manual(), |_| {
         panic!("an already migrated table is not converted again")

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use worktable_core::prelude::*;
 
-use super::{Durability, Options, PersistError, PersistentTable, SchemaDifference, segment_name};
+use super::{Durability, OpenError, Options, PersistentTable, SchemaDifference, segment_name};
 use crate::format::ArchiveFormat;
 use crate::log::{self, LogError, RecordKind, encode_record};
 use crate::meta::{self, Meta, StoredSchema};
@@ -354,7 +354,7 @@ async fn a_log_cut_short_below_its_recorded_sync_is_a_typed_error() {
 
     match PersistentTable::<Order>::open(dir.path(), sync()) {
         Err(
-            error @ PersistError::LogTruncated {
+            error @ OpenError::LogTruncated {
                 ends_at: 4,
                 synced_through: 5,
                 ..
@@ -405,7 +405,7 @@ async fn a_damaged_synced_record_is_a_typed_error() {
     fs::write(&path, &bytes).unwrap();
 
     match PersistentTable::<Order>::open(dir.path(), sync()) {
-        Err(PersistError::Log {
+        Err(OpenError::Log {
             path: reported,
             source: LogError::Corrupt { offset: at, .. },
         }) => {
@@ -443,7 +443,7 @@ async fn a_record_whose_image_is_not_a_row_is_a_typed_error() {
     fs::write(&path, &bytes).unwrap();
 
     match PersistentTable::<Order>::open(dir.path(), sync()) {
-        Err(PersistError::Restore {
+        Err(OpenError::Restore {
             path: reported,
             source: worktable_core::RestoreError::BadImage { .. },
         }) => assert_eq!(reported, path),
@@ -457,7 +457,7 @@ async fn a_second_open_is_refused_while_the_table_is_open() {
     let table = open(dir.path(), sync());
     assert!(matches!(
         PersistentTable::<Order>::open(dir.path(), sync()),
-        Err(PersistError::AlreadyOpen { .. })
+        Err(OpenError::AlreadyOpen { .. })
     ));
     table.close().await.unwrap();
     open(dir.path(), sync()).close().await.unwrap();
@@ -473,7 +473,7 @@ async fn another_row_type_is_refused() {
     match PersistentTable::<OrderV2>::open(dir.path(), sync()) {
         Err(error) => {
             let message = error.to_string();
-            let PersistError::SchemaMismatch {
+            let OpenError::SchemaMismatch {
                 path,
                 table,
                 differences,
@@ -551,7 +551,7 @@ async fn metadata_naming_another_table_is_refused() {
     )
     .unwrap();
     match PersistentTable::<Order>::open(dir.path(), sync()) {
-        Err(PersistError::TableNameMismatch {
+        Err(OpenError::TableNameMismatch {
             stored, expected, ..
         }) => {
             assert_eq!(stored, "invoices");

@@ -7,6 +7,7 @@ use std::mem;
 use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, MutexGuard, PoisonError};
+use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use super::super::files::segment_name;
@@ -23,9 +24,24 @@ pub(crate) struct Segment {
     pub(crate) unsynced: bool,
 }
 
+/// Starts the flusher thread of the table `table_name`, appending to
+/// `segment`.
+pub(crate) fn spawn_flusher(
+    table_name: &str,
+    shared: &Arc<Shared>,
+    vfs: &Arc<dyn Vfs>,
+    segment: Segment,
+) -> io::Result<JoinHandle<()>> {
+    let shared = Arc::clone(shared);
+    let vfs = Arc::clone(vfs);
+    thread::Builder::new()
+        .name(format!("worktable-log-{table_name}"))
+        .spawn(move || run_flusher(shared, vfs, segment))
+}
+
 /// The flusher thread's body: writes and syncs the log until asked to
 /// stop, starting with `segment`.
-pub(crate) fn run_flusher(shared: Arc<Shared>, vfs: Arc<dyn Vfs>, segment: Segment) {
+fn run_flusher(shared: Arc<Shared>, vfs: Arc<dyn Vfs>, segment: Segment) {
     let stopped = MarkStopped(Arc::clone(&shared));
     flush_until_stopped(&stopped.0, &*vfs, segment);
 }
@@ -134,107 +150,206 @@ fn gather<'a>(
 
 /// The flusher's loop; returns after the last write and sync once a stop
 /// is requested.
-fn flush_until_stopped(shared: &Shared, vfs: &dyn Vfs, mut segment: Segment) {
-    let tick = match shared.durability {
-        Durability::Sync => None,
-        Durability::Periodic(period) => Some(period.max(MIN_PERIOD)),
-        Durability::None => Some(NONE_WRITE_INTERVAL),
-    };
-    // A period too long to represent is never due: only `close` syncs.
-    let mut next_tick = tick.and_then(|tick| Instant::now().checked_add(tick));
-    // Last sequence number handed to the file (synced or not).
-    let mut written_through = shared.lock().synced_through;
-    let mut spare: Vec<Chunk> = Vec::new();
-    // Group commit: records in the last synced batch, and how long its sync
-    // took.
-    let mut last_batch = 0u64;
-    let mut last_sync = Duration::ZERO;
+fn flush_until_stopped(shared: &Shared, vfs: &dyn Vfs, segment: Segment) {
+    let mut flusher = Flusher::new(shared, vfs, segment);
     loop {
-        let mut buffer = shared.lock();
-        loop {
-            let has_work = buffer.pending > 0 || buffer.chunks.len() > 1;
-            let rotating = buffer.chunks.len() > 1;
-            let sync_mode_has_work = matches!(shared.durability, Durability::Sync) && has_work;
-            if buffer.stop
-                || buffer.sync_requested
-                || sync_mode_has_work
-                || rotating
-                || buffer.pending >= WRITE_THRESHOLD
-            {
-                break;
-            }
-            match next_tick {
-                Some(at) => {
-                    let now = Instant::now();
-                    if now >= at {
-                        break;
-                    }
-                    buffer = shared
-                        .wake
-                        .wait_timeout(buffer, at - now)
-                        .unwrap_or_else(PoisonError::into_inner)
-                        .0;
-                }
-                None => {
-                    buffer = shared
-                        .wake
-                        .wait(buffer)
-                        .unwrap_or_else(PoisonError::into_inner);
-                }
-            }
+        let batch = flusher.next_batch();
+        let stop = batch.stop;
+        flusher.flush(batch);
+        if stop {
+            return;
         }
-        if matches!(shared.durability, Durability::Sync) {
-            buffer = gather(shared, buffer, written_through, last_batch, last_sync);
+    }
+}
+
+/// The flusher's state from one batch to the next.
+struct Flusher<'a> {
+    shared: &'a Shared,
+    vfs: &'a dyn Vfs,
+    /// The segment records are appended to.
+    segment: Segment,
+    /// How often buffered records are written (and, for `Periodic`,
+    /// synced) when nothing asks sooner; `None` for `Sync`.
+    tick: Option<Duration>,
+    /// When the next tick is due; `None`: never (`Sync`, or a period too
+    /// long to represent: then only `close` syncs).
+    next_tick: Option<Instant>,
+    /// Last sequence number handed to the file (synced or not).
+    written_through: u64,
+    /// The chunks of the last batch, emptied, kept for their allocation.
+    spare: Vec<Chunk>,
+    /// Group commit: records in the last synced batch.
+    last_batch: u64,
+    /// Group commit: how long the last sync took.
+    last_sync: Duration,
+}
+
+/// What the flusher took from the buffer in one go.
+struct Batch {
+    /// The records, oldest chunk first.
+    chunks: Vec<Chunk>,
+    /// The table is closing: this is the last batch.
+    stop: bool,
+    /// Somebody waits for everything logged to be synced.
+    sync_requested: bool,
+    /// The log had failed before: nothing more is written.
+    already_failed: bool,
+}
+
+impl<'a> Flusher<'a> {
+    fn new(shared: &'a Shared, vfs: &'a dyn Vfs, segment: Segment) -> Self {
+        let tick = match shared.durability {
+            Durability::Sync => None,
+            Durability::Periodic(period) => Some(period.max(MIN_PERIOD)),
+            Durability::None => Some(NONE_WRITE_INTERVAL),
+        };
+        Self {
+            shared,
+            vfs,
+            segment,
+            tick,
+            next_tick: tick.and_then(|tick| Instant::now().checked_add(tick)),
+            written_through: shared.lock().synced_through,
+            spare: Vec::new(),
+            last_batch: 0,
+            last_sync: Duration::ZERO,
+        }
+    }
+
+    /// Waits until there is something to do, then takes every buffered
+    /// record, leaving an empty chunk for the current segment.
+    fn next_batch(&mut self) -> Batch {
+        let mut buffer = self.wait_for_work();
+        if matches!(self.shared.durability, Durability::Sync) {
+            buffer = gather(
+                self.shared,
+                buffer,
+                self.written_through,
+                self.last_batch,
+                self.last_sync,
+            );
         }
         let stop = buffer.stop;
         let sync_requested = mem::take(&mut buffer.sync_requested);
         let already_failed = buffer.failed.is_some();
-        // Keep an empty chunk for the current segment in the buffer.
         let last_seq = buffer.next_seq - 1;
-        let mut batch = mem::take(&mut spare);
-        batch.append(&mut buffer.chunks);
+        let mut chunks = mem::take(&mut self.spare);
+        chunks.append(&mut buffer.chunks);
         buffer.chunks.push(Chunk {
             starts: None,
             bytes: Vec::new(),
             last_seq,
         });
         buffer.pending = 0;
-        drop(buffer);
-
-        let now = Instant::now();
-        let tick_due = next_tick.is_some_and(|at| now >= at);
-        if tick_due {
-            next_tick = tick.and_then(|tick| now.checked_add(tick));
+        Batch {
+            chunks,
+            stop,
+            sync_requested,
+            already_failed,
         }
-        let sync = stop
-            || sync_requested
-            || match shared.durability {
+    }
+
+    /// Locks the buffer once it must be flushed, or the tick is due.
+    fn wait_for_work(&self) -> MutexGuard<'a, Buffer> {
+        let shared = self.shared;
+        let mut buffer = shared.lock();
+        while !self.must_flush(&buffer) {
+            buffer = match self.next_tick {
+                Some(at) => {
+                    let now = Instant::now();
+                    if now >= at {
+                        break;
+                    }
+                    shared
+                        .wake
+                        .wait_timeout(buffer, at - now)
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .0
+                }
+                None => shared
+                    .wake
+                    .wait(buffer)
+                    .unwrap_or_else(PoisonError::into_inner),
+            };
+        }
+        buffer
+    }
+
+    /// Whether `buffer` must be flushed now, whatever the tick: the table
+    /// closes, a sync is requested, a `Sync` write waits, the log rotates,
+    /// or the buffer is full.
+    fn must_flush(&self, buffer: &Buffer) -> bool {
+        let rotating = buffer.chunks.len() > 1;
+        let has_work = buffer.pending > 0 || rotating;
+        let sync_mode_has_work = matches!(self.shared.durability, Durability::Sync) && has_work;
+        buffer.stop
+            || buffer.sync_requested
+            || sync_mode_has_work
+            || rotating
+            || buffer.pending >= WRITE_THRESHOLD
+    }
+
+    /// Whether the tick is due; if it is, schedules the next one.
+    fn tick_due(&mut self) -> bool {
+        let now = Instant::now();
+        let due = self.next_tick.is_some_and(|at| now >= at);
+        if due {
+            self.next_tick = self.tick.and_then(|tick| now.checked_add(tick));
+        }
+        due
+    }
+
+    /// Writes `batch` (unless the log has failed), syncs if its mode or a
+    /// request says so, and publishes the outcome.
+    fn flush(&mut self, mut batch: Batch) {
+        let tick_due = self.tick_due();
+        let sync = batch.stop
+            || batch.sync_requested
+            || match self.shared.durability {
                 Durability::Sync => true,
                 Durability::Periodic(_) => tick_due,
                 Durability::None => false,
             };
+        let outcome = if batch.already_failed {
+            Ok(false)
+        } else {
+            self.write(&mut batch.chunks, sync)
+        };
+        batch.chunks.clear();
+        self.spare = batch.chunks;
+        self.publish(outcome);
+    }
 
-        let mut outcome = Ok(false);
-        if !already_failed {
-            if let Err(error) =
-                write_chunks(shared, vfs, &mut segment, &mut batch, &mut written_through)
-            {
-                outcome = Err(error);
-            }
-            if sync && outcome.is_ok() && segment.unsynced {
-                let started = Instant::now();
-                outcome = segment.file.sync_data().map(|()| true);
-                last_sync = started.elapsed();
-                segment.unsynced = false;
-                shared.counters.syncs.fetch_add(1, Ordering::Relaxed);
-            }
+    /// Writes `chunks` and, if `sync`, syncs the segment; `Ok(true)` when a
+    /// sync made the records written so far durable.
+    fn write(&mut self, chunks: &mut Vec<Chunk>, sync: bool) -> io::Result<bool> {
+        let shared = self.shared;
+        write_chunks(
+            shared,
+            self.vfs,
+            &mut self.segment,
+            chunks,
+            &mut self.written_through,
+        )?;
+        if !(sync && self.segment.unsynced) {
+            return Ok(false);
         }
-        batch.clear();
-        spare = batch;
+        let started = Instant::now();
+        let outcome = self.segment.file.sync_data().map(|()| true);
+        self.last_sync = started.elapsed();
+        self.segment.unsynced = false;
+        shared.counters.syncs.fetch_add(1, Ordering::Relaxed);
+        outcome
+    }
 
+    /// Publishes what a flush achieved: the new durable mark after a sync,
+    /// or the log's failure.
+    fn publish(&mut self, outcome: io::Result<bool>) {
+        let shared = self.shared;
         match outcome {
             Ok(true) => {
-                last_batch = written_through - shared.progress.borrow().synced_through;
+                let written_through = self.written_through;
+                self.last_batch = written_through - shared.progress.borrow().synced_through;
                 shared.lock().synced_through = written_through;
                 shared
                     .progress
@@ -246,9 +361,6 @@ fn flush_until_stopped(shared: &Shared, vfs: &dyn Vfs, mut segment: Segment) {
                 shared.lock().failed = Some(Arc::clone(&error));
                 shared.progress.send_modify(|p| p.failed = Some(error));
             }
-        }
-        if stop {
-            return;
         }
     }
 }

@@ -30,11 +30,11 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use super::Durability;
-use super::error::PersistError;
+use super::error::WriteError;
 use crate::format::ArchiveFormat;
 use crate::log::SegmentHeader;
 
-pub(crate) use flusher::{Segment, create_segment, run_flusher};
+pub(crate) use flusher::{Segment, create_segment, spawn_flusher};
 pub(crate) use hook::{Hook, generates_keys};
 
 /// How often `Durability::None` hands buffered records to the operating
@@ -242,7 +242,7 @@ impl Shared {
     /// Waits (blocking) until the flusher writes to the segment starting at
     /// `first_seq` or a later one: it exists and is synced into the
     /// directory.
-    pub(crate) fn wait_for_segment(&self, first_seq: u64) -> Result<(), PersistError> {
+    pub(crate) fn wait_for_segment(&self, first_seq: u64) -> Result<(), WriteError> {
         self.wait_until(
             |seen| seen.segment >= first_seq,
             "the log's flusher stopped before starting a new segment",
@@ -255,8 +255,8 @@ impl Shared {
     ///
     /// # Errors
     ///
-    /// [`PersistError::LogWrite`] if the log has failed (now or before).
-    pub(crate) fn sync_logged(&self) -> Result<u64, PersistError> {
+    /// [`WriteError::LogWrite`] if the log has failed (now or before).
+    pub(crate) fn sync_logged(&self) -> Result<u64, WriteError> {
         let target = {
             let mut buffer = self.lock();
             if let Some(source) = &buffer.failed {
@@ -283,13 +283,13 @@ impl Shared {
     ///
     /// # Errors
     ///
-    /// [`PersistError::LogWrite`] if the log has failed (checked first), or
+    /// [`WriteError::LogWrite`] if the log has failed (checked first), or
     /// the flusher stopped (`stopped` says what it left undone).
     fn wait_until(
         &self,
         done: impl Fn(&Progress) -> bool,
         stopped: &str,
-    ) -> Result<(), PersistError> {
+    ) -> Result<(), WriteError> {
         let mut progress = self.watch();
         loop {
             {
@@ -304,7 +304,7 @@ impl Shared {
                     return Err(self.write_error(Arc::new(io::Error::other(stopped.to_owned()))));
                 }
             }
-            if super::block_on(progress.changed()).is_err() {
+            if super::blocking::block_on(progress.changed()).is_err() {
                 return Err(
                     self.write_error(Arc::new(io::Error::other("the log's flusher is gone")))
                 );
@@ -313,7 +313,7 @@ impl Shared {
     }
 
     /// The error every write gets once the log has failed, if it has.
-    pub(crate) fn failure(&self) -> Option<PersistError> {
+    pub(crate) fn failure(&self) -> Option<WriteError> {
         let source = self.lock().failed.clone()?;
         Some(self.write_error(source))
     }
@@ -330,8 +330,8 @@ impl Shared {
     }
 
     /// The error a write gets once the log has failed.
-    pub(crate) fn write_error(&self, source: Arc<io::Error>) -> PersistError {
-        PersistError::LogWrite {
+    pub(crate) fn write_error(&self, source: Arc<io::Error>) -> WriteError {
+        WriteError::LogWrite {
             path: self.dir.clone(),
             source,
         }

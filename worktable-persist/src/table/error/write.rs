@@ -1,0 +1,51 @@
+//! [`WriteError`]: why a write could not be logged.
+
+use std::io;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Why a write's change could not be logged.
+///
+/// A write that commits in memory but whose record cannot be made durable
+/// fails with [`TableError::Durability`](worktable_core::TableError::Durability),
+/// and a write refused because the log failed before it with
+/// [`TableError::WriteRefused`](worktable_core::TableError::WriteRefused):
+/// either has this type as its `source()`.
+/// [`PersistentTable::health`](crate::PersistentTable::health) reports the
+/// same error once the log has failed.
+///
+/// ```
+/// # use worktable_core::prelude::*;
+/// # use worktable_persist::{Options, PersistentTable, WriteError};
+/// # #[derive(Table, Archive, Serialize, Deserialize, Clone, Debug, PartialEq)]
+/// # #[rkyv(crate = worktable_core::rkyv)]
+/// # struct Note { #[pk] id: u64, text: String }
+/// let dir = tempfile::tempdir()?;
+/// let notes = PersistentTable::<Note>::open(dir.path(), Options::default())?;
+/// if let Some(WriteError::LogWrite { path, source }) = notes.health().error() {
+///     eprintln!("the log of {} failed ({source}): reopen the table", path.display());
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum WriteError {
+    /// Writing or syncing the log failed; the table refuses every write from
+    /// then on (see the [crate documentation](crate#when-the-log-cannot-be-written)).
+    #[error(
+        "cannot write or sync the write-ahead log of the table in {}: {source}",
+        path.display()
+    )]
+    LogWrite {
+        /// The table directory (the segment is its last `log-*` file).
+        path: PathBuf,
+        /// What the operating system said (shared by every write it fails).
+        source: Arc<io::Error>,
+    },
+    /// The log has used every sequence number: the write is refused.
+    #[error("log segment {}: no sequence numbers are left", path.display())]
+    SeqExhausted {
+        /// The table directory (the segment is its last `log-*` file).
+        path: PathBuf,
+    },
+}
