@@ -195,6 +195,8 @@ mod plain;
 pub mod query;
 mod row;
 pub mod schema;
+#[doc(hidden)]
+pub mod storage;
 mod stripe;
 mod table;
 
@@ -215,8 +217,6 @@ pub use schema::{KeySource, Schema, SchemaField, SchemaIndex};
 pub use table::{
     IndexStats, RowGuard, TableStats, VacuumHandle, VacuumPolicy, VacuumReport, WorkTable,
 };
-#[doc(hidden)]
-pub use table::{PageCapture, RestoreError, TableRestore};
 
 /// Derives [`Row`] and the typed index handles for a struct. See the
 /// [crate docs](crate#keys-and-indexes) for the attributes.

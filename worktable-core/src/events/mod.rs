@@ -5,7 +5,7 @@
 
 mod event;
 mod hub;
-mod subscription;
+pub(crate) mod subscription;
 
 pub use event::{ArchivedEventRecord, ChangeEvent, ChangeKind, EventDecodeError, EventRecord};
 pub use hub::{CommitHook, Durable, Refusal};

@@ -196,7 +196,7 @@ pub struct Subscription<R: Row> {
     hub: Arc<EventHub<R>>,
     slot: Arc<Slot<R>>,
     /// Earlier changes delivered before the queue's (a resumed feed: see
-    /// [`with_history`](Self::with_history)), already filtered.
+    /// [`with_history`]), already filtered.
     history: VecDeque<ChangeEvent<R>>,
 }
 
@@ -218,21 +218,6 @@ impl<R: Row> Subscription<R> {
         }
     }
 
-    /// Puts `events`, changes committed before the subscription started
-    /// (e.g. read back from a write-ahead log), in front of the ones it
-    /// receives: they are delivered first, in the order given, as this
-    /// subscription's watch sees them. For `worktable-persist`'s resumed
-    /// feeds; the caller makes the numbering continue without a gap into
-    /// the live changes.
-    #[doc(hidden)]
-    #[must_use]
-    pub fn with_history(mut self, events: impl IntoIterator<Item = ChangeEvent<R>>) -> Self {
-        let watch = &self.slot.watch;
-        self.history
-            .extend(events.into_iter().filter_map(|event| watch.view(&event)));
-        self
-    }
-
     /// Items waiting (events, plus at most one `Lagged`).
     pub fn queued(&self) -> usize {
         self.history.len() + self.slot.queue().items.len()
@@ -245,6 +230,24 @@ impl<R: Row> Subscription<R> {
         }
         self.slot.queue().items.pop_front().map(into_result)
     }
+}
+
+/// Puts `events`, changes committed before `subscription` started (e.g.
+/// read back from a write-ahead log), in front of the ones it receives:
+/// they are delivered first, in the order given, as the subscription's
+/// watch sees them. For `worktable-persist`'s resumed feeds (see
+/// [`crate::storage`]); the caller makes the numbering continue without a
+/// gap into the live changes.
+#[must_use]
+pub fn with_history<R: Row>(
+    mut subscription: Subscription<R>,
+    events: impl IntoIterator<Item = ChangeEvent<R>>,
+) -> Subscription<R> {
+    let watch = &subscription.slot.watch;
+    subscription
+        .history
+        .extend(events.into_iter().filter_map(|event| watch.view(&event)));
+    subscription
 }
 
 fn into_result<R: Row>(item: Item<R>) -> Result<ChangeEvent<R>, Lagged> {

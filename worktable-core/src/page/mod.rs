@@ -14,5 +14,5 @@ mod store;
 
 pub use image::RowImage;
 pub(crate) use link::{Link, slot_size};
-pub use link::{MAX_ROW_BYTES, PAGE_SIZE};
+pub use link::{MAX_ROW_BYTES, PAGE_SIZE, PageId};
 pub(crate) use store::{Replaced, RowCell, RowStore, StageError, Staged, Version, deserialize};

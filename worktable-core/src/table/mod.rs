@@ -16,10 +16,8 @@ use std::fmt;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 
-#[doc(hidden)]
-pub use checkpoint::PageCapture;
+pub use checkpoint::{PageCapture, capture_changed_pages, mark_pages_changed, wait_for_commits};
 pub use guard::RowGuard;
-#[doc(hidden)]
 pub use restore::{RestoreError, TableRestore};
 pub use stats::{IndexStats, TableStats};
 pub use vacuum::{VacuumHandle, VacuumPolicy, VacuumReport};

@@ -52,12 +52,13 @@
 //! replaying the log from `S + 1` over them gives the right rows, because
 //! a put replaces a row and a delete removes it if present, and the
 //! indexes are built only after the replay (see
-//! `worktable_core::TableRestore`).
+//! `worktable_core::storage::TableRestore`).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
+use worktable_core::storage::{self, PageId};
 use worktable_core::{Row, WorkTable};
 
 use super::error::PersistError;
@@ -224,8 +225,8 @@ impl Checkpointer {
         shared.wait_for_segment(seq + 1)?;
         // The change numbered `seq` was handed to the hook before it was
         // applied: let it (and any before it) finish marking its pages.
-        table.wait_for_commits();
-        let capture = table.capture_changed_pages();
+        storage::wait_for_commits(table);
+        let capture = storage::capture_changed_pages(table);
         let changed = capture.pages().to_vec();
         if !force && changed.is_empty() && seq == state.meta.checkpoint_seq {
             if self.secure_delete {
@@ -247,7 +248,7 @@ impl Checkpointer {
             Ok(()) => Ok(report(&state.manifest, changed.len())),
             Err(error) => {
                 // The marks were taken: give them back for the next try.
-                table.mark_pages_changed(&changed);
+                storage::mark_pages_changed(table, &changed);
                 Err(error)
             }
         }
@@ -259,8 +260,8 @@ impl Checkpointer {
     fn write_pages<R: Row>(
         &self,
         state: &mut State,
-        capture: &worktable_core::PageCapture<'_, R>,
-        changed: &[u32],
+        capture: &storage::PageCapture<'_, R>,
+        changed: &[PageId],
     ) -> Result<Manifest, PersistError> {
         let path = self.dir.join(PAGE_FILE_NAME);
         let io = |source| PersistError::io(&path, source);
@@ -295,7 +296,7 @@ impl Checkpointer {
             .manifest
             .pages
             .iter()
-            .filter(|page| changed.binary_search(&page.page_id).is_err())
+            .filter(|page| changed.binary_search(&PageId::new(page.page_id)).is_err())
             .map(|page| (page.page_id, page.clone()))
             .collect();
         let mut taken: HashSet<u32> = entries.values().map(|page| page.frame).collect();
@@ -308,7 +309,7 @@ impl Checkpointer {
             next_candidate
         };
         for pass in changed.chunks(PAGES_PER_PASS) {
-            let mut frames: HashMap<u32, (Vec<u8>, Vec<RowSlot>)> = HashMap::new();
+            let mut frames: HashMap<PageId, (Vec<u8>, Vec<RowSlot>)> = HashMap::new();
             capture.rows_in(pass, |page, offset, bytes| {
                 let (body, rows) = frames
                     .entry(page)
@@ -332,9 +333,9 @@ impl Checkpointer {
                     .map_err(io)?;
                 state.stale.remove(&frame);
                 entries.insert(
-                    page,
+                    page.get(),
                     PageEntry {
-                        page_id: page,
+                        page_id: page.get(),
                         frame,
                         body_crc: pages::frame_crc(&body),
                         rows,

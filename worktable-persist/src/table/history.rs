@@ -18,6 +18,7 @@
 use std::path::Path;
 
 use worktable_core::events::Subscription;
+use worktable_core::storage;
 use worktable_core::{ChangeEvent, ChangeKind, Row, RowImage, Watch};
 
 use super::error::PersistError;
@@ -147,7 +148,7 @@ impl<R: Row> Inner<R> {
         self.shared.sync_logged()?;
         let history = read_history::<R>(&*self.vfs, &self.dir, after, last)?;
         drop(kept);
-        Ok(subscription.with_history(history))
+        Ok(storage::with_history(subscription, history))
     }
 }
 

@@ -7,7 +7,8 @@
 
 use std::path::{Path, PathBuf};
 
-use worktable_core::{Row, TableRestore};
+use worktable_core::Row;
+use worktable_core::storage::{PageId, RestoreError, TableRestore};
 
 use super::error::PersistError;
 use super::files::{parse_manifest_name, parse_segment_name, segment_name};
@@ -67,7 +68,7 @@ pub(crate) fn recover<R: Row>(vfs: &dyn Vfs, dir: &Path) -> Result<Recovered<R>,
     if !meta.key_state.is_empty() {
         let pk = R::decode_pk(&meta.key_state).map_err(|source| PersistError::Restore {
             path: dir.join(meta::FILE_NAME),
-            source: worktable_core::RestoreError::BadImage { source },
+            source: RestoreError::BadImage { source },
         })?;
         note_deleted(&mut restore, &mut deleted_max, pk);
     }
@@ -373,7 +374,7 @@ fn load_checkpoint<R: Row>(
         rows.clear();
         rows.extend(entry.rows.iter().map(|row| (row.offset, row.len)));
         restore
-            .page(entry.page_id, body, &rows)
+            .page(PageId::new(entry.page_id), body, &rows)
             .map_err(|source| PersistError::Restore {
                 path: page_path.clone(),
                 source,
