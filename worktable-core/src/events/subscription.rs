@@ -121,24 +121,26 @@ enum Item<R: Row> {
     Lagged(u64),
 }
 
+/// What a [`SubscriberQueue`]'s lock guards.
 #[derive(Default)]
-struct Queue<R: Row> {
+struct QueueState<R: Row> {
     items: VecDeque<Item<R>>,
     waker: Option<Waker>,
     closed: bool,
 }
 
-/// A subscriber's side of the hub: its watch and its queue.
-pub(crate) struct Slot<R: Row> {
+/// One subscriber's bounded queue of change events, with the [`Watch`] that
+/// selects what enters it: the hub pushes, the [`Subscription`] pops.
+pub(crate) struct SubscriberQueue<R: Row> {
     watch: Watch<R>,
-    queue: Mutex<Queue<R>>,
+    state: Mutex<QueueState<R>>,
 }
 
-impl<R: Row> Slot<R> {
+impl<R: Row> SubscriberQueue<R> {
     pub(crate) fn new(watch: Watch<R>) -> Self {
         Self {
             watch,
-            queue: Mutex::new(Queue {
+            state: Mutex::new(QueueState {
                 items: VecDeque::new(),
                 waker: None,
                 closed: false,
@@ -146,8 +148,8 @@ impl<R: Row> Slot<R> {
         }
     }
 
-    fn queue(&self) -> MutexGuard<'_, Queue<R>> {
-        self.queue.lock().unwrap_or_else(PoisonError::into_inner)
+    fn lock(&self) -> MutexGuard<'_, QueueState<R>> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Queues `event` if the watch selects it; a full queue counts it as
@@ -157,15 +159,15 @@ impl<R: Row> Slot<R> {
             return;
         };
         let waker = {
-            let mut queue = self.queue();
-            if queue.items.len() < self.watch.capacity {
-                queue.items.push_back(Item::Event(view));
-            } else if let Some(Item::Lagged(missed)) = queue.items.back_mut() {
+            let mut state = self.lock();
+            if state.items.len() < self.watch.capacity {
+                state.items.push_back(Item::Event(view));
+            } else if let Some(Item::Lagged(missed)) = state.items.back_mut() {
                 *missed += 1;
             } else {
-                queue.items.push_back(Item::Lagged(1));
+                state.items.push_back(Item::Lagged(1));
             }
-            queue.waker.take()
+            state.waker.take()
         };
         if let Some(waker) = waker {
             waker.wake();
@@ -175,9 +177,9 @@ impl<R: Row> Slot<R> {
     /// Ends the stream after the queued items.
     pub(crate) fn close(&self) {
         let waker = {
-            let mut queue = self.queue();
-            queue.closed = true;
-            queue.waker.take()
+            let mut state = self.lock();
+            state.closed = true;
+            state.waker.take()
         };
         if let Some(waker) = waker {
             waker.wake();
@@ -194,7 +196,7 @@ impl<R: Row> Slot<R> {
 /// events that do not fit are dropped for it (and counted).
 pub struct Subscription<R: Row> {
     hub: Arc<EventHub<R>>,
-    slot: Arc<Slot<R>>,
+    queue: Arc<SubscriberQueue<R>>,
     /// Earlier changes delivered before the queue's (a resumed feed: see
     /// [`with_history`]), already filtered.
     history: VecDeque<ChangeEvent<R>>,
@@ -210,17 +212,17 @@ impl<R: Row> fmt::Debug for Subscription<R> {
 }
 
 impl<R: Row> Subscription<R> {
-    pub(crate) fn new(hub: Arc<EventHub<R>>, slot: Arc<Slot<R>>) -> Self {
+    pub(crate) fn new(hub: Arc<EventHub<R>>, queue: Arc<SubscriberQueue<R>>) -> Self {
         Self {
             hub,
-            slot,
+            queue,
             history: VecDeque::new(),
         }
     }
 
     /// Items waiting (events, plus at most one `Lagged`).
     pub fn queued(&self) -> usize {
-        self.history.len() + self.slot.queue().items.len()
+        self.history.len() + self.queue.lock().items.len()
     }
 
     /// The next item, without waiting: `None` when the queue is empty.
@@ -228,7 +230,7 @@ impl<R: Row> Subscription<R> {
         if let Some(event) = self.history.pop_front() {
             return Some(Ok(event));
         }
-        self.slot.queue().items.pop_front().map(into_result)
+        self.queue.lock().items.pop_front().map(into_result)
     }
 }
 
@@ -243,7 +245,7 @@ pub fn with_history<R: Row>(
     mut subscription: Subscription<R>,
     events: impl IntoIterator<Item = ChangeEvent<R>>,
 ) -> Subscription<R> {
-    let watch = &subscription.slot.watch;
+    let watch = &subscription.queue.watch;
     subscription
         .history
         .extend(events.into_iter().filter_map(|event| watch.view(&event)));
@@ -264,12 +266,12 @@ impl<R: Row> Stream for Subscription<R> {
         if let Some(event) = self.history.pop_front() {
             return Poll::Ready(Some(Ok(event)));
         }
-        let mut queue = self.slot.queue();
-        match queue.items.pop_front() {
+        let mut state = self.queue.lock();
+        match state.items.pop_front() {
             Some(item) => Poll::Ready(Some(into_result(item))),
-            None if queue.closed => Poll::Ready(None),
+            None if state.closed => Poll::Ready(None),
             None => {
-                queue.waker = Some(cx.waker().clone());
+                state.waker = Some(cx.waker().clone());
                 Poll::Pending
             }
         }
@@ -278,6 +280,6 @@ impl<R: Row> Stream for Subscription<R> {
 
 impl<R: Row> Drop for Subscription<R> {
     fn drop(&mut self) {
-        self.hub.unsubscribe(&self.slot);
+        self.hub.unsubscribe(&self.queue);
     }
 }
