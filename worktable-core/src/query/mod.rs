@@ -366,7 +366,7 @@ impl<'t, R: Row, S: Source<R>> Query<'t, R, S> {
                 pks,
                 |row| self.still_selected(row),
                 |pk, row, pending| {
-                    self.table.delete_locked(pk, &row, pending)?;
+                    self.table.delete_current_locked(pk, &row, pending)?;
                     Ok(row)
                 },
             )
