@@ -188,6 +188,7 @@
 mod error;
 pub mod events;
 mod float;
+mod hash;
 mod index;
 mod lock;
 mod page;

@@ -74,8 +74,8 @@ pub(crate) use entries::{EntryMap, Joined, LockEntry};
 pub(crate) use gate::Gate;
 pub(crate) use task::{HeldBySameTask, Locker, TaskId};
 
-/// The lock entries of one table: a `DashMap` with the indexes' hasher.
-type Entries<K> = crate::index::HashMap<K, LockEntry<tokio::sync::Semaphore>>;
+/// The lock entries of one table: a `DashMap` with core's hasher.
+type Entries<K> = crate::hash::HashMap<K, LockEntry<tokio::sync::Semaphore>>;
 
 /// The row locks of one table: tokio semaphores in a `DashMap`.
 pub(crate) type LockMap<K> = Locks<K, Entries<K>, tokio::sync::Semaphore>;
