@@ -1,4 +1,6 @@
 //! Change events: what one committed write did to one row.
+//!
+//! Depends on: `page` (row images), `row`.
 
 use std::fmt;
 use std::sync::Arc;

@@ -1,6 +1,10 @@
 //! The commit point of every write, and the fan-out of its change event to
 //! subscribers and to the commit hook.
 //!
+//! Depends on: `events::queue` (the subscribers' queues it pushes to),
+//! `events::watch`, `events::event`, `error`, `page`, `row`; not on
+//! `events::subscription`, which depends on it.
+//!
 //! # Ordering protocol
 //!
 //! A write makes its change visible to readers at one moment (the
@@ -31,7 +35,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use super::event::{ChangeEvent, ChangeKind};
-use super::subscription::{SubscriberQueue, Subscription, Watch};
+use super::queue::SubscriberQueue;
+use super::watch::Watch;
 use crate::error::{Result, TableError};
 use crate::page::RowImage;
 use crate::row::Row;
@@ -186,16 +191,11 @@ impl<R: Row> EventHub<R> {
         }
     }
 
-    /// A subscription to every change committed from now on that `watch`
-    /// selects.
-    pub(crate) fn subscribe(self: &Arc<Self>, watch: Watch<R>) -> Subscription<R> {
-        self.subscribe_at(watch).0
-    }
-
-    /// [`subscribe`](Self::subscribe), and the sequence number of the last
-    /// change committed before it: the subscription receives exactly the
-    /// changes numbered after it.
-    pub(crate) fn subscribe_at(self: &Arc<Self>, watch: Watch<R>) -> (Subscription<R>, u64) {
+    /// A queue that receives every change committed from now on that
+    /// `watch` selects, and the sequence number of the last change committed
+    /// before it: the queue receives exactly the changes numbered after it.
+    /// The caller [unsubscribes](Self::unsubscribe) the queue when done.
+    pub(crate) fn subscribe(&self, watch: Watch<R>) -> (Arc<SubscriberQueue<R>>, u64) {
         let queue = Arc::new(SubscriberQueue::new(watch));
         let mut listeners = self.lock();
         if !listeners.any() {
@@ -213,7 +213,7 @@ impl<R: Row> EventHub<R> {
         // the queue.
         let last_seq = self.last_seq();
         drop(listeners);
-        (Subscription::new(Arc::clone(self), queue), last_seq)
+        (queue, last_seq)
     }
 
     /// Removes a subscription's queue.

@@ -154,7 +154,7 @@ impl<R: Row> WorkTable<R> {
     /// # }).unwrap();
     /// ```
     pub fn subscribe(&self) -> Subscription<R> {
-        self.events.subscribe(Watch::all())
+        Subscription::start(&self.events, Watch::all()).0
     }
 
     /// A stream of the changes, committed from now on, to the rows `watch`
@@ -177,7 +177,7 @@ impl<R: Row> WorkTable<R> {
     /// # }).unwrap();
     /// ```
     pub fn subscribe_to(&self, watch: Watch<R>) -> Subscription<R> {
-        self.events.subscribe(watch)
+        Subscription::start(&self.events, watch).0
     }
 
     /// [`subscribe_to`](Self::subscribe_to), and the sequence number of the
@@ -200,7 +200,7 @@ impl<R: Row> WorkTable<R> {
     /// # }).unwrap();
     /// ```
     pub fn subscribe_to_with_seq(&self, watch: Watch<R>) -> (Subscription<R>, u64) {
-        self.events.subscribe_at(watch)
+        Subscription::start(&self.events, watch)
     }
 
     /// The sequence number of the last committed change (0 before any; a
