@@ -1,4 +1,6 @@
 //! Errors of table operations.
+//!
+//! Depends on nothing else in core.
 
 use std::fmt;
 

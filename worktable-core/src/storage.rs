@@ -119,10 +119,9 @@ pub use crate::table::{
     wait_for_commits,
 };
 
-use crate::__private::PkSource;
 #[cfg(doc)]
 use crate::WorkTable;
-use crate::row::Row;
+use crate::row::{PkSource, Row};
 
 /// The largest sequence number a table gives a change (2⁵¹ − 1).
 pub const MAX_SEQ: u64 = crate::events::MAX_SEQ;

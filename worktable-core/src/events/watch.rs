@@ -75,7 +75,7 @@ impl<R: Row> Watch<R> {
     }
 
     /// At most `capacity` events (at least 1) wait for the subscriber; more
-    /// are dropped and reported as [`Lagged`].
+    /// are dropped and reported as [`Lagged`](super::Lagged).
     pub fn capacity(mut self, capacity: usize) -> Self {
         self.capacity = capacity.max(1);
         self

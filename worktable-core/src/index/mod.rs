@@ -5,6 +5,8 @@
 //! version: the primary index alone records where each row's committed
 //! version is, so an update that leaves an index's key alone leaves the
 //! index alone.
+//!
+//! Depends on: `row`, `hash`, `page` (the primary index holds row cells).
 
 pub(crate) mod entry;
 mod multi;
@@ -17,12 +19,10 @@ mod unique;
 
 pub use multi::MultiStore;
 pub use ordered::OrderedMap;
-pub use prefix::{KeyPrefix, PrefixProbe, SortPrefix, WithPrefix, WithoutPrefix};
+pub use prefix::{PrefixProbe, SortPrefix, WithPrefix, WithoutPrefix};
 pub(crate) use primary::PrimaryIndex;
 pub(crate) use set::{insert_all, insert_changed, remove_all, remove_changed};
-pub use traits::{
-    DuplicateKey, Index, IndexMaintenance, IndexPrefix, IndexSet, IndexStore, LoadPart, UniqueIndex,
-};
+pub use traits::{Index, IndexPrefix, IndexStore, UniqueIndex};
 pub use unique::UniqueStore;
 
 use crate::row::Row;

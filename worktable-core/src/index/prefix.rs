@@ -15,9 +15,7 @@
 
 use std::marker::PhantomData;
 
-/// The prefix function of a key type; see the module docs for the order it
-/// keeps.
-pub type KeyPrefix<K> = fn(&K) -> u64;
+use crate::row::KeyPrefix;
 
 /// Key types with an order-preserving 8-byte prefix.
 ///

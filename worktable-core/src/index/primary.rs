@@ -9,10 +9,9 @@ use std::hash::Hash;
 
 use super::entry::IndexEntry;
 use super::ordered::OrderedMap;
-use super::prefix::KeyPrefix;
 use crate::hash::{HashMap, HashState, hash_bytes};
 use crate::page::RowCell;
-use crate::row::Key;
+use crate::row::{Key, KeyPrefix};
 
 /// A row exists exactly when its key is in `cells`: putting the cell in is
 /// the moment an insert takes effect, taking it out the moment a delete

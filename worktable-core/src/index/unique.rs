@@ -12,10 +12,10 @@ use dashmap::mapref::entry::Entry;
 
 use super::entry::{Borrowed, IndexEntry, SeekRange};
 use super::ordered::OrderedMap;
-use super::traits::{DuplicateKey, Index, IndexMaintenance, IndexStore, LoadPart};
+use super::traits::{Index, IndexStore};
 use super::verify_ordered;
 use crate::hash::{HashMap, HashState, hash_bytes, hash_map};
-use crate::row::Row;
+use crate::row::{DuplicateKey, IndexMaintenance, LoadPart, Row};
 
 /// Storage of a unique index: key → primary key.
 ///

@@ -60,6 +60,8 @@
 //! A task that holds several row locks at once takes them in primary-key
 //! order; every multi-row write of the table does, so two of them never
 //! deadlock.
+//!
+//! Depends on: `hash`.
 
 mod entries;
 mod gate;

@@ -3,6 +3,8 @@
 //!
 //! This is the only module with `unsafe` code (in [`memory`] and [`store`]);
 //! the invariants it relies on are in [`memory`]'s docs.
+//!
+//! Depends on: `row`, `plain` (in-place field writes), `stripe`.
 
 mod alloc;
 #[cfg(test)]

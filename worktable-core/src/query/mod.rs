@@ -41,6 +41,8 @@
 //! during the query may or may not be seen, and one re-keyed within the
 //! source's range may be seen twice. [`count`](Query::count) and
 //! [`exists`](Query::exists) follow the same rules.
+//!
+//! Depends on: `table`, `index`, `page`, `row`, `error`, `__private` (field deserialization).
 
 mod order;
 mod source;

@@ -1,5 +1,7 @@
 //! [`WorkTable`]: rows in pages, a primary index, secondary indexes and row
 //! locks, kept in step by the write protocol in [`write`].
+//!
+//! Depends on: `page`, `index`, `lock`, `events`, `row`, `plain`, `error`.
 
 mod batch;
 mod checkpoint;
@@ -24,10 +26,10 @@ pub use vacuum::{VacuumHandle, VacuumPolicy, VacuumReport};
 
 use crate::error::IntegrityError;
 use crate::events::{CommitHook, EventHub, Subscription, Watch};
-use crate::index::{IndexSet, PrimaryIndex};
+use crate::index::PrimaryIndex;
 use crate::lock::LockMap;
 use crate::page::RowStore;
-use crate::row::Row;
+use crate::row::{IndexSet, Row};
 
 /// A typed, concurrent, in-memory table of rows of type `R`.
 ///

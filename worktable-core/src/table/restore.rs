@@ -20,11 +20,10 @@ use crossbeam_epoch as epoch;
 use rkyv::rancor;
 
 use super::WorkTable;
-use crate::__private::PkSource;
 use crate::events::{CommitHook, MAX_SEQ};
-use crate::index::{DuplicateKey, IndexSet};
 use crate::page::{Link, PageId, RowCell, RowStore, StageError};
-use crate::row::Row;
+use crate::row::PkSource;
+use crate::row::{DuplicateKey, IndexSet, Row};
 
 /// Why a table could not be restored.
 #[derive(Debug, thiserror::Error)]

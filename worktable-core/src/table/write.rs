@@ -31,15 +31,13 @@ use std::hash::Hash;
 use std::sync::atomic::Ordering;
 
 use super::WorkTable;
-use crate::__private::PkSource;
 use crate::error::{Result, TableError};
 use crate::events::{ChangeKind, Pending};
-use crate::index::{
-    DuplicateKey, UniqueIndex, insert_all, insert_changed, remove_all, remove_changed,
-};
+use crate::index::{UniqueIndex, insert_all, insert_changed, remove_all, remove_changed};
 use crate::lock::Locker;
 use crate::page::{MAX_ROW_BYTES, Replaced, StageError, Staged};
-use crate::row::Row;
+use crate::row::PkSource;
+use crate::row::{DuplicateKey, Row};
 
 impl<R: Row> WorkTable<R> {
     /// Inserts `row` and returns its primary key.

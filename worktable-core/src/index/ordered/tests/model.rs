@@ -7,8 +7,8 @@ use std::ops::{Bound, RangeBounds};
 use proptest::prelude::*;
 
 use super::OrderedMap;
-use crate::index::KeyPrefix;
 use crate::index::entry::{Borrowed, Exact, IndexEntry, Seek, SeekRange};
+use crate::row::KeyPrefix;
 
 use super::{SplitMix, check_layout};
 
