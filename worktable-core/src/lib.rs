@@ -182,8 +182,20 @@
 //! Every write returns [`TableError`]; a failed write leaves the table
 //! exactly as it was.
 
+#![deny(unsafe_code)]
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
+
+// `unsafe` is allowed in these modules only, each by an `#[allow]` on its
+// `mod` item; anywhere else the compiler refuses it. Every block argues its
+// invariant in a `// SAFETY:` comment.
+//
+// * `page::memory`: page memory and the lock-free page directory.
+// * `page::store`: writes and reads row slots through `page::memory`.
+// * `page::alloc`: releases and fills pages through `page::memory`.
+// * `page::image`: reads a validated row image in place.
+// * `lock::loom_model` (loom builds of the tests only): the model's guarded
+//   data.
 
 mod error;
 pub mod events;

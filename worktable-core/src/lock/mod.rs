@@ -66,6 +66,10 @@
 mod entries;
 mod gate;
 #[cfg(all(test, loom))]
+#[allow(
+    unsafe_code,
+    reason = "loom's UnsafeCell checks the data the model's locks guard"
+)]
 mod loom_model;
 mod task;
 
