@@ -26,7 +26,10 @@ pub(crate) fn expand(table: &Table) -> TokenStream {
         .map(|(position, index)| handle(table, position, index));
     let constants = constants(table);
     quote! {
-        #[allow(non_camel_case_types, non_local_definitions, clippy::all)]
+        #[allow(
+            non_camel_case_types,
+            reason = "the helper types' names are built from the row type's, which may not be camel case"
+        )]
         const _: () = {
             #row_impl
             #index_set
@@ -207,7 +210,7 @@ fn pk_source_type(table: &Table) -> TokenStream {
 /// type is known by name (see `worktable_core::__private::PrefixProbe`).
 fn prefix_probe(krate: &syn::Path, ty: &TokenStream) -> TokenStream {
     quote! {{
-        #[allow(unused_imports)]
+        #[allow(unused_imports, reason = "the probe's method comes from one trait or the other, by the key type")]
         use #krate::__private::{WithPrefix as _, WithoutPrefix as _};
         (&#krate::__private::PrefixProbe::<#ty>::NEW).key_prefix()
     }}
