@@ -179,8 +179,11 @@
 //!
 //! # Errors
 //!
-//! Every write returns [`TableError`]; a failed write leaves the table
-//! exactly as it was.
+//! Every write returns [`TableError`]. A single-row write that fails leaves
+//! the table as it was, except after [`TableError::Durability`] (the change
+//! is made, only not durable); a multi-row write stops at the row that
+//! failed, with the rows before it changed. [`TableError`] says what each
+//! failure leaves behind.
 
 #![deny(unsafe_code)]
 #![deny(unsafe_op_in_unsafe_fn)]
