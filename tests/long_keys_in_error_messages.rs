@@ -5,8 +5,8 @@
 
 use std::sync::Arc;
 
-use worktable_core::RestoreError;
 use worktable_core::prelude::*;
+use worktable_core::storage::RestoreError;
 
 /// A note keyed by a string, with a unique title: both can be huge.
 #[derive(Table, Archive, Serialize, Deserialize, Clone, Debug, PartialEq)]

@@ -1,12 +1,44 @@
 //! Errors of table operations.
+//!
+//! Depends on nothing else in core.
 
 use std::fmt;
 
 use rkyv::rancor;
 
-/// Why a table operation failed. A failed operation changes nothing: every
-/// index, the row storage and the key generator's visible state are as they
-/// were before the call.
+/// Why a table operation failed.
+///
+/// # What a failed call leaves behind
+///
+/// * **A single-row write** — [`insert`](crate::WorkTable::insert),
+///   [`update`](crate::WorkTable::update),
+///   [`upsert`](crate::WorkTable::upsert),
+///   [`delete`](crate::WorkTable::delete),
+///   [`delete_by`](crate::WorkTable::delete_by),
+///   [`update_with`](crate::WorkTable::update_with),
+///   [`set_field`](crate::WorkTable::set_field) and the writes of a
+///   [`RowGuard`](crate::RowGuard) — that fails with any error but
+///   [`Durability`](Self::Durability) changes nothing: the row, every
+///   index, the row count and the sequence numbers are as they were, and no
+///   change event is sent. Only a key that `insert` drew from a key
+///   generator is gone: it is not handed out again.
+/// * **[`Durability`](Self::Durability)** comes after the change was made:
+///   it is visible to readers, numbered and sent to subscribers; only the
+///   commit hook could not make it durable.
+/// * **A multi-row write** — [`update_all_by`](crate::WorkTable::update_all_by),
+///   [`update_range`](crate::WorkTable::update_range),
+///   [`delete_all_by`](crate::WorkTable::delete_all_by),
+///   [`delete_range`](crate::WorkTable::delete_range),
+///   [`Query::update_with`](crate::Query::update_with) and
+///   [`Query::delete`](crate::Query::delete) — is not atomic.
+///   [`LockedBySameTask`](Self::LockedBySameTask) comes before any row
+///   changes. Any other error stops the write at the row that failed, which
+///   is left as it was, while the rows changed before it stay changed (each
+///   with its change event); a `Durability` error may concern any of them.
+/// * [`WorkTable::from_rows`](crate::WorkTable::from_rows) keeps nothing on
+///   error; [`lock`](crate::WorkTable::lock) and
+///   [`lock_all`](crate::WorkTable::lock_all) fail only with
+///   `LockedBySameTask`, holding no lock.
 ///
 /// The messages print a key as its `Debug` text, shortened when it is long:
 /// its first 100 characters, then `…` and the length of the whole text in
@@ -147,8 +179,9 @@ pub enum TableError {
 
     /// The commit hook refused the change at its commit point (e.g. a
     /// durable table whose write-ahead log can no longer be written): the
-    /// change was not made, nothing of it is visible, and the table is as
-    /// it was before the call.
+    /// change was not made and nothing of it is visible. A single-row write
+    /// leaves the table as it was before the call; a multi-row write keeps
+    /// the rows it changed before this one.
     #[error("table `{table}`: the change was refused and not made: {source}")]
     WriteRefused {
         /// The table's name.

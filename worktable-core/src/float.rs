@@ -1,4 +1,6 @@
 //! Totally ordered floats, for indexing float columns.
+//!
+//! Depends on nothing else in core.
 
 // rkyv's derive generates a public resolver type for each float wrapper,
 // without `Debug`; nobody ever holds one.

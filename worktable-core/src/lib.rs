@@ -179,15 +179,31 @@
 //!
 //! # Errors
 //!
-//! Every write returns [`TableError`]; a failed write leaves the table
-//! exactly as it was.
+//! Every write returns [`TableError`]. A single-row write that fails leaves
+//! the table as it was, except after [`TableError::Durability`] (the change
+//! is made, only not durable); a multi-row write stops at the row that
+//! failed, with the rows before it changed. [`TableError`] says what each
+//! failure leaves behind.
 
+#![deny(unsafe_code)]
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
+
+// `unsafe` is allowed in these modules only, each by an `#[allow]` on its
+// `mod` item; anywhere else the compiler refuses it. Every block argues its
+// invariant in a `// SAFETY:` comment.
+//
+// * `page::memory`: page memory and the lock-free page directory.
+// * `page::store`: writes and reads row slots through `page::memory`.
+// * `page::alloc`: releases and fills pages through `page::memory`.
+// * `page::image`: reads a validated row image in place.
+// * `lock::loom_model` (loom builds of the tests only): the model's guarded
+//   data.
 
 mod error;
 pub mod events;
 mod float;
+mod hash;
 mod index;
 mod lock;
 mod page;
@@ -195,6 +211,8 @@ mod plain;
 pub mod query;
 mod row;
 pub mod schema;
+#[doc(hidden)]
+pub mod storage;
 mod stripe;
 mod table;
 
@@ -215,8 +233,6 @@ pub use schema::{KeySource, Schema, SchemaField, SchemaIndex};
 pub use table::{
     IndexStats, RowGuard, TableStats, VacuumHandle, VacuumPolicy, VacuumReport, WorkTable,
 };
-#[doc(hidden)]
-pub use table::{PageCapture, RestoreError, TableRestore};
 
 /// Derives [`Row`] and the typed index handles for a struct. See the
 /// [crate docs](crate#keys-and-indexes) for the attributes.

@@ -1,6 +1,8 @@
 //! [`Plain`]: field types that [`WorkTable::set_field`](crate::WorkTable::set_field)
 //! can write into a copy of the archived row, without deserializing and
 //! re-serializing the rest of it.
+//!
+//! Depends on: `float`.
 
 use rkyv::api::low::LowSerializer;
 use rkyv::rancor::Error;

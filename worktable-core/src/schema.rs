@@ -128,6 +128,8 @@
 //! files written with another one, so both this encoding and the
 //! normalisation of types are part of the on-disk format: changing either
 //! changes the fingerprint of existing row types.
+//!
+//! Depends on nothing else in core.
 
 /// A row type's schema: [`Row::SCHEMA`](crate::Row::SCHEMA), made by
 /// `#[derive(Table)]`. See the [module docs](self) for an example and for

@@ -4,6 +4,8 @@
 //! A thread gets a stripe number the first time it asks, round-robin; the
 //! threads that run at once usually have different stripes, but nothing
 //! depends on it: a stripe is shared safely, only more slowly.
+//!
+//! Depends on nothing else in core.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 

@@ -2,7 +2,7 @@
 
 use darling::util::{Flag, PathList, SpannedValue};
 use darling::{FromDeriveInput, FromField, FromMeta};
-use syn::{Attribute, Data, DeriveInput, Fields, Ident, Meta, Path, Type, Visibility};
+use syn::{Attribute, Data, DeriveInput, Fields, FieldsNamed, Ident, Meta, Path, Type, Visibility};
 
 /// `#[table(...)]` on the struct, and the struct itself.
 #[derive(FromDeriveInput)]
@@ -78,48 +78,52 @@ pub(crate) fn parse(
     input: &DeriveInput,
     errors: &mut darling::error::Accumulator,
 ) -> Option<Parsed> {
-    let named = match &input.data {
+    let named = named_fields(input, errors);
+    check_not_generic(input, errors);
+    let table = parse_table_attr(input, errors);
+    let mut fields = Vec::new();
+    for field in named?.named.iter() {
+        if let Some(field) = errors.handle(FieldInput::from_field(field)) {
+            fields.push(parse_field(field, errors));
+        }
+    }
+    Some(Parsed { table, fields })
+}
+
+/// The fields of a struct with named fields; any other shape of input is
+/// reported.
+fn named_fields<'a>(
+    input: &'a DeriveInput,
+    errors: &mut darling::error::Accumulator,
+) -> Option<&'a FieldsNamed> {
+    let error = match &input.data {
         Data::Struct(data) => match &data.fields {
-            Fields::Named(named) => Some(named),
-            Fields::Unnamed(fields) => {
-                errors.push(
-                    darling::Error::custom(
-                        "#[derive(Table)] needs named fields: a tuple struct has no field names to index by",
-                    )
-                    .with_span(fields),
-                );
-                None
-            }
-            Fields::Unit => {
-                errors.push(
-                    darling::Error::custom(
-                        "#[derive(Table)] needs a struct with named fields, one of them the #[pk]",
-                    )
-                    .with_span(&input.ident),
-                );
-                None
-            }
+            Fields::Named(named) => return Some(named),
+            Fields::Unnamed(fields) => darling::Error::custom(
+                "#[derive(Table)] needs named fields: a tuple struct has no field names to index by",
+            )
+            .with_span(fields),
+            Fields::Unit => darling::Error::custom(
+                "#[derive(Table)] needs a struct with named fields, one of them the #[pk]",
+            )
+            .with_span(&input.ident),
         },
-        Data::Enum(data) => {
-            errors.push(
-                darling::Error::custom(
-                    "#[derive(Table)] works on structs with named fields, not enums; \
-                     an enum can be a column of a row struct",
-                )
-                .with_span(&data.enum_token),
-            );
-            None
-        }
-        Data::Union(data) => {
-            errors.push(
-                darling::Error::custom(
-                    "#[derive(Table)] works on structs with named fields, not unions",
-                )
-                .with_span(&data.union_token),
-            );
-            None
-        }
+        Data::Enum(data) => darling::Error::custom(
+            "#[derive(Table)] works on structs with named fields, not enums; \
+             an enum can be a column of a row struct",
+        )
+        .with_span(&data.enum_token),
+        Data::Union(data) => darling::Error::custom(
+            "#[derive(Table)] works on structs with named fields, not unions",
+        )
+        .with_span(&data.union_token),
     };
+    errors.push(error);
+    None
+}
+
+/// Reports generic parameters or a where clause on the row type.
+fn check_not_generic(input: &DeriveInput, errors: &mut darling::error::Accumulator) {
     if let Some(param) = input.generics.params.first() {
         errors.push(
             darling::Error::custom(
@@ -135,6 +139,11 @@ pub(crate) fn parse(
             .with_span(&clause.where_token),
         );
     }
+}
+
+/// `#[table(...)]` (defaults when it is malformed), reporting `#[pk]` and
+/// `#[index]` put on the struct instead of a field.
+fn parse_table_attr(input: &DeriveInput, errors: &mut darling::error::Accumulator) -> TableInput {
     let table = errors
         .handle(TableInput::from_derive_input(input))
         .unwrap_or_else(|| TableInput {
@@ -155,13 +164,7 @@ pub(crate) fn parse(
             .with_span(attr.path()),
         );
     }
-    let mut fields = Vec::new();
-    for field in named?.named.iter() {
-        if let Some(field) = errors.handle(FieldInput::from_field(field)) {
-            fields.push(parse_field(field, errors));
-        }
-    }
-    Some(Parsed { table, fields })
+    table
 }
 
 fn parse_field(field: FieldInput, errors: &mut darling::error::Accumulator) -> ParsedField {

@@ -26,7 +26,10 @@ pub(crate) fn expand(table: &Table) -> TokenStream {
         .map(|(position, index)| handle(table, position, index));
     let constants = constants(table);
     quote! {
-        #[allow(non_camel_case_types, non_local_definitions, clippy::all)]
+        #[allow(
+            non_camel_case_types,
+            reason = "the helper types' names are built from the row type's, which may not be camel case"
+        )]
         const _: () = {
             #row_impl
             #index_set
@@ -59,6 +62,45 @@ fn field_type(table: &Table, i: usize) -> &Type {
     &table.fields[i].ty
 }
 
+/// The type of the fields at `positions`: the field's type for one, a
+/// tuple of them for several (a key, or a prefix of one).
+fn fields_type(table: &Table, positions: &[usize]) -> TokenStream {
+    one_or_tuple(positions, |i| {
+        let ty = field_type(table, i);
+        quote!(#ty)
+    })
+}
+
+/// A clone of the fields at `positions` of `row` (tokens naming a row): one
+/// value, or a tuple of them.
+fn fields_value(table: &Table, positions: &[usize], row: &TokenStream) -> TokenStream {
+    one_or_tuple(positions, |i| {
+        let field = &table.fields[i].ident;
+        quote!(::core::clone::Clone::clone(&#row.#field))
+    })
+}
+
+/// The fields at `positions` of the archived row `__archived`, deserialized:
+/// one value, or a tuple of them.
+fn archived_fields_value(table: &Table, positions: &[usize]) -> TokenStream {
+    let krate = &table.krate;
+    one_or_tuple(positions, |i| {
+        let (field, ty) = (&table.fields[i].ident, field_type(table, i));
+        quote!(#krate::__private::deserialize_field::<#ty>(&__archived.#field))
+    })
+}
+
+/// The storage type of `index` for rows of the table, as the index handle
+/// `handle` sees it.
+fn store_type(table: &Table, index: &IndexDef, handle: &TokenStream) -> TokenStream {
+    let Table { ident, krate, .. } = table;
+    if index.unique {
+        quote!(#krate::__private::UniqueStore<#ident, #handle>)
+    } else {
+        quote!(#krate::__private::MultiStore<#ident, #handle>)
+    }
+}
+
 /// Whether `ty` is spelled `String` (or a path ending in `string::String`).
 fn is_string(ty: &Type) -> bool {
     matches!(ty, Type::Path(path)
@@ -74,47 +116,14 @@ fn row_impl(table: &Table) -> TokenStream {
         pk,
         ..
     } = table;
-    let pk_ty = one_or_tuple(&pk.fields, |i| {
-        let ty = field_type(table, i);
-        quote!(#ty)
-    });
-    let pk_value = one_or_tuple(&pk.fields, |i| {
-        let field = &table.fields[i].ident;
-        quote!(::core::clone::Clone::clone(&self.#field))
-    });
-    let set_pk = match pk.fields.as_slice() {
-        [single] => {
-            let field = &table.fields[*single].ident;
-            quote!(self.#field = __pk;)
-        }
-        several => {
-            let parts: Vec<Ident> = (0..several.len())
-                .map(|n| format_ident!("__part{}", n))
-                .collect();
-            let fields = several.iter().map(|&i| &table.fields[i].ident);
-            quote! {
-                let (#(#parts),*) = __pk;
-                #(self.#fields = #parts;)*
-            }
-        }
-    };
-    let source = match &pk.source {
-        PkSource::Caller => quote!(#krate::__private::CallerPk),
-        PkSource::AutoIncrement => {
-            let ty = field_type(table, pk.fields[0]);
-            quote_spanned!(ty.span()=> #krate::__private::Generated<#krate::AutoIncrement<#ty>>)
-        }
-        PkSource::Generator(generator) => {
-            quote_spanned!(generator.span()=> #krate::__private::Generated<#generator>)
-        }
-    };
+    let pk_ty = fields_type(table, &pk.fields);
+    let pk_value = fields_value(table, &pk.fields, &quote!(self));
+    let set_pk = set_pk_body(table);
+    let source = pk_source_type(table);
     let indexes = index_set_ident(table);
     let schema = schema(table);
     let pk_names = pk.fields.iter().map(|&i| table.fields[i].name());
-    let pk_of_archived = one_or_tuple(&pk.fields, |i| {
-        let (field, ty) = (&table.fields[i].ident, field_type(table, i));
-        quote!(#krate::__private::deserialize_field::<#ty>(&__archived.#field))
-    });
+    let pk_of_archived = archived_fields_value(table, &pk.fields);
     let pk_prefix = prefix_probe(krate, &pk_ty);
     quote! {
         #[automatically_derived]
@@ -160,11 +169,48 @@ fn row_impl(table: &Table) -> TokenStream {
     }
 }
 
+/// The body of `Row::set_pk`: `__pk` into the key field, or each part of
+/// the tuple into its field.
+fn set_pk_body(table: &Table) -> TokenStream {
+    match table.pk.fields.as_slice() {
+        [single] => {
+            let field = &table.fields[*single].ident;
+            quote!(self.#field = __pk;)
+        }
+        several => {
+            let parts: Vec<Ident> = (0..several.len())
+                .map(|n| format_ident!("__part{}", n))
+                .collect();
+            let fields = several.iter().map(|&i| &table.fields[i].ident);
+            quote! {
+                let (#(#parts),*) = __pk;
+                #(self.#fields = #parts;)*
+            }
+        }
+    }
+}
+
+/// `Row::PkSource`: keys from the rows, or from a generator (spanned on the
+/// key type or the generator path, where a missing impl is reported).
+fn pk_source_type(table: &Table) -> TokenStream {
+    let Table { krate, pk, .. } = table;
+    match &pk.source {
+        PkSource::Caller => quote!(#krate::__private::CallerPk),
+        PkSource::AutoIncrement => {
+            let ty = field_type(table, pk.fields[0]);
+            quote_spanned!(ty.span()=> #krate::__private::Generated<#krate::AutoIncrement<#ty>>)
+        }
+        PkSource::Generator(generator) => {
+            quote_spanned!(generator.span()=> #krate::__private::Generated<#generator>)
+        }
+    }
+}
+
 /// The prefix function of key type `ty`, if it has one: chosen where the
 /// type is known by name (see `worktable_core::__private::PrefixProbe`).
 fn prefix_probe(krate: &syn::Path, ty: &TokenStream) -> TokenStream {
     quote! {{
-        #[allow(unused_imports)]
+        #[allow(unused_imports, reason = "the probe's method comes from one trait or the other, by the key type")]
         use #krate::__private::{WithPrefix as _, WithoutPrefix as _};
         (&#krate::__private::PrefixProbe::<#ty>::NEW).key_prefix()
     }}
@@ -177,11 +223,7 @@ fn index_set(table: &Table) -> TokenStream {
     let set = index_set_ident(table);
     let stores = table.indexes.iter().map(|index| {
         let handle = index.handle_ident(table);
-        if index.unique {
-            quote!(#krate::__private::UniqueStore<#ident, #handle>)
-        } else {
-            quote!(#krate::__private::MultiStore<#ident, #handle>)
-        }
+        store_type(table, index, &quote!(#handle))
     });
     let count = table.indexes.len();
     let defaults = table
@@ -278,17 +320,57 @@ fn composite_vis(table: &Table, index: &IndexDef) -> TokenStream {
     }
 }
 
+/// Everything generated for one index: the handle type of a composite
+/// index, its `Index` impl, `UniqueIndex` for a unique one and
+/// `IndexPrefix` for each leading part of a composite key.
 fn handle(table: &Table, position: usize, index: &IndexDef) -> TokenStream {
     let Table { ident, krate, .. } = table;
     let handle = index.handle_ident(table);
+    // A field's `#[index]` reuses the field's handle type; a composite index
+    // gets its own.
+    let handle_type = index
+        .composite
+        .then(|| composite_handle_type(table, index, &handle));
+    let index_impl = index_impl(table, position, index, &handle);
+    let unique_impl = index.unique.then(|| {
+        quote! {
+            #[automatically_derived]
+            impl #krate::UniqueIndex<#ident> for #handle {}
+        }
+    });
+    let prefixes = (1..index.fields.len()).map(|len| prefix_impl(table, index, &handle, len));
+    quote! {
+        #handle_type
+        #index_impl
+        #unique_impl
+        #(#prefixes)*
+    }
+}
+
+/// The handle type of a composite index, with the visibility of its fields.
+fn composite_handle_type(table: &Table, index: &IndexDef, handle: &Ident) -> TokenStream {
+    let vis = composite_vis(table, index);
+    let doc = format!(
+        "Handle of the {} composite index `{}` of [`{}`].",
+        if index.unique { "unique" } else { "non-unique" },
+        index.name,
+        table.ident
+    );
+    quote! {
+        #[doc = #doc]
+        #[derive(::core::clone::Clone, ::core::marker::Copy, ::core::fmt::Debug)]
+        #vis struct #handle;
+    }
+}
+
+/// `Index` for the handle of the index at `position` in the index set.
+fn index_impl(table: &Table, position: usize, index: &IndexDef, handle: &Ident) -> TokenStream {
+    let Table { ident, krate, .. } = table;
     let set = index_set_ident(table);
     let name = &index.name;
     let unique = index.unique;
     let position = TupleIndex::from(position);
-    let key_ty = one_or_tuple(&index.fields, |i| {
-        let ty = field_type(table, i);
-        quote!(#ty)
-    });
+    let key_ty = fields_type(table, &index.fields);
     // Spanned on the field types, so that a key type that is not `Key`
     // (not `Ord`, not `Hash`, ...) is reported on the field.
     let key_span = index
@@ -298,10 +380,39 @@ fn handle(table: &Table, position: usize, index: &IndexDef) -> TokenStream {
         .reduce(|a, b| a.join(b).unwrap_or(a))
         .unwrap_or_else(Span::call_site);
     let key_ty_spanned = quote_spanned!(key_span=> #key_ty);
-    let key_value = one_or_tuple(&index.fields, |i| {
-        let field = &table.fields[i].ident;
-        quote!(::core::clone::Clone::clone(&__row.#field))
-    });
+    let store = store_type(table, index, &quote!(Self));
+    let field_names = index.fields.iter().map(|&i| table.fields[i].name());
+    let key_reads = key_reads(table, index);
+    let key_prefix = prefix_probe(krate, &key_ty);
+    quote! {
+        #[automatically_derived]
+        impl #krate::Index<#ident> for #handle {
+            type Key = #key_ty_spanned;
+            type Store = #store;
+            const NAME: &'static ::core::primitive::str = #name;
+            const UNIQUE: ::core::primitive::bool = #unique;
+            const FIELDS: &'static [&'static ::core::primitive::str] = &[#(#field_names),*];
+
+            #key_reads
+
+            #[inline]
+            fn store(__indexes: &#set) -> &Self::Store {
+                &__indexes.#position
+            }
+
+            fn key_prefix() -> ::core::option::Option<#krate::__private::KeyPrefix<Self::Key>> {
+                #key_prefix
+            }
+        }
+    }
+}
+
+/// The methods of `Index` that read an index's key out of a row:
+/// `key_of_archived`, `key`, `same_key` and `key_is`.
+fn key_reads(table: &Table, index: &IndexDef) -> TokenStream {
+    let Table { ident, krate, .. } = table;
+    let archived_key = archived_fields_value(table, &index.fields);
+    let key_value = fields_value(table, &index.fields, &quote!(__row));
     let same_key = index.fields.iter().map(|&i| {
         let field = &table.fields[i].ident;
         quote!(::core::cmp::PartialEq::eq(&__a.#field, &__b.#field))
@@ -318,88 +429,32 @@ fn handle(table: &Table, position: usize, index: &IndexDef) -> TokenStream {
             )
         },
     };
-    let store = if unique {
-        quote!(#krate::__private::UniqueStore<#ident, Self>)
-    } else {
-        quote!(#krate::__private::MultiStore<#ident, Self>)
-    };
-    let unique_impl = unique.then(|| {
-        quote! {
-            #[automatically_derived]
-            impl #krate::UniqueIndex<#ident> for #handle {}
-        }
-    });
-    let prefixes = (1..index.fields.len()).map(|len| prefix_impl(table, index, &handle, len));
-    // A field's `#[index]` reuses the field's handle type; a composite index
-    // gets its own.
-    let handle_type = index.composite.then(|| {
-        let vis = composite_vis(table, index);
-        let doc = format!(
-            "Handle of the {} composite index `{name}` of [`{ident}`].",
-            if unique { "unique" } else { "non-unique" }
-        );
-        quote! {
-            #[doc = #doc]
-            #[derive(::core::clone::Clone, ::core::marker::Copy, ::core::fmt::Debug)]
-            #vis struct #handle;
-        }
-    });
-    let field_names = index.fields.iter().map(|&i| table.fields[i].name());
-    let archived_key = one_or_tuple(&index.fields, |i| {
-        let field = &table.fields[i].ident;
-        let ty = field_type(table, i);
-        quote!(#krate::__private::deserialize_field::<#ty>(&__archived.#field))
-    });
-    let key_prefix = prefix_probe(krate, &key_ty);
     quote! {
-        #handle_type
-
-        #[automatically_derived]
-        impl #krate::Index<#ident> for #handle {
-            type Key = #key_ty_spanned;
-            type Store = #store;
-            const NAME: &'static ::core::primitive::str = #name;
-            const UNIQUE: ::core::primitive::bool = #unique;
-            const FIELDS: &'static [&'static ::core::primitive::str] = &[#(#field_names),*];
-
-            #[inline]
-            fn key_of_archived(
-                __archived: &#krate::rkyv::Archived<#ident>,
-            ) -> Self::Key {
-                #archived_key
-            }
-
-            #[inline]
-            fn key(__row: &#ident) -> Self::Key {
-                #key_value
-            }
-
-            #[inline]
-            fn same_key(__a: &#ident, __b: &#ident) -> ::core::primitive::bool {
-                #(#same_key)&&*
-            }
-
-            #[inline]
-            fn key_is<__Q>(__row: &#ident, __key: &__Q) -> ::core::primitive::bool
-            where
-                Self::Key: ::core::borrow::Borrow<__Q>,
-                __Q: ::core::cmp::Eq + ?::core::marker::Sized,
-            {
-                #key_is
-            }
-
-            #[inline]
-            fn store(__indexes: &#set) -> &Self::Store {
-                &__indexes.#position
-            }
-
-            fn key_prefix() -> ::core::option::Option<#krate::__private::KeyPrefix<Self::Key>> {
-                #key_prefix
-            }
+        #[inline]
+        fn key_of_archived(
+            __archived: &#krate::rkyv::Archived<#ident>,
+        ) -> Self::Key {
+            #archived_key
         }
 
-        #unique_impl
-        #(#prefixes)*
+        #[inline]
+        fn key(__row: &#ident) -> Self::Key {
+            #key_value
+        }
+
+        #[inline]
+        fn same_key(__a: &#ident, __b: &#ident) -> ::core::primitive::bool {
+            #(#same_key)&&*
+        }
+
+        #[inline]
+        fn key_is<__Q>(__row: &#ident, __key: &__Q) -> ::core::primitive::bool
+        where
+            Self::Key: ::core::borrow::Borrow<__Q>,
+            __Q: ::core::cmp::Eq + ?::core::marker::Sized,
+        {
+            #key_is
+        }
     }
 }
 
@@ -407,14 +462,8 @@ fn handle(table: &Table, position: usize, index: &IndexDef) -> TokenStream {
 fn prefix_impl(table: &Table, index: &IndexDef, handle: &Ident, len: usize) -> TokenStream {
     let Table { ident, krate, .. } = table;
     let fields = &index.fields[..len];
-    let prefix_ty = one_or_tuple(fields, |i| {
-        let ty = field_type(table, i);
-        quote!(#ty)
-    });
-    let key_ty = one_or_tuple(&index.fields, |i| {
-        let ty = field_type(table, i);
-        quote!(#ty)
-    });
+    let prefix_ty = fields_type(table, fields);
+    let key_ty = fields_type(table, &index.fields);
     let compare = if len == 1 {
         quote!(::core::cmp::Ord::cmp(__prefix, &__key.0))
     } else {

@@ -2,9 +2,9 @@
 //! Use it through `worktable_core::Table`; the attributes are documented
 //! there.
 //!
-//! The derive runs in three stages: [`attr`] parses the attributes with
-//! darling, [`model`] checks them and builds a typed model that keeps the
-//! spans of the user's tokens, and [`codegen`] turns the model into trait
+//! The derive runs in three stages: `attr` parses the attributes with
+//! darling, `model` checks them and builds a typed model that keeps the
+//! spans of the user's tokens, and `codegen` turns the model into trait
 //! impls and index handles. Every mistake found is reported, each spanned on
 //! the offending token.
 

@@ -46,6 +46,7 @@ use common::{
     Item, ItemV2, Op, Rng, Script, SeedGuard, State, Tap, TapOp, Versioned, diff, dir, dump, item,
     manual, migrate, no_panic, open_on, read_state, recover_state, release, seeds,
 };
+use worktable_core::storage::{self, PageId};
 use worktable_persist::vfs::{PowerCut, SimFs};
 use worktable_persist::{Durability, OpenError, Options, PersistentTable};
 
@@ -693,7 +694,7 @@ async fn a_row_staged_while_a_capture_takes_the_marks_is_listed_by_the_next_capt
     for id in 0..10 {
         table.insert(item(id, 1)).await.unwrap();
     }
-    drop(table.capture_changed_pages());
+    drop(storage::capture_changed_pages(&table));
 
     // A commits and is held inside the commit step (under the commit lock).
     let a = tokio::spawn({
@@ -716,7 +717,7 @@ async fn a_row_staged_while_a_capture_takes_the_marks_is_listed_by_the_next_capt
 
     // A checkpoint's capture now: B's page is marked, B's row not yet
     // published, so not copied.
-    let first = table.capture_changed_pages();
+    let first = storage::capture_changed_pages(&table);
     let mut copied = Vec::new();
     first.rows_in(first.pages(), |_, _, bytes| {
         copied.push(
@@ -738,18 +739,21 @@ async fn a_row_staged_while_a_capture_takes_the_marks_is_listed_by_the_next_capt
     b.await.unwrap().unwrap();
     // B's row is in the table now; the page it is on changed since the
     // first capture copied it, so the next capture must list it.
-    let second = table.capture_changed_pages();
+    let second = storage::capture_changed_pages(&table);
     let mut page_of_b = None;
-    second.rows_in(&(0..64).collect::<Vec<u32>>(), |page, _, bytes| {
-        if worktable_core::RowImage::<Item>::from_bytes(bytes)
-            .unwrap()
-            .get()
-            .id
-            == 200
-        {
-            page_of_b = Some(page);
-        }
-    });
+    second.rows_in(
+        &(0..64).map(PageId::new).collect::<Vec<_>>(),
+        |page, _, bytes| {
+            if worktable_core::RowImage::<Item>::from_bytes(bytes)
+                .unwrap()
+                .get()
+                .id
+                == 200
+            {
+                page_of_b = Some(page);
+            }
+        },
+    );
     let page_of_b = page_of_b.expect("B's row is on a page");
     assert!(
         second.pages().contains(&page_of_b),

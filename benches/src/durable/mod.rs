@@ -64,7 +64,7 @@ pub enum Writers {
 /// as their users drive them. Systems whose writers are
 /// [`Threads`](Writers::Threads) do all the work, blocking, in the first
 /// poll and never return `Pending` (the runner polls them with
-/// [`now`](crate::now), which checks that).
+/// [`now`], which checks that).
 pub trait DurableSystem: Send + Sync + Sized + 'static {
     /// Name in benchmark IDs and the summary.
     const NAME: &'static str;

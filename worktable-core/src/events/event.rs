@@ -1,4 +1,6 @@
 //! Change events: what one committed write did to one row.
+//!
+//! Depends on: `page` (row images), `row`.
 
 use std::fmt;
 use std::sync::Arc;
@@ -253,9 +255,15 @@ fn kind_code(kind: ChangeKind) -> u8 {
     }
 }
 
-/// A change event in a form rkyv serializes (for a write-ahead log): the
-/// sequence number, the kind (0 insert, 1 update, 2 delete) and the archived
-/// bytes of the row images.
+/// A change event as a plain value that rkyv serializes: the sequence
+/// number, the kind (0 insert, 1 update, 2 delete) and the archived bytes of
+/// the row images. Made by [`ChangeEvent::to_record`], read back by
+/// [`ChangeEvent::from_record`]: for keeping or sending changes outside the
+/// table (a queue, another process) in a form that needs no row type to
+/// store.
+///
+/// `worktable-persist` does not use it: its log has a record format of its
+/// own (`docs/format.md`), read back with [`ChangeEvent::from_images`].
 #[derive(Archive, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 #[rkyv(crate = crate::rkyv)]
 #[non_exhaustive]
@@ -270,7 +278,9 @@ pub struct EventRecord {
     pub new: Option<Vec<u8>>,
 }
 
-/// Why an [`EventRecord`] does not describe a change of this row type.
+/// Why a change of this row type could not be rebuilt from an
+/// [`EventRecord`] ([`ChangeEvent::from_record`]) or from row images
+/// ([`ChangeEvent::from_images`]).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum EventDecodeError {

@@ -1,6 +1,10 @@
 //! The commit point of every write, and the fan-out of its change event to
 //! subscribers and to the commit hook.
 //!
+//! Depends on: `events::queue` (the subscribers' queues it pushes to),
+//! `events::watch`, `events::event`, `error`, `page`, `row`; not on
+//! `events::subscription`, which depends on it.
+//!
 //! # Ordering protocol
 //!
 //! A write makes its change visible to readers at one moment (the
@@ -31,7 +35,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use super::event::{ChangeEvent, ChangeKind};
-use super::subscription::{Slot, Subscription, Watch};
+use super::queue::SubscriberQueue;
+use super::watch::Watch;
 use crate::error::{Result, TableError};
 use crate::page::RowImage;
 use crate::row::Row;
@@ -112,7 +117,7 @@ pub(crate) const MAX_SEQ: u64 = u64::MAX >> SEQ_SHIFT;
 
 /// Listeners, guarded by the commit lock.
 struct Listeners<R: Row> {
-    subscribers: Vec<Arc<Slot<R>>>,
+    subscribers: Vec<Arc<SubscriberQueue<R>>>,
     hook: Option<Arc<dyn CommitHook<R>>>,
 }
 
@@ -186,17 +191,12 @@ impl<R: Row> EventHub<R> {
         }
     }
 
-    /// A subscription to every change committed from now on that `watch`
-    /// selects.
-    pub(crate) fn subscribe(self: &Arc<Self>, watch: Watch<R>) -> Subscription<R> {
-        self.subscribe_at(watch).0
-    }
-
-    /// [`subscribe`](Self::subscribe), and the sequence number of the last
-    /// change committed before it: the subscription receives exactly the
-    /// changes numbered after it.
-    pub(crate) fn subscribe_at(self: &Arc<Self>, watch: Watch<R>) -> (Subscription<R>, u64) {
-        let slot = Arc::new(Slot::new(watch));
+    /// A queue that receives every change committed from now on that
+    /// `watch` selects, and the sequence number of the last change committed
+    /// before it: the queue receives exactly the changes numbered after it.
+    /// The caller [unsubscribes](Self::unsubscribe) the queue when done.
+    pub(crate) fn subscribe(&self, watch: Watch<R>) -> (Arc<SubscriberQueue<R>>, u64) {
+        let queue = Arc::new(SubscriberQueue::new(watch));
         let mut listeners = self.lock();
         if !listeners.any() {
             self.state.fetch_or(LISTENING, Ordering::AcqRel);
@@ -207,22 +207,22 @@ impl<R: Row> EventHub<R> {
                 std::thread::yield_now();
             }
         }
-        listeners.subscribers.push(Arc::clone(&slot));
+        listeners.subscribers.push(Arc::clone(&queue));
         // Under the commit lock, with no lock-free commit in flight: every
         // change numbered up to here is visible, every later one reaches
-        // the slot.
+        // the queue.
         let last_seq = self.last_seq();
         drop(listeners);
-        (Subscription::new(Arc::clone(self), slot), last_seq)
+        (queue, last_seq)
     }
 
-    /// Removes a subscription's slot.
-    pub(crate) fn unsubscribe(&self, slot: &Arc<Slot<R>>) {
+    /// Removes a subscription's queue.
+    pub(crate) fn unsubscribe(&self, queue: &Arc<SubscriberQueue<R>>) {
         let mut listeners = self.lock();
         if let Some(at) = listeners
             .subscribers
             .iter()
-            .position(|kept| Arc::ptr_eq(kept, slot))
+            .position(|kept| Arc::ptr_eq(kept, queue))
         {
             listeners.subscribers.swap_remove(at);
             if !listeners.any() {
@@ -233,8 +233,8 @@ impl<R: Row> EventHub<R> {
 
     /// Ends every subscription (the table is going away).
     pub(crate) fn close(&self) {
-        for slot in std::mem::take(&mut self.lock().subscribers) {
-            slot.close();
+        for queue in std::mem::take(&mut self.lock().subscribers) {
+            queue.close();
         }
     }
 }
@@ -310,8 +310,8 @@ impl<R: Row> Ticket<'_, R> {
 
 /// Hands `event` to every subscriber; called under the commit lock.
 fn offer<R: Row>(listeners: &Listeners<R>, event: &ChangeEvent<R>) {
-    for slot in &listeners.subscribers {
-        slot.offer(event);
+    for queue in &listeners.subscribers {
+        queue.offer(event);
     }
 }
 

@@ -2,12 +2,20 @@
 //! row it changed, numbered in commit order; subscribers read them as a
 //! `Stream`, filtered at the source; a [`CommitHook`] receives them all, in
 //! order, for a write-ahead log.
+//!
+//! Depends on: `row`, `page` (row images), `index` (watches on an index
+//! key), `error`. Inside, the arrows point one way: `subscription` → `hub`
+//! → `queue` → `watch` → `event`.
 
 mod event;
 mod hub;
-mod subscription;
+mod queue;
+pub(crate) mod subscription;
+mod watch;
 
 pub use event::{ArchivedEventRecord, ChangeEvent, ChangeKind, EventDecodeError, EventRecord};
 pub use hub::{CommitHook, Durable, Refusal};
 pub(crate) use hub::{EventHub, MAX_SEQ, Pending};
-pub use subscription::{DEFAULT_CAPACITY, Lagged, Subscription, Watch};
+pub use queue::Lagged;
+pub use subscription::Subscription;
+pub use watch::{DEFAULT_CAPACITY, Watch};

@@ -5,9 +5,9 @@ use std::marker::PhantomData;
 
 use super::entry::IndexEntry;
 use super::ordered::OrderedMap;
-use super::traits::{DuplicateKey, Index, IndexMaintenance, IndexStore, LoadPart};
+use super::traits::{Index, IndexStore};
 use super::verify_ordered;
-use crate::row::Row;
+use crate::row::{DuplicateKey, IndexMaintenance, LoadPart, Row};
 
 /// Storage of a non-unique index. The primary key in each entry keeps
 /// entries distinct and sorts the rows of one key in primary-key order.

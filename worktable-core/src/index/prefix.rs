@@ -15,9 +15,7 @@
 
 use std::marker::PhantomData;
 
-/// The prefix function of a key type; see the module docs for the order it
-/// keeps.
-pub type KeyPrefix<K> = fn(&K) -> u64;
+use crate::row::KeyPrefix;
 
 /// Key types with an order-preserving 8-byte prefix.
 ///
@@ -165,7 +163,10 @@ mod tests {
     // back to `WithoutPrefix`, as in the derive's code.
     #[allow(clippy::needless_borrow)]
     fn the_probe_finds_the_prefix_only_where_there_is_one() {
-        #[allow(unused_imports)]
+        #[allow(
+            unused_imports,
+            reason = "the probe's method comes from one trait or the other, by the key type"
+        )]
         use super::{WithPrefix as _, WithoutPrefix as _};
         let string = (&PrefixProbe::<String>::NEW).key_prefix();
         assert_eq!(

@@ -9,9 +9,9 @@ use std::hash::Hash;
 
 use super::entry::IndexEntry;
 use super::ordered::OrderedMap;
-use super::prefix::KeyPrefix;
+use crate::hash::{HashMap, HashState, hash_bytes};
 use crate::page::RowCell;
-use crate::row::Key;
+use crate::row::{Key, KeyPrefix};
 
 /// A row exists exactly when its key is in `cells`: putting the cell in is
 /// the moment an insert takes effect, taking it out the moment a delete
@@ -23,7 +23,7 @@ use crate::row::Key;
 /// Guards of `cells` are held only for a single read or swap of a cell,
 /// never across another map operation.
 pub(crate) struct PrimaryIndex<K> {
-    cells: super::HashMap<K, RowCell>,
+    cells: HashMap<K, RowCell>,
     ordered: OrderedMap<K, ()>,
 }
 
@@ -40,7 +40,7 @@ impl<K: Key> PrimaryIndex<K> {
     /// ordered keys keep `prefix` beside each key.
     pub(crate) fn with_capacity(rows: usize, prefix: Option<KeyPrefix<K>>) -> Self {
         Self {
-            cells: super::HashMap::with_capacity_and_hasher(rows, super::HashState::default()),
+            cells: HashMap::with_capacity_and_hasher(rows, HashState::default()),
             ordered: OrderedMap::new(prefix),
         }
     }
@@ -113,9 +113,9 @@ impl<K: Key> PrimaryIndex<K> {
         }
     }
 
-    /// Approximate bytes of both maps (see [`super::hash_bytes`]).
+    /// Approximate bytes of both maps (see [`hash_bytes`]).
     pub(crate) fn approx_bytes(&self) -> usize {
-        super::hash_bytes(&self.cells) + self.ordered.approx_bytes()
+        hash_bytes(&self.cells) + self.ordered.approx_bytes()
     }
 
     /// Calls `f` with every row's key and cell, shard by shard; each shard

@@ -1,7 +1,6 @@
 //! Keeping all secondary indexes of a row in step, all-or-nothing.
 
-use super::traits::{DuplicateKey, IndexMaintenance, IndexSet};
-use crate::row::Row;
+use crate::row::{DuplicateKey, IndexMaintenance, IndexSet, Row};
 
 /// Which indexes an update changed: bit `i` for index `i`.
 /// `#[derive(Table)]` allows at most 64 indexes per table.

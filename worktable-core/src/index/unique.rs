@@ -12,9 +12,10 @@ use dashmap::mapref::entry::Entry;
 
 use super::entry::{Borrowed, IndexEntry, SeekRange};
 use super::ordered::OrderedMap;
-use super::traits::{DuplicateKey, Index, IndexMaintenance, IndexStore, LoadPart};
-use super::{HashState, verify_ordered};
-use crate::row::Row;
+use super::traits::{Index, IndexStore};
+use super::verify_ordered;
+use crate::hash::{HashMap, HashState, hash_bytes, hash_map};
+use crate::row::{DuplicateKey, IndexMaintenance, LoadPart, Row};
 
 /// Storage of a unique index: key → primary key.
 ///
@@ -36,7 +37,7 @@ use crate::row::Row;
 /// `H` hashes the keys for the map (a seeded foldhash; tests give one whose
 /// hashes always collide).
 pub struct UniqueStore<R: Row, I: Index<R>, H = HashState> {
-    hash: super::HashMap<u64, Holders<R::Pk>>,
+    hash: HashMap<u64, Holders<R::Pk>>,
     hasher: H,
     ordered: OrderedMap<I::Key, R::Pk>,
     _index: PhantomData<fn() -> I>,
@@ -86,7 +87,7 @@ impl<P: PartialEq + Clone> Holders<P> {
 impl<R: Row, I: Index<R>, H: Default> Default for UniqueStore<R, I, H> {
     fn default() -> Self {
         Self {
-            hash: super::hash_map(),
+            hash: hash_map(),
             hasher: H::default(),
             ordered: OrderedMap::new(I::key_prefix()),
             _index: PhantomData,
@@ -241,7 +242,7 @@ impl<R: Row, I: Index<R>, H: BuildHasher + Send + Sync> IndexMaintenance<R>
     }
 
     fn approx_bytes(&self) -> usize {
-        super::hash_bytes(&self.hash) + self.ordered.approx_bytes()
+        hash_bytes(&self.hash) + self.ordered.approx_bytes()
     }
 
     fn verify(&self, read: &dyn Fn(&R::Pk) -> Option<R>) -> Result<usize, String> {

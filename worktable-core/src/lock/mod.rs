@@ -60,10 +60,16 @@
 //! A task that holds several row locks at once takes them in primary-key
 //! order; every multi-row write of the table does, so two of them never
 //! deadlock.
+//!
+//! Depends on: `hash`.
 
 mod entries;
 mod gate;
 #[cfg(all(test, loom))]
+#[allow(
+    unsafe_code,
+    reason = "loom's UnsafeCell checks the data the model's locks guard"
+)]
 mod loom_model;
 mod task;
 
@@ -74,8 +80,8 @@ pub(crate) use entries::{EntryMap, Joined, LockEntry};
 pub(crate) use gate::Gate;
 pub(crate) use task::{HeldBySameTask, Locker, TaskId};
 
-/// The lock entries of one table: a `DashMap` with the indexes' hasher.
-type Entries<K> = crate::index::HashMap<K, LockEntry<tokio::sync::Semaphore>>;
+/// The lock entries of one table: a `DashMap` with core's hasher.
+type Entries<K> = crate::hash::HashMap<K, LockEntry<tokio::sync::Semaphore>>;
 
 /// The row locks of one table: tokio semaphores in a `DashMap`.
 pub(crate) type LockMap<K> = Locks<K, Entries<K>, tokio::sync::Semaphore>;

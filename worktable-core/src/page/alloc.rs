@@ -21,7 +21,7 @@ use crate::stripe::Striped;
 /// Where a free extent starts: page in the high bits, offset in the low 16,
 /// so that the extents of one page sort together, by offset.
 fn place(page: PageId, offset: usize) -> u64 {
-    (u64::from(page) << 16) | offset as u64
+    (u64::from(page.get()) << 16) | offset as u64
 }
 
 /// A free extent keyed for best fit: size (in [`SLOT_ALIGN`] units, at most
@@ -41,7 +41,7 @@ const PLACE_MASK: u64 = (1 << 48) - 1;
 const QUICK_CLASSES: usize = 64;
 
 fn unplace(place: u64) -> (PageId, usize) {
-    ((place >> 16) as PageId, (place & 0xffff) as usize)
+    (PageId::new((place >> 16) as u32), (place & 0xffff) as usize)
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -131,7 +131,7 @@ impl Slots {
         if let Some(at) = self.quick.get_mut(units - 1).and_then(Vec::pop) {
             self.quick_bytes -= size;
             let (page, offset) = unplace(at);
-            self.pages[page as usize].allocated += size;
+            self.pages[page.index()].allocated += size;
             return Some((page, offset));
         }
         if let Some(found) = self.take_extent(size) {
@@ -164,7 +164,7 @@ impl Slots {
         }
         self.free_bytes -= size;
         let (page, offset) = unplace(at);
-        self.pages[page as usize].allocated += size;
+        self.pages[page.index()].allocated += size;
         Some((page, offset + found - size))
     }
 
@@ -190,12 +190,12 @@ impl Slots {
             }
             None => {
                 let page = directory.new_page()?;
-                debug_assert_eq!(page as usize, self.pages.len());
+                debug_assert_eq!(page.index(), self.pages.len());
                 self.pages.push(PageMeta::default());
                 page
             }
         };
-        self.pages[page as usize] = PageMeta {
+        self.pages[page.index()] = PageMeta {
             state: PageState::Active,
             allocated: 0,
         };
@@ -207,7 +207,7 @@ impl Slots {
     /// Takes a returned slot back.
     fn give_back(&mut self, link: Link, directory: &PageDirectory) {
         let size = link.slot_size();
-        let meta = &mut self.pages[link.page as usize];
+        let meta = &mut self.pages[link.page.index()];
         meta.allocated -= size;
         match meta.state {
             PageState::Active if size <= QUICK_CLASSES * SLOT_ALIGN => {
@@ -226,7 +226,7 @@ impl Slots {
 
     /// Releases the memory of an evacuating page whose every slot came back.
     fn release(&mut self, page: PageId, directory: &PageDirectory) {
-        let meta = &mut self.pages[page as usize];
+        let meta = &mut self.pages[page.index()];
         debug_assert!(meta.state == PageState::Evacuating && meta.allocated == 0);
         meta.state = PageState::Absent;
         // SAFETY: the page is evacuating with no slot handed out: none of its
@@ -249,7 +249,7 @@ impl Slots {
         for (at, size) in extents {
             self.remove_extent(at, size);
         }
-        let meta = &mut self.pages[page as usize];
+        let meta = &mut self.pages[page.index()];
         meta.state = PageState::Evacuating;
         if meta.allocated == 0 {
             self.release(page, directory);
@@ -351,11 +351,11 @@ impl SlotPool {
     pub(crate) fn restore_page(&self, page: PageId, body: &[u8], rows: &[Link]) {
         let mut slots = self.slots();
         assert!(
-            page as usize >= slots.pages.len(),
+            page.index() >= slots.pages.len(),
             "pages are restored in increasing id order"
         );
-        while slots.pages.len() < page as usize {
-            let absent = slots.pages.len() as PageId;
+        while slots.pages.len() < page.index() {
+            let absent = PageId::from_index(slots.pages.len());
             slots.pages.push(PageMeta::default());
             slots.unused_ids.push(absent);
         }
@@ -364,7 +364,7 @@ impl SlotPool {
             allocated: rows.iter().map(|row| row.slot_size()).sum(),
         });
         slots.live_pages += 1;
-        self.pages.take_ids(page + 1);
+        self.pages.take_ids(page.get() + 1);
         self.pages.install(page);
         // SAFETY: the page was given memory just now and the table being
         // restored is not shared yet, so nobody else can touch it.
@@ -444,7 +444,7 @@ impl SlotPool {
             .iter()
             .enumerate()
             .filter(|(_, meta)| meta.state == PageState::Active && meta.allocated <= limit)
-            .map(|(page, meta)| (meta.allocated, page as PageId))
+            .map(|(page, meta)| (meta.allocated, PageId::from_index(page)))
             .collect();
         candidates.sort_unstable();
         candidates.truncate(max_new);
@@ -472,7 +472,7 @@ impl SlotPool {
             .iter()
             .enumerate()
             .filter(|(_, meta)| meta.state == PageState::Evacuating)
-            .map(|(page, _)| page as PageId)
+            .map(|(page, _)| PageId::from_index(page))
             .collect()
     }
 
@@ -538,7 +538,7 @@ impl SlotPool {
             })
             .collect();
         let mut mark = |page: PageId, offset: usize, size: usize, what: &str| {
-            let Some(Some((evacuating, units))) = map.get_mut(page as usize) else {
+            let Some(Some((evacuating, units))) = map.get_mut(page.index()) else {
                 return Err(format!("{what} in absent page {page}"));
             };
             if *evacuating {
@@ -651,7 +651,7 @@ mod tests {
         pool.free(slots[2]);
         pool.free(slots[1]);
         let joint = pool.reuse(6000).unwrap();
-        assert_eq!((joint.page, joint.offset), (0, slots[2].offset));
+        assert_eq!((joint.page.get(), joint.offset), (0, slots[2].offset));
     }
 
     #[test]
@@ -663,7 +663,7 @@ mod tests {
             pool.free(*slot);
         }
         let large = pool.allocate(4096).unwrap();
-        assert_eq!((large.page, large.offset), (0, slots[13].offset));
+        assert_eq!((large.page.get(), large.offset), (0, slots[13].offset));
         assert_eq!((pool.page_count(), pool.free_bytes()), (1, 0));
     }
 
@@ -672,8 +672,8 @@ mod tests {
         let pool = SlotPool::default();
         pool.allocate(PAGE_SIZE - 64).unwrap();
         let second = pool.allocate(100).unwrap();
-        assert_eq!(second.page, 1);
-        assert_eq!(pool.reuse(50).unwrap().page, 0);
+        assert_eq!(second.page.get(), 1);
+        assert_eq!(pool.reuse(50).unwrap().page.get(), 0);
     }
 
     #[test]
@@ -682,10 +682,13 @@ mod tests {
         let full = pool.allocate(MAX_ROW_BYTES).unwrap();
         let emptied = pool.allocate(MAX_ROW_BYTES).unwrap();
         let sparse = pool.allocate(100).unwrap();
-        assert_eq!((full.page, emptied.page, sparse.page), (0, 1, 2));
+        assert_eq!(
+            (full.page.get(), emptied.page.get(), sparse.page.get()),
+            (0, 1, 2)
+        );
         pool.free(emptied);
         // Page 1 holds nothing and goes at once; page 2 waits for its slot.
-        assert_eq!(pool.begin_evacuation(0.5, 8), vec![2]);
+        assert_eq!(pool.begin_evacuation(0.5, 8), vec![PageId::new(2)]);
         assert_eq!(pool.page_count(), 2);
         // Nothing lands in an evacuating page.
         assert_eq!(pool.reuse(16), None);
@@ -694,7 +697,7 @@ mod tests {
         assert_eq!((figures.pages, figures.evacuating_pages), (1, 0));
         assert_eq!(figures.free_bytes, 0);
         let again = pool.allocate(100).unwrap();
-        assert_eq!(again.page, 2);
+        assert_eq!(again.page.get(), 2);
         assert_eq!(pool.page_count(), 2);
     }
 

@@ -33,7 +33,7 @@ fn op() -> impl Strategy<Value = Op> {
 fn check(pool: &SlotPool, live: &[Link]) -> Result<(), TestCaseError> {
     let mut pages = pool.audit().map_err(TestCaseError::fail)?;
     for slot in live {
-        let Some(Some((_, units))) = pages.get_mut(slot.page as usize) else {
+        let Some(Some((_, units))) = pages.get_mut(slot.page.index()) else {
             return Err(TestCaseError::fail(format!(
                 "{slot:?} is in an absent page"
             )));
@@ -48,10 +48,7 @@ fn check(pool: &SlotPool, live: &[Link]) -> Result<(), TestCaseError> {
         if let Some((evacuating, units)) = state {
             let taken = units.iter().filter(|&&unit| unit).count();
             if *evacuating {
-                let held = live
-                    .iter()
-                    .filter(|slot| slot.page as usize == page)
-                    .count();
+                let held = live.iter().filter(|slot| slot.page.index() == page).count();
                 prop_assert!(held > 0, "evacuating page {page} is empty but kept");
             } else {
                 prop_assert_eq!(taken * SLOT_ALIGN, PAGE_SIZE, "page {} not tiled", page);
@@ -94,7 +91,7 @@ proptest! {
                         // released meanwhile may come back, active, under its id).
                         let state = pool.audit().map_err(TestCaseError::fail)?;
                         prop_assert!(
-                            matches!(state[copy.page as usize], Some((false, _))),
+                            matches!(state[copy.page.index()], Some((false, _))),
                             "{:?} landed in an evacuating page", copy
                         );
                         pool.free(std::mem::replace(&mut live[i], copy));

@@ -1,5 +1,7 @@
 //! Where a row version lives: a page and a byte range inside it.
 
+use std::fmt;
+
 /// Size of one page in bytes. Every row version lives inside one page.
 ///
 /// 64 KiB keeps offsets in a `u16` (so a row's location packs into one
@@ -18,14 +20,47 @@ pub(crate) const SLOT_ALIGN: usize = 16;
 pub const MAX_ROW_BYTES: usize = u16::MAX as usize;
 
 /// Identifies a page of a table.
-pub(crate) type PageId = u32;
+///
+/// Ids are handed out from 0 upwards; the id of a page that vacuum gave
+/// back is handed out again before a new one. `u32::MAX` is never an id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct PageId(u32);
+
+impl PageId {
+    /// The page with id `id`.
+    pub const fn new(id: u32) -> Self {
+        Self(id)
+    }
+
+    /// The id as a number.
+    pub const fn get(self) -> u32 {
+        self.0
+    }
+
+    /// The id as an index into per-page tables.
+    pub(crate) const fn index(self) -> usize {
+        self.0 as usize
+    }
+
+    /// The page whose id is `index`, an index into per-page tables (which
+    /// never hold `u32::MAX` pages).
+    pub(crate) const fn from_index(index: usize) -> Self {
+        Self(index as u32)
+    }
+}
+
+impl fmt::Display for PageId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
 
 /// The location of one archived row version: `len` bytes at `offset` in page
 /// `page`. The slot it occupies is `len` rounded up to [`SLOT_ALIGN`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(crate) struct Link {
     /// The page holding the row.
-    pub(crate) page: u32,
+    pub(crate) page: PageId,
     /// Byte offset of the row inside the page; a multiple of [`SLOT_ALIGN`].
     pub(crate) offset: u16,
     /// Length of the archived row in bytes.
@@ -40,12 +75,12 @@ impl Link {
 
     /// Packs the link into one word: `page | offset | len`, high to low.
     pub(crate) fn pack(self) -> u64 {
-        (u64::from(self.page) << 32) | (u64::from(self.offset) << 16) | u64::from(self.len)
+        (u64::from(self.page.get()) << 32) | (u64::from(self.offset) << 16) | u64::from(self.len)
     }
 
     pub(crate) fn unpack(word: u64) -> Self {
         Self {
-            page: (word >> 32) as u32,
+            page: PageId((word >> 32) as u32),
             offset: (word >> 16) as u16,
             len: word as u16,
         }
@@ -66,17 +101,17 @@ mod tests {
     fn pack_round_trips() {
         for link in [
             Link {
-                page: 0,
+                page: PageId(0),
                 offset: 0,
                 len: 1,
             },
             Link {
-                page: 7,
+                page: PageId(7),
                 offset: 65520,
                 len: 16,
             },
             Link {
-                page: u32::MAX - 1,
+                page: PageId(u32::MAX - 1),
                 offset: 4096,
                 len: u16::MAX,
             },

@@ -56,7 +56,7 @@ fn page_layout() -> Layout {
 /// Position of a page id in the bucketed directory.
 #[inline]
 fn locate(id: PageId) -> (usize, usize) {
-    let n = u64::from(id) + FIRST_BUCKET;
+    let n = u64::from(id.get()) + FIRST_BUCKET;
     let msb = 63 - n.leading_zeros();
     let bucket = (msb - FIRST_BUCKET_SHIFT) as usize;
     let index = (n - (1u64 << msb)) as usize;
@@ -131,7 +131,8 @@ impl PageDirectory {
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
                 (n <= MAX_PAGE_ID).then_some(n + 1)
             })
-            .ok()?;
+            .ok()
+            .map(PageId::new)?;
         self.install(id);
         Some(id)
     }
@@ -167,6 +168,7 @@ impl PageDirectory {
     pub(crate) fn take_dirty(&self) -> Vec<PageId> {
         let taken = self.next.load(Ordering::Acquire);
         (0..taken)
+            .map(PageId::new)
             .filter(|&id| self.slot(id).dirty.swap(false, Ordering::AcqRel))
             .collect()
     }
@@ -342,22 +344,22 @@ mod tests {
     fn locate_covers_ids_without_gaps() {
         let mut expected = (0, 0);
         for id in 0..10_000u32 {
-            assert_eq!(locate(id), expected, "id {id}");
+            assert_eq!(locate(PageId::new(id)), expected, "id {id}");
             expected.1 += 1;
             if expected.1 == bucket_len(expected.0) {
                 expected = (expected.0 + 1, 0);
             }
         }
-        assert!(locate(MAX_PAGE_ID).0 < BUCKETS);
+        assert!(locate(PageId::new(MAX_PAGE_ID)).0 < BUCKETS);
     }
 
     #[test]
     fn written_bytes_read_back() {
         let dir = PageDirectory::new();
         let ids: Vec<_> = (0..20).map(|_| dir.new_page().unwrap()).collect();
-        assert_eq!(ids, (0..20).collect::<Vec<_>>());
+        assert_eq!(ids, (0..20).map(PageId::new).collect::<Vec<_>>());
         let link = Link {
-            page: 17,
+            page: PageId::new(17),
             offset: 32,
             len: 5,
         };
@@ -368,10 +370,10 @@ mod tests {
         }
         assert_eq!(dir.ids_taken(), 20);
         // SAFETY: nothing of page 3 is in use.
-        unsafe { dir.release(3) };
-        dir.install(3);
+        unsafe { dir.release(PageId::new(3)) };
+        dir.install(PageId::new(3));
         let start = Link {
-            page: 3,
+            page: PageId::new(3),
             offset: 0,
             len: 4,
         };

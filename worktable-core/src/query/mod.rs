@@ -41,6 +41,8 @@
 //! during the query may or may not be seen, and one re-keyed within the
 //! source's range may be seen twice. [`count`](Query::count) and
 //! [`exists`](Query::exists) follow the same rules.
+//!
+//! Depends on: `table`, `index`, `page`, `row`, `error`, `__private` (field deserialization).
 
 mod order;
 mod source;
@@ -366,7 +368,7 @@ impl<'t, R: Row, S: Source<R>> Query<'t, R, S> {
                 pks,
                 |row| self.still_selected(row),
                 |pk, row, pending| {
-                    self.table.delete_locked(pk, &row, pending)?;
+                    self.table.delete_current_locked(pk, &row, pending)?;
                     Ok(row)
                 },
             )

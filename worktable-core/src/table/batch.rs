@@ -135,7 +135,7 @@ impl<R: Row> WorkTable<R> {
             self.pks_by::<I, Q>(key),
             |row| I::key_is(row, key),
             |pk, row, pending| {
-                self.delete_locked(pk, &row, pending)?;
+                self.delete_current_locked(pk, &row, pending)?;
                 Ok(row)
             },
         )
@@ -165,7 +165,7 @@ impl<R: Row> WorkTable<R> {
             self.pks_in(&range),
             |_| true,
             |pk, row, pending| {
-                self.delete_locked(pk, &row, pending)?;
+                self.delete_current_locked(pk, &row, pending)?;
                 Ok(row)
             },
         )

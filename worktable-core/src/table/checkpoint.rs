@@ -1,6 +1,7 @@
 //! What `worktable-persist` needs to checkpoint a table: the pages whose
 //! rows changed since the last checkpoint, and the bytes of the rows now in
-//! them. Hidden from the docs; not a stable API.
+//! them. Offered to it through [`crate::storage`], whose docs state what it
+//! may rely on.
 //!
 //! # Why a capture sees a consistent set of pages
 //!
@@ -10,10 +11,10 @@
 //! lock (see [`write`](super::write)): the pages of the version it
 //! publishes and of the version it replaces or deletes. So a checkpoint
 //! that notes the last sequence number `S` (through the commit hook, in
-//! sequence order), then [waits for the commit lock](WorkTable::wait_for_commits)
+//! sequence order), then [waits for the commit lock](wait_for_commits)
 //! — the hook is handed a change before the change is applied, so the one
 //! numbered `S` may still be marking its pages — and only then
-//! [captures](WorkTable::capture_changed_pages) finds every page changed
+//! [captures](capture_changed_pages) finds every page changed
 //! by a change up to `S` marked — and a change numbered
 //! after `S` marks its pages again even if an earlier mark (staging marks
 //! the new version's page too) was taken by this capture before the row
@@ -34,16 +35,15 @@ use std::sync::RwLockWriteGuard;
 use crossbeam_epoch as epoch;
 
 use super::WorkTable;
+use crate::page::PageId;
 use crate::row::Row;
 
-/// The changed pages of a table, taken by
-/// [`WorkTable::capture_changed_pages`]. While it lives, vacuum moves no
-/// row.
-#[doc(hidden)]
+/// The changed pages of a table, taken by [`capture_changed_pages`]. While
+/// it lives, vacuum moves no row.
 #[must_use = "a capture holds vacuum back until it is dropped"]
 pub struct PageCapture<'t, R: Row> {
     table: &'t WorkTable<R>,
-    pages: Vec<u32>,
+    pages: Vec<PageId>,
     _no_moves: RwLockWriteGuard<'t, ()>,
 }
 
@@ -59,7 +59,7 @@ impl<R: Row> PageCapture<'_, R> {
     /// The pages whose set of rows changed since the previous capture, in
     /// id order: pages that gained or lost a row, and pages given back
     /// (which now hold none).
-    pub fn pages(&self) -> &[u32] {
+    pub fn pages(&self) -> &[PageId] {
         &self.pages
     }
 
@@ -67,7 +67,7 @@ impl<R: Row> PageCapture<'_, R> {
     /// lives in one of `pages` (sorted; normally a part of
     /// [`pages`](Self::pages)), in no particular order. `bytes` is the
     /// archived row. Walks every row of the table once per call.
-    pub fn rows_in(&self, pages: &[u32], mut row: impl FnMut(u32, u16, &[u8])) {
+    pub fn rows_in(&self, pages: &[PageId], mut row: impl FnMut(PageId, u16, &[u8])) {
         let table = self.table;
         let guard = epoch::pin();
         table.primary.for_each_cell(|cell| {
@@ -80,36 +80,32 @@ impl<R: Row> PageCapture<'_, R> {
     }
 }
 
-impl<R: Row> WorkTable<R> {
-    /// Takes the marks of the pages whose rows changed since the last call
-    /// and holds vacuum's moves back until the returned capture is dropped.
-    /// For `worktable-persist`'s checkpoints; see the module documentation.
-    #[doc(hidden)]
-    pub fn capture_changed_pages(&self) -> PageCapture<'_, R> {
-        let no_moves = self
-            .relocations
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        PageCapture {
-            table: self,
-            pages: self.store.take_dirty_pages(),
-            _no_moves: no_moves,
-        }
+/// Takes the marks of the pages of `table` whose rows changed since the
+/// last call and holds vacuum's moves back until the returned capture is
+/// dropped. For `worktable-persist`'s checkpoints; see the module
+/// documentation.
+pub fn capture_changed_pages<R: Row>(table: &WorkTable<R>) -> PageCapture<'_, R> {
+    let no_moves = table
+        .relocations
+        .write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    PageCapture {
+        table,
+        pages: table.store.take_dirty_pages(),
+        _no_moves: no_moves,
     }
+}
 
-    /// Returns once every change that entered its commit step before this
-    /// call has left it: handed to the commit hook, applied, its pages
-    /// marked. For `worktable-persist`'s checkpoints (between noting the
-    /// last sequence number and capturing, see the module docs).
-    #[doc(hidden)]
-    pub fn wait_for_commits(&self) {
-        self.events.barrier();
-    }
+/// Returns once every change of `table` that entered its commit step
+/// before this call has left it: handed to the commit hook, applied, its
+/// pages marked. For `worktable-persist`'s checkpoints (between noting the
+/// last sequence number and capturing, see the module docs).
+pub fn wait_for_commits<R: Row>(table: &WorkTable<R>) {
+    table.events.barrier();
+}
 
-    /// Marks `pages` as changed again: a checkpoint that took their marks
-    /// and then failed gives them back, so the next one rewrites them.
-    #[doc(hidden)]
-    pub fn mark_pages_changed(&self, pages: &[u32]) {
-        self.store.mark_pages_dirty(pages);
-    }
+/// Marks `pages` of `table` as changed again: a checkpoint that took their
+/// marks and then failed gives them back, so the next one rewrites them.
+pub fn mark_pages_changed<R: Row>(table: &WorkTable<R>, pages: &[PageId]) {
+    table.store.mark_pages_dirty(pages);
 }

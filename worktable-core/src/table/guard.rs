@@ -252,7 +252,7 @@ impl<R: Row> WorkTable<R> {
     ) -> Result<T> {
         let output = f(&mut new);
         self.check_same_pk(pk, &new)?;
-        self.update_locked(pk, old, &new, pending)?;
+        self.update_current_locked(pk, old, &new, pending)?;
         Ok(output)
     }
 
@@ -351,7 +351,7 @@ impl<R: Row> RowGuard<'_, R> {
         let (table, pk) = (self.table, self.lock.key());
         table.check_same_pk(pk, &row)?;
         table
-            .durably(|pending| table.replace_locked(pk, &row, pending))
+            .durably(|pending| table.find_and_update_locked(pk, &row, pending))
             .await
     }
 
@@ -378,7 +378,7 @@ impl<R: Row> RowGuard<'_, R> {
     pub async fn delete(&mut self) -> Result<R> {
         let (table, pk) = (self.table, self.lock.key());
         table
-            .durably(|pending| table.remove_locked(pk, pending))
+            .durably(|pending| table.find_and_delete_locked(pk, pending))
             .await
     }
 }

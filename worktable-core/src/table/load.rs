@@ -11,9 +11,9 @@ use std::sync::atomic::Ordering;
 use super::WorkTable;
 use super::restore::build_indexes;
 use super::write::{duplicate_key, stage_error};
-use crate::__private::PkSource;
 use crate::error::{Result, TableError};
 use crate::page::Link;
+use crate::row::PkSource;
 use crate::row::Row;
 
 impl<R: Row> WorkTable<R> {

@@ -1,5 +1,7 @@
 //! [`WorkTable`]: rows in pages, a primary index, secondary indexes and row
 //! locks, kept in step by the write protocol in [`write`].
+//!
+//! Depends on: `page`, `index`, `lock`, `events`, `row`, `plain`, `error`.
 
 mod batch;
 mod checkpoint;
@@ -16,20 +18,18 @@ use std::fmt;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 
-#[doc(hidden)]
-pub use checkpoint::PageCapture;
+pub use checkpoint::{PageCapture, capture_changed_pages, mark_pages_changed, wait_for_commits};
 pub use guard::RowGuard;
-#[doc(hidden)]
 pub use restore::{RestoreError, TableRestore};
 pub use stats::{IndexStats, TableStats};
 pub use vacuum::{VacuumHandle, VacuumPolicy, VacuumReport};
 
 use crate::error::IntegrityError;
 use crate::events::{CommitHook, EventHub, Subscription, Watch};
-use crate::index::{IndexSet, PrimaryIndex};
+use crate::index::PrimaryIndex;
 use crate::lock::LockMap;
 use crate::page::RowStore;
-use crate::row::Row;
+use crate::row::{IndexSet, Row};
 
 /// A typed, concurrent, in-memory table of rows of type `R`.
 ///
@@ -156,7 +156,7 @@ impl<R: Row> WorkTable<R> {
     /// # }).unwrap();
     /// ```
     pub fn subscribe(&self) -> Subscription<R> {
-        self.events.subscribe(Watch::all())
+        Subscription::start(&self.events, Watch::all()).0
     }
 
     /// A stream of the changes, committed from now on, to the rows `watch`
@@ -179,7 +179,7 @@ impl<R: Row> WorkTable<R> {
     /// # }).unwrap();
     /// ```
     pub fn subscribe_to(&self, watch: Watch<R>) -> Subscription<R> {
-        self.events.subscribe(watch)
+        Subscription::start(&self.events, watch).0
     }
 
     /// [`subscribe_to`](Self::subscribe_to), and the sequence number of the
@@ -202,7 +202,7 @@ impl<R: Row> WorkTable<R> {
     /// # }).unwrap();
     /// ```
     pub fn subscribe_to_with_seq(&self, watch: Watch<R>) -> (Subscription<R>, u64) {
-        self.events.subscribe_at(watch)
+        Subscription::start(&self.events, watch)
     }
 
     /// The sequence number of the last committed change (0 before any; a

@@ -1,5 +1,6 @@
 //! Building a table from a checkpoint and a log: [`TableRestore`], for
-//! `worktable-persist`. Hidden from the docs; not a stable API.
+//! `worktable-persist`, which reaches it through [`crate::storage`] (whose
+//! docs state what it may rely on).
 //!
 //! A restore takes the pages of a checkpoint as they were in memory (each
 //! row at its old place, so page ids and links come back unchanged), then
@@ -19,14 +20,12 @@ use crossbeam_epoch as epoch;
 use rkyv::rancor;
 
 use super::WorkTable;
-use crate::__private::PkSource;
 use crate::events::{CommitHook, MAX_SEQ};
-use crate::index::{DuplicateKey, IndexSet};
-use crate::page::{Link, RowCell, RowStore, StageError};
-use crate::row::Row;
+use crate::page::{Link, PageId, RowCell, RowStore, StageError};
+use crate::row::PkSource;
+use crate::row::{DuplicateKey, IndexSet, Row};
 
 /// Why a table could not be restored.
-#[doc(hidden)]
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum RestoreError {
@@ -34,7 +33,7 @@ pub enum RestoreError {
     #[error("row at offset {offset} of page {page}: not a valid archived row: {source}")]
     BadPageRow {
         /// The page.
-        page: u32,
+        page: PageId,
         /// The row's offset in it.
         offset: u16,
         /// What the validator found.
@@ -80,7 +79,7 @@ pub enum RestoreError {
     #[error("page {page}: {detail}")]
     BadLayout {
         /// The page.
-        page: u32,
+        page: PageId,
         /// What is wrong.
         detail: &'static str,
     },
@@ -99,7 +98,7 @@ impl From<DuplicateKey> for RestoreError {
 ///
 /// ```
 /// use worktable_core::prelude::*;
-/// use worktable_core::{RestoreError, TableRestore};
+/// use worktable_core::storage::{RestoreError, TableRestore};
 ///
 /// #[derive(Table, Archive, Serialize, Deserialize, Clone, Debug, PartialEq)]
 /// #[rkyv(crate = worktable_core::rkyv)]
@@ -123,9 +122,8 @@ impl From<DuplicateKey> for RestoreError {
 /// clash.put(&image(&Pair { id: 1, name: "a".into() }))?;
 /// clash.put(&image(&Pair { id: 2, name: "a".into() }))?;
 /// assert!(matches!(clash.finish(None), Err(RestoreError::DuplicateKey { index: "name", .. })));
-/// # Ok::<(), worktable_core::RestoreError>(())
+/// # Ok::<(), worktable_core::storage::RestoreError>(())
 /// ```
-#[doc(hidden)]
 pub struct TableRestore<R: Row> {
     store: RowStore<R>,
     /// Rows of the checkpoint's pages not checked by rkyv yet.
@@ -138,7 +136,7 @@ pub struct TableRestore<R: Row> {
     /// The largest key any generated key must stay above.
     key_floor: Option<R::Pk>,
     /// The last page restored, for the order check.
-    last_page: Option<u32>,
+    last_page: Option<PageId>,
     /// The sequence number of the last change the restored table had.
     last_seq: u64,
 }
@@ -201,12 +199,12 @@ impl<R: Row> TableRestore<R> {
     /// not one page, or rows not sorted, apart and inside the page.
     pub fn page(
         &mut self,
-        page: u32,
+        page: PageId,
         body: &[u8],
         rows: &[(u16, u16)],
     ) -> Result<(), RestoreError> {
         let layout = |detail| RestoreError::BadLayout { page, detail };
-        if self.last_page.is_some_and(|last| last >= page) || page == u32::MAX {
+        if self.last_page.is_some_and(|last| last >= page) || page.get() == u32::MAX {
             return Err(layout("pages are not in increasing id order"));
         }
         if body.len() != crate::PAGE_SIZE {

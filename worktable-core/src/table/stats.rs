@@ -3,9 +3,8 @@
 use std::fmt;
 
 use super::WorkTable;
-use crate::index::IndexSet;
 use crate::page::PAGE_SIZE;
-use crate::row::Row;
+use crate::row::{IndexSet, Row};
 
 /// A snapshot of a table's size and space use, from [`WorkTable::stats`].
 ///

@@ -21,7 +21,7 @@ use std::time::Duration;
 
 use super::WorkTable;
 use super::stats::{fragmentation, reclaimable_pages};
-use crate::page::PAGE_SIZE;
+use crate::page::{PAGE_SIZE, PageId};
 use crate::row::Row;
 
 /// When and how hard vacuum works. The defaults suit most tables; each
@@ -222,7 +222,7 @@ impl<R: Row> WorkTable<R> {
 
     /// Moves every current version in the `evacuating` pages (sorted) to
     /// other pages; returns how many moved.
-    fn move_rows_out(&self, evacuating: &[u32]) -> usize {
+    fn move_rows_out(&self, evacuating: &[PageId]) -> usize {
         if evacuating.is_empty() {
             return 0;
         }

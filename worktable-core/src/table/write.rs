@@ -31,15 +31,13 @@ use std::hash::Hash;
 use std::sync::atomic::Ordering;
 
 use super::WorkTable;
-use crate::__private::PkSource;
 use crate::error::{Result, TableError};
 use crate::events::{ChangeKind, Pending};
-use crate::index::{
-    DuplicateKey, UniqueIndex, insert_all, insert_changed, remove_all, remove_changed,
-};
+use crate::index::{UniqueIndex, insert_all, insert_changed, remove_all, remove_changed};
 use crate::lock::Locker;
 use crate::page::{MAX_ROW_BYTES, Replaced, StageError, Staged};
-use crate::row::Row;
+use crate::row::PkSource;
+use crate::row::{DuplicateKey, Row};
 
 impl<R: Row> WorkTable<R> {
     /// Inserts `row` and returns its primary key.
@@ -106,8 +104,10 @@ impl<R: Row> WorkTable<R> {
     /// ```
     pub async fn update(&self, row: R) -> Result<R> {
         let pk = row.pk();
-        self.locked_write(&pk, |pending| self.replace_locked(&pk, &row, pending))
-            .await
+        self.locked_write(&pk, |pending| {
+            self.find_and_update_locked(&pk, &row, pending)
+        })
+        .await
     }
 
     /// Inserts `row`, or replaces the row with its primary key if there is
@@ -158,7 +158,7 @@ impl<R: Row> WorkTable<R> {
     /// # }).unwrap();
     /// ```
     pub async fn delete(&self, pk: &R::Pk) -> Result<R> {
-        self.locked_write(pk, |pending| self.remove_locked(pk, pending))
+        self.locked_write(pk, |pending| self.find_and_delete_locked(pk, pending))
             .await
     }
 
@@ -200,7 +200,7 @@ impl<R: Row> WorkTable<R> {
                     let Some(row) = self.get(&pk).filter(|row| I::key_is(row, key)) else {
                         return Ok(None);
                     };
-                    self.delete_locked(&pk, &row, pending)?;
+                    self.delete_current_locked(&pk, &row, pending)?;
                     Ok(Some(row))
                 })
                 .await?;
@@ -243,11 +243,23 @@ impl<R: Row> WorkTable<R> {
         Ok(output)
     }
 
-    /// Replaces the row `pk` with `row` (same key); returns the previous
-    /// version. The caller holds `pk`'s lock.
-    pub(super) fn replace_locked(&self, pk: &R::Pk, row: &R, pending: &mut Pending) -> Result<R> {
+    /// Reads the current version of the row `pk`, replaces it with `row`
+    /// (same key) and returns it: [`update`](Self::update) once the lock is
+    /// taken. The caller holds `pk`'s lock.
+    ///
+    /// # Errors
+    ///
+    /// [`NotFound`](TableError::NotFound) when no row has `pk`; else as
+    /// [`update_current_locked`](Self::update_current_locked). The row is
+    /// unchanged on error.
+    pub(super) fn find_and_update_locked(
+        &self,
+        pk: &R::Pk,
+        row: &R,
+        pending: &mut Pending,
+    ) -> Result<R> {
         let old = self.get(pk).ok_or_else(|| not_found_pk::<R>(pk))?;
-        self.update_locked(pk, &old, row, pending)?;
+        self.update_current_locked(pk, &old, row, pending)?;
         Ok(old)
     }
 
@@ -261,7 +273,7 @@ impl<R: Row> WorkTable<R> {
     ) -> Result<Option<R>> {
         match self.get(pk) {
             Some(old) => {
-                self.update_locked(pk, &old, row, pending)?;
+                self.update_current_locked(pk, &old, row, pending)?;
                 Ok(Some(old))
             }
             None => {
@@ -272,10 +284,18 @@ impl<R: Row> WorkTable<R> {
         }
     }
 
-    /// Deletes the row `pk` and returns it; the caller holds `pk`'s lock.
-    pub(super) fn remove_locked(&self, pk: &R::Pk, pending: &mut Pending) -> Result<R> {
+    /// Reads the current version of the row `pk`, deletes it and returns
+    /// it: [`delete`](Self::delete) once the lock is taken. The caller holds
+    /// `pk`'s lock.
+    ///
+    /// # Errors
+    ///
+    /// [`NotFound`](TableError::NotFound) when no row has `pk`; else as
+    /// [`delete_current_locked`](Self::delete_current_locked). The row is
+    /// unchanged on error.
+    pub(super) fn find_and_delete_locked(&self, pk: &R::Pk, pending: &mut Pending) -> Result<R> {
         let row = self.get(pk).ok_or_else(|| not_found_pk::<R>(pk))?;
-        self.delete_locked(pk, &row, pending)?;
+        self.delete_current_locked(pk, &row, pending)?;
         Ok(row)
     }
 
@@ -334,9 +354,19 @@ impl<R: Row> WorkTable<R> {
         Ok(pk)
     }
 
-    /// Replaces `old`, the current version of the row `pk`, with `new`; the
-    /// caller holds `pk`'s lock.
-    pub(crate) fn update_locked(
+    /// Replaces `old` with `new` (same key): the step every update takes
+    /// once it has the row. The caller holds `pk`'s lock and read `old`, the
+    /// row's current version, under it; the row is not read again.
+    ///
+    /// # Errors
+    ///
+    /// [`DuplicateKey`](TableError::DuplicateKey),
+    /// [`RowTooLarge`](TableError::RowTooLarge),
+    /// [`Serialize`](TableError::Serialize),
+    /// [`TableFull`](TableError::TableFull),
+    /// [`WriteRefused`](TableError::WriteRefused); the row and every index
+    /// are then unchanged.
+    pub(crate) fn update_current_locked(
         &self,
         pk: &R::Pk,
         old: &R,
@@ -408,14 +438,21 @@ impl<R: Row> WorkTable<R> {
         }
     }
 
-    /// Deletes `row`, the current version of the row `pk`; the caller holds
-    /// `pk`'s lock.
+    /// Deletes the row `pk` whose current version is `row`: the step every
+    /// delete takes once it has the row. The caller holds `pk`'s lock and
+    /// read `row` under it; the row is not read again (its index entries are
+    /// found from `row`).
     ///
     /// # Errors
     ///
     /// [`TableError::WriteRefused`] when the commit hook refuses the
     /// change; the row is then unchanged.
-    pub(crate) fn delete_locked(&self, pk: &R::Pk, row: &R, pending: &mut Pending) -> Result<()> {
+    pub(crate) fn delete_current_locked(
+        &self,
+        pk: &R::Pk,
+        row: &R,
+        pending: &mut Pending,
+    ) -> Result<()> {
         let ticket = self.events.begin();
         let images = ticket.observed().then(|| {
             let before = self.primary.with_cell(pk, |cell| self.store.image(cell));

@@ -52,12 +52,13 @@
 //! replaying the log from `S + 1` over them gives the right rows, because
 //! a put replaces a row and a delete removes it if present, and the
 //! indexes are built only after the replay (see
-//! `worktable_core::TableRestore`).
+//! `worktable_core::storage::TableRestore`).
 
 use std::collections::{BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
+use worktable_core::storage;
 use worktable_core::{Row, WorkTable};
 
 mod page_file;
@@ -224,8 +225,8 @@ impl Checkpointer {
         shared.wait_for_segment(seq + 1)?;
         // The change numbered `seq` was handed to the hook before it was
         // applied: let it (and any before it) finish marking its pages.
-        table.wait_for_commits();
-        let capture = table.capture_changed_pages();
+        storage::wait_for_commits(table);
+        let capture = storage::capture_changed_pages(table);
         let changed = capture.pages().to_vec();
         if !force && changed.is_empty() && seq == state.meta.checkpoint_seq {
             if self.secure_delete {
@@ -247,7 +248,7 @@ impl Checkpointer {
             Ok(()) => Ok(report(&state.manifest, changed.len())),
             Err(error) => {
                 // The marks were taken: give them back for the next try.
-                table.mark_pages_changed(&changed);
+                storage::mark_pages_changed(table, &changed);
                 Err(error)
             }
         }

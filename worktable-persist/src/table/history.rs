@@ -18,6 +18,7 @@
 use std::path::Path;
 
 use worktable_core::events::Subscription;
+use worktable_core::storage;
 use worktable_core::{ChangeEvent, ChangeKind, Row, RowImage, Watch};
 
 use super::error::ResumeError;
@@ -151,7 +152,7 @@ impl<R: Row> Inner<R> {
         self.shared.sync_logged()?;
         let history = read_history::<R>(&*self.vfs, &self.dir, after, last)?;
         drop(kept);
-        Ok(subscription.with_history(history))
+        Ok(storage::with_history(subscription, history))
     }
 }
 

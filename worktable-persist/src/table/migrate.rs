@@ -4,8 +4,9 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use worktable_core::Row;
 use worktable_core::rkyv::{self, rancor};
-use worktable_core::{Row, TableRestore};
+use worktable_core::storage::TableRestore;
 
 use super::error::OpenError;
 use super::recover::{self, Recovered};

@@ -11,7 +11,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use worktable_core::events::CommitHook;
-use worktable_core::{Row, TableRestore, WorkTable};
+use worktable_core::storage::{PageId, RestoreError, TableRestore};
+use worktable_core::{Row, WorkTable};
 
 use super::error::{MetaWriteError, OpenError};
 use super::files::{parse_manifest_name, parse_segment_name, segment_name};
@@ -127,7 +128,7 @@ fn restore_key_state<R: Row>(
     }
     let pk = R::decode_pk(&meta.key_state).map_err(|source| OpenError::Restore {
         path: dir.join(meta::FILE_NAME),
-        source: worktable_core::RestoreError::BadImage { source },
+        source: RestoreError::BadImage { source },
     })?;
     note_deleted(restore, deleted_max, pk);
     Ok(())
@@ -430,7 +431,7 @@ fn load_pages<R: Row>(
         rows.clear();
         rows.extend(entry.rows.iter().map(|row| (row.offset, row.len)));
         restore
-            .page(entry.page_id, body, &rows)
+            .page(PageId::new(entry.page_id), body, &rows)
             .map_err(restore_error)?;
     }
     restore.check_pages().map_err(restore_error)

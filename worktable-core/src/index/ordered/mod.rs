@@ -66,7 +66,7 @@ use crossbeam_epoch::{self as epoch, Guard};
 use crossbeam_skiplist::base::{Entry, SkipList};
 
 use super::entry::{Fence, IndexEntry, Prefixed, Seek, SeekRange};
-use super::prefix::KeyPrefix;
+use crate::row::KeyPrefix;
 
 pub(crate) use range::Range;
 

@@ -9,6 +9,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use worktable_core::Row;
+use worktable_core::storage::{self, PageId};
 
 use super::super::error::CheckpointError;
 use super::{Checkpointer, PAGES_PER_PASS, State};
@@ -22,8 +23,8 @@ impl Checkpointer {
     pub(super) fn write_pages<R: Row>(
         &self,
         state: &mut State,
-        capture: &worktable_core::PageCapture<'_, R>,
-        changed: &[u32],
+        capture: &storage::PageCapture<'_, R>,
+        changed: &[PageId],
     ) -> Result<Manifest, CheckpointError> {
         let path = self.dir.join(PAGE_FILE_NAME);
         let io = |source| CheckpointError::io(&path, source);
@@ -33,7 +34,7 @@ impl Checkpointer {
             .manifest
             .pages
             .iter()
-            .filter(|page| changed.binary_search(&page.page_id).is_err())
+            .filter(|page| changed.binary_search(&PageId::new(page.page_id)).is_err())
             .map(|page| (page.page_id, page.clone()))
             .collect();
         let mut frames = FreeFrames::new(state, entries.values());
@@ -56,9 +57,9 @@ impl Checkpointer {
                 state.stale.remove(&frame);
                 let body_crc = pages::frame_crc(&body);
                 entries.insert(
-                    page,
+                    page.get(),
                     PageEntry {
-                        page_id: page,
+                        page_id: page.get(),
                         frame,
                         body_crc,
                         rows,
@@ -171,10 +172,10 @@ impl FreeFrames {
 /// The frame bodies of the pages of `pass` that still hold rows: zeros but
 /// for each live row copied at its offset, with the rows' slots.
 fn copy_rows<R: Row>(
-    capture: &worktable_core::PageCapture<'_, R>,
-    pass: &[u32],
-) -> HashMap<u32, (Vec<u8>, Vec<RowSlot>)> {
-    let mut frames: HashMap<u32, (Vec<u8>, Vec<RowSlot>)> = HashMap::new();
+    capture: &storage::PageCapture<'_, R>,
+    pass: &[PageId],
+) -> HashMap<PageId, (Vec<u8>, Vec<RowSlot>)> {
+    let mut frames: HashMap<PageId, (Vec<u8>, Vec<RowSlot>)> = HashMap::new();
     capture.rows_in(pass, |page, offset, bytes| {
         let (body, rows) = frames
             .entry(page)

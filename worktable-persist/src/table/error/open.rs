@@ -184,7 +184,7 @@ pub enum OpenError {
         /// the directory when the clash shows only at the end.
         path: PathBuf,
         /// What is wrong.
-        source: worktable_core::RestoreError,
+        source: worktable_core::storage::RestoreError,
     },
     /// A row converted by [`open_migrating`](crate::PersistentTable::open_migrating)
     /// cannot be serialized.

@@ -445,7 +445,7 @@ async fn a_record_whose_image_is_not_a_row_is_a_typed_error() {
     match PersistentTable::<Order>::open(dir.path(), sync()) {
         Err(OpenError::Restore {
             path: reported,
-            source: worktable_core::RestoreError::BadImage { .. },
+            source: worktable_core::storage::RestoreError::BadImage { .. },
         }) => assert_eq!(reported, path),
         other => panic!("expected a bad row, got {other:?}"),
     }

@@ -54,7 +54,7 @@ impl<R: Row> Hook<R> {
 /// Whether `R`'s keys come from a generator, which must stay above every
 /// deleted key.
 pub(crate) fn generates_keys<R: Row>() -> bool {
-    <R::PkSource as worktable_core::__private::PkSource<R::Pk>>::GENERATES
+    worktable_core::storage::generates_keys::<R>()
 }
 
 impl<R: Row> CommitHook<R> for Hook<R> {

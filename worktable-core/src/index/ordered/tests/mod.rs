@@ -37,6 +37,16 @@ struct Layout<K, P> {
     nodes: usize,
 }
 
+/// One node as [`check_layout`] copies it: its fence (`None` for the
+/// head), entries, prefixes, `high` and whether it is dead.
+type NodeSnapshot<K, P> = (
+    Option<Fence<K, P>>,
+    Vec<IndexEntry<K, P>>,
+    Vec<u64>,
+    Option<Fence<K, P>>,
+    bool,
+);
+
 /// Walks the head and the skiplist's nodes in order and checks the layout
 /// the module docs describe: each node's entries strictly ascending, at most
 /// [`NODE_CAP`] of them, at or above its fence and below its `high`; each
@@ -48,14 +58,34 @@ where
     K: Ord + Clone + Debug + Send + Sync + 'static,
     P: Ord + Clone + Debug + Send + Sync + 'static,
 {
-    type Snapshot<K, P> = (
-        Option<Fence<K, P>>,
-        Vec<IndexEntry<K, P>>,
-        Vec<u64>,
-        Option<Fence<K, P>>,
-        bool,
-    );
-    let mut nodes: Vec<Snapshot<K, P>> = Vec::new();
+    let nodes = snapshot_nodes(map);
+    let mut all = Vec::new();
+    for (at, node) in nodes.iter().enumerate() {
+        let next_fence = nodes.get(at + 1).and_then(|next| next.0.as_ref());
+        check_node(map, at, node, next_fence)?;
+        all.extend(node.1.iter().cloned());
+    }
+    if all.len() != map.len() {
+        return Err(format!(
+            "nodes hold {} entries, len() is {}",
+            all.len(),
+            map.len()
+        ));
+    }
+    Ok(Layout {
+        entries: all,
+        nodes: nodes.len(),
+    })
+}
+
+/// Copies the head and every node of the skiplist, in order, locking one
+/// at a time.
+fn snapshot_nodes<K, P>(map: &OrderedMap<K, P>) -> Vec<NodeSnapshot<K, P>>
+where
+    K: Ord + Clone + Debug + Send + Sync + 'static,
+    P: Ord + Clone + Debug + Send + Sync + 'static,
+{
+    let mut nodes: Vec<NodeSnapshot<K, P>> = Vec::new();
     {
         let head = map.head.read();
         nodes.push((
@@ -77,69 +107,69 @@ where
             state.dead,
         ));
     }
+    nodes
+}
+
+/// Checks node number `at` of [`check_layout`]'s walk, whose successor's
+/// fence is `next_fence`.
+fn check_node<K, P>(
+    map: &OrderedMap<K, P>,
+    at: usize,
+    (fence, entries, prefixes, high, dead): &NodeSnapshot<K, P>,
+    next_fence: Option<&Fence<K, P>>,
+) -> Result<(), String>
+where
+    K: Ord + Clone + Debug + Send + Sync + 'static,
+    P: Ord + Clone + Debug + Send + Sync + 'static,
+{
     let prefix_of = |entry: &IndexEntry<K, P>| map.prefix.map_or(0, |prefix| prefix(&entry.key));
-    let mut all = Vec::new();
-    for (at, (fence, entries, prefixes, high, dead)) in nodes.iter().enumerate() {
-        let name = format!("node {at} (fence {fence:?})");
-        if *dead {
-            return Err(format!("{name} is dead but reachable"));
-        }
-        if entries.len() > NODE_CAP {
-            return Err(format!("{name} holds {} entries", entries.len()));
-        }
-        if let Some(pair) = entries.windows(2).find(|pair| pair[0] >= pair[1]) {
-            return Err(format!(
-                "{name} is out of order at {:?}, {:?}",
-                pair[0], pair[1]
-            ));
-        }
-        let expected: Vec<u64> = match map.prefix {
-            Some(prefix) => entries.iter().map(|entry| prefix(&entry.key)).collect(),
-            None => Vec::new(),
-        };
-        if *prefixes != expected {
-            return Err(format!(
-                "{name} keeps prefixes {prefixes:?} for entries {entries:?}"
-            ));
-        }
-        if let Some(fence) = fence
-            .iter()
-            .chain(high)
-            .find(|fence| fence.prefix != prefix_of(&fence.entry))
-        {
-            return Err(format!("{name}: fence {fence:?} has the wrong prefix"));
-        }
-        if let (Some(fence), Some(first)) = (fence, entries.first())
-            && fence.entry > *first
-        {
-            return Err(format!("{name} holds {first:?}, below its fence"));
-        }
-        let next_fence = nodes.get(at + 1).and_then(|next| next.0.as_ref());
-        if high.as_ref() != next_fence {
-            return Err(format!(
-                "{name} has high {high:?}, the next node's fence is {next_fence:?}"
-            ));
-        }
-        if let (Some(high), Some(last)) = (high, entries.last())
-            && *last >= high.entry
-        {
-            return Err(format!(
-                "{name} holds {last:?}, not below its high {high:?}"
-            ));
-        }
-        all.extend(entries.iter().cloned());
+    let name = format!("node {at} (fence {fence:?})");
+    if *dead {
+        return Err(format!("{name} is dead but reachable"));
     }
-    if all.len() != map.len() {
+    if entries.len() > NODE_CAP {
+        return Err(format!("{name} holds {} entries", entries.len()));
+    }
+    if let Some(pair) = entries.windows(2).find(|pair| pair[0] >= pair[1]) {
         return Err(format!(
-            "nodes hold {} entries, len() is {}",
-            all.len(),
-            map.len()
+            "{name} is out of order at {:?}, {:?}",
+            pair[0], pair[1]
         ));
     }
-    Ok(Layout {
-        entries: all,
-        nodes: nodes.len(),
-    })
+    let expected: Vec<u64> = match map.prefix {
+        Some(prefix) => entries.iter().map(|entry| prefix(&entry.key)).collect(),
+        None => Vec::new(),
+    };
+    if *prefixes != expected {
+        return Err(format!(
+            "{name} keeps prefixes {prefixes:?} for entries {entries:?}"
+        ));
+    }
+    if let Some(fence) = fence
+        .iter()
+        .chain(high)
+        .find(|fence| fence.prefix != prefix_of(&fence.entry))
+    {
+        return Err(format!("{name}: fence {fence:?} has the wrong prefix"));
+    }
+    if let (Some(fence), Some(first)) = (fence, entries.first())
+        && fence.entry > *first
+    {
+        return Err(format!("{name} holds {first:?}, below its fence"));
+    }
+    if high.as_ref() != next_fence {
+        return Err(format!(
+            "{name} has high {high:?}, the next node's fence is {next_fence:?}"
+        ));
+    }
+    if let (Some(high), Some(last)) = (high, entries.last())
+        && *last >= high.entry
+    {
+        return Err(format!(
+            "{name} holds {last:?}, not below its high {high:?}"
+        ));
+    }
+    Ok(())
 }
 
 #[test]

@@ -7,8 +7,8 @@ use std::ops::{Bound, RangeBounds};
 use proptest::prelude::*;
 
 use super::OrderedMap;
-use crate::index::KeyPrefix;
 use crate::index::entry::{Borrowed, Exact, IndexEntry, Seek, SeekRange};
+use crate::row::KeyPrefix;
 
 use super::{SplitMix, check_layout};
 
@@ -201,6 +201,64 @@ fn check_range<S: Seek<u16, u32>>(
     check_mixed_read(map.range(range), seed, forward, expected, what)
 }
 
+/// A scan of the model test: its step, bounds, probe kind, reading
+/// pattern's seed and direction.
+type ScanOp = (usize, Bound<u16>, Bound<u16>, Probe, u64, u8);
+
+/// Scans `map` as `scan` says and then whole, checking both against the
+/// model.
+fn check_scan(
+    map: &OrderedMap<u16, u32>,
+    model: &BTreeSet<(u16, u32)>,
+    scan: ScanOp,
+) -> Result<(), TestCaseError> {
+    let (_, start, end, probe, seed, forward) = scan;
+    let what = scan;
+    let in_bounds = || -> Vec<_> {
+        model
+            .iter()
+            .copied()
+            .filter(|(key, _)| (start, end).contains(key))
+            .collect()
+    };
+    match probe {
+        Probe::Exact => {
+            let expected = in_bounds();
+            let range = SeekRange::new(start.map(Exact), end.map(Exact));
+            check_range(map, range, seed, forward, &expected, &what)?;
+        }
+        Probe::Borrowed => {
+            let expected = in_bounds();
+            let range = SeekRange::new(start.as_ref().map(Borrowed), end.as_ref().map(Borrowed));
+            check_range(map, range, seed, forward, &expected, &what)?;
+        }
+        Probe::Only => {
+            let key = match start {
+                Bound::Included(key) | Bound::Excluded(key) => key,
+                Bound::Unbounded => 0,
+            };
+            let expected: Vec<_> = model.iter().copied().filter(|&(k, _)| k == key).collect();
+            check_range(
+                map,
+                SeekRange::only(Exact(key)),
+                seed,
+                forward,
+                &expected,
+                &what,
+            )?;
+        }
+    }
+    let everything: Vec<_> = model.iter().copied().collect();
+    check_range(
+        map,
+        SeekRange::<IndexEntry<u16, u32>>::everything(),
+        seed,
+        forward,
+        &everything,
+        &what,
+    )
+}
+
 /// Applies `ops` to `map` and `model`, checking `len()` after each and the
 /// whole map at the end.
 fn run_model(
@@ -249,56 +307,7 @@ fn run_model(
                 probe,
                 seed,
                 forward,
-            } => {
-                let what = (step, start, end, probe, seed, forward);
-                let in_bounds = || -> Vec<_> {
-                    model
-                        .iter()
-                        .copied()
-                        .filter(|(key, _)| (start, end).contains(key))
-                        .collect()
-                };
-                match probe {
-                    Probe::Exact => {
-                        let expected = in_bounds();
-                        let range = SeekRange::new(start.map(Exact), end.map(Exact));
-                        check_range(map, range, seed, forward, &expected, &what)?;
-                    }
-                    Probe::Borrowed => {
-                        let expected = in_bounds();
-                        let range = SeekRange::new(
-                            start.as_ref().map(Borrowed),
-                            end.as_ref().map(Borrowed),
-                        );
-                        check_range(map, range, seed, forward, &expected, &what)?;
-                    }
-                    Probe::Only => {
-                        let key = match start {
-                            Bound::Included(key) | Bound::Excluded(key) => key,
-                            Bound::Unbounded => 0,
-                        };
-                        let expected: Vec<_> =
-                            model.iter().copied().filter(|&(k, _)| k == key).collect();
-                        check_range(
-                            map,
-                            SeekRange::only(Exact(key)),
-                            seed,
-                            forward,
-                            &expected,
-                            &what,
-                        )?;
-                    }
-                }
-                let everything: Vec<_> = model.iter().copied().collect();
-                check_range(
-                    map,
-                    SeekRange::<IndexEntry<u16, u32>>::everything(),
-                    seed,
-                    forward,
-                    &everything,
-                    &what,
-                )?;
-            }
+            } => check_scan(map, model, (step, start, end, probe, seed, forward))?,
             Op::Layout => check_whole(map, model)?,
         }
         prop_assert_eq!(map.len(), model.len(), "len() after step {}", step);

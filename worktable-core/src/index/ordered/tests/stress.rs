@@ -112,6 +112,109 @@ fn stress_writer(map: &OrderedMap<u32, u32>, hot: &AtomicU32, writer: u32) -> BT
     mine
 }
 
+/// A reader's scan bounds: around the writers' window or anywhere.
+fn scan_bounds(hot: &AtomicU32, rng: &mut SplitMix) -> (Bound<u32>, Bound<u32>) {
+    let (low, high) = if rng.below(2) == 0 {
+        let low = hot.load(Relaxed).saturating_sub(rng.below(50) as u32);
+        (low, low + rng.below(u64::from(HOT_KEYS) + 100) as u32)
+    } else {
+        let low = rng.below(u64::from(STRESS_KEYS) + 10) as u32;
+        (low, low + rng.below(700) as u32)
+    };
+    (stress_bound(rng, low), stress_bound(rng, high))
+}
+
+/// What a scan has returned so far from each end, checked item by item
+/// against the stable entries in its bounds (sorted).
+struct ScanProgress<'s> {
+    stable: &'s [(u32, u32)],
+    /// The scan, for the messages: bounds and reading mode.
+    what: (Bound<u32>, Bound<u32>, u64),
+    /// Stable entries not yet reached from the front: from `next_stable`;
+    /// from the back: before `end_stable`.
+    next_stable: usize,
+    end_stable: usize,
+    last_front: Option<(u32, u32)>,
+    last_back: Option<(u32, u32)>,
+}
+
+impl<'s> ScanProgress<'s> {
+    fn new(stable: &'s [(u32, u32)], what: (Bound<u32>, Bound<u32>, u64)) -> Self {
+        Self {
+            stable,
+            what,
+            next_stable: 0,
+            end_stable: stable.len(),
+            last_front: None,
+            last_back: None,
+        }
+    }
+
+    /// `item` came from the front: above the last one, no stable entry
+    /// skipped.
+    fn front(&mut self, item: (u32, u32)) {
+        let what = self.what;
+        let last_front = self.last_front.replace(item);
+        assert!(
+            last_front.is_none_or(|last| last < item),
+            "{what:?}: front {item:?} after {last_front:?}"
+        );
+        let next = self.next_stable;
+        assert!(
+            next == self.end_stable || self.stable[next] >= item,
+            "{what:?}: front skipped stable {:?} to {item:?}",
+            self.stable[next]
+        );
+        if next < self.end_stable && self.stable[next] == item {
+            self.next_stable += 1;
+        }
+    }
+
+    /// `item` came from the back: below the last one, no stable entry
+    /// skipped.
+    fn back(&mut self, item: (u32, u32)) {
+        let what = self.what;
+        let last_back = self.last_back.replace(item);
+        assert!(
+            last_back.is_none_or(|last| last > item),
+            "{what:?}: back {item:?} after {last_back:?}"
+        );
+        // Read only while a stable entry is unseen, when `end_stable` >= 1.
+        let last_unseen = self.end_stable.wrapping_sub(1);
+        assert!(
+            self.next_stable == self.end_stable || self.stable[last_unseen] <= item,
+            "{what:?}: back skipped stable {:?} to {item:?}",
+            self.stable[last_unseen]
+        );
+        if self.next_stable < self.end_stable && self.stable[last_unseen] == item {
+            self.end_stable -= 1;
+        }
+    }
+
+    /// Front items strictly below back items: with each end strictly
+    /// monotonic, no entry comes twice.
+    fn check_ends_apart(&self) {
+        let what = self.what;
+        if let (Some(front), Some(back)) = (self.last_front, self.last_back) {
+            assert!(
+                front < back,
+                "{what:?}: front reached {front:?}, back {back:?}"
+            );
+        }
+    }
+
+    /// The scan ended: every stable entry in bounds came.
+    fn finish(&self) {
+        let what = self.what;
+        assert_eq!(
+            self.next_stable,
+            self.end_stable,
+            "{what:?}: stable entries {:?} missing",
+            &self.stable[self.next_stable..self.end_stable]
+        );
+    }
+}
+
 /// One reader's scan, over the writers' window or anywhere: checks each
 /// item as it comes (order, bounds, no stable entry skipped) and at the end
 /// that every stable entry in bounds came.
@@ -121,14 +224,7 @@ fn stress_scan(
     hot: &AtomicU32,
     rng: &mut SplitMix,
 ) {
-    let (low, high) = if rng.below(2) == 0 {
-        let low = hot.load(Relaxed).saturating_sub(rng.below(50) as u32);
-        (low, low + rng.below(u64::from(HOT_KEYS) + 100) as u32)
-    } else {
-        let low = rng.below(u64::from(STRESS_KEYS) + 10) as u32;
-        (low, low + rng.below(700) as u32)
-    };
-    let (start, end) = (stress_bound(rng, low), stress_bound(rng, high));
+    let (start, end) = scan_bounds(hot, rng);
     let mode = rng.below(3); // 0 forward, 1 backward, 2 mixed
     let stable: Vec<(u32, u32)> = stable
         .iter()
@@ -136,10 +232,7 @@ fn stress_scan(
         .filter(|(key, _)| (start, end).contains(key))
         .collect();
     let what = (start, end, mode);
-    // Stable entries not yet reached from the front and from the back.
-    let (mut next_stable, mut end_stable) = (0, stable.len());
-    let mut last_front: Option<(u32, u32)> = None;
-    let mut last_back: Option<(u32, u32)> = None;
+    let mut progress = ScanProgress::new(&stable, what);
     let mut iter = map.range(SeekRange::new(start.map(Exact), end.map(Exact)));
     loop {
         let from_front = match mode {
@@ -164,53 +257,17 @@ fn stress_scan(
             "{what:?}: {item:?} was never inserted"
         );
         if from_front {
-            assert!(
-                last_front.is_none_or(|last| last < item),
-                "{what:?}: front {item:?} after {last_front:?}"
-            );
-            last_front = Some(item);
-            assert!(
-                next_stable == end_stable || stable[next_stable] >= item,
-                "{what:?}: front skipped stable {:?} to {item:?}",
-                stable[next_stable]
-            );
-            if next_stable < end_stable && stable[next_stable] == item {
-                next_stable += 1;
-            }
+            progress.front(item);
         } else {
-            assert!(
-                last_back.is_none_or(|last| last > item),
-                "{what:?}: back {item:?} after {last_back:?}"
-            );
-            last_back = Some(item);
-            assert!(
-                next_stable == end_stable || stable[end_stable - 1] <= item,
-                "{what:?}: back skipped stable {:?} to {item:?}",
-                stable[end_stable - 1]
-            );
-            if next_stable < end_stable && stable[end_stable - 1] == item {
-                end_stable -= 1;
-            }
+            progress.back(item);
         }
-        // Front items strictly below back items: with each end strictly
-        // monotonic, no entry comes twice.
-        if let (Some(front), Some(back)) = (last_front, last_back) {
-            assert!(
-                front < back,
-                "{what:?}: front reached {front:?}, back {back:?}"
-            );
-        }
+        progress.check_ends_apart();
     }
     assert!(
         iter.next().is_none() && iter.next_back().is_none(),
         "{what:?}: yields after its end"
     );
-    assert_eq!(
-        next_stable,
-        end_stable,
-        "{what:?}: stable entries {:?} missing",
-        &stable[next_stable..end_stable]
-    );
+    progress.finish();
 }
 
 #[test]
