@@ -31,8 +31,8 @@ use crate::row::{DuplicateKey, IndexMaintenance, LoadPart, Row};
 /// exactly the primary keys of the ordered entries whose keys have that
 /// hash; and an insert, holding the lock, rejects its key if an ordered
 /// entry has it. This makes two inserts of one value race to exactly one
-/// winner. (Lock order: the hash map's lock, then the ordered map's node
-/// locks; nothing takes them the other way round.)
+/// winner. (The hash map's lock is taken before the ordered map's node
+/// locks: see the lock table in `ARCHITECTURE.md`.)
 ///
 /// `H` hashes the keys for the map (a seeded foldhash; tests give one whose
 /// hashes always collide).

@@ -57,9 +57,10 @@
 //!
 //! # Lock order
 //!
-//! A task that holds several row locks at once takes them in primary-key
-//! order; every multi-row write of the table does, so two of them never
-//! deadlock.
+//! The order of every lock of the crates, row locks among them, is kept in
+//! one table: `ARCHITECTURE.md` at the repository root, "Locks, and the
+//! order they are taken in". For row locks it says: several are taken in
+//! primary-key order (`WorkTable::lock_in_order`).
 //!
 //! Depends on: `hash`.
 
