@@ -224,10 +224,12 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+mod codec;
 #[cfg(test)]
 mod damage;
 #[doc(hidden)]
 pub mod dir_lock;
+pub mod file_error;
 pub mod format;
 #[doc(hidden)]
 pub mod log;
@@ -236,7 +238,6 @@ pub mod meta;
 #[doc(hidden)]
 pub mod pages;
 mod table;
-mod version;
 #[doc(hidden)]
 pub mod vfs;
 

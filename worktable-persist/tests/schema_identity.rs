@@ -7,7 +7,8 @@ mod common;
 
 use common::{Item, item, manual};
 use worktable_core::prelude::*;
-use worktable_persist::meta::{DecodeError, MetaError};
+use worktable_persist::file_error::{FileError, FileKind};
+use worktable_persist::meta::MetaError;
 use worktable_persist::{PersistError, PersistentTable, SchemaDifference};
 
 /// Another table's row type.
@@ -112,7 +113,12 @@ fn a_directory_of_an_older_format_is_refused_as_such() {
     let message = error.to_string();
     match &error {
         PersistError::Meta(MetaError::Decode {
-            source: DecodeError::UnsupportedVersion { found, supported },
+            source:
+                FileError::UnsupportedVersion {
+                    file: FileKind::Metadata,
+                    found,
+                    supported,
+                },
             ..
         }) => assert_eq!((*found, *supported), (1, 2)),
         other => panic!("expected an unsupported version, got {other:?}"),

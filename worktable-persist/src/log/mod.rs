@@ -49,7 +49,7 @@
 //!   [`MAX_IMAGE_LEN`], unknown kind, images that are not the ones the kind
 //!   carries, non-zero reserved bytes, `durable_below > seq`, sequence
 //!   number out of order) was written that way; a crash cannot produce it.
-//!   [`LogError::Malformed`].
+//!   [`LogFault::Malformed`].
 //! - **A torn or damaged record** (frame cut short, body length out of
 //!   range, body past the end, checksum mismatch) is what a crash leaves in
 //!   bytes written after the last fsync that completed. It is also what
@@ -60,7 +60,7 @@
 //!   fsync'd. If a valid record after the damaged one (at any byte offset,
 //!   with a sequence number at least the damaged one's) has
 //!   `durable_below` greater than the damaged record's sequence number, the
-//!   damaged record had been synced: [`LogError::Corrupt`]. Otherwise
+//!   damaged record had been synced: [`LogFault::Corrupt`]. Otherwise
 //!   everything from the damaged record on was written after the last
 //!   completed fsync: [`End::TornTail`], and those bytes are dropped. If the
 //!   bytes from the damaged record on are all zero, the end is
@@ -91,7 +91,6 @@
 //! - Start the next segment at [`Tail::next_seq`].
 
 mod error;
-mod le;
 mod record;
 mod scan;
 mod segment;
@@ -99,10 +98,10 @@ mod segment;
 #[cfg(test)]
 mod tests;
 
-pub use error::{EncodeError, LogError};
+pub use error::{EncodeError, LogFault};
 pub use record::{
     BODY_HEADER_LEN, FRAME_LEN, ImageRole, MAX_IMAGE_LEN, Record, RecordFault, RecordKind,
     encode_record,
 };
 pub use scan::{End, Records, Scan, Tail, scan};
-pub use segment::{FORMAT_VERSION, HEADER_LEN, MAGIC, SegmentHeader, decode_header, encode_header};
+pub use segment::{HEADER_LEN, MAGIC, SegmentHeader, decode_header, encode_header};

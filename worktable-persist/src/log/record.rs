@@ -9,8 +9,8 @@
 use std::fmt;
 
 use super::error::EncodeError;
-use super::le::{le_u32, take};
 use super::segment::SegmentHeader;
+use crate::codec::{Put, Reader};
 
 /// Length of a record's frame: `body_len` and `crc`.
 pub const FRAME_LEN: usize = 8;
@@ -360,29 +360,27 @@ pub fn encode_record(
     let after_len = after.len() as u32;
     let body_len = MIN_BODY_LEN + before_len + after_len;
 
-    let len_bytes = body_len.to_le_bytes();
-    let mut body_header = [0u8; BODY_HEADER_LEN];
-    let (seq_bytes, rest) = body_header.split_at_mut(8);
-    seq_bytes.copy_from_slice(&seq.to_le_bytes());
-    let (durable_bytes, rest) = rest.split_at_mut(8);
-    durable_bytes.copy_from_slice(&durable_below.to_le_bytes());
-    let (kind_and_reserved, rest) = rest.split_at_mut(4);
-    kind_and_reserved.copy_from_slice(&[kind as u8, 0, 0, 0]);
-    let (before_len_bytes, after_len_bytes) = rest.split_at_mut(4);
-    before_len_bytes.copy_from_slice(&before_len.to_le_bytes());
-    after_len_bytes.copy_from_slice(&after_len.to_le_bytes());
-
-    let crc = crc32c::crc32c_append(header.checksum(), &len_bytes);
-    let crc = crc32c::crc32c_append(crc, &body_header);
-    let crc = crc32c::crc32c_append(crc, before);
-    let crc = crc32c::crc32c_append(crc, after);
-
+    let start = out.len();
     out.reserve(FRAME_LEN + BODY_HEADER_LEN + before.len() + after.len());
-    out.extend_from_slice(&len_bytes);
-    out.extend_from_slice(&crc.to_le_bytes());
-    out.extend_from_slice(&body_header);
-    out.extend_from_slice(before);
-    out.extend_from_slice(after);
+    out.put_u32(body_len);
+    out.put_u32(0); // the checksum, set below once the body is written
+    out.put_u64(seq);
+    out.put_u64(durable_below);
+    out.put_u8(kind as u8);
+    out.put_zeros(3); // reserved
+    out.put_u32(before_len);
+    out.put_u32(after_len);
+    out.put(before);
+    out.put(after);
+
+    // The record just written: its frame is there.
+    let record = out.get_mut(start..).unwrap_or_default();
+    if let Some((frame, body)) = record.split_at_mut_checked(FRAME_LEN) {
+        let (len_bytes, crc_bytes) = frame.split_at_mut(4);
+        let crc = crc32c::crc32c_append(header.checksum(), len_bytes);
+        let crc = crc32c::crc32c_append(crc, body);
+        crc_bytes.copy_from_slice(&crc.to_le_bytes());
+    }
     Ok(())
 }
 
@@ -401,25 +399,26 @@ impl<'a> Frame<'a> {
     /// Reads the frame at the start of `rest` (the bytes from the record's
     /// offset to the end of the segment).
     pub(crate) fn read(rest: &'a [u8]) -> Result<Self, RecordFault> {
-        let Some((frame, after)) = rest.split_first_chunk::<FRAME_LEN>() else {
+        if rest.len() < FRAME_LEN {
             return Err(RecordFault::TruncatedFrame {
                 available: rest.len(),
             });
-        };
-        let (len_bytes, crc_bytes) = frame.split_at(4);
-        let body_len = le_u32(len_bytes);
+        }
+        let mut frame = Reader::new(rest);
+        let body_len = frame.u32();
+        let stored_crc = frame.u32();
         if !(MIN_BODY_LEN..=MAX_BODY_LEN).contains(&body_len) {
             return Err(RecordFault::BodyLenOutOfRange { body_len });
         }
-        let Some(body) = after.get(..body_len as usize) else {
+        let Some(body) = frame.bytes(body_len as usize) else {
             return Err(RecordFault::TruncatedBody {
                 body_len,
-                available: after.len(),
+                available: frame.remaining(),
             });
         };
         Ok(Self {
             body_len,
-            stored_crc: le_u32(crc_bytes),
+            stored_crc,
             body,
         })
     }
@@ -453,18 +452,16 @@ impl<'a> Frame<'a> {
     /// `durable_below <= seq`. The first is the most selective on random
     /// bytes, which keeps the search for a witness cheap.
     pub(crate) fn parse(&self, offset: usize) -> Result<Record<'a>, RecordFault> {
-        // Frame::read guarantees body.len() == body_len >= 28, so every split
-        // below succeeds; a short body would read as zeros, never panic.
-        let (seq, rest) = take::<8>(self.body);
-        let (durable_below, rest) = take::<8>(rest);
-        let (kind_and_reserved, rest) = take::<4>(rest);
-        let (before_len, rest) = take::<4>(rest);
-        let (after_len, images) = take::<4>(rest);
-        let seq = u64::from_le_bytes(seq);
-        let durable_below = u64::from_le_bytes(durable_below);
-        let before_len = u32::from_le_bytes(before_len);
-        let after_len = u32::from_le_bytes(after_len);
-        let [kind, reserved @ ..] = kind_and_reserved;
+        // Frame::read guarantees body.len() == body_len >= 28, so every
+        // fixed-width read below is in range.
+        let mut body = Reader::new(self.body);
+        let seq = body.u64();
+        let durable_below = body.u64();
+        let kind = body.u8();
+        let reserved = body.array::<3>();
+        let before_len = body.u32();
+        let after_len = body.u32();
+        let images = body.rest();
 
         let mismatch = RecordFault::ImageLenMismatch {
             body_len: self.body_len,

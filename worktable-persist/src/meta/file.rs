@@ -5,7 +5,8 @@ use std::io;
 use std::path::Path;
 
 use super::codec::{MAX_LEN, Meta, decode};
-use super::error::{DecodeError, MetaError};
+use super::error::MetaError;
+use crate::file_error::FileError;
 use crate::vfs::Vfs;
 
 /// The metadata file's name in a table directory.
@@ -96,7 +97,7 @@ pub fn write_atomically(vfs: &dyn Vfs, dir: &Path, name: &str, bytes: &[u8]) -> 
 ///   directory of that name, a device error).
 /// - [`MetaError::Decode`]: its bytes are not a version 2 metadata file;
 ///   [`decode`] lists why. A file longer than [`MAX_LEN`] is reported as
-///   [`DecodeError::TooLong`] with its full length (after the magic and
+///   [`FileError::TooLong`] with its full length (after the magic and
 ///   version checks, so a newer version is still named as such).
 ///
 /// Nothing is written in any case. See [`write_atomically`] for an example.
@@ -119,7 +120,7 @@ pub fn read(vfs: &dyn Vfs, dir: &Path, name: &str) -> Result<Meta, MetaError> {
     }
     decode(&bytes).map_err(|source| {
         let source = match source {
-            DecodeError::TooLong { .. } => DecodeError::TooLong { len },
+            FileError::TooLong { file, max, .. } => FileError::TooLong { file, len, max },
             other => other,
         };
         MetaError::Decode { path, source }

@@ -62,6 +62,7 @@
 
 mod codec;
 mod error;
+mod fields;
 mod file;
 mod schema;
 
@@ -69,9 +70,9 @@ mod schema;
 mod tests;
 
 pub use codec::{
-    FORMAT_VERSION, MAGIC, MAX_KEY_STATE_LEN, MAX_LEN, MAX_SCHEMA_LEN, MAX_TABLE_NAME_LEN, MIN_LEN,
-    Meta, decode, encode,
+    MAGIC, MAX_KEY_STATE_LEN, MAX_LEN, MAX_SCHEMA_LEN, MAX_TABLE_NAME_LEN, MIN_LEN, Meta, decode,
+    encode,
 };
-pub use error::{DecodeError, EncodeError, Field, MetaError};
+pub use error::{MetaError, MetadataEncodeError, MetadataFault, MetadataField};
 pub use file::{FILE_NAME, read, write_atomically};
 pub use schema::{StoredField, StoredIndex, StoredKeySource, StoredSchema};

@@ -78,26 +78,25 @@
 //! and disjoint, the row total right) was written that way, and is
 //! reported as such, naming the page entry and the row. [`encode`] refuses
 //! exactly the manifests [`decode`] would refuse, with the same
-//! [`ManifestFault`].
+//! [`ManifestRule`].
 //!
 //! What a frame holds is checked by its checksum only: the rows in it are
 //! validated (rkyv's `bytecheck`) by the caller before use.
 
 mod error;
 mod header;
-mod le;
 mod manifest;
 mod rules;
 
 #[cfg(test)]
 mod tests;
 
-pub use error::{ManifestEncodeError, ManifestError, ManifestFault, PageFileError};
+pub use error::{ManifestEncodeError, ManifestFault, ManifestRule, PageFileFault};
 pub use header::{
-    FRAME_LEN, HEADER_LEN, PAGE_FILE_MAGIC, PAGE_FILE_NAME, PAGE_FILE_VERSION, PageFileHeader,
-    decode_header, encode_header, frame_crc, frame_offset,
+    FRAME_LEN, HEADER_LEN, PAGE_FILE_MAGIC, PAGE_FILE_NAME, PageFileHeader, decode_header,
+    encode_header, frame_crc, frame_offset,
 };
 pub use manifest::{
-    MANIFEST_MAGIC, MANIFEST_MIN_LEN, MANIFEST_VERSION, Manifest, PageEntry, ROW_ALIGN, RowSlot,
-    decode, encode, manifest_name,
+    MANIFEST_MAGIC, MANIFEST_MIN_LEN, Manifest, PageEntry, ROW_ALIGN, RowSlot, decode, encode,
+    manifest_name,
 };

@@ -9,8 +9,8 @@ use worktable_core::rkyv::rancor;
 
 use super::schema::{Listed, SchemaDifference};
 use crate::dir_lock::LockError;
+use crate::file_error::FileError;
 use crate::format::ArchiveFormat;
-use crate::log::LogError;
 use crate::meta::MetaError;
 
 /// Why a durable table cannot be opened, written durably or closed.
@@ -55,7 +55,7 @@ pub enum PersistError {
         /// The metadata file's path.
         path: PathBuf,
         /// Why it cannot be encoded.
-        source: crate::meta::EncodeError,
+        source: crate::file_error::MetadataEncodeError,
     },
     /// The files were written for another row type (another schema
     /// fingerprint, see
@@ -138,7 +138,7 @@ pub enum PersistError {
         /// The manifest's path.
         path: PathBuf,
         /// What is wrong with it.
-        source: crate::pages::ManifestError,
+        source: FileError,
     },
     /// The checkpoint manifest does not belong with the metadata file.
     #[error("checkpoint manifest {}: {detail}", path.display())]
@@ -154,7 +154,7 @@ pub enum PersistError {
         /// The page file's path.
         path: PathBuf,
         /// What is wrong with it.
-        source: crate::pages::PageFileError,
+        source: FileError,
     },
     /// A frame of the page file is missing or fails its checksum.
     #[error("page file {}: frame {frame} (page {page}): {detail}", path.display())]
@@ -247,7 +247,7 @@ pub enum PersistError {
         /// The segment's path.
         path: PathBuf,
         /// What is wrong with it.
-        source: LogError,
+        source: FileError,
     },
     /// A log record's row image is not a valid archive of the row type.
     #[error(

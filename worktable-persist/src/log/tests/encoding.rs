@@ -2,11 +2,13 @@
 //! version 1 layout refused as an older format.
 
 use super::{FINGERPRINT, header};
+use crate::codec::FORMAT_VERSION;
 use crate::damage::bitwise_crc32c;
+use crate::file_error::{FileError, FileKind};
 use crate::format::ArchiveFormat;
 use crate::log::{
-    BODY_HEADER_LEN, EncodeError, End, FORMAT_VERSION, FRAME_LEN, HEADER_LEN, ImageRole, LogError,
-    MAX_IMAGE_LEN, RecordKind, SegmentHeader, decode_header, encode_header, encode_record, scan,
+    BODY_HEADER_LEN, EncodeError, End, FRAME_LEN, HEADER_LEN, ImageRole, MAX_IMAGE_LEN, RecordKind,
+    SegmentHeader, decode_header, encode_header, encode_record, scan,
 };
 
 /// A version 2 segment, as `docs/format.md` shows it: the header
@@ -160,7 +162,8 @@ fn version_2_fixture_scans_to_its_records() {
 
 #[test]
 fn version_1_fixture_is_refused_as_an_older_format() {
-    let expected = LogError::UnsupportedVersion {
+    let expected = FileError::UnsupportedVersion {
+        file: FileKind::LogSegment,
         found: 1,
         supported: 2,
     };

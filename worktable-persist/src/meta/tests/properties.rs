@@ -9,10 +9,11 @@ use crate::damage::arb_mutation;
 use proptest::sample::Index;
 
 use super::reseal;
+use crate::file_error::FileError;
 use crate::format::ArchiveFormat;
 use crate::meta::{
-    DecodeError, MAX_KEY_STATE_LEN, MAX_LEN, MAX_TABLE_NAME_LEN, MIN_LEN, Meta, StoredField,
-    StoredIndex, StoredKeySource, StoredSchema, decode, encode,
+    MAX_KEY_STATE_LEN, MAX_LEN, MAX_TABLE_NAME_LEN, MIN_LEN, Meta, StoredField, StoredIndex,
+    StoredKeySource, StoredSchema, decode, encode,
 };
 
 /// A table name of at most 255 bytes: mostly short, any Unicode, and
@@ -153,9 +154,9 @@ proptest! {
         bytes[at] ^= mask;
         let result = decode(&bytes);
         match at {
-            0..8 => prop_assert!(matches!(result, Err(DecodeError::BadMagic { .. })), "{:?}", result),
-            8..12 => prop_assert!(matches!(result, Err(DecodeError::UnsupportedVersion { .. })), "{:?}", result),
-            _ => prop_assert!(matches!(result, Err(DecodeError::Checksum { .. })), "{:?}", result),
+            0..8 => prop_assert!(matches!(result, Err(FileError::BadMagic { .. })), "{:?}", result),
+            8..12 => prop_assert!(matches!(result, Err(FileError::UnsupportedVersion { .. })), "{:?}", result),
+            _ => prop_assert!(matches!(result, Err(FileError::ChecksumMismatch { .. })), "{:?}", result),
         }
     }
 

@@ -4,9 +4,11 @@
 
 use super::manifest_encoding::FIXTURE_V2;
 use super::{put_u32, put_u64, reseal, sample};
+use crate::file_error::{FileError, FileKind};
 use crate::format::ArchiveFormat;
 use crate::pages::{
-    MANIFEST_MIN_LEN, Manifest, ManifestError, ManifestFault, decode, encode, encode_header,
+    MANIFEST_MAGIC, MANIFEST_MIN_LEN, Manifest, ManifestFault, ManifestRule, decode, encode,
+    encode_header,
 };
 
 /// Offset of the fixture's checksum: everything before it is covered.
@@ -44,10 +46,21 @@ fn too_short_to_hold_the_magic_and_version() {
     for len in [0, 1, 8, 11] {
         assert_eq!(
             decode(&FIXTURE_V2[..len]),
-            Err(ManifestError::TooShort { len })
+            Err(FileError::TooShort {
+                file: FileKind::Manifest,
+                min: MANIFEST_MIN_LEN,
+                len
+            })
         );
     }
-    assert_eq!(decode(b"hello"), Err(ManifestError::TooShort { len: 5 }));
+    assert_eq!(
+        decode(b"hello"),
+        Err(FileError::TooShort {
+            file: FileKind::Manifest,
+            min: MANIFEST_MIN_LEN,
+            len: 5
+        })
+    );
 }
 
 #[test]
@@ -55,11 +68,20 @@ fn too_short_for_the_fixed_fields() {
     for len in [12, 40, 56, MANIFEST_MIN_LEN - 1] {
         assert_eq!(
             decode(&FIXTURE_V2[..len]),
-            Err(ManifestError::TooShort { len })
+            Err(FileError::TooShort {
+                file: FileKind::Manifest,
+                min: MANIFEST_MIN_LEN,
+                len
+            })
         );
     }
     assert_eq!(
-        ManifestError::TooShort { len: 59 }.to_string(),
+        FileError::TooShort {
+            file: FileKind::Manifest,
+            min: MANIFEST_MIN_LEN,
+            len: 59
+        }
+        .to_string(),
         "manifest is 59 bytes long, shorter than the 60 bytes of a manifest without pages"
     );
 }
@@ -71,7 +93,9 @@ fn wrong_magic() {
     let err = decode(&bytes).unwrap_err();
     assert_eq!(
         err,
-        ManifestError::BadMagic {
+        FileError::BadMagic {
+            file: FileKind::Manifest,
+            expected: MANIFEST_MAGIC,
             found: *b"wTMANIF\0"
         }
     );
@@ -81,12 +105,18 @@ fn wrong_magic() {
     );
     assert_eq!(
         decode(&[0; 200]),
-        Err(ManifestError::BadMagic { found: [0; 8] })
+        Err(FileError::BadMagic {
+            file: FileKind::Manifest,
+            expected: MANIFEST_MAGIC,
+            found: [0; 8]
+        })
     );
     // Nor is a page file a manifest.
     assert_eq!(
         decode(&encode_header(1, ArchiveFormat::current())),
-        Err(ManifestError::BadMagic {
+        Err(FileError::BadMagic {
+            file: FileKind::Manifest,
+            expected: MANIFEST_MAGIC,
             found: *b"WTPAGES\0"
         })
     );
@@ -96,7 +126,8 @@ fn wrong_magic() {
 fn newer_format_version_is_reported_as_such() {
     let mut bytes = fixture();
     put_u32(&mut bytes, 8, 3);
-    let expected = Err(ManifestError::UnsupportedVersion {
+    let expected = Err(FileError::UnsupportedVersion {
+        file: FileKind::Manifest,
         found: 3,
         supported: 2,
     });
@@ -117,7 +148,8 @@ fn newer_format_version_is_reported_as_such() {
 #[test]
 fn older_format_versions_are_reported_as_older_without_a_converter() {
     for version in [0, 1] {
-        let expected = ManifestError::UnsupportedVersion {
+        let expected = FileError::UnsupportedVersion {
+            file: FileKind::Manifest,
             found: version,
             supported: 2,
         };
@@ -145,7 +177,8 @@ fn damaged_byte_is_a_checksum_error() {
     let err = decode(&bytes).unwrap_err();
     assert_eq!(
         err,
-        ManifestError::Checksum {
+        FileError::ChecksumMismatch {
+            file: FileKind::Manifest,
             offset: FIXTURE_CRC_AT,
             stored,
             computed
@@ -169,7 +202,7 @@ fn cut_or_extended_file_is_a_checksum_error() {
     ] {
         assert!(matches!(
             decode(&FIXTURE_V2[..len]),
-            Err(ManifestError::Checksum { offset, .. }) if offset == len - 4
+            Err(FileError::ChecksumMismatch { offset, .. }) if offset == len - 4
         ));
     }
     for extra in [&[0u8][..], &[0; 4], b"garbage"] {
@@ -177,7 +210,7 @@ fn cut_or_extended_file_is_a_checksum_error() {
         bytes.extend_from_slice(extra);
         assert!(matches!(
             decode(&bytes),
-            Err(ManifestError::Checksum { .. })
+            Err(FileError::ChecksumMismatch { .. })
         ));
     }
 }
@@ -188,11 +221,17 @@ fn unknown_flags() {
     bytes[13] = 0x01;
     assert!(matches!(
         decode(&bytes),
-        Err(ManifestError::Checksum { .. })
+        Err(FileError::ChecksumMismatch { .. })
     ));
     reseal(&mut bytes);
     let err = decode(&bytes).unwrap_err();
-    assert_eq!(err, ManifestError::UnsupportedFlags { flags: 0x100 });
+    assert_eq!(
+        err,
+        FileError::UnsupportedFlags {
+            file: FileKind::Manifest,
+            flags: 0x100
+        }
+    );
     assert_eq!(
         err.to_string(),
         "manifest sets flags 0x00000100 (bytes 12..16), which this build does not know"
@@ -204,12 +243,12 @@ fn a_page_count_too_large_runs_past_the_checksum() {
     let err = decode(&with_u32(PAGE_COUNT_AT, 3)).unwrap_err();
     assert_eq!(
         err,
-        ManifestError::EntryPastEnd {
+        FileError::Manifest(ManifestFault::EntryPastEnd {
             page: 2,
             offset: FIXTURE_CRC_AT,
             len: 16,
             checksum_at: FIXTURE_CRC_AT
-        }
+        })
     );
     assert_eq!(
         err.to_string(),
@@ -222,22 +261,22 @@ fn a_row_count_too_large_runs_past_the_checksum() {
     // The second entry says 2 rows; only 1 is there.
     assert_eq!(
         decode(&with_u32(ENTRY_1_AT + 12, 2)),
-        Err(ManifestError::EntryPastEnd {
+        Err(FileError::Manifest(ManifestFault::EntryPastEnd {
             page: 1,
             offset: ENTRY_1_AT,
             len: 24,
             checksum_at: FIXTURE_CRC_AT
-        })
+        }))
     );
     // The first entry says 8 rows: it would run to 56 + 16 + 32 = 104.
     assert_eq!(
         decode(&with_u32(56 + 12, 8)),
-        Err(ManifestError::EntryPastEnd {
+        Err(FileError::Manifest(ManifestFault::EntryPastEnd {
             page: 0,
             offset: 56,
             len: 48,
             checksum_at: FIXTURE_CRC_AT
-        })
+        }))
     );
 }
 
@@ -251,33 +290,33 @@ fn huge_counts_are_errors_without_huge_allocations() {
     reseal(&mut bytes);
     assert_eq!(
         decode(&bytes),
-        Err(ManifestError::EntryPastEnd {
+        Err(FileError::Manifest(ManifestFault::EntryPastEnd {
             page: 0,
             offset: 56,
             len: 16,
             checksum_at: 56
-        })
+        }))
     );
 
     assert_eq!(
         decode(&with_u32(PAGE_COUNT_AT, u32::MAX)),
-        Err(ManifestError::EntryPastEnd {
+        Err(FileError::Manifest(ManifestFault::EntryPastEnd {
             page: 2,
             offset: FIXTURE_CRC_AT,
             len: 16,
             checksum_at: FIXTURE_CRC_AT
-        })
+        }))
     );
 
     for rows in [u32::MAX, u32::MAX / 4 + 1, 1 << 30] {
         assert_eq!(
             decode(&with_u32(56 + 12, rows)),
-            Err(ManifestError::EntryPastEnd {
+            Err(FileError::Manifest(ManifestFault::EntryPastEnd {
                 page: 0,
                 offset: 56,
                 len: 16 + 4 * u64::from(rows),
                 checksum_at: FIXTURE_CRC_AT
-            }),
+            })),
             "{rows} rows"
         );
     }
@@ -293,13 +332,13 @@ fn huge_counts_are_errors_without_huge_allocations() {
     reseal(&mut bytes);
     assert_eq!(
         decode(&bytes),
-        Err(ManifestError::Malformed {
+        Err(FileError::Manifest(ManifestFault::Malformed {
             offset: 48,
-            fault: ManifestFault::RowCountMismatch {
+            rule: ManifestRule::RowCountMismatch {
                 stored: u64::MAX,
                 counted: 3
             }
-        })
+        }))
     );
 }
 
@@ -308,10 +347,10 @@ fn bytes_between_the_last_entry_and_the_checksum() {
     let err = decode(&with_u32(PAGE_COUNT_AT, 1)).unwrap_err();
     assert_eq!(
         err,
-        ManifestError::TrailingBytes {
+        FileError::Manifest(ManifestFault::TrailingBytes {
             offset: ENTRY_1_AT,
             checksum_at: FIXTURE_CRC_AT
-        }
+        })
     );
     assert_eq!(
         err.to_string(),
@@ -322,10 +361,10 @@ fn bytes_between_the_last_entry_and_the_checksum() {
     reseal(&mut bytes);
     assert_eq!(
         decode(&bytes),
-        Err(ManifestError::TrailingBytes {
+        Err(FileError::Manifest(ManifestFault::TrailingBytes {
             offset: FIXTURE_CRC_AT,
             checksum_at: FIXTURE_CRC_AT + 3
-        })
+        }))
     );
     // A manifest without pages followed by bytes.
     let mut bytes = empty();
@@ -333,10 +372,10 @@ fn bytes_between_the_last_entry_and_the_checksum() {
     reseal(&mut bytes);
     assert_eq!(
         decode(&bytes),
-        Err(ManifestError::TrailingBytes {
+        Err(FileError::Manifest(ManifestFault::TrailingBytes {
             offset: 56,
             checksum_at: 72
-        })
+        }))
     );
 }
 
@@ -348,14 +387,17 @@ fn checks_run_in_the_documented_order() {
     reseal(&mut bytes);
     assert_eq!(
         decode(&bytes),
-        Err(ManifestError::UnsupportedFlags { flags: 1 })
+        Err(FileError::UnsupportedFlags {
+            file: FileKind::Manifest,
+            flags: 1
+        })
     );
     // Damage before the flags.
     let mut bytes = fixture();
     bytes[12] = 1;
     assert!(matches!(
         decode(&bytes),
-        Err(ManifestError::Checksum { .. })
+        Err(FileError::ChecksumMismatch { .. })
     ));
     // An entry's length before its rules: page 1 repeats page id 0 and
     // claims 2 rows.
@@ -365,7 +407,10 @@ fn checks_run_in_the_documented_order() {
     reseal(&mut bytes);
     assert!(matches!(
         decode(&bytes),
-        Err(ManifestError::EntryPastEnd { page: 1, .. })
+        Err(FileError::Manifest(ManifestFault::EntryPastEnd {
+            page: 1,
+            ..
+        }))
     ));
     // An earlier entry's rule before a later entry's length: page 0 in
     // frame 3 of 3, and a page count of 3.
@@ -375,10 +420,10 @@ fn checks_run_in_the_documented_order() {
     reseal(&mut bytes);
     assert!(matches!(
         decode(&bytes),
-        Err(ManifestError::Malformed {
+        Err(FileError::Manifest(ManifestFault::Malformed {
             offset: 56,
-            fault: ManifestFault::FrameOutOfRange { page: 0, .. }
-        })
+            rule: ManifestRule::FrameOutOfRange { page: 0, .. }
+        }))
     ));
     // Trailing bytes before a shared frame: page 1 moved to frame 2, where
     // page 0 is, and a page count of 1.
@@ -387,16 +432,16 @@ fn checks_run_in_the_documented_order() {
     reseal(&mut bytes);
     assert!(matches!(
         decode(&bytes),
-        Err(ManifestError::Malformed {
-            fault: ManifestFault::FrameShared { .. },
+        Err(FileError::Manifest(ManifestFault::Malformed {
+            rule: ManifestRule::FrameShared { .. },
             ..
-        })
+        }))
     ));
     put_u32(&mut bytes, PAGE_COUNT_AT, 1);
     reseal(&mut bytes);
     assert!(matches!(
         decode(&bytes),
-        Err(ManifestError::TrailingBytes { .. })
+        Err(FileError::Manifest(ManifestFault::TrailingBytes { .. }))
     ));
     // A shared frame before the row count.
     put_u32(&mut bytes, PAGE_COUNT_AT, 2);
@@ -404,9 +449,9 @@ fn checks_run_in_the_documented_order() {
     reseal(&mut bytes);
     assert!(matches!(
         decode(&bytes),
-        Err(ManifestError::Malformed {
-            fault: ManifestFault::FrameShared { .. },
+        Err(FileError::Manifest(ManifestFault::Malformed {
+            rule: ManifestRule::FrameShared { .. },
             ..
-        })
+        }))
     ));
 }

@@ -3,9 +3,11 @@
 //! refused as an older format.
 
 use super::{FINGERPRINT, bitwise_crc32c, entry, sample};
+use crate::codec::FORMAT_VERSION;
+use crate::file_error::{FileError, FileKind};
 use crate::pages::{
-    FRAME_LEN, MANIFEST_MAGIC, MANIFEST_MIN_LEN, MANIFEST_VERSION, Manifest, ManifestError,
-    PageEntry, ROW_ALIGN, RowSlot, decode, encode, manifest_name,
+    FRAME_LEN, MANIFEST_MAGIC, MANIFEST_MIN_LEN, Manifest, PageEntry, ROW_ALIGN, RowSlot, decode,
+    encode, manifest_name,
 };
 
 /// A version 2 manifest, as `docs/format.md` shows it: fingerprint
@@ -105,7 +107,8 @@ fn version_1_fixture_is_refused_as_an_older_format() {
     let err = decode(FIXTURE_V1).unwrap_err();
     assert_eq!(
         err,
-        ManifestError::UnsupportedVersion {
+        FileError::UnsupportedVersion {
+            file: FileKind::Manifest,
             found: 1,
             supported: 2
         }
@@ -152,8 +155,8 @@ fn layout_matches_the_spec() {
     assert_eq!(bytes.len(), encoded_len(&manifest));
     assert_eq!(bytes[0..8], MANIFEST_MAGIC);
     assert_eq!(&bytes[0..8], b"WTMANIF\0");
-    assert_eq!(MANIFEST_VERSION, 2);
-    assert_eq!(bytes[8..12], MANIFEST_VERSION.to_le_bytes());
+    assert_eq!(FORMAT_VERSION, 2);
+    assert_eq!(bytes[8..12], FORMAT_VERSION.to_le_bytes());
     assert_eq!(bytes[12..16], [0; 4]);
     assert_eq!(bytes[16..24], manifest.schema_fingerprint.to_le_bytes());
     assert_eq!(bytes[24..32], manifest.generation.to_le_bytes());

@@ -4,8 +4,9 @@
 //! fault.
 
 use super::{entry, put_u64, reseal, sample, write_unchecked};
+use crate::file_error::FileError;
 use crate::pages::{
-    Manifest, ManifestEncodeError, ManifestError, ManifestFault, PageEntry, decode, encode,
+    Manifest, ManifestEncodeError, ManifestFault, ManifestRule, PageEntry, decode, encode,
 };
 
 /// A manifest with 8 frames and the given pages.
@@ -21,14 +22,17 @@ fn with_pages(pages: Vec<PageEntry>) -> Manifest {
 /// checksum) it decodes to `Malformed` at `offset`, and the encoder refuses
 /// it with the same fault.
 #[track_caller]
-fn assert_breaks(manifest: &Manifest, offset: usize, fault: ManifestFault) {
+fn assert_breaks(manifest: &Manifest, offset: usize, fault: ManifestRule) {
     assert_eq!(
         decode(&write_unchecked(manifest)),
-        Err(ManifestError::Malformed { offset, fault })
+        Err(FileError::Manifest(ManifestFault::Malformed {
+            offset,
+            rule: fault
+        }))
     );
     assert_eq!(
         encode(manifest),
-        Err(ManifestEncodeError::Malformed { fault })
+        Err(ManifestEncodeError::Malformed { rule: fault })
     );
 }
 
@@ -43,7 +47,7 @@ fn page_ids_strictly_ascending() {
     assert_breaks(
         &with_pages(vec![entry(3, 0, 0, &[(0, 1)]), entry(3, 1, 0, &[(0, 1)])]),
         76,
-        ManifestFault::PageIdNotAscending {
+        ManifestRule::PageIdNotAscending {
             page: 1,
             page_id: 3,
             previous: 3,
@@ -57,14 +61,14 @@ fn page_ids_strictly_ascending() {
             entry(2, 2, 0, &[(0, 1)]),
         ]),
         56 + 20 + 24,
-        ManifestFault::PageIdNotAscending {
+        ManifestRule::PageIdNotAscending {
             page: 2,
             page_id: 2,
             previous: 4,
         },
     );
     assert_eq!(
-        ManifestFault::PageIdNotAscending {
+        ManifestRule::PageIdNotAscending {
             page: 2,
             page_id: 2,
             previous: 4
@@ -79,7 +83,7 @@ fn frame_below_the_frame_count() {
     assert_breaks(
         &with_pages(vec![entry(0, 7, 0, &[(0, 1)]), entry(1, 8, 0, &[(0, 1)])]),
         76,
-        ManifestFault::FrameOutOfRange {
+        ManifestRule::FrameOutOfRange {
             page: 1,
             page_id: 1,
             frame: 8,
@@ -94,7 +98,7 @@ fn frame_below_the_frame_count() {
     assert_breaks(
         &no_frames,
         56,
-        ManifestFault::FrameOutOfRange {
+        ManifestRule::FrameOutOfRange {
             page: 0,
             page_id: 0,
             frame: 0,
@@ -102,7 +106,7 @@ fn frame_below_the_frame_count() {
         },
     );
     assert_eq!(
-        ManifestFault::FrameOutOfRange {
+        ManifestRule::FrameOutOfRange {
             page: 0,
             page_id: 9,
             frame: 0,
@@ -122,7 +126,7 @@ fn one_page_per_frame() {
             entry(2, 1, 0, &[(0, 1)]),
         ]),
         96,
-        ManifestFault::FrameShared {
+        ManifestRule::FrameShared {
             page: 2,
             page_id: 2,
             frame: 1,
@@ -138,7 +142,7 @@ fn one_page_per_frame() {
             entry(13, 1, 0, &[(0, 1)]),
         ]),
         56 + 20 + 24,
-        ManifestFault::FrameShared {
+        ManifestRule::FrameShared {
             page: 2,
             page_id: 12,
             frame: 2,
@@ -153,7 +157,7 @@ fn one_page_per_frame() {
             entry(2, 4, 0, &[(0, 1)]),
         ]),
         76,
-        ManifestFault::FrameShared {
+        ManifestRule::FrameShared {
             page: 1,
             page_id: 1,
             frame: 4,
@@ -161,7 +165,7 @@ fn one_page_per_frame() {
         },
     );
     assert_eq!(
-        ManifestFault::FrameShared {
+        ManifestRule::FrameShared {
             page: 2,
             page_id: 12,
             frame: 2,
@@ -177,13 +181,13 @@ fn every_page_has_rows() {
     assert_breaks(
         &with_pages(vec![entry(0, 0, 0, &[(0, 1)]), entry(1, 1, 0, &[])]),
         76,
-        ManifestFault::NoRows {
+        ManifestRule::NoRows {
             page: 1,
             page_id: 1,
         },
     );
     assert_eq!(
-        ManifestFault::NoRows {
+        ManifestRule::NoRows {
             page: 1,
             page_id: 1
         }
@@ -198,14 +202,14 @@ fn every_row_has_bytes() {
     assert_breaks(
         &with_pages(vec![entry(0, 0, 0, &[(0, 1), (16, 0)])]),
         76,
-        ManifestFault::EmptyRow {
+        ManifestRule::EmptyRow {
             page: 0,
             page_id: 0,
             row: 1,
         },
     );
     assert_eq!(
-        ManifestFault::EmptyRow {
+        ManifestRule::EmptyRow {
             page: 0,
             page_id: 7,
             row: 1
@@ -221,7 +225,7 @@ fn rows_are_aligned() {
         assert_breaks(
             &with_pages(vec![entry(0, 0, 0, &[(offset, 1)])]),
             72,
-            ManifestFault::RowMisaligned {
+            ManifestRule::RowMisaligned {
                 page: 0,
                 page_id: 0,
                 row: 0,
@@ -230,7 +234,7 @@ fn rows_are_aligned() {
         );
     }
     assert_eq!(
-        ManifestFault::RowMisaligned {
+        ManifestRule::RowMisaligned {
             page: 0,
             page_id: 0,
             row: 0,
@@ -247,7 +251,7 @@ fn rows_stay_inside_their_page() {
         assert_breaks(
             &with_pages(vec![entry(0, 0, 0, &[(offset, len)])]),
             72,
-            ManifestFault::RowPastPageEnd {
+            ManifestRule::RowPastPageEnd {
                 page: 0,
                 page_id: 0,
                 row: 0,
@@ -262,7 +266,7 @@ fn rows_stay_inside_their_page() {
         assert_eq!(decode(&encode(&manifest).unwrap()), Ok(manifest));
     }
     assert_eq!(
-        ManifestFault::RowPastPageEnd {
+        ManifestRule::RowPastPageEnd {
             page: 0,
             page_id: 0,
             row: 0,
@@ -280,7 +284,7 @@ fn rows_ascend_without_overlapping() {
     assert_breaks(
         &with_pages(vec![entry(0, 0, 0, &[(0, 17), (16, 1)])]),
         76,
-        ManifestFault::RowOverlap {
+        ManifestRule::RowOverlap {
             page: 0,
             page_id: 0,
             row: 1,
@@ -292,7 +296,7 @@ fn rows_ascend_without_overlapping() {
     assert_breaks(
         &with_pages(vec![entry(0, 0, 0, &[(0, 1), (16, 1), (16, 1)])]),
         80,
-        ManifestFault::RowOverlap {
+        ManifestRule::RowOverlap {
             page: 0,
             page_id: 0,
             row: 2,
@@ -304,7 +308,7 @@ fn rows_ascend_without_overlapping() {
     assert_breaks(
         &with_pages(vec![entry(0, 0, 0, &[(64, 1), (0, 1)])]),
         76,
-        ManifestFault::RowOverlap {
+        ManifestRule::RowOverlap {
             page: 0,
             page_id: 0,
             row: 1,
@@ -319,7 +323,7 @@ fn rows_ascend_without_overlapping() {
     ]);
     assert_eq!(decode(&encode(&manifest).unwrap()), Ok(manifest));
     assert_eq!(
-        ManifestFault::RowOverlap {
+        ManifestRule::RowOverlap {
             page: 0,
             page_id: 0,
             row: 1,
@@ -339,10 +343,10 @@ fn row_count_is_the_rows_of_the_entries() {
         reseal(&mut bytes);
         assert_eq!(
             decode(&bytes),
-            Err(ManifestError::Malformed {
+            Err(FileError::Manifest(ManifestFault::Malformed {
                 offset: 48,
-                fault: ManifestFault::RowCountMismatch { stored, counted: 3 }
-            })
+                rule: ManifestRule::RowCountMismatch { stored, counted: 3 }
+            }))
         );
     }
     let err = decode(&bytes).unwrap_err();
@@ -359,7 +363,7 @@ fn rules_are_checked_in_manifest_order() {
     assert_breaks(
         &with_pages(vec![entry(0, 0, 0, &[(0, 1)]), entry(0, 1, 0, &[(0, 0)])]),
         76,
-        ManifestFault::PageIdNotAscending {
+        ManifestRule::PageIdNotAscending {
             page: 1,
             page_id: 0,
             previous: 0,
@@ -369,7 +373,7 @@ fn rules_are_checked_in_manifest_order() {
     assert_breaks(
         &with_pages(vec![entry(5, 0, 0, &[(0, 1)]), entry(5, 9, 0, &[])]),
         76,
-        ManifestFault::PageIdNotAscending {
+        ManifestRule::PageIdNotAscending {
             page: 1,
             page_id: 5,
             previous: 5,
@@ -378,7 +382,7 @@ fn rules_are_checked_in_manifest_order() {
     assert_breaks(
         &with_pages(vec![entry(5, 9, 0, &[])]),
         56,
-        ManifestFault::FrameOutOfRange {
+        ManifestRule::FrameOutOfRange {
             page: 0,
             page_id: 5,
             frame: 9,
@@ -389,7 +393,7 @@ fn rules_are_checked_in_manifest_order() {
     assert_breaks(
         &with_pages(vec![entry(0, 0, 0, &[(32, 1), (65_535, 0)])]),
         76,
-        ManifestFault::EmptyRow {
+        ManifestRule::EmptyRow {
             page: 0,
             page_id: 0,
             row: 1,
@@ -398,7 +402,7 @@ fn rules_are_checked_in_manifest_order() {
     assert_breaks(
         &with_pages(vec![entry(0, 0, 0, &[(32, 1), (65_535, 2)])]),
         76,
-        ManifestFault::RowMisaligned {
+        ManifestRule::RowMisaligned {
             page: 0,
             page_id: 0,
             row: 1,
@@ -408,7 +412,7 @@ fn rules_are_checked_in_manifest_order() {
     assert_breaks(
         &with_pages(vec![entry(0, 0, 0, &[(32, 1), (16, 65_535)])]),
         76,
-        ManifestFault::RowPastPageEnd {
+        ManifestRule::RowPastPageEnd {
             page: 0,
             page_id: 0,
             row: 1,
@@ -420,7 +424,7 @@ fn rules_are_checked_in_manifest_order() {
     assert_breaks(
         &with_pages(vec![entry(0, 0, 0, &[(8, 1), (0, 0)]), entry(0, 0, 0, &[])]),
         72,
-        ManifestFault::RowMisaligned {
+        ManifestRule::RowMisaligned {
             page: 0,
             page_id: 0,
             row: 0,
@@ -435,7 +439,7 @@ fn rules_are_checked_in_manifest_order() {
             entry(2, 4, 0, &[(0, 0)]),
         ]),
         96 + 16,
-        ManifestFault::EmptyRow {
+        ManifestRule::EmptyRow {
             page: 2,
             page_id: 2,
             row: 0,

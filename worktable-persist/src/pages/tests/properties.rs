@@ -9,8 +9,9 @@ use proptest::prelude::*;
 use crate::damage::arb_mutation;
 
 use super::{reseal, write_unchecked};
+use crate::file_error::{FileError, FileKind};
 use crate::pages::{
-    MANIFEST_MIN_LEN, Manifest, ManifestEncodeError, ManifestError, PageEntry, RowSlot, decode,
+    MANIFEST_MIN_LEN, Manifest, ManifestEncodeError, ManifestFault, PageEntry, RowSlot, decode,
     encode,
 };
 
@@ -202,10 +203,10 @@ proptest! {
                 prop_assert_eq!(&bytes, &stored);
                 prop_assert_eq!(decode(&bytes), Ok(manifest));
             }
-            Err(ManifestEncodeError::Malformed { fault }) => {
+            Err(ManifestEncodeError::Malformed { rule: fault }) => {
                 let decoded = decode(&stored);
                 prop_assert!(
-                    matches!(decoded, Err(ManifestError::Malformed { fault: f, .. }) if f == fault),
+                    matches!(decoded, Err(FileError::Manifest(ManifestFault::Malformed { rule: f, .. })) if f == fault),
                     "encode: {:?}, decode: {:?}", fault, decoded
                 );
             }
@@ -250,9 +251,9 @@ proptest! {
                 bytes[at] ^= 1 << bit;
                 let result = decode(&bytes);
                 let caught = match at {
-                    0..8 => matches!(result, Err(ManifestError::BadMagic { .. })),
-                    8..12 => matches!(result, Err(ManifestError::UnsupportedVersion { .. })),
-                    _ => matches!(result, Err(ManifestError::Checksum { .. })),
+                    0..8 => matches!(result, Err(FileError::BadMagic { .. })),
+                    8..12 => matches!(result, Err(FileError::UnsupportedVersion { .. })),
+                    _ => matches!(result, Err(FileError::ChecksumMismatch { .. })),
                 };
                 prop_assert!(caught, "byte {} bit {}: {:?}", at, bit, result);
             }
@@ -267,7 +268,7 @@ proptest! {
         for len in 0..bytes.len() {
             let result = decode(&bytes[..len]);
             if len < MANIFEST_MIN_LEN {
-                prop_assert_eq!(result, Err(ManifestError::TooShort { len }));
+                prop_assert_eq!(result, Err(FileError::TooShort { file: FileKind::Manifest, min: MANIFEST_MIN_LEN, len }));
             } else {
                 prop_assert!(result.is_err(), "cut at {}: {:?}", len, result);
             }

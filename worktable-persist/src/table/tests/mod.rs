@@ -13,8 +13,9 @@ use std::time::Duration;
 use worktable_core::prelude::*;
 
 use super::{Durability, Options, PersistError, PersistentTable, SchemaDifference, segment_name};
+use crate::file_error::{FileError, LogFault};
 use crate::format::ArchiveFormat;
-use crate::log::{self, LogError, RecordKind, encode_record};
+use crate::log::{self, RecordKind, encode_record};
 use crate::meta::{self, Meta, StoredSchema};
 use crate::vfs::RealFs;
 
@@ -407,7 +408,7 @@ async fn a_damaged_synced_record_is_a_typed_error() {
     match PersistentTable::<Order>::open(dir.path(), sync()) {
         Err(PersistError::Log {
             path: reported,
-            source: LogError::Corrupt { offset: at, .. },
+            source: FileError::Log(LogFault::Corrupt { offset: at, .. }),
         }) => {
             assert_eq!(reported, path);
             assert_eq!(at, offset);
