@@ -32,7 +32,7 @@
 //! ```
 //! use worktable_core::prelude::*;
 //! use worktable_persist::file_error::{FileError, FileKind};
-//! use worktable_persist::{Options, PersistentTable};
+//! use worktable_persist::{Options, PersistError, PersistentTable};
 //!
 //! #[derive(Table, Archive, Serialize, Deserialize, Clone, Debug, PartialEq)]
 //! #[rkyv(crate = worktable_core::rkyv)]
@@ -48,13 +48,17 @@
 //! meta.resize(100, 0);
 //! std::fs::write(dir.path().join("meta"), meta)?;
 //!
-//! let error = PersistentTable::<Note>::open(dir.path(), Options::default()).unwrap_err();
-//! let source = std::error::Error::source(&error).and_then(|s| s.downcast_ref::<FileError>());
-//! assert_eq!(
-//!     source,
-//!     Some(&FileError::UnsupportedVersion { file: FileKind::Metadata, found: 3, supported: 2 })
-//! );
-//! assert!(error.to_string().contains("written by a newer worktable"));
+//! match PersistentTable::<Note>::open(dir.path(), Options::default()) {
+//!     Err(PersistError::Meta { path, source }) => {
+//!         assert_eq!(path, dir.path().join("meta"));
+//!         assert_eq!(
+//!             source,
+//!             FileError::UnsupportedVersion { file: FileKind::Metadata, found: 3, supported: 2 }
+//!         );
+//!         assert!(source.to_string().contains("written by a newer worktable"));
+//!     }
+//!     other => panic!("expected a metadata file of a newer version, got {other:?}"),
+//! }
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 

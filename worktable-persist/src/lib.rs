@@ -66,7 +66,11 @@
 //! and records the rkyv [archive format](format::ArchiveFormat) its rows
 //! were written in: a build whose rkyv archives rows differently refuses
 //! the directory with [`PersistError::ArchiveFormat`]. Byte layouts are in
-//! `docs/format.md`.
+//! `docs/format.md`. A file whose bytes are not a file this build reads
+//! (another kind of file, another format version, damage, a field that
+//! breaks the format) is refused with the [`PersistError`] of that file,
+//! whose source, a [`FileError`](file_error::FileError), says what is
+//! wrong and where.
 //!
 //! # Checkpoints
 //!

@@ -8,7 +8,6 @@ mod common;
 use common::{Item, item, manual};
 use worktable_core::prelude::*;
 use worktable_persist::file_error::{FileError, FileKind};
-use worktable_persist::meta::MetaError;
 use worktable_persist::{PersistError, PersistentTable, SchemaDifference};
 
 /// Another table's row type.
@@ -112,7 +111,7 @@ fn a_directory_of_an_older_format_is_refused_as_such() {
     let error = PersistentTable::<Item>::open(dir.path(), manual()).unwrap_err();
     let message = error.to_string();
     match &error {
-        PersistError::Meta(MetaError::Decode {
+        PersistError::Meta {
             source:
                 FileError::UnsupportedVersion {
                     file: FileKind::Metadata,
@@ -120,7 +119,7 @@ fn a_directory_of_an_older_format_is_refused_as_such() {
                     supported,
                 },
             ..
-        }) => assert_eq!((*found, *supported), (1, 2)),
+        } => assert_eq!((*found, *supported), (1, 2)),
         other => panic!("expected an unsupported version, got {other:?}"),
     }
     assert!(

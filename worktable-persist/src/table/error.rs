@@ -42,12 +42,25 @@ pub enum PersistError {
         /// The lock file's path.
         path: PathBuf,
     },
-    /// The directory's lock file cannot be created or locked.
-    #[error(transparent)]
-    Lock(LockError),
-    /// The metadata file cannot be read or decoded (its path is inside).
-    #[error(transparent)]
-    Meta(MetaError),
+    /// The directory's lock file cannot be created, opened or locked: the
+    /// directory is missing or read-only, permission is denied, or the file
+    /// system does not support locking.
+    #[error("cannot lock the table directory through {}: {source}", path.display())]
+    Lock {
+        /// The lock file's path.
+        path: PathBuf,
+        /// What the operating system said.
+        source: io::Error,
+    },
+    /// The metadata file's bytes are not a metadata file this build reads
+    /// (an older or newer format version, damage, ...: see [`FileError`]).
+    #[error("metadata file {} cannot be used: {source}", path.display())]
+    Meta {
+        /// The metadata file's path.
+        path: PathBuf,
+        /// What is wrong with its bytes.
+        source: FileError,
+    },
     /// The metadata file of a new table cannot be encoded (the table name is
     /// longer than 255 bytes).
     #[error("cannot write the metadata file {}: {source}", path.display())]
@@ -132,12 +145,13 @@ pub enum PersistError {
         /// What rkyv reported.
         source: rancor::Error,
     },
-    /// The checkpoint manifest cannot be read or decoded.
+    /// The checkpoint manifest's bytes are not a manifest this build reads
+    /// (see [`FileError`]).
     #[error("checkpoint manifest {} cannot be read: {source}", path.display())]
     Manifest {
         /// The manifest's path.
         path: PathBuf,
-        /// What is wrong with it.
+        /// What is wrong with its bytes.
         source: FileError,
     },
     /// The checkpoint manifest does not belong with the metadata file.
@@ -148,12 +162,13 @@ pub enum PersistError {
         /// What disagrees.
         detail: String,
     },
-    /// The page file's header cannot be read.
+    /// The page file's header is not one this build reads (see
+    /// [`FileError`]).
     #[error("page file {} cannot be read: {source}", path.display())]
     PageFile {
         /// The page file's path.
         path: PathBuf,
-        /// What is wrong with it.
+        /// What is wrong with its header.
         source: FileError,
     },
     /// A frame of the page file is missing or fails its checksum.
@@ -241,7 +256,8 @@ pub enum PersistError {
         /// The sequence number it must start at.
         expected: u64,
     },
-    /// A log segment cannot be read: damaged (not torn) or malformed.
+    /// A log segment cannot be read: damaged (not torn) or malformed (see
+    /// [`FileError`]).
     #[error("log segment {} cannot be read: {source}", path.display())]
     Log {
         /// The segment's path.
@@ -352,7 +368,22 @@ impl From<LockError> for PersistError {
     fn from(error: LockError) -> Self {
         match error {
             LockError::AlreadyOpen { path } => Self::AlreadyOpen { path },
-            other => Self::Lock(other),
+            LockError::Io { path, source } => Self::Lock { path, source },
+        }
+    }
+}
+
+impl From<MetaError> for PersistError {
+    /// A metadata file that cannot be read is an I/O error on it; one
+    /// that cannot be decoded, [`PersistError::Meta`].
+    fn from(error: MetaError) -> Self {
+        match error {
+            MetaError::Missing { path } => Self::Io {
+                path,
+                source: io::ErrorKind::NotFound.into(),
+            },
+            MetaError::Io { path, source } => Self::Io { path, source },
+            MetaError::Decode { path, source } => Self::Meta { path, source },
         }
     }
 }

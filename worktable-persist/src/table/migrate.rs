@@ -119,7 +119,7 @@ impl<R: Row> PersistentTable<R> {
                 let recovered = recover::recover::<R>(&*vfs, dir)?;
                 return Self::start(vfs, dir, options, lock, recovered, false);
             }
-            Err(other) => return Err(PersistError::Meta(other)),
+            Err(other) => return Err(other.into()),
         }
 
         let old = recover::recover::<Old>(&*vfs, dir)?;

@@ -229,7 +229,7 @@ fn read_meta<R: Row>(vfs: &dyn Vfs, dir: &Path, names: &[String]) -> Result<Meta
             write_meta(vfs, dir, &fresh)?;
             return Ok(fresh);
         }
-        Err(other) => return Err(PersistError::Meta(other)),
+        Err(other) => return Err(other.into()),
     };
     check_archive_format(&path, stored.archive_format)?;
     // The name first: a directory of another table is reported as such,
