@@ -220,10 +220,9 @@
 //! The on-disk codecs are hidden modules, not a stable API: the write-ahead
 //! log's codec (`log`), the metadata file's codec and its atomic
 //! replacement (`meta`), the page file header and manifest codecs
-//! (`pages`), the exclusive lock on a table directory (`dir_lock`), and the
-//! file-system layer (`vfs`: the real file system, whose page-file mapping
-//! carries the soundness argument, and a simulated disk for power-loss
-//! tests).
+//! (`pages`), and the file-system layer (`vfs`: the real file system, whose
+//! page-file mapping carries the soundness argument, the exclusive lock on
+//! a table directory, and a simulated disk for power-loss tests).
 
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
@@ -231,8 +230,6 @@
 mod codec;
 #[cfg(test)]
 mod damage;
-#[doc(hidden)]
-pub mod dir_lock;
 pub mod file_error;
 pub mod format;
 #[doc(hidden)]

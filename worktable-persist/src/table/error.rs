@@ -8,10 +8,10 @@ use worktable_core::TableError;
 use worktable_core::rkyv::rancor;
 
 use super::schema::{Listed, SchemaDifference};
-use crate::dir_lock::LockError;
 use crate::file_error::FileError;
 use crate::format::ArchiveFormat;
 use crate::meta::MetaError;
+use crate::vfs::LockError;
 
 /// Why a durable table cannot be opened, written durably or closed.
 ///

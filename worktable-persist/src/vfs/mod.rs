@@ -17,7 +17,9 @@
 //! make its directory entry durable. [`SimFs`] implements exactly that
 //! contract and nothing more, so a table that is correct on it relies on
 //! nothing the contract does not promise; the [`sim`] module documents its
-//! model.
+//! model. [`DirLock`] is the exclusive lock on a table directory that
+//! [`RealFs::lock_dir`](Vfs::lock_dir) takes; its module argues why the
+//! page-file mapping relies on it.
 //!
 //! # Example
 //!
@@ -46,12 +48,12 @@ use std::fmt;
 use std::io;
 use std::path::Path;
 
-use crate::dir_lock::LockError;
-
+mod dir_lock;
 mod mapped;
 mod real;
 pub mod sim;
 
+pub use dir_lock::{DirLock, LOCK_FILE_NAME, LockError};
 pub use mapped::Mapped;
 pub use real::RealFs;
 pub use sim::{Fault, InjectedFault, PowerCut, SimFs, SimStats};

@@ -15,8 +15,8 @@ use std::fs::{self, File, OpenOptions};
 use std::io;
 use std::path::Path;
 
+use super::dir_lock::{DirLock, LockError};
 use super::{Mapped, Vfs, VfsFile};
-use crate::dir_lock::{DirLock, LockError};
 
 /// The real file system: `std::fs`, positioned I/O, `memmap2` for [`Vfs::map`].
 ///

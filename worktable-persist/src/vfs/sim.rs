@@ -76,8 +76,8 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
+use super::{LOCK_FILE_NAME, LockError};
 use super::{Mapped, Vfs, VfsFile};
-use crate::dir_lock::{LOCK_FILE_NAME, LockError};
 
 mod fault;
 mod power_cut;

@@ -1,7 +1,7 @@
 //! What only [`RealFs`] does: map with `mmap`, share the lock with
 //! [`DirLock`], and leave the bytes on the real disk.
 
-use crate::dir_lock::{DirLock, LockError};
+use crate::vfs::{DirLock, LockError};
 use crate::vfs::{RealFs, Vfs};
 
 fn tempdir() -> tempfile::TempDir {

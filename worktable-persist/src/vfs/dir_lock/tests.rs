@@ -172,7 +172,7 @@ fn holder_command(dir: &Path) -> Command {
     command
         .args([
             "--exact",
-            "dir_lock::tests::lock_holder_child",
+            "vfs::dir_lock::tests::lock_holder_child",
             "--nocapture",
             "--test-threads=1",
         ])

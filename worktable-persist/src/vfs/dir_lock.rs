@@ -1,8 +1,8 @@
 //! The exclusive lock on a table directory: one opener at a time.
 //!
-//! **Not a stable API.** Public (and hidden from the docs) for the same
-//! reason as [`log`](crate::log); the durable table will take the lock when
-//! it opens a directory.
+//! The file-system layer takes it ([`RealFs`](super::RealFs)'s
+//! [`lock_dir`](super::Vfs::lock_dir)) when a table opens its directory,
+//! and the table holds it until it is closed or dropped.
 //!
 //! # What the lock guarantees
 //!
@@ -66,7 +66,7 @@
 //! # Example
 //!
 //! ```
-//! use worktable_persist::dir_lock::{DirLock, LockError};
+//! use worktable_persist::vfs::{DirLock, LockError};
 //!
 //! let dir = tempfile::tempdir()?;
 //! let lock = DirLock::acquire(dir.path())?;
