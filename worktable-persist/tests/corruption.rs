@@ -38,8 +38,8 @@ use common::{
     recover_state, release, seeds,
 };
 use worktable_persist::file_error::{FileError, LogFault};
-use worktable_persist::log::{self, HEADER_LEN};
-use worktable_persist::vfs::{Fault, SimFs};
+use worktable_persist::testing::log::{self, HEADER_LEN};
+use worktable_persist::testing::vfs::{Fault, SimFs};
 use worktable_persist::{PersistError, PersistentTable};
 
 /// A table directory and everything needed to judge a recovery of it.

@@ -9,9 +9,10 @@
 use std::path::Path;
 
 use worktable_core::prelude::*;
-use worktable_persist::pages::{self, FRAME_LEN, PAGE_FILE_NAME};
-use worktable_persist::vfs::RealFs;
-use worktable_persist::{Durability, Options, PersistentTable, meta};
+use worktable_persist::testing::meta;
+use worktable_persist::testing::pages::{self, FRAME_LEN, PAGE_FILE_NAME};
+use worktable_persist::testing::vfs::RealFs;
+use worktable_persist::{Durability, Options, PersistentTable};
 
 #[derive(Table, Archive, Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[rkyv(crate = worktable_core::rkyv)]

@@ -46,7 +46,7 @@ use common::{
     Item, ItemV2, Op, Rng, Script, SeedGuard, State, Tap, TapOp, Versioned, diff, dir, dump, item,
     manual, migrate, no_panic, open_on, read_state, recover_state, release, seeds,
 };
-use worktable_persist::vfs::{PowerCut, SimFs};
+use worktable_persist::testing::vfs::{PowerCut, SimFs};
 use worktable_persist::{Durability, Options, PersistError, PersistentTable};
 
 const MODES: [PowerCut; 3] = [PowerCut::KeepSynced, PowerCut::Prefix, PowerCut::Scatter];

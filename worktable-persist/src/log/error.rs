@@ -64,7 +64,7 @@ pub enum EncodeError {
     /// A row image is longer than a record can carry.
     #[error(
         "{image} is {len} bytes long; a log record carries images of at most {max} bytes",
-        max = super::MAX_IMAGE_LEN
+        max = super::record::MAX_IMAGE_LEN
     )]
     ImageTooLong {
         /// Which image.

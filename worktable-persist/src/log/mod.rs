@@ -1,10 +1,10 @@
 //! The write-ahead log's on-disk codec: segment headers and change records,
 //! encoded and decoded without any I/O.
 //!
-//! **Not a stable API.** The module is public (and hidden from the docs) so
-//! its examples run as doctests and nothing in it needs a dead-code
-//! allowance until the durable table uses it; the crate's API will be the
-//! durable table, not this codec.
+//! Private to the crate; the tests reach what they need of it through
+//! `crate::testing` (the `testing` feature). Its errors are
+//! [`FileError`](crate::file_error::FileError)'s, and the checks every
+//! file's start gets are [`codec`](crate::codec)'s.
 //!
 //! A log is a sequence of segment files. A segment is a 48-byte header
 //! ([`SegmentHeader`], [`encode_header`], [`decode_header`]) followed by
@@ -18,8 +18,9 @@
 //! # Example
 //!
 //! ```
+//! use worktable_persist::file_error::RecordKind;
 //! use worktable_persist::format::ArchiveFormat;
-//! use worktable_persist::log::{End, RecordKind, SegmentHeader, encode_header, encode_record, scan};
+//! use worktable_persist::testing::log::{End, SegmentHeader, encode_header, encode_record, scan};
 //!
 //! let header = SegmentHeader {
 //!     schema_fingerprint: 0x5eed,
@@ -98,10 +99,21 @@ mod segment;
 #[cfg(test)]
 mod tests;
 
-pub use error::{EncodeError, LogFault};
-pub use record::{
-    BODY_HEADER_LEN, FRAME_LEN, ImageRole, MAX_IMAGE_LEN, Record, RecordFault, RecordKind,
-    encode_record,
-};
-pub use scan::{End, Records, Scan, Tail, scan};
-pub use segment::{HEADER_LEN, MAGIC, SegmentHeader, decode_header, encode_header};
+pub use error::LogFault;
+pub use record::{ImageRole, RecordFault, RecordKind, encode_record};
+pub(crate) use scan::Records;
+pub use scan::scan;
+pub(crate) use segment::decode_header;
+pub use segment::{HEADER_LEN, SegmentHeader, encode_header};
+
+// Named only by the tests, and by `crate::testing`.
+#[cfg(any(test, feature = "testing"))]
+pub use error::EncodeError;
+#[cfg(any(test, feature = "testing"))]
+pub use record::Record;
+#[cfg(test)]
+pub(crate) use record::{BODY_HEADER_LEN, FRAME_LEN, MAX_IMAGE_LEN};
+#[cfg(any(test, feature = "testing"))]
+pub use scan::{End, Scan, Tail};
+#[cfg(test)]
+pub(crate) use segment::MAGIC;

@@ -13,13 +13,13 @@ use super::segment::SegmentHeader;
 use crate::codec::{Put, Reader};
 
 /// Length of a record's frame: `body_len` and `crc`.
-pub const FRAME_LEN: usize = 8;
+pub(crate) const FRAME_LEN: usize = 8;
 
 /// Length of the fixed part of a body, before the images.
-pub const BODY_HEADER_LEN: usize = 28;
+pub(crate) const BODY_HEADER_LEN: usize = 28;
 
 /// The longest row image a record can carry, before or after.
-pub const MAX_IMAGE_LEN: usize = u16::MAX as usize;
+pub(crate) const MAX_IMAGE_LEN: usize = u16::MAX as usize;
 
 /// The shortest `body_len` the framing accepts (no image; only a
 /// checksum-valid record can then be found to break a rule).
@@ -49,14 +49,7 @@ pub enum RecordKind {
 
 impl RecordKind {
     /// The kind stored as `byte`, if it is one.
-    ///
-    /// ```
-    /// use worktable_persist::log::RecordKind;
-    ///
-    /// assert_eq!(RecordKind::from_byte(3), Some(RecordKind::Delete));
-    /// assert_eq!(RecordKind::from_byte(0), None);
-    /// ```
-    pub fn from_byte(byte: u8) -> Option<Self> {
+    pub(crate) fn from_byte(byte: u8) -> Option<Self> {
         match byte {
             1 => Some(Self::Insert),
             2 => Some(Self::Update),
@@ -142,8 +135,9 @@ impl<'a> Record<'a> {
     /// key is removed).
     ///
     /// ```
+    /// use worktable_persist::file_error::RecordKind;
     /// use worktable_persist::format::ArchiveFormat;
-    /// use worktable_persist::log::{RecordKind, SegmentHeader, encode_header, encode_record, scan};
+    /// use worktable_persist::testing::log::{SegmentHeader, encode_header, encode_record, scan};
     ///
     /// let header = SegmentHeader {
     ///     schema_fingerprint: 7,
@@ -158,6 +152,7 @@ impl<'a> Record<'a> {
     /// assert_eq!(rows, [b"new", b"new"]);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
+    #[cfg(any(test, feature = "testing"))]
     pub fn row(&self) -> &'a [u8] {
         match self.kind {
             RecordKind::Insert | RecordKind::Update => self.after,
@@ -216,7 +211,7 @@ pub enum RecordFault {
         /// The stored `after_len`.
         after_len: u32,
     },
-    /// An image is longer than [`MAX_IMAGE_LEN`].
+    /// An image is longer than a record carries: 65,535 bytes.
     #[error("{image} is {len} bytes long, over the maximum of {MAX_IMAGE_LEN}")]
     ImageTooLong {
         /// Which image.
@@ -273,6 +268,13 @@ pub enum RecordFault {
 impl RecordFault {
     /// Whether a torn or damaged write can produce this fault. The others
     /// come from a record whose checksum verifies.
+    ///
+    /// ```
+    /// use worktable_persist::file_error::RecordFault;
+    ///
+    /// assert!(RecordFault::ChecksumMismatch { stored: 1, computed: 2 }.is_damage());
+    /// assert!(!RecordFault::SeqMismatch { expected: 5, found: 7 }.is_damage());
+    /// ```
     pub fn is_damage(&self) -> bool {
         matches!(
             self,
@@ -299,7 +301,7 @@ impl RecordFault {
 /// In this order:
 ///
 /// - [`EncodeError::ImageTooLong`] if `before`, then if `after`, is longer
-///   than [`MAX_IMAGE_LEN`] (65,535) bytes.
+///   than 65,535 bytes.
 /// - [`EncodeError::ShapeMismatch`] if the images are not the ones `kind`
 ///   carries.
 /// - [`EncodeError::DurableBeyondSeq`] if `durable_below > seq`.
@@ -309,8 +311,9 @@ impl RecordFault {
 /// # Example
 ///
 /// ```
+/// use worktable_persist::file_error::RecordKind;
 /// use worktable_persist::format::ArchiveFormat;
-/// use worktable_persist::log::{RecordKind, SegmentHeader, encode_header, encode_record, scan};
+/// use worktable_persist::testing::log::{SegmentHeader, encode_header, encode_record, scan};
 ///
 /// let header = SegmentHeader {
 ///     schema_fingerprint: 7,

@@ -68,7 +68,9 @@ pub enum End {
 ///
 /// # Errors
 ///
-/// - The header errors of [`decode_header`].
+/// - The errors of the segment's header: the checks every file gets,
+///   [`FileError::ArchiveFormat`], [`LogFault::HeaderReserved`],
+///   [`LogFault::HeaderPadding`].
 /// - [`LogFault::Malformed`]: a record whose checksum verifies breaks the
 ///   format (image lengths that disagree with the body length, an image
 ///   over 65,535 bytes, an unknown kind, images that are not the ones the
@@ -83,8 +85,9 @@ pub enum End {
 /// # Example
 ///
 /// ```
+/// use worktable_persist::file_error::RecordKind;
 /// use worktable_persist::format::ArchiveFormat;
-/// use worktable_persist::log::{End, RecordKind, SegmentHeader, encode_header, encode_record, scan};
+/// use worktable_persist::testing::log::{End, SegmentHeader, encode_header, encode_record, scan};
 ///
 /// let header = SegmentHeader {
 ///     schema_fingerprint: 7,
@@ -123,33 +126,8 @@ pub fn scan(bytes: &[u8]) -> Result<Scan<'_>, FileError> {
 /// be trusted is known only from [`finish`](Self::finish), once every record
 /// has been seen. A caller that applies records as they come must discard
 /// what it applied if `finish` returns an error.
-///
-/// # Example
-///
-/// ```
-/// use worktable_persist::format::ArchiveFormat;
-/// use worktable_persist::log::{End, RecordKind, Records, SegmentHeader, encode_header, encode_record};
-///
-/// let header = SegmentHeader {
-///     schema_fingerprint: 7,
-///     first_seq: 1,
-///     archive_format: ArchiveFormat::current(),
-/// };
-/// let mut segment = encode_header(&header).to_vec();
-/// for seq in 1..=3 {
-///     encode_record(&mut segment, &header, seq, seq, RecordKind::Insert, b"", &[seq as u8])?;
-/// }
-///
-/// let mut records = Records::new(&segment)?;
-/// let seqs: Vec<u64> = records.by_ref().map(|r| r.seq).collect();
-/// assert_eq!(seqs, [1, 2, 3]);
-/// let tail = records.finish()?;
-/// assert_eq!(tail.end, End::Clean);
-/// assert_eq!(tail.next_seq, Some(4));
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// ```
 #[derive(Clone, Debug)]
-pub struct Records<'a> {
+pub(crate) struct Records<'a> {
     /// The whole segment, header included.
     bytes: &'a [u8],
     header: SegmentHeader,
@@ -180,7 +158,7 @@ impl<'a> Records<'a> {
     /// # Errors
     ///
     /// The header errors of [`decode_header`].
-    pub fn new(bytes: &'a [u8]) -> Result<Self, FileError> {
+    pub(crate) fn new(bytes: &'a [u8]) -> Result<Self, FileError> {
         let header = decode_header(bytes)?;
         Ok(Self {
             bytes,
@@ -193,7 +171,7 @@ impl<'a> Records<'a> {
     }
 
     /// The segment's header.
-    pub fn header(&self) -> &SegmentHeader {
+    pub(crate) fn header(&self) -> &SegmentHeader {
         &self.header
     }
 
@@ -203,7 +181,7 @@ impl<'a> Records<'a> {
     /// # Errors
     ///
     /// [`LogFault::Malformed`] and [`LogFault::Corrupt`], as for [`scan`].
-    pub fn finish(mut self) -> Result<Tail, FileError> {
+    pub(crate) fn finish(mut self) -> Result<Tail, FileError> {
         while self.next().is_some() {}
         let offset = self.pos;
         let end = match self.stop {

@@ -11,7 +11,7 @@ use crate::file_error::{FileError, FileKind};
 use crate::format::ArchiveFormat;
 
 /// The eight bytes every log segment starts with.
-pub const MAGIC: [u8; 8] = *b"WTLOG\0\0\0";
+pub(crate) const MAGIC: [u8; 8] = *b"WTLOG\0\0\0";
 
 /// Length of the segment header; the first record starts at this offset.
 pub const HEADER_LEN: usize = 48;
@@ -35,23 +35,6 @@ pub(crate) const FORMAT: Format = Format {
 ///
 /// The format version, the flags and the reserved bytes are not fields:
 /// version 2 with no flags is the only header this build writes or accepts.
-///
-/// # Example
-///
-/// ```
-/// use worktable_persist::format::ArchiveFormat;
-/// use worktable_persist::log::{SegmentHeader, decode_header, encode_header};
-///
-/// let header = SegmentHeader {
-///     schema_fingerprint: 0xfeed,
-///     first_seq: 100,
-///     archive_format: ArchiveFormat::current(),
-/// };
-/// let bytes = encode_header(&header);
-/// assert_eq!(&bytes[..8], b"WTLOG\0\0\0");
-/// assert_eq!(decode_header(&bytes)?, header);
-/// # Ok::<(), worktable_persist::file_error::FileError>(())
-/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct SegmentHeader {
     /// Fingerprint of the row type's schema; the caller compares it with the
@@ -75,8 +58,6 @@ impl SegmentHeader {
 }
 
 /// Encodes `header` as the 48 bytes a segment starts with.
-///
-/// See [`SegmentHeader`] for an example.
 pub fn encode_header(header: &SegmentHeader) -> [u8; HEADER_LEN] {
     let out = FORMAT.encode(HeaderBuf::<HEADER_LEN>::new(), |out| {
         out.put_u64(header.schema_fingerprint);
@@ -103,9 +84,7 @@ pub fn encode_header(header: &SegmentHeader) -> [u8; HEADER_LEN] {
 /// cover, not zero). A caller may treat a header cut short at the end of
 /// the *last* segment as a torn tail: no record can have been acknowledged
 /// in a segment whose header was never completely written.
-///
-/// See [`SegmentHeader`] for an example.
-pub fn decode_header(bytes: &[u8]) -> Result<SegmentHeader, FileError> {
+pub(crate) fn decode_header(bytes: &[u8]) -> Result<SegmentHeader, FileError> {
     let checked = FORMAT.check(bytes)?;
     let mut fields = checked.fields;
     let schema_fingerprint = fields.u64();

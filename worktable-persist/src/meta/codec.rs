@@ -17,16 +17,16 @@ use crate::file_error::{FileError, FileKind};
 use crate::format::ArchiveFormat;
 
 /// The eight bytes every metadata file starts with.
-pub const MAGIC: [u8; 8] = *b"WTMETA\0\0";
+pub(crate) const MAGIC: [u8; 8] = *b"WTMETA\0\0";
 
 /// The longest table name a metadata file holds, in UTF-8 bytes.
-pub const MAX_TABLE_NAME_LEN: usize = 255;
+pub(crate) const MAX_TABLE_NAME_LEN: usize = 255;
 
 /// The longest key state a metadata file holds, in bytes.
-pub const MAX_KEY_STATE_LEN: usize = u16::MAX as usize;
+pub(crate) const MAX_KEY_STATE_LEN: usize = u16::MAX as usize;
 
 /// The longest schema description a metadata file holds, encoded: 1 MiB.
-pub const MAX_SCHEMA_LEN: usize = 1 << 20;
+pub(crate) const MAX_SCHEMA_LEN: usize = 1 << 20;
 
 /// Length of the fixed fields and the checksum: a file without a table
 /// name, a key state or a schema description.
@@ -34,11 +34,12 @@ const FIXED_LEN: usize = 8 + 4 + 4 + 4 + 8 + 2 + 8 + 8 + 8 + 2 + 4 + 4;
 
 /// Length of the smallest file: an empty table name, an empty key state and
 /// the description [`StoredSchema::default`].
-pub const MIN_LEN: usize = FIXED_LEN + MIN_SCHEMA_LEN;
+pub(crate) const MIN_LEN: usize = FIXED_LEN + MIN_SCHEMA_LEN;
 
 /// Length of a file whose table name, key state and schema description are
 /// as long as they can be.
-pub const MAX_LEN: usize = FIXED_LEN + MAX_TABLE_NAME_LEN + MAX_KEY_STATE_LEN + MAX_SCHEMA_LEN;
+pub(crate) const MAX_LEN: usize =
+    FIXED_LEN + MAX_TABLE_NAME_LEN + MAX_KEY_STATE_LEN + MAX_SCHEMA_LEN;
 
 /// The metadata file's format, as the checks every file gets need it.
 pub(crate) const FORMAT: Format = Format {
@@ -54,28 +55,6 @@ pub(crate) const FORMAT: Format = Format {
 ///
 /// The format version and the flags are not fields: version 2 with no flags
 /// is the only file this build writes or accepts.
-///
-/// # Example
-///
-/// ```
-/// use worktable_persist::format::ArchiveFormat;
-/// use worktable_persist::meta::{Meta, StoredSchema, decode, encode};
-///
-/// let meta = Meta {
-///     archive_format: ArchiveFormat::current(),
-///     schema_fingerprint: 0x5eed,
-///     table_name: "orders".to_owned(),
-///     checkpoint_seq: 41,
-///     page_file_generation: 3,
-///     log_synced_through: 44,
-///     key_state: 42u64.to_le_bytes().to_vec(),
-///     schema: StoredSchema::default(),
-/// };
-/// let bytes = encode(&meta)?;
-/// assert_eq!(&bytes[..8], b"WTMETA\0\0");
-/// assert_eq!(decode(&bytes)?, meta);
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// ```
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Meta {
     /// The rkyv format of the rows in the table's files, and of the key
@@ -87,7 +66,7 @@ pub struct Meta {
     /// the caller refuses to open the table's files under another one.
     pub schema_fingerprint: u64,
     /// The table's name ([`Row::TABLE_NAME`](worktable_core::Row::TABLE_NAME)),
-    /// at most [`MAX_TABLE_NAME_LEN`] bytes of UTF-8. Kept to name the table
+    /// at most 255 bytes of UTF-8. Kept to name the table
     /// in messages about its files; the fingerprint already covers it.
     pub table_name: String,
     /// Every change with a sequence number up to this one is in the page
@@ -100,12 +79,11 @@ pub struct Meta {
     /// synced when the file was written: a log that ends before it has lost
     /// records that were synced, and recovery may refuse it.
     pub log_synced_through: u64,
-    /// The primary-key generator's state at the checkpoint, at most
-    /// [`MAX_KEY_STATE_LEN`] bytes. Opaque to this codec: the generator
-    /// encodes and decodes it.
+    /// The primary-key generator's state at the checkpoint, at most 65,535
+    /// bytes. Opaque to this codec: the generator encodes and decodes it.
     pub key_state: Vec<u8>,
     /// The readable description of the row type that wrote the files,
-    /// decoded field by field; at most [`MAX_SCHEMA_LEN`] bytes encoded.
+    /// decoded field by field; at most 1 MiB encoded.
     pub schema: StoredSchema,
 }
 
@@ -125,9 +103,7 @@ pub struct Meta {
 ///   bytes.
 /// - [`MetadataEncodeError::SchemaTooLong`]: the encoded description is
 ///   longer than [`MAX_SCHEMA_LEN`].
-///
-/// See [`Meta`] for an example.
-pub fn encode(meta: &Meta) -> Result<Vec<u8>, MetadataEncodeError> {
+pub(crate) fn encode(meta: &Meta) -> Result<Vec<u8>, MetadataEncodeError> {
     let name = meta.table_name.as_bytes();
     let name_len = u16::try_from(name.len())
         .ok()
@@ -184,9 +160,7 @@ pub fn encode(meta: &Meta) -> Result<Vec<u8>, MetadataEncodeError> {
 /// the caller's decision. Nothing is allocated for a stored count or length
 /// beyond what the bytes after it can hold. Never panics, whatever `bytes`
 /// holds.
-///
-/// See [`Meta`] for an example.
-pub fn decode(bytes: &[u8]) -> Result<Meta, FileError> {
+pub(crate) fn decode(bytes: &[u8]) -> Result<Meta, FileError> {
     let mut fields = FORMAT.check(bytes)?.fields;
     let archive_format = FORMAT.archive_format(&mut fields)?;
     decode_fields(archive_format, Fields::file(fields))

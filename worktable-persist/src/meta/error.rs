@@ -132,7 +132,7 @@ impl fmt::Display for MetadataField {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum MetadataFault {
-    /// The stored table name length is over [`MAX_TABLE_NAME_LEN`](super::MAX_TABLE_NAME_LEN).
+    /// The stored table name length is over the maximum, 255 bytes.
     #[error(
         "metadata file has a valid checksum but a table name length of {len} (bytes 28..30), over the maximum of {max}: it was written that way",
         max = super::MAX_TABLE_NAME_LEN
@@ -141,7 +141,7 @@ pub enum MetadataFault {
         /// The stored length.
         len: usize,
     },
-    /// The stored key state length is over [`MAX_KEY_STATE_LEN`](super::MAX_KEY_STATE_LEN).
+    /// The stored key state length is over the maximum, 65,535 bytes.
     #[error(
         "metadata file has a valid checksum but a key state length of {len}, over the maximum of {max}: it was written that way",
         max = super::MAX_KEY_STATE_LEN
@@ -150,7 +150,7 @@ pub enum MetadataFault {
         /// The stored length.
         len: usize,
     },
-    /// The stored schema length is over [`MAX_SCHEMA_LEN`](super::MAX_SCHEMA_LEN).
+    /// The stored schema length is over the maximum, 1 MiB.
     #[error(
         "metadata file has a valid checksum but a schema length of {len} (at byte offset {offset}), over the maximum of {max}: it was written that way",
         max = super::MAX_SCHEMA_LEN
@@ -353,7 +353,8 @@ pub enum MetaError {
 
 impl MetaError {
     /// The path of the file the error is about.
-    pub fn path(&self) -> &std::path::Path {
+    #[cfg(test)]
+    pub(crate) fn path(&self) -> &std::path::Path {
         match self {
             Self::Missing { path } | Self::Io { path, .. } | Self::Decode { path, .. } => path,
         }

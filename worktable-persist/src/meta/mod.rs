@@ -1,9 +1,8 @@
 //! The metadata file of a table directory: its codec, and how it is read
 //! and replaced.
 //!
-//! **Not a stable API.** Public (and hidden from the docs) for the same
-//! reason as [`log`](crate::log): its examples run as doctests and nothing
-//! in it needs a dead-code allowance until the durable table uses it.
+//! Private to the crate, like [`log`](crate::log); the tests read a
+//! directory's metadata file through `crate::testing`.
 //!
 //! The metadata file says which checkpoint the directory's page file holds:
 //! the rkyv archive format of the rows, the schema fingerprint of the row
@@ -17,34 +16,6 @@
 //! [`write_atomically`] replaces the file so that a crash leaves the old or
 //! the new one, never a mix, and [`read`] reads it back with errors that
 //! name the file.
-//!
-//! # Example
-//!
-//! ```
-//! use worktable_persist::format::ArchiveFormat;
-//! use worktable_persist::meta::{self, Meta, MetaError, StoredSchema};
-//! use worktable_persist::vfs::RealFs;
-//!
-//! let dir = tempfile::tempdir()?;
-//! assert!(matches!(
-//!     meta::read(&RealFs, dir.path(), meta::FILE_NAME),
-//!     Err(MetaError::Missing { .. })
-//! ));
-//!
-//! let checkpoint = Meta {
-//!     archive_format: ArchiveFormat::current(),
-//!     schema_fingerprint: 0x5eed,
-//!     table_name: "orders".to_owned(),
-//!     checkpoint_seq: 41,
-//!     page_file_generation: 3,
-//!     log_synced_through: 41,
-//!     key_state: 42u64.to_le_bytes().to_vec(),
-//!     schema: StoredSchema::default(),
-//! };
-//! meta::write_atomically(&RealFs, dir.path(), meta::FILE_NAME, &meta::encode(&checkpoint)?)?;
-//! assert_eq!(meta::read(&RealFs, dir.path(), meta::FILE_NAME)?, checkpoint);
-//! # Ok::<(), Box<dyn std::error::Error>>(())
-//! ```
 //!
 //! # What the checks catch
 //!
@@ -69,10 +40,12 @@ mod schema;
 #[cfg(test)]
 mod tests;
 
-pub use codec::{
-    MAGIC, MAX_KEY_STATE_LEN, MAX_LEN, MAX_SCHEMA_LEN, MAX_TABLE_NAME_LEN, MIN_LEN, Meta, decode,
-    encode,
-};
+pub use codec::Meta;
+pub(crate) use codec::{MAX_KEY_STATE_LEN, MAX_SCHEMA_LEN, MAX_TABLE_NAME_LEN, encode};
 pub use error::{MetaError, MetadataEncodeError, MetadataFault, MetadataField};
-pub use file::{FILE_NAME, read, write_atomically};
+pub(crate) use file::write_atomically;
+pub use file::{FILE_NAME, read};
 pub use schema::{StoredField, StoredIndex, StoredKeySource, StoredSchema};
+
+#[cfg(test)]
+pub(crate) use codec::{MAGIC, MAX_LEN, MIN_LEN, decode};

@@ -27,42 +27,6 @@ pub(super) const MIN_SCHEMA_LEN: usize = 4 + 2 + 2 + 1 + 2 + 2;
 /// UTF-8, the codes); it does not check that the names refer to one
 /// another, nor compare the description with a row type: that is the
 /// caller's.
-///
-/// # Example
-///
-/// ```
-/// use worktable_persist::format::ArchiveFormat;
-/// use worktable_persist::meta::{
-///     Meta, StoredField, StoredIndex, StoredKeySource, StoredSchema, decode, encode,
-/// };
-///
-/// let schema = StoredSchema {
-///     version: 1,
-///     fields: vec![
-///         StoredField { name: "id".into(), ty: "u64".into() },
-///         StoredField { name: "owner".into(), ty: "String".into() },
-///     ],
-///     pk: vec!["id".into()],
-///     key_source: StoredKeySource::AutoIncrement,
-///     indexes: vec![StoredIndex {
-///         name: "by_owner".into(),
-///         fields: vec!["owner".into()],
-///         unique: true,
-///     }],
-/// };
-/// let meta = Meta {
-///     archive_format: ArchiveFormat::current(),
-///     schema_fingerprint: 0x5eed,
-///     table_name: "accounts".to_owned(),
-///     checkpoint_seq: 0,
-///     page_file_generation: 0,
-///     log_synced_through: 0,
-///     key_state: Vec::new(),
-///     schema: schema.clone(),
-/// };
-/// assert_eq!(decode(&encode(&meta)?)?.schema, schema);
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct StoredSchema {
     /// The version of the description's contents, as its writer numbers

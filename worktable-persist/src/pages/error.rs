@@ -223,7 +223,7 @@ pub enum ManifestFault {
 /// [`encode`](super::encode).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
-pub enum ManifestEncodeError {
+pub(crate) enum ManifestEncodeError {
     /// More pages than the `u32` page count can hold.
     #[error("manifest has {count} pages; a manifest holds at most {}", u32::MAX)]
     TooManyPages {

@@ -16,11 +16,11 @@ use crate::format::ArchiveFormat;
 pub const PAGE_FILE_NAME: &str = "pages";
 
 /// The eight bytes every page file starts with.
-pub const PAGE_FILE_MAGIC: [u8; 8] = *b"WTPAGES\0";
+pub(crate) const PAGE_FILE_MAGIC: [u8; 8] = *b"WTPAGES\0";
 
 /// Length of the page file header; frame 0 starts at this offset. A
 /// multiple of every common file-system block size, so frames are aligned.
-pub const HEADER_LEN: usize = 4096;
+pub(crate) const HEADER_LEN: usize = 4096;
 
 /// Length of a frame: one in-memory page,
 /// [`PAGE_SIZE`](worktable_core::PAGE_SIZE) bytes.
@@ -49,39 +49,24 @@ pub(crate) const FORMAT: Format = Format {
 /// The format version, the flags and the page size are not fields: version
 /// 2 with no flags and pages of [`FRAME_LEN`] bytes is the only header this
 /// build writes or accepts.
-///
-/// # Example
-///
-/// ```
-/// use worktable_persist::format::ArchiveFormat;
-/// use worktable_persist::pages::{HEADER_LEN, PageFileHeader, decode_header, encode_header};
-///
-/// let bytes = encode_header(0x5eed, ArchiveFormat::current());
-/// assert_eq!(bytes.len(), HEADER_LEN);
-/// assert_eq!(&bytes[..8], b"WTPAGES\0");
-/// assert_eq!(
-///     decode_header(&bytes)?,
-///     PageFileHeader { schema_fingerprint: 0x5eed, archive_format: ArchiveFormat::current() }
-/// );
-/// # Ok::<(), worktable_persist::file_error::FileError>(())
-/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct PageFileHeader {
+pub(crate) struct PageFileHeader {
     /// Fingerprint of the row type that created the file. Informational: a
     /// migration writes frames for the new row type into the file the old
     /// one created.
-    pub schema_fingerprint: u64,
+    pub(crate) schema_fingerprint: u64,
     /// The rkyv format of the rows in the frames; the caller compares it
     /// with [`ArchiveFormat::current`] before using any frame.
-    pub archive_format: ArchiveFormat,
+    pub(crate) archive_format: ArchiveFormat,
 }
 
 /// Encodes the header of a page file for rows of the schema with
 /// fingerprint `schema_fingerprint`, archived in `archive_format`: the
 /// first [`HEADER_LEN`] bytes of the file.
-///
-/// See [`PageFileHeader`] for an example.
-pub fn encode_header(schema_fingerprint: u64, archive_format: ArchiveFormat) -> [u8; HEADER_LEN] {
+pub(crate) fn encode_header(
+    schema_fingerprint: u64,
+    archive_format: ArchiveFormat,
+) -> [u8; HEADER_LEN] {
     let out = FORMAT.encode(HeaderBuf::<HEADER_LEN>::new(), |out| {
         out.put_u64(schema_fingerprint);
         out.put_u32(page_size_field());
@@ -105,9 +90,7 @@ pub fn encode_header(schema_fingerprint: u64, archive_format: ArchiveFormat) -> 
 /// bytes free for a later version. The first failure is returned.
 ///
 /// Never panics, whatever `bytes` holds.
-///
-/// See [`PageFileHeader`] for an example.
-pub fn decode_header(bytes: &[u8]) -> Result<PageFileHeader, FileError> {
+pub(crate) fn decode_header(bytes: &[u8]) -> Result<PageFileHeader, FileError> {
     let checked = FORMAT.check(bytes)?;
     let mut fields = checked.fields;
     let schema_fingerprint = fields.u64();
@@ -131,15 +114,6 @@ pub fn decode_header(bytes: &[u8]) -> Result<PageFileHeader, FileError> {
 /// Byte offset of frame `frame` in the page file: `4096 + frame * 65536`.
 ///
 /// Every frame a `u32` can name lies below 2⁴⁸, so this never overflows.
-///
-/// # Example
-///
-/// ```
-/// use worktable_persist::pages::{FRAME_LEN, HEADER_LEN, frame_offset};
-///
-/// assert_eq!(frame_offset(0), HEADER_LEN as u64);
-/// assert_eq!(frame_offset(2), (HEADER_LEN + 2 * FRAME_LEN) as u64);
-/// ```
 pub fn frame_offset(frame: u32) -> u64 {
     HEADER_LEN as u64 + u64::from(frame) * FRAME_LEN as u64
 }
@@ -151,18 +125,7 @@ pub fn frame_offset(frame: u32) -> u64 {
 /// writes. The manifest stores this value as the page's
 /// [`body_crc`](super::PageEntry::body_crc), and recovery compares the two
 /// before trusting any row of the frame.
-///
-/// # Example
-///
-/// ```
-/// use worktable_persist::pages::{FRAME_LEN, frame_crc};
-///
-/// let mut body = vec![0u8; FRAME_LEN];
-/// let empty = frame_crc(&body);
-/// body[16..19].copy_from_slice(b"row");
-/// assert_ne!(frame_crc(&body), empty);
-/// ```
-pub fn frame_crc(body: &[u8]) -> u32 {
+pub(crate) fn frame_crc(body: &[u8]) -> u32 {
     crc32c::crc32c(body)
 }
 

@@ -14,14 +14,14 @@ use crate::codec::{ChecksumAt, Format, Put, Reader};
 use crate::file_error::{FileError, FileKind};
 
 /// The eight bytes every manifest starts with.
-pub const MANIFEST_MAGIC: [u8; 8] = *b"WTMANIF\0";
+pub(crate) const MANIFEST_MAGIC: [u8; 8] = *b"WTMANIF\0";
 
 /// Length of a manifest without pages: the fixed fields and the checksum.
-pub const MANIFEST_MIN_LEN: usize = FIXED_LEN + CHECKSUM_LEN;
+pub(crate) const MANIFEST_MIN_LEN: usize = FIXED_LEN + CHECKSUM_LEN;
 
 /// Alignment of every row's offset in its page, and the granularity of
 /// slot sizes: the in-memory pages' slot alignment.
-pub const ROW_ALIGN: usize = 16;
+pub(crate) const ROW_ALIGN: usize = 16;
 
 /// Length of the fixed fields, before the first page entry.
 const FIXED_LEN: usize = 56;
@@ -57,7 +57,7 @@ const _: () = assert!(usize::BITS >= 32);
 /// # Example
 ///
 /// ```
-/// use worktable_persist::pages::manifest_name;
+/// use worktable_persist::testing::pages::manifest_name;
 ///
 /// assert_eq!(manifest_name(3), "manifest-00000000000000000003");
 /// ```
@@ -70,30 +70,6 @@ pub fn manifest_name(generation: u64) -> String {
 /// The format version, the flags, the page count and the row count are not
 /// fields: version 2 with no flags is the only manifest this build writes
 /// or accepts, and the counts follow from `pages`.
-///
-/// # Example
-///
-/// ```
-/// use worktable_persist::pages::{Manifest, PageEntry, RowSlot, decode, encode};
-///
-/// let manifest = Manifest {
-///     schema_fingerprint: 0x5eed,
-///     generation: 2,
-///     checkpoint_seq: 41,
-///     frame_count: 3,
-///     pages: vec![PageEntry {
-///         page_id: 0,
-///         frame: 2,
-///         body_crc: 0xdead_beef,
-///         rows: vec![RowSlot { offset: 0, len: 5 }, RowSlot { offset: 16, len: 20 }],
-///     }],
-/// };
-/// let bytes = encode(&manifest)?;
-/// assert_eq!(&bytes[..8], b"WTMANIF\0");
-/// assert_eq!(decode(&bytes)?, manifest);
-/// assert_eq!(manifest.row_count(), 2);
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// ```
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Manifest {
     /// Fingerprint of the row type's schema; the caller refuses to use the
@@ -130,8 +106,7 @@ pub struct PageEntry {
     pub page_id: u32,
     /// The frame of the page file that holds the page's body.
     pub frame: u32,
-    /// [`frame_crc`](super::frame_crc) of the frame's bytes as the
-    /// checkpoint wrote them.
+    /// The CRC32C of the frame's bytes as the checkpoint wrote them.
     pub body_crc: u32,
     /// The page's live rows, by ascending offset, their slots disjoint; at
     /// least one.
@@ -141,11 +116,11 @@ pub struct PageEntry {
 /// Where a live row lies in its page: `len` archived bytes at `offset`.
 ///
 /// The row occupies a slot of [`slot_size`](Self::slot_size) bytes from
-/// `offset`: its length rounded up to [`ROW_ALIGN`].
+/// `offset`: its length rounded up to a multiple of 16 bytes, the
+/// in-memory pages' slot alignment.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct RowSlot {
-    /// Offset of the row's first byte in the page; a multiple of
-    /// [`ROW_ALIGN`].
+    /// Offset of the row's first byte in the page; a multiple of 16.
     pub offset: u16,
     /// Length of the row's archived bytes; at least 1.
     pub len: u16,
@@ -153,10 +128,10 @@ pub struct RowSlot {
 
 impl RowSlot {
     /// Bytes the row's slot occupies: `len` (at least 1) rounded up to a
-    /// multiple of [`ROW_ALIGN`].
+    /// multiple of 16.
     ///
     /// ```
-    /// use worktable_persist::pages::RowSlot;
+    /// use worktable_persist::testing::pages::RowSlot;
     ///
     /// assert_eq!(RowSlot { offset: 0, len: 1 }.slot_size(), 16);
     /// assert_eq!(RowSlot { offset: 0, len: 17 }.slot_size(), 32);
@@ -183,9 +158,7 @@ impl RowSlot {
 /// (Once the rules hold, a page has at most 4096 rows and there are fewer
 /// than `u32::MAX` pages, so the two count errors come only with an
 /// impossibly large manifest; the row total never overflows its `u64`.)
-///
-/// See [`Manifest`] for an example.
-pub fn encode(manifest: &Manifest) -> Result<Vec<u8>, ManifestEncodeError> {
+pub(crate) fn encode(manifest: &Manifest) -> Result<Vec<u8>, ManifestEncodeError> {
     let malformed = |rule| ManifestEncodeError::Malformed { rule };
     let pages = &manifest.pages;
     let page_count = u32::try_from(pages.len())
@@ -245,9 +218,8 @@ pub fn encode(manifest: &Manifest) -> Result<Vec<u8>, ManifestEncodeError> {
 
 /// Decodes the complete contents of a manifest file.
 ///
-/// First the checks every file gets, in the order of
-/// [`Format::check`](crate::codec::Format::check): the magic and the
-/// version (2), a length of at least [`MANIFEST_MIN_LEN`], the trailing
+/// First the checks every file gets, in the order of `Format::check`: the
+/// magic and the version (2), a length of at least 60 bytes, the trailing
 /// CRC32C (damage, a torn write and a cut or extended file all fail it),
 /// the flags. Then, in a manifest whose checksum verifies (one written
 /// that way): for each page entry in turn,
@@ -265,8 +237,6 @@ pub fn encode(manifest: &Manifest) -> Result<Vec<u8>, ManifestEncodeError> {
 /// page entry.
 ///
 /// Never panics, whatever `bytes` holds.
-///
-/// See [`Manifest`] for an example.
 pub fn decode(bytes: &[u8]) -> Result<Manifest, FileError> {
     let mut fields = FORMAT.check(bytes)?.fields;
     // The checks above leave at least the fixed fields to read.

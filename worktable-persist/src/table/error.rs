@@ -33,15 +33,6 @@ pub enum PersistError {
         /// What the operating system said.
         source: io::Error,
     },
-    /// The directory is open already, by this process or another.
-    #[error(
-        "the table directory is already open: {} is locked by another opener, in this process or another",
-        path.display()
-    )]
-    AlreadyOpen {
-        /// The lock file's path.
-        path: PathBuf,
-    },
     /// The directory's lock file cannot be created, opened or locked: the
     /// directory is missing or read-only, permission is denied, or the file
     /// system does not support locking.
@@ -51,6 +42,15 @@ pub enum PersistError {
         path: PathBuf,
         /// What the operating system said.
         source: io::Error,
+    },
+    /// The directory is open already, by this process or another.
+    #[error(
+        "the table directory is already open: {} is locked by another opener, in this process or another",
+        path.display()
+    )]
+    AlreadyOpen {
+        /// The lock file's path.
+        path: PathBuf,
     },
     /// The metadata file's bytes are not a metadata file this build reads
     /// (an older or newer format version, damage, ...: see [`FileError`]).

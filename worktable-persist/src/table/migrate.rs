@@ -84,13 +84,24 @@ impl<R: Row> PersistentTable<R> {
         options: Options,
         migrate: impl FnMut(Old) -> R,
     ) -> Result<Self, PersistError> {
-        Self::open_migrating_in(Arc::new(RealFs), dir.as_ref(), options, migrate)
+        Self::open_migrating_on(Arc::new(RealFs), dir.as_ref(), options, migrate)
+    }
+
+    /// [`open_migrating`](Self::open_migrating) on the file system `vfs`: in
+    /// tests, a simulated disk. With the `testing` feature only, for tests:
+    /// see [`testing`](crate::testing).
+    #[cfg(feature = "testing")]
+    pub fn open_migrating_in<Old: Row>(
+        vfs: Arc<dyn Vfs>,
+        dir: &Path,
+        options: Options,
+        migrate: impl FnMut(Old) -> R,
+    ) -> Result<Self, PersistError> {
+        Self::open_migrating_on(vfs, dir, options, migrate)
     }
 
     /// [`open_migrating`](Self::open_migrating) on the file system `vfs`.
-    /// Not a stable API.
-    #[doc(hidden)]
-    pub fn open_migrating_in<Old: Row>(
+    fn open_migrating_on<Old: Row>(
         vfs: Arc<dyn Vfs>,
         dir: &Path,
         options: Options,

@@ -14,7 +14,7 @@ use std::ops::Deref;
 /// # Example
 ///
 /// ```
-/// use worktable_persist::vfs::Mapped;
+/// use worktable_persist::testing::vfs::Mapped;
 ///
 /// let view = Mapped::from(b"page".to_vec());
 /// assert_eq!(&view[..], b"page");

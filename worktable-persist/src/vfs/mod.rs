@@ -2,10 +2,11 @@
 //! system ([`RealFs`]) and a simulated disk ([`SimFs`]) that can lose
 //! unsynced writes in a power cut and inject I/O failures.
 //!
-//! **Not a stable API.** Public (and hidden from the docs) so that tests of
-//! the durable table, in this crate and outside it, can run a table on a
-//! [`SimFs`], cut the power at any point and check what recovery makes of
-//! the disk that is left.
+//! Private to the crate. The simulated disk exists for tests only (the
+//! `testing` feature exposes it, with the trait, as `crate::testing::vfs`),
+//! so that tests of the durable table, in this crate and outside it, can
+//! run a table on a [`SimFs`], cut the power at any point and check what
+//! recovery makes of the disk that is left.
 //!
 //! [`Vfs`] is the directory-level half (create, read, map, list, open,
 //! rename, remove, sync a directory, lock a directory); [`VfsFile`] is an
@@ -26,7 +27,7 @@
 //! ```
 //! use std::path::Path;
 //! use std::sync::Arc;
-//! use worktable_persist::vfs::{PowerCut, SimFs, Vfs};
+//! use worktable_persist::testing::vfs::{PowerCut, SimFs, Vfs};
 //!
 //! let sim = SimFs::new();
 //! let fs: Arc<dyn Vfs> = Arc::new(sim.clone());
@@ -51,11 +52,13 @@ use std::path::Path;
 mod dir_lock;
 mod mapped;
 mod real;
-pub mod sim;
+#[cfg(any(test, feature = "testing"))]
+mod sim;
 
-pub use dir_lock::{DirLock, LOCK_FILE_NAME, LockError};
+pub use dir_lock::LockError;
 pub use mapped::Mapped;
 pub use real::RealFs;
+#[cfg(any(test, feature = "testing"))]
 pub use sim::{Fault, InjectedFault, PowerCut, SimFs, SimStats};
 
 /// The file operations a durable table performs.

@@ -24,7 +24,7 @@ use std::sync::Arc;
 use std::thread;
 
 use worktable_core::prelude::*;
-use worktable_persist::vfs::{LockError, Mapped, SimFs, Vfs, VfsFile};
+use worktable_persist::testing::vfs::{LockError, Mapped, SimFs, Vfs, VfsFile};
 use worktable_persist::{Durability, Options, PersistError, PersistentTable};
 
 /// The table directory on every simulated disk.

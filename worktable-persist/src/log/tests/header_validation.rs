@@ -351,3 +351,16 @@ fn checks_after_the_checksum_run_in_field_order() {
         Err(FileError::Log(LogFault::HeaderPadding))
     );
 }
+
+#[test]
+fn a_header_reads_back_from_its_48_bytes() -> Result<(), FileError> {
+    let header = SegmentHeader {
+        schema_fingerprint: 0xfeed,
+        first_seq: 100,
+        archive_format: ArchiveFormat::current(),
+    };
+    let bytes = encode_header(&header);
+    assert_eq!(&bytes[..8], b"WTLOG\0\0\0");
+    assert_eq!(decode_header(&bytes)?, header);
+    Ok(())
+}

@@ -1,7 +1,7 @@
 //! The encoded bytes, field by field, round trips at the limits, the
 //! encoder's refusals, and the version 1 layout refused as an older format.
 
-use super::{bitwise_crc32c, empty, sample, sample_schema};
+use super::{bitwise_crc32c, empty, keyed_by_id_and, orders_at_41, sample, sample_schema};
 use crate::codec::FORMAT_VERSION;
 use crate::file_error::{FileError, FileKind};
 use crate::format::{Alignment, ArchiveFormat, Endianness, OffsetWidth};
@@ -399,4 +399,30 @@ fn encoder_refuses_a_schema_list_or_string_over_its_u16() {
         .to_string(),
         "the schema's primary-key field count would be 70000, over the maximum of 65535"
     );
+}
+
+#[test]
+fn a_file_reads_back_from_its_bytes() -> Result<(), Box<dyn std::error::Error>> {
+    let meta = orders_at_41(44, &42u64.to_le_bytes());
+    let bytes = encode(&meta)?;
+    assert_eq!(&bytes[..8], b"WTMETA\0\0");
+    assert_eq!(decode(&bytes)?, meta);
+    Ok(())
+}
+
+#[test]
+fn a_schema_description_reads_back_with_the_file() -> Result<(), Box<dyn std::error::Error>> {
+    let schema = keyed_by_id_and("owner", "by_owner");
+    let meta = Meta {
+        archive_format: ArchiveFormat::current(),
+        schema_fingerprint: 0x5eed,
+        table_name: "accounts".to_owned(),
+        checkpoint_seq: 0,
+        page_file_generation: 0,
+        log_synced_through: 0,
+        key_state: Vec::new(),
+        schema: schema.clone(),
+    };
+    assert_eq!(decode(&encode(&meta)?)?.schema, schema);
+    Ok(())
 }

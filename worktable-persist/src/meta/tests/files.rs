@@ -5,7 +5,7 @@
 use std::io;
 use std::path::Path;
 
-use super::{reseal, sample};
+use super::{orders_at_41, reseal, sample};
 use crate::file_error::{FileError, FileKind};
 use crate::meta::{
     FILE_NAME, MAGIC, MAX_LEN, Meta, MetaError, decode, encode, read, write_atomically,
@@ -252,4 +252,27 @@ fn a_directory_in_place_of_the_file_is_an_io_error() {
         err.to_string(),
         format!("cannot read metadata file {}: {source}", path.display())
     );
+}
+
+#[test]
+fn a_replaced_file_reads_back() -> Result<(), Box<dyn std::error::Error>> {
+    let dir = tempfile::tempdir()?;
+    let meta = orders_at_41(41, &[]);
+    write_atomically(&RealFs, dir.path(), FILE_NAME, &encode(&meta)?)?;
+    assert_eq!(read(&RealFs, dir.path(), FILE_NAME)?, meta);
+    Ok(())
+}
+
+#[test]
+fn a_missing_file_then_the_checkpoint_written_over_it() -> Result<(), Box<dyn std::error::Error>> {
+    let dir = tempfile::tempdir()?;
+    assert!(matches!(
+        read(&RealFs, dir.path(), FILE_NAME),
+        Err(MetaError::Missing { .. })
+    ));
+
+    let checkpoint = orders_at_41(41, &42u64.to_le_bytes());
+    write_atomically(&RealFs, dir.path(), FILE_NAME, &encode(&checkpoint)?)?;
+    assert_eq!(read(&RealFs, dir.path(), FILE_NAME)?, checkpoint);
+    Ok(())
 }

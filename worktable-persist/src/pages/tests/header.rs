@@ -521,3 +521,32 @@ fn frame_crc_is_crc32c_of_the_whole_frame() {
     assert_ne!(frame_crc(&body), 0x72c0_c4a4);
     assert_eq!(frame_crc(&body), crc32c::crc32c(&body));
 }
+
+#[test]
+fn a_header_reads_back_from_its_4096_bytes() -> Result<(), FileError> {
+    let bytes = encode_header(0x5eed, ArchiveFormat::current());
+    assert_eq!(bytes.len(), HEADER_LEN);
+    assert_eq!(&bytes[..8], b"WTPAGES\0");
+    assert_eq!(
+        decode_header(&bytes)?,
+        PageFileHeader {
+            schema_fingerprint: 0x5eed,
+            archive_format: ArchiveFormat::current()
+        }
+    );
+    Ok(())
+}
+
+#[test]
+fn frames_follow_the_header_back_to_back() {
+    assert_eq!(frame_offset(0), HEADER_LEN as u64);
+    assert_eq!(frame_offset(2), (HEADER_LEN + 2 * FRAME_LEN) as u64);
+}
+
+#[test]
+fn a_frame_checksum_covers_the_rows() {
+    let mut body = vec![0u8; FRAME_LEN];
+    let empty = frame_crc(&body);
+    body[16..19].copy_from_slice(b"row");
+    assert_ne!(frame_crc(&body), empty);
+}

@@ -23,7 +23,9 @@ mod hook;
 
 use std::io;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
+#[cfg(any(test, feature = "testing"))]
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -138,7 +140,7 @@ pub(crate) struct Shared {
 
 /// Snapshot of the log counters; see
 /// [`PersistentTable::log_stats`](super::PersistentTable::log_stats).
-#[doc(hidden)]
+#[cfg(any(test, feature = "testing"))]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct LogStats {
     /// `sync_data` calls on log segments since open.
@@ -198,6 +200,7 @@ impl Shared {
     }
 
     /// The counters.
+    #[cfg(any(test, feature = "testing"))]
     pub(crate) fn stats(&self) -> LogStats {
         LogStats {
             syncs: self.counters.syncs.load(Ordering::Relaxed),
