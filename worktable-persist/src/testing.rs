@@ -76,7 +76,7 @@ pub mod pages {
     //! The page file's frames and the checkpoint manifests' codec.
 
     pub use crate::pages::{
-        FRAME_LEN, Manifest, PAGE_FILE_NAME, PageEntry, RowSlot, decode, frame_offset,
+        FRAME_LEN, Manifest, PAGE_FILE_NAME, PageEntry, RowSlot, decode_manifest, frame_offset,
         manifest_name,
     };
 }

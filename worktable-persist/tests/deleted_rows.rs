@@ -69,7 +69,7 @@ fn files_with_secret(dir: &Path) -> Vec<String> {
 fn used_frames_hold_secret(dir: &Path) -> bool {
     let stored = meta::read(&RealFs, dir, meta::FILE_NAME).unwrap();
     let manifest = std::fs::read(dir.join(pages::manifest_name(stored.page_file_generation)))
-        .map(|bytes| pages::decode(&bytes).unwrap())
+        .map(|bytes| pages::decode_manifest(&bytes).unwrap())
         .unwrap();
     let file = std::fs::read(dir.join(PAGE_FILE_NAME)).unwrap();
     manifest.pages.iter().any(|page| {

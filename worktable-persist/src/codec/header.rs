@@ -11,11 +11,11 @@
 //! to re-create the table, one of a newer version as written by a newer
 //! worktable (or damaged).
 //!
-//! Each format is described once, as a [`Format`]: its magic, its
+//! Each format is described once, as a [`FileFormat`]: its magic, its
 //! shortest and longest length, and where its checksum lies.
-//! [`Format::check`] then makes the checks every file gets, in the order
-//! `docs/format.md` gives, each failure its own
-//! [`FileError`]; the codec checks the fields the checksum covers.
+//! [`FileFormat::check`] then makes the checks every file gets, in the
+//! order `docs/format.md` gives, each failure its own [`FileError`]; each
+//! file's codec checks the fields the checksum covers.
 
 use super::bytes::{Put, Reader};
 use crate::file_error::{FileError, FileKind};
@@ -35,7 +35,7 @@ const CHECKSUM_LEN: usize = 4;
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum ChecksumAt {
     /// At this offset in the file's fixed-size header
-    /// ([`Format::min_len`] bytes), covering the bytes before it; the
+    /// ([`FileFormat::min_len`] bytes), covering the bytes before it; the
     /// header's bytes after it are padding.
     Header(usize),
     /// In the file's last 4 bytes, covering every byte before them.
@@ -45,7 +45,7 @@ pub(crate) enum ChecksumAt {
 /// One file format of a table directory, as the checks every file gets
 /// need it.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct Format {
+pub(crate) struct FileFormat {
     /// Which file.
     pub(crate) file: FileKind,
     /// The 8 bytes the file starts with.
@@ -63,7 +63,7 @@ pub(crate) struct Format {
     pub(crate) checksum: ChecksumAt,
 }
 
-/// The start of a file that passed [`Format::check`].
+/// The start of a file that passed [`FileFormat::check`].
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Checked<'a> {
     /// The fields after the flags, up to the checksum: the bytes the
@@ -83,7 +83,7 @@ impl Checked<'_> {
     }
 }
 
-impl Format {
+impl FileFormat {
     /// Encodes a file of this format into `out`: what every file starts
     /// with (the magic, the format version, no flags), the fields
     /// `put_fields` appends, then the CRC32C of all of them. For a checksum

@@ -7,4 +7,4 @@ mod bytes;
 mod header;
 
 pub(crate) use bytes::{HeaderBuf, Put, Reader};
-pub(crate) use header::{ChecksumAt, FORMAT_VERSION, Format};
+pub(crate) use header::{ChecksumAt, FORMAT_VERSION, FileFormat};

@@ -6,7 +6,7 @@
 //! `docs/format.md` has the table of offsets.
 
 use super::error::LogFault;
-use crate::codec::{ChecksumAt, Format, HeaderBuf, Put};
+use crate::codec::{ChecksumAt, FileFormat, HeaderBuf, Put};
 use crate::file_error::{FileError, FileKind};
 use crate::format::ArchiveFormat;
 
@@ -22,7 +22,7 @@ const CHECKSUM_AT: usize = 40;
 /// The log segment format, as the checks every file gets need it: a
 /// segment shorter than its header is refused before its magic is looked
 /// at, since the header is read whole.
-pub(crate) const FORMAT: Format = Format {
+pub(crate) const FORMAT: FileFormat = FileFormat {
     file: FileKind::LogSegment,
     magic: MAGIC,
     min_len: HEADER_LEN,
@@ -75,9 +75,9 @@ pub fn encode_header(header: &SegmentHeader) -> [u8; HEADER_LEN] {
 /// # Errors
 ///
 /// The first check that fails, in this order: those every file gets, as
-/// [`Format::check`](crate::codec::Format::check) makes them (a header of
-/// 48 bytes, the magic, the version, the checksum over bytes 0..40, the
-/// flags); then [`FileError::ArchiveFormat`] (bytes 32..36) and
+/// [`FileFormat::check`](crate::codec::FileFormat::check) makes them (a
+/// header of 48 bytes, the magic, the version, the checksum over bytes
+/// 0..40, the flags); then [`FileError::ArchiveFormat`] (bytes 32..36) and
 /// [`LogFault::HeaderReserved`] (bytes 36..40 not zero), in a header whose
 /// checksum verifies, so written that way; last
 /// [`LogFault::HeaderPadding`] (bytes 44..48, which the checksum does not

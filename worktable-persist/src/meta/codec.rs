@@ -12,7 +12,7 @@
 use super::error::{MetadataEncodeError, MetadataFault, MetadataField};
 use super::fields::Fields;
 use super::schema::{self, MIN_SCHEMA_LEN, StoredSchema};
-use crate::codec::{ChecksumAt, Format, Put};
+use crate::codec::{ChecksumAt, FileFormat, Put};
 use crate::file_error::{FileError, FileKind};
 use crate::format::ArchiveFormat;
 
@@ -42,7 +42,7 @@ pub(crate) const MAX_LEN: usize =
     FIXED_LEN + MAX_TABLE_NAME_LEN + MAX_KEY_STATE_LEN + MAX_SCHEMA_LEN;
 
 /// The metadata file's format, as the checks every file gets need it.
-pub(crate) const FORMAT: Format = Format {
+pub(crate) const FORMAT: FileFormat = FileFormat {
     file: FileKind::Metadata,
     magic: MAGIC,
     min_len: MIN_LEN,
@@ -79,9 +79,13 @@ pub struct Meta {
     /// synced when the file was written: a log that ends before it has lost
     /// records that were synced, and recovery may refuse it.
     pub log_synced_through: u64,
-    /// The primary-key generator's state at the checkpoint, at most 65,535
-    /// bytes. Opaque to this codec: the generator encodes and decodes it.
-    pub key_state: Vec<u8>,
+    /// The largest primary key of a row ever deleted, as the rkyv archive
+    /// of the key, for a table whose keys are generated (autoincrement or a
+    /// key generator), so that no generated key is handed out again after
+    /// a reopen; empty otherwise, and never any other field of a row. At
+    /// most 65,535 bytes, stored as the format's `key_state` field; opaque
+    /// to this codec: the table archives and reads the key.
+    pub largest_deleted_key: Vec<u8>,
     /// The readable description of the row type that wrote the files,
     /// decoded field by field; at most 1 MiB encoded.
     pub schema: StoredSchema,
@@ -109,7 +113,7 @@ pub(crate) fn encode(meta: &Meta) -> Result<Vec<u8>, MetadataEncodeError> {
         .ok()
         .filter(|&len| usize::from(len) <= MAX_TABLE_NAME_LEN)
         .ok_or(MetadataEncodeError::TableNameTooLong { len: name.len() })?;
-    let key_state = meta.key_state.as_slice();
+    let key_state = meta.largest_deleted_key.as_slice();
     let key_state_len = u16::try_from(key_state.len())
         .ok()
         .filter(|&len| usize::from(len) <= MAX_KEY_STATE_LEN)
@@ -141,7 +145,7 @@ pub(crate) fn encode(meta: &Meta) -> Result<Vec<u8>, MetadataEncodeError> {
 /// Decodes the complete contents of a metadata file.
 ///
 /// First the checks every file gets, in the order of
-/// [`Format::check`](crate::codec::Format::check): the magic and the
+/// [`FileFormat::check`](crate::codec::FileFormat::check): the magic and the
 /// version (2), a length within [`MIN_LEN`]..=[`MAX_LEN`], the trailing
 /// CRC32C (damage, a torn write and a cut or extended file all fail it),
 /// the flags. Then, in a file whose checksum verifies (one written that
@@ -218,7 +222,7 @@ fn decode_fields(archive_format: ArchiveFormat, mut fields: Fields<'_>) -> Resul
         checkpoint_seq,
         page_file_generation,
         log_synced_through,
-        key_state,
+        largest_deleted_key: key_state,
         schema,
     })
 }

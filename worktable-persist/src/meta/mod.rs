@@ -8,9 +8,10 @@
 //! the rkyv archive format of the rows, the schema fingerprint of the row
 //! type, the table name, the checkpoint sequence number (every change up to
 //! it is in the page file; the log is replayed after it), the page file's
-//! generation, the sequence number the log was synced through, the
-//! primary-key generator's state, and a readable description of the row
-//! type ([`StoredSchema`]). [`encode`] and [`decode`] convert a [`Meta`] to
+//! generation, the sequence number the log was synced through, the key
+//! generator's state (the largest key ever deleted), and a readable
+//! description of the row type ([`StoredSchema`]). [`encode`] and
+//! [`decode`](codec::decode) convert a [`Meta`] to
 //! and from the file's bytes without any I/O; the byte layout (format
 //! version 2) is specified in `docs/format.md` at the repository root.
 //! [`write_atomically`] replaces the file so that a crash leaves the old or

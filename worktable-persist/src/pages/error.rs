@@ -220,7 +220,7 @@ pub enum ManifestFault {
 }
 
 /// Why a [`Manifest`](super::Manifest) cannot be encoded. Returned by
-/// [`encode`](super::encode).
+/// [`encode_manifest`](super::encode_manifest).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub(crate) enum ManifestEncodeError {

@@ -8,7 +8,7 @@
 //! offsets.
 
 use super::error::PageFileFault;
-use crate::codec::{ChecksumAt, Format, HeaderBuf, Put};
+use crate::codec::{ChecksumAt, FileFormat, HeaderBuf, Put};
 use crate::file_error::{FileError, FileKind};
 use crate::format::ArchiveFormat;
 
@@ -35,7 +35,7 @@ const CHECKSUM_AT: usize = 32;
 
 /// The page file's format, as the checks every file gets need it: only
 /// its header is checked here, so it has no largest length.
-pub(crate) const FORMAT: Format = Format {
+pub(crate) const FORMAT: FileFormat = FileFormat {
     file: FileKind::PageFile,
     magic: PAGE_FILE_MAGIC,
     min_len: HEADER_LEN,
@@ -79,7 +79,7 @@ pub(crate) fn encode_header(
 /// file's frames).
 ///
 /// First the checks every file gets, in the order of
-/// [`Format::check`](crate::codec::Format::check): the magic and the
+/// [`FileFormat::check`](crate::codec::FileFormat::check): the magic and the
 /// version (2), a header of [`HEADER_LEN`] bytes, the checksum over bytes
 /// 0..32, the flags. Then [`PageFileFault::PageSize`] if the page size is
 /// not [`FRAME_LEN`], [`FileError::ArchiveFormat`] if bytes 28..32 are not

@@ -10,7 +10,7 @@
 
 use super::error::{ManifestEncodeError, ManifestFault, ManifestRule};
 use super::rules;
-use crate::codec::{ChecksumAt, Format, Put, Reader};
+use crate::codec::{ChecksumAt, FileFormat, Put, Reader};
 use crate::file_error::{FileError, FileKind};
 
 /// The eight bytes every manifest starts with.
@@ -39,7 +39,7 @@ const CHECKSUM_LEN: usize = 4;
 const ROW_COUNT_AT: usize = 48;
 
 /// The manifest's format, as the checks every file gets need it.
-pub(crate) const FORMAT: Format = Format {
+pub(crate) const FORMAT: FileFormat = FileFormat {
     file: FileKind::Manifest,
     magic: MANIFEST_MAGIC,
     min_len: MANIFEST_MIN_LEN,
@@ -144,8 +144,8 @@ impl RowSlot {
 
 /// Encodes `manifest` as the complete contents of a manifest file.
 ///
-/// The manifest is checked first, as [`decode`] checks a stored one, and
-/// nothing is encoded if a check fails:
+/// The manifest is checked first, as [`decode_manifest`] checks a stored
+/// one, and nothing is encoded if a check fails:
 ///
 /// - [`ManifestEncodeError::TooManyPages`]: more than `u32::MAX` pages.
 /// - Then for each page entry in turn: [`ManifestEncodeError::TooManyRows`]
@@ -158,7 +158,7 @@ impl RowSlot {
 /// (Once the rules hold, a page has at most 4096 rows and there are fewer
 /// than `u32::MAX` pages, so the two count errors come only with an
 /// impossibly large manifest; the row total never overflows its `u64`.)
-pub(crate) fn encode(manifest: &Manifest) -> Result<Vec<u8>, ManifestEncodeError> {
+pub(crate) fn encode_manifest(manifest: &Manifest) -> Result<Vec<u8>, ManifestEncodeError> {
     let malformed = |rule| ManifestEncodeError::Malformed { rule };
     let pages = &manifest.pages;
     let page_count = u32::try_from(pages.len())
@@ -218,10 +218,10 @@ pub(crate) fn encode(manifest: &Manifest) -> Result<Vec<u8>, ManifestEncodeError
 
 /// Decodes the complete contents of a manifest file.
 ///
-/// First the checks every file gets, in the order of `Format::check`: the
-/// magic and the version (2), a length of at least 60 bytes, the trailing
-/// CRC32C (damage, a torn write and a cut or extended file all fail it),
-/// the flags. Then, in a manifest whose checksum verifies (one written
+/// First the checks every file gets, in the order of `FileFormat::check`:
+/// the magic and the version (2), a length of at least 60 bytes, the
+/// trailing CRC32C (damage, a torn write and a cut or extended file all
+/// fail it), the flags. Then, in a manifest whose checksum verifies (one written
 /// that way): for each page entry in turn,
 /// [`ManifestFault::EntryPastEnd`] if the entry (its fixed fields, then its
 /// rows by its row count) runs past the checksum, then
@@ -237,7 +237,7 @@ pub(crate) fn encode(manifest: &Manifest) -> Result<Vec<u8>, ManifestEncodeError
 /// page entry.
 ///
 /// Never panics, whatever `bytes` holds.
-pub fn decode(bytes: &[u8]) -> Result<Manifest, FileError> {
+pub fn decode_manifest(bytes: &[u8]) -> Result<Manifest, FileError> {
     let mut fields = FORMAT.check(bytes)?.fields;
     // The checks above leave at least the fixed fields to read.
     let schema_fingerprint = fields.u64();

@@ -12,10 +12,11 @@
 //! [`decode_header`]); frame `i` starts at [`frame_offset(i)`](frame_offset).
 //! Which frame holds which page, each frame's checksum ([`frame_crc`]) and
 //! where each page's live rows are is recorded in a [`Manifest`], written
-//! fresh at each checkpoint to the file [`manifest_name(generation)`](manifest_name)
-//! ([`encode`], [`decode`]). The byte layouts (format version 2 of both)
-//! and the rules are specified in `docs/format.md` at the repository root;
-//! a file of any other version is refused, an older one as such (no
+//! fresh at each checkpoint to the file
+//! [`manifest_name(generation)`](manifest_name) ([`encode_manifest`],
+//! [`decode_manifest`]). The byte layouts (format version 2 of both) and
+//! the rules are specified in `docs/format.md` at the repository root; a
+//! file of any other version is refused, an older one as such (no
 //! converter exists).
 //!
 //! # What the checks catch
@@ -31,9 +32,9 @@
 //! entries do not fit its length, or which breaks a rule (page ids
 //! ascending, one frame per page, rows aligned, inside the page, ascending
 //! and disjoint, the row total right) was written that way, and is
-//! reported as such, naming the page entry and the row. [`encode`] refuses
-//! exactly the manifests [`decode`] would refuse, with the same
-//! [`ManifestRule`].
+//! reported as such, naming the page entry and the row.
+//! [`encode_manifest`] refuses exactly the manifests [`decode_manifest`]
+//! would refuse, with the same [`ManifestRule`].
 //!
 //! What a frame holds is checked by its checksum only: the rows in it are
 //! validated (rkyv's `bytecheck`) by the caller before use.
@@ -49,8 +50,8 @@ mod tests;
 pub use error::{ManifestFault, ManifestRule, PageFileFault};
 pub use header::{FRAME_LEN, PAGE_FILE_NAME, frame_offset};
 pub(crate) use header::{HEADER_LEN, decode_header, encode_header, frame_crc};
-pub use manifest::{Manifest, PageEntry, RowSlot, decode, manifest_name};
-pub(crate) use manifest::{ROW_ALIGN, encode};
+pub use manifest::{Manifest, PageEntry, RowSlot, decode_manifest, manifest_name};
+pub(crate) use manifest::{ROW_ALIGN, encode_manifest};
 
 #[cfg(test)]
 pub(crate) use error::ManifestEncodeError;

@@ -376,10 +376,11 @@ impl Checkpointer {
         manifest.generation = generation;
         manifest.checkpoint_seq = seq;
         let path = self.dir.join(manifest_name(generation));
-        let bytes = pages::encode(&manifest).map_err(|source| PersistError::ManifestMismatch {
-            path: path.clone(),
-            detail: format!("cannot be encoded: {source}"),
-        })?;
+        let bytes =
+            pages::encode_manifest(&manifest).map_err(|source| PersistError::ManifestMismatch {
+                path: path.clone(),
+                detail: format!("cannot be encoded: {source}"),
+            })?;
         write_new_file(&*self.vfs, &self.dir, &path, &bytes)?;
 
         let meta = Meta {
@@ -390,7 +391,7 @@ impl Checkpointer {
             // `seq` among them, before this point: recovery refuses a log
             // that ends before it.
             log_synced_through: synced.max(state.meta.log_synced_through),
-            key_state: hook.key_state().map_err(|source| PersistError::KeyState {
+            largest_deleted_key: hook.key_state().map_err(|source| PersistError::KeyState {
                 path: self.dir.join(crate::meta::FILE_NAME),
                 source,
             })?,

@@ -64,11 +64,12 @@ pub(crate) fn recover<R: Row>(vfs: &dyn Vfs, dir: &Path) -> Result<Recovered<R>,
             obsolete.push(dir.join(name));
         }
     }
-    if !meta.key_state.is_empty() {
-        let pk = R::decode_pk(&meta.key_state).map_err(|source| PersistError::Restore {
-            path: dir.join(meta::FILE_NAME),
-            source: worktable_core::RestoreError::BadImage { source },
-        })?;
+    if !meta.largest_deleted_key.is_empty() {
+        let pk =
+            R::decode_pk(&meta.largest_deleted_key).map_err(|source| PersistError::Restore {
+                path: dir.join(meta::FILE_NAME),
+                source: worktable_core::RestoreError::BadImage { source },
+            })?;
         note_deleted(&mut restore, &mut deleted_max, pk);
     }
 
@@ -223,7 +224,7 @@ fn read_meta<R: Row>(vfs: &dyn Vfs, dir: &Path, names: &[String]) -> Result<Meta
                 checkpoint_seq: 0,
                 page_file_generation: 0,
                 log_synced_through: 0,
-                key_state: Vec::new(),
+                largest_deleted_key: Vec::new(),
                 schema: schema::stored(&R::SCHEMA),
             };
             write_meta(vfs, dir, &fresh)?;
@@ -318,7 +319,7 @@ fn load_checkpoint<R: Row>(
         }
         Err(source) => return Err(PersistError::io(&path, source)),
     };
-    let manifest = pages::decode(&bytes).map_err(|source| PersistError::Manifest {
+    let manifest = pages::decode_manifest(&bytes).map_err(|source| PersistError::Manifest {
         path: path.clone(),
         source,
     })?;

@@ -93,8 +93,9 @@ pub use stats::SimStats;
 use state::{Ino, Inode, State, WriteOp, entry};
 
 /// A simulated disk implementing [`Vfs`]; its model is described in this
-/// module's documentation (`src/vfs/sim.rs`). A cheap handle: clones share the same disk, so a test
-/// keeps one while a table holds another as `Arc<dyn Vfs>`.
+/// module's documentation (`src/vfs/sim.rs`). A cheap handle: clones share
+/// the same disk, so a test keeps one while a table holds another as
+/// `Arc<dyn Vfs>`.
 ///
 /// # Example
 ///

@@ -155,7 +155,7 @@ fn layout_matches_the_spec() {
         checkpoint_seq: u64::MAX - 1,
         page_file_generation: 9,
         log_synced_through: 0x0102_0304,
-        key_state: vec![0xaa, 0xbb, 0xcc],
+        largest_deleted_key: vec![0xaa, 0xbb, 0xcc],
         schema: StoredSchema::default(),
     };
     let bytes = encode(&meta).unwrap();
@@ -264,7 +264,7 @@ fn round_trips_at_the_limits() {
             checkpoint_seq: seq,
             page_file_generation: seq,
             log_synced_through: seq,
-            key_state,
+            largest_deleted_key: key_state,
             schema,
         };
         let bytes = encode(&meta).unwrap();
@@ -277,7 +277,7 @@ fn round_trips_at_the_limits() {
 fn largest_file_is_max_len_bytes() {
     let meta = Meta {
         table_name: "n".repeat(MAX_TABLE_NAME_LEN),
-        key_state: vec![4; MAX_KEY_STATE_LEN],
+        largest_deleted_key: vec![4; MAX_KEY_STATE_LEN],
         schema: schema_of_len(MAX_SCHEMA_LEN),
         ..sample()
     };
@@ -319,7 +319,7 @@ fn encoder_refuses_a_name_over_255_bytes() {
 fn encoder_refuses_a_key_state_over_65535_bytes() {
     for len in [MAX_KEY_STATE_LEN + 1, usize::from(u16::MAX) + 2] {
         let meta = Meta {
-            key_state: vec![0; len],
+            largest_deleted_key: vec![0; len],
             ..sample()
         };
         assert_eq!(
@@ -420,7 +420,7 @@ fn a_schema_description_reads_back_with_the_file() -> Result<(), Box<dyn std::er
         checkpoint_seq: 0,
         page_file_generation: 0,
         log_synced_through: 0,
-        key_state: Vec::new(),
+        largest_deleted_key: Vec::new(),
         schema: schema.clone(),
     };
     assert_eq!(decode(&encode(&meta)?)?.schema, schema);

@@ -48,7 +48,7 @@ fn a_second_write_replaces_the_first() {
     let next = Meta {
         checkpoint_seq: 1_000,
         page_file_generation: 4,
-        key_state: vec![1],
+        largest_deleted_key: vec![1],
         ..sample()
     };
     write_meta(dir.path(), &next);

@@ -47,7 +47,7 @@ fn keyed_by_id_and(other: &str, index: &str) -> StoredSchema {
 
 /// The metadata of table `orders` at checkpoint 41 of generation 3, with
 /// the default schema description.
-fn orders_at_41(log_synced_through: u64, key_state: &[u8]) -> Meta {
+fn orders_at_41(log_synced_through: u64, largest_deleted_key: &[u8]) -> Meta {
     Meta {
         archive_format: ArchiveFormat::current(),
         schema_fingerprint: 0x5eed,
@@ -55,7 +55,7 @@ fn orders_at_41(log_synced_through: u64, key_state: &[u8]) -> Meta {
         checkpoint_seq: 41,
         page_file_generation: 3,
         log_synced_through,
-        key_state: key_state.to_vec(),
+        largest_deleted_key: largest_deleted_key.to_vec(),
         schema: StoredSchema::default(),
     }
 }
@@ -69,7 +69,7 @@ fn sample() -> Meta {
         checkpoint_seq: 41,
         page_file_generation: 3,
         log_synced_through: 44,
-        key_state: 42u64.to_le_bytes().to_vec(),
+        largest_deleted_key: 42u64.to_le_bytes().to_vec(),
         schema: sample_schema(),
     }
 }
@@ -83,7 +83,7 @@ fn empty() -> Meta {
         checkpoint_seq: 0,
         page_file_generation: 0,
         log_synced_through: 0,
-        key_state: Vec::new(),
+        largest_deleted_key: Vec::new(),
         schema: StoredSchema::default(),
     }
 }

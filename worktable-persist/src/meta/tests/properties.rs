@@ -106,7 +106,7 @@ fn arb_meta() -> impl Strategy<Value = Meta> {
                 checkpoint_seq,
                 page_file_generation,
                 log_synced_through,
-                key_state,
+                largest_deleted_key: key_state,
                 schema,
             },
         )
@@ -116,7 +116,7 @@ proptest! {
     #[test]
     fn every_valid_meta_round_trips(meta in arb_meta()) {
         let bytes = encode(&meta).unwrap();
-        prop_assert!(bytes.len() >= MIN_LEN + meta.table_name.len() + meta.key_state.len());
+        prop_assert!(bytes.len() >= MIN_LEN + meta.table_name.len() + meta.largest_deleted_key.len());
         prop_assert!(bytes.len() <= MAX_LEN);
         prop_assert_eq!(decode(&bytes), Ok(meta));
     }
@@ -230,7 +230,7 @@ proptest! {
                 checkpoint_seq: 2,
                 page_file_generation: 3,
                 log_synced_through: 4,
-                key_state: Vec::new(),
+                largest_deleted_key: Vec::new(),
                 schema: StoredSchema::default(),
             }
         })

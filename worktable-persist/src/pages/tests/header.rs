@@ -8,7 +8,7 @@ use crate::file_error::{FileError, FileKind};
 use crate::format::{Alignment, ArchiveFormat, ArchiveFormatError, Endianness, OffsetWidth};
 use crate::pages::{
     FRAME_LEN, HEADER_LEN, PAGE_FILE_MAGIC, PAGE_FILE_NAME, PageFileFault, PageFileHeader,
-    decode_header, encode, encode_header, frame_crc, frame_offset,
+    decode_header, encode_header, encode_manifest, frame_crc, frame_offset,
 };
 
 /// Bytes 0..36 of a version 2 page file header, as `docs/format.md` shows
@@ -233,7 +233,7 @@ fn wrong_magic() {
             found: [0; 8]
         })
     );
-    let mut manifest = encode(&sample()).unwrap();
+    let mut manifest = encode_manifest(&sample()).unwrap();
     manifest.resize(HEADER_LEN, 0);
     assert_eq!(
         decode_header(&manifest),

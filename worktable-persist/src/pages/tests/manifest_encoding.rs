@@ -7,8 +7,9 @@ use crate::codec::FORMAT_VERSION;
 use crate::file_error::{FileError, FileKind};
 use crate::format::ArchiveFormat;
 use crate::pages::{
-    FRAME_LEN, MANIFEST_MAGIC, MANIFEST_MIN_LEN, Manifest, PageEntry, ROW_ALIGN, RowSlot, decode,
-    decode_header, encode, encode_header, frame_crc, frame_offset, manifest_name,
+    FRAME_LEN, MANIFEST_MAGIC, MANIFEST_MIN_LEN, Manifest, PageEntry, ROW_ALIGN, RowSlot,
+    decode_header, decode_manifest, encode_header, encode_manifest, frame_crc, frame_offset,
+    manifest_name,
 };
 
 /// A version 2 manifest, as `docs/format.md` shows it: fingerprint
@@ -85,7 +86,7 @@ fn encoded_len(manifest: &Manifest) -> usize {
 
 #[test]
 fn encoder_writes_the_version_2_fixture_byte_for_byte() {
-    assert_eq!(encode(&sample()).unwrap(), FIXTURE_V2);
+    assert_eq!(encode_manifest(&sample()).unwrap(), FIXTURE_V2);
     assert_eq!(
         bitwise_crc32c(&FIXTURE_V2[..100]).to_le_bytes(),
         FIXTURE_V2[100..]
@@ -94,7 +95,7 @@ fn encoder_writes_the_version_2_fixture_byte_for_byte() {
 
 #[test]
 fn version_2_fixture_decodes_to_its_fields() {
-    assert_eq!(decode(FIXTURE_V2), Ok(sample()));
+    assert_eq!(decode_manifest(FIXTURE_V2), Ok(sample()));
     assert_eq!(sample().row_count(), 3);
 }
 
@@ -105,7 +106,7 @@ fn version_1_fixture_is_refused_as_an_older_format() {
         bitwise_crc32c(&FIXTURE_V1[..100]).to_le_bytes(),
         FIXTURE_V1[100..]
     );
-    let err = decode(FIXTURE_V1).unwrap_err();
+    let err = decode_manifest(FIXTURE_V1).unwrap_err();
     assert_eq!(
         err,
         FileError::UnsupportedVersion {
@@ -131,12 +132,12 @@ fn manifest_without_pages_is_min_len_bytes() {
         frame_count: 0,
         pages: Vec::new(),
     };
-    let bytes = encode(&manifest).unwrap();
+    let bytes = encode_manifest(&manifest).unwrap();
     assert_eq!(MANIFEST_MIN_LEN, 60);
     assert_eq!(bytes.len(), MANIFEST_MIN_LEN);
     // Checked against an independent bitwise CRC32C.
     assert_eq!(bytes[56..], 0x0a94_c522_u32.to_le_bytes());
-    assert_eq!(decode(&bytes), Ok(manifest));
+    assert_eq!(decode_manifest(&bytes), Ok(manifest));
 }
 
 #[test]
@@ -151,7 +152,7 @@ fn layout_matches_the_spec() {
             entry(9, 1, 2, &[(0, 16), (16, 17), (48, 300)]),
         ],
     };
-    let bytes = encode(&manifest).unwrap();
+    let bytes = encode_manifest(&manifest).unwrap();
     assert_eq!(bytes.len(), 56 + (16 + 4) + (16 + 12) + 4);
     assert_eq!(bytes.len(), encoded_len(&manifest));
     assert_eq!(bytes[0..8], MANIFEST_MAGIC);
@@ -232,9 +233,9 @@ fn round_trips_at_the_limits() {
         },
     ];
     for manifest in cases {
-        let bytes = encode(&manifest).unwrap();
+        let bytes = encode_manifest(&manifest).unwrap();
         assert_eq!(bytes.len(), encoded_len(&manifest));
-        assert_eq!(decode(&bytes), Ok(manifest));
+        assert_eq!(decode_manifest(&bytes), Ok(manifest));
     }
 }
 
@@ -262,9 +263,9 @@ fn a_million_rows_round_trip() {
         pages,
     };
     assert_eq!(manifest.row_count(), 1 << 20);
-    let bytes = encode(&manifest).unwrap();
+    let bytes = encode_manifest(&manifest).unwrap();
     assert_eq!(bytes.len(), 60 + 256 * 16 + 4 * (1 << 20));
-    assert_eq!(decode(&bytes), Ok(manifest));
+    assert_eq!(decode_manifest(&bytes), Ok(manifest));
 }
 
 #[test]
@@ -287,9 +288,9 @@ fn a_manifest_reads_back_from_its_bytes() -> Result<(), Box<dyn std::error::Erro
             ],
         }],
     };
-    let bytes = encode(&manifest)?;
+    let bytes = encode_manifest(&manifest)?;
     assert_eq!(&bytes[..8], b"WTMANIF\0");
-    assert_eq!(decode(&bytes)?, manifest);
+    assert_eq!(decode_manifest(&bytes)?, manifest);
     assert_eq!(manifest.row_count(), 2);
     Ok(())
 }
@@ -305,7 +306,7 @@ fn a_checkpointed_page_is_found_through_its_manifest() -> Result<(), Box<dyn std
     assert_eq!(frame_offset(0), file.len() as u64);
     file.extend_from_slice(&body);
 
-    let manifest = encode(&Manifest {
+    let manifest = encode_manifest(&Manifest {
         schema_fingerprint: 0x5eed,
         generation: 1,
         checkpoint_seq: 7,
@@ -323,7 +324,7 @@ fn a_checkpointed_page_is_found_through_its_manifest() -> Result<(), Box<dyn std
         decode_header(&file)?.archive_format,
         ArchiveFormat::current()
     );
-    let manifest = decode(&manifest)?;
+    let manifest = decode_manifest(&manifest)?;
     for entry in &manifest.pages {
         let at = frame_offset(entry.frame) as usize;
         let frame = &file[at..at + FRAME_LEN];

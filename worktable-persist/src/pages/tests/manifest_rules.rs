@@ -1,12 +1,13 @@
 //! The rules of a manifest: each broken rule, in a manifest whose checksum
 //! verifies, is its own `Malformed` error naming the page entry, the row
 //! and the byte offset; the encoder refuses the same manifest with the same
-//! fault.
+//! rule.
 
 use super::{entry, put_u64, reseal, sample, write_unchecked};
 use crate::file_error::FileError;
 use crate::pages::{
-    Manifest, ManifestEncodeError, ManifestFault, ManifestRule, PageEntry, decode, encode,
+    Manifest, ManifestEncodeError, ManifestFault, ManifestRule, PageEntry, decode_manifest,
+    encode_manifest,
 };
 
 /// A manifest with 8 frames and the given pages.
@@ -18,27 +19,30 @@ fn with_pages(pages: Vec<PageEntry>) -> Manifest {
     }
 }
 
-/// Asserts that `manifest` breaks the rule `fault`: as stored (with a valid
+/// Asserts that `manifest` breaks `rule`: as stored (with a valid
 /// checksum) it decodes to `Malformed` at `offset`, and the encoder refuses
-/// it with the same fault.
+/// it with the same rule.
 #[track_caller]
-fn assert_breaks(manifest: &Manifest, offset: usize, fault: ManifestRule) {
+fn assert_breaks(manifest: &Manifest, offset: usize, rule: ManifestRule) {
     assert_eq!(
-        decode(&write_unchecked(manifest)),
+        decode_manifest(&write_unchecked(manifest)),
         Err(FileError::Manifest(ManifestFault::Malformed {
             offset,
-            rule: fault
+            rule
         }))
     );
     assert_eq!(
-        encode(manifest),
-        Err(ManifestEncodeError::Malformed { rule: fault })
+        encode_manifest(manifest),
+        Err(ManifestEncodeError::Malformed { rule })
     );
 }
 
 #[test]
 fn unchecked_writer_matches_the_encoder() {
-    assert_eq!(write_unchecked(&sample()), encode(&sample()).unwrap());
+    assert_eq!(
+        write_unchecked(&sample()),
+        encode_manifest(&sample()).unwrap()
+    );
 }
 
 #[test]
@@ -263,7 +267,10 @@ fn rows_stay_inside_their_page() {
     // Exactly to the end is inside.
     for (offset, len) in [(65_520, 16), (0, u16::MAX), (32_768, 32_768)] {
         let manifest = with_pages(vec![entry(0, 0, 0, &[(offset, len)])]);
-        assert_eq!(decode(&encode(&manifest).unwrap()), Ok(manifest));
+        assert_eq!(
+            decode_manifest(&encode_manifest(&manifest).unwrap()),
+            Ok(manifest)
+        );
     }
     assert_eq!(
         ManifestRule::RowPastPageEnd {
@@ -321,7 +328,10 @@ fn rows_ascend_without_overlapping() {
         entry(0, 0, 0, &[(0, 17), (32, 16), (48, 1)]),
         entry(1, 1, 0, &[(0, 1)]),
     ]);
-    assert_eq!(decode(&encode(&manifest).unwrap()), Ok(manifest));
+    assert_eq!(
+        decode_manifest(&encode_manifest(&manifest).unwrap()),
+        Ok(manifest)
+    );
     assert_eq!(
         ManifestRule::RowOverlap {
             page: 0,
@@ -337,19 +347,19 @@ fn rows_ascend_without_overlapping() {
 
 #[test]
 fn row_count_is_the_rows_of_the_entries() {
-    let mut bytes = encode(&sample()).unwrap();
+    let mut bytes = encode_manifest(&sample()).unwrap();
     for stored in [0, 2, 4, u64::MAX] {
         put_u64(&mut bytes, 48, stored);
         reseal(&mut bytes);
         assert_eq!(
-            decode(&bytes),
+            decode_manifest(&bytes),
             Err(FileError::Manifest(ManifestFault::Malformed {
                 offset: 48,
                 rule: ManifestRule::RowCountMismatch { stored, counted: 3 }
             }))
         );
     }
-    let err = decode(&bytes).unwrap_err();
+    let err = decode_manifest(&bytes).unwrap_err();
     assert_eq!(
         err.to_string(),
         "manifest has a valid checksum but breaks a rule at byte offset 48: the manifest's row count is 18446744073709551615 (bytes 48..56), but its page entries hold 3 rows; it was written that way"
@@ -357,7 +367,7 @@ fn row_count_is_the_rows_of_the_entries() {
 }
 
 #[test]
-fn rules_are_checked_in_manifest_order() {
+fn a_pages_own_fields_are_checked_before_its_rows() {
     // A page's own fields before its rows: page id repeated, and an empty
     // row.
     assert_breaks(
@@ -389,6 +399,10 @@ fn rules_are_checked_in_manifest_order() {
             frame_count: 8,
         },
     );
+}
+
+#[test]
+fn rows_are_checked_in_order_before_later_pages_and_shared_frames() {
     // A row's length before its alignment before its end before overlap.
     assert_breaks(
         &with_pages(vec![entry(0, 0, 0, &[(32, 1), (65_535, 0)])]),

@@ -541,7 +541,7 @@ async fn metadata_naming_another_table_is_refused() {
         checkpoint_seq: 0,
         page_file_generation: 0,
         log_synced_through: 0,
-        key_state: Vec::new(),
+        largest_deleted_key: Vec::new(),
         schema: StoredSchema::default(),
     };
     meta::write_atomically(
