@@ -47,7 +47,7 @@
 //!
 //! - **A record whose checksum verifies but which breaks a rule** (image
 //!   lengths disagreeing with the body length, an image over
-//!   [`MAX_IMAGE_LEN`], unknown kind, images that are not the ones the kind
+//!   65,535 bytes, unknown kind, images that are not the ones the kind
 //!   carries, non-zero reserved bytes, `durable_below > seq`, sequence
 //!   number out of order) was written that way; a crash cannot produce it.
 //!   [`LogFault::Malformed`].
@@ -63,9 +63,9 @@
 //!   `durable_below` greater than the damaged record's sequence number, the
 //!   damaged record had been synced: [`LogFault::Corrupt`]. Otherwise
 //!   everything from the damaged record on was written after the last
-//!   completed fsync: [`End::TornTail`], and those bytes are dropped. If the
+//!   completed fsync: `End::TornTail`, and those bytes are dropped. If the
 //!   bytes from the damaged record on are all zero, the end is
-//!   [`End::ZeroFilled`] (preallocated or never-written space).
+//!   `End::ZeroFilled` (preallocated or never-written space).
 //!
 //! Why a later valid record alone does not prove corruption: a write that
 //! is not yet synced reaches the disk page by page, in any order. A crash
@@ -87,9 +87,9 @@
 //! - Stamp each record with the durable mark current when it is encoded
 //!   (records with a smaller seq have been fsync'd), never more.
 //! - Before appending to a segment that was scanned, truncate it to
-//!   [`Tail::valid_len`] (or zero everything after it) and sync, so new
+//!   `Tail::valid_len` (or zero everything after it) and sync, so new
 //!   records are never followed by bytes of an earlier attempt.
-//! - Start the next segment at [`Tail::next_seq`].
+//! - Start the next segment at `Tail::next_seq`.
 
 mod error;
 mod record;

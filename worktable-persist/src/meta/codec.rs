@@ -6,7 +6,7 @@
 //! page_file_generation: u64 | log_synced_through: u64 | key_state_len: u16
 //! | key_state | schema_len: u32 | schema | crc: u32`, the checksum being
 //! CRC32C of everything before it, and the schema being a
-//! [`StoredSchema`] encoded as [`schema`](super::schema) says.
+//! [`StoredSchema`] encoded as [`super::schema`] says.
 //! `docs/format.md` has the table of offsets.
 
 use super::error::{MetadataEncodeError, MetadataFault, MetadataField};

@@ -40,7 +40,7 @@ pub const FILE_NAME: &str = "meta";
 ///
 /// The caller must not run two replacements of the same `name` at once:
 /// they would share `name.tmp`. A table directory has one writer, the
-/// holder of its [`DirLock`](crate::vfs::dir_lock::DirLock).
+/// holder of its directory lock (`DirLock`).
 ///
 /// # Errors
 ///
