@@ -66,7 +66,11 @@
 //! and records the rkyv [archive format](format::ArchiveFormat) its rows
 //! were written in: a build whose rkyv archives rows differently refuses
 //! the directory with [`OpenError::ArchiveFormat`]. Byte layouts are in
-//! `docs/format.md`.
+//! `docs/format.md`. A file whose bytes are not a file this build reads
+//! (another kind of file, another format version, damage, a field that
+//! breaks the format) is refused with the [`OpenError`] of that file,
+//! whose source, a [`FileError`](file_error::FileError), says what is
+//! wrong and where.
 //!
 //! # Checkpoints
 //!
@@ -208,40 +212,73 @@
 //!   takes effect after the log has synced every change its pages may
 //!   hold). [`PersistentTable::close`] reports the failure too.
 //!
-//! Every [`PersistError`] message carries its reason (e.g. "No space left
-//! on device"), and `source()` gives it as a typed error.
+//! # Errors
+//!
+//! Each operation has its own error type: [`OpenError`] (opening and
+//! recovery), [`WriteError`] (the log could not take a write: the source of
+//! the `TableError` a write gets, and what [`Health`] reports),
+//! [`CheckpointError`] (`checkpoint`, `close`) and [`ResumeError`]
+//! (`subscribe_from`). [`PersistError`] holds any of them, for code that
+//! handles them alike; each converts into it with `?`. Every message
+//! carries its reason (e.g. "No space left on device"), and `source()`
+//! gives it as a typed error; what is wrong with a file's bytes is a
+//! [`FileError`](file_error::FileError).
 //!
 //! # Internals
 //!
-//! The on-disk codecs are hidden modules, not a stable API: the write-ahead
-//! log's codec (`log`), the metadata file's codec and its atomic
-//! replacement (`meta`), the page file header and manifest codecs
-//! (`pages`), the exclusive lock on a table directory (`dir_lock`), and the
-//! file-system layer (`vfs`: the real file system, whose page-file mapping
-//! carries the soundness argument, and a simulated disk for power-loss
-//! tests).
+//! Everything but the types above (and [`file_error`] and [`format`](mod@format)) is
+//! private to the crate, in modules that follow the layers of a table
+//! directory:
+//!
+//! - `codec`: what the four file formats share: a little-endian reader and
+//!   writer, and the checks every file's start gets (magic, format version,
+//!   length, CRC32C, flags);
+//! - `log`, `meta`, `pages`: the codecs of the write-ahead log segments, of
+//!   the metadata file (with its atomic replacement), and of the page file
+//!   header and the checkpoint manifests; their errors are
+//!   [`file_error`]'s;
+//! - `vfs`: the file-system layer: the real file system, whose page-file
+//!   mapping carries the soundness argument; the exclusive lock on a table
+//!   directory; and a simulated disk that loses unsynced writes in a power
+//!   cut and injects I/O failures;
+//! - `table`: [`PersistentTable`]: recovery, the log writer, checkpoints.
+//!
+//! # The `testing` feature
+//!
+//! The crate's integration tests cut the power on the simulated disk,
+//! inject I/O faults, and read or craft a table's files byte by byte. The
+//! `testing` feature exposes what they need, as the module `testing`: the
+//! file-system layer and the simulated disk (`testing::vfs`), the codec
+//! entry points they use (`testing::log`, `testing::meta`,
+//! `testing::pages`), the log writer's counters (`testing::LogStats`, from
+//! `PersistentTable::log_stats`), and `PersistentTable::open_in` and
+//! `open_migrating_in`, which open a table on a given file system. The
+//! crate turns the feature on for its own tests (a dev-dependency on
+//! itself); it is not a stable API, and not meant for use outside tests.
 
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+mod codec;
 #[cfg(test)]
 mod damage;
-#[doc(hidden)]
-pub mod dir_lock;
+pub mod file_error;
 pub mod format;
-#[doc(hidden)]
-pub mod log;
-#[doc(hidden)]
-pub mod meta;
-#[doc(hidden)]
-pub mod pages;
+// Without the `testing` feature nothing re-exports the `pub` items of these
+// modules (see `testing`): they are crate-private all the same.
+#[cfg_attr(not(feature = "testing"), allow(unreachable_pub))]
+mod log;
+#[cfg_attr(not(feature = "testing"), allow(unreachable_pub))]
+mod meta;
+#[cfg_attr(not(feature = "testing"), allow(unreachable_pub))]
+mod pages;
+#[cfg_attr(not(feature = "testing"), allow(unreachable_pub))]
 mod table;
-mod version;
-#[doc(hidden)]
-pub mod vfs;
+#[cfg(feature = "testing")]
+pub mod testing;
+#[cfg_attr(not(feature = "testing"), allow(unreachable_pub))]
+mod vfs;
 
-#[doc(hidden)]
-pub use table::LogStats;
 pub use table::{
     CheckpointError, CheckpointReport, Durability, Health, OpenError, Options, PersistError,
     PersistentTable, ResumeError, SchemaDifference, WriteError,

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 use common::{Item, ItemV2, item, manual, migrate};
 use worktable_persist::format::{ArchiveFormat, Endianness};
-use worktable_persist::log::{self, SegmentHeader, encode_header, encode_record};
+use worktable_persist::testing::log::{self, SegmentHeader, encode_header, encode_record};
 use worktable_persist::{OpenError, PersistentTable};
 
 /// This build's format, but big-endian.

@@ -37,8 +37,9 @@ use common::{
     Item, Op, Rng, Script, SeedGuard, State, apply, diff, dump, manual, open_on, read_state,
     recover_state, release, seeds,
 };
-use worktable_persist::log::{self, HEADER_LEN, LogError};
-use worktable_persist::vfs::{Fault, SimFs};
+use worktable_persist::file_error::{FileError, LogFault};
+use worktable_persist::testing::log::{self, HEADER_LEN};
+use worktable_persist::testing::vfs::{Fault, SimFs};
 use worktable_persist::{OpenError, PersistentTable};
 
 /// A table directory and everything needed to judge a recovery of it.
@@ -467,13 +468,13 @@ fn a_damaged_synced_record_followed_by_intact_ones_is_an_error_not_a_loss() {
                 match open_on::<Item>(&image, manual()).unwrap() {
                     Err(OpenError::Log {
                         path,
-                        source: LogError::Corrupt { .. },
+                        source: FileError::Log(LogFault::Corrupt { .. }),
                     }) if last => assert_eq!(path, segment.path),
                     // A middle segment: damage in its last record is a
                     // torn tail there, which leaves a gap before the next.
                     Err(OpenError::Log {
                         path,
-                        source: LogError::Corrupt { .. },
+                        source: FileError::Log(LogFault::Corrupt { .. }),
                     })
                     | Err(OpenError::LogGap { path, .. })
                         if !last =>

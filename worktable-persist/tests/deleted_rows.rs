@@ -9,9 +9,10 @@
 use std::path::Path;
 
 use worktable_core::prelude::*;
-use worktable_persist::pages::{self, FRAME_LEN, PAGE_FILE_NAME};
-use worktable_persist::vfs::RealFs;
-use worktable_persist::{Durability, Options, PersistentTable, meta};
+use worktable_persist::testing::meta;
+use worktable_persist::testing::pages::{self, FRAME_LEN, PAGE_FILE_NAME};
+use worktable_persist::testing::vfs::RealFs;
+use worktable_persist::{Durability, Options, PersistentTable};
 
 #[derive(Table, Archive, Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[rkyv(crate = worktable_core::rkyv)]
@@ -68,7 +69,7 @@ fn files_with_secret(dir: &Path) -> Vec<String> {
 fn used_frames_hold_secret(dir: &Path) -> bool {
     let stored = meta::read(&RealFs, dir, meta::FILE_NAME).unwrap();
     let manifest = std::fs::read(dir.join(pages::manifest_name(stored.page_file_generation)))
-        .map(|bytes| pages::decode(&bytes).unwrap())
+        .map(|bytes| pages::decode_manifest(&bytes).unwrap())
         .unwrap();
     let file = std::fs::read(dir.join(PAGE_FILE_NAME)).unwrap();
     manifest.pages.iter().any(|page| {

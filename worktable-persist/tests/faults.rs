@@ -36,7 +36,7 @@ use common::{
     Item, Op, Rng, Script, SeedGuard, State, Tap, TapOp, apply, chain, diff, dir, injected,
     is_log_failure, is_refused, is_unlogged, manual, open_on, recover_state, release, seeds,
 };
-use worktable_persist::vfs::{Fault, PowerCut, SimFs};
+use worktable_persist::testing::vfs::{Fault, PowerCut, SimFs};
 use worktable_persist::{CheckpointError, PersistentTable, WriteError};
 
 const MODES: [PowerCut; 3] = [PowerCut::KeepSynced, PowerCut::Prefix, PowerCut::Scatter];

@@ -47,7 +47,7 @@ use common::{
     manual, migrate, no_panic, open_on, read_state, recover_state, release, seeds,
 };
 use worktable_core::storage::{self, PageId};
-use worktable_persist::vfs::{PowerCut, SimFs};
+use worktable_persist::testing::vfs::{PowerCut, SimFs};
 use worktable_persist::{Durability, OpenError, Options, PersistentTable};
 
 const MODES: [PowerCut; 3] = [PowerCut::KeepSynced, PowerCut::Prefix, PowerCut::Scatter];

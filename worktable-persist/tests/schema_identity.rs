@@ -7,7 +7,7 @@ mod common;
 
 use common::{Item, item, manual};
 use worktable_core::prelude::*;
-use worktable_persist::meta::{DecodeError, MetaError};
+use worktable_persist::file_error::{FileError, FileKind};
 use worktable_persist::{OpenError, PersistentTable, SchemaDifference};
 
 /// Another table's row type.
@@ -111,10 +111,15 @@ fn a_directory_of_an_older_format_is_refused_as_such() {
     let error = PersistentTable::<Item>::open(dir.path(), manual()).unwrap_err();
     let message = error.to_string();
     match &error {
-        OpenError::Meta(MetaError::Decode {
-            source: DecodeError::UnsupportedVersion { found, supported },
+        OpenError::Meta {
+            source:
+                FileError::UnsupportedVersion {
+                    file: FileKind::Metadata,
+                    found,
+                    supported,
+                },
             ..
-        }) => assert_eq!((*found, *supported), (1, 2)),
+        } => assert_eq!((*found, *supported), (1, 2)),
         other => panic!("expected an unsupported version, got {other:?}"),
     }
     assert!(

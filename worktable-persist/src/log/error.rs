@@ -1,74 +1,20 @@
-//! Errors of the log codec: one enum for decoding, one for encoding.
+//! Errors of the log codec: what is wrong with a stored segment past the
+//! checks every file gets, and why a record cannot be encoded.
 //!
 //! Messages name the byte offset in the segment; the caller adds the path.
 
 use super::record::{ImageRole, RecordFault, RecordKind};
-use crate::format::ArchiveFormatError;
-use crate::version;
 
-/// Why a log segment cannot be read.
+/// What is wrong with a log segment past the checks every file gets
+/// (length, magic, version, checksum, flags, archive format: see
+/// [`FileError`](crate::file_error::FileError)).
 ///
-/// Returned by [`decode_header`](super::decode_header),
-/// [`scan`](fn@super::scan) and [`Records::finish`](super::Records::finish). A
-/// torn tail is *not* an error: it is reported as
-/// [`End::TornTail`](super::End::TornTail) with the records before it.
+/// Returned inside [`FileError::Log`](crate::file_error::FileError::Log). A
+/// torn tail is *not* an error: the records before it are kept and the
+/// rest is cut off (see the [crate documentation](crate#a-damaged-log)).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
-pub enum LogError {
-    /// The segment is shorter than its 48-byte header.
-    #[error(
-        "log segment is {len} bytes long, shorter than its {header_len}-byte header",
-        header_len = super::HEADER_LEN
-    )]
-    HeaderTooShort {
-        /// The segment's length.
-        len: usize,
-    },
-    /// The segment does not start with `b"WTLOG\0\0\0"`.
-    #[error("not a log segment: bytes 0..8 are \"{}\", not the log magic \"WTLOG\\0\\0\\0\"", found.escape_ascii())]
-    BadMagic {
-        /// The first 8 bytes.
-        found: [u8; 8],
-    },
-    /// The header's format version is not the one this build reads: an
-    /// older version (no converter exists), or a newer one.
-    #[error(
-        "{}",
-        version::UnsupportedVersion { file: "log segment", found: *found, supported: *supported }
-    )]
-    UnsupportedVersion {
-        /// The stored version.
-        found: u32,
-        /// The version this build reads.
-        supported: u32,
-    },
-    /// The header checksum does not match bytes 0..40.
-    #[error(
-        "log segment header is damaged: checksum at byte offset 40 is {stored:#010x}, but bytes 0..40 sum to {computed:#010x}"
-    )]
-    HeaderChecksum {
-        /// The stored checksum.
-        stored: u32,
-        /// The checksum of bytes 0..40.
-        computed: u32,
-    },
-    /// The header sets flags, none of which version 2 defines.
-    #[error(
-        "log segment header sets flags {flags:#010x} (bytes 12..16), which this build does not know"
-    )]
-    UnsupportedFlags {
-        /// The stored flags.
-        flags: u32,
-    },
-    /// The header's archive format (bytes 32..36) is not one: its checksum
-    /// verifies, so it was written that way.
-    #[error(
-        "log segment header has a valid checksum but its archive format (bytes 32..36) is not one: {reason}; it was written that way"
-    )]
-    ArchiveFormat {
-        /// What is wrong with the 4 bytes.
-        reason: ArchiveFormatError,
-    },
+pub enum LogFault {
     /// The header's reserved bytes (36..40) are not zero: its checksum
     /// verifies, so it was written that way.
     #[error(
@@ -118,7 +64,7 @@ pub enum EncodeError {
     /// A row image is longer than a record can carry.
     #[error(
         "{image} is {len} bytes long; a log record carries images of at most {max} bytes",
-        max = super::MAX_IMAGE_LEN
+        max = super::record::MAX_IMAGE_LEN
     )]
     ImageTooLong {
         /// Which image.

@@ -1,10 +1,10 @@
 //! The write-ahead log's on-disk codec: segment headers and change records,
 //! encoded and decoded without any I/O.
 //!
-//! **Not a stable API.** The module is public (and hidden from the docs) so
-//! its examples run as doctests and nothing in it needs a dead-code
-//! allowance until the durable table uses it; the crate's API will be the
-//! durable table, not this codec.
+//! Private to the crate; the tests reach what they need of it through
+//! `crate::testing` (the `testing` feature). Its errors are
+//! [`FileError`](crate::file_error::FileError)'s, and the checks every
+//! file's start gets are [`codec`](crate::codec)'s.
 //!
 //! A log is a sequence of segment files. A segment is a 48-byte header
 //! ([`SegmentHeader`], [`encode_header`], [`decode_header`]) followed by
@@ -18,8 +18,9 @@
 //! # Example
 //!
 //! ```
+//! use worktable_persist::file_error::RecordKind;
 //! use worktable_persist::format::ArchiveFormat;
-//! use worktable_persist::log::{End, RecordKind, SegmentHeader, encode_header, encode_record, scan};
+//! use worktable_persist::testing::log::{End, SegmentHeader, encode_header, encode_record, scan};
 //!
 //! let header = SegmentHeader {
 //!     schema_fingerprint: 0x5eed,
@@ -46,10 +47,10 @@
 //!
 //! - **A record whose checksum verifies but which breaks a rule** (image
 //!   lengths disagreeing with the body length, an image over
-//!   [`MAX_IMAGE_LEN`], unknown kind, images that are not the ones the kind
+//!   65,535 bytes, unknown kind, images that are not the ones the kind
 //!   carries, non-zero reserved bytes, `durable_below > seq`, sequence
 //!   number out of order) was written that way; a crash cannot produce it.
-//!   [`LogError::Malformed`].
+//!   [`LogFault::Malformed`].
 //! - **A torn or damaged record** (frame cut short, body length out of
 //!   range, body past the end, checksum mismatch) is what a crash leaves in
 //!   bytes written after the last fsync that completed. It is also what
@@ -60,11 +61,11 @@
 //!   fsync'd. If a valid record after the damaged one (at any byte offset,
 //!   with a sequence number at least the damaged one's) has
 //!   `durable_below` greater than the damaged record's sequence number, the
-//!   damaged record had been synced: [`LogError::Corrupt`]. Otherwise
+//!   damaged record had been synced: [`LogFault::Corrupt`]. Otherwise
 //!   everything from the damaged record on was written after the last
-//!   completed fsync: [`End::TornTail`], and those bytes are dropped. If the
+//!   completed fsync: `End::TornTail`, and those bytes are dropped. If the
 //!   bytes from the damaged record on are all zero, the end is
-//!   [`End::ZeroFilled`] (preallocated or never-written space).
+//!   `End::ZeroFilled` (preallocated or never-written space).
 //!
 //! Why a later valid record alone does not prove corruption: a write that
 //! is not yet synced reaches the disk page by page, in any order. A crash
@@ -86,12 +87,11 @@
 //! - Stamp each record with the durable mark current when it is encoded
 //!   (records with a smaller seq have been fsync'd), never more.
 //! - Before appending to a segment that was scanned, truncate it to
-//!   [`Tail::valid_len`] (or zero everything after it) and sync, so new
+//!   `Tail::valid_len` (or zero everything after it) and sync, so new
 //!   records are never followed by bytes of an earlier attempt.
-//! - Start the next segment at [`Tail::next_seq`].
+//! - Start the next segment at `Tail::next_seq`.
 
 mod error;
-mod le;
 mod record;
 mod scan;
 mod segment;
@@ -99,10 +99,19 @@ mod segment;
 #[cfg(test)]
 mod tests;
 
-pub use error::{EncodeError, LogError};
-pub use record::{
-    BODY_HEADER_LEN, FRAME_LEN, ImageRole, MAX_IMAGE_LEN, Record, RecordFault, RecordKind,
-    encode_record,
-};
-pub use scan::{End, Records, Scan, Tail, scan};
-pub use segment::{FORMAT_VERSION, HEADER_LEN, MAGIC, SegmentHeader, decode_header, encode_header};
+pub use error::LogFault;
+pub use record::{ImageRole, Record, RecordFault, RecordKind, encode_record};
+pub(crate) use scan::Records;
+pub use scan::scan;
+pub(crate) use segment::decode_header;
+pub use segment::{HEADER_LEN, SegmentHeader, encode_header};
+
+// Named only by the tests, and by `crate::testing`.
+#[cfg(any(test, feature = "testing"))]
+pub use error::EncodeError;
+#[cfg(test)]
+pub(crate) use record::{BODY_HEADER_LEN, FRAME_LEN, MAX_IMAGE_LEN};
+#[cfg(any(test, feature = "testing"))]
+pub use scan::{End, Scan, Tail};
+#[cfg(test)]
+pub(crate) use segment::MAGIC;

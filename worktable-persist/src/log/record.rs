@@ -9,17 +9,17 @@
 use std::fmt;
 
 use super::error::EncodeError;
-use super::le::{le_u32, take};
 use super::segment::SegmentHeader;
+use crate::codec::{Put, Reader};
 
 /// Length of a record's frame: `body_len` and `crc`.
-pub const FRAME_LEN: usize = 8;
+pub(crate) const FRAME_LEN: usize = 8;
 
 /// Length of the fixed part of a body, before the images.
-pub const BODY_HEADER_LEN: usize = 28;
+pub(crate) const BODY_HEADER_LEN: usize = 28;
 
 /// The longest row image a record can carry, before or after.
-pub const MAX_IMAGE_LEN: usize = u16::MAX as usize;
+pub(crate) const MAX_IMAGE_LEN: usize = u16::MAX as usize;
 
 /// The shortest `body_len` the framing accepts (no image; only a
 /// checksum-valid record can then be found to break a rule).
@@ -49,14 +49,7 @@ pub enum RecordKind {
 
 impl RecordKind {
     /// The kind stored as `byte`, if it is one.
-    ///
-    /// ```
-    /// use worktable_persist::log::RecordKind;
-    ///
-    /// assert_eq!(RecordKind::from_byte(3), Some(RecordKind::Delete));
-    /// assert_eq!(RecordKind::from_byte(0), None);
-    /// ```
-    pub fn from_byte(byte: u8) -> Option<Self> {
+    pub(crate) fn from_byte(byte: u8) -> Option<Self> {
         match byte {
             1 => Some(Self::Insert),
             2 => Some(Self::Update),
@@ -142,8 +135,9 @@ impl<'a> Record<'a> {
     /// key is removed).
     ///
     /// ```
+    /// use worktable_persist::file_error::RecordKind;
     /// use worktable_persist::format::ArchiveFormat;
-    /// use worktable_persist::log::{RecordKind, SegmentHeader, encode_header, encode_record, scan};
+    /// use worktable_persist::testing::log::{SegmentHeader, encode_header, encode_record, scan};
     ///
     /// let header = SegmentHeader {
     ///     schema_fingerprint: 7,
@@ -158,6 +152,7 @@ impl<'a> Record<'a> {
     /// assert_eq!(rows, [b"new", b"new"]);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
+    #[cfg(any(test, feature = "testing"))]
     pub fn row(&self) -> &'a [u8] {
         match self.kind {
             RecordKind::Insert | RecordKind::Update => self.after,
@@ -216,7 +211,7 @@ pub enum RecordFault {
         /// The stored `after_len`.
         after_len: u32,
     },
-    /// An image is longer than [`MAX_IMAGE_LEN`].
+    /// An image is longer than a record carries: 65,535 bytes.
     #[error("{image} is {len} bytes long, over the maximum of {MAX_IMAGE_LEN}")]
     ImageTooLong {
         /// Which image.
@@ -273,6 +268,13 @@ pub enum RecordFault {
 impl RecordFault {
     /// Whether a torn or damaged write can produce this fault. The others
     /// come from a record whose checksum verifies.
+    ///
+    /// ```
+    /// use worktable_persist::file_error::RecordFault;
+    ///
+    /// assert!(RecordFault::ChecksumMismatch { stored: 1, computed: 2 }.is_damage());
+    /// assert!(!RecordFault::SeqMismatch { expected: 5, found: 7 }.is_damage());
+    /// ```
     pub fn is_damage(&self) -> bool {
         matches!(
             self,
@@ -299,7 +301,7 @@ impl RecordFault {
 /// In this order:
 ///
 /// - [`EncodeError::ImageTooLong`] if `before`, then if `after`, is longer
-///   than [`MAX_IMAGE_LEN`] (65,535) bytes.
+///   than 65,535 bytes.
 /// - [`EncodeError::ShapeMismatch`] if the images are not the ones `kind`
 ///   carries.
 /// - [`EncodeError::DurableBeyondSeq`] if `durable_below > seq`.
@@ -309,8 +311,9 @@ impl RecordFault {
 /// # Example
 ///
 /// ```
+/// use worktable_persist::file_error::RecordKind;
 /// use worktable_persist::format::ArchiveFormat;
-/// use worktable_persist::log::{RecordKind, SegmentHeader, encode_header, encode_record, scan};
+/// use worktable_persist::testing::log::{SegmentHeader, encode_header, encode_record, scan};
 ///
 /// let header = SegmentHeader {
 ///     schema_fingerprint: 7,
@@ -360,29 +363,27 @@ pub fn encode_record(
     let after_len = after.len() as u32;
     let body_len = MIN_BODY_LEN + before_len + after_len;
 
-    let len_bytes = body_len.to_le_bytes();
-    let mut body_header = [0u8; BODY_HEADER_LEN];
-    let (seq_bytes, rest) = body_header.split_at_mut(8);
-    seq_bytes.copy_from_slice(&seq.to_le_bytes());
-    let (durable_bytes, rest) = rest.split_at_mut(8);
-    durable_bytes.copy_from_slice(&durable_below.to_le_bytes());
-    let (kind_and_reserved, rest) = rest.split_at_mut(4);
-    kind_and_reserved.copy_from_slice(&[kind as u8, 0, 0, 0]);
-    let (before_len_bytes, after_len_bytes) = rest.split_at_mut(4);
-    before_len_bytes.copy_from_slice(&before_len.to_le_bytes());
-    after_len_bytes.copy_from_slice(&after_len.to_le_bytes());
-
-    let crc = crc32c::crc32c_append(header.checksum(), &len_bytes);
-    let crc = crc32c::crc32c_append(crc, &body_header);
-    let crc = crc32c::crc32c_append(crc, before);
-    let crc = crc32c::crc32c_append(crc, after);
-
+    let start = out.len();
     out.reserve(FRAME_LEN + BODY_HEADER_LEN + before.len() + after.len());
-    out.extend_from_slice(&len_bytes);
-    out.extend_from_slice(&crc.to_le_bytes());
-    out.extend_from_slice(&body_header);
-    out.extend_from_slice(before);
-    out.extend_from_slice(after);
+    out.put_u32(body_len);
+    out.put_u32(0); // the checksum, set below once the body is written
+    out.put_u64(seq);
+    out.put_u64(durable_below);
+    out.put_u8(kind as u8);
+    out.put_zeros(3); // reserved
+    out.put_u32(before_len);
+    out.put_u32(after_len);
+    out.put(before);
+    out.put(after);
+
+    // The record just written: its frame is there.
+    let record = out.get_mut(start..).unwrap_or_default();
+    if let Some((frame, body)) = record.split_at_mut_checked(FRAME_LEN) {
+        let (len_bytes, crc_bytes) = frame.split_at_mut(4);
+        let crc = crc32c::crc32c_append(header.checksum(), len_bytes);
+        let crc = crc32c::crc32c_append(crc, body);
+        crc_bytes.copy_from_slice(&crc.to_le_bytes());
+    }
     Ok(())
 }
 
@@ -401,25 +402,26 @@ impl<'a> Frame<'a> {
     /// Reads the frame at the start of `rest` (the bytes from the record's
     /// offset to the end of the segment).
     pub(crate) fn read(rest: &'a [u8]) -> Result<Self, RecordFault> {
-        let Some((frame, after)) = rest.split_first_chunk::<FRAME_LEN>() else {
+        if rest.len() < FRAME_LEN {
             return Err(RecordFault::TruncatedFrame {
                 available: rest.len(),
             });
-        };
-        let (len_bytes, crc_bytes) = frame.split_at(4);
-        let body_len = le_u32(len_bytes);
+        }
+        let mut frame = Reader::new(rest);
+        let body_len = frame.u32();
+        let stored_crc = frame.u32();
         if !(MIN_BODY_LEN..=MAX_BODY_LEN).contains(&body_len) {
             return Err(RecordFault::BodyLenOutOfRange { body_len });
         }
-        let Some(body) = after.get(..body_len as usize) else {
+        let Some(body) = frame.bytes(body_len as usize) else {
             return Err(RecordFault::TruncatedBody {
                 body_len,
-                available: after.len(),
+                available: frame.remaining(),
             });
         };
         Ok(Self {
             body_len,
-            stored_crc: le_u32(crc_bytes),
+            stored_crc,
             body,
         })
     }
@@ -453,18 +455,16 @@ impl<'a> Frame<'a> {
     /// `durable_below <= seq`. The first is the most selective on random
     /// bytes, which keeps the search for a witness cheap.
     pub(crate) fn parse(&self, offset: usize) -> Result<Record<'a>, RecordFault> {
-        // Frame::read guarantees body.len() == body_len >= 28, so every split
-        // below succeeds; a short body would read as zeros, never panic.
-        let (seq, rest) = take::<8>(self.body);
-        let (durable_below, rest) = take::<8>(rest);
-        let (kind_and_reserved, rest) = take::<4>(rest);
-        let (before_len, rest) = take::<4>(rest);
-        let (after_len, images) = take::<4>(rest);
-        let seq = u64::from_le_bytes(seq);
-        let durable_below = u64::from_le_bytes(durable_below);
-        let before_len = u32::from_le_bytes(before_len);
-        let after_len = u32::from_le_bytes(after_len);
-        let [kind, reserved @ ..] = kind_and_reserved;
+        // Frame::read guarantees body.len() == body_len >= 28, so every
+        // fixed-width read below is in range.
+        let mut body = Reader::new(self.body);
+        let seq = body.u64();
+        let durable_below = body.u64();
+        let kind = body.u8();
+        let reserved = body.array::<3>();
+        let before_len = body.u32();
+        let after_len = body.u32();
+        let images = body.rest();
 
         let mismatch = RecordFault::ImageLenMismatch {
             body_len: self.body_len,

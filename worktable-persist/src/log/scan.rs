@@ -3,9 +3,10 @@
 //! The policy that separates a torn tail from corruption is described in the
 //! [module docs](super) and in `docs/format.md`.
 
-use super::error::LogError;
+use super::error::LogFault;
 use super::record::{Frame, Record, RecordFault};
 use super::segment::{HEADER_LEN, SegmentHeader, decode_header};
+use crate::file_error::FileError;
 
 /// Everything [`scan`] found in a segment.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -67,13 +68,15 @@ pub enum End {
 ///
 /// # Errors
 ///
-/// - The header errors of [`decode_header`].
-/// - [`LogError::Malformed`]: a record whose checksum verifies breaks the
+/// - The errors of the segment's header: the checks every file gets,
+///   [`FileError::ArchiveFormat`], [`LogFault::HeaderReserved`],
+///   [`LogFault::HeaderPadding`].
+/// - [`LogFault::Malformed`]: a record whose checksum verifies breaks the
 ///   format (image lengths that disagree with the body length, an image
 ///   over 65,535 bytes, an unknown kind, images that are not the ones the
 ///   kind carries, non-zero reserved bytes, `durable_below > seq`, or a
 ///   sequence number out of order).
-/// - [`LogError::Corrupt`]: a damaged record is followed by a record that
+/// - [`LogFault::Corrupt`]: a damaged record is followed by a record that
 ///   was written after the damaged one had been synced.
 ///
 /// A torn tail is not an error ([`End::TornTail`]). Never panics, whatever
@@ -82,8 +85,9 @@ pub enum End {
 /// # Example
 ///
 /// ```
+/// use worktable_persist::file_error::RecordKind;
 /// use worktable_persist::format::ArchiveFormat;
-/// use worktable_persist::log::{End, RecordKind, SegmentHeader, encode_header, encode_record, scan};
+/// use worktable_persist::testing::log::{End, SegmentHeader, encode_header, encode_record, scan};
 ///
 /// let header = SegmentHeader {
 ///     schema_fingerprint: 7,
@@ -103,7 +107,7 @@ pub enum End {
 /// assert!(matches!(scanned.tail.end, End::TornTail { offset, .. } if offset == kept_len));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub fn scan(bytes: &[u8]) -> Result<Scan<'_>, LogError> {
+pub fn scan(bytes: &[u8]) -> Result<Scan<'_>, FileError> {
     let mut records = Records::new(bytes)?;
     let header = *records.header();
     let valid = records.by_ref().collect();
@@ -122,33 +126,8 @@ pub fn scan(bytes: &[u8]) -> Result<Scan<'_>, LogError> {
 /// be trusted is known only from [`finish`](Self::finish), once every record
 /// has been seen. A caller that applies records as they come must discard
 /// what it applied if `finish` returns an error.
-///
-/// # Example
-///
-/// ```
-/// use worktable_persist::format::ArchiveFormat;
-/// use worktable_persist::log::{End, RecordKind, Records, SegmentHeader, encode_header, encode_record};
-///
-/// let header = SegmentHeader {
-///     schema_fingerprint: 7,
-///     first_seq: 1,
-///     archive_format: ArchiveFormat::current(),
-/// };
-/// let mut segment = encode_header(&header).to_vec();
-/// for seq in 1..=3 {
-///     encode_record(&mut segment, &header, seq, seq, RecordKind::Insert, b"", &[seq as u8])?;
-/// }
-///
-/// let mut records = Records::new(&segment)?;
-/// let seqs: Vec<u64> = records.by_ref().map(|r| r.seq).collect();
-/// assert_eq!(seqs, [1, 2, 3]);
-/// let tail = records.finish()?;
-/// assert_eq!(tail.end, End::Clean);
-/// assert_eq!(tail.next_seq, Some(4));
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// ```
 #[derive(Clone, Debug)]
-pub struct Records<'a> {
+pub(crate) struct Records<'a> {
     /// The whole segment, header included.
     bytes: &'a [u8],
     header: SegmentHeader,
@@ -179,7 +158,7 @@ impl<'a> Records<'a> {
     /// # Errors
     ///
     /// The header errors of [`decode_header`].
-    pub fn new(bytes: &'a [u8]) -> Result<Self, LogError> {
+    pub(crate) fn new(bytes: &'a [u8]) -> Result<Self, FileError> {
         let header = decode_header(bytes)?;
         Ok(Self {
             bytes,
@@ -192,7 +171,7 @@ impl<'a> Records<'a> {
     }
 
     /// The segment's header.
-    pub fn header(&self) -> &SegmentHeader {
+    pub(crate) fn header(&self) -> &SegmentHeader {
         &self.header
     }
 
@@ -201,14 +180,14 @@ impl<'a> Records<'a> {
     ///
     /// # Errors
     ///
-    /// [`LogError::Malformed`] and [`LogError::Corrupt`], as for [`scan`].
-    pub fn finish(mut self) -> Result<Tail, LogError> {
+    /// [`LogFault::Malformed`] and [`LogFault::Corrupt`], as for [`scan`].
+    pub(crate) fn finish(mut self) -> Result<Tail, FileError> {
         while self.next().is_some() {}
         let offset = self.pos;
         let end = match self.stop {
             None | Some(Stop::Clean) => End::Clean,
             Some(Stop::Malformed(reason)) => {
-                return Err(LogError::Malformed { offset, reason });
+                return Err(FileError::Log(LogFault::Malformed { offset, reason }));
             }
             Some(Stop::Damaged(reason)) => self.classify_damage(reason)?,
         };
@@ -228,13 +207,13 @@ impl<'a> Records<'a> {
     /// sequence number is at least the damaged record's. If one of them says
     /// the damaged record had been synced when it was written
     /// (`durable_below > expected`), the damage is in synced data:
-    /// [`LogError::Corrupt`]. Otherwise the damaged record and everything
+    /// [`LogFault::Corrupt`]. Otherwise the damaged record and everything
     /// after it were written after the last completed fsync: a torn tail.
     ///
     /// Cost: one pass over the tail; a checksum is computed only where a
     /// plausible record header is found, so zeros and random bytes are
     /// rejected after a few comparisons.
-    fn classify_damage(&self, reason: RecordFault) -> Result<End, LogError> {
+    fn classify_damage(&self, reason: RecordFault) -> Result<End, FileError> {
         let offset = self.pos;
         let rest = self.bytes.get(offset..).unwrap_or_default();
         if rest.iter().all(|&b| b == 0) {
@@ -248,12 +227,12 @@ impl<'a> Records<'a> {
                     continue;
                 };
                 if record.durable_below > expected {
-                    return Err(LogError::Corrupt {
+                    return Err(FileError::Log(LogFault::Corrupt {
                         offset,
                         reason,
                         later_offset: candidate,
                         later_seq: record.seq,
-                    });
+                    }));
                 }
                 later_records += 1;
             }

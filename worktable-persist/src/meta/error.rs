@@ -1,5 +1,5 @@
-//! Errors of the metadata file: encoding, decoding, and reading it from a
-//! directory.
+//! Errors of the metadata file: what is wrong with its fields, why one
+//! cannot be encoded, and why it cannot be read from a directory.
 //!
 //! Decoding errors name byte offsets in the file; [`MetaError`] adds the
 //! file's path.
@@ -8,14 +8,13 @@ use std::fmt;
 use std::io;
 use std::path::PathBuf;
 
-use crate::format::ArchiveFormatError;
-use crate::version;
+use crate::file_error::FileError;
 
 /// A field of the metadata file, or of the schema description inside it,
 /// as named in errors.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
-pub enum Field {
+pub enum MetadataField {
     /// The flags (`u32`).
     Flags,
     /// The archive format (4 bytes).
@@ -91,7 +90,7 @@ pub enum Field {
     },
 }
 
-impl fmt::Display for Field {
+impl fmt::Display for MetadataField {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Flags => f.write_str("flags"),
@@ -123,81 +122,17 @@ impl fmt::Display for Field {
     }
 }
 
-/// Why the bytes of a metadata file cannot be decoded.
+/// What is wrong with the fields of a metadata file past the checks every
+/// file gets (length, magic, version, checksum, flags, archive format: see
+/// [`FileError`]).
 ///
-/// Returned by [`decode`](super::decode), and inside
-/// [`MetaError::Decode`] by [`read`](super::read). The variants after
-/// [`Checksum`](Self::Checksum) are found only in a file whose checksum
-/// verifies: it was written that way (by a faulty or newer writer), which no
-/// crash or media damage explains.
+/// Returned inside [`FileError::Metadata`]. Each is found only in a file
+/// whose checksum verifies: it was written that way (by a faulty or newer
+/// writer), which no crash or media damage explains.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
-pub enum DecodeError {
-    /// The file is too short to be a metadata file.
-    #[error(
-        "metadata file is {len} bytes long, shorter than the {min} bytes of the smallest metadata file",
-        min = super::MIN_LEN
-    )]
-    TooShort {
-        /// The file's length.
-        len: usize,
-    },
-    /// The file does not start with `b"WTMETA\0\0"`.
-    #[error("not a metadata file: bytes 0..8 are \"{}\", not the metadata magic \"WTMETA\\0\\0\"", found.escape_ascii())]
-    BadMagic {
-        /// The first 8 bytes.
-        found: [u8; 8],
-    },
-    /// The file's format version is not the one this build reads: an
-    /// older version (no converter exists), or a newer one.
-    #[error(
-        "{}",
-        version::UnsupportedVersion { file: "metadata file", found: *found, supported: *supported }
-    )]
-    UnsupportedVersion {
-        /// The stored version.
-        found: u32,
-        /// The version this build reads.
-        supported: u32,
-    },
-    /// The file is longer than any version 2 metadata file.
-    #[error(
-        "metadata file is {len} bytes long, longer than the {max} bytes of the largest version 2 metadata file",
-        max = super::MAX_LEN
-    )]
-    TooLong {
-        /// The file's length.
-        len: u64,
-    },
-    /// The checksum in the last 4 bytes does not match the bytes before it.
-    #[error(
-        "metadata file is damaged: the checksum at byte offset {offset} is {stored:#010x}, but bytes 0..{offset} sum to {computed:#010x}"
-    )]
-    Checksum {
-        /// Offset of the checksum: the file's length minus 4.
-        offset: usize,
-        /// The stored checksum.
-        stored: u32,
-        /// The checksum of the bytes before it.
-        computed: u32,
-    },
-    /// The file sets flags, none of which version 2 defines.
-    #[error(
-        "metadata file sets flags {flags:#010x} (bytes 12..16), which this build does not know"
-    )]
-    UnsupportedFlags {
-        /// The stored flags.
-        flags: u32,
-    },
-    /// The archive format (bytes 16..20) is not one.
-    #[error(
-        "metadata file has a valid checksum but its archive format (bytes 16..20) is not one: {fault}; it was written that way"
-    )]
-    ArchiveFormat {
-        /// What is wrong with the 4 bytes.
-        fault: ArchiveFormatError,
-    },
-    /// The stored table name length is over [`MAX_TABLE_NAME_LEN`](super::MAX_TABLE_NAME_LEN).
+pub enum MetadataFault {
+    /// The stored table name length is over the maximum, 255 bytes.
     #[error(
         "metadata file has a valid checksum but a table name length of {len} (bytes 28..30), over the maximum of {max}: it was written that way",
         max = super::MAX_TABLE_NAME_LEN
@@ -206,7 +141,7 @@ pub enum DecodeError {
         /// The stored length.
         len: usize,
     },
-    /// The stored key state length is over [`MAX_KEY_STATE_LEN`](super::MAX_KEY_STATE_LEN).
+    /// The stored key state length is over the maximum, 65,535 bytes.
     #[error(
         "metadata file has a valid checksum but a key state length of {len}, over the maximum of {max}: it was written that way",
         max = super::MAX_KEY_STATE_LEN
@@ -215,7 +150,7 @@ pub enum DecodeError {
         /// The stored length.
         len: usize,
     },
-    /// The stored schema length is over [`MAX_SCHEMA_LEN`](super::MAX_SCHEMA_LEN).
+    /// The stored schema length is over the maximum, 1 MiB.
     #[error(
         "metadata file has a valid checksum but a schema length of {len} (at byte offset {offset}), over the maximum of {max}: it was written that way",
         max = super::MAX_SCHEMA_LEN
@@ -233,7 +168,7 @@ pub enum DecodeError {
     )]
     FieldPastEnd {
         /// The field that does not fit.
-        field: Field,
+        field: MetadataField,
         /// Where the field starts.
         offset: usize,
         /// The field's length.
@@ -267,7 +202,7 @@ pub enum DecodeError {
     )]
     SchemaFieldPastEnd {
         /// The field that does not fit.
-        field: Field,
+        field: MetadataField,
         /// Where the field starts.
         offset: usize,
         /// The field's length.
@@ -281,7 +216,7 @@ pub enum DecodeError {
     )]
     SchemaNotUtf8 {
         /// The string's field.
-        field: Field,
+        field: MetadataField,
         /// Offset of the first byte that is not part of valid UTF-8.
         offset: usize,
     },
@@ -332,11 +267,11 @@ pub enum DecodeError {
     },
 }
 
-/// Why a [`Meta`](super::Meta) cannot be encoded. Returned by
-/// [`encode`](super::encode).
+/// Why the metadata file of a table cannot be written: a field is longer
+/// than the file can hold.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
-pub enum EncodeError {
+pub enum MetadataEncodeError {
     /// The table name is longer than a metadata file can hold.
     #[error(
         "table name is {len} bytes long; a metadata file holds at most {max}",
@@ -370,7 +305,7 @@ pub enum EncodeError {
     #[error("the schema's {field} would be {count}, over the maximum of 65535")]
     SchemaCountTooLarge {
         /// The count.
-        field: Field,
+        field: MetadataField,
         /// The number of entries.
         count: usize,
     },
@@ -381,7 +316,7 @@ pub enum EncodeError {
     )]
     SchemaStringTooLong {
         /// The string.
-        field: Field,
+        field: MetadataField,
         /// Its length in bytes.
         len: usize,
     },
@@ -412,13 +347,14 @@ pub enum MetaError {
         /// The file's path.
         path: PathBuf,
         /// What is wrong with its bytes.
-        source: DecodeError,
+        source: FileError,
     },
 }
 
 impl MetaError {
     /// The path of the file the error is about.
-    pub fn path(&self) -> &std::path::Path {
+    #[cfg(test)]
+    pub(crate) fn path(&self) -> &std::path::Path {
         match self {
             Self::Missing { path } | Self::Io { path, .. } | Self::Decode { path, .. } => path,
         }

@@ -5,7 +5,8 @@ use std::io;
 use std::path::Path;
 
 use super::codec::{MAX_LEN, Meta, decode};
-use super::error::{DecodeError, MetaError};
+use super::error::MetaError;
+use crate::file_error::FileError;
 use crate::vfs::Vfs;
 
 /// The metadata file's name in a table directory.
@@ -39,7 +40,7 @@ pub const FILE_NAME: &str = "meta";
 ///
 /// The caller must not run two replacements of the same `name` at once:
 /// they would share `name.tmp`. A table directory has one writer, the
-/// holder of its [`DirLock`](crate::dir_lock::DirLock).
+/// holder of its directory lock (`DirLock`).
 ///
 /// # Errors
 ///
@@ -48,30 +49,12 @@ pub const FILE_NAME: &str = "meta";
 /// `name` is the old file or the new one (the rename may have happened
 /// even if syncing the directory then failed), and `name.tmp` may be left
 /// over.
-///
-/// # Example
-///
-/// ```
-/// use worktable_persist::format::ArchiveFormat;
-/// use worktable_persist::meta::{self, Meta, StoredSchema};
-/// use worktable_persist::vfs::RealFs;
-///
-/// let dir = tempfile::tempdir()?;
-/// let meta = Meta {
-///     archive_format: ArchiveFormat::current(),
-///     schema_fingerprint: 0x5eed,
-///     table_name: "orders".to_owned(),
-///     checkpoint_seq: 41,
-///     page_file_generation: 3,
-///     log_synced_through: 41,
-///     key_state: Vec::new(),
-///     schema: StoredSchema::default(),
-/// };
-/// meta::write_atomically(&RealFs, dir.path(), meta::FILE_NAME, &meta::encode(&meta)?)?;
-/// assert_eq!(meta::read(&RealFs, dir.path(), meta::FILE_NAME)?, meta);
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// ```
-pub fn write_atomically(vfs: &dyn Vfs, dir: &Path, name: &str, bytes: &[u8]) -> io::Result<()> {
+pub(crate) fn write_atomically(
+    vfs: &dyn Vfs,
+    dir: &Path,
+    name: &str,
+    bytes: &[u8],
+) -> io::Result<()> {
     let temporary = dir.join(format!("{name}.tmp"));
     let file = vfs.open(&temporary, true)?;
     file.set_len(0)?;
@@ -84,7 +67,8 @@ pub fn write_atomically(vfs: &dyn Vfs, dir: &Path, name: &str, bytes: &[u8]) -> 
 
 /// Reads and decodes the metadata file `name` in `dir`.
 ///
-/// Reads at most [`MAX_LEN`] + 1 bytes, so a huge file in its place costs
+/// Reads at most one byte more than the largest metadata file (1,114,430
+/// bytes), so a huge file in its place costs
 /// no more than a small one. A leftover `name.tmp` is not looked at.
 ///
 /// # Errors
@@ -94,12 +78,12 @@ pub fn write_atomically(vfs: &dyn Vfs, dir: &Path, name: &str, bytes: &[u8]) -> 
 ///   first checkpoint, or a deleted file: the caller decides which.
 /// - [`MetaError::Io`]: it cannot be opened or read (permissions, a
 ///   directory of that name, a device error).
-/// - [`MetaError::Decode`]: its bytes are not a version 2 metadata file;
-///   [`decode`] lists why. A file longer than [`MAX_LEN`] is reported as
-///   [`DecodeError::TooLong`] with its full length (after the magic and
+/// - [`MetaError::Decode`]: its bytes are not a version 2 metadata file
+///   (see [`FileError`]). A file longer than the largest is reported as
+///   [`FileError::TooLong`] with its full length (after the magic and
 ///   version checks, so a newer version is still named as such).
 ///
-/// Nothing is written in any case. See [`write_atomically`] for an example.
+/// Nothing is written in any case.
 pub fn read(vfs: &dyn Vfs, dir: &Path, name: &str) -> Result<Meta, MetaError> {
     let path = dir.join(name);
     let file = match vfs.open(&path, false) {
@@ -119,7 +103,7 @@ pub fn read(vfs: &dyn Vfs, dir: &Path, name: &str) -> Result<Meta, MetaError> {
     }
     decode(&bytes).map_err(|source| {
         let source = match source {
-            DecodeError::TooLong { .. } => DecodeError::TooLong { len },
+            FileError::TooLong { file, max, .. } => FileError::TooLong { file, len, max },
             other => other,
         };
         MetaError::Decode { path, source }

@@ -1,50 +1,22 @@
 //! The metadata file of a table directory: its codec, and how it is read
 //! and replaced.
 //!
-//! **Not a stable API.** Public (and hidden from the docs) for the same
-//! reason as [`log`](crate::log): its examples run as doctests and nothing
-//! in it needs a dead-code allowance until the durable table uses it.
+//! Private to the crate, like [`log`](crate::log); the tests read a
+//! directory's metadata file through `crate::testing`.
 //!
 //! The metadata file says which checkpoint the directory's page file holds:
 //! the rkyv archive format of the rows, the schema fingerprint of the row
 //! type, the table name, the checkpoint sequence number (every change up to
 //! it is in the page file; the log is replayed after it), the page file's
-//! generation, the sequence number the log was synced through, the
-//! primary-key generator's state, and a readable description of the row
-//! type ([`StoredSchema`]). [`encode`] and [`decode`] convert a [`Meta`] to
+//! generation, the sequence number the log was synced through, the key
+//! generator's state (the largest key ever deleted), and a readable
+//! description of the row type ([`StoredSchema`]). [`encode`] and
+//! [`decode`](codec::decode) convert a [`Meta`] to
 //! and from the file's bytes without any I/O; the byte layout (format
 //! version 2) is specified in `docs/format.md` at the repository root.
 //! [`write_atomically`] replaces the file so that a crash leaves the old or
 //! the new one, never a mix, and [`read`] reads it back with errors that
 //! name the file.
-//!
-//! # Example
-//!
-//! ```
-//! use worktable_persist::format::ArchiveFormat;
-//! use worktable_persist::meta::{self, Meta, MetaError, StoredSchema};
-//! use worktable_persist::vfs::RealFs;
-//!
-//! let dir = tempfile::tempdir()?;
-//! assert!(matches!(
-//!     meta::read(&RealFs, dir.path(), meta::FILE_NAME),
-//!     Err(MetaError::Missing { .. })
-//! ));
-//!
-//! let checkpoint = Meta {
-//!     archive_format: ArchiveFormat::current(),
-//!     schema_fingerprint: 0x5eed,
-//!     table_name: "orders".to_owned(),
-//!     checkpoint_seq: 41,
-//!     page_file_generation: 3,
-//!     log_synced_through: 41,
-//!     key_state: 42u64.to_le_bytes().to_vec(),
-//!     schema: StoredSchema::default(),
-//! };
-//! meta::write_atomically(&RealFs, dir.path(), meta::FILE_NAME, &meta::encode(&checkpoint)?)?;
-//! assert_eq!(meta::read(&RealFs, dir.path(), meta::FILE_NAME)?, checkpoint);
-//! # Ok::<(), Box<dyn std::error::Error>>(())
-//! ```
 //!
 //! # What the checks catch
 //!
@@ -62,16 +34,19 @@
 
 mod codec;
 mod error;
+mod fields;
 mod file;
 mod schema;
 
 #[cfg(test)]
 mod tests;
 
-pub use codec::{
-    FORMAT_VERSION, MAGIC, MAX_KEY_STATE_LEN, MAX_LEN, MAX_SCHEMA_LEN, MAX_TABLE_NAME_LEN, MIN_LEN,
-    Meta, decode, encode,
-};
-pub use error::{DecodeError, EncodeError, Field, MetaError};
-pub use file::{FILE_NAME, read, write_atomically};
+pub use codec::Meta;
+pub(crate) use codec::{MAX_KEY_STATE_LEN, MAX_SCHEMA_LEN, MAX_TABLE_NAME_LEN, encode};
+pub use error::{MetaError, MetadataEncodeError, MetadataFault, MetadataField};
+pub(crate) use file::write_atomically;
+pub use file::{FILE_NAME, read};
 pub use schema::{StoredField, StoredIndex, StoredKeySource, StoredSchema};
+
+#[cfg(test)]
+pub(crate) use codec::{MAGIC, MAX_LEN, MIN_LEN, decode};

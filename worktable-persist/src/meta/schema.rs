@@ -9,7 +9,10 @@
 //! is a `u16` length and that many bytes of UTF-8. `docs/format.md` has
 //! the table.
 
-use super::error::{DecodeError, EncodeError, Field};
+use super::error::{MetadataEncodeError, MetadataFault, MetadataField};
+use super::fields::Fields;
+use crate::codec::Put;
+use crate::file_error::FileError;
 
 /// Length of the encoding of [`StoredSchema::default`]: the version, the
 /// three counts, the key source and an empty generator path.
@@ -24,42 +27,6 @@ pub(super) const MIN_SCHEMA_LEN: usize = 4 + 2 + 2 + 1 + 2 + 2;
 /// UTF-8, the codes); it does not check that the names refer to one
 /// another, nor compare the description with a row type: that is the
 /// caller's.
-///
-/// # Example
-///
-/// ```
-/// use worktable_persist::format::ArchiveFormat;
-/// use worktable_persist::meta::{
-///     Meta, StoredField, StoredIndex, StoredKeySource, StoredSchema, decode, encode,
-/// };
-///
-/// let schema = StoredSchema {
-///     version: 1,
-///     fields: vec![
-///         StoredField { name: "id".into(), ty: "u64".into() },
-///         StoredField { name: "owner".into(), ty: "String".into() },
-///     ],
-///     pk: vec!["id".into()],
-///     key_source: StoredKeySource::AutoIncrement,
-///     indexes: vec![StoredIndex {
-///         name: "by_owner".into(),
-///         fields: vec!["owner".into()],
-///         unique: true,
-///     }],
-/// };
-/// let meta = Meta {
-///     archive_format: ArchiveFormat::current(),
-///     schema_fingerprint: 0x5eed,
-///     table_name: "accounts".to_owned(),
-///     checkpoint_seq: 0,
-///     page_file_generation: 0,
-///     log_synced_through: 0,
-///     key_state: Vec::new(),
-///     schema: schema.clone(),
-/// };
-/// assert_eq!(decode(&encode(&meta)?)?.schema, schema);
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct StoredSchema {
     /// The version of the description's contents, as its writer numbers
@@ -115,56 +82,68 @@ pub struct StoredIndex {
 ///
 /// # Errors
 ///
-/// [`EncodeError::SchemaCountTooLarge`] for a list of more than 65,535
-/// entries and [`EncodeError::SchemaStringTooLong`] for a string of more than
-/// 65,535 bytes, the first in encoding order. `out` may hold part of the
-/// encoding then.
-pub(super) fn encode(schema: &StoredSchema, out: &mut Vec<u8>) -> Result<(), EncodeError> {
-    out.extend_from_slice(&schema.version.to_le_bytes());
-    put_count(out, Field::SchemaFieldCount, schema.fields.len())?;
+/// [`MetadataEncodeError::SchemaCountTooLarge`] for a list of more than
+/// 65,535 entries and [`MetadataEncodeError::SchemaStringTooLong`] for a
+/// string of more than 65,535 bytes, the first in encoding order. `out` may
+/// hold part of the encoding then.
+pub(super) fn encode(schema: &StoredSchema, out: &mut Vec<u8>) -> Result<(), MetadataEncodeError> {
+    out.put_u32(schema.version);
+    put_count(out, MetadataField::SchemaFieldCount, schema.fields.len())?;
     for (field, stored) in (0u16..).zip(&schema.fields) {
-        put_str(out, Field::SchemaFieldName { field }, &stored.name)?;
-        put_str(out, Field::SchemaFieldType { field }, &stored.ty)?;
+        put_str(out, MetadataField::SchemaFieldName { field }, &stored.name)?;
+        put_str(out, MetadataField::SchemaFieldType { field }, &stored.ty)?;
     }
-    put_count(out, Field::PkCount, schema.pk.len())?;
+    put_count(out, MetadataField::PkCount, schema.pk.len())?;
     for (pk, name) in (0u16..).zip(&schema.pk) {
-        put_str(out, Field::PkField { pk }, name)?;
+        put_str(out, MetadataField::PkField { pk }, name)?;
     }
     let (code, path) = match &schema.key_source {
         StoredKeySource::Caller => (0u8, ""),
         StoredKeySource::AutoIncrement => (1, ""),
         StoredKeySource::Generator(path) => (2, path.as_str()),
     };
-    out.push(code);
-    put_str(out, Field::GeneratorPath, path)?;
-    put_count(out, Field::IndexCount, schema.indexes.len())?;
+    out.put_u8(code);
+    put_str(out, MetadataField::GeneratorPath, path)?;
+    put_count(out, MetadataField::IndexCount, schema.indexes.len())?;
     for (index, stored) in (0u16..).zip(&schema.indexes) {
-        put_str(out, Field::IndexName { index }, &stored.name)?;
-        out.push(u8::from(stored.unique));
-        put_count(out, Field::IndexFieldCount { index }, stored.fields.len())?;
+        put_str(out, MetadataField::IndexName { index }, &stored.name)?;
+        out.put_u8(u8::from(stored.unique));
+        put_count(
+            out,
+            MetadataField::IndexFieldCount { index },
+            stored.fields.len(),
+        )?;
         for (field, name) in (0u16..).zip(&stored.fields) {
-            put_str(out, Field::IndexField { index, field }, name)?;
+            put_str(out, MetadataField::IndexField { index, field }, name)?;
         }
     }
     Ok(())
 }
 
 /// Appends a list's count.
-fn put_count(out: &mut Vec<u8>, field: Field, count: usize) -> Result<(), EncodeError> {
-    let stored =
-        u16::try_from(count).map_err(|_| EncodeError::SchemaCountTooLarge { field, count })?;
-    out.extend_from_slice(&stored.to_le_bytes());
+fn put_count(
+    out: &mut Vec<u8>,
+    field: MetadataField,
+    count: usize,
+) -> Result<(), MetadataEncodeError> {
+    let stored = u16::try_from(count)
+        .map_err(|_| MetadataEncodeError::SchemaCountTooLarge { field, count })?;
+    out.put_u16(stored);
     Ok(())
 }
 
 /// Appends a string: its `u16` length, then its bytes.
-fn put_str(out: &mut Vec<u8>, field: Field, value: &str) -> Result<(), EncodeError> {
-    let len = u16::try_from(value.len()).map_err(|_| EncodeError::SchemaStringTooLong {
+fn put_str(
+    out: &mut Vec<u8>,
+    field: MetadataField,
+    value: &str,
+) -> Result<(), MetadataEncodeError> {
+    let len = u16::try_from(value.len()).map_err(|_| MetadataEncodeError::SchemaStringTooLong {
         field,
         len: value.len(),
     })?;
-    out.extend_from_slice(&len.to_le_bytes());
-    out.extend_from_slice(value.as_bytes());
+    out.put_u16(len);
+    out.put(value.as_bytes());
     Ok(())
 }
 
@@ -176,167 +155,126 @@ fn put_str(out: &mut Vec<u8>, field: Field, value: &str) -> Result<(), EncodeErr
 /// has a generator path; every unique flag is 0 or 1; nothing follows the
 /// last index. No list is allocated for more entries than the bytes left
 /// can hold.
-pub(super) fn decode(bytes: &[u8], at: usize) -> Result<StoredSchema, DecodeError> {
-    let mut reader = Reader { bytes, at, pos: 0 };
-    let version = u32::from_le_bytes(reader.array(Field::SchemaVersion)?);
-
-    let count = reader.count(Field::SchemaFieldCount)?;
-    // Each field takes at least its two string lengths.
-    let mut fields = Vec::with_capacity(count.min(reader.left() / 4));
-    for field in 0..count {
-        let field = position(field);
-        fields.push(StoredField {
-            name: reader.str(Field::SchemaFieldName { field })?,
-            ty: reader.str(Field::SchemaFieldType { field })?,
-        });
-    }
-
-    let count = reader.count(Field::PkCount)?;
-    let mut pk = Vec::with_capacity(count.min(reader.left() / 2));
-    for field in 0..count {
-        pk.push(reader.str(Field::PkField {
-            pk: position(field),
-        })?);
-    }
-
-    let code_at = reader.offset();
-    let [code] = reader.array(Field::KeySource)?;
-    if code > 2 {
-        return Err(DecodeError::UnknownKeySource {
-            code,
-            offset: code_at,
-        });
-    }
-    let path = reader.str(Field::GeneratorPath)?;
-    let key_source = match code {
-        2 => StoredKeySource::Generator(path),
-        _ if !path.is_empty() => {
-            return Err(DecodeError::UnexpectedGeneratorPath {
-                code,
-                offset: reader.offset() - path.len(),
-                len: path.len(),
-            });
-        }
-        0 => StoredKeySource::Caller,
-        _ => StoredKeySource::AutoIncrement,
-    };
-
-    let count = reader.count(Field::IndexCount)?;
-    // Each index takes at least its name's length, its flag and its count.
-    let mut indexes = Vec::with_capacity(count.min(reader.left() / 5));
-    for index in 0..count {
-        let index = position(index);
-        let name = reader.str(Field::IndexName { index })?;
-        let flag_at = reader.offset();
-        let unique = match reader.array(Field::IndexUnique { index })? {
-            [0] => false,
-            [1] => true,
-            [value] => {
-                return Err(DecodeError::UniqueFlagInvalid {
-                    index,
-                    value,
-                    offset: flag_at,
-                });
-            }
-        };
-        let count = reader.count(Field::IndexFieldCount { index })?;
-        let mut fields = Vec::with_capacity(count.min(reader.left() / 2));
-        for field in 0..count {
-            fields.push(reader.str(Field::IndexField {
-                index,
-                field: position(field),
-            })?);
-        }
-        indexes.push(StoredIndex {
-            name,
-            fields,
-            unique,
-        });
-    }
-
-    if reader.pos != bytes.len() {
-        return Err(DecodeError::SchemaTrailingBytes {
-            offset: reader.offset(),
-            schema_end: reader.end(),
-        });
+pub(super) fn decode(bytes: &[u8], at: usize) -> Result<StoredSchema, FileError> {
+    let mut fields = Fields::schema(bytes, at);
+    let version = fields.u32(MetadataField::SchemaVersion)?;
+    let row_fields = decode_row_fields(&mut fields)?;
+    let pk = decode_pk(&mut fields)?;
+    let key_source = decode_key_source(&mut fields)?;
+    let indexes = decode_indexes(&mut fields)?;
+    if fields.remaining() != 0 {
+        return Err(FileError::Metadata(MetadataFault::SchemaTrailingBytes {
+            offset: fields.offset(),
+            schema_end: fields.end(),
+        }));
     }
     Ok(StoredSchema {
         version,
-        fields,
+        fields: row_fields,
         pk,
         key_source,
         indexes,
     })
 }
 
+/// The row's fields: a count, then each field's name and type.
+fn decode_row_fields(fields: &mut Fields<'_>) -> Result<Vec<StoredField>, FileError> {
+    let count = usize::from(fields.u16(MetadataField::SchemaFieldCount)?);
+    // Each field takes at least its two string lengths.
+    let mut row_fields = Vec::with_capacity(count.min(fields.remaining() / 4));
+    for field in 0..count {
+        let field = position(field);
+        row_fields.push(StoredField {
+            name: fields.str(MetadataField::SchemaFieldName { field })?,
+            ty: fields.str(MetadataField::SchemaFieldType { field })?,
+        });
+    }
+    Ok(row_fields)
+}
+
+/// The primary key: a count, then each key field's name.
+fn decode_pk(fields: &mut Fields<'_>) -> Result<Vec<String>, FileError> {
+    let count = usize::from(fields.u16(MetadataField::PkCount)?);
+    let mut pk = Vec::with_capacity(count.min(fields.remaining() / 2));
+    for field in 0..count {
+        pk.push(fields.str(MetadataField::PkField {
+            pk: position(field),
+        })?);
+    }
+    Ok(pk)
+}
+
+/// The key source: its code, then the generator path (empty unless the
+/// code is 2).
+fn decode_key_source(fields: &mut Fields<'_>) -> Result<StoredKeySource, FileError> {
+    let code_at = fields.offset();
+    let code = fields.u8(MetadataField::KeySource)?;
+    if code > 2 {
+        return Err(FileError::Metadata(MetadataFault::UnknownKeySource {
+            code,
+            offset: code_at,
+        }));
+    }
+    let path = fields.str(MetadataField::GeneratorPath)?;
+    Ok(match code {
+        2 => StoredKeySource::Generator(path),
+        _ if !path.is_empty() => {
+            return Err(FileError::Metadata(
+                MetadataFault::UnexpectedGeneratorPath {
+                    code,
+                    offset: fields.offset() - path.len(),
+                    len: path.len(),
+                },
+            ));
+        }
+        0 => StoredKeySource::Caller,
+        _ => StoredKeySource::AutoIncrement,
+    })
+}
+
+/// The indexes: a count, then each index's name, unique flag and fields.
+fn decode_indexes(fields: &mut Fields<'_>) -> Result<Vec<StoredIndex>, FileError> {
+    let count = usize::from(fields.u16(MetadataField::IndexCount)?);
+    // Each index takes at least its name's length, its flag and its count.
+    let mut indexes = Vec::with_capacity(count.min(fields.remaining() / 5));
+    for index in 0..count {
+        indexes.push(decode_index(fields, position(index))?);
+    }
+    Ok(indexes)
+}
+
+/// Index `index`: its name, its unique flag, then a count and the names of
+/// the fields it covers.
+fn decode_index(fields: &mut Fields<'_>, index: u16) -> Result<StoredIndex, FileError> {
+    let name = fields.str(MetadataField::IndexName { index })?;
+    let flag_at = fields.offset();
+    let unique = match fields.u8(MetadataField::IndexUnique { index })? {
+        0 => false,
+        1 => true,
+        value => {
+            return Err(FileError::Metadata(MetadataFault::UniqueFlagInvalid {
+                index,
+                value,
+                offset: flag_at,
+            }));
+        }
+    };
+    let count = usize::from(fields.u16(MetadataField::IndexFieldCount { index })?);
+    let mut names = Vec::with_capacity(count.min(fields.remaining() / 2));
+    for field in 0..count {
+        names.push(fields.str(MetadataField::IndexField {
+            index,
+            field: position(field),
+        })?);
+    }
+    Ok(StoredIndex {
+        name,
+        fields: names,
+        unique,
+    })
+}
+
 /// The position `i` of an entry in a list whose count is a `u16`.
 fn position(i: usize) -> u16 {
     u16::try_from(i).unwrap_or(u16::MAX)
-}
-
-/// Reads the schema's fields one after another, reporting one that runs
-/// past the schema's end instead of panicking.
-struct Reader<'a> {
-    /// The schema field's bytes.
-    bytes: &'a [u8],
-    /// Offset of `bytes` in the file.
-    at: usize,
-    /// Offset of the next field in `bytes`.
-    pos: usize,
-}
-
-impl<'a> Reader<'a> {
-    /// Offset of the next field in the file.
-    fn offset(&self) -> usize {
-        self.at + self.pos
-    }
-
-    /// Offset of the schema's end in the file.
-    fn end(&self) -> usize {
-        self.at + self.bytes.len()
-    }
-
-    /// Bytes left after the next field's start.
-    fn left(&self) -> usize {
-        self.bytes.len().saturating_sub(self.pos)
-    }
-
-    /// The next `len` bytes, as field `field`.
-    fn slice(&mut self, field: Field, len: usize) -> Result<&'a [u8], DecodeError> {
-        let Some(slice) = self.bytes.get(self.pos..).and_then(|rest| rest.get(..len)) else {
-            return Err(DecodeError::SchemaFieldPastEnd {
-                field,
-                offset: self.offset(),
-                len,
-                schema_end: self.end(),
-            });
-        };
-        self.pos += len;
-        Ok(slice)
-    }
-
-    /// The next `N` bytes, as field `field`.
-    fn array<const N: usize>(&mut self, field: Field) -> Result<[u8; N], DecodeError> {
-        let slice = self.slice(field, N)?;
-        Ok(slice.first_chunk::<N>().copied().unwrap_or([0; N]))
-    }
-
-    /// A list's `u16` count.
-    fn count(&mut self, field: Field) -> Result<usize, DecodeError> {
-        Ok(usize::from(u16::from_le_bytes(self.array(field)?)))
-    }
-
-    /// A string: its `u16` length, then that many bytes of UTF-8.
-    fn str(&mut self, field: Field) -> Result<String, DecodeError> {
-        let len = usize::from(u16::from_le_bytes(self.array(field)?));
-        let start = self.offset();
-        let bytes = self.slice(field, len)?;
-        match std::str::from_utf8(bytes) {
-            Ok(value) => Ok(value.to_owned()),
-            Err(err) => Err(DecodeError::SchemaNotUtf8 {
-                field,
-                offset: start + err.valid_up_to(),
-            }),
-        }
-    }
 }

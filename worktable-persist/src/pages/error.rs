@@ -1,86 +1,33 @@
-//! Errors of the page file header and of the manifest: decoding both, and
-//! encoding a manifest.
+//! Errors of the page file header and of the manifest: what is wrong with
+//! a stored one past the checks every file gets, the rules a manifest
+//! follows, and why a manifest cannot be encoded.
 //!
 //! Messages name byte offsets in the file, and the page entry and row a
 //! rule concerns; the caller adds the path.
 
-use crate::format::ArchiveFormatError;
-use crate::version;
-
-/// Why the header of a page file cannot be used.
+/// What is wrong with a page file's header past the checks every file gets
+/// (length, magic, version, checksum, flags, archive format: see
+/// [`FileError`](crate::file_error::FileError)).
 ///
-/// Returned by [`decode_header`](super::decode_header). The variants after
-/// [`Checksum`](Self::Checksum) are found in a header whose checksum
-/// verifies, except [`Padding`](Self::Padding): the checksum does not cover
-/// the padding, so damage there is reported as non-zero padding.
+/// Returned inside
+/// [`FileError::PageFile`](crate::file_error::FileError::PageFile).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
-pub enum PageFileError {
-    /// The file is shorter than its header.
-    #[error(
-        "page file is {len} bytes long, shorter than its {header_len}-byte header",
-        header_len = super::HEADER_LEN
-    )]
-    TooShort {
-        /// The file's length (or the length of the bytes given).
-        len: usize,
-    },
-    /// The file does not start with `b"WTPAGES\0"`.
-    #[error("not a page file: bytes 0..8 are \"{}\", not the page file magic \"WTPAGES\\0\"", found.escape_ascii())]
-    BadMagic {
-        /// The first 8 bytes.
-        found: [u8; 8],
-    },
-    /// The header's format version is not the one this build reads: an
-    /// older version (no converter exists), or a newer one.
-    #[error(
-        "{}",
-        version::UnsupportedVersion { file: "page file", found: *found, supported: *supported }
-    )]
-    UnsupportedVersion {
-        /// The stored version.
-        found: u32,
-        /// The version this build reads.
-        supported: u32,
-    },
-    /// The header checksum does not match bytes 0..32.
-    #[error(
-        "page file header is damaged: the checksum at byte offset 32 is {stored:#010x}, but bytes 0..32 sum to {computed:#010x}"
-    )]
-    Checksum {
-        /// The stored checksum.
-        stored: u32,
-        /// The checksum of bytes 0..32.
-        computed: u32,
-    },
-    /// The header sets flags, none of which version 2 defines.
-    #[error(
-        "page file header sets flags {flags:#010x} (bytes 12..16), which this build does not know"
-    )]
-    UnsupportedFlags {
-        /// The stored flags.
-        flags: u32,
-    },
-    /// The file's frames are not of this build's page size.
+pub enum PageFileFault {
+    /// The file's frames are not of this build's page size: its checksum
+    /// verifies, so it was written that way.
     #[error(
         "page file holds pages of {found} bytes (bytes 24..28); this build's pages are {expected} bytes"
     )]
     PageSize {
         /// The stored page size.
         found: u32,
+        /// This build's page size,
         /// [`PAGE_SIZE`](worktable_core::PAGE_SIZE).
         expected: u32,
     },
-    /// The header's archive format (bytes 28..32) is not one: its checksum
-    /// verifies, so it was written that way.
-    #[error(
-        "page file header has a valid checksum but its archive format (bytes 28..32) is not one: {fault}; it was written that way"
-    )]
-    ArchiveFormat {
-        /// What is wrong with the 4 bytes.
-        fault: ArchiveFormatError,
-    },
-    /// A byte of the header's padding (bytes 36..4096) is not zero.
+    /// A byte of the header's padding (bytes 36..4096), which the checksum
+    /// does not cover, is not zero: damage there is caught this way.
     #[error(
         "page file header has a non-zero byte at offset {offset}; its padding (bytes 36..{header_len}) must be zero",
         header_len = super::HEADER_LEN
@@ -92,15 +39,14 @@ pub enum PageFileError {
 }
 
 /// A rule of the manifest that a manifest breaks: the same rules bind the
-/// encoder ([`ManifestEncodeError::Malformed`]) and a stored manifest
-/// ([`ManifestError::Malformed`]).
+/// encoder and a stored manifest ([`ManifestFault::Malformed`]).
 ///
 /// `page` is the index of a page entry in the manifest (0 for the first),
 /// `page_id` the page it describes, and `row` the index of a row in that
 /// entry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, thiserror::Error)]
 #[non_exhaustive]
-pub enum ManifestFault {
+pub enum ManifestRule {
     /// A page id is not greater than the one of the entry before it.
     #[error(
         "page entry {page} has page id {page_id}, not above the page id {previous} of the entry before it: page ids must be strictly ascending"
@@ -221,60 +167,18 @@ pub enum ManifestFault {
     },
 }
 
-/// Why the bytes of a manifest cannot be decoded.
+/// What is wrong with a manifest's page entries past the checks every file
+/// gets (length, magic, version, checksum, flags: see
+/// [`FileError`](crate::file_error::FileError)).
 ///
-/// Returned by [`decode`](super::decode). The variants after
-/// [`Checksum`](Self::Checksum) are found only in a manifest whose checksum
-/// verifies: it was written that way (by a faulty or newer writer), which
-/// no crash or media damage explains.
+/// Returned inside
+/// [`FileError::Manifest`](crate::file_error::FileError::Manifest). Each is
+/// found only in a manifest whose checksum verifies: it was written that
+/// way (by a faulty or newer writer), which no crash or media damage
+/// explains.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
-pub enum ManifestError {
-    /// The file is too short to be a manifest.
-    #[error(
-        "manifest is {len} bytes long, shorter than the {min} bytes of a manifest without pages",
-        min = super::MANIFEST_MIN_LEN
-    )]
-    TooShort {
-        /// The file's length.
-        len: usize,
-    },
-    /// The file does not start with `b"WTMANIF\0"`.
-    #[error("not a manifest: bytes 0..8 are \"{}\", not the manifest magic \"WTMANIF\\0\"", found.escape_ascii())]
-    BadMagic {
-        /// The first 8 bytes.
-        found: [u8; 8],
-    },
-    /// The manifest's format version is not the one this build reads: an
-    /// older version (no converter exists), or a newer one.
-    #[error(
-        "{}",
-        version::UnsupportedVersion { file: "manifest", found: *found, supported: *supported }
-    )]
-    UnsupportedVersion {
-        /// The stored version.
-        found: u32,
-        /// The version this build reads.
-        supported: u32,
-    },
-    /// The checksum in the last 4 bytes does not match the bytes before it.
-    #[error(
-        "manifest is damaged: the checksum at byte offset {offset} is {stored:#010x}, but bytes 0..{offset} sum to {computed:#010x}"
-    )]
-    Checksum {
-        /// Offset of the checksum: the file's length minus 4.
-        offset: usize,
-        /// The stored checksum.
-        stored: u32,
-        /// The checksum of the bytes before it.
-        computed: u32,
-    },
-    /// The manifest sets flags, none of which version 2 defines.
-    #[error("manifest sets flags {flags:#010x} (bytes 12..16), which this build does not know")]
-    UnsupportedFlags {
-        /// The stored flags.
-        flags: u32,
-    },
+pub enum ManifestFault {
     /// A page entry runs into or past the checksum: the page count, or the
     /// row count of this entry, is wrong.
     #[error(
@@ -304,22 +208,22 @@ pub enum ManifestError {
     },
     /// The manifest breaks one of its rules.
     #[error(
-        "manifest has a valid checksum but breaks a rule at byte offset {offset}: {fault}; it was written that way"
+        "manifest has a valid checksum but breaks a rule at byte offset {offset}: {rule}; it was written that way"
     )]
     Malformed {
         /// Offset of what breaks the rule: the page entry, the row, or the
         /// row count field.
         offset: usize,
         /// The rule it breaks.
-        fault: ManifestFault,
+        rule: ManifestRule,
     },
 }
 
 /// Why a [`Manifest`](super::Manifest) cannot be encoded. Returned by
-/// [`encode`](super::encode).
+/// [`encode_manifest`](super::encode_manifest).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
-pub enum ManifestEncodeError {
+pub(crate) enum ManifestEncodeError {
     /// More pages than the `u32` page count can hold.
     #[error("manifest has {count} pages; a manifest holds at most {}", u32::MAX)]
     TooManyPages {
@@ -338,9 +242,9 @@ pub enum ManifestEncodeError {
         count: usize,
     },
     /// The manifest breaks one of its rules.
-    #[error("manifest breaks a rule: {fault}")]
+    #[error("manifest breaks a rule: {rule}")]
     Malformed {
         /// The rule it breaks.
-        fault: ManifestFault,
+        rule: ManifestRule,
     },
 }

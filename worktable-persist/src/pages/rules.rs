@@ -4,7 +4,7 @@
 //! The checks are incremental (one page entry, then one row, at a time) so
 //! that the decoder applies them in its single pass over the bytes.
 
-use super::error::ManifestFault;
+use super::error::ManifestRule;
 use super::header::FRAME_LEN;
 use super::manifest::{PageEntry, ROW_ALIGN, RowSlot};
 
@@ -18,18 +18,18 @@ pub(super) fn check_page(
     rows: u32,
     previous_id: Option<u32>,
     frame_count: u32,
-) -> Result<(), ManifestFault> {
+) -> Result<(), ManifestRule> {
     if let Some(previous) = previous_id
         && page_id <= previous
     {
-        return Err(ManifestFault::PageIdNotAscending {
+        return Err(ManifestRule::PageIdNotAscending {
             page,
             page_id,
             previous,
         });
     }
     if frame >= frame_count {
-        return Err(ManifestFault::FrameOutOfRange {
+        return Err(ManifestRule::FrameOutOfRange {
             page,
             page_id,
             frame,
@@ -37,7 +37,7 @@ pub(super) fn check_page(
         });
     }
     if rows == 0 {
-        return Err(ManifestFault::NoRows { page, page_id });
+        return Err(ManifestRule::NoRows { page, page_id });
     }
     Ok(())
 }
@@ -55,13 +55,13 @@ pub(super) fn check_row(
     row: u32,
     slot: RowSlot,
     previous_end: u32,
-) -> Result<u32, ManifestFault> {
+) -> Result<u32, ManifestRule> {
     let RowSlot { offset, len } = slot;
     if len == 0 {
-        return Err(ManifestFault::EmptyRow { page, page_id, row });
+        return Err(ManifestRule::EmptyRow { page, page_id, row });
     }
     if !usize::from(offset).is_multiple_of(ROW_ALIGN) {
-        return Err(ManifestFault::RowMisaligned {
+        return Err(ManifestRule::RowMisaligned {
             page,
             page_id,
             row,
@@ -71,7 +71,7 @@ pub(super) fn check_row(
     // At most 65,535 + 65,536: no overflow in usize.
     let end = usize::from(offset) + slot.slot_size();
     if end > FRAME_LEN {
-        return Err(ManifestFault::RowPastPageEnd {
+        return Err(ManifestRule::RowPastPageEnd {
             page,
             page_id,
             row,
@@ -80,7 +80,7 @@ pub(super) fn check_row(
         });
     }
     if u32::from(offset) < previous_end {
-        return Err(ManifestFault::RowOverlap {
+        return Err(ManifestRule::RowOverlap {
             page,
             page_id,
             row,
@@ -98,7 +98,7 @@ pub(super) fn check_row(
 ///
 /// Sorts a copy of the frames (8 bytes per page): the frame count may be
 /// anything up to `u32::MAX`, so a bitmap over the frames could be huge.
-pub(super) fn check_frames_distinct(pages: &[PageEntry]) -> Result<(), (u32, ManifestFault)> {
+pub(super) fn check_frames_distinct(pages: &[PageEntry]) -> Result<(), (u32, ManifestRule)> {
     if pages.len() < 2 {
         return Ok(());
     }
@@ -120,7 +120,7 @@ pub(super) fn check_frames_distinct(pages: &[PageEntry]) -> Result<(), (u32, Man
         .map_or(0, |entry: &PageEntry| entry.page_id);
     Err((
         page,
-        ManifestFault::FrameShared {
+        ManifestRule::FrameShared {
             page,
             page_id,
             frame,

@@ -281,12 +281,12 @@ impl Checkpointer {
             // `seq` among them, before this point: recovery refuses a log
             // that ends before it.
             log_synced_through: synced.max(state.meta.log_synced_through),
-            key_state: hook
-                .key_state()
-                .map_err(|source| CheckpointError::KeyState {
+            largest_deleted_key: hook.largest_deleted_key().map_err(|source| {
+                CheckpointError::KeyState {
                     path: self.dir.join(crate::meta::FILE_NAME),
                     source,
-                })?,
+                }
+            })?,
             schema: super::schema::stored(&R::SCHEMA),
             ..state.meta.clone()
         };
@@ -317,10 +317,11 @@ impl Checkpointer {
     /// Step 3: writes `manifest` to its file, synced, directory synced.
     fn write_manifest(&self, manifest: &Manifest) -> Result<(), CheckpointError> {
         let path = self.dir.join(manifest_name(manifest.generation));
-        let bytes = pages::encode(manifest).map_err(|source| CheckpointError::ManifestEncode {
-            path: path.clone(),
-            detail: format!("cannot be encoded: {source}"),
-        })?;
+        let bytes =
+            pages::encode_manifest(manifest).map_err(|source| CheckpointError::ManifestEncode {
+                path: path.clone(),
+                detail: format!("cannot be encoded: {source}"),
+            })?;
         write_new_file(&*self.vfs, &self.dir, &path, &bytes)
     }
 

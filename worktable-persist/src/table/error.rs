@@ -91,7 +91,7 @@ pub(crate) enum MetaWriteError {
     /// The metadata file cannot be encoded.
     Encode {
         path: PathBuf,
-        source: crate::meta::EncodeError,
+        source: crate::file_error::MetadataEncodeError,
     },
     /// The file cannot be written, synced or renamed into place.
     Io { path: PathBuf, source: io::Error },

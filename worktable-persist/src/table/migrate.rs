@@ -87,13 +87,24 @@ impl<R: Row> PersistentTable<R> {
         options: Options,
         migrate: impl FnMut(Old) -> R,
     ) -> Result<Self, OpenError> {
-        Self::open_migrating_in(Arc::new(RealFs), dir.as_ref(), options, migrate)
+        Self::open_migrating_on(Arc::new(RealFs), dir.as_ref(), options, migrate)
+    }
+
+    /// [`open_migrating`](Self::open_migrating) on the file system `vfs`: in
+    /// tests, a simulated disk. With the `testing` feature only, for tests:
+    /// see [`testing`](crate::testing).
+    #[cfg(feature = "testing")]
+    pub fn open_migrating_in<Old: Row>(
+        vfs: Arc<dyn Vfs>,
+        dir: &Path,
+        options: Options,
+        migrate: impl FnMut(Old) -> R,
+    ) -> Result<Self, OpenError> {
+        Self::open_migrating_on(vfs, dir, options, migrate)
     }
 
     /// [`open_migrating`](Self::open_migrating) on the file system `vfs`.
-    /// Not a stable API.
-    #[doc(hidden)]
-    pub fn open_migrating_in<Old: Row>(
+    fn open_migrating_on<Old: Row>(
         vfs: Arc<dyn Vfs>,
         dir: &Path,
         options: Options,
@@ -126,7 +137,7 @@ fn written_for<Old: Row, R: Row>(vfs: &dyn Vfs, dir: &Path) -> Result<bool, Open
     let stored = match meta::read(vfs, dir, meta::FILE_NAME) {
         Ok(stored) => stored,
         Err(MetaError::Missing { .. }) => return Ok(false),
-        Err(other) => return Err(OpenError::Meta(other)),
+        Err(other) => return Err(other.into()),
     };
     recover::check_archive_format(&path, stored.archive_format)?;
     if stored.schema_fingerprint == Old::SCHEMA_FINGERPRINT {

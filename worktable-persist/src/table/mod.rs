@@ -35,7 +35,7 @@ pub(crate) use files::segment_name;
 pub use health::Health;
 pub use options::{Durability, Options};
 pub use schema::SchemaDifference;
-#[doc(hidden)]
+#[cfg(any(test, feature = "testing"))]
 pub use writer::LogStats;
 
 use background::Background;
@@ -189,13 +189,20 @@ impl<R: Row> PersistentTable<R> {
     /// After an error nothing was written (except a new table's metadata
     /// file) and the lock is released.
     pub fn open(dir: impl AsRef<Path>, options: Options) -> Result<Self, OpenError> {
-        Self::open_in(Arc::new(RealFs), dir.as_ref(), options)
+        Self::open_on(Arc::new(RealFs), dir.as_ref(), options)
     }
 
-    /// [`open`](Self::open) on the file system `vfs` (a simulated disk in
-    /// tests). Not a stable API.
-    #[doc(hidden)]
+    /// [`open`](Self::open) on the file system `vfs`: in tests, a simulated
+    /// disk that can lose unsynced writes and fail on demand. With the
+    /// `testing` feature only, for tests: see
+    /// [`testing`](crate::testing).
+    #[cfg(feature = "testing")]
     pub fn open_in(vfs: Arc<dyn Vfs>, dir: &Path, options: Options) -> Result<Self, OpenError> {
+        Self::open_on(vfs, dir, options)
+    }
+
+    /// [`open`](Self::open) on the file system `vfs`.
+    fn open_on(vfs: Arc<dyn Vfs>, dir: &Path, options: Options) -> Result<Self, OpenError> {
         vfs.create_dir_all(dir)
             .map_err(|source| OpenError::io(dir, source))?;
         let lock = vfs.lock_dir(dir)?;
@@ -321,8 +328,9 @@ impl<R: Row> PersistentTable<R> {
     }
 
     /// Counters of the log writer since open (syncs, batches, records), for
-    /// tests and diagnostics. Not a stable API.
-    #[doc(hidden)]
+    /// tests. With the `testing` feature only: see
+    /// [`testing`](crate::testing).
+    #[cfg(any(test, feature = "testing"))]
     pub fn log_stats(&self) -> LogStats {
         self.inner.shared.stats()
     }

@@ -59,7 +59,7 @@ pub(crate) fn recover<R: Row>(vfs: &dyn Vfs, dir: &Path) -> Result<Recovered<R>,
         Some(load_checkpoint(vfs, dir, &meta, &mut restore)?)
     };
     let obsolete = obsolete_files(dir, &names, &meta);
-    restore_key_state(dir, &meta, &mut restore, &mut deleted_max)?;
+    restore_largest_deleted_key(dir, &meta, &mut restore, &mut deleted_max)?;
 
     let segments = segments_to_replay(dir, &names, &meta)?;
     let mut last_seq = meta.checkpoint_seq;
@@ -117,16 +117,16 @@ fn obsolete_files(dir: &Path, names: &[String], meta: &Meta) -> Vec<PathBuf> {
 
 /// Keeps generated keys above the largest deleted key the metadata file
 /// records (the key generator's state at the checkpoint), if it records one.
-fn restore_key_state<R: Row>(
+fn restore_largest_deleted_key<R: Row>(
     dir: &Path,
     meta: &Meta,
     restore: &mut TableRestore<R>,
     deleted_max: &mut Option<R::Pk>,
 ) -> Result<(), OpenError> {
-    if meta.key_state.is_empty() {
+    if meta.largest_deleted_key.is_empty() {
         return Ok(());
     }
-    let pk = R::decode_pk(&meta.key_state).map_err(|source| OpenError::Restore {
+    let pk = R::decode_pk(&meta.largest_deleted_key).map_err(|source| OpenError::Restore {
         path: dir.join(meta::FILE_NAME),
         source: RestoreError::BadImage { source },
     })?;
@@ -273,13 +273,13 @@ fn read_meta<R: Row>(vfs: &dyn Vfs, dir: &Path, names: &[String]) -> Result<Meta
                 checkpoint_seq: 0,
                 page_file_generation: 0,
                 log_synced_through: 0,
-                key_state: Vec::new(),
+                largest_deleted_key: Vec::new(),
                 schema: schema::stored(&R::SCHEMA),
             };
             write_meta(vfs, dir, &fresh)?;
             return Ok(fresh);
         }
-        Err(other) => return Err(OpenError::Meta(other)),
+        Err(other) => return Err(other.into()),
     };
     check_archive_format(&path, stored.archive_format)?;
     // The name first: a directory of another table is reported as such,
@@ -376,7 +376,7 @@ fn read_manifest<R: Row>(vfs: &dyn Vfs, dir: &Path, meta: &Meta) -> Result<Manif
         }
         Err(source) => return Err(OpenError::io(&path, source)),
     };
-    let manifest = pages::decode(&bytes).map_err(|source| OpenError::Manifest {
+    let manifest = pages::decode_manifest(&bytes).map_err(|source| OpenError::Manifest {
         path: path.clone(),
         source,
     })?;

@@ -8,13 +8,13 @@ use std::ops::Deref;
 /// A read-only view of a whole file: `Deref<Target = [u8]>`.
 ///
 /// [`RealFs`](super::RealFs) maps the file (see its `map` for when that is
-/// sound); an empty file, and every file of [`SimFs`](super::SimFs), is held
+/// sound); an empty file, and every file of the simulated disk, is held
 /// as owned bytes. Build one from bytes with `From<Vec<u8>>`.
 ///
 /// # Example
 ///
 /// ```
-/// use worktable_persist::vfs::Mapped;
+/// use worktable_persist::testing::vfs::Mapped;
 ///
 /// let view = Mapped::from(b"page".to_vec());
 /// assert_eq!(&view[..], b"page");

@@ -1,11 +1,12 @@
 //! The file operations of a durable table, behind a trait: the real file
-//! system ([`RealFs`]) and a simulated disk ([`SimFs`]) that can lose
+//! system ([`RealFs`]) and a simulated disk (`SimFs`) that can lose
 //! unsynced writes in a power cut and inject I/O failures.
 //!
-//! **Not a stable API.** Public (and hidden from the docs) so that tests of
-//! the durable table, in this crate and outside it, can run a table on a
-//! [`SimFs`], cut the power at any point and check what recovery makes of
-//! the disk that is left.
+//! Private to the crate. The simulated disk exists for tests only (the
+//! `testing` feature exposes it, with the trait, as `crate::testing::vfs`),
+//! so that tests of the durable table, in this crate and outside it, can
+//! run a table on a `SimFs`, cut the power at any point and check what
+//! recovery makes of the disk that is left.
 //!
 //! [`Vfs`] is the directory-level half (create, read, map, list, open,
 //! rename, remove, sync a directory, lock a directory); [`VfsFile`] is an
@@ -14,17 +15,19 @@
 //! calls: data is durable once the file's `sync_data` (or `sync_all`)
 //! returns, and an entry of a directory (a creation, a rename, a removal)
 //! once that directory's `sync_dir` returns. A file's own sync does not
-//! make its directory entry durable. [`SimFs`] implements exactly that
+//! make its directory entry durable. `SimFs` implements exactly that
 //! contract and nothing more, so a table that is correct on it relies on
-//! nothing the contract does not promise; the [`sim`] module documents its
-//! model.
+//! nothing the contract does not promise; the `sim` module documents its
+//! model. [`DirLock`](dir_lock::DirLock) is the exclusive lock on a table directory that
+//! [`RealFs::lock_dir`](Vfs::lock_dir) takes; its module argues why the
+//! page-file mapping relies on it.
 //!
 //! # Example
 //!
 //! ```
 //! use std::path::Path;
 //! use std::sync::Arc;
-//! use worktable_persist::vfs::{PowerCut, SimFs, Vfs};
+//! use worktable_persist::testing::vfs::{PowerCut, SimFs, Vfs};
 //!
 //! let sim = SimFs::new();
 //! let fs: Arc<dyn Vfs> = Arc::new(sim.clone());
@@ -46,14 +49,16 @@ use std::fmt;
 use std::io;
 use std::path::Path;
 
-use crate::dir_lock::LockError;
-
+mod dir_lock;
 mod mapped;
 mod real;
-pub mod sim;
+#[cfg(any(test, feature = "testing"))]
+mod sim;
 
+pub use dir_lock::LockError;
 pub use mapped::Mapped;
 pub use real::RealFs;
+#[cfg(any(test, feature = "testing"))]
 pub use sim::{Fault, InjectedFault, PowerCut, SimFs, SimStats};
 
 /// The file operations a durable table performs.

@@ -15,15 +15,15 @@ use std::fs::{self, File, OpenOptions};
 use std::io;
 use std::path::Path;
 
+use super::dir_lock::{DirLock, LockError};
 use super::{Mapped, Vfs, VfsFile};
-use crate::dir_lock::{DirLock, LockError};
 
 /// The real file system: `std::fs`, positioned I/O, `memmap2` for [`Vfs::map`].
 ///
 /// # Example
 ///
 /// ```
-/// use worktable_persist::vfs::{RealFs, Vfs};
+/// use worktable_persist::testing::vfs::{RealFs, Vfs};
 ///
 /// let dir = tempfile::tempdir()?;
 /// let fs = RealFs;
@@ -59,7 +59,7 @@ impl Vfs for RealFs {
     /// are borrowed; a file mapping breaks that if the file is written, and
     /// turns a read into `SIGBUS` if it is truncated, while the mapping
     /// lives. The durable table is the only caller, and it maps only files
-    /// inside a directory whose exclusive [`DirLock`] this process holds
+    /// inside a directory whose exclusive lock (`DirLock`) this process holds
     /// for at least as long as the mapping; it takes its maps while it
     /// opens the table and drops them before it writes any file region a
     /// map covers. The mapping never leaves this crate, so those rules are
@@ -126,7 +126,7 @@ impl Vfs for RealFs {
         sync_dir(dir)
     }
 
-    /// [`DirLock::acquire`], boxed.
+    /// The directory's exclusive lock (`DirLock::acquire`), boxed.
     fn lock_dir(&self, dir: &Path) -> Result<Box<dyn Any + Send + Sync>, LockError> {
         Ok(Box::new(DirLock::acquire(dir)?))
     }

@@ -76,8 +76,9 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
+use super::LockError;
+use super::dir_lock::LOCK_FILE_NAME;
 use super::{Mapped, Vfs, VfsFile};
-use crate::dir_lock::{LOCK_FILE_NAME, LockError};
 
 mod fault;
 mod power_cut;
@@ -91,15 +92,16 @@ pub use stats::SimStats;
 
 use state::{Ino, Inode, State, WriteOp, entry};
 
-/// A simulated disk implementing [`Vfs`]; see the [module documentation](self)
-/// for its model. A cheap handle: clones share the same disk, so a test
-/// keeps one while a table holds another as `Arc<dyn Vfs>`.
+/// A simulated disk implementing [`Vfs`]; its model is described in this
+/// module's documentation (`src/vfs/sim.rs`). A cheap handle: clones share
+/// the same disk, so a test keeps one while a table holds another as
+/// `Arc<dyn Vfs>`.
 ///
 /// # Example
 ///
 /// ```
 /// use std::path::Path;
-/// use worktable_persist::vfs::{PowerCut, SimFs, Vfs};
+/// use worktable_persist::testing::vfs::{PowerCut, SimFs, Vfs};
 ///
 /// let sim = SimFs::new();
 /// let dir = Path::new("/t");

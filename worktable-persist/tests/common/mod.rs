@@ -24,8 +24,7 @@ use std::sync::Arc;
 use std::thread;
 
 use worktable_core::prelude::*;
-use worktable_persist::dir_lock::LockError;
-use worktable_persist::vfs::{Mapped, SimFs, Vfs, VfsFile};
+use worktable_persist::testing::vfs::{LockError, Mapped, SimFs, Vfs, VfsFile};
 use worktable_persist::{Durability, OpenError, Options, PersistentTable, WriteError};
 
 /// The table directory on every simulated disk.

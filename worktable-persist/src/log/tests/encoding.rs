@@ -2,11 +2,13 @@
 //! version 1 layout refused as an older format.
 
 use super::{FINGERPRINT, header};
+use crate::codec::FORMAT_VERSION;
 use crate::damage::bitwise_crc32c;
+use crate::file_error::{FileError, FileKind};
 use crate::format::ArchiveFormat;
 use crate::log::{
-    BODY_HEADER_LEN, EncodeError, End, FORMAT_VERSION, FRAME_LEN, HEADER_LEN, ImageRole, LogError,
-    MAX_IMAGE_LEN, RecordKind, SegmentHeader, decode_header, encode_header, encode_record, scan,
+    BODY_HEADER_LEN, EncodeError, End, FRAME_LEN, HEADER_LEN, ImageRole, MAX_IMAGE_LEN, RecordKind,
+    Records, SegmentHeader, decode_header, encode_header, encode_record, scan,
 };
 
 /// A version 2 segment, as `docs/format.md` shows it: the header
@@ -160,7 +162,8 @@ fn version_2_fixture_scans_to_its_records() {
 
 #[test]
 fn version_1_fixture_is_refused_as_an_older_format() {
-    let expected = LogError::UnsupportedVersion {
+    let expected = FileError::UnsupportedVersion {
+        file: FileKind::LogSegment,
         found: 1,
         supported: 2,
     };
@@ -339,4 +342,41 @@ fn durable_mark_past_seq_is_refused_and_leaves_output_unchanged() {
         }
     );
     assert!(out.is_empty());
+}
+
+#[test]
+fn record_kinds_are_read_from_their_codes() {
+    assert_eq!(RecordKind::from_byte(3), Some(RecordKind::Delete));
+    assert_eq!(RecordKind::from_byte(0), None);
+}
+
+/// `Records` yields what `scan` collects, one record at a time, and says
+/// what ended them once they have all been seen.
+#[test]
+fn records_yields_the_records_one_at_a_time() -> Result<(), Box<dyn std::error::Error>> {
+    let header = SegmentHeader {
+        schema_fingerprint: 7,
+        first_seq: 1,
+        archive_format: ArchiveFormat::current(),
+    };
+    let mut segment = encode_header(&header).to_vec();
+    for seq in 1..=3 {
+        encode_record(
+            &mut segment,
+            &header,
+            seq,
+            seq,
+            RecordKind::Insert,
+            b"",
+            &[seq as u8],
+        )?;
+    }
+
+    let mut records = Records::new(&segment)?;
+    let seqs: Vec<u64> = records.by_ref().map(|r| r.seq).collect();
+    assert_eq!(seqs, [1, 2, 3]);
+    let tail = records.finish()?;
+    assert_eq!(tail.end, End::Clean);
+    assert_eq!(tail.next_seq, Some(4));
+    Ok(())
 }

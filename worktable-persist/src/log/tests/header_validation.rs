@@ -1,10 +1,10 @@
 //! `decode_header`: each way a header can be wrong has its own error.
 
 use super::{FINGERPRINT, header, synced_inserts};
+use crate::codec::FORMAT_VERSION;
+use crate::file_error::{FileError, FileKind, LogFault};
 use crate::format::{Alignment, ArchiveFormat, ArchiveFormatError, Endianness, OffsetWidth};
-use crate::log::{
-    FORMAT_VERSION, HEADER_LEN, LogError, SegmentHeader, decode_header, encode_header, scan,
-};
+use crate::log::{HEADER_LEN, MAGIC, SegmentHeader, decode_header, encode_header, scan};
 
 /// Rewrites the header checksum after a test edited bytes 0..40.
 fn reseal_header(bytes: &mut [u8; HEADER_LEN]) {
@@ -61,12 +61,28 @@ fn too_short_for_a_header() {
     for len in [0, 1, 8, 40, 47] {
         assert_eq!(
             decode_header(&full[..len]),
-            Err(LogError::HeaderTooShort { len })
+            Err(FileError::TooShort {
+                file: FileKind::LogSegment,
+                min: HEADER_LEN,
+                len
+            })
         );
-        assert_eq!(scan(&full[..len]), Err(LogError::HeaderTooShort { len }));
+        assert_eq!(
+            scan(&full[..len]),
+            Err(FileError::TooShort {
+                file: FileKind::LogSegment,
+                min: HEADER_LEN,
+                len
+            })
+        );
     }
     assert_eq!(
-        LogError::HeaderTooShort { len: 47 }.to_string(),
+        FileError::TooShort {
+            file: FileKind::LogSegment,
+            min: HEADER_LEN,
+            len: 47
+        }
+        .to_string(),
         "log segment is 47 bytes long, shorter than its 48-byte header"
     );
 }
@@ -77,7 +93,9 @@ fn wrong_magic() {
     bytes[7] = 1;
     assert_eq!(
         decode_header(&bytes),
-        Err(LogError::BadMagic {
+        Err(FileError::BadMagic {
+            file: FileKind::LogSegment,
+            expected: MAGIC,
             found: *b"WTLOG\0\0\x01"
         })
     );
@@ -91,7 +109,11 @@ fn wrong_magic() {
 fn all_zero_header_is_wrong_magic() {
     assert_eq!(
         decode_header(&[0; 64]),
-        Err(LogError::BadMagic { found: [0; 8] })
+        Err(FileError::BadMagic {
+            file: FileKind::LogSegment,
+            expected: MAGIC,
+            found: [0; 8]
+        })
     );
 }
 
@@ -99,7 +121,8 @@ fn all_zero_header_is_wrong_magic() {
 fn newer_format_version_is_reported_as_such_even_if_the_checksum_layout_changed() {
     let mut bytes = encode_header(&header(1));
     bytes[8..12].copy_from_slice(&3u32.to_le_bytes());
-    let expected = Err(LogError::UnsupportedVersion {
+    let expected = Err(FileError::UnsupportedVersion {
+        file: FileKind::LogSegment,
         found: 3,
         supported: 2,
     });
@@ -119,7 +142,8 @@ fn older_format_versions_are_reported_as_older_without_a_converter() {
     for version in [0u32, 1] {
         let mut bytes = encode_header(&header(1));
         bytes[8..12].copy_from_slice(&version.to_le_bytes());
-        let expected = LogError::UnsupportedVersion {
+        let expected = FileError::UnsupportedVersion {
+            file: FileKind::LogSegment,
             found: version,
             supported: 2,
         };
@@ -152,7 +176,12 @@ fn bad_header_checksum() {
     let computed = crc32c::crc32c(&bytes[..40]);
     assert_eq!(
         decode_header(&bytes),
-        Err(LogError::HeaderChecksum { stored, computed })
+        Err(FileError::ChecksumMismatch {
+            file: FileKind::LogSegment,
+            offset: 40,
+            stored,
+            computed
+        })
     );
     assert!(
         decode_header(&bytes)
@@ -168,7 +197,7 @@ fn flipped_checksum_byte_is_a_bad_header_checksum() {
     bytes[43] ^= 0x80;
     assert!(matches!(
         decode_header(&bytes),
-        Err(LogError::HeaderChecksum { .. })
+        Err(FileError::ChecksumMismatch { .. })
     ));
 }
 
@@ -179,13 +208,16 @@ fn unknown_flags() {
     // Without a matching checksum a flipped flag is damage...
     assert!(matches!(
         decode_header(&bytes),
-        Err(LogError::HeaderChecksum { .. })
+        Err(FileError::ChecksumMismatch { .. })
     ));
     // ...and with one, a flag this build does not know.
     reseal_header(&mut bytes);
     assert_eq!(
         decode_header(&bytes),
-        Err(LogError::UnsupportedFlags { flags: 1 })
+        Err(FileError::UnsupportedFlags {
+            file: FileKind::LogSegment,
+            flags: 1
+        })
     );
 }
 
@@ -214,16 +246,22 @@ fn an_archive_format_that_is_not_one() {
         bytes[32..36].copy_from_slice(&stored);
         assert!(matches!(
             decode_header(&bytes),
-            Err(LogError::HeaderChecksum { .. })
+            Err(FileError::ChecksumMismatch { .. })
         ));
         reseal_header(&mut bytes);
         assert_eq!(
             decode_header(&bytes),
-            Err(LogError::ArchiveFormat { reason })
+            Err(FileError::ArchiveFormat {
+                file: FileKind::LogSegment,
+                offset: 32,
+                reason
+            })
         );
     }
     assert_eq!(
-        LogError::ArchiveFormat {
+        FileError::ArchiveFormat {
+            file: FileKind::LogSegment,
+            offset: 32,
             reason: ArchiveFormatError::UnknownOffsetWidth { width: 5 }
         }
         .to_string(),
@@ -249,10 +287,13 @@ fn non_zero_reserved_bytes() {
         bytes[at] = 0x10;
         assert!(matches!(
             decode_header(&bytes),
-            Err(LogError::HeaderChecksum { .. })
+            Err(FileError::ChecksumMismatch { .. })
         ));
         reseal_header(&mut bytes);
-        assert_eq!(decode_header(&bytes), Err(LogError::HeaderReserved));
+        assert_eq!(
+            decode_header(&bytes),
+            Err(FileError::Log(LogFault::HeaderReserved))
+        );
     }
 }
 
@@ -261,10 +302,13 @@ fn non_zero_padding() {
     for at in 44..48 {
         let mut bytes = encode_header(&header(1));
         bytes[at] = 0xff;
-        assert_eq!(decode_header(&bytes), Err(LogError::HeaderPadding));
+        assert_eq!(
+            decode_header(&bytes),
+            Err(FileError::Log(LogFault::HeaderPadding))
+        );
     }
     assert_eq!(
-        LogError::HeaderPadding.to_string(),
+        FileError::Log(LogFault::HeaderPadding).to_string(),
         "log segment header has non-zero padding in bytes 44..48"
     );
 }
@@ -280,21 +324,43 @@ fn checks_after_the_checksum_run_in_field_order() {
     reseal_header(&mut bytes);
     assert_eq!(
         decode_header(&bytes),
-        Err(LogError::UnsupportedFlags { flags: 1 })
+        Err(FileError::UnsupportedFlags {
+            file: FileKind::LogSegment,
+            flags: 1
+        })
     );
     // Then the archive format...
     bytes[12] = 0;
     reseal_header(&mut bytes);
     assert!(matches!(
         decode_header(&bytes),
-        Err(LogError::ArchiveFormat { .. })
+        Err(FileError::ArchiveFormat { .. })
     ));
     // ...the reserved bytes...
     bytes[32] = 1;
     reseal_header(&mut bytes);
-    assert_eq!(decode_header(&bytes), Err(LogError::HeaderReserved));
+    assert_eq!(
+        decode_header(&bytes),
+        Err(FileError::Log(LogFault::HeaderReserved))
+    );
     // ...and the padding.
     bytes[36] = 0;
     reseal_header(&mut bytes);
-    assert_eq!(decode_header(&bytes), Err(LogError::HeaderPadding));
+    assert_eq!(
+        decode_header(&bytes),
+        Err(FileError::Log(LogFault::HeaderPadding))
+    );
+}
+
+#[test]
+fn a_header_reads_back_from_its_48_bytes() -> Result<(), FileError> {
+    let header = SegmentHeader {
+        schema_fingerprint: 0xfeed,
+        first_seq: 100,
+        archive_format: ArchiveFormat::current(),
+    };
+    let bytes = encode_header(&header);
+    assert_eq!(&bytes[..8], b"WTLOG\0\0\0");
+    assert_eq!(decode_header(&bytes)?, header);
+    Ok(())
 }

@@ -7,7 +7,8 @@ use proptest::prelude::*;
 use proptest::sample::Index;
 
 use super::{Built, Spec, build};
-use crate::log::{End, HEADER_LEN, LogError, Record, RecordKind, Records, Scan, scan};
+use crate::file_error::{FileError, FileKind, LogFault};
+use crate::log::{End, HEADER_LEN, Record, RecordKind, Records, Scan, scan};
 
 /// A row image: never empty (an archived row never is), mostly short,
 /// sometimes all zeros.
@@ -126,7 +127,7 @@ impl Mutation {
 }
 
 /// Scans with the streaming reader, for comparison with `scan`.
-fn scan_streaming(bytes: &[u8]) -> Result<Scan<'_>, LogError> {
+fn scan_streaming(bytes: &[u8]) -> Result<Scan<'_>, FileError> {
     let mut reader = Records::new(bytes)?;
     let header = *reader.header();
     let records = reader.by_ref().collect();
@@ -209,7 +210,7 @@ proptest! {
         let cut = cut.index(built.bytes.len() + 1);
         let bytes = &built.bytes[..cut];
         if cut < HEADER_LEN {
-            prop_assert_eq!(scan(bytes), Err(LogError::HeaderTooShort { len: cut }));
+            prop_assert_eq!(scan(bytes), Err(FileError::TooShort { file: FileKind::LogSegment, min: HEADER_LEN, len: cut }));
             return Ok(());
         }
         let scanned = scan(bytes).unwrap();
@@ -248,10 +249,10 @@ proptest! {
         if at < HEADER_LEN {
             prop_assert!(matches!(
                 result,
-                Err(LogError::BadMagic { .. }
-                    | LogError::UnsupportedVersion { .. }
-                    | LogError::HeaderChecksum { .. }
-                    | LogError::HeaderPadding)
+                Err(FileError::BadMagic { .. }
+                    | FileError::UnsupportedVersion { .. }
+                    | FileError::ChecksumMismatch { .. }
+                    | FileError::Log(LogFault::HeaderPadding))
             ), "{:?}", result);
             return Ok(());
         }
@@ -263,7 +264,7 @@ proptest! {
                 let err = result.unwrap_err();
                 prop_assert!(matches!(
                     err,
-                    LogError::Corrupt { offset, reason, later_offset, later_seq }
+                    FileError::Log(LogFault::Corrupt { offset, reason, later_offset, later_seq })
                         if offset == damaged
                             && reason.is_damage()
                             && later_offset == built.offsets[j]

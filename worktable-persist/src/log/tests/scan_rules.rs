@@ -2,10 +2,11 @@
 //! end is classified (clean, zero-filled, torn tail, malformed, corrupt).
 
 use super::{Built, Spec, build, header, reseal, synced_inserts};
+use crate::file_error::{FileError, LogFault};
 use crate::format::ArchiveFormat;
 use crate::log::{
-    BODY_HEADER_LEN, End, FRAME_LEN, HEADER_LEN, ImageRole, LogError, MAX_IMAGE_LEN, RecordFault,
-    RecordKind, Records, SegmentHeader, Tail, encode_header, encode_record, scan,
+    BODY_HEADER_LEN, End, FRAME_LEN, HEADER_LEN, ImageRole, MAX_IMAGE_LEN, RecordFault, RecordKind,
+    Records, SegmentHeader, Tail, encode_header, encode_record, scan,
 };
 
 /// Sequence numbers of the valid records of `bytes`, and the tail.
@@ -304,12 +305,12 @@ fn flipped_byte_in_a_synced_middle_record_is_corrupt() {
     let damaged = built.offsets[2];
     bytes[damaged + 30] ^= 0x01;
     let err = scan(&bytes).unwrap_err();
-    let LogError::Corrupt {
+    let FileError::Log(LogFault::Corrupt {
         offset,
         reason,
         later_offset,
         later_seq,
-    } = err
+    }) = err
     else {
         panic!("expected Corrupt, got {err:?}");
     };
@@ -340,7 +341,7 @@ fn synced_record_after_unsynced_ones_still_reveals_corruption() {
     bytes[built.offsets[1] + 4] ^= 0x40;
     assert!(matches!(
         scan(&bytes),
-        Err(LogError::Corrupt { offset, later_seq: 5, .. }) if offset == built.offsets[1]
+        Err(FileError::Log(LogFault::Corrupt { offset, later_seq: 5, .. })) if offset == built.offsets[1]
     ));
 }
 
@@ -354,12 +355,10 @@ fn truncated_length_in_the_middle_is_corrupt() {
     bytes[damaged..damaged + 4].copy_from_slice(&65_000u32.to_le_bytes());
     assert!(matches!(
         scan(&bytes),
-        Err(LogError::Corrupt {
-            offset,
+        Err(FileError::Log(LogFault::Corrupt { offset,
             reason: RecordFault::TruncatedBody { body_len: 65_000, .. },
             later_seq: 3,
-            ..
-        }) if offset == damaged
+            .. })) if offset == damaged
     ));
 }
 
@@ -370,7 +369,7 @@ fn zeroed_page_in_the_middle_is_corrupt() {
     bytes[built.offsets[2]..built.offsets[4]].fill(0);
     assert!(matches!(
         scan(&bytes),
-        Err(LogError::Corrupt { offset, reason: RecordFault::BodyLenOutOfRange { body_len: 0 }, later_seq: 5, .. })
+        Err(FileError::Log(LogFault::Corrupt { offset, reason: RecordFault::BodyLenOutOfRange { body_len: 0 }, later_seq: 5, .. }))
             if offset == built.offsets[2]
     ));
 }
@@ -404,7 +403,7 @@ fn records_left_by_a_segment_with_another_header_never_verify() {
 
 /// Edits the body of record `i` of a fresh `synced_inserts(1, 3)` with `edit`
 /// (given the body's offset), reseals it, and returns the scan error.
-fn malformed(i: usize, edit: impl FnOnce(&mut [u8], usize)) -> (LogError, usize) {
+fn malformed(i: usize, edit: impl FnOnce(&mut [u8], usize)) -> (FileError, usize) {
     let built = synced_inserts(1, 3);
     let mut bytes = built.bytes.clone();
     let offset = built.offsets[i];
@@ -420,13 +419,13 @@ fn sequence_gap_is_malformed() {
     });
     assert_eq!(
         err,
-        LogError::Malformed {
+        FileError::Log(LogFault::Malformed {
             offset,
             reason: RecordFault::SeqMismatch {
                 expected: 2,
                 found: 4
             }
-        }
+        })
     );
     assert_eq!(
         err.to_string(),
@@ -446,13 +445,13 @@ fn first_record_must_have_the_headers_first_seq() {
     assert_eq!(offset, HEADER_LEN);
     assert_eq!(
         err,
-        LogError::Malformed {
+        FileError::Log(LogFault::Malformed {
             offset,
             reason: RecordFault::SeqMismatch {
                 expected: 1,
                 found: 5
             }
-        }
+        })
     );
 }
 
@@ -462,10 +461,10 @@ fn unknown_kind_is_malformed() {
         let (err, offset) = malformed(2, |b, body| b[body + 16] = kind);
         assert_eq!(
             err,
-            LogError::Malformed {
+            FileError::Log(LogFault::Malformed {
                 offset,
                 reason: RecordFault::UnknownKind { kind }
-            }
+            })
         );
     }
 }
@@ -499,14 +498,14 @@ fn image_length_mismatch_is_malformed() {
         };
         assert_eq!(
             err,
-            LogError::Malformed {
+            FileError::Log(LogFault::Malformed {
                 offset,
                 reason: RecordFault::ImageLenMismatch {
                     body_len: 33,
                     before_len,
                     after_len
                 }
-            },
+            }),
             "field {field}, delta {delta}"
         );
     }
@@ -531,14 +530,14 @@ fn images_moved_between_before_and_after_are_malformed() {
     });
     assert_eq!(
         err,
-        LogError::Malformed {
+        FileError::Log(LogFault::Malformed {
             offset,
             reason: RecordFault::ShapeMismatch {
                 kind: RecordKind::Insert,
                 before_len: 5,
                 after_len: 0
             }
-        }
+        })
     );
     assert_eq!(
         err.to_string(),
@@ -559,14 +558,14 @@ fn a_kind_whose_images_do_not_match_is_malformed() {
         let (err, offset) = malformed(0, |b, body| b[body + 16] = byte);
         assert_eq!(
             err,
-            LogError::Malformed {
+            FileError::Log(LogFault::Malformed {
                 offset,
                 reason: RecordFault::ShapeMismatch {
                     kind,
                     before_len: 0,
                     after_len: 5
                 }
-            }
+            })
         );
     }
 }
@@ -605,14 +604,14 @@ fn a_record_without_images_is_malformed_not_torn() {
         let kind = RecordKind::from_byte(kind).unwrap();
         assert_eq!(
             scan(&bytes),
-            Err(LogError::Malformed {
+            Err(FileError::Log(LogFault::Malformed {
                 offset,
                 reason: RecordFault::ShapeMismatch {
                     kind,
                     before_len: 0,
                     after_len: 0
                 }
-            })
+            }))
         );
     }
 }
@@ -639,13 +638,13 @@ fn an_image_over_the_maximum_is_malformed() {
         ));
         assert_eq!(
             scan(&bytes),
-            Err(LogError::Malformed {
+            Err(FileError::Log(LogFault::Malformed {
                 offset,
                 reason: RecordFault::ImageTooLong {
                     image,
                     len: too_long
                 }
-            })
+            }))
         );
     }
     assert_eq!(
@@ -683,7 +682,7 @@ fn the_largest_records_frame_and_scan() {
     bytes[built.offsets[0] + 100_000] ^= 0x01;
     assert!(matches!(
         scan(&bytes),
-        Err(LogError::Corrupt { offset, later_seq: 2, .. }) if offset == built.offsets[0]
+        Err(FileError::Log(LogFault::Corrupt { offset, later_seq: 2, .. })) if offset == built.offsets[0]
     ));
 }
 
@@ -693,10 +692,10 @@ fn non_zero_reserved_bytes_are_malformed() {
         let (err, offset) = malformed(0, |b, body| b[body + at] = 1);
         assert_eq!(
             err,
-            LogError::Malformed {
+            FileError::Log(LogFault::Malformed {
                 offset,
                 reason: RecordFault::ReservedNotZero
-            }
+            })
         );
     }
 }
@@ -708,13 +707,13 @@ fn durable_mark_past_own_seq_is_malformed() {
     });
     assert_eq!(
         err,
-        LogError::Malformed {
+        FileError::Log(LogFault::Malformed {
             offset,
             reason: RecordFault::DurableBeyondSeq {
                 durable_below: 3,
                 seq: 2
             }
-        }
+        })
     );
 }
 
@@ -746,10 +745,10 @@ fn record_after_the_last_sequence_number_is_malformed() {
     .unwrap();
     assert_eq!(
         scan(&bytes),
-        Err(LogError::Malformed {
+        Err(FileError::Log(LogFault::Malformed {
             offset,
             reason: RecordFault::SeqExhausted { found: 0 }
-        })
+        }))
     );
 }
 
@@ -794,5 +793,8 @@ fn iteration_stops_for_good_at_the_first_invalid_record() {
     assert_eq!(records.next().map(|r| r.seq), Some(1));
     assert!(records.next().is_none());
     assert!(records.next().is_none());
-    assert!(matches!(records.finish(), Err(LogError::Corrupt { .. })));
+    assert!(matches!(
+        records.finish(),
+        Err(FileError::Log(LogFault::Corrupt { .. }))
+    ));
 }

@@ -3,8 +3,9 @@
 
 use super::encoding::FIXTURE_V2;
 use super::{reseal, sample};
+use crate::file_error::{FileError, FileKind};
 use crate::format::{ArchiveFormatError, Endianness};
-use crate::meta::{DecodeError, Field, MAX_LEN, MIN_LEN, Meta, decode, encode};
+use crate::meta::{MAGIC, MAX_LEN, MIN_LEN, Meta, MetadataFault, MetadataField, decode, encode};
 
 /// Offset of the fixture's checksum: everything before it is covered.
 const FIXTURE_CRC_AT: usize = 138;
@@ -41,11 +42,22 @@ fn too_short_to_hold_the_magic_and_version() {
     for len in [0, 1, 8, 11] {
         assert_eq!(
             decode(&FIXTURE_V2[..len]),
-            Err(DecodeError::TooShort { len })
+            Err(FileError::TooShort {
+                file: FileKind::Metadata,
+                min: MIN_LEN,
+                len
+            })
         );
     }
     // Under 12 bytes even a wrong magic is reported as too short.
-    assert_eq!(decode(b"hello"), Err(DecodeError::TooShort { len: 5 }));
+    assert_eq!(
+        decode(b"hello"),
+        Err(FileError::TooShort {
+            file: FileKind::Metadata,
+            min: MIN_LEN,
+            len: 5
+        })
+    );
 }
 
 #[test]
@@ -53,11 +65,20 @@ fn too_short_for_the_fixed_fields() {
     for len in [12, 30, MIN_LEN - 1] {
         assert_eq!(
             decode(&FIXTURE_V2[..len]),
-            Err(DecodeError::TooShort { len })
+            Err(FileError::TooShort {
+                file: FileKind::Metadata,
+                min: MIN_LEN,
+                len
+            })
         );
     }
     assert_eq!(
-        DecodeError::TooShort { len: 76 }.to_string(),
+        FileError::TooShort {
+            file: FileKind::Metadata,
+            min: MIN_LEN,
+            len: 76
+        }
+        .to_string(),
         "metadata file is 76 bytes long, shorter than the 77 bytes of the smallest metadata file"
     );
 }
@@ -69,7 +90,9 @@ fn wrong_magic() {
     let err = decode(&bytes).unwrap_err();
     assert_eq!(
         err,
-        DecodeError::BadMagic {
+        FileError::BadMagic {
+            file: FileKind::Metadata,
+            expected: MAGIC,
             found: *b"WTMETB\0\0"
         }
     );
@@ -84,7 +107,11 @@ fn all_zero_file_is_wrong_magic() {
     for len in [12, MIN_LEN, 4096] {
         assert_eq!(
             decode(&vec![0; len]),
-            Err(DecodeError::BadMagic { found: [0; 8] })
+            Err(FileError::BadMagic {
+                file: FileKind::Metadata,
+                expected: MAGIC,
+                found: [0; 8]
+            })
         );
     }
 }
@@ -98,7 +125,9 @@ fn a_log_segment_is_not_a_metadata_file() {
     });
     assert_eq!(
         decode(&header),
-        Err(DecodeError::BadMagic {
+        Err(FileError::BadMagic {
+            file: FileKind::Metadata,
+            expected: MAGIC,
             found: *b"WTLOG\0\0\0"
         })
     );
@@ -108,7 +137,8 @@ fn a_log_segment_is_not_a_metadata_file() {
 fn newer_format_version_is_reported_as_such() {
     let mut bytes = fixture();
     bytes[8..12].copy_from_slice(&3u32.to_le_bytes());
-    let expected = Err(DecodeError::UnsupportedVersion {
+    let expected = Err(FileError::UnsupportedVersion {
+        file: FileKind::Metadata,
         found: 3,
         supported: 2,
     });
@@ -131,7 +161,8 @@ fn older_format_versions_are_reported_as_older_without_a_converter() {
     for version in [0u32, 1] {
         let mut bytes = fixture();
         bytes[8..12].copy_from_slice(&version.to_le_bytes());
-        let expected = DecodeError::UnsupportedVersion {
+        let expected = FileError::UnsupportedVersion {
+            file: FileKind::Metadata,
             found: version,
             supported: 2,
         };
@@ -157,12 +188,19 @@ fn longer_than_any_version_2_file() {
     reseal(&mut bytes);
     assert_eq!(
         decode(&bytes),
-        Err(DecodeError::TooLong {
+        Err(FileError::TooLong {
+            file: FileKind::Metadata,
+            max: MAX_LEN,
             len: MAX_LEN as u64 + 1
         })
     );
     assert_eq!(
-        DecodeError::TooLong { len: 2_000_000 }.to_string(),
+        FileError::TooLong {
+            file: FileKind::Metadata,
+            max: MAX_LEN,
+            len: 2_000_000
+        }
+        .to_string(),
         "metadata file is 2000000 bytes long, longer than the 1114430 bytes of the largest version 2 metadata file"
     );
 }
@@ -177,7 +215,8 @@ fn damaged_byte_is_a_checksum_error() {
     let err = decode(&bytes).unwrap_err();
     assert_eq!(
         err,
-        DecodeError::Checksum {
+        FileError::ChecksumMismatch {
+            file: FileKind::Metadata,
             offset: FIXTURE_CRC_AT,
             stored,
             computed
@@ -197,7 +236,7 @@ fn damaged_checksum_is_a_checksum_error() {
     bytes[FIXTURE_CRC_AT + 3] ^= 0x80;
     assert!(matches!(
         decode(&bytes),
-        Err(DecodeError::Checksum { offset: 138, .. })
+        Err(FileError::ChecksumMismatch { offset: 138, .. })
     ));
 }
 
@@ -208,7 +247,7 @@ fn damage_to_the_schema_is_a_checksum_error() {
         bytes[at] ^= 0x04;
         assert!(matches!(
             decode(&bytes),
-            Err(DecodeError::Checksum { offset: 138, .. })
+            Err(FileError::ChecksumMismatch { offset: 138, .. })
         ));
     }
 }
@@ -218,13 +257,16 @@ fn cut_or_extended_file_is_a_checksum_error() {
     for len in [MIN_LEN, FIXTURE_V2.len() - 1] {
         assert!(matches!(
             decode(&FIXTURE_V2[..len]),
-            Err(DecodeError::Checksum { offset, .. }) if offset == len - 4
+            Err(FileError::ChecksumMismatch { offset, .. }) if offset == len - 4
         ));
     }
     for extra in [&[0u8][..], &[0; 4], b"garbage"] {
         let mut bytes = fixture();
         bytes.extend_from_slice(extra);
-        assert!(matches!(decode(&bytes), Err(DecodeError::Checksum { .. })));
+        assert!(matches!(
+            decode(&bytes),
+            Err(FileError::ChecksumMismatch { .. })
+        ));
     }
 }
 
@@ -233,11 +275,20 @@ fn unknown_flags() {
     let mut bytes = fixture();
     bytes[15] = 0x80;
     // Without a matching checksum a flipped flag is damage...
-    assert!(matches!(decode(&bytes), Err(DecodeError::Checksum { .. })));
+    assert!(matches!(
+        decode(&bytes),
+        Err(FileError::ChecksumMismatch { .. })
+    ));
     // ...and with one, a flag this build does not know.
     reseal(&mut bytes);
     let err = decode(&bytes).unwrap_err();
-    assert_eq!(err, DecodeError::UnsupportedFlags { flags: 0x8000_0000 });
+    assert_eq!(
+        err,
+        FileError::UnsupportedFlags {
+            file: FileKind::Metadata,
+            flags: 0x8000_0000
+        }
+    );
     assert_eq!(
         err.to_string(),
         "metadata file sets flags 0x80000000 (bytes 12..16), which this build does not know"
@@ -267,13 +318,25 @@ fn an_archive_format_that_is_not_one() {
     for (stored, fault) in cases {
         let mut bytes = fixture();
         bytes[16..20].copy_from_slice(&stored);
-        assert!(matches!(decode(&bytes), Err(DecodeError::Checksum { .. })));
+        assert!(matches!(
+            decode(&bytes),
+            Err(FileError::ChecksumMismatch { .. })
+        ));
         reseal(&mut bytes);
-        assert_eq!(decode(&bytes), Err(DecodeError::ArchiveFormat { fault }));
+        assert_eq!(
+            decode(&bytes),
+            Err(FileError::ArchiveFormat {
+                file: FileKind::Metadata,
+                offset: 16,
+                reason: fault
+            })
+        );
     }
     assert_eq!(
-        DecodeError::ArchiveFormat {
-            fault: ArchiveFormatError::UnknownAlignment { code: 3 }
+        FileError::ArchiveFormat {
+            file: FileKind::Metadata,
+            offset: 16,
+            reason: ArchiveFormatError::UnknownAlignment { code: 3 }
         }
         .to_string(),
         "metadata file has a valid checksum but its archive format (bytes 16..20) is not one: \
@@ -299,13 +362,13 @@ fn table_name_length_over_the_maximum() {
     for len in [256, u16::MAX] {
         assert_eq!(
             decode(&with_name_len(len)),
-            Err(DecodeError::TableNameTooLong {
+            Err(FileError::Metadata(MetadataFault::TableNameTooLong {
                 len: usize::from(len)
-            })
+            }))
         );
     }
     assert_eq!(
-        DecodeError::TableNameTooLong { len: 256 }.to_string(),
+        FileError::Metadata(MetadataFault::TableNameTooLong { len: 256 }).to_string(),
         "metadata file has a valid checksum but a table name length of 256 (bytes 28..30), over the maximum of 255: it was written that way"
     );
 }
@@ -316,12 +379,12 @@ fn the_longest_key_state_length_is_allowed_but_must_fit() {
     // 65,535 bytes); one the file does not hold runs past the checksum.
     assert_eq!(
         decode(&with_key_state_len(u16::MAX)),
-        Err(DecodeError::FieldPastEnd {
-            field: Field::KeyState,
+        Err(FileError::Metadata(MetadataFault::FieldPastEnd {
+            field: MetadataField::KeyState,
             offset: 62,
             len: usize::from(u16::MAX),
             checksum_at: FIXTURE_CRC_AT
-        })
+        }))
     );
 }
 
@@ -330,23 +393,23 @@ fn a_wrong_length_pushes_a_field_past_the_checksum() {
     // The fixture's fields end at 138. A longer name pushes each later field
     // past that point in turn.
     let cases = [
-        (255, Field::TableName, 30, 255),
-        (109, Field::TableName, 30, 109),
-        (108, Field::CheckpointSeq, 138, 8),
-        (100, Field::PageFileGeneration, 138, 8),
-        (92, Field::LogSyncedThrough, 138, 8),
-        (84, Field::KeyStateLen, 138, 2),
-        (83, Field::KeyStateLen, 137, 2),
+        (255, MetadataField::TableName, 30, 255),
+        (109, MetadataField::TableName, 30, 109),
+        (108, MetadataField::CheckpointSeq, 138, 8),
+        (100, MetadataField::PageFileGeneration, 138, 8),
+        (92, MetadataField::LogSyncedThrough, 138, 8),
+        (84, MetadataField::KeyStateLen, 138, 2),
+        (83, MetadataField::KeyStateLen, 137, 2),
     ];
     for (name_len, field, offset, len) in cases {
         assert_eq!(
             decode(&with_name_len(name_len)),
-            Err(DecodeError::FieldPastEnd {
+            Err(FileError::Metadata(MetadataFault::FieldPastEnd {
                 field,
                 offset,
                 len,
                 checksum_at: FIXTURE_CRC_AT
-            }),
+            })),
             "name length {name_len}"
         );
     }
@@ -355,22 +418,22 @@ fn a_wrong_length_pushes_a_field_past_the_checksum() {
     // schema runs past the checksum.
     assert_eq!(
         decode(&with_key_state_len(7)),
-        Err(DecodeError::FieldPastEnd {
-            field: Field::Schema,
+        Err(FileError::Metadata(MetadataFault::FieldPastEnd {
+            field: MetadataField::Schema,
             offset: 73,
             len: 0x4000,
             checksum_at: FIXTURE_CRC_AT
-        })
+        }))
     );
     let err = decode(&with_schema_len(65)).unwrap_err();
     assert_eq!(
         err,
-        DecodeError::FieldPastEnd {
-            field: Field::Schema,
+        FileError::Metadata(MetadataFault::FieldPastEnd {
+            field: MetadataField::Schema,
             offset: 74,
             len: 65,
             checksum_at: FIXTURE_CRC_AT
-        }
+        })
     );
     assert_eq!(
         err.to_string(),
@@ -383,10 +446,10 @@ fn schema_length_over_the_maximum() {
     let err = decode(&with_schema_len(1 << 20 | 1)).unwrap_err();
     assert_eq!(
         err,
-        DecodeError::SchemaTooLong {
+        FileError::Metadata(MetadataFault::SchemaTooLong {
             offset: 70,
             len: (1 << 20) + 1
-        }
+        })
     );
     assert_eq!(
         err.to_string(),
@@ -396,10 +459,10 @@ fn schema_length_over_the_maximum() {
     // length's last three bytes and the schema's first byte (1): 2^24.
     assert_eq!(
         decode(&with_key_state_len(9)),
-        Err(DecodeError::SchemaTooLong {
+        Err(FileError::Metadata(MetadataFault::SchemaTooLong {
             offset: 71,
             len: 1 << 24
-        })
+        }))
     );
 }
 
@@ -409,7 +472,10 @@ fn table_name_that_is_not_utf8() {
     bytes[32] = 0xff; // "orders" -> "or\xffers"
     reseal(&mut bytes);
     let err = decode(&bytes).unwrap_err();
-    assert_eq!(err, DecodeError::TableNameNotUtf8 { offset: 32 });
+    assert_eq!(
+        err,
+        FileError::Metadata(MetadataFault::TableNameNotUtf8 { offset: 32 })
+    );
     assert_eq!(
         err.to_string(),
         "metadata file has a valid checksum but its table name is not UTF-8 (invalid from byte offset 32): it was written that way"
@@ -425,7 +491,9 @@ fn table_name_that_is_not_utf8() {
     reseal(&mut bytes);
     assert_eq!(
         decode(&bytes),
-        Err(DecodeError::TableNameNotUtf8 { offset: 32 })
+        Err(FileError::Metadata(MetadataFault::TableNameNotUtf8 {
+            offset: 32
+        }))
     );
 }
 
@@ -437,10 +505,10 @@ fn bytes_between_the_last_field_and_the_checksum() {
     let err = decode(&bytes).unwrap_err();
     assert_eq!(
         err,
-        DecodeError::TrailingBytes {
+        FileError::Metadata(MetadataFault::TrailingBytes {
             offset: 138,
             checksum_at: 141
-        }
+        })
     );
     assert_eq!(
         err.to_string(),
@@ -459,13 +527,16 @@ fn checks_run_in_the_documented_order() {
     reseal(&mut bytes);
     assert_eq!(
         decode(&bytes),
-        Err(DecodeError::UnsupportedFlags { flags: 1 })
+        Err(FileError::UnsupportedFlags {
+            file: FileKind::Metadata,
+            flags: 1
+        })
     );
     bytes[12] = 0;
     reseal(&mut bytes);
     assert!(matches!(
         decode(&bytes),
-        Err(DecodeError::ArchiveFormat { .. })
+        Err(FileError::ArchiveFormat { .. })
     ));
     // A bad name and a schema that runs past the checksum: the name first.
     let mut bytes = with_schema_len(65);
@@ -473,7 +544,9 @@ fn checks_run_in_the_documented_order() {
     reseal(&mut bytes);
     assert_eq!(
         decode(&bytes),
-        Err(DecodeError::TableNameNotUtf8 { offset: 30 })
+        Err(FileError::Metadata(MetadataFault::TableNameNotUtf8 {
+            offset: 30
+        }))
     );
     // A bad schema and trailing bytes: the schema first.
     let mut bytes = fixture();
@@ -482,13 +555,16 @@ fn checks_run_in_the_documented_order() {
     reseal(&mut bytes);
     assert_eq!(
         decode(&bytes),
-        Err(DecodeError::UnknownKeySource {
+        Err(FileError::Metadata(MetadataFault::UnknownKeySource {
             code: 9,
             offset: 111
-        })
+        }))
     );
     // Damage and an unknown flag: the checksum comes first.
     let mut bytes = fixture();
     bytes[12] = 1;
-    assert!(matches!(decode(&bytes), Err(DecodeError::Checksum { .. })));
+    assert!(matches!(
+        decode(&bytes),
+        Err(FileError::ChecksumMismatch { .. })
+    ));
 }

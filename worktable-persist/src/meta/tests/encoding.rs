@@ -1,12 +1,14 @@
 //! The encoded bytes, field by field, round trips at the limits, the
 //! encoder's refusals, and the version 1 layout refused as an older format.
 
-use super::{bitwise_crc32c, empty, sample, sample_schema};
+use super::{bitwise_crc32c, empty, keyed_by_id_and, orders_at_41, sample, sample_schema};
+use crate::codec::FORMAT_VERSION;
+use crate::file_error::{FileError, FileKind};
 use crate::format::{Alignment, ArchiveFormat, Endianness, OffsetWidth};
 use crate::meta::{
-    DecodeError, EncodeError, FORMAT_VERSION, Field, MAGIC, MAX_KEY_STATE_LEN, MAX_LEN,
-    MAX_SCHEMA_LEN, MAX_TABLE_NAME_LEN, MIN_LEN, Meta, StoredField, StoredIndex, StoredKeySource,
-    StoredSchema, decode, encode,
+    MAGIC, MAX_KEY_STATE_LEN, MAX_LEN, MAX_SCHEMA_LEN, MAX_TABLE_NAME_LEN, MIN_LEN, Meta,
+    MetadataEncodeError, MetadataField, StoredField, StoredIndex, StoredKeySource, StoredSchema,
+    decode, encode,
 };
 
 /// A version 2 metadata file, as `docs/format.md` shows it: archive format
@@ -111,7 +113,8 @@ fn version_1_fixture_is_refused_as_an_older_format() {
     let err = decode(FIXTURE_V1).unwrap_err();
     assert_eq!(
         err,
-        DecodeError::UnsupportedVersion {
+        FileError::UnsupportedVersion {
+            file: FileKind::Metadata,
             found: 1,
             supported: 2
         }
@@ -152,7 +155,7 @@ fn layout_matches_the_spec() {
         checkpoint_seq: u64::MAX - 1,
         page_file_generation: 9,
         log_synced_through: 0x0102_0304,
-        key_state: vec![0xaa, 0xbb, 0xcc],
+        largest_deleted_key: vec![0xaa, 0xbb, 0xcc],
         schema: StoredSchema::default(),
     };
     let bytes = encode(&meta).unwrap();
@@ -261,7 +264,7 @@ fn round_trips_at_the_limits() {
             checkpoint_seq: seq,
             page_file_generation: seq,
             log_synced_through: seq,
-            key_state,
+            largest_deleted_key: key_state,
             schema,
         };
         let bytes = encode(&meta).unwrap();
@@ -274,7 +277,7 @@ fn round_trips_at_the_limits() {
 fn largest_file_is_max_len_bytes() {
     let meta = Meta {
         table_name: "n".repeat(MAX_TABLE_NAME_LEN),
-        key_state: vec![4; MAX_KEY_STATE_LEN],
+        largest_deleted_key: vec![4; MAX_KEY_STATE_LEN],
         schema: schema_of_len(MAX_SCHEMA_LEN),
         ..sample()
     };
@@ -292,7 +295,10 @@ fn encoder_refuses_a_name_over_255_bytes() {
             table_name: "n".repeat(len),
             ..sample()
         };
-        assert_eq!(encode(&meta), Err(EncodeError::TableNameTooLong { len }));
+        assert_eq!(
+            encode(&meta),
+            Err(MetadataEncodeError::TableNameTooLong { len })
+        );
     }
     // 86 three-byte characters: 258 bytes, though only 86 characters.
     let meta = Meta {
@@ -301,10 +307,10 @@ fn encoder_refuses_a_name_over_255_bytes() {
     };
     assert_eq!(
         encode(&meta),
-        Err(EncodeError::TableNameTooLong { len: 258 })
+        Err(MetadataEncodeError::TableNameTooLong { len: 258 })
     );
     assert_eq!(
-        EncodeError::TableNameTooLong { len: 258 }.to_string(),
+        MetadataEncodeError::TableNameTooLong { len: 258 }.to_string(),
         "table name is 258 bytes long; a metadata file holds at most 255"
     );
 }
@@ -313,13 +319,16 @@ fn encoder_refuses_a_name_over_255_bytes() {
 fn encoder_refuses_a_key_state_over_65535_bytes() {
     for len in [MAX_KEY_STATE_LEN + 1, usize::from(u16::MAX) + 2] {
         let meta = Meta {
-            key_state: vec![0; len],
+            largest_deleted_key: vec![0; len],
             ..sample()
         };
-        assert_eq!(encode(&meta), Err(EncodeError::KeyStateTooLong { len }));
+        assert_eq!(
+            encode(&meta),
+            Err(MetadataEncodeError::KeyStateTooLong { len })
+        );
     }
     assert_eq!(
-        EncodeError::KeyStateTooLong { len: 65536 }.to_string(),
+        MetadataEncodeError::KeyStateTooLong { len: 65536 }.to_string(),
         "key state is 65536 bytes long; a metadata file holds at most 65535"
     );
 }
@@ -332,12 +341,12 @@ fn encoder_refuses_a_schema_over_1_mib() {
     };
     assert_eq!(
         encode(&meta),
-        Err(EncodeError::SchemaTooLong {
+        Err(MetadataEncodeError::SchemaTooLong {
             len: MAX_SCHEMA_LEN + 1
         })
     );
     assert_eq!(
-        EncodeError::SchemaTooLong { len: 1_048_577 }.to_string(),
+        MetadataEncodeError::SchemaTooLong { len: 1_048_577 }.to_string(),
         "schema description is 1048577 bytes long encoded; a metadata file holds at most 1048576"
     );
 }
@@ -353,8 +362,8 @@ fn encoder_refuses_a_schema_list_or_string_over_its_u16() {
     };
     assert_eq!(
         encode(&meta),
-        Err(EncodeError::SchemaCountTooLarge {
-            field: Field::PkCount,
+        Err(MetadataEncodeError::SchemaCountTooLarge {
+            field: MetadataField::PkCount,
             count: 70_000
         })
     );
@@ -362,8 +371,8 @@ fn encoder_refuses_a_schema_list_or_string_over_its_u16() {
     schema.indexes[0].fields = vec!["f".to_owned(); 65_536];
     assert_eq!(
         encode(&Meta { schema, ..sample() }),
-        Err(EncodeError::SchemaCountTooLarge {
-            field: Field::IndexFieldCount { index: 0 },
+        Err(MetadataEncodeError::SchemaCountTooLarge {
+            field: MetadataField::IndexFieldCount { index: 0 },
             count: 65_536
         })
     );
@@ -372,8 +381,8 @@ fn encoder_refuses_a_schema_list_or_string_over_its_u16() {
     let err = encode(&Meta { schema, ..sample() }).unwrap_err();
     assert_eq!(
         err,
-        EncodeError::SchemaStringTooLong {
-            field: Field::SchemaFieldType { field: 1 },
+        MetadataEncodeError::SchemaStringTooLong {
+            field: MetadataField::SchemaFieldType { field: 1 },
             len: 65_536
         }
     );
@@ -383,11 +392,37 @@ fn encoder_refuses_a_schema_list_or_string_over_its_u16() {
          most 65535 bytes"
     );
     assert_eq!(
-        EncodeError::SchemaCountTooLarge {
-            field: Field::PkCount,
+        MetadataEncodeError::SchemaCountTooLarge {
+            field: MetadataField::PkCount,
             count: 70_000
         }
         .to_string(),
         "the schema's primary-key field count would be 70000, over the maximum of 65535"
     );
+}
+
+#[test]
+fn a_file_reads_back_from_its_bytes() -> Result<(), Box<dyn std::error::Error>> {
+    let meta = orders_at_41(44, &42u64.to_le_bytes());
+    let bytes = encode(&meta)?;
+    assert_eq!(&bytes[..8], b"WTMETA\0\0");
+    assert_eq!(decode(&bytes)?, meta);
+    Ok(())
+}
+
+#[test]
+fn a_schema_description_reads_back_with_the_file() -> Result<(), Box<dyn std::error::Error>> {
+    let schema = keyed_by_id_and("owner", "by_owner");
+    let meta = Meta {
+        archive_format: ArchiveFormat::current(),
+        schema_fingerprint: 0x5eed,
+        table_name: "accounts".to_owned(),
+        checkpoint_seq: 0,
+        page_file_generation: 0,
+        log_synced_through: 0,
+        largest_deleted_key: Vec::new(),
+        schema: schema.clone(),
+    };
+    assert_eq!(decode(&encode(&meta)?)?.schema, schema);
+    Ok(())
 }

@@ -5,9 +5,10 @@
 use std::io;
 use std::path::Path;
 
-use super::{reseal, sample};
+use super::{orders_at_41, reseal, sample};
+use crate::file_error::{FileError, FileKind};
 use crate::meta::{
-    DecodeError, FILE_NAME, MAX_LEN, Meta, MetaError, decode, encode, read, write_atomically,
+    FILE_NAME, MAGIC, MAX_LEN, Meta, MetaError, decode, encode, read, write_atomically,
 };
 use crate::vfs::RealFs;
 
@@ -47,7 +48,7 @@ fn a_second_write_replaces_the_first() {
     let next = Meta {
         checkpoint_seq: 1_000,
         page_file_generation: 4,
-        key_state: vec![1],
+        largest_deleted_key: vec![1],
         ..sample()
     };
     write_meta(dir.path(), &next);
@@ -142,7 +143,14 @@ fn garbage_is_a_decode_error_naming_the_file() {
     match &err {
         MetaError::Decode { path: p, source } => {
             assert_eq!(p, &path);
-            assert_eq!(source, &DecodeError::BadMagic { found: [0; 8] });
+            assert_eq!(
+                source,
+                &FileError::BadMagic {
+                    file: FileKind::Metadata,
+                    expected: MAGIC,
+                    found: [0; 8]
+                }
+            );
         }
         other => panic!("expected Decode, got {other:?}"),
     }
@@ -151,13 +159,21 @@ fn garbage_is_a_decode_error_naming_the_file() {
         format!(
             "metadata file {} cannot be used: {}",
             path.display(),
-            DecodeError::BadMagic { found: [0; 8] }
+            FileError::BadMagic {
+                file: FileKind::Metadata,
+                expected: MAGIC,
+                found: [0; 8]
+            }
         )
     );
     let source = std::error::Error::source(&err).expect("the decode error is the source");
     assert_eq!(
-        source.downcast_ref::<DecodeError>(),
-        Some(&DecodeError::BadMagic { found: [0; 8] })
+        source.downcast_ref::<FileError>(),
+        Some(&FileError::BadMagic {
+            file: FileKind::Metadata,
+            expected: MAGIC,
+            found: [0; 8]
+        })
     );
 }
 
@@ -170,7 +186,7 @@ fn a_damaged_file_is_a_checksum_error() {
     assert!(matches!(
         read(&RealFs, dir.path(), FILE_NAME),
         Err(MetaError::Decode {
-            source: DecodeError::Checksum { .. },
+            source: FileError::ChecksumMismatch { .. },
             ..
         })
     ));
@@ -186,14 +202,20 @@ fn a_huge_file_is_too_long_with_its_full_length() {
     assert!(matches!(
         read(&RealFs, dir.path(), FILE_NAME),
         Err(MetaError::Decode {
-            source: DecodeError::TooLong { len: 4_194_304 },
+            source: FileError::TooLong {
+                file: FileKind::Metadata,
+                max: MAX_LEN,
+                len: 4_194_304
+            },
             ..
         })
     ));
     // The decoder alone sees only what it is given.
     assert_eq!(
         decode(&bytes[..MAX_LEN + 1]),
-        Err(DecodeError::TooLong {
+        Err(FileError::TooLong {
+            file: FileKind::Metadata,
+            max: MAX_LEN,
             len: MAX_LEN as u64 + 1
         })
     );
@@ -209,7 +231,7 @@ fn a_huge_file_of_a_newer_version_is_reported_as_a_newer_version() {
     assert!(matches!(
         read(&RealFs, dir.path(), FILE_NAME),
         Err(MetaError::Decode {
-            source: DecodeError::UnsupportedVersion { found: 3, .. },
+            source: FileError::UnsupportedVersion { found: 3, .. },
             ..
         })
     ));
@@ -230,4 +252,27 @@ fn a_directory_in_place_of_the_file_is_an_io_error() {
         err.to_string(),
         format!("cannot read metadata file {}: {source}", path.display())
     );
+}
+
+#[test]
+fn a_replaced_file_reads_back() -> Result<(), Box<dyn std::error::Error>> {
+    let dir = tempfile::tempdir()?;
+    let meta = orders_at_41(41, &[]);
+    write_atomically(&RealFs, dir.path(), FILE_NAME, &encode(&meta)?)?;
+    assert_eq!(read(&RealFs, dir.path(), FILE_NAME)?, meta);
+    Ok(())
+}
+
+#[test]
+fn a_missing_file_then_the_checkpoint_written_over_it() -> Result<(), Box<dyn std::error::Error>> {
+    let dir = tempfile::tempdir()?;
+    assert!(matches!(
+        read(&RealFs, dir.path(), FILE_NAME),
+        Err(MetaError::Missing { .. })
+    ));
+
+    let checkpoint = orders_at_41(41, &42u64.to_le_bytes());
+    write_atomically(&RealFs, dir.path(), FILE_NAME, &encode(&checkpoint)?)?;
+    assert_eq!(read(&RealFs, dir.path(), FILE_NAME)?, checkpoint);
+    Ok(())
 }

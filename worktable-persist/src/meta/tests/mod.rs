@@ -16,6 +16,13 @@ use crate::format::ArchiveFormat;
 /// `id: u64` and `client: String`, primary key `id`, keys by
 /// autoincrement, a unique index `by_client` on `client`.
 fn sample_schema() -> StoredSchema {
+    keyed_by_id_and("client", "by_client")
+}
+
+/// A schema description of version 1: fields `id: u64` and `other:
+/// String`, primary key `id`, keys by autoincrement, a unique index
+/// `index` on `other`.
+fn keyed_by_id_and(other: &str, index: &str) -> StoredSchema {
     StoredSchema {
         version: 1,
         fields: vec![
@@ -24,17 +31,32 @@ fn sample_schema() -> StoredSchema {
                 ty: "u64".to_owned(),
             },
             StoredField {
-                name: "client".to_owned(),
+                name: other.to_owned(),
                 ty: "String".to_owned(),
             },
         ],
         pk: vec!["id".to_owned()],
         key_source: StoredKeySource::AutoIncrement,
         indexes: vec![StoredIndex {
-            name: "by_client".to_owned(),
-            fields: vec!["client".to_owned()],
+            name: index.to_owned(),
+            fields: vec![other.to_owned()],
             unique: true,
         }],
+    }
+}
+
+/// The metadata of table `orders` at checkpoint 41 of generation 3, with
+/// the default schema description.
+fn orders_at_41(log_synced_through: u64, largest_deleted_key: &[u8]) -> Meta {
+    Meta {
+        archive_format: ArchiveFormat::current(),
+        schema_fingerprint: 0x5eed,
+        table_name: "orders".to_owned(),
+        checkpoint_seq: 41,
+        page_file_generation: 3,
+        log_synced_through,
+        largest_deleted_key: largest_deleted_key.to_vec(),
+        schema: StoredSchema::default(),
     }
 }
 
@@ -47,7 +69,7 @@ fn sample() -> Meta {
         checkpoint_seq: 41,
         page_file_generation: 3,
         log_synced_through: 44,
-        key_state: 42u64.to_le_bytes().to_vec(),
+        largest_deleted_key: 42u64.to_le_bytes().to_vec(),
         schema: sample_schema(),
     }
 }
@@ -61,7 +83,7 @@ fn empty() -> Meta {
         checkpoint_seq: 0,
         page_file_generation: 0,
         log_synced_through: 0,
-        key_state: Vec::new(),
+        largest_deleted_key: Vec::new(),
         schema: StoredSchema::default(),
     }
 }

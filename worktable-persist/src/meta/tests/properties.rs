@@ -9,10 +9,11 @@ use crate::damage::arb_mutation;
 use proptest::sample::Index;
 
 use super::reseal;
+use crate::file_error::FileError;
 use crate::format::ArchiveFormat;
 use crate::meta::{
-    DecodeError, MAX_KEY_STATE_LEN, MAX_LEN, MAX_TABLE_NAME_LEN, MIN_LEN, Meta, StoredField,
-    StoredIndex, StoredKeySource, StoredSchema, decode, encode,
+    MAX_KEY_STATE_LEN, MAX_LEN, MAX_TABLE_NAME_LEN, MIN_LEN, Meta, StoredField, StoredIndex,
+    StoredKeySource, StoredSchema, decode, encode,
 };
 
 /// A table name of at most 255 bytes: mostly short, any Unicode, and
@@ -105,7 +106,7 @@ fn arb_meta() -> impl Strategy<Value = Meta> {
                 checkpoint_seq,
                 page_file_generation,
                 log_synced_through,
-                key_state,
+                largest_deleted_key: key_state,
                 schema,
             },
         )
@@ -115,7 +116,7 @@ proptest! {
     #[test]
     fn every_valid_meta_round_trips(meta in arb_meta()) {
         let bytes = encode(&meta).unwrap();
-        prop_assert!(bytes.len() >= MIN_LEN + meta.table_name.len() + meta.key_state.len());
+        prop_assert!(bytes.len() >= MIN_LEN + meta.table_name.len() + meta.largest_deleted_key.len());
         prop_assert!(bytes.len() <= MAX_LEN);
         prop_assert_eq!(decode(&bytes), Ok(meta));
     }
@@ -153,9 +154,9 @@ proptest! {
         bytes[at] ^= mask;
         let result = decode(&bytes);
         match at {
-            0..8 => prop_assert!(matches!(result, Err(DecodeError::BadMagic { .. })), "{:?}", result),
-            8..12 => prop_assert!(matches!(result, Err(DecodeError::UnsupportedVersion { .. })), "{:?}", result),
-            _ => prop_assert!(matches!(result, Err(DecodeError::Checksum { .. })), "{:?}", result),
+            0..8 => prop_assert!(matches!(result, Err(FileError::BadMagic { .. })), "{:?}", result),
+            8..12 => prop_assert!(matches!(result, Err(FileError::UnsupportedVersion { .. })), "{:?}", result),
+            _ => prop_assert!(matches!(result, Err(FileError::ChecksumMismatch { .. })), "{:?}", result),
         }
     }
 
@@ -229,7 +230,7 @@ proptest! {
                 checkpoint_seq: 2,
                 page_file_generation: 3,
                 log_synced_through: 4,
-                key_state: Vec::new(),
+                largest_deleted_key: Vec::new(),
                 schema: StoredSchema::default(),
             }
         })

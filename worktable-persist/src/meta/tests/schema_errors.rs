@@ -10,7 +10,8 @@
 
 use super::encoding::FIXTURE_V2;
 use super::{reseal, sample, sample_schema};
-use crate::meta::{DecodeError, Field, Meta, StoredKeySource, decode, encode};
+use crate::file_error::FileError;
+use crate::meta::{Meta, MetadataFault, MetadataField, StoredKeySource, decode, encode};
 
 /// Offset of the fixture's schema description.
 const SCHEMA_AT: usize = 74;
@@ -51,12 +52,12 @@ fn a_field_past_the_schemas_end() {
     reseal(&mut bytes);
     assert_eq!(
         decode(&bytes),
-        Err(DecodeError::SchemaFieldPastEnd {
-            field: Field::SchemaVersion,
+        Err(FileError::Metadata(MetadataFault::SchemaFieldPastEnd {
+            field: MetadataField::SchemaVersion,
             offset: 74,
             len: 4,
             schema_end: 76
-        })
+        }))
     );
     // One byte short: the last field of the last index does not fit.
     let mut bytes = FIXTURE_V2.to_vec();
@@ -65,12 +66,12 @@ fn a_field_past_the_schemas_end() {
     let err = decode(&bytes).unwrap_err();
     assert_eq!(
         err,
-        DecodeError::SchemaFieldPastEnd {
-            field: Field::IndexField { index: 0, field: 0 },
+        FileError::Metadata(MetadataFault::SchemaFieldPastEnd {
+            field: MetadataField::IndexField { index: 0, field: 0 },
             offset: 132,
             len: 6,
             schema_end: 137
-        }
+        })
     );
     assert_eq!(
         err.to_string(),
@@ -87,44 +88,44 @@ fn a_wrong_count_pushes_a_field_past_the_schemas_end() {
     // (0x6900), which runs past the end.
     assert_eq!(
         decode(&edited(|b| b[78] = 3)),
-        Err(DecodeError::SchemaFieldPastEnd {
-            field: Field::SchemaFieldType { field: 2 },
+        Err(FileError::Metadata(MetadataFault::SchemaFieldPastEnd {
+            field: MetadataField::SchemaFieldType { field: 2 },
             offset: 110,
             len: 0x6900,
             schema_end: 138
-        })
+        }))
     );
     // Two primary-key fields: the second is read from the key source
     // (length 1: a zero byte), the key source from the index count (1), and
     // the generator path's length from bytes 115..117 (0x0900).
     assert_eq!(
         decode(&edited(|b| b[105] = 2)),
-        Err(DecodeError::SchemaFieldPastEnd {
-            field: Field::GeneratorPath,
+        Err(FileError::Metadata(MetadataFault::SchemaFieldPastEnd {
+            field: MetadataField::GeneratorPath,
             offset: 117,
             len: 0x0900,
             schema_end: 138
-        })
+        }))
     );
     // Two indexes: the second's name length is at the schema's end.
     assert_eq!(
         decode(&edited(|b| b[114] = 2)),
-        Err(DecodeError::SchemaFieldPastEnd {
-            field: Field::IndexName { index: 1 },
+        Err(FileError::Metadata(MetadataFault::SchemaFieldPastEnd {
+            field: MetadataField::IndexName { index: 1 },
             offset: 138,
             len: 2,
             schema_end: 138
-        })
+        }))
     );
     // Two fields in the index.
     assert_eq!(
         decode(&edited(|b| b[128] = 2)),
-        Err(DecodeError::SchemaFieldPastEnd {
-            field: Field::IndexField { index: 0, field: 1 },
+        Err(FileError::Metadata(MetadataFault::SchemaFieldPastEnd {
+            field: MetadataField::IndexField { index: 0, field: 1 },
             offset: 138,
             len: 2,
             schema_end: 138
-        })
+        }))
     );
 }
 
@@ -135,7 +136,12 @@ fn the_largest_counts_fail_without_allocating_for_them() {
     for at in [78, 105, 114, 128] {
         let bytes = edited(|b| b[at..at + 2].copy_from_slice(&u16::MAX.to_le_bytes()));
         assert!(
-            matches!(decode(&bytes), Err(DecodeError::SchemaFieldPastEnd { .. })),
+            matches!(
+                decode(&bytes),
+                Err(FileError::Metadata(
+                    MetadataFault::SchemaFieldPastEnd { .. }
+                ))
+            ),
             "count at {at}: {:?}",
             decode(&bytes)
         );
@@ -145,26 +151,29 @@ fn the_largest_counts_fail_without_allocating_for_them() {
 #[test]
 fn a_string_that_is_not_utf8() {
     let cases = [
-        (82, Field::SchemaFieldName { field: 0 }),
-        (87, Field::SchemaFieldType { field: 0 }),
-        (104, Field::SchemaFieldType { field: 1 }),
-        (110, Field::PkField { pk: 0 }),
-        (126, Field::IndexName { index: 0 }),
-        (132, Field::IndexField { index: 0, field: 0 }),
+        (82, MetadataField::SchemaFieldName { field: 0 }),
+        (87, MetadataField::SchemaFieldType { field: 0 }),
+        (104, MetadataField::SchemaFieldType { field: 1 }),
+        (110, MetadataField::PkField { pk: 0 }),
+        (126, MetadataField::IndexName { index: 0 }),
+        (132, MetadataField::IndexField { index: 0, field: 0 }),
     ];
     for (at, field) in cases {
         let bytes = edited(|b| b[at] = 0xc3);
         assert_eq!(
             decode(&bytes),
-            Err(DecodeError::SchemaNotUtf8 { field, offset: at }),
+            Err(FileError::Metadata(MetadataFault::SchemaNotUtf8 {
+                field,
+                offset: at
+            })),
             "byte {at}"
         );
     }
     assert_eq!(
-        DecodeError::SchemaNotUtf8 {
-            field: Field::PkField { pk: 0 },
+        FileError::Metadata(MetadataFault::SchemaNotUtf8 {
+            field: MetadataField::PkField { pk: 0 },
             offset: 110
-        }
+        })
         .to_string(),
         "metadata file has a valid checksum but, in its schema, the primary-key field 0 is not \
          UTF-8 (invalid from byte offset 110): it was written that way"
@@ -176,14 +185,17 @@ fn an_unknown_key_source() {
     for code in [3u8, 0x80, 0xff] {
         assert_eq!(
             decode(&edited(|b| b[111] = code)),
-            Err(DecodeError::UnknownKeySource { code, offset: 111 })
+            Err(FileError::Metadata(MetadataFault::UnknownKeySource {
+                code,
+                offset: 111
+            }))
         );
     }
     assert_eq!(
-        DecodeError::UnknownKeySource {
+        FileError::Metadata(MetadataFault::UnknownKeySource {
             code: 3,
             offset: 111
-        }
+        })
         .to_string(),
         "metadata file has a valid checksum but, in its schema, the key source at byte offset 111 \
          is 3, not 0 (caller-supplied), 1 (autoincrement) or 2 (generator): it was written that \
@@ -204,11 +216,13 @@ fn only_a_generator_has_a_path() {
     for code in [0u8, 1] {
         assert_eq!(
             decode(&with_path(code)),
-            Err(DecodeError::UnexpectedGeneratorPath {
-                code,
-                offset: 114,
-                len: 4
-            })
+            Err(FileError::Metadata(
+                MetadataFault::UnexpectedGeneratorPath {
+                    code,
+                    offset: 114,
+                    len: 4
+                }
+            ))
         );
     }
     let decoded = decode(&with_path(2)).unwrap();
@@ -228,11 +242,11 @@ fn only_a_generator_has_a_path() {
         "canonical"
     );
     assert_eq!(
-        DecodeError::UnexpectedGeneratorPath {
+        FileError::Metadata(MetadataFault::UnexpectedGeneratorPath {
             code: 1,
             offset: 114,
             len: 4
-        }
+        })
         .to_string(),
         "metadata file has a valid checksum but, in its schema, key source 1 has a key generator \
          path of 4 bytes at byte offset 114; only key source 2 (generator) has one: it was written \
@@ -245,21 +259,21 @@ fn a_unique_flag_that_is_neither_0_nor_1() {
     for value in [2u8, 0xff] {
         assert_eq!(
             decode(&edited(|b| b[127] = value)),
-            Err(DecodeError::UniqueFlagInvalid {
+            Err(FileError::Metadata(MetadataFault::UniqueFlagInvalid {
                 index: 0,
                 value,
                 offset: 127
-            })
+            }))
         );
     }
     let not_unique = decode(&edited(|b| b[127] = 0)).unwrap();
     assert!(!not_unique.schema.indexes[0].unique);
     assert_eq!(
-        DecodeError::UniqueFlagInvalid {
+        FileError::Metadata(MetadataFault::UniqueFlagInvalid {
             index: 0,
             value: 2,
             offset: 127
-        }
+        })
         .to_string(),
         "metadata file has a valid checksum but, in its schema, the unique flag of index 0 at byte \
          offset 127 is 2, not 0 or 1: it was written that way"
@@ -274,10 +288,10 @@ fn bytes_after_the_last_index() {
     .unwrap_err();
     assert_eq!(
         err,
-        DecodeError::SchemaTrailingBytes {
+        FileError::Metadata(MetadataFault::SchemaTrailingBytes {
             offset: 138,
             schema_end: 140
-        }
+        })
     );
     assert_eq!(
         err.to_string(),
@@ -295,7 +309,10 @@ fn schema_checks_run_in_the_order_of_the_bytes() {
     });
     assert!(matches!(
         decode(&bytes),
-        Err(DecodeError::SchemaNotUtf8 { offset: 82, .. })
+        Err(FileError::Metadata(MetadataFault::SchemaNotUtf8 {
+            offset: 82,
+            ..
+        }))
     ));
     // An unknown key source and a path that runs past the end: the key
     // source comes first.
@@ -305,10 +322,10 @@ fn schema_checks_run_in_the_order_of_the_bytes() {
     });
     assert_eq!(
         decode(&bytes),
-        Err(DecodeError::UnknownKeySource {
+        Err(FileError::Metadata(MetadataFault::UnknownKeySource {
             code: 7,
             offset: 111
-        })
+        }))
     );
     // A bad unique flag and trailing bytes: the flag comes first.
     let bytes = edited(|b| {
@@ -317,7 +334,10 @@ fn schema_checks_run_in_the_order_of_the_bytes() {
     });
     assert!(matches!(
         decode(&bytes),
-        Err(DecodeError::UniqueFlagInvalid { value: 5, .. })
+        Err(FileError::Metadata(MetadataFault::UniqueFlagInvalid {
+            value: 5,
+            ..
+        }))
     ));
 }
 

@@ -3,10 +3,12 @@
 //! format.
 
 use super::{FINGERPRINT, bitwise_crc32c, sample};
+use crate::codec::FORMAT_VERSION;
+use crate::file_error::{FileError, FileKind};
 use crate::format::{Alignment, ArchiveFormat, ArchiveFormatError, Endianness, OffsetWidth};
 use crate::pages::{
-    FRAME_LEN, HEADER_LEN, PAGE_FILE_MAGIC, PAGE_FILE_NAME, PAGE_FILE_VERSION, PageFileError,
-    PageFileHeader, decode_header, encode, encode_header, frame_crc, frame_offset,
+    FRAME_LEN, HEADER_LEN, PAGE_FILE_MAGIC, PAGE_FILE_NAME, PageFileFault, PageFileHeader,
+    decode_header, encode_header, encode_manifest, frame_crc, frame_offset,
 };
 
 /// Bytes 0..36 of a version 2 page file header, as `docs/format.md` shows
@@ -92,7 +94,8 @@ fn version_1_fixture_is_refused_as_an_older_format() {
     let err = decode_header(&bytes).unwrap_err();
     assert_eq!(
         err,
-        PageFileError::UnsupportedVersion {
+        FileError::UnsupportedVersion {
+            file: FileKind::PageFile,
             found: 1,
             supported: 2
         }
@@ -113,8 +116,8 @@ fn layout_matches_the_spec() {
     assert_eq!(FRAME_LEN, 65_536);
     assert_eq!(bytes[0..8], PAGE_FILE_MAGIC);
     assert_eq!(&bytes[0..8], b"WTPAGES\0");
-    assert_eq!(PAGE_FILE_VERSION, 2);
-    assert_eq!(bytes[8..12], PAGE_FILE_VERSION.to_le_bytes());
+    assert_eq!(FORMAT_VERSION, 2);
+    assert_eq!(bytes[8..12], FORMAT_VERSION.to_le_bytes());
     assert_eq!(bytes[12..16], [0; 4]);
     assert_eq!(bytes[16..24], 0x1122_3344_5566_7788u64.to_le_bytes());
     assert_eq!(bytes[24..28], 65_536u32.to_le_bytes());
@@ -162,13 +165,21 @@ fn too_short_to_hold_the_magic_and_version() {
     for len in [0, 1, 8, 11] {
         assert_eq!(
             decode_header(&full[..len]),
-            Err(PageFileError::TooShort { len })
+            Err(FileError::TooShort {
+                file: FileKind::PageFile,
+                min: HEADER_LEN,
+                len
+            })
         );
     }
     // Under 12 bytes even a wrong magic is reported as too short.
     assert_eq!(
         decode_header(b"hello"),
-        Err(PageFileError::TooShort { len: 5 })
+        Err(FileError::TooShort {
+            file: FileKind::PageFile,
+            min: HEADER_LEN,
+            len: 5
+        })
     );
 }
 
@@ -178,11 +189,20 @@ fn too_short_for_the_header() {
     for len in [12, 28, 32, 36, 37, HEADER_LEN - 1] {
         assert_eq!(
             decode_header(&full[..len]),
-            Err(PageFileError::TooShort { len })
+            Err(FileError::TooShort {
+                file: FileKind::PageFile,
+                min: HEADER_LEN,
+                len
+            })
         );
     }
     assert_eq!(
-        PageFileError::TooShort { len: 4095 }.to_string(),
+        FileError::TooShort {
+            file: FileKind::PageFile,
+            min: HEADER_LEN,
+            len: 4095
+        }
+        .to_string(),
         "page file is 4095 bytes long, shorter than its 4096-byte header"
     );
 }
@@ -194,7 +214,9 @@ fn wrong_magic() {
     let err = decode_header(&bytes).unwrap_err();
     assert_eq!(
         err,
-        PageFileError::BadMagic {
+        FileError::BadMagic {
+            file: FileKind::PageFile,
+            expected: PAGE_FILE_MAGIC,
             found: *b"WTPAGES!"
         }
     );
@@ -205,13 +227,19 @@ fn wrong_magic() {
     // An all-zero file, and a manifest, are not page files either.
     assert_eq!(
         decode_header(&[0; HEADER_LEN]),
-        Err(PageFileError::BadMagic { found: [0; 8] })
+        Err(FileError::BadMagic {
+            file: FileKind::PageFile,
+            expected: PAGE_FILE_MAGIC,
+            found: [0; 8]
+        })
     );
-    let mut manifest = encode(&sample()).unwrap();
+    let mut manifest = encode_manifest(&sample()).unwrap();
     manifest.resize(HEADER_LEN, 0);
     assert_eq!(
         decode_header(&manifest),
-        Err(PageFileError::BadMagic {
+        Err(FileError::BadMagic {
+            file: FileKind::PageFile,
+            expected: PAGE_FILE_MAGIC,
             found: *b"WTMANIF\0"
         })
     );
@@ -221,7 +249,8 @@ fn wrong_magic() {
 fn newer_format_version_is_reported_as_such() {
     let mut bytes = fixture();
     bytes[8..12].copy_from_slice(&3u32.to_le_bytes());
-    let expected = Err(PageFileError::UnsupportedVersion {
+    let expected = Err(FileError::UnsupportedVersion {
+        file: FileKind::PageFile,
         found: 3,
         supported: 2,
     });
@@ -240,7 +269,8 @@ fn newer_format_version_is_reported_as_such() {
     let err = decode_header(&bytes).unwrap_err();
     assert_eq!(
         err,
-        PageFileError::UnsupportedVersion {
+        FileError::UnsupportedVersion {
+            file: FileKind::PageFile,
             found: 0,
             supported: 2
         }
@@ -259,7 +289,15 @@ fn damaged_field_is_a_checksum_error() {
     let stored = u32::from_le_bytes(bytes[32..36].try_into().unwrap());
     let computed = crc32c::crc32c(&bytes[..32]);
     let err = decode_header(&bytes).unwrap_err();
-    assert_eq!(err, PageFileError::Checksum { stored, computed });
+    assert_eq!(
+        err,
+        FileError::ChecksumMismatch {
+            file: FileKind::PageFile,
+            offset: 32,
+            stored,
+            computed
+        }
+    );
     assert_eq!(
         err.to_string(),
         format!(
@@ -274,11 +312,17 @@ fn unknown_flags() {
     bytes[15] = 0x80;
     assert!(matches!(
         decode_header(&bytes),
-        Err(PageFileError::Checksum { .. })
+        Err(FileError::ChecksumMismatch { .. })
     ));
     reseal_header(&mut bytes);
     let err = decode_header(&bytes).unwrap_err();
-    assert_eq!(err, PageFileError::UnsupportedFlags { flags: 0x8000_0000 });
+    assert_eq!(
+        err,
+        FileError::UnsupportedFlags {
+            file: FileKind::PageFile,
+            flags: 0x8000_0000
+        }
+    );
     assert_eq!(
         err.to_string(),
         "page file header sets flags 0x80000000 (bytes 12..16), which this build does not know"
@@ -293,17 +337,17 @@ fn another_page_size() {
         reseal_header(&mut bytes);
         assert_eq!(
             decode_header(&bytes),
-            Err(PageFileError::PageSize {
+            Err(FileError::PageFile(PageFileFault::PageSize {
                 found: page_size,
                 expected: 65_536
-            })
+            }))
         );
     }
     assert_eq!(
-        PageFileError::PageSize {
+        FileError::PageFile(PageFileFault::PageSize {
             found: 4096,
             expected: 65_536
-        }
+        })
         .to_string(),
         "page file holds pages of 4096 bytes (bytes 24..28); this build's pages are 65536 bytes"
     );
@@ -334,17 +378,23 @@ fn an_archive_format_that_is_not_one() {
         bytes[28..32].copy_from_slice(&stored);
         assert!(matches!(
             decode_header(&bytes),
-            Err(PageFileError::Checksum { .. })
+            Err(FileError::ChecksumMismatch { .. })
         ));
         reseal_header(&mut bytes);
         assert_eq!(
             decode_header(&bytes),
-            Err(PageFileError::ArchiveFormat { fault })
+            Err(FileError::ArchiveFormat {
+                file: FileKind::PageFile,
+                offset: 28,
+                reason: fault
+            })
         );
     }
     assert_eq!(
-        PageFileError::ArchiveFormat {
-            fault: ArchiveFormatError::UnknownEndianness { code: 9 }
+        FileError::ArchiveFormat {
+            file: FileKind::PageFile,
+            offset: 28,
+            reason: ArchiveFormatError::UnknownEndianness { code: 9 }
         }
         .to_string(),
         "page file header has a valid checksum but its archive format (bytes 28..32) is not one: \
@@ -369,7 +419,7 @@ fn non_zero_padding() {
         bytes[offset] = 1;
         assert_eq!(
             decode_header(&bytes),
-            Err(PageFileError::Padding { offset })
+            Err(FileError::PageFile(PageFileFault::Padding { offset }))
         );
     }
     // The first non-zero byte is named.
@@ -378,10 +428,10 @@ fn non_zero_padding() {
     bytes[39] = 0xff;
     assert_eq!(
         decode_header(&bytes),
-        Err(PageFileError::Padding { offset: 39 })
+        Err(FileError::PageFile(PageFileFault::Padding { offset: 39 }))
     );
     assert_eq!(
-        PageFileError::Padding { offset: 39 }.to_string(),
+        FileError::PageFile(PageFileFault::Padding { offset: 39 }).to_string(),
         "page file header has a non-zero byte at offset 39; its padding (bytes 36..4096) must be zero"
     );
     // Frames after the header are not padding.
@@ -399,7 +449,10 @@ fn checks_run_in_the_documented_order() {
     reseal_header(&mut bytes);
     assert_eq!(
         decode_header(&bytes),
-        Err(PageFileError::UnsupportedFlags { flags: 1 })
+        Err(FileError::UnsupportedFlags {
+            file: FileKind::PageFile,
+            flags: 1
+        })
     );
     // Page size, archive format and padding: page size first...
     let mut bytes = fixture();
@@ -409,14 +462,14 @@ fn checks_run_in_the_documented_order() {
     reseal_header(&mut bytes);
     assert!(matches!(
         decode_header(&bytes),
-        Err(PageFileError::PageSize { .. })
+        Err(FileError::PageFile(PageFileFault::PageSize { .. }))
     ));
     // ...then the archive format.
     bytes[24] = 0;
     reseal_header(&mut bytes);
     assert!(matches!(
         decode_header(&bytes),
-        Err(PageFileError::ArchiveFormat { .. })
+        Err(FileError::ArchiveFormat { .. })
     ));
     // Damage and padding: the checksum first.
     let mut bytes = fixture();
@@ -424,7 +477,7 @@ fn checks_run_in_the_documented_order() {
     bytes[36] = 1;
     assert!(matches!(
         decode_header(&bytes),
-        Err(PageFileError::Checksum { .. })
+        Err(FileError::ChecksumMismatch { .. })
     ));
 }
 
@@ -438,10 +491,10 @@ fn every_flipped_bit_is_an_error() {
             bytes[at] ^= 1 << bit;
             let result = decode_header(&bytes);
             let expected = match at {
-                0..8 => matches!(result, Err(PageFileError::BadMagic { .. })),
-                8..12 => matches!(result, Err(PageFileError::UnsupportedVersion { .. })),
-                12..36 => matches!(result, Err(PageFileError::Checksum { .. })),
-                _ => result == Err(PageFileError::Padding { offset: at }),
+                0..8 => matches!(result, Err(FileError::BadMagic { .. })),
+                8..12 => matches!(result, Err(FileError::UnsupportedVersion { .. })),
+                12..36 => matches!(result, Err(FileError::ChecksumMismatch { .. })),
+                _ => result == Err(FileError::PageFile(PageFileFault::Padding { offset: at })),
             };
             assert!(expected, "byte {at} bit {bit}: {result:?}");
         }
@@ -467,4 +520,33 @@ fn frame_crc_is_crc32c_of_the_whole_frame() {
     body[FRAME_LEN - 1] = 1;
     assert_ne!(frame_crc(&body), 0x72c0_c4a4);
     assert_eq!(frame_crc(&body), crc32c::crc32c(&body));
+}
+
+#[test]
+fn a_header_reads_back_from_its_4096_bytes() -> Result<(), FileError> {
+    let bytes = encode_header(0x5eed, ArchiveFormat::current());
+    assert_eq!(bytes.len(), HEADER_LEN);
+    assert_eq!(&bytes[..8], b"WTPAGES\0");
+    assert_eq!(
+        decode_header(&bytes)?,
+        PageFileHeader {
+            schema_fingerprint: 0x5eed,
+            archive_format: ArchiveFormat::current()
+        }
+    );
+    Ok(())
+}
+
+#[test]
+fn frames_follow_the_header_back_to_back() {
+    assert_eq!(frame_offset(0), HEADER_LEN as u64);
+    assert_eq!(frame_offset(2), (HEADER_LEN + 2 * FRAME_LEN) as u64);
+}
+
+#[test]
+fn a_frame_checksum_covers_the_rows() {
+    let mut body = vec![0u8; FRAME_LEN];
+    let empty = frame_crc(&body);
+    body[16..19].copy_from_slice(b"row");
+    assert_ne!(frame_crc(&body), empty);
 }

@@ -1,12 +1,14 @@
-//! `decode`: the errors of a manifest's length, magic, version, checksum,
+//! `decode_manifest`: the errors of a manifest's length, magic, version, checksum,
 //! flags and structure, in the documented order, and counts that would
 //! make a careless decoder allocate without bound.
 
 use super::manifest_encoding::FIXTURE_V2;
 use super::{put_u32, put_u64, reseal, sample};
+use crate::file_error::{FileError, FileKind};
 use crate::format::ArchiveFormat;
 use crate::pages::{
-    MANIFEST_MIN_LEN, Manifest, ManifestError, ManifestFault, decode, encode, encode_header,
+    MANIFEST_MAGIC, MANIFEST_MIN_LEN, Manifest, ManifestFault, ManifestRule, decode_manifest,
+    encode_header, encode_manifest,
 };
 
 /// Offset of the fixture's checksum: everything before it is covered.
@@ -32,34 +34,37 @@ fn with_u32(at: usize, value: u32) -> Vec<u8> {
 
 /// A manifest without pages, as encoded.
 fn empty() -> Vec<u8> {
-    encode(&Manifest {
+    encode_manifest(&Manifest {
         pages: Vec::new(),
         ..sample()
     })
     .unwrap()
 }
 
+/// The error of a manifest of `len` bytes, too short to be one.
+fn too_short(len: usize) -> FileError {
+    FileError::TooShort {
+        file: FileKind::Manifest,
+        min: MANIFEST_MIN_LEN,
+        len,
+    }
+}
+
 #[test]
 fn too_short_to_hold_the_magic_and_version() {
     for len in [0, 1, 8, 11] {
-        assert_eq!(
-            decode(&FIXTURE_V2[..len]),
-            Err(ManifestError::TooShort { len })
-        );
+        assert_eq!(decode_manifest(&FIXTURE_V2[..len]), Err(too_short(len)));
     }
-    assert_eq!(decode(b"hello"), Err(ManifestError::TooShort { len: 5 }));
+    assert_eq!(decode_manifest(b"hello"), Err(too_short(5)));
 }
 
 #[test]
 fn too_short_for_the_fixed_fields() {
     for len in [12, 40, 56, MANIFEST_MIN_LEN - 1] {
-        assert_eq!(
-            decode(&FIXTURE_V2[..len]),
-            Err(ManifestError::TooShort { len })
-        );
+        assert_eq!(decode_manifest(&FIXTURE_V2[..len]), Err(too_short(len)));
     }
     assert_eq!(
-        ManifestError::TooShort { len: 59 }.to_string(),
+        too_short(59).to_string(),
         "manifest is 59 bytes long, shorter than the 60 bytes of a manifest without pages"
     );
 }
@@ -68,10 +73,12 @@ fn too_short_for_the_fixed_fields() {
 fn wrong_magic() {
     let mut bytes = fixture();
     bytes[0] = b'w';
-    let err = decode(&bytes).unwrap_err();
+    let err = decode_manifest(&bytes).unwrap_err();
     assert_eq!(
         err,
-        ManifestError::BadMagic {
+        FileError::BadMagic {
+            file: FileKind::Manifest,
+            expected: MANIFEST_MAGIC,
             found: *b"wTMANIF\0"
         }
     );
@@ -80,13 +87,19 @@ fn wrong_magic() {
         r#"not a manifest: bytes 0..8 are "wTMANIF\x00", not the manifest magic "WTMANIF\0""#
     );
     assert_eq!(
-        decode(&[0; 200]),
-        Err(ManifestError::BadMagic { found: [0; 8] })
+        decode_manifest(&[0; 200]),
+        Err(FileError::BadMagic {
+            file: FileKind::Manifest,
+            expected: MANIFEST_MAGIC,
+            found: [0; 8]
+        })
     );
     // Nor is a page file a manifest.
     assert_eq!(
-        decode(&encode_header(1, ArchiveFormat::current())),
-        Err(ManifestError::BadMagic {
+        decode_manifest(&encode_header(1, ArchiveFormat::current())),
+        Err(FileError::BadMagic {
+            file: FileKind::Manifest,
+            expected: MANIFEST_MAGIC,
             found: *b"WTPAGES\0"
         })
     );
@@ -96,20 +109,21 @@ fn wrong_magic() {
 fn newer_format_version_is_reported_as_such() {
     let mut bytes = fixture();
     put_u32(&mut bytes, 8, 3);
-    let expected = Err(ManifestError::UnsupportedVersion {
+    let expected = Err(FileError::UnsupportedVersion {
+        file: FileKind::Manifest,
         found: 3,
         supported: 2,
     });
     // Stale checksum: the version is still what is reported...
-    assert_eq!(decode(&bytes), expected);
+    assert_eq!(decode_manifest(&bytes), expected);
     // ...and with a valid one, and whatever the length.
     reseal(&mut bytes);
-    assert_eq!(decode(&bytes), expected);
-    assert_eq!(decode(&bytes[..12]), expected);
+    assert_eq!(decode_manifest(&bytes), expected);
+    assert_eq!(decode_manifest(&bytes[..12]), expected);
     bytes.resize(10_000, 0x55);
-    assert_eq!(decode(&bytes), expected);
+    assert_eq!(decode_manifest(&bytes), expected);
     assert_eq!(
-        decode(&bytes).unwrap_err().to_string(),
+        decode_manifest(&bytes).unwrap_err().to_string(),
         "manifest has format version 3 (bytes 8..12); this build reads only version 2: the file was written by a newer worktable, or it is damaged"
     );
 }
@@ -117,14 +131,18 @@ fn newer_format_version_is_reported_as_such() {
 #[test]
 fn older_format_versions_are_reported_as_older_without_a_converter() {
     for version in [0, 1] {
-        let expected = ManifestError::UnsupportedVersion {
+        let expected = FileError::UnsupportedVersion {
+            file: FileKind::Manifest,
             found: version,
             supported: 2,
         };
-        assert_eq!(decode(&with_u32(8, version)), Err(expected.clone()));
+        assert_eq!(
+            decode_manifest(&with_u32(8, version)),
+            Err(expected.clone())
+        );
         let mut bytes = fixture();
         put_u32(&mut bytes, 8, version);
-        assert_eq!(decode(&bytes), Err(expected.clone()));
+        assert_eq!(decode_manifest(&bytes), Err(expected.clone()));
         assert_eq!(
             expected.to_string(),
             format!(
@@ -142,10 +160,11 @@ fn damaged_byte_is_a_checksum_error() {
     bytes[72] ^= 0x10; // a row's offset: 0 -> 16
     let stored = u32::from_le_bytes(bytes[FIXTURE_CRC_AT..].try_into().unwrap());
     let computed = crc32c::crc32c(&bytes[..FIXTURE_CRC_AT]);
-    let err = decode(&bytes).unwrap_err();
+    let err = decode_manifest(&bytes).unwrap_err();
     assert_eq!(
         err,
-        ManifestError::Checksum {
+        FileError::ChecksumMismatch {
+            file: FileKind::Manifest,
             offset: FIXTURE_CRC_AT,
             stored,
             computed
@@ -168,16 +187,16 @@ fn cut_or_extended_file_is_a_checksum_error() {
         FIXTURE_V2.len() - 1,
     ] {
         assert!(matches!(
-            decode(&FIXTURE_V2[..len]),
-            Err(ManifestError::Checksum { offset, .. }) if offset == len - 4
+            decode_manifest(&FIXTURE_V2[..len]),
+            Err(FileError::ChecksumMismatch { offset, .. }) if offset == len - 4
         ));
     }
     for extra in [&[0u8][..], &[0; 4], b"garbage"] {
         let mut bytes = fixture();
         bytes.extend_from_slice(extra);
         assert!(matches!(
-            decode(&bytes),
-            Err(ManifestError::Checksum { .. })
+            decode_manifest(&bytes),
+            Err(FileError::ChecksumMismatch { .. })
         ));
     }
 }
@@ -187,12 +206,18 @@ fn unknown_flags() {
     let mut bytes = fixture();
     bytes[13] = 0x01;
     assert!(matches!(
-        decode(&bytes),
-        Err(ManifestError::Checksum { .. })
+        decode_manifest(&bytes),
+        Err(FileError::ChecksumMismatch { .. })
     ));
     reseal(&mut bytes);
-    let err = decode(&bytes).unwrap_err();
-    assert_eq!(err, ManifestError::UnsupportedFlags { flags: 0x100 });
+    let err = decode_manifest(&bytes).unwrap_err();
+    assert_eq!(
+        err,
+        FileError::UnsupportedFlags {
+            file: FileKind::Manifest,
+            flags: 0x100
+        }
+    );
     assert_eq!(
         err.to_string(),
         "manifest sets flags 0x00000100 (bytes 12..16), which this build does not know"
@@ -201,15 +226,15 @@ fn unknown_flags() {
 
 #[test]
 fn a_page_count_too_large_runs_past_the_checksum() {
-    let err = decode(&with_u32(PAGE_COUNT_AT, 3)).unwrap_err();
+    let err = decode_manifest(&with_u32(PAGE_COUNT_AT, 3)).unwrap_err();
     assert_eq!(
         err,
-        ManifestError::EntryPastEnd {
+        FileError::Manifest(ManifestFault::EntryPastEnd {
             page: 2,
             offset: FIXTURE_CRC_AT,
             len: 16,
             checksum_at: FIXTURE_CRC_AT
-        }
+        })
     );
     assert_eq!(
         err.to_string(),
@@ -221,23 +246,23 @@ fn a_page_count_too_large_runs_past_the_checksum() {
 fn a_row_count_too_large_runs_past_the_checksum() {
     // The second entry says 2 rows; only 1 is there.
     assert_eq!(
-        decode(&with_u32(ENTRY_1_AT + 12, 2)),
-        Err(ManifestError::EntryPastEnd {
+        decode_manifest(&with_u32(ENTRY_1_AT + 12, 2)),
+        Err(FileError::Manifest(ManifestFault::EntryPastEnd {
             page: 1,
             offset: ENTRY_1_AT,
             len: 24,
             checksum_at: FIXTURE_CRC_AT
-        })
+        }))
     );
     // The first entry says 8 rows: it would run to 56 + 16 + 32 = 104.
     assert_eq!(
-        decode(&with_u32(56 + 12, 8)),
-        Err(ManifestError::EntryPastEnd {
+        decode_manifest(&with_u32(56 + 12, 8)),
+        Err(FileError::Manifest(ManifestFault::EntryPastEnd {
             page: 0,
             offset: 56,
             len: 48,
             checksum_at: FIXTURE_CRC_AT
-        })
+        }))
     );
 }
 
@@ -250,39 +275,39 @@ fn huge_counts_are_errors_without_huge_allocations() {
     put_u32(&mut bytes, PAGE_COUNT_AT, u32::MAX);
     reseal(&mut bytes);
     assert_eq!(
-        decode(&bytes),
-        Err(ManifestError::EntryPastEnd {
+        decode_manifest(&bytes),
+        Err(FileError::Manifest(ManifestFault::EntryPastEnd {
             page: 0,
             offset: 56,
             len: 16,
             checksum_at: 56
-        })
+        }))
     );
 
     assert_eq!(
-        decode(&with_u32(PAGE_COUNT_AT, u32::MAX)),
-        Err(ManifestError::EntryPastEnd {
+        decode_manifest(&with_u32(PAGE_COUNT_AT, u32::MAX)),
+        Err(FileError::Manifest(ManifestFault::EntryPastEnd {
             page: 2,
             offset: FIXTURE_CRC_AT,
             len: 16,
             checksum_at: FIXTURE_CRC_AT
-        })
+        }))
     );
 
     for rows in [u32::MAX, u32::MAX / 4 + 1, 1 << 30] {
         assert_eq!(
-            decode(&with_u32(56 + 12, rows)),
-            Err(ManifestError::EntryPastEnd {
+            decode_manifest(&with_u32(56 + 12, rows)),
+            Err(FileError::Manifest(ManifestFault::EntryPastEnd {
                 page: 0,
                 offset: 56,
                 len: 16 + 4 * u64::from(rows),
                 checksum_at: FIXTURE_CRC_AT
-            }),
+            })),
             "{rows} rows"
         );
     }
     assert_eq!(
-        decode(&with_u32(56 + 12, u32::MAX))
+        decode_manifest(&with_u32(56 + 12, u32::MAX))
             .unwrap_err()
             .to_string(),
         "manifest has a valid checksum but its page entry 0 (bytes 56..17179869252 by the stored counts) runs past the checksum at byte offset 100: it was written that way"
@@ -292,26 +317,26 @@ fn huge_counts_are_errors_without_huge_allocations() {
     put_u64(&mut bytes, 48, u64::MAX);
     reseal(&mut bytes);
     assert_eq!(
-        decode(&bytes),
-        Err(ManifestError::Malformed {
+        decode_manifest(&bytes),
+        Err(FileError::Manifest(ManifestFault::Malformed {
             offset: 48,
-            fault: ManifestFault::RowCountMismatch {
+            rule: ManifestRule::RowCountMismatch {
                 stored: u64::MAX,
                 counted: 3
             }
-        })
+        }))
     );
 }
 
 #[test]
 fn bytes_between_the_last_entry_and_the_checksum() {
-    let err = decode(&with_u32(PAGE_COUNT_AT, 1)).unwrap_err();
+    let err = decode_manifest(&with_u32(PAGE_COUNT_AT, 1)).unwrap_err();
     assert_eq!(
         err,
-        ManifestError::TrailingBytes {
+        FileError::Manifest(ManifestFault::TrailingBytes {
             offset: ENTRY_1_AT,
             checksum_at: FIXTURE_CRC_AT
-        }
+        })
     );
     assert_eq!(
         err.to_string(),
@@ -321,22 +346,22 @@ fn bytes_between_the_last_entry_and_the_checksum() {
     bytes.splice(FIXTURE_CRC_AT..FIXTURE_CRC_AT, [0; 3]);
     reseal(&mut bytes);
     assert_eq!(
-        decode(&bytes),
-        Err(ManifestError::TrailingBytes {
+        decode_manifest(&bytes),
+        Err(FileError::Manifest(ManifestFault::TrailingBytes {
             offset: FIXTURE_CRC_AT,
             checksum_at: FIXTURE_CRC_AT + 3
-        })
+        }))
     );
     // A manifest without pages followed by bytes.
     let mut bytes = empty();
     bytes.splice(56..56, [0; 16]);
     reseal(&mut bytes);
     assert_eq!(
-        decode(&bytes),
-        Err(ManifestError::TrailingBytes {
+        decode_manifest(&bytes),
+        Err(FileError::Manifest(ManifestFault::TrailingBytes {
             offset: 56,
             checksum_at: 72
-        })
+        }))
     );
 }
 
@@ -347,15 +372,18 @@ fn checks_run_in_the_documented_order() {
     bytes[12] = 1;
     reseal(&mut bytes);
     assert_eq!(
-        decode(&bytes),
-        Err(ManifestError::UnsupportedFlags { flags: 1 })
+        decode_manifest(&bytes),
+        Err(FileError::UnsupportedFlags {
+            file: FileKind::Manifest,
+            flags: 1
+        })
     );
     // Damage before the flags.
     let mut bytes = fixture();
     bytes[12] = 1;
     assert!(matches!(
-        decode(&bytes),
-        Err(ManifestError::Checksum { .. })
+        decode_manifest(&bytes),
+        Err(FileError::ChecksumMismatch { .. })
     ));
     // An entry's length before its rules: page 1 repeats page id 0 and
     // claims 2 rows.
@@ -364,8 +392,11 @@ fn checks_run_in_the_documented_order() {
     put_u32(&mut bytes, ENTRY_1_AT + 12, 2);
     reseal(&mut bytes);
     assert!(matches!(
-        decode(&bytes),
-        Err(ManifestError::EntryPastEnd { page: 1, .. })
+        decode_manifest(&bytes),
+        Err(FileError::Manifest(ManifestFault::EntryPastEnd {
+            page: 1,
+            ..
+        }))
     ));
     // An earlier entry's rule before a later entry's length: page 0 in
     // frame 3 of 3, and a page count of 3.
@@ -374,11 +405,11 @@ fn checks_run_in_the_documented_order() {
     put_u32(&mut bytes, PAGE_COUNT_AT, 3);
     reseal(&mut bytes);
     assert!(matches!(
-        decode(&bytes),
-        Err(ManifestError::Malformed {
+        decode_manifest(&bytes),
+        Err(FileError::Manifest(ManifestFault::Malformed {
             offset: 56,
-            fault: ManifestFault::FrameOutOfRange { page: 0, .. }
-        })
+            rule: ManifestRule::FrameOutOfRange { page: 0, .. }
+        }))
     ));
     // Trailing bytes before a shared frame: page 1 moved to frame 2, where
     // page 0 is, and a page count of 1.
@@ -386,27 +417,27 @@ fn checks_run_in_the_documented_order() {
     put_u32(&mut bytes, ENTRY_1_AT + 4, 2);
     reseal(&mut bytes);
     assert!(matches!(
-        decode(&bytes),
-        Err(ManifestError::Malformed {
-            fault: ManifestFault::FrameShared { .. },
+        decode_manifest(&bytes),
+        Err(FileError::Manifest(ManifestFault::Malformed {
+            rule: ManifestRule::FrameShared { .. },
             ..
-        })
+        }))
     ));
     put_u32(&mut bytes, PAGE_COUNT_AT, 1);
     reseal(&mut bytes);
     assert!(matches!(
-        decode(&bytes),
-        Err(ManifestError::TrailingBytes { .. })
+        decode_manifest(&bytes),
+        Err(FileError::Manifest(ManifestFault::TrailingBytes { .. }))
     ));
     // A shared frame before the row count.
     put_u32(&mut bytes, PAGE_COUNT_AT, 2);
     put_u64(&mut bytes, 48, 7);
     reseal(&mut bytes);
     assert!(matches!(
-        decode(&bytes),
-        Err(ManifestError::Malformed {
-            fault: ManifestFault::FrameShared { .. },
+        decode_manifest(&bytes),
+        Err(FileError::Manifest(ManifestFault::Malformed {
+            rule: ManifestRule::FrameShared { .. },
             ..
-        })
+        }))
     ));
 }

@@ -3,9 +3,13 @@
 //! refused as an older format.
 
 use super::{FINGERPRINT, bitwise_crc32c, entry, sample};
+use crate::codec::FORMAT_VERSION;
+use crate::file_error::{FileError, FileKind};
+use crate::format::ArchiveFormat;
 use crate::pages::{
-    FRAME_LEN, MANIFEST_MAGIC, MANIFEST_MIN_LEN, MANIFEST_VERSION, Manifest, ManifestError,
-    PageEntry, ROW_ALIGN, RowSlot, decode, encode, manifest_name,
+    FRAME_LEN, MANIFEST_MAGIC, MANIFEST_MIN_LEN, Manifest, PageEntry, ROW_ALIGN, RowSlot,
+    decode_header, decode_manifest, encode_header, encode_manifest, frame_crc, frame_offset,
+    manifest_name,
 };
 
 /// A version 2 manifest, as `docs/format.md` shows it: fingerprint
@@ -82,7 +86,7 @@ fn encoded_len(manifest: &Manifest) -> usize {
 
 #[test]
 fn encoder_writes_the_version_2_fixture_byte_for_byte() {
-    assert_eq!(encode(&sample()).unwrap(), FIXTURE_V2);
+    assert_eq!(encode_manifest(&sample()).unwrap(), FIXTURE_V2);
     assert_eq!(
         bitwise_crc32c(&FIXTURE_V2[..100]).to_le_bytes(),
         FIXTURE_V2[100..]
@@ -91,7 +95,7 @@ fn encoder_writes_the_version_2_fixture_byte_for_byte() {
 
 #[test]
 fn version_2_fixture_decodes_to_its_fields() {
-    assert_eq!(decode(FIXTURE_V2), Ok(sample()));
+    assert_eq!(decode_manifest(FIXTURE_V2), Ok(sample()));
     assert_eq!(sample().row_count(), 3);
 }
 
@@ -102,10 +106,11 @@ fn version_1_fixture_is_refused_as_an_older_format() {
         bitwise_crc32c(&FIXTURE_V1[..100]).to_le_bytes(),
         FIXTURE_V1[100..]
     );
-    let err = decode(FIXTURE_V1).unwrap_err();
+    let err = decode_manifest(FIXTURE_V1).unwrap_err();
     assert_eq!(
         err,
-        ManifestError::UnsupportedVersion {
+        FileError::UnsupportedVersion {
+            file: FileKind::Manifest,
             found: 1,
             supported: 2
         }
@@ -127,12 +132,12 @@ fn manifest_without_pages_is_min_len_bytes() {
         frame_count: 0,
         pages: Vec::new(),
     };
-    let bytes = encode(&manifest).unwrap();
+    let bytes = encode_manifest(&manifest).unwrap();
     assert_eq!(MANIFEST_MIN_LEN, 60);
     assert_eq!(bytes.len(), MANIFEST_MIN_LEN);
     // Checked against an independent bitwise CRC32C.
     assert_eq!(bytes[56..], 0x0a94_c522_u32.to_le_bytes());
-    assert_eq!(decode(&bytes), Ok(manifest));
+    assert_eq!(decode_manifest(&bytes), Ok(manifest));
 }
 
 #[test]
@@ -147,13 +152,13 @@ fn layout_matches_the_spec() {
             entry(9, 1, 2, &[(0, 16), (16, 17), (48, 300)]),
         ],
     };
-    let bytes = encode(&manifest).unwrap();
+    let bytes = encode_manifest(&manifest).unwrap();
     assert_eq!(bytes.len(), 56 + (16 + 4) + (16 + 12) + 4);
     assert_eq!(bytes.len(), encoded_len(&manifest));
     assert_eq!(bytes[0..8], MANIFEST_MAGIC);
     assert_eq!(&bytes[0..8], b"WTMANIF\0");
-    assert_eq!(MANIFEST_VERSION, 2);
-    assert_eq!(bytes[8..12], MANIFEST_VERSION.to_le_bytes());
+    assert_eq!(FORMAT_VERSION, 2);
+    assert_eq!(bytes[8..12], FORMAT_VERSION.to_le_bytes());
     assert_eq!(bytes[12..16], [0; 4]);
     assert_eq!(bytes[16..24], manifest.schema_fingerprint.to_le_bytes());
     assert_eq!(bytes[24..32], manifest.generation.to_le_bytes());
@@ -228,9 +233,9 @@ fn round_trips_at_the_limits() {
         },
     ];
     for manifest in cases {
-        let bytes = encode(&manifest).unwrap();
+        let bytes = encode_manifest(&manifest).unwrap();
         assert_eq!(bytes.len(), encoded_len(&manifest));
-        assert_eq!(decode(&bytes), Ok(manifest));
+        assert_eq!(decode_manifest(&bytes), Ok(manifest));
     }
 }
 
@@ -258,7 +263,76 @@ fn a_million_rows_round_trip() {
         pages,
     };
     assert_eq!(manifest.row_count(), 1 << 20);
-    let bytes = encode(&manifest).unwrap();
+    let bytes = encode_manifest(&manifest).unwrap();
     assert_eq!(bytes.len(), 60 + 256 * 16 + 4 * (1 << 20));
-    assert_eq!(decode(&bytes), Ok(manifest));
+    assert_eq!(decode_manifest(&bytes), Ok(manifest));
+}
+
+#[test]
+fn a_manifest_reads_back_from_its_bytes() -> Result<(), Box<dyn std::error::Error>> {
+    let manifest = Manifest {
+        schema_fingerprint: 0x5eed,
+        generation: 2,
+        checkpoint_seq: 41,
+        frame_count: 3,
+        pages: vec![PageEntry {
+            page_id: 0,
+            frame: 2,
+            body_crc: 0xdead_beef,
+            rows: vec![
+                RowSlot { offset: 0, len: 5 },
+                RowSlot {
+                    offset: 16,
+                    len: 20,
+                },
+            ],
+        }],
+    };
+    let bytes = encode_manifest(&manifest)?;
+    assert_eq!(&bytes[..8], b"WTMANIF\0");
+    assert_eq!(decode_manifest(&bytes)?, manifest);
+    assert_eq!(manifest.row_count(), 2);
+    Ok(())
+}
+
+/// What recovery does with a checkpoint: the page file's header, the
+/// manifest, then each frame checked against its entry and its rows read.
+#[test]
+fn a_checkpointed_page_is_found_through_its_manifest() -> Result<(), Box<dyn std::error::Error>> {
+    // A page with one 5-byte row at offset 32, checkpointed into frame 0.
+    let mut body = vec![0u8; FRAME_LEN];
+    body[32..37].copy_from_slice(b"hello");
+    let mut file = encode_header(0x5eed, ArchiveFormat::current()).to_vec();
+    assert_eq!(frame_offset(0), file.len() as u64);
+    file.extend_from_slice(&body);
+
+    let manifest = encode_manifest(&Manifest {
+        schema_fingerprint: 0x5eed,
+        generation: 1,
+        checkpoint_seq: 7,
+        frame_count: 1,
+        pages: vec![PageEntry {
+            page_id: 0,
+            frame: 0,
+            body_crc: frame_crc(&body),
+            rows: vec![RowSlot { offset: 32, len: 5 }],
+        }],
+    })?;
+
+    // Recovery: the header, the manifest, then each frame against its entry.
+    assert_eq!(
+        decode_header(&file)?.archive_format,
+        ArchiveFormat::current()
+    );
+    let manifest = decode_manifest(&manifest)?;
+    for entry in &manifest.pages {
+        let at = frame_offset(entry.frame) as usize;
+        let frame = &file[at..at + FRAME_LEN];
+        assert_eq!(frame_crc(frame), entry.body_crc);
+        for row in &entry.rows {
+            let start = usize::from(row.offset);
+            assert_eq!(&frame[start..start + usize::from(row.len)], b"hello");
+        }
+    }
+    Ok(())
 }

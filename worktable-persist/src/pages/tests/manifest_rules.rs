@@ -1,11 +1,13 @@
 //! The rules of a manifest: each broken rule, in a manifest whose checksum
 //! verifies, is its own `Malformed` error naming the page entry, the row
 //! and the byte offset; the encoder refuses the same manifest with the same
-//! fault.
+//! rule.
 
 use super::{entry, put_u64, reseal, sample, write_unchecked};
+use crate::file_error::FileError;
 use crate::pages::{
-    Manifest, ManifestEncodeError, ManifestError, ManifestFault, PageEntry, decode, encode,
+    Manifest, ManifestEncodeError, ManifestFault, ManifestRule, PageEntry, decode_manifest,
+    encode_manifest,
 };
 
 /// A manifest with 8 frames and the given pages.
@@ -17,24 +19,30 @@ fn with_pages(pages: Vec<PageEntry>) -> Manifest {
     }
 }
 
-/// Asserts that `manifest` breaks the rule `fault`: as stored (with a valid
+/// Asserts that `manifest` breaks `rule`: as stored (with a valid
 /// checksum) it decodes to `Malformed` at `offset`, and the encoder refuses
-/// it with the same fault.
+/// it with the same rule.
 #[track_caller]
-fn assert_breaks(manifest: &Manifest, offset: usize, fault: ManifestFault) {
+fn assert_breaks(manifest: &Manifest, offset: usize, rule: ManifestRule) {
     assert_eq!(
-        decode(&write_unchecked(manifest)),
-        Err(ManifestError::Malformed { offset, fault })
+        decode_manifest(&write_unchecked(manifest)),
+        Err(FileError::Manifest(ManifestFault::Malformed {
+            offset,
+            rule
+        }))
     );
     assert_eq!(
-        encode(manifest),
-        Err(ManifestEncodeError::Malformed { fault })
+        encode_manifest(manifest),
+        Err(ManifestEncodeError::Malformed { rule })
     );
 }
 
 #[test]
 fn unchecked_writer_matches_the_encoder() {
-    assert_eq!(write_unchecked(&sample()), encode(&sample()).unwrap());
+    assert_eq!(
+        write_unchecked(&sample()),
+        encode_manifest(&sample()).unwrap()
+    );
 }
 
 #[test]
@@ -43,7 +51,7 @@ fn page_ids_strictly_ascending() {
     assert_breaks(
         &with_pages(vec![entry(3, 0, 0, &[(0, 1)]), entry(3, 1, 0, &[(0, 1)])]),
         76,
-        ManifestFault::PageIdNotAscending {
+        ManifestRule::PageIdNotAscending {
             page: 1,
             page_id: 3,
             previous: 3,
@@ -57,14 +65,14 @@ fn page_ids_strictly_ascending() {
             entry(2, 2, 0, &[(0, 1)]),
         ]),
         56 + 20 + 24,
-        ManifestFault::PageIdNotAscending {
+        ManifestRule::PageIdNotAscending {
             page: 2,
             page_id: 2,
             previous: 4,
         },
     );
     assert_eq!(
-        ManifestFault::PageIdNotAscending {
+        ManifestRule::PageIdNotAscending {
             page: 2,
             page_id: 2,
             previous: 4
@@ -79,7 +87,7 @@ fn frame_below_the_frame_count() {
     assert_breaks(
         &with_pages(vec![entry(0, 7, 0, &[(0, 1)]), entry(1, 8, 0, &[(0, 1)])]),
         76,
-        ManifestFault::FrameOutOfRange {
+        ManifestRule::FrameOutOfRange {
             page: 1,
             page_id: 1,
             frame: 8,
@@ -94,7 +102,7 @@ fn frame_below_the_frame_count() {
     assert_breaks(
         &no_frames,
         56,
-        ManifestFault::FrameOutOfRange {
+        ManifestRule::FrameOutOfRange {
             page: 0,
             page_id: 0,
             frame: 0,
@@ -102,7 +110,7 @@ fn frame_below_the_frame_count() {
         },
     );
     assert_eq!(
-        ManifestFault::FrameOutOfRange {
+        ManifestRule::FrameOutOfRange {
             page: 0,
             page_id: 9,
             frame: 0,
@@ -122,7 +130,7 @@ fn one_page_per_frame() {
             entry(2, 1, 0, &[(0, 1)]),
         ]),
         96,
-        ManifestFault::FrameShared {
+        ManifestRule::FrameShared {
             page: 2,
             page_id: 2,
             frame: 1,
@@ -138,7 +146,7 @@ fn one_page_per_frame() {
             entry(13, 1, 0, &[(0, 1)]),
         ]),
         56 + 20 + 24,
-        ManifestFault::FrameShared {
+        ManifestRule::FrameShared {
             page: 2,
             page_id: 12,
             frame: 2,
@@ -153,7 +161,7 @@ fn one_page_per_frame() {
             entry(2, 4, 0, &[(0, 1)]),
         ]),
         76,
-        ManifestFault::FrameShared {
+        ManifestRule::FrameShared {
             page: 1,
             page_id: 1,
             frame: 4,
@@ -161,7 +169,7 @@ fn one_page_per_frame() {
         },
     );
     assert_eq!(
-        ManifestFault::FrameShared {
+        ManifestRule::FrameShared {
             page: 2,
             page_id: 12,
             frame: 2,
@@ -177,13 +185,13 @@ fn every_page_has_rows() {
     assert_breaks(
         &with_pages(vec![entry(0, 0, 0, &[(0, 1)]), entry(1, 1, 0, &[])]),
         76,
-        ManifestFault::NoRows {
+        ManifestRule::NoRows {
             page: 1,
             page_id: 1,
         },
     );
     assert_eq!(
-        ManifestFault::NoRows {
+        ManifestRule::NoRows {
             page: 1,
             page_id: 1
         }
@@ -198,14 +206,14 @@ fn every_row_has_bytes() {
     assert_breaks(
         &with_pages(vec![entry(0, 0, 0, &[(0, 1), (16, 0)])]),
         76,
-        ManifestFault::EmptyRow {
+        ManifestRule::EmptyRow {
             page: 0,
             page_id: 0,
             row: 1,
         },
     );
     assert_eq!(
-        ManifestFault::EmptyRow {
+        ManifestRule::EmptyRow {
             page: 0,
             page_id: 7,
             row: 1
@@ -221,7 +229,7 @@ fn rows_are_aligned() {
         assert_breaks(
             &with_pages(vec![entry(0, 0, 0, &[(offset, 1)])]),
             72,
-            ManifestFault::RowMisaligned {
+            ManifestRule::RowMisaligned {
                 page: 0,
                 page_id: 0,
                 row: 0,
@@ -230,7 +238,7 @@ fn rows_are_aligned() {
         );
     }
     assert_eq!(
-        ManifestFault::RowMisaligned {
+        ManifestRule::RowMisaligned {
             page: 0,
             page_id: 0,
             row: 0,
@@ -247,7 +255,7 @@ fn rows_stay_inside_their_page() {
         assert_breaks(
             &with_pages(vec![entry(0, 0, 0, &[(offset, len)])]),
             72,
-            ManifestFault::RowPastPageEnd {
+            ManifestRule::RowPastPageEnd {
                 page: 0,
                 page_id: 0,
                 row: 0,
@@ -259,10 +267,13 @@ fn rows_stay_inside_their_page() {
     // Exactly to the end is inside.
     for (offset, len) in [(65_520, 16), (0, u16::MAX), (32_768, 32_768)] {
         let manifest = with_pages(vec![entry(0, 0, 0, &[(offset, len)])]);
-        assert_eq!(decode(&encode(&manifest).unwrap()), Ok(manifest));
+        assert_eq!(
+            decode_manifest(&encode_manifest(&manifest).unwrap()),
+            Ok(manifest)
+        );
     }
     assert_eq!(
-        ManifestFault::RowPastPageEnd {
+        ManifestRule::RowPastPageEnd {
             page: 0,
             page_id: 0,
             row: 0,
@@ -280,7 +291,7 @@ fn rows_ascend_without_overlapping() {
     assert_breaks(
         &with_pages(vec![entry(0, 0, 0, &[(0, 17), (16, 1)])]),
         76,
-        ManifestFault::RowOverlap {
+        ManifestRule::RowOverlap {
             page: 0,
             page_id: 0,
             row: 1,
@@ -292,7 +303,7 @@ fn rows_ascend_without_overlapping() {
     assert_breaks(
         &with_pages(vec![entry(0, 0, 0, &[(0, 1), (16, 1), (16, 1)])]),
         80,
-        ManifestFault::RowOverlap {
+        ManifestRule::RowOverlap {
             page: 0,
             page_id: 0,
             row: 2,
@@ -304,7 +315,7 @@ fn rows_ascend_without_overlapping() {
     assert_breaks(
         &with_pages(vec![entry(0, 0, 0, &[(64, 1), (0, 1)])]),
         76,
-        ManifestFault::RowOverlap {
+        ManifestRule::RowOverlap {
             page: 0,
             page_id: 0,
             row: 1,
@@ -317,9 +328,12 @@ fn rows_ascend_without_overlapping() {
         entry(0, 0, 0, &[(0, 17), (32, 16), (48, 1)]),
         entry(1, 1, 0, &[(0, 1)]),
     ]);
-    assert_eq!(decode(&encode(&manifest).unwrap()), Ok(manifest));
     assert_eq!(
-        ManifestFault::RowOverlap {
+        decode_manifest(&encode_manifest(&manifest).unwrap()),
+        Ok(manifest)
+    );
+    assert_eq!(
+        ManifestRule::RowOverlap {
             page: 0,
             page_id: 0,
             row: 1,
@@ -333,19 +347,19 @@ fn rows_ascend_without_overlapping() {
 
 #[test]
 fn row_count_is_the_rows_of_the_entries() {
-    let mut bytes = encode(&sample()).unwrap();
+    let mut bytes = encode_manifest(&sample()).unwrap();
     for stored in [0, 2, 4, u64::MAX] {
         put_u64(&mut bytes, 48, stored);
         reseal(&mut bytes);
         assert_eq!(
-            decode(&bytes),
-            Err(ManifestError::Malformed {
+            decode_manifest(&bytes),
+            Err(FileError::Manifest(ManifestFault::Malformed {
                 offset: 48,
-                fault: ManifestFault::RowCountMismatch { stored, counted: 3 }
-            })
+                rule: ManifestRule::RowCountMismatch { stored, counted: 3 }
+            }))
         );
     }
-    let err = decode(&bytes).unwrap_err();
+    let err = decode_manifest(&bytes).unwrap_err();
     assert_eq!(
         err.to_string(),
         "manifest has a valid checksum but breaks a rule at byte offset 48: the manifest's row count is 18446744073709551615 (bytes 48..56), but its page entries hold 3 rows; it was written that way"
@@ -353,13 +367,13 @@ fn row_count_is_the_rows_of_the_entries() {
 }
 
 #[test]
-fn rules_are_checked_in_manifest_order() {
+fn a_pages_own_fields_are_checked_before_its_rows() {
     // A page's own fields before its rows: page id repeated, and an empty
     // row.
     assert_breaks(
         &with_pages(vec![entry(0, 0, 0, &[(0, 1)]), entry(0, 1, 0, &[(0, 0)])]),
         76,
-        ManifestFault::PageIdNotAscending {
+        ManifestRule::PageIdNotAscending {
             page: 1,
             page_id: 0,
             previous: 0,
@@ -369,7 +383,7 @@ fn rules_are_checked_in_manifest_order() {
     assert_breaks(
         &with_pages(vec![entry(5, 0, 0, &[(0, 1)]), entry(5, 9, 0, &[])]),
         76,
-        ManifestFault::PageIdNotAscending {
+        ManifestRule::PageIdNotAscending {
             page: 1,
             page_id: 5,
             previous: 5,
@@ -378,18 +392,22 @@ fn rules_are_checked_in_manifest_order() {
     assert_breaks(
         &with_pages(vec![entry(5, 9, 0, &[])]),
         56,
-        ManifestFault::FrameOutOfRange {
+        ManifestRule::FrameOutOfRange {
             page: 0,
             page_id: 5,
             frame: 9,
             frame_count: 8,
         },
     );
+}
+
+#[test]
+fn rows_are_checked_in_order_before_later_pages_and_shared_frames() {
     // A row's length before its alignment before its end before overlap.
     assert_breaks(
         &with_pages(vec![entry(0, 0, 0, &[(32, 1), (65_535, 0)])]),
         76,
-        ManifestFault::EmptyRow {
+        ManifestRule::EmptyRow {
             page: 0,
             page_id: 0,
             row: 1,
@@ -398,7 +416,7 @@ fn rules_are_checked_in_manifest_order() {
     assert_breaks(
         &with_pages(vec![entry(0, 0, 0, &[(32, 1), (65_535, 2)])]),
         76,
-        ManifestFault::RowMisaligned {
+        ManifestRule::RowMisaligned {
             page: 0,
             page_id: 0,
             row: 1,
@@ -408,7 +426,7 @@ fn rules_are_checked_in_manifest_order() {
     assert_breaks(
         &with_pages(vec![entry(0, 0, 0, &[(32, 1), (16, 65_535)])]),
         76,
-        ManifestFault::RowPastPageEnd {
+        ManifestRule::RowPastPageEnd {
             page: 0,
             page_id: 0,
             row: 1,
@@ -420,7 +438,7 @@ fn rules_are_checked_in_manifest_order() {
     assert_breaks(
         &with_pages(vec![entry(0, 0, 0, &[(8, 1), (0, 0)]), entry(0, 0, 0, &[])]),
         72,
-        ManifestFault::RowMisaligned {
+        ManifestRule::RowMisaligned {
             page: 0,
             page_id: 0,
             row: 0,
@@ -435,7 +453,7 @@ fn rules_are_checked_in_manifest_order() {
             entry(2, 4, 0, &[(0, 0)]),
         ]),
         96 + 16,
-        ManifestFault::EmptyRow {
+        ManifestRule::EmptyRow {
             page: 2,
             page_id: 2,
             row: 0,

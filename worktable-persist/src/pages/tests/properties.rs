@@ -1,17 +1,18 @@
 //! Properties over random manifests: every valid manifest round-trips;
-//! every flipped bit and every cut is an error; under any damage `decode`
-//! never panics and returns the original or an error; `decode` accepts
-//! only what `encode` writes; and `encode` refuses exactly the manifests
-//! `decode` rejects, with the same fault.
+//! every flipped bit and every cut is an error; under any damage `decode_manifest`
+//! never panics and returns the original or an error; `decode_manifest` accepts
+//! only what `encode_manifest` writes; and `encode_manifest` refuses exactly the manifests
+//! `decode_manifest` rejects, with the same fault.
 
 use proptest::prelude::*;
 
 use crate::damage::arb_mutation;
 
 use super::{reseal, write_unchecked};
+use crate::file_error::{FileError, FileKind};
 use crate::pages::{
-    MANIFEST_MIN_LEN, Manifest, ManifestEncodeError, ManifestError, PageEntry, RowSlot, decode,
-    encode,
+    MANIFEST_MIN_LEN, Manifest, ManifestEncodeError, ManifestFault, PageEntry, RowSlot,
+    decode_manifest, encode_manifest,
 };
 
 /// The rows of one page: each `(gap, len)` places a row `gap` slots after
@@ -143,10 +144,10 @@ fn arb_any_manifest() -> impl Strategy<Value = Manifest> {
 proptest! {
     #[test]
     fn every_valid_manifest_round_trips(manifest in arb_manifest()) {
-        let bytes = encode(&manifest).unwrap();
+        let bytes = encode_manifest(&manifest).unwrap();
         let rows = usize::try_from(manifest.row_count()).unwrap();
         prop_assert_eq!(bytes.len(), MANIFEST_MIN_LEN + 16 * manifest.pages.len() + 4 * rows);
-        prop_assert_eq!(decode(&bytes), Ok(manifest));
+        prop_assert_eq!(decode_manifest(&bytes), Ok(manifest));
     }
 
     /// Any damage: no panic, and the result is the original or an error,
@@ -158,12 +159,12 @@ proptest! {
         manifest in arb_manifest(),
         mutations in proptest::collection::vec(arb_mutation(), 1..4),
     ) {
-        let original = encode(&manifest).unwrap();
+        let original = encode_manifest(&manifest).unwrap();
         let mut bytes = original.clone();
         for mutation in &mutations {
             mutation.apply(&mut bytes);
         }
-        match decode(&bytes) {
+        match decode_manifest(&bytes) {
             Ok(decoded) => {
                 prop_assert_eq!(&bytes, &original);
                 prop_assert_eq!(decoded, manifest);
@@ -180,32 +181,32 @@ proptest! {
         manifest in arb_manifest(),
         mutations in proptest::collection::vec(arb_mutation(), 1..4),
     ) {
-        let mut bytes = encode(&manifest).unwrap();
+        let mut bytes = encode_manifest(&manifest).unwrap();
         for mutation in &mutations {
             mutation.apply(&mut bytes);
         }
         if bytes.len() >= 4 {
             reseal(&mut bytes);
         }
-        if let Ok(decoded) = decode(&bytes) {
-            prop_assert_eq!(encode(&decoded).unwrap(), bytes);
+        if let Ok(decoded) = decode_manifest(&bytes) {
+            prop_assert_eq!(encode_manifest(&decoded).unwrap(), bytes);
         }
     }
 
-    /// `encode` refuses exactly what `decode` rejects, with the same fault;
+    /// `encode_manifest` refuses exactly what `decode_manifest` rejects, with the same fault;
     /// what it accepts it writes as the unchecked writer does.
     #[test]
     fn encode_refuses_what_decode_rejects(manifest in arb_any_manifest()) {
         let stored = write_unchecked(&manifest);
-        match encode(&manifest) {
+        match encode_manifest(&manifest) {
             Ok(bytes) => {
                 prop_assert_eq!(&bytes, &stored);
-                prop_assert_eq!(decode(&bytes), Ok(manifest));
+                prop_assert_eq!(decode_manifest(&bytes), Ok(manifest));
             }
-            Err(ManifestEncodeError::Malformed { fault }) => {
-                let decoded = decode(&stored);
+            Err(ManifestEncodeError::Malformed { rule: fault }) => {
+                let decoded = decode_manifest(&stored);
                 prop_assert!(
-                    matches!(decoded, Err(ManifestError::Malformed { fault: f, .. }) if f == fault),
+                    matches!(decoded, Err(FileError::Manifest(ManifestFault::Malformed { rule: f, .. })) if f == fault),
                     "encode: {:?}, decode: {:?}", fault, decoded
                 );
             }
@@ -228,8 +229,8 @@ proptest! {
         bytes.extend_from_slice(&tail);
         bytes.extend_from_slice(&[0; 4]);
         reseal(&mut bytes);
-        if let Ok(decoded) = decode(&bytes) {
-            prop_assert_eq!(encode(&decoded).unwrap(), bytes);
+        if let Ok(decoded) = decode_manifest(&bytes) {
+            prop_assert_eq!(encode_manifest(&decoded).unwrap(), bytes);
         }
     }
 }
@@ -243,16 +244,16 @@ proptest! {
     /// consecutive bits).
     #[test]
     fn every_flipped_bit_is_an_error(manifest in arb_manifest_with(3, 5)) {
-        let original = encode(&manifest).unwrap();
+        let original = encode_manifest(&manifest).unwrap();
         for at in 0..original.len() {
             for bit in 0..8 {
                 let mut bytes = original.clone();
                 bytes[at] ^= 1 << bit;
-                let result = decode(&bytes);
+                let result = decode_manifest(&bytes);
                 let caught = match at {
-                    0..8 => matches!(result, Err(ManifestError::BadMagic { .. })),
-                    8..12 => matches!(result, Err(ManifestError::UnsupportedVersion { .. })),
-                    _ => matches!(result, Err(ManifestError::Checksum { .. })),
+                    0..8 => matches!(result, Err(FileError::BadMagic { .. })),
+                    8..12 => matches!(result, Err(FileError::UnsupportedVersion { .. })),
+                    _ => matches!(result, Err(FileError::ChecksumMismatch { .. })),
                 };
                 prop_assert!(caught, "byte {} bit {}: {:?}", at, bit, result);
             }
@@ -263,11 +264,11 @@ proptest! {
     /// fields, and otherwise never a manifest.
     #[test]
     fn every_cut_is_an_error(manifest in arb_manifest_with(3, 5)) {
-        let bytes = encode(&manifest).unwrap();
+        let bytes = encode_manifest(&manifest).unwrap();
         for len in 0..bytes.len() {
-            let result = decode(&bytes[..len]);
+            let result = decode_manifest(&bytes[..len]);
             if len < MANIFEST_MIN_LEN {
-                prop_assert_eq!(result, Err(ManifestError::TooShort { len }));
+                prop_assert_eq!(result, Err(FileError::TooShort { file: FileKind::Manifest, min: MANIFEST_MIN_LEN, len }));
             } else {
                 prop_assert!(result.is_err(), "cut at {}: {:?}", len, result);
             }

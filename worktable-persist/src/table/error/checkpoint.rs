@@ -64,7 +64,7 @@ pub enum CheckpointError {
         /// The metadata file's path.
         path: PathBuf,
         /// Why it cannot be encoded.
-        source: crate::meta::EncodeError,
+        source: crate::file_error::MetadataEncodeError,
     },
     /// The key generator's state (the largest deleted key) cannot be
     /// serialized for the metadata file.

@@ -3,15 +3,14 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
-use worktable_core::TableError;
 use worktable_core::rkyv::rancor;
 
 use super::super::schema::{Listed, SchemaDifference};
 use super::{CheckpointError, MetaWriteError};
-use crate::dir_lock::LockError;
+use crate::file_error::FileError;
 use crate::format::ArchiveFormat;
-use crate::log::LogError;
 use crate::meta::MetaError;
+use crate::vfs::LockError;
 
 /// Why [`PersistentTable::open`](crate::PersistentTable::open) or
 /// [`open_migrating`](crate::PersistentTable::open_migrating) cannot open a
@@ -47,6 +46,16 @@ pub enum OpenError {
         /// What the operating system said.
         source: io::Error,
     },
+    /// The directory's lock file cannot be created, opened or locked: the
+    /// directory is missing or read-only, permission is denied, or the file
+    /// system does not support locking.
+    #[error("cannot lock the table directory through {}: {source}", path.display())]
+    Lock {
+        /// The lock file's path.
+        path: PathBuf,
+        /// What the operating system said.
+        source: io::Error,
+    },
     /// The directory is open already, by this process or another.
     #[error(
         "the table directory is already open: {} is locked by another opener, in this process or another",
@@ -56,12 +65,15 @@ pub enum OpenError {
         /// The lock file's path.
         path: PathBuf,
     },
-    /// The directory's lock file cannot be created or locked.
-    #[error(transparent)]
-    Lock(LockError),
-    /// The metadata file cannot be read or decoded (its path is inside).
-    #[error(transparent)]
-    Meta(MetaError),
+    /// The metadata file's bytes are not a metadata file this build reads
+    /// (an older or newer format version, damage, ...: see [`FileError`]).
+    #[error("metadata file {} cannot be used: {source}", path.display())]
+    Meta {
+        /// The metadata file's path.
+        path: PathBuf,
+        /// What is wrong with its bytes.
+        source: FileError,
+    },
     /// The metadata file of a new table cannot be encoded (the table name is
     /// longer than 255 bytes).
     #[error("cannot write the metadata file {}: {source}", path.display())]
@@ -69,7 +81,7 @@ pub enum OpenError {
         /// The metadata file's path.
         path: PathBuf,
         /// Why it cannot be encoded.
-        source: crate::meta::EncodeError,
+        source: crate::file_error::MetadataEncodeError,
     },
     /// The files were written for another row type (another schema
     /// fingerprint, see
@@ -137,13 +149,14 @@ pub enum OpenError {
         /// One of the files found.
         found: String,
     },
-    /// The checkpoint manifest cannot be read or decoded.
+    /// The checkpoint manifest's bytes are not a manifest this build reads
+    /// (see [`FileError`]).
     #[error("checkpoint manifest {} cannot be read: {source}", path.display())]
     Manifest {
         /// The manifest's path.
         path: PathBuf,
-        /// What is wrong with it.
-        source: crate::pages::ManifestError,
+        /// What is wrong with its bytes.
+        source: FileError,
     },
     /// The checkpoint manifest does not belong with the metadata file.
     #[error("checkpoint manifest {}: {detail}", path.display())]
@@ -153,13 +166,14 @@ pub enum OpenError {
         /// What disagrees.
         detail: String,
     },
-    /// The page file's header cannot be read.
+    /// The page file's header is not one this build reads (see
+    /// [`FileError`]).
     #[error("page file {} cannot be read: {source}", path.display())]
     PageFile {
         /// The page file's path.
         path: PathBuf,
-        /// What is wrong with it.
-        source: crate::pages::PageFileError,
+        /// What is wrong with its header.
+        source: FileError,
     },
     /// A frame of the page file is missing or fails its checksum.
     #[error("page file {}: frame {frame} (page {page}): {detail}", path.display())]
@@ -251,27 +265,14 @@ pub enum OpenError {
         /// The sequence number it must start at.
         expected: u64,
     },
-    /// A log segment cannot be read: damaged (not torn) or malformed.
+    /// A log segment cannot be read: damaged (not torn) or malformed (see
+    /// [`FileError`]).
     #[error("log segment {} cannot be read: {source}", path.display())]
     Log {
         /// The segment's path.
         path: PathBuf,
         /// What is wrong with it.
-        source: LogError,
-    },
-    /// Applying a valid log record to the table failed (the log does not
-    /// describe a history the table can have had, e.g. a unique-key clash).
-    #[error(
-        "log segment {}: the record at byte offset {offset} cannot be replayed: {source}",
-        path.display()
-    )]
-    Replay {
-        /// The segment's path.
-        path: PathBuf,
-        /// Byte offset of the record's frame.
-        offset: usize,
-        /// What the table reported.
-        source: TableError,
+        source: FileError,
     },
 }
 
@@ -289,7 +290,22 @@ impl From<LockError> for OpenError {
     fn from(error: LockError) -> Self {
         match error {
             LockError::AlreadyOpen { path } => Self::AlreadyOpen { path },
-            other => Self::Lock(other),
+            LockError::Io { path, source } => Self::Lock { path, source },
+        }
+    }
+}
+
+impl From<MetaError> for OpenError {
+    /// A metadata file that cannot be read is an I/O error on it; one
+    /// that cannot be decoded, [`OpenError::Meta`].
+    fn from(error: MetaError) -> Self {
+        match error {
+            MetaError::Missing { path } => Self::Io {
+                path,
+                source: io::ErrorKind::NotFound.into(),
+            },
+            MetaError::Io { path, source } => Self::Io { path, source },
+            MetaError::Decode { path, source } => Self::Meta { path, source },
         }
     }
 }

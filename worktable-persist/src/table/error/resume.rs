@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use worktable_core::rkyv::rancor;
 
 use super::WriteError;
-use crate::log::LogError;
+use crate::file_error::FileError;
 
 /// Why [`PersistentTable::subscribe_from`](crate::PersistentTable::subscribe_from)
 /// or [`subscribe_to_from`](crate::PersistentTable::subscribe_to_from)
@@ -82,7 +82,7 @@ pub enum ResumeError {
         /// The segment's path.
         path: PathBuf,
         /// What is wrong with it.
-        source: LogError,
+        source: FileError,
     },
     /// A log segment holding changes the feed needs is missing, or does not
     /// continue the one before it.

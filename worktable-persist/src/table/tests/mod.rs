@@ -13,8 +13,9 @@ use std::time::Duration;
 use worktable_core::prelude::*;
 
 use super::{Durability, OpenError, Options, PersistentTable, SchemaDifference, segment_name};
+use crate::file_error::{FileError, LogFault};
 use crate::format::ArchiveFormat;
-use crate::log::{self, LogError, RecordKind, encode_record};
+use crate::log::{self, RecordKind, encode_record};
 use crate::meta::{self, Meta, StoredSchema};
 use crate::vfs::RealFs;
 
@@ -407,7 +408,7 @@ async fn a_damaged_synced_record_is_a_typed_error() {
     match PersistentTable::<Order>::open(dir.path(), sync()) {
         Err(OpenError::Log {
             path: reported,
-            source: LogError::Corrupt { offset: at, .. },
+            source: FileError::Log(LogFault::Corrupt { offset: at, .. }),
         }) => {
             assert_eq!(reported, path);
             assert_eq!(at, offset);
@@ -540,7 +541,7 @@ async fn metadata_naming_another_table_is_refused() {
         checkpoint_seq: 0,
         page_file_generation: 0,
         log_synced_through: 0,
-        key_state: Vec::new(),
+        largest_deleted_key: Vec::new(),
         schema: StoredSchema::default(),
     };
     meta::write_atomically(

@@ -40,7 +40,9 @@ impl<R: Row> Hook<R> {
 
     /// The key generator's state for the metadata file: the largest
     /// deleted key, as rkyv bytes; empty when there is none.
-    pub(crate) fn key_state(&self) -> Result<Vec<u8>, worktable_core::rkyv::rancor::Error> {
+    pub(crate) fn largest_deleted_key(
+        &self,
+    ) -> Result<Vec<u8>, worktable_core::rkyv::rancor::Error> {
         let deleted = self
             .deleted_max
             .lock()

@@ -1,13 +1,13 @@
 //! The write path: the commit hook that encodes records into an in-memory
 //! buffer, and the one flusher thread that writes and syncs them.
 //!
-//! The hook runs under the table's commit lock, in sequence order, so the
-//! log's sequence numbers are taken there (`next_seq`), independent of the
-//! table's own event numbers (which restart at 1 in every process). The
-//! flusher is a dedicated OS thread, never a runtime worker: it takes the
-//! whole buffer, writes it, syncs once (group commit) and publishes the new
-//! durable mark on a `watch` channel that the writers' [`Durable`] futures
-//! wait on.
+//! The hook runs under the table's commit lock, in sequence order, and
+//! checks that each change carries the number the log expects next
+//! (`next_seq`): the table continues the log's numbering, so an event's
+//! number and its record's are one. The flusher is a dedicated OS thread,
+//! never a runtime worker: it takes the whole buffer, writes it, syncs once
+//! (group commit) and publishes the new durable mark on a `watch` channel
+//! that the writers' `Durable` futures wait on.
 //!
 //! # Segments
 //!
@@ -23,7 +23,9 @@ mod hook;
 
 use std::io;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
+#[cfg(any(test, feature = "testing"))]
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -138,7 +140,7 @@ pub(crate) struct Shared {
 
 /// Snapshot of the log counters; see
 /// [`PersistentTable::log_stats`](super::PersistentTable::log_stats).
-#[doc(hidden)]
+#[cfg(any(test, feature = "testing"))]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct LogStats {
     /// `sync_data` calls on log segments since open.
@@ -198,6 +200,7 @@ impl Shared {
     }
 
     /// The counters.
+    #[cfg(any(test, feature = "testing"))]
     pub(crate) fn stats(&self) -> LogStats {
         LogStats {
             syncs: self.counters.syncs.load(Ordering::Relaxed),

@@ -49,7 +49,7 @@ pub enum Fault {
 ///
 /// ```
 /// use std::path::Path;
-/// use worktable_persist::vfs::{Fault, InjectedFault, SimFs, Vfs};
+/// use worktable_persist::testing::vfs::{Fault, InjectedFault, SimFs, Vfs};
 ///
 /// let sim = SimFs::new();
 /// sim.create_dir_all(Path::new("/t"))?;

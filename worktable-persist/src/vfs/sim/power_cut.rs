@@ -11,7 +11,8 @@ use super::state::{Dir, Ino, Inode, State, WriteOp, to_usize, write_into};
 pub(super) const SECTOR: u64 = 512;
 
 /// How much of what was not synced survives a power cut, from the kindest
-/// to the most hostile. See the [module documentation](super) for the model.
+/// to the most hostile. The model is described with the simulated disk
+/// (`src/vfs/sim.rs`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum PowerCut {
     /// Only what was synced: the durable namespace of every directory and

@@ -6,7 +6,7 @@ use std::io::ErrorKind;
 use std::path::Path;
 
 use super::err_kind;
-use crate::dir_lock::LockError;
+use crate::vfs::LockError;
 use crate::vfs::{RealFs, SimFs, Vfs};
 
 /// Runs `check` on a fresh directory of each implementation.

@@ -1,7 +1,8 @@
 //! What only [`RealFs`] does: map with `mmap`, share the lock with
 //! [`DirLock`], and leave the bytes on the real disk.
 
-use crate::dir_lock::{DirLock, LockError};
+use crate::vfs::LockError;
+use crate::vfs::dir_lock::DirLock;
 use crate::vfs::{RealFs, Vfs};
 
 fn tempdir() -> tempfile::TempDir {

@@ -4,7 +4,7 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
-use crate::dir_lock::LockError;
+use crate::vfs::LockError;
 use crate::vfs::{Fault, InjectedFault, PowerCut, SimFs, Vfs};
 
 fn path(name: &str) -> PathBuf {

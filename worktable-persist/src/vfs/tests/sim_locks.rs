@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use crate::dir_lock::LockError;
+use crate::vfs::LockError;
 use crate::vfs::{PowerCut, SimFs, Vfs};
 
 fn disk() -> SimFs {

@@ -172,7 +172,7 @@ fn holder_command(dir: &Path) -> Command {
     command
         .args([
             "--exact",
-            "dir_lock::tests::lock_holder_child",
+            "vfs::dir_lock::tests::lock_holder_child",
             "--nocapture",
             "--test-threads=1",
         ])
@@ -289,4 +289,18 @@ fn a_lock_held_here_is_seen_by_another_process() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("AlreadyOpen"), "{stderr}");
     drop(lock);
+}
+
+#[test]
+fn a_held_lock_is_refused_and_taken_again_once_dropped() -> Result<(), Box<dyn std::error::Error>> {
+    let _serial = serial();
+    let dir = tempfile::tempdir()?;
+    let lock = DirLock::acquire(dir.path())?;
+    assert!(matches!(
+        DirLock::acquire(dir.path()),
+        Err(LockError::AlreadyOpen { .. })
+    ));
+    drop(lock);
+    let _again = DirLock::acquire(dir.path())?;
+    Ok(())
 }

@@ -1,8 +1,8 @@
 //! The exclusive lock on a table directory: one opener at a time.
 //!
-//! **Not a stable API.** Public (and hidden from the docs) for the same
-//! reason as [`log`](crate::log); the durable table will take the lock when
-//! it opens a directory.
+//! The file-system layer takes it ([`RealFs`](super::RealFs)'s
+//! [`lock_dir`](super::Vfs::lock_dir)) when a table opens its directory,
+//! and the table holds it until it is closed or dropped.
 //!
 //! # What the lock guarantees
 //!
@@ -62,40 +62,25 @@
 //! `bytecheck`) before it is trusted, so a page file damaged at rest, or
 //! written by an earlier crash, is reported as a typed error, not turned
 //! into rows.
-//!
-//! # Example
-//!
-//! ```
-//! use worktable_persist::dir_lock::{DirLock, LockError};
-//!
-//! let dir = tempfile::tempdir()?;
-//! let lock = DirLock::acquire(dir.path())?;
-//! assert!(matches!(
-//!     DirLock::acquire(dir.path()),
-//!     Err(LockError::AlreadyOpen { .. })
-//! ));
-//! drop(lock);
-//! let _again = DirLock::acquire(dir.path())?;
-//! # Ok::<(), Box<dyn std::error::Error>>(())
-//! ```
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io;
 use std::path::{Path, PathBuf};
 
 /// The lock file's name in a table directory.
-pub const LOCK_FILE_NAME: &str = "LOCK";
+pub(crate) const LOCK_FILE_NAME: &str = "LOCK";
 
 /// An exclusive lock on a table directory, held until it is dropped.
 ///
 /// See the [module documentation](self) for what it guarantees and what it
 /// does not.
 #[derive(Debug)]
-pub struct DirLock {
+pub(crate) struct DirLock {
     /// The open lock file, locked exclusively by this handle for as long as
     /// the `DirLock` lives.
     file: File,
-    /// The lock file's path.
+    /// The lock file's path, which the tests compare errors with.
+    #[cfg(test)]
     path: PathBuf,
 }
 
@@ -114,9 +99,7 @@ impl DirLock {
     ///
     /// After either error nothing is locked; a `LOCK` file this call created
     /// is left in place, which is harmless.
-    ///
-    /// See the [module documentation](self) for an example.
-    pub fn acquire(dir: &Path) -> Result<Self, LockError> {
+    pub(crate) fn acquire(dir: &Path) -> Result<Self, LockError> {
         let path = dir.join(LOCK_FILE_NAME);
         // Read and write access: Windows refuses to lock a file opened only
         // for appending, and some platforms a file opened only for reading.
@@ -131,14 +114,19 @@ impl DirLock {
             Err(source) => return Err(LockError::Io { path, source }),
         };
         match file.try_lock() {
-            Ok(()) => Ok(Self { file, path }),
+            Ok(()) => Ok(Self {
+                file,
+                #[cfg(test)]
+                path,
+            }),
             Err(TryLockError::WouldBlock) => Err(LockError::AlreadyOpen { path }),
             Err(TryLockError::Error(source)) => Err(LockError::Io { path, source }),
         }
     }
 
     /// The path of the lock file, `dir/LOCK`.
-    pub fn path(&self) -> &Path {
+    #[cfg(test)]
+    pub(crate) fn path(&self) -> &Path {
         &self.path
     }
 }
@@ -154,7 +142,8 @@ impl Drop for DirLock {
 }
 
 /// Why a table directory cannot be locked. Returned by
-/// [`DirLock::acquire`]; each variant names the lock file.
+/// [`Vfs::lock_dir`](super::Vfs::lock_dir); each variant names the lock
+/// file.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum LockError {
@@ -179,7 +168,8 @@ pub enum LockError {
 
 impl LockError {
     /// The path of the lock file the error is about.
-    pub fn path(&self) -> &Path {
+    #[cfg(test)]
+    pub(crate) fn path(&self) -> &Path {
         match self {
             Self::AlreadyOpen { path } | Self::Io { path, .. } => path,
         }
