@@ -4,6 +4,7 @@ mod bulk_load_and_set_field;
 mod change_events;
 mod column_types;
 mod concurrent;
+mod database;
 mod generic_rows;
 mod index_lookups;
 mod long_keys_in_error_messages;

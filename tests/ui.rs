@@ -1,4 +1,4 @@
-//! Compile-time checks of `#[derive(Table)]` (trybuild): see `tests/ui/`.
+//! Compile-time checks of `#[derive(Table)]` and `#[derive(Database)]` (trybuild): see `tests/ui/`.
 //!
 //! Each file under `ui/<category>/` holds one mistake and, next to it, the
 //! `.stderr` the compiler must print for it; `ui/pass/` holds definitions
@@ -18,4 +18,5 @@ fn derive_table() {
     t.compile_fail("ui/index/*.rs");
     t.compile_fail("ui/lookup/*.rs");
     t.compile_fail("ui/query/*.rs");
+    t.compile_fail("ui/database/*.rs");
 }

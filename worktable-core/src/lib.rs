@@ -200,6 +200,7 @@
 // * `lock::loom_model` (loom builds of the tests only): the model's guarded
 //   data.
 
+mod database;
 mod error;
 pub mod events;
 mod float;
@@ -220,6 +221,7 @@ mod table;
 #[path = "private.rs"]
 pub mod __private;
 
+pub use database::Database;
 pub use error::{IntegrityError, Result, TableError};
 pub use events::{ChangeEvent, ChangeKind, Lagged, Subscription, Watch};
 pub use float::{ArchivedOrderedF32, ArchivedOrderedF64, OrderedF32, OrderedF64};
@@ -238,6 +240,11 @@ pub use table::{
 /// [crate docs](crate#keys-and-indexes) for the attributes.
 pub use worktable_derive::Table;
 
+/// Derives [`Database`], `new()` and `Default` for a struct whose every
+/// field is a [`WorkTable`]: its tables share one commit order. See
+/// [`Database`].
+pub use worktable_derive::Database;
+
 pub use rkyv;
 /// rkyv's derives, re-exported so that one dependency is enough.
 pub use rkyv::{Archive, Deserialize, Serialize};
@@ -247,7 +254,7 @@ pub use uuid;
 
 /// The derive, the table, and rkyv's derives, for a glob import.
 pub mod prelude {
-    pub use crate::{Archive, Deserialize, Serialize, Table};
+    pub use crate::{Archive, Database, Deserialize, Serialize, Table};
     pub use crate::{
         Field, Index, IndexPrefix, OrderedF32, OrderedF64, Row, TableError, UniqueIndex, WorkTable,
     };

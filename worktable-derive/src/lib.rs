@@ -1,4 +1,5 @@
-//! `#[derive(Table)]` for [`worktable-core`](https://docs.rs/worktable-core).
+//! `#[derive(Table)]` and `#[derive(Database)]` for
+//! [`worktable-core`](https://docs.rs/worktable-core).
 //! Use it through `worktable_core::Table`; the attributes are documented
 //! there.
 //!
@@ -13,6 +14,7 @@
 mod attr;
 mod canonical;
 mod codegen;
+mod database;
 mod model;
 mod types;
 
@@ -22,6 +24,15 @@ use proc_macro::TokenStream;
 #[proc_macro_derive(Table, attributes(pk, index, table))]
 pub fn derive_table(input: TokenStream) -> TokenStream {
     expand(syn::parse_macro_input!(input as syn::DeriveInput))
+        .unwrap_or_else(darling::Error::write_errors)
+        .into()
+}
+
+/// Derives `new()`, `Default` and `worktable_core::Database` for a struct
+/// whose every field is a `WorkTable`: the tables share one commit order.
+#[proc_macro_derive(Database, attributes(database))]
+pub fn derive_database(input: TokenStream) -> TokenStream {
+    database::expand(&syn::parse_macro_input!(input as syn::DeriveInput))
         .unwrap_or_else(darling::Error::write_errors)
         .into()
 }

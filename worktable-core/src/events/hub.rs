@@ -1,7 +1,8 @@
 //! The commit point of every write, and the fan-out of its change event to
 //! subscribers and to the commit hook.
 //!
-//! Depends on: `events::queue` (the subscribers' queues it pushes to),
+//! Depends on: `events::order` (numbers and the commit lock),
+//! `events::queue` (the subscribers' queues it pushes to),
 //! `events::watch`, `events::event`, `error`, `page`, `row`; not on
 //! `events::subscription`, which depends on it.
 //!
@@ -9,32 +10,28 @@
 //!
 //! A write makes its change visible to readers at one moment (the
 //! primary-index update of `table::write`). When somebody listens (a
-//! subscriber or the commit hook), that moment happens under the hub's
-//! *commit lock*, together with taking the next sequence number, handing
-//! the event to the commit hook (which may refuse it: then nothing is
-//! applied and the number stays unused) and then to every subscriber — so
-//! sequence numbers, visibility and delivery share one order, with no gaps,
-//! whatever writers run at once. The critical section is the hook's append,
-//! a map update and a queue push per subscriber.
+//! subscriber or the commit hook of any table of the commit order), that
+//! moment happens under the order's *commit lock*, together with taking
+//! the next sequence number, handing the event to the commit hook (which
+//! may refuse it: then nothing is applied and the number stays unused) and
+//! then to every subscriber — so sequence numbers, visibility and delivery
+//! share one order, with no gaps, whatever writers run at once. The
+//! critical section is the hook's append, a map update and a queue push
+//! per subscriber.
 //!
 //! When nobody listens, writes skip the lock and build no event: they only
-//! take a sequence number. One atomic word, `state`, holds the last sequence
-//! number, a "somebody listens" flag and the number of lock-free commits in
-//! flight. A writer announces itself and reads the flag in one
-//! read-modify-write; a subscriber sets the flag in one, then waits until the
-//! writers in flight have finished. Operations on one word are totally
-//! ordered, so either the writer saw the flag and takes the lock, or the
-//! subscriber counted the writer and waits until its change is visible —
-//! before the subscription starts. A lock-free commit runs within one
-//! synchronous stretch of a write, so no more of them are in flight than
-//! there are threads.
+//! take a sequence number. How a writer and a new listener agree on which
+//! of the two happens is argued in `events::order`. The tables of a
+//! database share one [`CommitOrder`]: their changes are numbered in one
+//! sequence (a table's own events then skip the numbers of the others'),
+//! under one commit lock.
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::Arc;
 
 use super::event::{ChangeEvent, ChangeKind};
+use super::order::{CommitLock, CommitOrder, Tables};
 use super::queue::SubscriberQueue;
 use super::watch::Watch;
 use crate::error::{Result, TableError};
@@ -101,27 +98,21 @@ impl Pending {
     }
 }
 
-/// One lock-free commit in flight, in `state`'s low bits.
-const IN_FLIGHT: u64 = 1;
-/// The in-flight count's bits: room for 4,095 threads committing at once.
-const IN_FLIGHT_MASK: u64 = (1 << 12) - 1;
-/// Somebody listens: commits take the lock and build events.
-const LISTENING: u64 = 1 << 12;
-/// Where the last sequence number starts in `state` (51 bits: at a million
-/// commits a second, 71 years).
-const SEQ_SHIFT: u32 = 13;
-/// One more sequence number.
-const SEQ_ONE: u64 = 1 << SEQ_SHIFT;
-/// The largest sequence number `state` holds.
-pub(crate) const MAX_SEQ: u64 = u64::MAX >> SEQ_SHIFT;
-
-/// Listeners, guarded by the commit lock.
+/// Listeners of one table, kept in its slot of the commit order: guarded
+/// by the commit lock.
 struct Listeners<R: Row> {
     subscribers: Vec<Arc<SubscriberQueue<R>>>,
     hook: Option<Arc<dyn CommitHook<R>>>,
 }
 
 impl<R: Row> Listeners<R> {
+    fn new(hook: Option<Arc<dyn CommitHook<R>>>) -> Self {
+        Self {
+            subscribers: Vec::new(),
+            hook,
+        }
+    }
+
     fn any(&self) -> bool {
         self.hook.is_some() || !self.subscribers.is_empty()
     }
@@ -129,33 +120,127 @@ impl<R: Row> Listeners<R> {
 
 /// The change-event state of one table.
 pub(crate) struct EventHub<R: Row> {
-    /// Last sequence number, "somebody listens" flag, lock-free commits in
-    /// flight (see the module docs and the constants above).
-    state: AtomicU64,
-    /// The commit lock.
-    listeners: Mutex<Listeners<R>>,
+    /// The sequence numbers and the commit lock, the table's own or its
+    /// database's.
+    order: Order<R>,
+}
+
+/// A table's commit order.
+enum Order<R: Row> {
+    /// A table on its own: its order, with its listeners inline.
+    Own(CommitOrder<Listeners<R>>),
+    /// A table of a database: the shared order, and the slot where it
+    /// keeps this table's listeners.
+    Shared {
+        order: Arc<CommitOrder<Tables>>,
+        slot: usize,
+    },
+}
+
+/// The commit lock of a table's order, held.
+enum HubLock<'h, R: Row> {
+    Own(CommitLock<'h, Listeners<R>>),
+    Shared(CommitLock<'h, Tables>, usize),
+}
+
+impl<R: Row> HubLock<'_, R> {
+    /// This table's listeners.
+    fn listeners(&mut self) -> &mut Listeners<R> {
+        match self {
+            Self::Own(lock) => lock,
+            Self::Shared(lock, slot) => lock.table(*slot),
+        }
+    }
 }
 
 impl<R: Row> EventHub<R> {
-    /// A hub whose first change gets sequence number `last_seq + 1`
-    /// (`last_seq` at most [`MAX_SEQ`]).
-    pub(crate) fn new(hook: Option<Arc<dyn CommitHook<R>>>, last_seq: u64) -> Self {
-        debug_assert!(last_seq <= MAX_SEQ);
-        let listening = if hook.is_some() { LISTENING } else { 0 };
+    /// A table on its own, whose first change gets sequence number
+    /// `last_seq + 1` (`last_seq` at most [`MAX_SEQ`](super::MAX_SEQ)),
+    /// with `hook` if any.
+    pub(crate) fn own(last_seq: u64, hook: Option<Arc<dyn CommitHook<R>>>) -> Self {
+        let hub = Self {
+            order: Order::Own(CommitOrder::new(last_seq, Listeners::new(None))),
+        };
+        hub.install(hook);
+        hub
+    }
+
+    /// A table of a database, numbering its changes in `order`.
+    pub(crate) fn shared(order: &Arc<CommitOrder<Tables>>) -> Self {
+        let slot = order.lock().add(Listeners::<R>::new(None));
         Self {
-            state: AtomicU64::new(listening | (last_seq << SEQ_SHIFT)),
-            listeners: Mutex::new(Listeners {
-                subscribers: Vec::new(),
-                hook,
-            }),
+            order: Order::Shared {
+                order: Arc::clone(order),
+                slot,
+            },
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, Listeners<R>> {
-        // Listener lists stay consistent across a panic in a hook.
-        self.listeners
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
+    /// Installs the commit hook of a new table.
+    fn install(&self, hook: Option<Arc<dyn CommitHook<R>>>) {
+        if hook.is_some() {
+            let mut lock = self.lock();
+            self.listen(&mut lock);
+            lock.listeners().hook = hook;
+        }
+    }
+
+    /// Takes the commit lock.
+    fn lock(&self) -> HubLock<'_, R> {
+        match &self.order {
+            Order::Own(order) => HubLock::Own(order.lock()),
+            Order::Shared { order, slot } => HubLock::Shared(order.lock(), *slot),
+        }
+    }
+
+    /// Counts this table as listening (see [`CommitOrder::listen`]).
+    fn listen(&self, lock: &mut HubLock<'_, R>) {
+        match (&self.order, lock) {
+            (Order::Own(order), HubLock::Own(lock)) => order.listen(lock),
+            (Order::Shared { order, .. }, HubLock::Shared(lock, _)) => order.listen(lock),
+            _ => unreachable!("a lock of the table's own order"),
+        }
+    }
+
+    /// Counts this table as no longer listening.
+    fn unlisten(&self, lock: &mut HubLock<'_, R>) {
+        match (&self.order, lock) {
+            (Order::Own(order), HubLock::Own(lock)) => order.unlisten(lock),
+            (Order::Shared { order, .. }, HubLock::Shared(lock, _)) => order.unlisten(lock),
+            _ => unreachable!("a lock of the table's own order"),
+        }
+    }
+
+    /// Starts a commit in the order: `true` for a lock-free one.
+    fn begin_in_order(&self) -> bool {
+        match &self.order {
+            Order::Own(order) => order.begin(),
+            Order::Shared { order, .. } => order.begin(),
+        }
+    }
+
+    /// Ends a lock-free commit (see [`CommitOrder::end_lock_free`]).
+    fn end_lock_free(&self) {
+        match &self.order {
+            Order::Own(order) => order.end_lock_free(),
+            Order::Shared { order, .. } => order.end_lock_free(),
+        }
+    }
+
+    /// Abandons a lock-free commit (see [`CommitOrder::abandon`]).
+    fn abandon(&self) {
+        match &self.order {
+            Order::Own(order) => order.abandon(),
+            Order::Shared { order, .. } => order.abandon(),
+        }
+    }
+
+    /// Takes the next number, under the commit lock.
+    fn take_next(&self) -> u64 {
+        match &self.order {
+            Order::Own(order) => order.take_next(),
+            Order::Shared { order, .. } => order.take_next(),
+        }
     }
 
     /// Returns once every change that took the commit lock before this
@@ -165,29 +250,21 @@ impl<R: Row> EventHub<R> {
         drop(self.lock());
     }
 
-    /// The last sequence number given to a change.
+    /// The last sequence number given to a change (of any table sharing
+    /// this table's order).
     pub(crate) fn last_seq(&self) -> u64 {
-        self.state.load(Ordering::Acquire) >> SEQ_SHIFT
+        match &self.order {
+            Order::Own(order) => order.last_seq(),
+            Order::Shared { order, .. } => order.last_seq(),
+        }
     }
 
     /// Starts a commit: tells the writer whether anybody listens, and so
     /// whether to build the change's row images.
     pub(crate) fn begin(&self) -> Ticket<'_, R> {
-        let before = self.state.fetch_add(IN_FLIGHT, Ordering::Acquire);
-        debug_assert!(
-            before & IN_FLIGHT_MASK < IN_FLIGHT_MASK,
-            "too many commits in flight"
-        );
-        if before & LISTENING == 0 {
-            return Ticket {
-                hub: self,
-                in_flight: true,
-            };
-        }
-        self.state.fetch_sub(IN_FLIGHT, Ordering::Release);
         Ticket {
             hub: self,
-            in_flight: false,
+            in_flight: self.begin_in_order(),
         }
     }
 
@@ -197,43 +274,50 @@ impl<R: Row> EventHub<R> {
     /// The caller [unsubscribes](Self::unsubscribe) the queue when done.
     pub(crate) fn subscribe(&self, watch: Watch<R>) -> (Arc<SubscriberQueue<R>>, u64) {
         let queue = Arc::new(SubscriberQueue::new(watch));
-        let mut listeners = self.lock();
-        if !listeners.any() {
-            self.state.fetch_or(LISTENING, Ordering::AcqRel);
-            // Lock-free commits that started before the flag was set finish
-            // (their changes visible) before the subscription starts; they
-            // never take the lock held here.
-            while self.state.load(Ordering::Acquire) & IN_FLIGHT_MASK != 0 {
-                std::thread::yield_now();
-            }
+        let mut lock = self.lock();
+        if !lock.listeners().any() {
+            self.listen(&mut lock);
         }
-        listeners.subscribers.push(Arc::clone(&queue));
+        lock.listeners().subscribers.push(Arc::clone(&queue));
         // Under the commit lock, with no lock-free commit in flight: every
         // change numbered up to here is visible, every later one reaches
         // the queue.
         let last_seq = self.last_seq();
-        drop(listeners);
+        drop(lock);
         (queue, last_seq)
     }
 
     /// Removes a subscription's queue.
     pub(crate) fn unsubscribe(&self, queue: &Arc<SubscriberQueue<R>>) {
-        let mut listeners = self.lock();
-        if let Some(at) = listeners
+        let mut lock = self.lock();
+        let listeners = lock.listeners();
+        let Some(at) = listeners
             .subscribers
             .iter()
             .position(|kept| Arc::ptr_eq(kept, queue))
-        {
-            listeners.subscribers.swap_remove(at);
-            if !listeners.any() {
-                self.state.fetch_and(!LISTENING, Ordering::AcqRel);
-            }
+        else {
+            return;
+        };
+        listeners.subscribers.swap_remove(at);
+        if !listeners.any() {
+            self.unlisten(&mut lock);
         }
     }
 
-    /// Ends every subscription (the table is going away).
+    /// Ends every subscription (the table is going away) and stops
+    /// listening: a table of a database leaves the others' writes
+    /// lock-free again.
     pub(crate) fn close(&self) {
-        for queue in std::mem::take(&mut self.lock().subscribers) {
+        let mut lock = self.lock();
+        let listeners = lock.listeners();
+        let was_listening = listeners.any();
+        let queues = std::mem::take(&mut listeners.subscribers);
+        listeners.hook = None;
+        if was_listening {
+            self.unlisten(&mut lock);
+        }
+        drop(lock);
+        for queue in queues {
             queue.close();
         }
     }
@@ -274,22 +358,22 @@ impl<R: Row> Ticket<'_, R> {
         let hub = self.hub;
         if self.in_flight {
             let applied = apply();
-            // Take the number and leave the in-flight count in one step.
-            hub.state.fetch_add(SEQ_ONE - IN_FLIGHT, Ordering::Release);
+            hub.end_lock_free();
             self.in_flight = false;
             return Ok(applied);
         }
         let (before, after) = images.expect("an observed commit has its row images");
-        let listeners = hub.lock();
+        let mut lock = hub.lock();
+        let listeners = lock.listeners();
         let Some(hook) = &listeners.hook else {
-            let seq = (hub.state.fetch_add(SEQ_ONE, Ordering::AcqRel) >> SEQ_SHIFT) + 1;
+            let seq = hub.take_next();
             let applied = apply();
             let event = ChangeEvent::new(seq, pk.clone(), kind, before, after);
-            offer(&listeners, &event);
+            offer(listeners, &event);
             return Ok(applied);
         };
-        // With a hook installed every commit takes this lock (the hook keeps
-        // the "somebody listens" flag set for the table's life), so no
+        // Every commit of this order takes this lock while a hook is
+        // installed (the hook keeps the "somebody listens" flag set), so no
         // number is taken meanwhile: the next one is known before the hook
         // decides, and used only if it accepts.
         let seq = hub.last_seq() + 1;
@@ -300,9 +384,9 @@ impl<R: Row> Ticket<'_, R> {
                 table: R::TABLE_NAME,
                 source,
             })?;
-        hub.state.fetch_add(SEQ_ONE, Ordering::AcqRel);
+        hub.take_next();
         let applied = apply();
-        offer(&listeners, &event);
+        offer(listeners, &event);
         pending.0.extend(durable);
         Ok(applied)
     }
@@ -320,7 +404,7 @@ impl<R: Row> Drop for Ticket<'_, R> {
         // A lock-free commit abandoned before `commit` (a panic) still
         // leaves the in-flight count.
         if self.in_flight {
-            self.hub.state.fetch_sub(IN_FLIGHT, Ordering::Release);
+            self.hub.abandon();
         }
     }
 }

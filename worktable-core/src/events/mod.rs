@@ -5,17 +5,19 @@
 //!
 //! Depends on: `row`, `page` (row images), `index` (watches on an index
 //! key), `error`. Inside, the arrows point one way: `subscription` → `hub`
-//! → `queue` → `watch` → `event`.
+//! → `order`, `queue` → `watch` → `event`.
 
 mod event;
 mod hub;
+pub(crate) mod order;
 mod queue;
 pub(crate) mod subscription;
 mod watch;
 
 pub use event::{ArchivedEventRecord, ChangeEvent, ChangeKind, EventDecodeError, EventRecord};
 pub use hub::{CommitHook, Durable, Refusal};
-pub(crate) use hub::{EventHub, MAX_SEQ, Pending};
+pub(crate) use hub::{EventHub, Pending};
+pub(crate) use order::MAX_SEQ;
 pub use queue::Lagged;
 pub use subscription::Subscription;
 pub use watch::{DEFAULT_CAPACITY, Watch};

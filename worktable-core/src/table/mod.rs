@@ -25,6 +25,7 @@ pub use stats::{IndexStats, TableStats};
 pub use vacuum::{VacuumHandle, VacuumPolicy, VacuumReport};
 
 use crate::error::IntegrityError;
+use crate::events::order::CommitOrder;
 use crate::events::{CommitHook, EventHub, Subscription, Watch};
 use crate::index::PrimaryIndex;
 use crate::lock::LockMap;
@@ -124,6 +125,16 @@ impl<R: Row> WorkTable<R> {
     /// An empty table whose first change gets sequence number
     /// `last_seq + 1` (at most 2⁵¹ − 1).
     fn with_hook_option(hook: Option<Arc<dyn CommitHook<R>>>, last_seq: u64) -> Self {
+        Self::with_events(EventHub::own(last_seq, hook))
+    }
+
+    /// An empty table of a database: its changes are numbered in `order`,
+    /// which the database's other tables share.
+    pub(crate) fn in_order(order: &Arc<CommitOrder>) -> Self {
+        Self::with_events(EventHub::shared(order))
+    }
+
+    fn with_events(events: EventHub<R>) -> Self {
         Self {
             store: RowStore::new(),
             primary: PrimaryIndex::with_capacity(0, R::pk_prefix()),
@@ -131,7 +142,7 @@ impl<R: Row> WorkTable<R> {
             locks: LockMap::default(),
             pk_source: R::PkSource::default(),
             len: AtomicUsize::new(0),
-            events: Arc::new(EventHub::new(hook, last_seq)),
+            events: Arc::new(events),
             relocations: RwLock::new(()),
         }
     }
@@ -207,6 +218,8 @@ impl<R: Row> WorkTable<R> {
 
     /// The sequence number of the last committed change (0 before any; a
     /// table restored by `worktable-persist` continues its log's numbering).
+    /// The tables of a [`Database`](crate::Database) share one numbering:
+    /// this is then the number of the last change to any of them.
     pub fn last_seq(&self) -> u64 {
         self.events.last_seq()
     }

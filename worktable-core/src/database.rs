@@ -1,0 +1,59 @@
+//! Databases: tables of different row types that share one commit order.
+//!
+//! Depends on: nothing else in core (the trait only; the derive builds the
+//! tables through `__private`).
+
+/// Tables of different row types grouped so that their changes share one
+/// commit order: one sequence of numbers, taken under one commit lock
+/// whenever somebody listens. Derive it with `#[derive(Database)]` on a
+/// struct whose every field is a [`WorkTable`](crate::WorkTable); the
+/// derive also gives the struct `new()` and `Default`.
+///
+/// Each table keeps working exactly as a table on its own: the only
+/// difference is its numbering. Its [`last_seq`](crate::WorkTable::last_seq)
+/// and its change events' [`seq`](crate::ChangeEvent::seq) are numbers of
+/// the database's sequence, so a table's own events skip the numbers of
+/// the other tables' changes, and a change to one table numbered below a
+/// change to another became visible before it.
+///
+/// ```
+/// use worktable_core::prelude::*; // `Database`, the derive and the trait, among them
+///
+/// #[derive(Table, Archive, Serialize, Deserialize, Clone, Debug, PartialEq)]
+/// #[rkyv(crate = worktable_core::rkyv)]
+/// struct Account {
+///     #[pk]
+///     id: u32,
+///     balance: i64,
+/// }
+///
+/// #[derive(Table, Archive, Serialize, Deserialize, Clone, Debug, PartialEq)]
+/// #[rkyv(crate = worktable_core::rkyv)]
+/// struct Entry {
+///     #[pk(autoincrement)]
+///     id: u64,
+///     account: u32,
+///     amount: i64,
+/// }
+///
+/// #[derive(Database)]
+/// struct Bank {
+///     accounts: WorkTable<Account>,
+///     ledger: WorkTable<Entry>,
+/// }
+///
+/// # futures::executor::block_on(async {
+/// let bank = Bank::new();
+/// bank.accounts.insert(Account { id: 1, balance: 100 }).await?;
+/// bank.ledger.insert(Entry { id: 0, account: 1, amount: 100 }).await?;
+/// // One numbering across both tables.
+/// assert_eq!(bank.accounts.last_seq(), 2);
+/// assert_eq!(bank.last_commit(), 2);
+/// # Ok::<(), TableError>(())
+/// # }).unwrap();
+/// ```
+pub trait Database {
+    /// The number of the last change committed to any table of the
+    /// database (0 before any).
+    fn last_commit(&self) -> u64;
+}

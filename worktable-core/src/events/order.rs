@@ -1,0 +1,198 @@
+//! The commit order: the sequence numbers of the changes of one table, or of
+//! every table of a database, and the commit lock they are taken under
+//! whenever somebody listens.
+//!
+//! One atomic word, `state`, holds the last sequence number, a "somebody
+//! listens" flag and the number of lock-free commits in flight. A writer
+//! announces itself and reads the flag in one read-modify-write
+//! ([`CommitOrder::begin`]); whoever starts listening sets the flag in one,
+//! under the commit lock, then waits until the writers in flight have
+//! finished ([`CommitOrder::listen`]). Operations on one word are totally
+//! ordered, so either the writer saw the flag and takes the lock, or the
+//! listener counted the writer and waits until its change is visible
+//! before it starts listening. A lock-free commit runs within one
+//! synchronous stretch of a write, so no more of them are in flight than
+//! there are threads.
+//!
+//! The tables of a database share one order: one numbering, one commit
+//! lock, and one flag, set while any of them has a listener (a subscriber
+//! or a commit hook); the lock guards each table's listeners, in a slot per
+//! table. A table on its own has an order of its own, which keeps its
+//! listeners inline (no slot to look up on the commit path).
+//!
+//! Depends on nothing else in core.
+
+use std::any::Any;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+/// One lock-free commit in flight, in `state`'s low bits.
+const IN_FLIGHT: u64 = 1;
+/// The in-flight count's bits: room for 4,095 threads committing at once.
+const IN_FLIGHT_MASK: u64 = (1 << 12) - 1;
+/// Somebody listens: commits take the lock and build events.
+const LISTENING: u64 = 1 << 12;
+/// Where the last sequence number starts in `state` (51 bits: at a million
+/// commits a second, 71 years).
+const SEQ_SHIFT: u32 = 13;
+/// One more sequence number.
+const SEQ_ONE: u64 = 1 << SEQ_SHIFT;
+/// The largest sequence number `state` holds.
+pub(crate) const MAX_SEQ: u64 = u64::MAX >> SEQ_SHIFT;
+
+/// The sequence numbers and the commit lock of one table, or shared by the
+/// tables of a database (`G` = `Tables`). The lock guards `G`: a table
+/// on its own keeps its listeners there inline; a database keeps each
+/// table's in a slot. Created by the code `#[derive(Database)]` generates;
+/// not a stable API.
+#[derive(Debug)]
+pub struct CommitOrder<G = Tables> {
+    /// Last sequence number, "somebody listens" flag, lock-free commits in
+    /// flight (see the module docs and the constants above).
+    state: AtomicU64,
+    /// The commit lock, and what it guards.
+    inner: Mutex<Guarded<G>>,
+}
+
+/// What the commit lock guards.
+#[derive(Debug)]
+struct Guarded<G> {
+    /// Tables of this order with a listener (a subscriber or a hook).
+    listening: usize,
+    /// The listeners.
+    data: G,
+}
+
+/// The listeners of every table of a database, each at the slot the table
+/// registered: one lock for the whole commit step, whatever the tables'
+/// row types.
+#[derive(Debug, Default)]
+pub struct Tables(Vec<Box<dyn Any + Send>>);
+
+impl Tables {
+    /// The listeners of the table registered at `slot`, of type `T`.
+    ///
+    /// # Panics
+    ///
+    /// If `slot` holds no `T`: a table only asks for its own slot.
+    pub(crate) fn table<T: Any>(&mut self, slot: usize) -> &mut T {
+        self.0[slot]
+            .downcast_mut()
+            .expect("a table's slot holds its listeners")
+    }
+
+    /// Registers a table's listeners; returns its slot.
+    pub(crate) fn add<T: Any + Send>(&mut self, listeners: T) -> usize {
+        self.0.push(Box::new(listeners));
+        self.0.len() - 1
+    }
+}
+
+/// The commit lock, held: what it guards is reachable through `Deref`.
+#[derive(Debug)]
+pub(crate) struct CommitLock<'o, G>(MutexGuard<'o, Guarded<G>>);
+
+impl<G> std::ops::Deref for CommitLock<'_, G> {
+    type Target = G;
+    fn deref(&self) -> &G {
+        &self.0.data
+    }
+}
+
+impl<G> std::ops::DerefMut for CommitLock<'_, G> {
+    fn deref_mut(&mut self) -> &mut G {
+        &mut self.0.data
+    }
+}
+
+impl CommitOrder<Tables> {
+    /// A new order for the tables of a database, whose first change gets
+    /// sequence number 1.
+    pub fn shared() -> Arc<Self> {
+        Arc::new(Self::new(0, Tables::default()))
+    }
+}
+
+impl<G> CommitOrder<G> {
+    /// An order whose first change gets sequence number `last_seq + 1`
+    /// (`last_seq` at most [`MAX_SEQ`]), its lock guarding `data`.
+    pub(crate) fn new(last_seq: u64, data: G) -> Self {
+        debug_assert!(last_seq <= MAX_SEQ);
+        Self {
+            state: AtomicU64::new(last_seq << SEQ_SHIFT),
+            inner: Mutex::new(Guarded { listening: 0, data }),
+        }
+    }
+
+    /// Takes the commit lock.
+    pub(crate) fn lock(&self) -> CommitLock<'_, G> {
+        // The listeners stay consistent across a panic in a hook.
+        CommitLock(self.inner.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// The last sequence number given to a change.
+    pub(crate) fn last_seq(&self) -> u64 {
+        self.state.load(Ordering::Acquire) >> SEQ_SHIFT
+    }
+
+    /// Counts one more table with a listener, under the commit lock. The
+    /// first sets the flag and waits until every lock-free commit in flight
+    /// has finished (its change visible): from then on, every commit takes
+    /// the lock.
+    pub(crate) fn listen(&self, lock: &mut CommitLock<'_, G>) {
+        lock.0.listening += 1;
+        if lock.0.listening > 1 {
+            return;
+        }
+        self.state.fetch_or(LISTENING, Ordering::AcqRel);
+        // They never take the lock held here.
+        while self.state.load(Ordering::Acquire) & IN_FLIGHT_MASK != 0 {
+            std::thread::yield_now();
+        }
+    }
+
+    /// Counts one table with a listener less, under the commit lock; the
+    /// last clears the flag.
+    pub(crate) fn unlisten(&self, lock: &mut CommitLock<'_, G>) {
+        lock.0.listening -= 1;
+        if lock.0.listening == 0 {
+            self.state.fetch_and(!LISTENING, Ordering::AcqRel);
+        }
+    }
+
+    /// Starts a commit: `true` when nobody listens, and the commit is
+    /// counted in flight until [`end_lock_free`](Self::end_lock_free) or
+    /// [`abandon`](Self::abandon); `false` when the commit must take the
+    /// lock.
+    pub(crate) fn begin(&self) -> bool {
+        let before = self.state.fetch_add(IN_FLIGHT, Ordering::Acquire);
+        debug_assert!(
+            before & IN_FLIGHT_MASK < IN_FLIGHT_MASK,
+            "too many commits in flight"
+        );
+        if before & LISTENING == 0 {
+            return true;
+        }
+        self.state.fetch_sub(IN_FLIGHT, Ordering::Release);
+        false
+    }
+
+    /// Ends a lock-free commit whose change is visible: takes its number
+    /// and leaves the in-flight count in one step.
+    pub(crate) fn end_lock_free(&self) {
+        self.state.fetch_add(SEQ_ONE - IN_FLIGHT, Ordering::Release);
+    }
+
+    /// Leaves the in-flight count without a number (a lock-free commit
+    /// abandoned by a panic).
+    pub(crate) fn abandon(&self) {
+        self.state.fetch_sub(IN_FLIGHT, Ordering::Release);
+    }
+
+    /// Takes the next number; returns it. Only under the commit lock (a
+    /// lock-free commit takes its number with
+    /// [`end_lock_free`](Self::end_lock_free)).
+    pub(crate) fn take_next(&self) -> u64 {
+        (self.state.fetch_add(SEQ_ONE, Ordering::AcqRel) >> SEQ_SHIFT) + 1
+    }
+}
