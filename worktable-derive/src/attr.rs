@@ -2,7 +2,9 @@
 
 use darling::util::{Flag, PathList, SpannedValue};
 use darling::{FromDeriveInput, FromField, FromMeta};
-use syn::{Attribute, Data, DeriveInput, Fields, FieldsNamed, Ident, Meta, Path, Type, Visibility};
+use syn::{Attribute, DeriveInput, Ident, Meta, Path, Type, Visibility};
+
+use crate::shape::{Refusals, named_fields};
 
 /// `#[table(...)]` on the struct, and the struct itself.
 #[derive(FromDeriveInput)]
@@ -78,7 +80,7 @@ pub(crate) fn parse(
     input: &DeriveInput,
     errors: &mut darling::error::Accumulator,
 ) -> Option<Parsed> {
-    let named = named_fields(input, errors);
+    let named = named_fields(input, &REFUSALS, errors);
     check_not_generic(input, errors);
     let table = parse_table_attr(input, errors);
     let mut fields = Vec::new();
@@ -90,37 +92,14 @@ pub(crate) fn parse(
     Some(Parsed { table, fields })
 }
 
-/// The fields of a struct with named fields; any other shape of input is
-/// reported.
-fn named_fields<'a>(
-    input: &'a DeriveInput,
-    errors: &mut darling::error::Accumulator,
-) -> Option<&'a FieldsNamed> {
-    let error = match &input.data {
-        Data::Struct(data) => match &data.fields {
-            Fields::Named(named) => return Some(named),
-            Fields::Unnamed(fields) => darling::Error::custom(
-                "#[derive(Table)] needs named fields: a tuple struct has no field names to index by",
-            )
-            .with_span(fields),
-            Fields::Unit => darling::Error::custom(
-                "#[derive(Table)] needs a struct with named fields, one of them the #[pk]",
-            )
-            .with_span(&input.ident),
-        },
-        Data::Enum(data) => darling::Error::custom(
-            "#[derive(Table)] works on structs with named fields, not enums; \
-             an enum can be a column of a row struct",
-        )
-        .with_span(&data.enum_token),
-        Data::Union(data) => darling::Error::custom(
-            "#[derive(Table)] works on structs with named fields, not unions",
-        )
-        .with_span(&data.union_token),
-    };
-    errors.push(error);
-    None
-}
+/// What `#[derive(Table)]` says about the shapes it does not take.
+const REFUSALS: Refusals = Refusals {
+    tuple: "#[derive(Table)] needs named fields: a tuple struct has no field names to index by",
+    unit: "#[derive(Table)] needs a struct with named fields, one of them the #[pk]",
+    enumeration: "#[derive(Table)] works on structs with named fields, not enums; \
+                  an enum can be a column of a row struct",
+    union: "#[derive(Table)] works on structs with named fields, not unions",
+};
 
 /// Reports generic parameters or a where clause on the row type.
 fn check_not_generic(input: &DeriveInput, errors: &mut darling::error::Accumulator) {

@@ -6,7 +6,9 @@ use darling::FromDeriveInput;
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
-use syn::{Data, DeriveInput, Fields, FieldsNamed, Path, parse_quote};
+use syn::{DeriveInput, FieldsNamed, Path, parse_quote};
+
+use crate::shape::{self, Refusals};
 
 /// `#[database(...)]` on the struct.
 #[derive(FromDeriveInput)]
@@ -36,38 +38,30 @@ pub(crate) fn expand(input: &DeriveInput) -> darling::Result<TokenStream> {
     Ok(generate(input, &krate, fields))
 }
 
+/// What `#[derive(Database)]` says about the shapes it does not take.
+const REFUSALS: Refusals = Refusals {
+    tuple: "#[derive(Database)] needs named fields, each a `WorkTable<_>`",
+    unit: "#[derive(Database)] needs a struct with named fields, each a `WorkTable<_>`",
+    enumeration: "#[derive(Database)] works on structs whose fields are tables, not enums",
+    union: "#[derive(Database)] works on structs whose fields are tables, not unions",
+};
+
 /// The struct's named fields, at least one; any other shape is reported.
 fn named_fields<'a>(
     input: &'a DeriveInput,
     errors: &mut darling::error::Accumulator,
 ) -> Option<&'a FieldsNamed> {
-    let error = match &input.data {
-        Data::Struct(data) => match &data.fields {
-            Fields::Named(named) if !named.named.is_empty() => return Some(named),
-            Fields::Named(named) => darling::Error::custom(
+    let named = shape::named_fields(input, &REFUSALS, errors)?;
+    if named.named.is_empty() {
+        errors.push(
+            darling::Error::custom(
                 "#[derive(Database)] needs at least one field, a `WorkTable<_>`",
             )
             .with_span(&named.brace_token.span.join()),
-            Fields::Unnamed(fields) => darling::Error::custom(
-                "#[derive(Database)] needs named fields, each a `WorkTable<_>`",
-            )
-            .with_span(fields),
-            Fields::Unit => darling::Error::custom(
-                "#[derive(Database)] needs a struct with named fields, each a `WorkTable<_>`",
-            )
-            .with_span(&input.ident),
-        },
-        Data::Enum(data) => darling::Error::custom(
-            "#[derive(Database)] works on structs whose fields are tables, not enums",
-        )
-        .with_span(&data.enum_token),
-        Data::Union(data) => darling::Error::custom(
-            "#[derive(Database)] works on structs whose fields are tables, not unions",
-        )
-        .with_span(&data.union_token),
-    };
-    errors.push(error);
-    None
+        );
+        return None;
+    }
+    Some(named)
 }
 
 fn generate(input: &DeriveInput, krate: &Path, fields: &FieldsNamed) -> TokenStream {

@@ -16,6 +16,7 @@ mod canonical;
 mod codegen;
 mod database;
 mod model;
+mod shape;
 mod types;
 
 use proc_macro::TokenStream;
