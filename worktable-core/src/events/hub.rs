@@ -137,18 +137,34 @@ enum Order<R: Row> {
     },
 }
 
-/// The commit lock of a table's order, held.
+/// The commit lock of a table's order, held, with the order it locks.
 enum HubLock<'h, R: Row> {
-    Own(CommitLock<'h, Listeners<R>>),
-    Shared(CommitLock<'h, Tables>, usize),
+    Own(&'h CommitOrder<Listeners<R>>, CommitLock<'h, Listeners<R>>),
+    Shared(&'h CommitOrder<Tables>, CommitLock<'h, Tables>, usize),
 }
 
 impl<R: Row> HubLock<'_, R> {
     /// This table's listeners.
     fn listeners(&mut self) -> &mut Listeners<R> {
         match self {
-            Self::Own(lock) => lock,
-            Self::Shared(lock, slot) => lock.table(*slot),
+            Self::Own(_, lock) => lock,
+            Self::Shared(_, lock, slot) => lock.table(*slot),
+        }
+    }
+
+    /// Counts this table as listening (see [`CommitOrder::listen`]).
+    fn listen(&mut self) {
+        match self {
+            Self::Own(order, lock) => order.listen(lock),
+            Self::Shared(order, lock, _) => order.listen(lock),
+        }
+    }
+
+    /// Counts this table as no longer listening.
+    fn unlisten(&mut self) {
+        match self {
+            Self::Own(order, lock) => order.unlisten(lock),
+            Self::Shared(order, lock, _) => order.unlisten(lock),
         }
     }
 }
@@ -180,7 +196,7 @@ impl<R: Row> EventHub<R> {
     fn install(&self, hook: Option<Arc<dyn CommitHook<R>>>) {
         if hook.is_some() {
             let mut lock = self.lock();
-            self.listen(&mut lock);
+            lock.listen();
             lock.listeners().hook = hook;
         }
     }
@@ -188,26 +204,8 @@ impl<R: Row> EventHub<R> {
     /// Takes the commit lock.
     fn lock(&self) -> HubLock<'_, R> {
         match &self.order {
-            Order::Own(order) => HubLock::Own(order.lock()),
-            Order::Shared { order, slot } => HubLock::Shared(order.lock(), *slot),
-        }
-    }
-
-    /// Counts this table as listening (see [`CommitOrder::listen`]).
-    fn listen(&self, lock: &mut HubLock<'_, R>) {
-        match (&self.order, lock) {
-            (Order::Own(order), HubLock::Own(lock)) => order.listen(lock),
-            (Order::Shared { order, .. }, HubLock::Shared(lock, _)) => order.listen(lock),
-            _ => unreachable!("a lock of the table's own order"),
-        }
-    }
-
-    /// Counts this table as no longer listening.
-    fn unlisten(&self, lock: &mut HubLock<'_, R>) {
-        match (&self.order, lock) {
-            (Order::Own(order), HubLock::Own(lock)) => order.unlisten(lock),
-            (Order::Shared { order, .. }, HubLock::Shared(lock, _)) => order.unlisten(lock),
-            _ => unreachable!("a lock of the table's own order"),
+            Order::Own(order) => HubLock::Own(order, order.lock()),
+            Order::Shared { order, slot } => HubLock::Shared(order, order.lock(), *slot),
         }
     }
 
@@ -276,7 +274,7 @@ impl<R: Row> EventHub<R> {
         let queue = Arc::new(SubscriberQueue::new(watch));
         let mut lock = self.lock();
         if !lock.listeners().any() {
-            self.listen(&mut lock);
+            lock.listen();
         }
         lock.listeners().subscribers.push(Arc::clone(&queue));
         // Under the commit lock, with no lock-free commit in flight: every
@@ -300,7 +298,7 @@ impl<R: Row> EventHub<R> {
         };
         listeners.subscribers.swap_remove(at);
         if !listeners.any() {
-            self.unlisten(&mut lock);
+            lock.unlisten();
         }
     }
 
@@ -314,7 +312,7 @@ impl<R: Row> EventHub<R> {
         let queues = std::mem::take(&mut listeners.subscribers);
         listeners.hook = None;
         if was_listening {
-            self.unlisten(&mut lock);
+            lock.unlisten();
         }
         drop(lock);
         for queue in queues {

@@ -38,6 +38,7 @@ pub(crate) fn insert_all<R: Row>(set: &R::Indexes, row: &R) -> Result<(), Duplic
 /// row's cell still holds `old`; readers that reach it through a new entry
 /// see a key mismatch and skip it). On a duplicate, removes the new entries
 /// added so far and reports it: the indexes are as before.
+#[inline]
 pub(crate) fn insert_changed<R: Row>(
     set: &R::Indexes,
     old: &R,

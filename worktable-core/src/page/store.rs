@@ -125,6 +125,7 @@ pub(crate) type CheckedRows<R> = Result<Vec<(<R as Row>::Pk, Link)>, (Link, ranc
 ///
 /// If the row type's rkyv `Deserialize` fails on bytes its own `Serialize`
 /// produced (only custom `rkyv` wrappers can do that).
+#[inline]
 pub(crate) fn deserialize<R: Row>(archived: &R::Archived) -> R {
     rkyv::deserialize::<R, rancor::Error>(archived)
         .unwrap_or_else(|error| panic!("a stored row failed to deserialize: {error}"))
