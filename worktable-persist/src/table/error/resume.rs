@@ -86,7 +86,7 @@ pub enum ResumeError {
     },
     /// A log segment holding changes the feed needs is missing, or does not
     /// continue the one before it.
-    #[error("log segment {} is missing: the checkpoint in the metadata file needs it", path.display())]
+    #[error("log segment {} is missing: the resumed feed needs the changes it would hold", path.display())]
     LogMissing {
         /// The path the missing segment would have.
         path: PathBuf,

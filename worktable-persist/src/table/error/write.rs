@@ -43,9 +43,9 @@ pub enum WriteError {
         source: Arc<io::Error>,
     },
     /// The log has used every sequence number: the write is refused.
-    #[error("log segment {}: no sequence numbers are left", path.display())]
+    #[error("the log of the table in {}: no sequence numbers are left", path.display())]
     SeqExhausted {
-        /// The table directory (the segment is its last `log-*` file).
+        /// The table directory.
         path: PathBuf,
     },
 }
