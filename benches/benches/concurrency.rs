@@ -10,34 +10,17 @@
 //! `cargo bench -p worktable-benches --bench concurrency`
 
 use std::hint::black_box;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use dashmap::DashMap;
-use worktable_benches::{User, block_on, filled_table, mix, users};
+use worktable_benches::{User, block_on, filled_table, mix, timed_on_threads, users};
 use worktable_core::WorkTable;
 
 const ROWS: usize = 100_000;
 const SEED: u64 = 0x5eed;
 /// Operations per thread per measured iteration.
 const BATCH: u64 = 4_000;
-
-/// Runs `work(thread, iteration)` on `threads` threads at once, `iters`
-/// times, and returns the wall-clock time of the runs.
-fn timed_on_threads(threads: u64, iters: u64, work: impl Fn(u64, u64) + Sync) -> Duration {
-    let mut total = Duration::ZERO;
-    for iteration in 0..iters {
-        let start = Instant::now();
-        std::thread::scope(|scope| {
-            for thread in 0..threads {
-                let work = &work;
-                scope.spawn(move || work(thread, iteration));
-            }
-        });
-        total += start.elapsed();
-    }
-    total
-}
 
 /// The rows' keys, a table and a `DashMap` holding the same rows.
 fn fixture() -> (Vec<u64>, WorkTable<User>, DashMap<u64, User>) {

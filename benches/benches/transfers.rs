@@ -20,11 +20,10 @@
 use std::collections::HashMap;
 use std::hint::black_box;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use rusqlite::{Connection, params};
-use worktable_benches::{block_on, mix};
+use worktable_benches::{block_on, mix, timed_on_threads};
 use worktable_core::prelude::*;
 
 const ACCOUNTS: u32 = 10_000;
@@ -66,23 +65,6 @@ fn transfer(thread: u64, iteration: u64, op: u64) -> (u32, u32, u64) {
     let from = (r % u64::from(ACCOUNTS)) as u32;
     let to = (from + 1 + ((r >> 32) % u64::from(ACCOUNTS - 1)) as u32) % ACCOUNTS;
     (from, to, id)
-}
-
-/// Runs `work(thread, iteration)` on `threads` threads at once, `iters`
-/// times; returns the wall-clock time of the runs.
-fn timed_on_threads(threads: u64, iters: u64, work: impl Fn(u64, u64) + Sync) -> Duration {
-    let mut total = Duration::ZERO;
-    for iteration in 0..iters {
-        let start = Instant::now();
-        std::thread::scope(|scope| {
-            for thread in 0..threads {
-                let work = &work;
-                scope.spawn(move || work(thread, iteration));
-            }
-        });
-        total += start.elapsed();
-    }
-    total
 }
 
 fn bank() -> Bank {

@@ -137,6 +137,28 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
     }
 }
 
+/// Runs `work(thread, iteration)` on `threads` threads at once, `iters`
+/// times, and returns the wall-clock time of the runs (for criterion's
+/// `iter_custom`).
+pub fn timed_on_threads(
+    threads: u64,
+    iters: u64,
+    work: impl Fn(u64, u64) + Sync,
+) -> std::time::Duration {
+    let mut total = std::time::Duration::ZERO;
+    for iteration in 0..iters {
+        let start = std::time::Instant::now();
+        thread::scope(|scope| {
+            for thread in 0..threads {
+                let work = &work;
+                scope.spawn(move || work(thread, iteration));
+            }
+        });
+        total += start.elapsed();
+    }
+    total
+}
+
 /// A table holding `rows`.
 pub fn filled_table(rows: &[User]) -> WorkTable<User> {
     let table = WorkTable::new();
