@@ -31,7 +31,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use super::event::{ChangeEvent, ChangeKind};
-use super::order::{CommitLock, CommitOrder, Tables};
+use super::order::{CommitLock, CommitOrder, Numbers, Tables};
 use super::queue::SubscriberQueue;
 use super::watch::Watch;
 use crate::error::{Result, TableError};
@@ -209,35 +209,11 @@ impl<R: Row> EventHub<R> {
         }
     }
 
-    /// Starts a commit in the order: `true` for a lock-free one.
-    fn begin_in_order(&self) -> bool {
+    /// The sequence numbers of the table's order.
+    fn numbers(&self) -> &Numbers {
         match &self.order {
-            Order::Own(order) => order.begin(),
-            Order::Shared { order, .. } => order.begin(),
-        }
-    }
-
-    /// Ends a lock-free commit (see [`CommitOrder::end_lock_free`]).
-    fn end_lock_free(&self) {
-        match &self.order {
-            Order::Own(order) => order.end_lock_free(),
-            Order::Shared { order, .. } => order.end_lock_free(),
-        }
-    }
-
-    /// Abandons a lock-free commit (see [`CommitOrder::abandon`]).
-    fn abandon(&self) {
-        match &self.order {
-            Order::Own(order) => order.abandon(),
-            Order::Shared { order, .. } => order.abandon(),
-        }
-    }
-
-    /// Takes the next number, under the commit lock.
-    fn take_next(&self) -> u64 {
-        match &self.order {
-            Order::Own(order) => order.take_next(),
-            Order::Shared { order, .. } => order.take_next(),
+            Order::Own(order) => order.numbers(),
+            Order::Shared { order, .. } => order.numbers(),
         }
     }
 
@@ -251,10 +227,7 @@ impl<R: Row> EventHub<R> {
     /// The last sequence number given to a change (of any table sharing
     /// this table's order).
     pub(crate) fn last_seq(&self) -> u64 {
-        match &self.order {
-            Order::Own(order) => order.last_seq(),
-            Order::Shared { order, .. } => order.last_seq(),
-        }
+        self.numbers().last_seq()
     }
 
     /// Starts a commit: tells the writer whether anybody listens, and so
@@ -262,7 +235,7 @@ impl<R: Row> EventHub<R> {
     pub(crate) fn begin(&self) -> Ticket<'_, R> {
         Ticket {
             hub: self,
-            in_flight: self.begin_in_order(),
+            in_flight: self.numbers().begin(),
         }
     }
 
@@ -356,7 +329,7 @@ impl<R: Row> Ticket<'_, R> {
         let hub = self.hub;
         if self.in_flight {
             let applied = apply();
-            hub.end_lock_free();
+            hub.numbers().end_lock_free();
             self.in_flight = false;
             return Ok(applied);
         }
@@ -364,7 +337,7 @@ impl<R: Row> Ticket<'_, R> {
         let mut lock = hub.lock();
         let listeners = lock.listeners();
         let Some(hook) = &listeners.hook else {
-            let seq = hub.take_next();
+            let seq = hub.numbers().take_next();
             let applied = apply();
             let event = ChangeEvent::new(seq, pk.clone(), kind, before, after);
             offer(listeners, &event);
@@ -382,7 +355,7 @@ impl<R: Row> Ticket<'_, R> {
                 table: R::TABLE_NAME,
                 source,
             })?;
-        hub.take_next();
+        hub.numbers().take_next();
         let applied = apply();
         offer(listeners, &event);
         pending.0.extend(durable);
@@ -402,7 +375,7 @@ impl<R: Row> Drop for Ticket<'_, R> {
         // A lock-free commit abandoned before `commit` (a panic) still
         // leaves the in-flight count.
         if self.in_flight {
-            self.hub.abandon();
+            self.hub.numbers().abandon();
         }
     }
 }

@@ -5,7 +5,7 @@
 //! One atomic word, `state`, holds the last sequence number, a "somebody
 //! listens" flag and the number of lock-free commits in flight. A writer
 //! announces itself and reads the flag in one read-modify-write
-//! ([`CommitOrder::begin`]); whoever starts listening sets the flag in one,
+//! ([`Numbers::begin`]); whoever starts listening sets the flag in one,
 //! under the commit lock, then waits until the writers in flight have
 //! finished ([`CommitOrder::listen`]). Operations on one word are totally
 //! ordered, so either the writer saw the flag and takes the lock, or the
@@ -47,11 +47,17 @@ pub(crate) const MAX_SEQ: u64 = u64::MAX >> SEQ_SHIFT;
 /// not a stable API.
 #[derive(Debug)]
 pub struct CommitOrder<G = Tables> {
-    /// Last sequence number, "somebody listens" flag, lock-free commits in
-    /// flight (see the module docs and the constants above).
-    state: AtomicU64,
+    /// The sequence numbers, whatever the lock guards.
+    numbers: Numbers,
     /// The commit lock, and what it guards.
     inner: Mutex<Guarded<G>>,
+}
+
+/// Last sequence number, "somebody listens" flag, lock-free commits in
+/// flight, in one word (see the module docs and the constants above).
+#[derive(Debug)]
+pub(crate) struct Numbers {
+    state: AtomicU64,
 }
 
 /// What the commit lock guards.
@@ -119,7 +125,9 @@ impl<G> CommitOrder<G> {
     pub(crate) fn new(last_seq: u64, data: G) -> Self {
         debug_assert!(last_seq <= MAX_SEQ);
         Self {
-            state: AtomicU64::new(last_seq << SEQ_SHIFT),
+            numbers: Numbers {
+                state: AtomicU64::new(last_seq << SEQ_SHIFT),
+            },
             inner: Mutex::new(Guarded { listening: 0, data }),
         }
     }
@@ -130,9 +138,9 @@ impl<G> CommitOrder<G> {
         CommitLock(self.inner.lock().unwrap_or_else(PoisonError::into_inner))
     }
 
-    /// The last sequence number given to a change.
-    pub(crate) fn last_seq(&self) -> u64 {
-        self.state.load(Ordering::Acquire) >> SEQ_SHIFT
+    /// The sequence numbers.
+    pub(crate) fn numbers(&self) -> &Numbers {
+        &self.numbers
     }
 
     /// Counts one more table with a listener, under the commit lock. The
@@ -144,9 +152,9 @@ impl<G> CommitOrder<G> {
         if lock.0.listening > 1 {
             return;
         }
-        self.state.fetch_or(LISTENING, Ordering::AcqRel);
+        self.numbers.state.fetch_or(LISTENING, Ordering::AcqRel);
         // They never take the lock held here.
-        while self.state.load(Ordering::Acquire) & IN_FLIGHT_MASK != 0 {
+        while self.numbers.state.load(Ordering::Acquire) & IN_FLIGHT_MASK != 0 {
             std::thread::yield_now();
         }
     }
@@ -156,8 +164,15 @@ impl<G> CommitOrder<G> {
     pub(crate) fn unlisten(&self, lock: &mut CommitLock<'_, G>) {
         lock.0.listening -= 1;
         if lock.0.listening == 0 {
-            self.state.fetch_and(!LISTENING, Ordering::AcqRel);
+            self.numbers.state.fetch_and(!LISTENING, Ordering::AcqRel);
         }
+    }
+}
+
+impl Numbers {
+    /// The last sequence number given to a change.
+    pub(crate) fn last_seq(&self) -> u64 {
+        self.state.load(Ordering::Acquire) >> SEQ_SHIFT
     }
 
     /// Starts a commit: `true` when nobody listens, and the commit is
