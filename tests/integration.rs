@@ -16,6 +16,7 @@ mod row_locks;
 mod row_sizes;
 mod schema_fingerprint;
 mod slot_reuse;
+mod snapshots;
 mod string_key_prefixes;
 mod vacuum;
 mod write_errors_and_rollback;

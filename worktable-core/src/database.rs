@@ -10,7 +10,8 @@
 /// derive also gives the struct `new()` and `Default`.
 ///
 /// Each table keeps working exactly as a table on its own: the only
-/// difference is its numbering. Its [`last_seq`](crate::WorkTable::last_seq)
+/// differences are its numbering and [`snapshot`](Self::snapshot), which
+/// views every table at one point. Its [`last_seq`](crate::WorkTable::last_seq)
 /// and its change events' [`seq`](crate::ChangeEvent::seq) are numbers of
 /// the database's sequence, so a table's own events skip the numbers of
 /// the other tables' changes, and a change to one table numbered below a
@@ -49,11 +50,33 @@
 /// // One numbering across both tables.
 /// assert_eq!(bank.accounts.last_seq(), 2);
 /// assert_eq!(bank.last_commit(), 2);
+///
+/// // One state of both tables, whatever is written meanwhile.
+/// let before = bank.snapshot();
+/// bank.accounts.update(Account { id: 1, balance: 60 }).await?;
+/// bank.ledger.insert(Entry { id: 0, account: 1, amount: -40 }).await?;
+/// assert_eq!(before.commit(), 2);
+/// assert_eq!(before.accounts.get(&1).unwrap().balance, 100);
+/// assert_eq!(before.ledger.iter().map(|e| e.amount).sum::<i64>(), 100);
+/// assert_eq!(bank.ledger.iter().map(|e| e.amount).sum::<i64>(), 60);
 /// # Ok::<(), TableError>(())
 /// # }).unwrap();
 /// ```
 pub trait Database {
+    /// A read-only view of every table at one commit point: a struct with
+    /// one [`TableSnapshot`](crate::TableSnapshot) per table, under the
+    /// tables' names (`BankSnapshot` for `Bank`).
+    type Snapshot<'a>
+    where
+        Self: 'a;
+
     /// The number of the last change committed to any table of the
     /// database (0 before any).
     fn last_commit(&self) -> u64;
+
+    /// A view of every table as it is now, however long it is held: reads
+    /// through it, across tables, see the changes numbered up to one
+    /// commit and none after. Taking one is O(1). See
+    /// [`TableSnapshot`](crate::TableSnapshot).
+    fn snapshot(&self) -> Self::Snapshot<'_>;
 }

@@ -233,7 +233,8 @@ pub use query::Query;
 pub use row::{AutoIncrement, Field, Key, PkGenerator, Row};
 pub use schema::{KeySource, Schema, SchemaField, SchemaIndex};
 pub use table::{
-    IndexStats, RowGuard, TableStats, VacuumHandle, VacuumPolicy, VacuumReport, WorkTable,
+    IndexStats, RowGuard, TableSnapshot, TableStats, VacuumHandle, VacuumPolicy, VacuumReport,
+    WorkTable,
 };
 
 /// Derives [`Row`] and the typed index handles for a struct. See the

@@ -14,6 +14,7 @@ pub use crate::row::{
     LoadPart, PkGenerator, PkSource,
 };
 use crate::schema::{KeySource, Schema, SchemaField, SchemaIndex};
+pub use crate::table::ReadPoint;
 
 /// A field of a `#[derive(Database)]` struct: a table, built empty in the
 /// database's commit order.
@@ -30,6 +31,19 @@ impl<R: crate::Row> TableField for crate::WorkTable<R> {
     fn in_order(order: &std::sync::Arc<CommitOrder>) -> Self {
         crate::WorkTable::in_order(order)
     }
+}
+
+/// Registers a read point with `table`'s commit order (its database's).
+pub fn read_point<R: crate::Row>(table: &crate::WorkTable<R>) -> std::sync::Arc<ReadPoint<'_>> {
+    ReadPoint::register(table.read_points())
+}
+
+/// `table` at `point`, a read point of its commit order.
+pub fn snapshot_at<'a, R: crate::Row>(
+    table: &'a crate::WorkTable<R>,
+    point: &std::sync::Arc<ReadPoint<'a>>,
+) -> crate::TableSnapshot<'a, R> {
+    crate::TableSnapshot::at(table, point)
 }
 
 /// `Row::SCHEMA` of a derived row type.

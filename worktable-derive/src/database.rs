@@ -4,9 +4,11 @@
 
 use darling::FromDeriveInput;
 use proc_macro2::TokenStream;
-use quote::{quote, quote_spanned};
+use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
-use syn::{DeriveInput, FieldsNamed, Path, parse_quote};
+use syn::{
+    DeriveInput, Field, FieldsNamed, GenericArgument, Ident, Path, PathArguments, Type, parse_quote,
+};
 
 use crate::shape::{self, Refusals};
 
@@ -32,10 +34,59 @@ pub(crate) fn expand(input: &DeriveInput) -> darling::Result<TokenStream> {
                 .with_span(param),
         );
     }
-    let fields = named_fields(input, &mut errors);
+    let tables = named_fields(input, &mut errors).map(|fields| {
+        fields
+            .named
+            .iter()
+            .filter_map(|field| errors.handle(table_of(field)))
+            .collect::<Vec<_>>()
+    });
     errors.finish()?;
-    let fields = fields.expect("no errors, so the fields were found");
-    Ok(generate(input, &krate, fields))
+    let tables = tables.expect("no errors, so the fields were found");
+    Ok(generate(input, &krate, &tables))
+}
+
+/// One table of the database: its field and its row type.
+struct TableOf<'a> {
+    field: &'a Field,
+    row: &'a Type,
+}
+
+impl TableOf<'_> {
+    fn ident(&self) -> &Ident {
+        self.field.ident.as_ref().expect("named fields")
+    }
+}
+
+/// The row type of a field written `WorkTable<Row>` (under any path).
+fn table_of(field: &Field) -> darling::Result<TableOf<'_>> {
+    let row = match &field.ty {
+        Type::Path(path) if path.qself.is_none() => {
+            path.path
+                .segments
+                .last()
+                .and_then(|last| match &last.arguments {
+                    PathArguments::AngleBracketed(args)
+                        if last.ident == "WorkTable" && args.args.len() == 1 =>
+                    {
+                        match &args.args[0] {
+                            GenericArgument::Type(row) => Some(row),
+                            _ => None,
+                        }
+                    }
+                    _ => None,
+                })
+        }
+        _ => None,
+    };
+    row.map(|row| TableOf { field, row }).ok_or_else(|| {
+        darling::Error::custom(
+            "every field of a `#[derive(Database)]` struct is a table, written \
+             `WorkTable<RowType>` (the derive reads the row type from it, so a type \
+             alias does not do)",
+        )
+        .with_span(&field.ty)
+    })
 }
 
 /// What `#[derive(Database)]` says about the shapes it does not take.
@@ -64,22 +115,45 @@ fn named_fields<'a>(
     Some(named)
 }
 
-fn generate(input: &DeriveInput, krate: &Path, fields: &FieldsNamed) -> TokenStream {
+fn generate(input: &DeriveInput, krate: &Path, tables: &[TableOf<'_>]) -> TokenStream {
     let name = &input.ident;
-    // Each field is built through a trait only tables implement: a field
-    // of another type is an error on that field's type.
-    let inits = fields.named.iter().map(|field| {
-        let ident = field.ident.as_ref().expect("named fields");
-        let ty = &field.ty;
+    let vis = &input.vis;
+    // Each table is built through a trait only tables implement: a field
+    // of another type named `WorkTable` is an error on that field's type.
+    let inits = tables.iter().map(|table| {
+        let (ident, ty) = (table.ident(), &table.field.ty);
         let build = quote_spanned! {ty.span()=>
             <#ty as #krate::__private::TableField>::in_order(&order)
         };
         quote! { #ident: #build }
     });
-    let first = fields.named[0].ident.as_ref().expect("named fields");
+    let views = tables.iter().map(|table| {
+        let ident = table.ident();
+        quote! { #ident: #krate::__private::snapshot_at(&self.#ident, &point) }
+    });
+    let view_fields = tables.iter().map(|table| {
+        let (ident, row, field_vis) = (table.ident(), table.row, &table.field.vis);
+        let doc = format!("The `{ident}` table at the snapshot's commit point.");
+        quote! {
+            #[doc = #doc]
+            #field_vis #ident: #krate::TableSnapshot<'a, #row>
+        }
+    });
+    let first = tables[0].ident();
+    let snapshot = format_ident!("{name}Snapshot");
     let doc_new = format!(
         "An empty `{name}`: every table empty, all of them numbering their \
          changes in one commit order."
+    );
+    let doc_view = format!(
+        "Every table of [`{name}`] at one commit point, from \
+         [`{name}::snapshot`]: reads through its fields, across tables, see \
+         the changes numbered up to [`commit`](Self::commit) and none after, \
+         however long it is held."
+    );
+    let doc_snapshot = format!(
+        "A read-only view of every table of this `{name}` as it is now (see \
+         [`{snapshot}`]). Taking one is O(1)."
     );
     quote! {
         impl #name {
@@ -87,6 +161,30 @@ fn generate(input: &DeriveInput, krate: &Path, fields: &FieldsNamed) -> TokenStr
             pub fn new() -> Self {
                 let order = #krate::__private::CommitOrder::shared();
                 Self { #(#inits,)* }
+            }
+
+            #[doc = #doc_snapshot]
+            pub fn snapshot(&self) -> #snapshot<'_> {
+                let point = #krate::__private::read_point(&self.#first);
+                #snapshot {
+                    commit: point.commit(),
+                    #(#views,)*
+                }
+            }
+        }
+
+        #[doc = #doc_view]
+        #[derive(Clone, Debug)]
+        #vis struct #snapshot<'a> {
+            commit: u64,
+            #(#view_fields,)*
+        }
+
+        impl #snapshot<'_> {
+            /// The commit point: the number of the last change the snapshot
+            /// sees, of any table.
+            pub fn commit(&self) -> u64 {
+                self.commit
             }
         }
 
@@ -97,8 +195,14 @@ fn generate(input: &DeriveInput, krate: &Path, fields: &FieldsNamed) -> TokenStr
         }
 
         impl #krate::Database for #name {
+            type Snapshot<'a> = #snapshot<'a>;
+
             fn last_commit(&self) -> u64 {
                 self.#first.last_seq()
+            }
+
+            fn snapshot(&self) -> #snapshot<'_> {
+                #name::snapshot(self)
             }
         }
     }

@@ -31,7 +31,8 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use super::event::{ChangeEvent, ChangeKind};
-use super::order::{CommitLock, CommitOrder, Numbers, Tables};
+use super::history::History;
+use super::order::{CommitLock, CommitOrder, Numbers, Prune, ReadPoints, Tables};
 use super::queue::SubscriberQueue;
 use super::watch::Watch;
 use crate::error::{Result, TableError};
@@ -123,6 +124,8 @@ pub(crate) struct EventHub<R: Row> {
     /// The sequence numbers and the commit lock, the table's own or its
     /// database's.
     order: Order<R>,
+    /// The versions replaced while read points are registered.
+    history: Arc<History<R>>,
 }
 
 /// A table's commit order.
@@ -167,6 +170,14 @@ impl<R: Row> HubLock<'_, R> {
             Self::Shared(order, lock, _) => order.unlisten(lock),
         }
     }
+
+    /// Whether a read point is registered (see `events::history`).
+    fn versioning(&self) -> bool {
+        match self {
+            Self::Own(_, lock) => lock.versioning(),
+            Self::Shared(_, lock, _) => lock.versioning(),
+        }
+    }
 }
 
 impl<R: Row> EventHub<R> {
@@ -176,19 +187,46 @@ impl<R: Row> EventHub<R> {
     pub(crate) fn own(last_seq: u64, hook: Option<Arc<dyn CommitHook<R>>>) -> Self {
         let hub = Self {
             order: Order::Own(CommitOrder::new(last_seq, Listeners::new(None))),
+            history: Arc::default(),
         };
+        if let Order::Own(order) = &hub.order {
+            order.add_history(hub.prunable());
+        }
         hub.install(hook);
         hub
+    }
+
+    /// The history, as the commit order prunes it.
+    fn prunable(&self) -> std::sync::Weak<dyn Prune> {
+        let history: Arc<dyn Prune> = self.history.clone();
+        Arc::downgrade(&history)
     }
 
     /// A table of a database, numbering its changes in `order`.
     pub(crate) fn shared(order: &Arc<CommitOrder<Tables>>) -> Self {
         let slot = order.lock().add(Listeners::<R>::new(None));
-        Self {
+        let hub = Self {
             order: Order::Shared {
                 order: Arc::clone(order),
                 slot,
             },
+            history: Arc::default(),
+        };
+        order.add_history(hub.prunable());
+        hub
+    }
+
+    /// The versions this table's changes replaced while read points were
+    /// registered.
+    pub(crate) fn history(&self) -> &History<R> {
+        &self.history
+    }
+
+    /// The read points of the table's order.
+    pub(crate) fn read_points(&self) -> &dyn ReadPoints {
+        match &self.order {
+            Order::Own(order) => order,
+            Order::Shared { order, .. } => &**order,
         }
     }
 
@@ -335,11 +373,15 @@ impl<R: Row> Ticket<'_, R> {
         }
         let (before, after) = images.expect("an observed commit has its row images");
         let mut lock = hub.lock();
+        let versioning = lock.versioning();
         let listeners = lock.listeners();
         let Some(hook) = &listeners.hook else {
             let seq = hub.numbers().take_next();
-            let applied = apply();
             let event = ChangeEvent::new(seq, pk.clone(), kind, before, after);
+            if versioning {
+                hub.history.record(&event);
+            }
+            let applied = apply();
             offer(listeners, &event);
             return Ok(applied);
         };
@@ -356,6 +398,9 @@ impl<R: Row> Ticket<'_, R> {
                 source,
             })?;
         hub.numbers().take_next();
+        if versioning {
+            hub.history.record(&event);
+        }
         let applied = apply();
         offer(listeners, &event);
         pending.0.extend(durable);

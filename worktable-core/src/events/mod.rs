@@ -8,6 +8,7 @@
 //! → `order`, `queue` → `watch` → `event`.
 
 mod event;
+pub(crate) mod history;
 mod hub;
 pub(crate) mod order;
 mod queue;

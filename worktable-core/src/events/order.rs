@@ -23,8 +23,9 @@
 //! Depends on nothing else in core.
 
 use std::any::Any;
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 
 /// One lock-free commit in flight, in `state`'s low bits.
 const IN_FLIGHT: u64 = 1;
@@ -63,10 +64,41 @@ pub(crate) struct Numbers {
 /// What the commit lock guards.
 #[derive(Debug)]
 struct Guarded<G> {
-    /// Tables of this order with a listener (a subscriber or a hook).
+    /// Tables of this order with a listener (a subscriber or a hook), plus
+    /// registered read points: while it is above 0, every commit takes the
+    /// lock.
     listening: usize,
+    /// Registered read points: how many at each commit number.
+    read_points: BTreeMap<u64, usize>,
+    /// The version histories of the order's tables, pruned when the oldest
+    /// read point moves on.
+    histories: Vec<Weak<dyn Prune>>,
     /// The listeners.
     data: G,
+}
+
+/// A table's history of replaced versions, as the commit order prunes it
+/// (see `snapshot::history`).
+pub(crate) trait Prune: Send + Sync {
+    /// Drops every version replaced by a change numbered `through` or
+    /// below: no registered read point can see it any more.
+    fn prune(&self, through: u64);
+}
+
+impl std::fmt::Debug for dyn Prune {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Prune")
+    }
+}
+
+/// The read points of a commit order, as a snapshot holds them: what a
+/// [`ReadPoint`](crate::snapshot) releases when it is dropped.
+pub(crate) trait ReadPoints: Send + Sync {
+    /// Registers a read point at the last published commit; returns its
+    /// number.
+    fn register(&self) -> u64;
+    /// Releases a read point taken at `at`.
+    fn release(&self, at: u64);
 }
 
 /// The listeners of every table of a database, each at the slot the table
@@ -98,6 +130,14 @@ impl Tables {
 #[derive(Debug)]
 pub(crate) struct CommitLock<'o, G>(MutexGuard<'o, Guarded<G>>);
 
+impl<G> CommitLock<'_, G> {
+    /// Whether a read point is registered: a commit made now keeps the
+    /// versions it replaces for them.
+    pub(crate) fn versioning(&self) -> bool {
+        !self.0.read_points.is_empty()
+    }
+}
+
 impl<G> std::ops::Deref for CommitLock<'_, G> {
     type Target = G;
     fn deref(&self) -> &G {
@@ -128,7 +168,12 @@ impl<G> CommitOrder<G> {
             numbers: Numbers {
                 state: AtomicU64::new(last_seq << SEQ_SHIFT),
             },
-            inner: Mutex::new(Guarded { listening: 0, data }),
+            inner: Mutex::new(Guarded {
+                listening: 0,
+                read_points: BTreeMap::new(),
+                histories: Vec::new(),
+                data,
+            }),
         }
     }
 
@@ -166,6 +211,51 @@ impl<G> CommitOrder<G> {
         if lock.0.listening == 0 {
             self.numbers.state.fetch_and(!LISTENING, Ordering::AcqRel);
         }
+    }
+
+    /// Adds a table's history to those pruned when read points go.
+    pub(crate) fn add_history(&self, history: Weak<dyn Prune>) {
+        self.lock().0.histories.push(history);
+    }
+}
+
+impl<G: Send> ReadPoints for CommitOrder<G> {
+    /// Under the commit lock, with every lock-free commit in flight
+    /// drained by [`listen`](CommitOrder::listen): every change numbered up
+    /// to the read point is visible, and every later one takes the lock
+    /// and sees the read point registered, so it keeps what it replaces.
+    fn register(&self) -> u64 {
+        let mut lock = self.lock();
+        self.listen(&mut lock);
+        let at = self.numbers.last_seq();
+        *lock.0.read_points.entry(at).or_default() += 1;
+        at
+    }
+
+    fn release(&self, at: u64) {
+        let mut lock = self.lock();
+        let points = &mut lock.0.read_points;
+        let count = points
+            .get_mut(&at)
+            .expect("a released read point was registered");
+        *count -= 1;
+        if *count == 0 {
+            points.remove(&at);
+        }
+        let oldest = points.keys().next().copied();
+        self.unlisten(&mut lock);
+        // Versions replaced at or below the oldest read point left are seen
+        // by nobody; with none left, by nobody at all. A read point
+        // registered later reads at the last number or above, under this
+        // lock, so it needs none of them either.
+        let through = oldest.unwrap_or_else(|| self.numbers.last_seq());
+        lock.0.histories.retain(|history| match history.upgrade() {
+            Some(history) => {
+                history.prune(through);
+                true
+            }
+            None => false,
+        });
     }
 }
 

@@ -10,6 +10,7 @@ mod guard;
 mod load;
 mod read;
 mod restore;
+mod snapshot;
 mod stats;
 mod vacuum;
 mod write;
@@ -21,6 +22,8 @@ use std::sync::{Arc, RwLock};
 pub use checkpoint::{PageCapture, capture_changed_pages, mark_pages_changed, wait_for_commits};
 pub use guard::RowGuard;
 pub use restore::{RestoreError, TableRestore};
+pub use snapshot::ReadPoint;
+pub use snapshot::TableSnapshot;
 pub use stats::{IndexStats, TableStats};
 pub use vacuum::{VacuumHandle, VacuumPolicy, VacuumReport};
 

@@ -72,6 +72,30 @@ impl<R: Row> WorkTable<R> {
             .with_cell(pk, |cell| self.store.version(cell, guard))
     }
 
+    /// Calls `f` with the archived row `pk` as it was at commit `at`, a
+    /// registered read point (see `events::history` for why reading the
+    /// current version first, then the history, is sound).
+    pub(super) fn read_at<Q, T>(
+        &self,
+        pk: &Q,
+        at: u64,
+        f: impl FnOnce(&R::Archived) -> T,
+    ) -> Option<T>
+    where
+        R::Pk: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let guard = epoch::pin();
+        let current = self.version(pk, &guard);
+        let history = self.events.history();
+        if history.changed_after(at)
+            && let Some(change) = history.first_after(pk, at)
+        {
+            return change.images().0.map(|before| f(before.archived()));
+        }
+        current.map(|version| f(self.store.archived(version)))
+    }
+
     /// The archived row `pk`, valid while `guard` stays pinned.
     #[inline]
     pub(crate) fn archived<'g, Q>(
@@ -233,10 +257,7 @@ impl<R: Row> WorkTable<R> {
         X: Clone + 'a,
     {
         let _ = index;
-        let target = PrefixOf::<R, I, X> {
-            prefix,
-            _index: PhantomData,
-        };
+        let target = PrefixOf::<R, I, X>::new(prefix);
         let entries = I::store(&self.indexes)
             .ordered()
             .range(SeekRange::only(target));
@@ -368,9 +389,18 @@ fn sort_by_location(versions: &mut Vec<Version<'_>>) {
 
 /// Probe target standing for every key of index `I` that starts with a
 /// prefix.
-struct PrefixOf<R, I, X> {
+pub(super) struct PrefixOf<R, I, X> {
     prefix: X,
     _index: PhantomData<fn() -> (R, I)>,
+}
+
+impl<R, I, X> PrefixOf<R, I, X> {
+    pub(super) fn new(prefix: X) -> Self {
+        Self {
+            prefix,
+            _index: PhantomData,
+        }
+    }
 }
 
 impl<R, I, X: Clone> Clone for PrefixOf<R, I, X> {

@@ -54,6 +54,13 @@ pub struct TableStats {
     pub primary_index_bytes: usize,
     /// One entry per secondary index, in declaration order.
     pub indexes: Vec<IndexStats>,
+    /// Row versions that changes replaced while a snapshot was held, kept
+    /// for the snapshots that can still see them (see
+    /// [`TableSnapshot`](crate::TableSnapshot)); 0 once the last one is
+    /// dropped.
+    pub versions_held: usize,
+    /// Bytes of those versions (archived bytes; each is an owned copy).
+    pub versions_held_bytes: usize,
 }
 
 /// Size of one secondary index.
@@ -128,6 +135,14 @@ impl fmt::Display for TableStats {
             self.rows,
             kib(self.primary_index_bytes)
         )?;
+        if self.versions_held > 0 {
+            writeln!(
+                f,
+                "  versions held for snapshots: {} ({})",
+                self.versions_held,
+                kib(self.versions_held_bytes)
+            )?;
+        }
         for index in &self.indexes {
             writeln!(
                 f,
@@ -166,6 +181,7 @@ impl<R: Row> WorkTable<R> {
             .for_each_cell(|cell| used_bytes += self.store.slot_bytes(cell));
         let pool = self.store.figures();
         let page_bytes = pool.pages * PAGE_SIZE;
+        let held = self.events.history().held();
         TableStats {
             name: R::TABLE_NAME,
             rows: self.len(),
@@ -190,6 +206,8 @@ impl<R: Row> WorkTable<R> {
                     }
                 })
                 .collect(),
+            versions_held: held.versions,
+            versions_held_bytes: held.bytes,
         }
     }
 }
