@@ -18,6 +18,7 @@ mod schema_fingerprint;
 mod slot_reuse;
 mod snapshots;
 mod string_key_prefixes;
+mod transactions;
 mod vacuum;
 mod write_errors_and_rollback;
 mod writes_under_own_guard;

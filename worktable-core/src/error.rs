@@ -197,6 +197,24 @@ pub enum TableError {
         /// The table's name.
         table: &'static str,
     },
+
+    /// A transaction read something that a commit made since the
+    /// transaction began has changed, so it cannot commit as if it ran
+    /// alone: nothing was written. Run it again (the closure form of a
+    /// database's `transaction` does, a bounded number of times).
+    #[error(
+        "table `{table}`: a commit since the transaction began changed what it read; nothing was written, run it again"
+    )]
+    Conflict {
+        /// The first table where a read of the transaction was changed.
+        table: &'static str,
+    },
+
+    /// A write through a transaction that has already committed, or whose
+    /// commit was abandoned (its future dropped) or failed: start a new
+    /// transaction.
+    #[error("the transaction has already committed or ended; start a new one")]
+    TransactionEnded,
 }
 
 /// Displays a key's `Debug` text whole when it has at most

@@ -216,6 +216,7 @@ pub mod schema;
 pub mod storage;
 mod stripe;
 mod table;
+mod txn;
 
 #[doc(hidden)]
 #[path = "private.rs"]
@@ -236,6 +237,7 @@ pub use table::{
     IndexStats, RowGuard, TableSnapshot, TableStats, VacuumHandle, VacuumPolicy, VacuumReport,
     WorkTable,
 };
+pub use txn::{Transaction, TxError, TxOptions, TxTable};
 
 /// Derives [`Row`] and the typed index handles for a struct. See the
 /// [crate docs](crate#keys-and-indexes) for the attributes.

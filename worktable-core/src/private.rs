@@ -15,6 +15,7 @@ pub use crate::row::{
 };
 use crate::schema::{KeySource, Schema, SchemaField, SchemaIndex};
 pub use crate::table::ReadPoint;
+pub use crate::txn::{TxView, run as run_transaction};
 
 /// A field of a `#[derive(Database)]` struct: a table, built empty in the
 /// database's commit order.

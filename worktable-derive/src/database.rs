@@ -139,8 +139,40 @@ fn generate(input: &DeriveInput, krate: &Path, tables: &[TableOf<'_>]) -> TokenS
             #field_vis #ident: #krate::TableSnapshot<'a, #row>
         }
     });
+    let tx_fields = tables.iter().map(|table| {
+        let (ident, row, field_vis) = (table.ident(), table.row, &table.field.vis);
+        let doc = format!("The `{ident}` table inside the transaction.");
+        quote! {
+            #[doc = #doc]
+            #field_vis #ident: #krate::TxTable<'a, #row>
+        }
+    });
+    let tx_parts = tables.iter().map(|table| {
+        let ident = table.ident();
+        quote! { #ident: #krate::TxTable::new(&self.#ident, &tx) }
+    });
     let first = tables[0].ident();
     let snapshot = format_ident!("{name}Snapshot");
+    let tx_view = format_ident!("{name}Tx");
+    let doc_tx = format!(
+        "A transaction over every table of [`{name}`], from [`{name}::begin`] \
+         or given to the closure of [`{name}::transaction`]: reads through \
+         its fields see the database at one commit point and the \
+         transaction's own writes; writes are buffered and made visible \
+         together by [`commit`](Self::commit). Dropping it uncommitted \
+         writes nothing. Cloning shares it."
+    );
+    let doc_begin = format!(
+        "Starts a transaction over every table of this `{name}` (see \
+         [`{tx_view}`]); commit it with [`{tx_view}::commit`]."
+    );
+    let doc_transaction = format!(
+        "Runs `body` in a transaction over every table of this `{name}` and \
+         commits it; if the commit conflicts with others, runs `body` again \
+         in a new transaction, at most 10 times (see \
+         [`transaction_with`](Self::transaction_with)). An `Err` from `body` \
+         writes nothing and is returned as `TxError::Aborted`."
+    );
     let doc_new = format!(
         "An empty `{name}`: every table empty, all of them numbering their \
          changes in one commit order."
@@ -170,6 +202,76 @@ fn generate(input: &DeriveInput, krate: &Path, tables: &[TableOf<'_>]) -> TokenS
                     commit: point.commit(),
                     #(#views,)*
                 }
+            }
+        }
+
+        impl #name {
+            #[doc = #doc_begin]
+            pub fn begin(&self) -> #tx_view<'_> {
+                let tx = #krate::Transaction::begin(&self.#first);
+                #tx_view {
+                    #(#tx_parts,)*
+                    tx,
+                }
+            }
+
+            #[doc = #doc_transaction]
+            pub async fn transaction<'s, T, E, F, Fut>(
+                &'s self,
+                body: F,
+            ) -> ::core::result::Result<T, #krate::TxError<E>>
+            where
+                F: FnMut(#tx_view<'s>) -> Fut,
+                Fut: ::core::future::Future<Output = ::core::result::Result<T, E>>,
+            {
+                self.transaction_with(#krate::TxOptions::default(), body).await
+            }
+
+            /// [`transaction`](Self::transaction) with `options` (the
+            /// number of attempts).
+            pub async fn transaction_with<'s, T, E, F, Fut>(
+                &'s self,
+                options: #krate::TxOptions,
+                body: F,
+            ) -> ::core::result::Result<T, #krate::TxError<E>>
+            where
+                F: FnMut(#tx_view<'s>) -> Fut,
+                Fut: ::core::future::Future<Output = ::core::result::Result<T, E>>,
+            {
+                #krate::__private::run_transaction(options, || self.begin(), body).await
+            }
+        }
+
+        #[doc = #doc_tx]
+        #[derive(Clone, Debug)]
+        #vis struct #tx_view<'a> {
+            #(#tx_fields,)*
+            tx: #krate::Transaction<'a>,
+        }
+
+        impl<'a> #tx_view<'a> {
+            /// Makes every write of the transaction visible at once, if
+            /// nothing it read has changed since it began; returns the
+            /// commit number (the read point if it wrote nothing).
+            ///
+            /// # Errors
+            ///
+            /// `TableError::Conflict` (run it again), a duplicate unique
+            /// key, and the other errors of `Transaction::commit`: nothing
+            /// was written.
+            pub async fn commit(self) -> #krate::Result<u64> {
+                self.tx.commit().await
+            }
+
+            /// The commit the transaction reads at.
+            pub fn read_point(&self) -> u64 {
+                self.tx.read_point()
+            }
+        }
+
+        impl<'a> #krate::__private::TxView<'a> for #tx_view<'a> {
+            fn transaction(&self) -> &#krate::Transaction<'a> {
+                &self.tx
             }
         }
 

@@ -26,6 +26,8 @@ pub enum ChangeKind {
 /// The committed change, shared by every subscriber that receives it.
 struct Committed<R: Row> {
     seq: u64,
+    /// The commit the change belongs to (see [`ChangeEvent::commit`]).
+    commit: Commit,
     pk: R::Pk,
     kind: ChangeKind,
     old: Option<RowImage<R>>,
@@ -68,9 +70,36 @@ impl<R: Row> fmt::Debug for ChangeEvent<R> {
     }
 }
 
+/// Where a change stands in its commit: a single write's change is a
+/// commit of its own; a transaction's changes share one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Commit {
+    /// The commit's number: the sequence number of its last change.
+    pub(crate) number: u64,
+    /// Whether this is the commit's last change to the table.
+    pub(crate) last_in_table: bool,
+}
+
 impl<R: Row> ChangeEvent<R> {
+    /// The change of a single write: a commit of its own.
     pub(crate) fn new(
         seq: u64,
+        pk: R::Pk,
+        kind: ChangeKind,
+        old: Option<RowImage<R>>,
+        new: Option<RowImage<R>>,
+    ) -> Self {
+        let commit = Commit {
+            number: seq,
+            last_in_table: true,
+        };
+        Self::in_commit(seq, commit, pk, kind, old, new)
+    }
+
+    /// A change of `commit`.
+    pub(crate) fn in_commit(
+        seq: u64,
+        commit: Commit,
         pk: R::Pk,
         kind: ChangeKind,
         old: Option<RowImage<R>>,
@@ -79,6 +108,7 @@ impl<R: Row> ChangeEvent<R> {
         Self {
             committed: Arc::new(Committed {
                 seq,
+                commit,
                 pk,
                 kind,
                 old,
@@ -99,6 +129,22 @@ impl<R: Row> ChangeEvent<R> {
     /// The table-wide sequence number of the change.
     pub fn seq(&self) -> u64 {
         self.committed.seq
+    }
+
+    /// The number of the commit the change belongs to, shared by every
+    /// change of one transaction (the sequence number of its last change,
+    /// in any table); a single write's change is a commit of its own, so
+    /// this is then [`seq`](Self::seq).
+    pub fn commit(&self) -> u64 {
+        self.committed.commit.number
+    }
+
+    /// Whether this is the last change of its commit to this table: a
+    /// subscriber of the table has then received the whole transaction's
+    /// changes to it (they come together, in commit order, nothing in
+    /// between). Always `true` for a single write.
+    pub fn last_in_commit(&self) -> bool {
+        self.committed.commit.last_in_table
     }
 
     /// What the change did, as this subscriber sees it.

@@ -135,6 +135,14 @@ impl<R: Row> History<R> {
             .collect()
     }
 
+    /// Whether `f` holds for a change numbered above `at` (every one is
+    /// recorded while the read point `at` is registered).
+    pub(crate) fn any_after(&self, at: u64, f: impl FnMut(&ChangeEvent<R>) -> bool) -> bool {
+        let kept = self.kept.read().unwrap_or_else(PoisonError::into_inner);
+        let from = kept.order.partition_point(|event| event.seq() <= at);
+        kept.order.range(from..).any(f)
+    }
+
     /// The versions held and their bytes.
     pub(crate) fn held(&self) -> Held {
         let kept = self.kept.read().unwrap_or_else(PoisonError::into_inner);

@@ -30,7 +30,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use super::event::{ChangeEvent, ChangeKind};
+use super::event::{ChangeEvent, ChangeKind, Commit};
 use super::history::History;
 use super::order::{CommitLock, CommitOrder, Numbers, Prune, ReadPoints, Tables};
 use super::queue::SubscriberQueue;
@@ -220,6 +220,52 @@ impl<R: Row> EventHub<R> {
     /// registered.
     pub(crate) fn history(&self) -> &History<R> {
         &self.history
+    }
+
+    /// The commit order of the table's database; `None` for a table on its
+    /// own.
+    pub(crate) fn database_order(&self) -> Option<&Arc<CommitOrder<Tables>>> {
+        match &self.order {
+            Order::Own(_) => None,
+            Order::Shared { order, .. } => Some(order),
+        }
+    }
+
+    /// Commits one change of a transaction, under the database's commit
+    /// lock, which the transaction holds (`lock`): numbers it, records the
+    /// replaced version for read points, makes it visible (`apply`) and
+    /// offers it to the table's subscribers. The tables of a database have
+    /// no commit hook, so nothing can refuse it.
+    ///
+    /// # Panics
+    ///
+    /// If the table is not in a database (a transaction only holds a
+    /// database's lock).
+    pub(crate) fn publish_in<T>(
+        &self,
+        lock: &mut CommitLock<'_, Tables>,
+        commit: Commit,
+        kind: ChangeKind,
+        pk: &R::Pk,
+        (before, after): Images<R>,
+        apply: impl FnOnce() -> T,
+    ) -> T {
+        let Order::Shared { order, slot } = &self.order else {
+            panic!("a transaction commits to the tables of a database only");
+        };
+        let seq = order.numbers().take_next();
+        let event = ChangeEvent::in_commit(seq, commit, pk.clone(), kind, before, after);
+        if lock.versioning() {
+            self.history.record(&event);
+        }
+        let applied = apply();
+        let listeners = lock.table::<Listeners<R>>(*slot);
+        debug_assert!(
+            listeners.hook.is_none(),
+            "tables of a database have no hook"
+        );
+        offer(listeners, &event);
+        applied
     }
 
     /// The read points of the table's order.

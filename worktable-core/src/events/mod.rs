@@ -15,6 +15,7 @@ mod queue;
 pub(crate) mod subscription;
 mod watch;
 
+pub(crate) use event::Commit;
 pub use event::{ArchivedEventRecord, ChangeEvent, ChangeKind, EventDecodeError, EventRecord};
 pub use hub::{CommitHook, Durable, Refusal};
 pub(crate) use hub::{EventHub, Pending};

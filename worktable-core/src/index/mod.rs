@@ -21,7 +21,7 @@ pub use multi::MultiStore;
 pub use ordered::OrderedMap;
 pub use prefix::{PrefixProbe, SortPrefix, WithPrefix, WithoutPrefix};
 pub(crate) use primary::PrimaryIndex;
-pub(crate) use set::{insert_all, insert_changed, remove_all, remove_changed};
+pub(crate) use set::{IndexChanges, insert_all, insert_changed, remove_all, remove_changed};
 pub use traits::{Index, IndexPrefix, IndexStore, UniqueIndex};
 pub use unique::UniqueStore;
 

@@ -54,6 +54,19 @@ impl<R: Row> RowImage<R> {
         }
     }
 
+    /// The image of `row`, serialized.
+    ///
+    /// # Errors
+    ///
+    /// What `R`'s serializer reports.
+    pub(crate) fn of(row: &R) -> Result<Self, rancor::Error> {
+        let bytes = rkyv::api::high::to_bytes_in::<_, rancor::Error>(row, AlignedVec::new())?;
+        Ok(Self {
+            bytes,
+            _row: PhantomData,
+        })
+    }
+
     /// An image of archived bytes from elsewhere (a log, the network),
     /// checked to be a valid archive of an `R` first.
     ///

@@ -243,7 +243,7 @@ impl<R: Row> RowStore<R> {
         staged
     }
 
-    fn stage_bytes(&self, bytes: &[u8]) -> Result<Staged, StageError> {
+    pub(crate) fn stage_bytes(&self, bytes: &[u8]) -> Result<Staged, StageError> {
         if bytes.len() > MAX_ROW_BYTES {
             return Err(StageError::TooLarge { size: bytes.len() });
         }

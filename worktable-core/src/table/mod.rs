@@ -12,6 +12,7 @@ mod read;
 mod restore;
 mod snapshot;
 mod stats;
+mod txn;
 mod vacuum;
 mod write;
 
@@ -25,6 +26,7 @@ pub use restore::{RestoreError, TableRestore};
 pub use snapshot::ReadPoint;
 pub use snapshot::TableSnapshot;
 pub use stats::{IndexStats, TableStats};
+pub(crate) use txn::{Prepared, Written};
 pub use vacuum::{VacuumHandle, VacuumPolicy, VacuumReport};
 
 use crate::error::IntegrityError;

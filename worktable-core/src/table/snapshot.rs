@@ -134,6 +134,18 @@ impl<R: Row> WorkTable<R> {
         TableSnapshot::at(self, &ReadPoint::register(self.events.read_points()))
     }
 
+    /// The commit order of the table's database; `None` for a table on its
+    /// own.
+    pub(crate) fn database_order(&self) -> Option<&crate::events::order::CommitOrder> {
+        self.events.database_order().map(|order| &**order)
+    }
+
+    /// The versions this table's changes replaced while read points were
+    /// registered.
+    pub(crate) fn history(&self) -> &crate::events::history::History<R> {
+        self.events.history()
+    }
+
     /// The read points of the table's commit order, for a database's
     /// snapshot.
     pub(crate) fn read_points(&self) -> &dyn ReadPoints {

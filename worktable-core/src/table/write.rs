@@ -301,7 +301,7 @@ impl<R: Row> WorkTable<R> {
 
     /// Gives `row` the key an insert stores it under (a generated key
     /// replaces the row's own) and returns it.
-    pub(super) fn assign_pk(&self, row: &mut R) -> Result<R::Pk> {
+    pub(crate) fn assign_pk(&self, row: &mut R) -> Result<R::Pk> {
         let pk = self
             .pk_source
             .assign(row.pk())
@@ -310,6 +310,11 @@ impl<R: Row> WorkTable<R> {
             })?;
         row.set_pk(pk.clone());
         Ok(pk)
+    }
+
+    /// Tells the key generator, if any, that `pk` is taken.
+    pub(crate) fn observe_pk(&self, pk: &R::Pk) {
+        self.pk_source.observe(pk);
     }
 
     /// Inserts `row` under `pk`; the caller holds `pk`'s lock.
