@@ -7,11 +7,6 @@ struct Account {
     id: u32,
 }
 
-mod other {
-    /// Not the crate's table, whatever its name.
-    pub struct WorkTable<R>(pub Vec<R>);
-}
-
 #[derive(Database)]
 struct Bank {
     accounts: WorkTable<Account>,
@@ -23,11 +18,6 @@ type Accounts = WorkTable<Account>;
 #[derive(Database)]
 struct Aliased {
     accounts: Accounts,
-}
-
-#[derive(Database)]
-struct Impostor {
-    accounts: other::WorkTable<Account>,
 }
 
 fn main() {}
