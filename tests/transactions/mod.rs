@@ -1,6 +1,8 @@
 //! Transactions over the tables of a database: atomic, serializable, and
 //! leaving nothing behind when they do not commit.
 
+mod bank;
 mod basics;
 mod failures;
+mod publication;
 mod serializable;

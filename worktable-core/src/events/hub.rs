@@ -235,7 +235,8 @@ impl<R: Row> EventHub<R> {
     /// lock, which the transaction holds (`lock`): numbers it, records the
     /// replaced version for read points, makes it visible (`apply`) and
     /// offers it to the table's subscribers. The tables of a database have
-    /// no commit hook, so nothing can refuse it.
+    /// no commit hook, so nothing can refuse it. Readers without a read
+    /// point see it once the transaction publishes its commit number.
     ///
     /// # Panics
     ///
@@ -266,6 +267,13 @@ impl<R: Row> EventHub<R> {
         );
         offer(listeners, &event);
         applied
+    }
+
+    /// The last number readers without a read point see (see
+    /// `Numbers::published`).
+    #[inline]
+    pub(crate) fn published(&self) -> u64 {
+        self.numbers().published()
     }
 
     /// The read points of the table's order.
@@ -428,6 +436,7 @@ impl<R: Row> Ticket<'_, R> {
                 hub.history.record(&event);
             }
             let applied = apply();
+            hub.numbers().publish(seq);
             offer(listeners, &event);
             return Ok(applied);
         };
@@ -448,6 +457,7 @@ impl<R: Row> Ticket<'_, R> {
             hub.history.record(&event);
         }
         let applied = apply();
+        hub.numbers().publish(seq);
         offer(listeners, &event);
         pending.0.extend(durable);
         Ok(applied)

@@ -59,6 +59,11 @@ pub struct CommitOrder<G = Tables> {
 #[derive(Debug)]
 pub(crate) struct Numbers {
     state: AtomicU64,
+    /// The last number whose change readers without a read point see:
+    /// equal to the last sequence number, except while a transaction
+    /// publishes its changes (see `txn`). Kept up to date only while
+    /// commits take the lock; a read point brings it up to date.
+    published: AtomicU64,
 }
 
 /// What the commit lock guards.
@@ -167,6 +172,7 @@ impl<G> CommitOrder<G> {
         Self {
             numbers: Numbers {
                 state: AtomicU64::new(last_seq << SEQ_SHIFT),
+                published: AtomicU64::new(last_seq),
             },
             inner: Mutex::new(Guarded {
                 listening: 0,
@@ -228,6 +234,7 @@ impl<G: Send> ReadPoints for CommitOrder<G> {
         let mut lock = self.lock();
         self.listen(&mut lock);
         let at = self.numbers.last_seq();
+        self.numbers.publish(at);
         *lock.0.read_points.entry(at).or_default() += 1;
         at
     }
@@ -292,6 +299,18 @@ impl Numbers {
     /// abandoned by a panic).
     pub(crate) fn abandon(&self) {
         self.state.fetch_sub(IN_FLIGHT, Ordering::Release);
+    }
+
+    /// The last number readers without a read point see.
+    #[inline]
+    pub(crate) fn published(&self) -> u64 {
+        self.published.load(Ordering::Acquire)
+    }
+
+    /// Makes every change numbered up to `seq` visible to readers without
+    /// a read point; under the commit lock, after the changes are applied.
+    pub(crate) fn publish(&self, seq: u64) {
+        self.published.store(seq, Ordering::Release);
     }
 
     /// Takes the next number; returns it. Only under the commit lock (a

@@ -12,6 +12,7 @@ use crossbeam_epoch as epoch;
 use super::WorkTable;
 use crate::index::entry::{Borrowed, IndexEntry, KeyOrder, SeekRange, owned_bounds};
 use crate::index::{Index, IndexPrefix, IndexStore, UniqueIndex};
+use crate::events::ChangeEvent;
 use crate::page::{Version, deserialize};
 use crate::row::Row;
 
@@ -56,8 +57,42 @@ impl<R: Row> WorkTable<R> {
         Q: Hash + Eq + ?Sized,
     {
         let guard = epoch::pin();
-        let version = self.version(pk, &guard)?;
-        Some(f(self.store.archived(version)))
+        let version = self.version(pk, &guard);
+        if let Some(change) = self.publishing(pk) {
+            return change.images().0.map(|before| f(before.archived()));
+        }
+        Some(f(self.store.archived(version?)))
+    }
+
+    /// The change to row `pk` of a transaction that was still publishing
+    /// its changes when the row was read: until it has published them
+    /// all, readers without a read point see the row as it was before
+    /// (the change's "before"), so that they see all of the transaction or
+    /// none of it. Called after reading the row; one atomic load when no
+    /// read point is registered.
+    #[inline]
+    fn publishing<Q>(&self, pk: &Q) -> Option<ChangeEvent<R>>
+    where
+        R::Pk: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let history = self.events.history();
+        if !history.changed_after(0) {
+            return None;
+        }
+        let published = self.events.published();
+        if !history.changed_after(published) {
+            return None;
+        }
+        history.first_after(pk, published)
+    }
+
+    /// Whether a transaction was publishing its changes (see
+    /// [`publishing`](Self::publishing)).
+    #[inline]
+    fn publication_in_progress(&self) -> bool {
+        let history = self.events.history();
+        history.changed_after(0) && history.changed_after(self.events.published())
     }
 
     /// The committed version of row `pk`, readable while `guard` stays
@@ -134,7 +169,11 @@ impl<R: Row> WorkTable<R> {
         R::Pk: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        self.primary.contains(pk)
+        let contains = self.primary.contains(pk);
+        if self.publication_in_progress() {
+            return self.read(pk, |_| ()).is_some();
+        }
+        contains
     }
 
     /// The row whose key in the unique index `index` is `key`.
@@ -158,16 +197,37 @@ impl<R: Row> WorkTable<R> {
         // Reading the primary index while holding the unique index's shard
         // guard is safe: no writer holds a guard of the primary index while
         // waiting for another map's.
-        let version = I::store(&self.indexes).find(key, |pk, alone| {
+        let found = I::store(&self.indexes).find(key, |pk, alone| {
             let version = self.version(pk, &guard)?;
             // Of rows whose keys share a hash (rare), only one has the key.
             (alone || I::key_of_archived(self.store.archived(version)).borrow() == key)
                 .then_some(version)
-        })?;
-        let row = deserialize::<R>(self.store.archived(version));
+        });
+        if self.publication_in_progress() {
+            return self.get_by_slowly::<I, Q>(key);
+        }
+        let row = deserialize::<R>(self.store.archived(found?));
         // The row found may have another key with the same hash, or be one
         // whose key a write in progress is changing (see `write`).
         I::key_is(&row, key).then_some(row)
+    }
+
+    /// [`get_by`](Self::get_by) while a transaction publishes: every row
+    /// the index leads to, read as readers without a read point see it.
+    fn get_by_slowly<I, Q>(&self, key: &Q) -> Option<R>
+    where
+        I: UniqueIndex<R>,
+        I::Key: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let mut pks = Vec::new();
+        I::store(&self.indexes).find(key, |pk, _| {
+            pks.push(pk.clone());
+            None::<()>
+        });
+        pks.iter()
+            .filter_map(|pk| self.get(pk))
+            .find(|row| I::key_is(row, key))
     }
 
     /// Every row whose key in `index` is `key`, in primary-key order. Works
@@ -188,7 +248,9 @@ impl<R: Row> WorkTable<R> {
         I::Key: Borrow<Q>,
         Q: Ord + ?Sized,
     {
-        let _ = index;
+        if self.in_database() {
+            return self.snapshot().find_by(index, key);
+        }
         let entries = I::store(&self.indexes)
             .ordered()
             .range(SeekRange::only(Borrowed(key)));
@@ -225,12 +287,14 @@ impl<R: Row> WorkTable<R> {
         I: Index<R>,
         B: RangeBounds<I::Key>,
     {
-        let _ = index;
+        if self.in_database() {
+            return Rows::Collected(self.snapshot().range_by(index, range));
+        }
         let (start, end) = owned_bounds(&range);
         let entries = I::store(&self.indexes)
             .ordered()
             .range(SeekRange::new(start, end));
-        self.rows_of(entries, |row, key| I::key_is(row, key))
+        Rows::Lazy(self.rows_of(entries, |row, key| I::key_is(row, key)))
     }
 
     /// The rows whose key in the composite index `index` starts with
@@ -256,12 +320,14 @@ impl<R: Row> WorkTable<R> {
         I: IndexPrefix<R, X>,
         X: Clone + 'a,
     {
-        let _ = index;
+        if self.in_database() {
+            return Rows::Collected(self.snapshot().prefix_by(index, prefix));
+        }
         let target = PrefixOf::<R, I, X>::new(prefix);
         let entries = I::store(&self.indexes)
             .ordered()
             .range(SeekRange::only(target));
-        self.rows_of(entries, |row, key| I::key_is(row, key))
+        Rows::Lazy(self.rows_of(entries, |row, key| I::key_is(row, key)))
     }
 
     /// The rows whose primary key falls in `range`, in primary-key order.
@@ -280,9 +346,12 @@ impl<R: Row> WorkTable<R> {
     where
         B: RangeBounds<R::Pk>,
     {
+        if self.in_database() {
+            return Rows::Collected(self.snapshot().range(range));
+        }
         let (start, end) = owned_bounds(&range);
         let entries = self.primary.ordered().range(SeekRange::new(start, end));
-        self.rows_by_pk(entries)
+        Rows::Lazy(self.rows_by_pk(entries))
     }
 
     /// Every row, in primary-key order. Reverse it with `.rev()`.
@@ -296,7 +365,18 @@ impl<R: Row> WorkTable<R> {
     /// # });
     /// ```
     pub fn iter(&self) -> impl DoubleEndedIterator<Item = R> + '_ {
-        self.rows_by_pk(self.primary.ordered().iter())
+        if self.in_database() {
+            return Rows::Collected(self.snapshot().iter());
+        }
+        Rows::Lazy(self.rows_by_pk(self.primary.ordered().iter()))
+    }
+
+    /// Whether the table belongs to a database, where transactions change
+    /// several rows at once: its reads of several rows then read at one
+    /// commit point, through a snapshot, to see every transaction whole.
+    #[inline]
+    fn in_database(&self) -> bool {
+        self.events.database_order().is_some()
     }
 
     /// Primary keys of the entries of `index` with key `key`, in
@@ -347,6 +427,32 @@ impl<R: Row> WorkTable<R> {
         entries: impl DoubleEndedIterator<Item = IndexEntry<R::Pk, ()>> + 'a,
     ) -> impl DoubleEndedIterator<Item = R> + 'a {
         entries.filter_map(move |entry| self.get(&entry.key))
+    }
+}
+
+/// Rows read lazily from the table, or collected at one commit point.
+enum Rows<L, R> {
+    Lazy(L),
+    Collected(std::vec::IntoIter<R>),
+}
+
+impl<R, L: Iterator<Item = R>> Iterator for Rows<L, R> {
+    type Item = R;
+
+    fn next(&mut self) -> Option<R> {
+        match self {
+            Self::Lazy(rows) => rows.next(),
+            Self::Collected(rows) => rows.next(),
+        }
+    }
+}
+
+impl<R, L: DoubleEndedIterator<Item = R>> DoubleEndedIterator for Rows<L, R> {
+    fn next_back(&mut self) -> Option<R> {
+        match self {
+            Self::Lazy(rows) => rows.next_back(),
+            Self::Collected(rows) => rows.next_back(),
+        }
     }
 }
 

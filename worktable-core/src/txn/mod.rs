@@ -278,6 +278,7 @@ impl<'db> Transaction<'db> {
             for part in &parts {
                 part.publish(&mut lock, commit);
             }
+            self.inner.order.numbers().publish(commit);
             commit
         };
         for part in &parts {
