@@ -61,6 +61,10 @@ async fn a_snapshot_sees_no_change_made_after_it() {
     assert_eq!(snap.get_by(User::EMAIL, "u2@example.com").unwrap().id, 2);
     assert!(snap.get_by(User::EMAIL, "u4@example.com").is_none());
 
+    let query = snap.query().by(User::TEAM, &10).order_by_desc(User::SCORE);
+    assert_eq!(ids(query.to_vec()), [2, 1]);
+    assert_eq!(snap.query().filter(|u| u.score < 6).count(), 2);
+    assert!(snap.query().range(2..=2).exists());
     // The table itself moved on.
     assert_eq!(ids(users.iter()), [1, 3, 4]);
     assert_eq!(ids(users.find_by(User::TEAM, &10)), [1, 3, 4]);

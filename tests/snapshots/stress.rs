@@ -31,6 +31,8 @@ struct Seen {
     by_prefix: Vec<Vec<User>>,
     by_email: Vec<Option<u32>>,
     pk_range: Vec<User>,
+    query: Vec<User>,
+    query_count: usize,
 }
 
 fn look(snap: &TableSnapshot<'_, User>) -> Seen {
@@ -50,6 +52,14 @@ fn look(snap: &TableSnapshot<'_, User>) -> Seen {
             .map(|e| snap.get_by(User::EMAIL, &email(e)).map(|u| u.id))
             .collect(),
         pk_range: snap.range(KEYS / 4..KEYS / 2).collect(),
+        query: snap
+            .query()
+            .range_by(User::TEAM, 1..3)
+            .filter(|u| u.score >= 20)
+            .order_by_desc(User::SCORE)
+            .limit(10)
+            .to_vec(),
+        query_count: snap.query().filter(|u| u.score < 50).count(),
     }
 }
 
@@ -83,6 +93,17 @@ fn expected(model: &BTreeMap<u32, User>) -> Seen {
             .range(KEYS / 4..KEYS / 2)
             .map(|(_, u)| u.clone())
             .collect(),
+        query: {
+            let mut picked: Vec<User> = rows
+                .iter()
+                .filter(|u| (1..3).contains(&u.team) && u.score >= 20)
+                .cloned()
+                .collect();
+            picked.sort_by(|a, b| b.score.cmp(&a.score).then(a.id.cmp(&b.id)));
+            picked.truncate(10);
+            picked
+        },
+        query_count: rows.iter().filter(|u| u.score < 50).count(),
         rows,
     }
 }

@@ -61,7 +61,8 @@ use crate::error::Result;
 use crate::index::{Index, IndexPrefix};
 use crate::page::deserialize;
 use crate::row::{Field, Row};
-use crate::table::WorkTable;
+use crate::table::{ReadPoint, WorkTable};
+use std::sync::Arc;
 
 /// A filter on the archived row.
 type ArchivedFilter<'t, R> =
@@ -81,6 +82,8 @@ type RowFilter<'t, R> = Box<dyn Fn(&R) -> bool + Send + Sync + 't>;
 #[must_use = "a query does nothing until it is run"]
 pub struct Query<'t, R: Row, S = PkRange<R>> {
     table: &'t WorkTable<R>,
+    /// The read point of the snapshot the query reads through, if any.
+    point: Option<Arc<ReadPoint<'t>>>,
     source: S,
     archived_filters: Vec<ArchivedFilter<'t, R>>,
     row_filters: Vec<RowFilter<'t, R>>,
@@ -118,8 +121,16 @@ impl<R: Row> WorkTable<R> {
     /// # });
     /// ```
     pub fn query(&self) -> Query<'_, R> {
+        Query::over(self, None)
+    }
+}
+
+impl<'t, R: Row> Query<'t, R> {
+    /// A query over every row of `table`, read at `point` if given.
+    pub(crate) fn over(table: &'t WorkTable<R>, point: Option<Arc<ReadPoint<'t>>>) -> Self {
         Query {
-            table: self,
+            table,
+            point,
             source: PkRange::all(),
             archived_filters: Vec::new(),
             row_filters: Vec::new(),
@@ -134,6 +145,7 @@ impl<'t, R: Row, S: Source<R>> Query<'t, R, S> {
     fn with_source<T: Source<R>>(self, source: T) -> Query<'t, R, T> {
         Query {
             table: self.table,
+            point: self.point,
             source,
             archived_filters: self.archived_filters,
             row_filters: self.row_filters,
@@ -258,11 +270,63 @@ impl<'t, R: Row, S: Source<R>> Query<'t, R, S> {
         self.iter().collect()
     }
 
+    /// The read point the query reads at: its snapshot's; for a table of a
+    /// database, one taken now, held while the rows are collected (so that
+    /// the query sees every transaction whole); none for a table on its
+    /// own.
+    fn read_point(&self) -> Option<Arc<ReadPoint<'t>>> {
+        match &self.point {
+            Some(point) => Some(Arc::clone(point)),
+            None if self.table.in_database() => Some(ReadPoint::register(self.table.read_points())),
+            None => None,
+        }
+    }
+
+    /// Every row the query selects at `point`, in its order, before offset
+    /// and limit: the source's rows as at the point, then the rows changed
+    /// after it that the source selected then (as a snapshot reads, see
+    /// `table::snapshot`).
+    fn rows_at(&self, point: &ReadPoint<'_>) -> Vec<R> {
+        let at = point.commit();
+        let keep = |archived: &R::Archived| {
+            (self.source.selects(archived)
+                && self.archived_filters.iter().all(|keep| keep(archived)))
+            .then(|| deserialize::<R>(archived))
+        };
+        let mut rows: Vec<R> = self
+            .source
+            .entries(self.table, false)
+            .filter_map(|entry| self.table.read_at(S::pk(&entry), at, keep)?)
+            .collect();
+        let history = self.table.history();
+        if history.changed_after(at) {
+            for change in history.changes_after(at) {
+                if let Some(row) = change.images().0.and_then(|before| keep(before.archived())) {
+                    rows.push(row);
+                }
+            }
+        }
+        rows.retain(|row| self.row_filters.iter().all(|keep| keep(row)));
+        rows.sort_by(|a, b| self.source.cmp_rows(a, b));
+        rows.dedup_by(|a, b| a.pk() == b.pk());
+        if !self.order.is_empty() {
+            rows.sort_by(|a, b| compare_rows(&self.order, a, b));
+        }
+        rows
+    }
+
     /// The rows, in order. Streams from the source (stopping at the limit)
     /// when the source's order is the one asked for and the query has a limit
     /// or a narrower source than the whole table; otherwise collects and
     /// orders the matching rows first.
     pub fn iter(&self) -> impl Iterator<Item = R> + '_ {
+        if let Some(point) = self.read_point() {
+            let rows = self.rows_at(&point);
+            let rows: Box<dyn Iterator<Item = R> + '_> = Box::new(rows.into_iter());
+            return rows
+                .skip(self.offset)
+                .take(self.limit.unwrap_or(usize::MAX));
+        }
         let direction = scan_direction(&self.order, self.source.order_fields());
         let stream = self.limit.is_some() || !self.source.whole_table();
         let rows: Box<dyn Iterator<Item = R> + '_> = match direction {
@@ -282,6 +346,9 @@ impl<'t, R: Row, S: Source<R>> Query<'t, R, S> {
     /// How many rows the query returns (after offset and limit), without
     /// deserializing rows unless a [`filter`](Self::filter) needs them.
     pub fn count(&self) -> usize {
+        if self.point.is_some() || self.table.in_database() {
+            return self.iter().count();
+        }
         let wanted = self
             .limit
             .map_or(usize::MAX, |limit| self.offset.saturating_add(limit));
@@ -299,6 +366,9 @@ impl<'t, R: Row, S: Source<R>> Query<'t, R, S> {
 
     /// Whether the query returns any row, stopping at the first.
     pub fn exists(&self) -> bool {
+        if self.point.is_some() || self.table.in_database() {
+            return self.iter().next().is_some();
+        }
         self.limit != Some(0) && self.matching().nth(self.offset).is_some()
     }
 

@@ -49,6 +49,10 @@ pub trait Source<R: Row> {
         false
     }
 
+    /// The order of two rows in the source.
+    #[doc(hidden)]
+    fn cmp_rows(&self, a: &R, b: &R) -> Ordering;
+
     /// The fields the scan's order follows, once the fields the source fixes
     /// are left out; rows with equal values in them come in primary-key
     /// order.
@@ -136,12 +140,16 @@ impl<R: Row> Source<R> for PkRange<R> {
         true // a row's primary key never changes
     }
 
-    fn selects(&self, _row: &R::Archived) -> bool {
-        true // the row was found by a key in the range, and keys never change
+    fn selects(&self, row: &R::Archived) -> bool {
+        (self.start.as_ref(), self.end.as_ref()).contains(&R::pk_of_archived(row))
     }
 
     fn order_fields(&self) -> &'static [&'static str] {
         R::PK_FIELDS
+    }
+
+    fn cmp_rows(&self, a: &R, b: &R) -> Ordering {
+        a.pk().cmp(&b.pk())
     }
 
     fn whole_table(&self) -> bool {
@@ -209,6 +217,10 @@ impl<R: Row, I: Index<R>> Source<R> for IndexKey<R, I> {
     fn order_fields(&self) -> &'static [&'static str] {
         &[] // one key: rows come in primary-key order
     }
+
+    fn cmp_rows(&self, a: &R, b: &R) -> Ordering {
+        a.pk().cmp(&b.pk())
+    }
 }
 
 /// Rows whose key in index `I` is in a range, in key order.
@@ -261,6 +273,10 @@ impl<R: Row, I: Index<R>> Source<R> for IndexRange<R, I> {
 
     fn order_fields(&self) -> &'static [&'static str] {
         I::FIELDS
+    }
+
+    fn cmp_rows(&self, a: &R, b: &R) -> Ordering {
+        (I::key(a), a.pk()).cmp(&(I::key(b), b.pk()))
     }
 }
 
@@ -337,5 +353,9 @@ impl<R: Row, I: IndexPrefix<R, X>, X> Source<R> for IndexPrefixOf<R, I, X> {
     fn order_fields(&self) -> &'static [&'static str] {
         // The prefix fixes the leading fields; the rest order the rows.
         &I::FIELDS[I::LEN..]
+    }
+
+    fn cmp_rows(&self, a: &R, b: &R) -> Ordering {
+        (I::key(a), a.pk()).cmp(&(I::key(b), b.pk()))
     }
 }

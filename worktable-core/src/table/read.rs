@@ -10,9 +10,9 @@ use std::ops::RangeBounds;
 use crossbeam_epoch as epoch;
 
 use super::WorkTable;
+use crate::events::ChangeEvent;
 use crate::index::entry::{Borrowed, IndexEntry, KeyOrder, SeekRange, owned_bounds};
 use crate::index::{Index, IndexPrefix, IndexStore, UniqueIndex};
-use crate::events::ChangeEvent;
 use crate::page::{Version, deserialize};
 use crate::row::Row;
 
@@ -110,7 +110,7 @@ impl<R: Row> WorkTable<R> {
     /// Calls `f` with the archived row `pk` as it was at commit `at`, a
     /// registered read point (see `events::history` for why reading the
     /// current version first, then the history, is sound).
-    pub(super) fn read_at<Q, T>(
+    pub(crate) fn read_at<Q, T>(
         &self,
         pk: &Q,
         at: u64,
@@ -375,7 +375,7 @@ impl<R: Row> WorkTable<R> {
     /// several rows at once: its reads of several rows then read at one
     /// commit point, through a snapshot, to see every transaction whole.
     #[inline]
-    fn in_database(&self) -> bool {
+    pub(crate) fn in_database(&self) -> bool {
         self.events.database_order().is_some()
     }
 

@@ -301,6 +301,15 @@ impl<'a, R: Row> TableSnapshot<'a, R> {
         .into_iter()
     }
 
+    /// A query over the table as at the snapshot's point (see
+    /// [`Query`](crate::Query)): its rows are collected when it runs.
+    /// [`Query::update_with`](crate::Query::update_with) and
+    /// [`Query::delete`](crate::Query::delete) on it select the rows at the
+    /// snapshot's point, then change those still selected in the table now.
+    pub fn query(&self) -> crate::Query<'a, R> {
+        crate::Query::over(self.table, Some(Arc::clone(&self.point)))
+    }
+
     /// Every row at the snapshot's point, in primary-key order. Reverse it
     /// with `.rev()`.
     pub fn iter(&self) -> std::vec::IntoIter<R> {
