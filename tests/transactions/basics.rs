@@ -199,3 +199,67 @@ async fn a_read_only_transaction_commits_at_its_read_point() {
     assert_eq!(tx.accounts.get(&0).unwrap().balance, 100);
     assert_eq!(tx.commit().await.unwrap(), 2);
 }
+
+#[tokio::test]
+async fn queries_in_a_transaction_see_and_make_its_writes() {
+    let bank = bank_of(6).await;
+    let tx = bank.begin();
+    tx.accounts.update_with(&0, |a| a.balance = 5).unwrap();
+    tx.accounts.delete(&3).unwrap();
+    let ids = |rows: Vec<Account>| rows.iter().map(|a| a.id).collect::<Vec<_>>();
+    // Branch 0 holds accounts 0 and 3; 3 is deleted, 0 now the poorest.
+    let branch = tx.accounts.query().by(Account::BRANCH, &0);
+    assert_eq!(ids(branch.to_vec()), [0]);
+    let poorest = tx
+        .accounts
+        .query()
+        .order_by(Account::BALANCE)
+        .first()
+        .unwrap();
+    assert_eq!(poorest.id, 0);
+    assert_eq!(tx.accounts.query().filter(|a| a.balance >= 100).count(), 4);
+    // Writes through a query go to the transaction.
+    let changed = tx
+        .accounts
+        .query()
+        .range(1..=2)
+        .update_with(|a| a.balance += 1)
+        .await
+        .unwrap();
+    assert_eq!(changed, 2);
+    let gone = tx
+        .accounts
+        .query()
+        .by(Account::BRANCH, &2)
+        .delete()
+        .await
+        .unwrap();
+    assert_eq!(ids(gone), [2, 5]);
+    assert_eq!(
+        bank.accounts.get(&1).unwrap().balance,
+        100,
+        "nothing visible yet"
+    );
+    assert_eq!(ids(tx.accounts.iter()), [0, 1, 4]);
+    tx.commit().await.unwrap();
+    let balances: Vec<(u32, i64)> = bank.accounts.iter().map(|a| (a.id, a.balance)).collect();
+    assert_eq!(balances, [(0, 5), (1, 101), (4, 100)]);
+    // A query reads the whole table: any commit to it is a conflict.
+    let tx = bank.begin();
+    assert_eq!(tx.accounts.query().by(Account::BRANCH, &1).count(), 2);
+    tx.ledger
+        .insert(Entry {
+            id: 0,
+            account: 1,
+            amount: 0,
+        })
+        .unwrap();
+    bank.accounts
+        .update_with(&0, |a| a.balance = 6)
+        .await
+        .unwrap();
+    assert!(matches!(
+        tx.commit().await,
+        Err(TableError::Conflict { .. })
+    ));
+}

@@ -1,6 +1,6 @@
 //! Serializability checker: concurrent transactions of 2 to 6 operations
 //! over two tables — reads by key, by a unique and a non-unique index, key
-//! ranges, whole-table reads, inserts (often of a duplicate unique code),
+//! ranges, whole-table reads, queries, inserts (often of a duplicate unique code),
 //! updates and deletes — each recording what every operation returned and
 //! the commit number it got. Replaying the committed transactions one by
 //! one, in commit order, on a `BTreeMap` model must reproduce every result
@@ -60,6 +60,7 @@ enum Op {
     Range(u8, u8),
     All,
     NotesOf(u8),
+    Query(u8),
     Insert(Item),
     SetValue(u8, i32),
     Move(u8, u8, u8),
@@ -90,6 +91,7 @@ fn op() -> impl Strategy<Value = Op> {
         (0..IDS, 0..IDS).prop_map(|(a, b)| Op::Range(a.min(b), a.max(b))),
         Just(Op::All),
         (0..IDS).prop_map(Op::NotesOf),
+        (0..GROUPS).prop_map(Op::Query),
         item.prop_map(Op::Insert),
         (0..IDS, 0..100i32).prop_map(|(id, v)| Op::SetValue(id, v)),
         (0..IDS, 0..CODES, 0..GROUPS).prop_map(|(id, c, g)| Op::Move(id, c, g)),
@@ -120,6 +122,14 @@ fn run(tx: &StoreTx<'_>, op: &Op) -> Seen {
         Op::Range(lo, hi) => Seen::Rows(tx.items.range(lo..=hi)),
         Op::All => Seen::Rows(tx.items.iter()),
         Op::NotesOf(item) => Seen::Notes(tx.notes.find_by(Note::ITEM, item)),
+        Op::Query(group) => Seen::Rows(
+            tx.items
+                .query()
+                .by(Item::GROUP, group)
+                .filter(|i| i.value >= 50)
+                .order_by_desc(Item::VALUE)
+                .to_vec(),
+        ),
         Op::Insert(item) => done(tx.items.insert(item.clone())),
         Op::SetValue(id, value) => done(tx.items.update_with(id, |i| i.value = *value)),
         Op::Move(id, code, group) => done(tx.items.update_with(id, |i| {
@@ -162,6 +172,16 @@ impl Model {
                     .cloned()
                     .collect(),
             ),
+            Op::Query(group) => {
+                let mut rows: Vec<Item> = self
+                    .items
+                    .values()
+                    .filter(|i| i.group == *group && i.value >= 50)
+                    .cloned()
+                    .collect();
+                rows.sort_by(|a, b| b.value.cmp(&a.value).then(a.id.cmp(&b.id)));
+                Seen::Rows(rows)
+            }
             Op::Range(lo, hi) => {
                 Seen::Rows(self.items.range(lo..=hi).map(|(_, i)| i.clone()).collect())
             }

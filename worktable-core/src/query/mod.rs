@@ -59,9 +59,10 @@ use crossbeam_epoch as epoch;
 
 use crate::error::Result;
 use crate::index::{Index, IndexPrefix};
-use crate::page::deserialize;
+use crate::page::{RowImage, deserialize};
 use crate::row::{Field, Row};
 use crate::table::{ReadPoint, WorkTable};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// A filter on the archived row.
@@ -84,6 +85,9 @@ pub struct Query<'t, R: Row, S = PkRange<R>> {
     table: &'t WorkTable<R>,
     /// The read point of the snapshot the query reads through, if any.
     point: Option<Arc<ReadPoint<'t>>>,
+    /// The transaction the query runs in, if any: its writes overlay the
+    /// rows read, and the query's own writes go to it.
+    overlay: Option<Arc<dyn Overlay<R> + 't>>,
     source: S,
     archived_filters: Vec<ArchivedFilter<'t, R>>,
     row_filters: Vec<RowFilter<'t, R>>,
@@ -125,12 +129,33 @@ impl<R: Row> WorkTable<R> {
     }
 }
 
+/// A transaction's writes to one table, as a query in it sees them.
+pub(crate) trait Overlay<R: Row>: Send + Sync {
+    /// The rows the transaction wrote: the new version, `None` if deleted.
+    fn written(&self) -> Vec<(R::Pk, Option<RowImage<R>>)>;
+    /// Buffers a write of the transaction (`None`: delete).
+    fn write(&self, pk: R::Pk, row: Option<R>) -> Result<()>;
+}
+
 impl<'t, R: Row> Query<'t, R> {
+    /// A query in a transaction: reads at its read point, sees its writes
+    /// and writes through it.
+    pub(crate) fn in_transaction(
+        table: &'t WorkTable<R>,
+        point: Arc<ReadPoint<'t>>,
+        overlay: Arc<dyn Overlay<R> + 't>,
+    ) -> Self {
+        let mut query = Self::over(table, Some(point));
+        query.overlay = Some(overlay);
+        query
+    }
+
     /// A query over every row of `table`, read at `point` if given.
     pub(crate) fn over(table: &'t WorkTable<R>, point: Option<Arc<ReadPoint<'t>>>) -> Self {
         Query {
             table,
             point,
+            overlay: None,
             source: PkRange::all(),
             archived_filters: Vec::new(),
             row_filters: Vec::new(),
@@ -146,6 +171,7 @@ impl<'t, R: Row, S: Source<R>> Query<'t, R, S> {
         Query {
             table: self.table,
             point: self.point,
+            overlay: self.overlay,
             source,
             archived_filters: self.archived_filters,
             row_filters: self.row_filters,
@@ -306,6 +332,17 @@ impl<'t, R: Row, S: Source<R>> Query<'t, R, S> {
                 }
             }
         }
+        if let Some(overlay) = &self.overlay {
+            let written: BTreeMap<R::Pk, Option<RowImage<R>>> =
+                overlay.written().into_iter().collect();
+            rows.retain(|row| !written.contains_key(&row.pk()));
+            rows.extend(
+                written
+                    .values()
+                    .flatten()
+                    .filter_map(|image| keep(image.archived())),
+            );
+        }
         rows.retain(|row| self.row_filters.iter().all(|keep| keep(row)));
         rows.sort_by(|a, b| self.source.cmp_rows(a, b));
         rows.dedup_by(|a, b| a.pk() == b.pk());
@@ -396,6 +433,29 @@ impl<'t, R: Row, S: Source<R>> Query<'t, R, S> {
     /// # }).unwrap();
     /// ```
     pub async fn update_with(&self, mut f: impl FnMut(&mut R)) -> Result<usize> {
+        if let Some(overlay) = &self.overlay {
+            // In a transaction: every change is buffered in it, checked
+            // first so that none is buffered if one fails.
+            let mut changed = Vec::new();
+            for mut row in self.to_vec() {
+                let pk = row.pk();
+                f(&mut row);
+                let new_pk = row.pk();
+                if new_pk != pk {
+                    return Err(crate::TableError::PkChanged {
+                        table: R::TABLE_NAME,
+                        pk: format!("{pk:?}"),
+                        new_pk: format!("{new_pk:?}"),
+                    });
+                }
+                changed.push((pk, row));
+            }
+            let count = changed.len();
+            for (pk, row) in changed {
+                overlay.write(pk, Some(row))?;
+            }
+            return Ok(count);
+        }
         let pks = self.iter().map(|row| row.pk()).collect();
         let changed = self
             .table
@@ -432,6 +492,14 @@ impl<'t, R: Row, S: Source<R>> Query<'t, R, S> {
     /// # }).unwrap();
     /// ```
     pub async fn delete(&self) -> Result<Vec<R>> {
+        if let Some(overlay) = &self.overlay {
+            let mut rows = self.to_vec();
+            for row in &rows {
+                overlay.write(row.pk(), None)?;
+            }
+            rows.sort_by(|a, b| a.pk().cmp(&b.pk()));
+            return Ok(rows);
+        }
         let pks = self.iter().map(|row| row.pk()).collect();
         self.table
             .for_each_locked(

@@ -163,6 +163,11 @@ impl<'a, R: Row> TableSnapshot<'a, R> {
         }
     }
 
+    /// The read point the snapshot holds.
+    pub(crate) fn point(&self) -> Arc<ReadPoint<'a>> {
+        Arc::clone(&self.point)
+    }
+
     /// The commit point: the number of the last change the snapshot sees.
     pub fn commit(&self) -> u64 {
         self.point.at

@@ -175,7 +175,8 @@ struct Inner<'db> {
     order: &'db CommitOrder<Tables>,
     point: Arc<ReadPoint<'db>>,
     parts: Mutex<Vec<Arc<dyn Part + 'db>>>,
-    ended: AtomicBool,
+    /// Set once the commit starts: no write is taken after it.
+    ended: Arc<AtomicBool>,
 }
 
 impl fmt::Debug for Transaction<'_> {
@@ -204,7 +205,7 @@ impl<'db> Transaction<'db> {
                 order,
                 point: ReadPoint::register(first.read_points()),
                 parts: Mutex::new(Vec::new()),
-                ended: AtomicBool::new(false),
+                ended: Arc::new(AtomicBool::new(false)),
             }),
         }
     }

@@ -5,12 +5,15 @@ use std::borrow::Borrow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::ops::{Bound, RangeBounds};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use super::{Locking, Part, Transaction};
 use crate::error::{Result, TableError};
 use crate::events::order::{CommitLock, Tables};
 use crate::index::{Index, IndexPrefix, UniqueIndex};
+use crate::page::RowImage;
+use crate::query::Overlay;
 use crate::row::{Field, Row};
 use crate::table::{Prepared, TableSnapshot, WorkTable, Written};
 
@@ -54,6 +57,8 @@ impl<R: Row> fmt::Debug for TxTable<'_, R> {
 /// The table's part of the transaction, shared with the commit.
 struct State<'db, R: Row> {
     table: &'db WorkTable<R>,
+    /// The transaction's "ended" flag.
+    ended: Arc<AtomicBool>,
     sets: Mutex<Sets<R>>,
     prepared: Mutex<Vec<Prepared<R>>>,
 }
@@ -73,6 +78,7 @@ impl<'db, R: Row> TxTable<'db, R> {
     pub fn new(table: &'db WorkTable<R>, tx: &Transaction<'db>) -> Self {
         let state = Arc::new(State {
             table,
+            ended: Arc::clone(&tx.inner.ended),
             sets: Mutex::new(Sets {
                 writes: BTreeMap::new(),
                 points: BTreeSet::new(),
@@ -227,9 +233,7 @@ impl<'db, R: Row> TxTable<'db, R> {
     ///
     /// [`Serialize`](TableError::Serialize): nothing is buffered.
     fn write(&self, pk: R::Pk, row: Option<R>) -> Result<()> {
-        let written = row.map(Written::new).transpose()?;
-        self.sets().writes.insert(pk, written);
-        Ok(())
+        Overlay::write(&*self.state, pk, row)
     }
 
     /// The row whose key in the unique index `index` is `key`.
@@ -307,6 +311,22 @@ impl<'db, R: Row> TxTable<'db, R> {
         )
     }
 
+    /// A query over the table as the transaction sees it (see
+    /// [`Query`](crate::Query)): rows at the read point with the
+    /// transaction's writes; its [`update_with`](crate::Query::update_with)
+    /// and [`delete`](crate::Query::delete) write into the transaction.
+    /// For validation it counts as a read of every row of the table: any
+    /// commit to the table since the transaction began is a conflict (use
+    /// the look-ups above for a narrower read).
+    pub fn query(&self) -> crate::Query<'db, R> {
+        self.sets().predicates.push(Box::new(|_| true));
+        crate::Query::in_transaction(
+            self.state.table,
+            self.snapshot.point(),
+            Arc::clone(&self.state) as Arc<dyn Overlay<R> + 'db>,
+        )
+    }
+
     /// Every row, in primary-key order.
     pub fn iter(&self) -> Vec<R> {
         self.read(
@@ -367,6 +387,25 @@ impl<R: Row> State<'_, R> {
 
     fn prepared(&self) -> MutexGuard<'_, Vec<Prepared<R>>> {
         self.prepared.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl<R: Row> Overlay<R> for State<'_, R> {
+    fn written(&self) -> Vec<(R::Pk, Option<RowImage<R>>)> {
+        self.sets()
+            .writes
+            .iter()
+            .map(|(pk, written)| (pk.clone(), written.as_ref().map(|w| w.image.clone())))
+            .collect()
+    }
+
+    fn write(&self, pk: R::Pk, row: Option<R>) -> Result<()> {
+        if self.ended.load(Ordering::Acquire) {
+            return Err(TableError::TransactionEnded);
+        }
+        let written = row.map(Written::new).transpose()?;
+        self.sets().writes.insert(pk, written);
+        Ok(())
     }
 }
 
