@@ -497,7 +497,7 @@ impl<'t, R: Row, S: Source<R>> Query<'t, R, S> {
             for row in &rows {
                 overlay.write(row.pk(), None)?;
             }
-            rows.sort_by(|a, b| a.pk().cmp(&b.pk()));
+            rows.sort_by_key(Row::pk);
             return Ok(rows);
         }
         let pks = self.iter().map(|row| row.pk()).collect();
