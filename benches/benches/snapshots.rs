@@ -9,12 +9,23 @@
 //!   updated, the rows read among them (`snapshot_after_writes`: every
 //!   read then finds its row in the history).
 //!
+//! - `snapshot/find_by`: `find_by` on the non-unique age index (about
+//!   1,000 rows) on a table on its own (`table`) and on the same table in a
+//!   database (`in_database`), where it reads at one commit point through
+//!   an implicit snapshot.
+//!
 //! `cargo bench -p worktable-benches --bench snapshots`
 
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use worktable_benches::{filled_table, now, shuffled, users};
+use worktable_benches::{User, filled_table, now, shuffled, users};
+use worktable_core::prelude::*;
+
+#[derive(Database)]
+struct Db {
+    users: WorkTable<User>,
+}
 
 const ROWS: usize = 100_000;
 const SEED: u64 = 0x5a17;
@@ -72,6 +83,19 @@ fn snapshots(c: &mut Criterion) {
         });
     }
     get.finish();
+
+    let db = Db::new();
+    for row in &rows {
+        now(db.users.insert(row.clone())).expect("generated rows are valid");
+    }
+    let mut find = c.benchmark_group("snapshot/find_by");
+    find.bench_function("table", |b| {
+        b.iter(|| black_box(table.find_by(User::AGE, &42).len()));
+    });
+    find.bench_function("in_database", |b| {
+        b.iter(|| black_box(db.users.find_by(User::AGE, &42).len()));
+    });
+    find.finish();
 }
 
 criterion_group!(benches, snapshots);

@@ -1,4 +1,4 @@
-//! The baselines a transaction will be measured against: a transfer
+//! A transaction against its baselines: a transfer
 //! between two accounts plus a ledger row (two updates and one insert over
 //! two tables), 1 and 2 threads, each thread moving money between random
 //! accounts of 10,000.
@@ -12,8 +12,11 @@
 //!   statements (prepared, cached), one connection behind a `Mutex` (the
 //!   transaction's target is at least 5× its throughput).
 //!
-//! Reported as throughput (elements = transfers). The transaction itself
-//! joins this suite when it lands (see `docs/transactions.md`).
+//! - `worktable_transaction`: the three writes in one transaction of the
+//!   database (`bank.transaction(...)`), atomic and serializable, retried
+//!   on conflict.
+//!
+//! Reported as throughput (elements = transfers).
 //!
 //! `cargo bench -p worktable-benches --bench transfers`
 
@@ -106,6 +109,31 @@ fn single_calls(bank: &Bank, thread: u64, iteration: u64) {
                 })
                 .await
         })
+        .expect("a transfer between existing accounts");
+    }
+}
+
+/// The same three writes in one transaction (retried on conflict).
+fn transactions(bank: &Bank, thread: u64, iteration: u64) {
+    for op in 0..BATCH {
+        let (from, to, id) = transfer(thread, iteration, op);
+        block_on(bank.transaction(|tx| async move {
+            tx.accounts.update_with(&from, |a| {
+                a.balance -= 1;
+                a.last_transfer = id;
+            })?;
+            tx.accounts.update_with(&to, |a| {
+                a.balance += 1;
+                a.last_transfer = id;
+            })?;
+            tx.ledger.insert(Entry {
+                id: 0,
+                from,
+                to,
+                amount: 1,
+                transfer: id,
+            })
+        }))
         .expect("a transfer between existing accounts");
     }
 }
@@ -208,6 +236,11 @@ fn transfers(c: &mut Criterion) {
         group.bench_function("worktable_single_calls", |b| {
             b.iter_custom(|iters| {
                 timed_on_threads(threads, iters, |t, i| single_calls(&bank, t, i))
+            });
+        });
+        group.bench_function("worktable_transaction", |b| {
+            b.iter_custom(|iters| {
+                timed_on_threads(threads, iters, |t, i| transactions(&bank, t, i))
             });
         });
         group.bench_function("mutex_maps", |b| {

@@ -277,3 +277,38 @@ async fn transfer_one(bank: &Bank) {
     .unwrap();
     assert_eq!(bank.accounts.get(&1).unwrap().balance, 101);
 }
+
+#[tokio::test]
+async fn a_unique_key_freed_and_taken_in_one_transaction_is_refused() {
+    let bank = bank_of(2).await;
+    let tx = bank.begin();
+    tx.accounts
+        .update_with(&0, |a| a.owner = "renamed".into())
+        .unwrap();
+    let mut heir = account(9, 0);
+    heir.owner = "owner-0".into();
+    tx.accounts.insert(heir).unwrap();
+    // The freed name is still held by account 0 until the commit: the
+    // documented limit. Two transactions do it.
+    assert!(matches!(
+        tx.commit().await,
+        Err(TableError::DuplicateKey { .. })
+    ));
+    untouched(&bank, 2);
+    bank.transaction(
+        |tx| async move { tx.accounts.update_with(&0, |a| a.owner = "renamed".into()) },
+    )
+    .await
+    .unwrap();
+    bank.transaction(|tx| async move {
+        let mut heir = account(9, 0);
+        heir.owner = "owner-0".into();
+        tx.accounts.insert(heir)
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        bank.accounts.get_by(Account::OWNER, "owner-0").unwrap().id,
+        9
+    );
+}

@@ -117,7 +117,9 @@ fn done(result: worktable_core::Result<impl Sized>) -> Seen {
 fn run(tx: &StoreTx<'_>, op: &Op) -> Seen {
     match op {
         Op::Get(id) => Seen::Rows(tx.items.get(id).into_iter().collect()),
-        Op::ByCode(code) => Seen::Rows(tx.items.get_by(Item::CODE, code).into_iter().collect()),
+        // `find_by`, not `get_by`: the transaction's own writes may hold
+        // one code twice until its commit refuses them.
+        Op::ByCode(code) => Seen::Rows(tx.items.find_by(Item::CODE, code)),
         Op::ByGroup(group) => Seen::Rows(tx.items.find_by(Item::GROUP, group)),
         Op::Range(lo, hi) => Seen::Rows(tx.items.range(lo..=hi)),
         Op::All => Seen::Rows(tx.items.iter()),
@@ -261,14 +263,13 @@ async fn worker(store: Arc<Store>, script: Vec<Vec<Op>>) -> Vec<Committed> {
     for ops in script {
         let tx = store.begin();
         let seen: Vec<(Op, Seen)> = ops.iter().map(|op| (op.clone(), run(&tx, op))).collect();
-        let wrote = seen
-            .iter()
-            .any(|(op, seen)| matches!(seen, Seen::Done(Ok(()))) && !matches!(op, Op::Get(_)));
+        let read_point = tx.read_point();
         tokio::task::yield_now().await;
         match tx.commit().await {
+            // A transaction that changed nothing gets its read point.
             Ok(commit) => committed.push(Committed {
                 commit,
-                wrote,
+                wrote: commit > read_point,
                 ops: seen,
             }),
             Err(TableError::Conflict { .. } | TableError::DuplicateKey { .. }) => {}

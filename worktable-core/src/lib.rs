@@ -118,7 +118,10 @@
 //!   succeeds and the others get [`TableError::DuplicateKey`] without a
 //!   trace. A unique key stays claimed until the write that frees it (a
 //!   delete, an update that changes it) returns.
-//! * **A sequence of calls is not a transaction.** For read-compute-write of
+//! * **A sequence of calls is not a transaction** — unless it runs in one:
+//!   the tables of a [`Database`] have transactions across rows and tables
+//!   (serializable, all or nothing; see [`Transaction`] and the `txn`
+//!   protocol below). For read-compute-write of
 //!   one row use [`update_with`](WorkTable::update_with), or hold the row's
 //!   lock across `.await` points with [`lock`](WorkTable::lock) and write
 //!   through the [`RowGuard`]. For several rows, [`lock_all`](WorkTable::lock_all)
@@ -135,11 +138,20 @@
 //!   meanwhile. They are not atomic: readers see the rows change one by one,
 //!   and the first failing row stops the write with the rows before it
 //!   changed.
-//! * **Iterators and ranges** are not snapshots: they walk the live index,
-//!   so a row inserted or deleted during the walk may or may not appear, and
-//!   a row whose key moves during the walk may be seen twice or not at all.
-//!   Every row they return was committed and matched the index range when it
-//!   was read.
+//! * **Iterators and ranges** of a table on its own are not snapshots: they
+//!   walk the live index, so a row inserted or deleted during the walk may
+//!   or may not appear, and a row whose key moves during the walk may be
+//!   seen twice or not at all. Every row they return was committed and
+//!   matched the index range when it was read. For one consistent state,
+//!   read through a [`snapshot`](WorkTable::snapshot) ([`TableSnapshot`]).
+//!   On the tables of a database, reads of several rows (`find_by`,
+//!   ranges, prefixes, `iter`, queries) read at one commit point through an
+//!   implicit snapshot, so that they see every transaction whole.
+//! * **Snapshots** ([`WorkTable::snapshot`], a database's `snapshot()`)
+//!   read one commit point however long they are held; taking one is O(1).
+//!   While one is held, every commit takes the commit lock and keeps the
+//!   version it replaces until no snapshot can see it
+//!   ([`TableStats::versions_held`]).
 //! * Dropping (cancelling) a future that waits for a row lock, or a guard
 //!   that holds one, leaves no lock behind.
 //!

@@ -33,7 +33,7 @@
 //! Depends on: `events::event`, `events::order` (the [`Prune`] trait),
 //! `hash`, `row`.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::hash::Hash;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{PoisonError, RwLock};
@@ -42,6 +42,9 @@ use super::event::ChangeEvent;
 use super::order::Prune;
 use crate::hash::HashState;
 use crate::row::Row;
+
+/// Records an emptied history keeps room for, instead of freeing it.
+const RECORDS_KEPT_ROOM: usize = 256;
 
 /// The changes of one table kept for registered read points.
 pub(crate) struct History<R: Row> {
@@ -53,12 +56,33 @@ pub(crate) struct History<R: Row> {
 
 /// The recorded changes, by row and in commit order.
 struct Kept<R: Row> {
-    /// Each row's records, oldest first.
-    by_pk: HashMap<R::Pk, VecDeque<ChangeEvent<R>>, HashState>,
-    /// Every record, oldest first.
-    order: VecDeque<ChangeEvent<R>>,
+    /// The number of each row's newest record.
+    by_pk: HashMap<R::Pk, u64, HashState>,
+    /// Every record, oldest first, each with the number of the record of
+    /// the same row before it (0: none kept): a row's records form a chain
+    /// from its newest back, found in `order` by binary search.
+    order: VecDeque<Record<R>>,
     /// Bytes of the "before" images held.
     bytes: usize,
+}
+
+/// One recorded change, and the number of the previous record of its row.
+struct Record<R: Row> {
+    event: ChangeEvent<R>,
+    previous: u64,
+}
+
+impl<R: Row> Kept<R> {
+    /// Where the first record numbered above `at` is in `order`.
+    fn first_above(&self, at: u64) -> usize {
+        self.order
+            .partition_point(|record| record.event.seq() <= at)
+    }
+
+    /// The record numbered `seq`.
+    fn numbered(&self, seq: u64) -> &Record<R> {
+        &self.order[self.first_above(seq - 1)]
+    }
 }
 
 /// Versions and bytes a history holds, for `stats()`.
@@ -91,11 +115,14 @@ impl<R: Row> History<R> {
     pub(crate) fn record(&self, event: &ChangeEvent<R>) {
         let mut kept = self.kept.write().unwrap_or_else(PoisonError::into_inner);
         kept.bytes += image_bytes(event);
-        kept.by_pk
-            .entry(event.pk().clone())
-            .or_default()
-            .push_back(event.clone());
-        kept.order.push_back(event.clone());
+        let previous = kept
+            .by_pk
+            .insert(event.pk().clone(), event.seq())
+            .unwrap_or(0);
+        kept.order.push_back(Record {
+            event: event.clone(),
+            previous,
+        });
         self.newest.store(event.seq(), Ordering::Release);
     }
 
@@ -115,23 +142,31 @@ impl<R: Row> History<R> {
         Q: Hash + Eq + ?Sized,
     {
         let kept = self.kept.read().unwrap_or_else(PoisonError::into_inner);
-        kept.by_pk
-            .get(pk)?
-            .iter()
-            .find(|event| event.seq() > at)
-            .cloned()
+        let mut seq = *kept.by_pk.get(pk)?;
+        if seq <= at {
+            return None;
+        }
+        // Back along the row's chain to its first record above `at`.
+        loop {
+            let record = kept.numbered(seq);
+            if record.previous <= at || record.previous < kept.order.front()?.event.seq() {
+                return Some(record.event.clone());
+            }
+            seq = record.previous;
+        }
     }
 
     /// For every row changed after `at`, its first change numbered above
     /// `at` (whose "before" is the row at `at`), in commit order.
     pub(crate) fn changes_after(&self, at: u64) -> Vec<ChangeEvent<R>> {
         let kept = self.kept.read().unwrap_or_else(PoisonError::into_inner);
-        let from = kept.order.partition_point(|event| event.seq() <= at);
-        let mut seen = HashSet::with_hasher(HashState::default());
+        let from = kept.first_above(at);
         kept.order
             .range(from..)
-            .filter(|event| seen.insert(event.pk().clone()))
-            .cloned()
+            .filter(|record| {
+                record.previous <= at || record.previous < kept.order[from].event.seq()
+            })
+            .map(|record| record.event.clone())
             .collect()
     }
 
@@ -139,8 +174,8 @@ impl<R: Row> History<R> {
     /// recorded while the read point `at` is registered).
     pub(crate) fn any_after(&self, at: u64, f: impl FnMut(&ChangeEvent<R>) -> bool) -> bool {
         let kept = self.kept.read().unwrap_or_else(PoisonError::into_inner);
-        let from = kept.order.partition_point(|event| event.seq() <= at);
-        kept.order.range(from..).any(f)
+        let from = kept.first_above(at);
+        kept.order.range(from..).map(|record| &record.event).any(f)
     }
 
     /// The versions held and their bytes.
@@ -160,22 +195,21 @@ impl<R: Row> Prune for History<R> {
         while kept
             .order
             .front()
-            .is_some_and(|event| event.seq() <= through)
+            .is_some_and(|record| record.event.seq() <= through)
         {
-            let event = kept.order.pop_front().expect("checked above");
+            let record = kept.order.pop_front().expect("checked above");
+            let event = record.event;
             kept.bytes -= image_bytes(&event);
-            let row = kept
-                .by_pk
-                .get_mut(event.pk())
-                .expect("every record is kept by row too");
-            row.pop_front();
-            if row.is_empty() {
+            if kept.by_pk.get(event.pk()) == Some(&event.seq()) {
                 kept.by_pk.remove(event.pk());
             }
         }
         if kept.order.is_empty() {
-            kept.by_pk = HashMap::default();
-            kept.order = VecDeque::new();
+            // Keep the room of a few commits' records for the next ones.
+            if kept.order.capacity() > RECORDS_KEPT_ROOM {
+                kept.order = VecDeque::new();
+                kept.by_pk = HashMap::default();
+            }
             self.newest.store(0, Ordering::Release);
         }
     }

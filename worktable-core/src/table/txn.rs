@@ -57,14 +57,20 @@ pub(crate) struct Prepared<R: Row> {
 }
 
 enum Step<R: Row> {
-    /// An insert: the new version, staged, its entries added.
-    Insert { new: R, staged: Option<Staged> },
+    /// An insert: the new version, staged, its entries added, and its
+    /// image for the change event.
+    Insert {
+        new: R,
+        staged: Option<Staged>,
+        image: Option<RowImage<R>>,
+    },
     /// An update: the version read under the lock, the new one staged,
     /// the entries of the changed keys added; then what it replaced.
     Update {
         old: R,
         new: R,
         staged: Option<Staged>,
+        image: Option<RowImage<R>>,
         changes: IndexChanges,
         replaced: Option<Replaced>,
     },
@@ -128,6 +134,7 @@ impl<R: Row> WorkTable<R> {
         Ok(Step::Insert {
             new,
             staged: Some(staged),
+            image: Some(image),
         })
     }
 
@@ -141,6 +148,7 @@ impl<R: Row> WorkTable<R> {
                 old,
                 new,
                 staged: Some(staged),
+                image: Some(image),
                 changes,
                 replaced: None,
             }),
@@ -156,7 +164,7 @@ impl<R: Row> WorkTable<R> {
     pub(crate) fn unprepare(&self, prepared: Vec<Prepared<R>>) {
         for change in prepared.into_iter().rev() {
             match change.step {
-                Step::Insert { new, staged } => {
+                Step::Insert { new, staged, .. } => {
                     remove_all(&self.indexes, &new);
                     self.store.discard(staged.expect("not published"));
                 }
@@ -202,9 +210,9 @@ impl<R: Row> WorkTable<R> {
         let pk = &change.pk;
         let before = || self.primary.with_cell(pk, |cell| self.store.image(cell));
         match &mut change.step {
-            Step::Insert { staged, .. } => {
+            Step::Insert { staged, image, .. } => {
                 let cell = self.store.new_cell(staged.take().expect("published once"));
-                let images = (None, Some(self.store.image(&cell)));
+                let images = (None, image.take());
                 self.events
                     .publish_in(lock, commit, ChangeKind::Insert, pk, images, || {
                         self.store.publishing(&cell);
@@ -213,10 +221,13 @@ impl<R: Row> WorkTable<R> {
                 self.len.fetch_add(1, Ordering::AcqRel);
             }
             Step::Update {
-                staged, replaced, ..
+                staged,
+                image,
+                replaced,
+                ..
             } => {
                 let staged = staged.take().expect("published once");
-                let images = (before(), Some(self.store.staged_image(&staged)));
+                let images = (before(), image.take());
                 *replaced =
                     self.events
                         .publish_in(lock, commit, ChangeKind::Update, pk, images, || {

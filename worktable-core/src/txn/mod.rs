@@ -15,26 +15,31 @@
 //!       order every multi-row write takes them in, so no two commits wait
 //!       for each other in a cycle. This waits (asynchronously) for single
 //!       writes and `RowGuard`s on those rows.
-//!    2. Take the database's commit lock. While it is held, nothing else
+//!    2. **Prepare** each table's changes against the rows' current
+//!       versions (stage the new versions, add their index entries; unique
+//!       keys are checked here, atomically with every other writer, which
+//!       all add entries under the same rules), as a single write does
+//!       before its commit point: nothing prepared is visible. A duplicate
+//!       undoes every table's preparation; it is reported as a conflict if
+//!       validation (below) fails too, so that a transaction that checked a
+//!       key was free is run again rather than failed.
+//!    3. Take the database's commit lock. While it is held, nothing else
 //!       commits: every commit of the database takes this lock while a
 //!       read point is registered, and ours is.
-//!    3. **Validate.** Every change committed after `S` is in its table's
+//!    4. **Validate.** Every change committed after `S` is in its table's
 //!       history (`events::history`: the read point made every commit
 //!       record itself). The transaction conflicts if one of them changed
 //!       a key it read, or has a version before or after the change that
 //!       one of its predicates selects: then what it read is not what it
 //!       would read now. It fails with [`TableError::Conflict`], having
-//!       written nothing.
-//!    4. **Prepare** each table's changes against the rows' current
-//!       versions (stage the new versions, add their index entries; unique
-//!       keys are checked here, atomically with every other writer, which
-//!       all add entries under the same rules). A duplicate undoes every
-//!       table's preparation: nothing was visible.
+//!       written nothing (the preparation is undone).
 //!    5. **Publish**: each change takes the next sequence number, records
 //!       itself in the history, becomes visible and goes to subscribers —
 //!       all under the commit lock, so no snapshot, no other transaction
 //!       and no subscriber sees part of it. The changes share one commit
-//!       number, the sequence number of the last.
+//!       number, the sequence number of the last. Readers without a read
+//!       point keep seeing the rows as they were (from the history) until
+//!       the transaction publishes that number, after its last change.
 //!    6. Release the commit lock; remove the freed index entries and retire
 //!       the replaced versions; release the row locks.
 //!
@@ -228,8 +233,9 @@ impl<'db> Transaction<'db> {
         self.inner.ended.load(Ordering::Acquire)
     }
 
-    /// Commits: see the module docs. Returns the commit number (the read
-    /// point for a transaction that wrote nothing).
+    /// Commits: see the module docs. Returns the commit number; for a
+    /// transaction that changed nothing (it only read, or its writes
+    /// cancelled out), its read point, where it is serialized.
     ///
     /// # Errors
     ///
@@ -257,23 +263,36 @@ impl<'db> Transaction<'db> {
         for part in parts.iter().filter(|part| part.writes()) {
             locks.push(part.lock().await?);
         }
+        // Under the rows' locks, as a single write before its commit
+        // point: nothing prepared is visible yet.
+        let mut changes = 0;
+        for (i, part) in parts.iter().enumerate() {
+            match part.prepare() {
+                Ok(count) => changes += count,
+                Err(error) => {
+                    parts[..i].iter().rev().for_each(|part| part.unprepare());
+                    // A key taken since the transaction began is a
+                    // conflict (run again, it sees the key taken); one
+                    // taken before, a duplicate.
+                    let _lock = self.inner.order.lock();
+                    if let Some(part) = parts.iter().find(|part| part.conflicts(at)) {
+                        return Err(TableError::Conflict { table: part.name() });
+                    }
+                    return Err(error);
+                }
+            }
+        }
         let commit = {
             let mut lock = self.inner.order.lock();
             if let Some(part) = parts.iter().find(|part| part.conflicts(at)) {
+                drop(lock);
+                parts.iter().rev().for_each(|part| part.unprepare());
                 return Err(TableError::Conflict { table: part.name() });
             }
-            let mut changes = 0;
-            for (i, part) in parts.iter().enumerate() {
-                match part.prepare() {
-                    Ok(count) => changes += count,
-                    Err(error) => {
-                        parts[..i].iter().rev().for_each(|part| part.unprepare());
-                        return Err(error);
-                    }
-                }
-            }
             if changes == 0 {
-                return Ok(self.inner.order.numbers().last_seq());
+                // Its writes cancelled out (an insert deleted again): it
+                // read what it would have read at its read point.
+                return Ok(at);
             }
             let commit = self.inner.order.numbers().last_seq() + changes as u64;
             for part in &parts {
