@@ -4,5 +4,6 @@
 mod bank;
 mod basics;
 mod failures;
+mod hook;
 mod publication;
 mod serializable;

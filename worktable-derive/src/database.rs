@@ -127,6 +127,7 @@ fn generate(input: &DeriveInput, krate: &Path, tables: &[TableOf<'_>]) -> TokenS
         };
         quote! { #ident: #build }
     });
+    let inits2 = inits.clone();
     let views = tables.iter().map(|table| {
         let ident = table.ident();
         quote! { #ident: #krate::__private::snapshot_at(&self.#ident, &point) }
@@ -177,6 +178,11 @@ fn generate(input: &DeriveInput, krate: &Path, tables: &[TableOf<'_>]) -> TokenS
         "An empty `{name}`: every table empty, all of them numbering their \
          changes in one commit order."
     );
+    let doc_hook = format!(
+        "An empty `{name}` whose every commit — a single write, or a whole \
+         transaction at once — is handed to `hook` at its commit point, \
+         which may refuse it (see `DatabaseHook`)."
+    );
     let doc_view = format!(
         "Every table of [`{name}`] at one commit point, from \
          [`{name}::snapshot`]: reads through its fields, across tables, see \
@@ -193,6 +199,14 @@ fn generate(input: &DeriveInput, krate: &Path, tables: &[TableOf<'_>]) -> TokenS
             pub fn new() -> Self {
                 let order = #krate::__private::CommitOrder::shared();
                 Self { #(#inits,)* }
+            }
+
+            #[doc = #doc_hook]
+            pub fn with_commit_hook(
+                hook: ::std::sync::Arc<dyn #krate::events::DatabaseHook>,
+            ) -> Self {
+                let order = #krate::__private::CommitOrder::shared_with_hook(hook);
+                Self { #(#inits2,)* }
             }
 
             #[doc = #doc_snapshot]

@@ -12,8 +12,9 @@
 //! primary-index update of `table::write`). When somebody listens (a
 //! subscriber or the commit hook of any table of the commit order), that
 //! moment happens under the order's *commit lock*, together with taking
-//! the next sequence number, handing the event to the commit hook (which
-//! may refuse it: then nothing is applied and the number stays unused) and
+//! the next sequence number, handing the event to the commit hook — the
+//! table's, or its database's as a commit of one change (either may refuse
+//! it: then nothing is applied and the number stays unused) — and
 //! then to every subscriber — so sequence numbers, visibility and delivery
 //! share one order, with no gaps, whatever writers run at once. The
 //! critical section is the hook's append, a map update and a queue push
@@ -30,7 +31,8 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use super::event::{ChangeEvent, ChangeKind, Commit};
+use super::batch::{CommitBatch, CommitChange};
+use super::event::{ChangeEvent, ChangeKind};
 use super::history::History;
 use super::order::{CommitLock, CommitOrder, Numbers, Prune, ReadPoints, Tables};
 use super::queue::SubscriberQueue;
@@ -171,6 +173,30 @@ impl<R: Row> HubLock<'_, R> {
         }
     }
 
+    /// Whether the table, or its database, has a commit hook.
+    fn hooked(&mut self) -> bool {
+        match self {
+            Self::Own(_, lock) => lock.hook.is_some(),
+            Self::Shared(_, lock, _) => lock.hook().is_some(),
+        }
+    }
+
+    /// Hands a single write's change to the table's hook, or as a commit
+    /// of one change to its database's.
+    fn ask_hook(
+        &mut self,
+        event: &ChangeEvent<R>,
+    ) -> std::result::Result<Option<Durable>, Refusal> {
+        match self {
+            Self::Own(_, lock) => lock.hook.as_ref().expect("hooked").on_commit(event),
+            Self::Shared(_, lock, slot) => {
+                let batch =
+                    CommitBatch::new(event.seq(), vec![CommitChange::new(*slot, event.clone())]);
+                lock.hook().expect("hooked").on_commit(&batch)
+            }
+        }
+    }
+
     /// Whether a read point is registered (see `events::history`).
     fn versioning(&self) -> bool {
         match self {
@@ -231,11 +257,22 @@ impl<R: Row> EventHub<R> {
         }
     }
 
+    /// The table's position in its database (its slot); `None` for a
+    /// table on its own.
+    pub(crate) fn slot(&self) -> Option<usize> {
+        match &self.order {
+            Order::Own(_) => None,
+            Order::Shared { slot, .. } => Some(*slot),
+        }
+    }
+
     /// Commits one change of a transaction, under the database's commit
-    /// lock, which the transaction holds (`lock`): numbers it, records the
+    /// lock, which the transaction holds (`lock`): takes its number (the
+    /// one `event` was built with: nothing else takes numbers while the
+    /// transaction's read point keeps the order listening), records the
     /// replaced version for read points, makes it visible (`apply`) and
-    /// offers it to the table's subscribers. The tables of a database have
-    /// no commit hook, so nothing can refuse it. Readers without a read
+    /// offers it to the table's subscribers. The database's hook, if any,
+    /// accepted the whole transaction before. Readers without a read
     /// point see it once the transaction publishes its commit number.
     ///
     /// # Panics
@@ -245,27 +282,28 @@ impl<R: Row> EventHub<R> {
     pub(crate) fn publish_in<T>(
         &self,
         lock: &mut CommitLock<'_, Tables>,
-        commit: Commit,
-        kind: ChangeKind,
-        pk: &R::Pk,
-        (before, after): Images<R>,
+        event: &ChangeEvent<R>,
         apply: impl FnOnce() -> T,
     ) -> T {
         let Order::Shared { order, slot } = &self.order else {
             panic!("a transaction commits to the tables of a database only");
         };
         let seq = order.numbers().take_next();
-        let event = ChangeEvent::in_commit(seq, commit, pk.clone(), kind, before, after);
+        debug_assert_eq!(
+            seq,
+            event.seq(),
+            "a transaction's changes are numbered in order"
+        );
         if lock.versioning() {
-            self.history.record(&event);
+            self.history.record(event);
         }
         let applied = apply();
         let listeners = lock.table::<Listeners<R>>(*slot);
         debug_assert!(
             listeners.hook.is_none(),
-            "tables of a database have no hook"
+            "tables of a database have no hook of their own"
         );
-        offer(listeners, &event);
+        offer(listeners, event);
         applied
     }
 
@@ -428,38 +466,34 @@ impl<R: Row> Ticket<'_, R> {
         let (before, after) = images.expect("an observed commit has its row images");
         let mut lock = hub.lock();
         let versioning = lock.versioning();
-        let listeners = lock.listeners();
-        let Some(hook) = &listeners.hook else {
-            let seq = hub.numbers().take_next();
-            let event = ChangeEvent::new(seq, pk.clone(), kind, before, after);
-            if versioning {
-                hub.history.record(&event);
-            }
-            let applied = apply();
-            hub.numbers().publish(seq);
-            offer(listeners, &event);
-            return Ok(applied);
-        };
+        let hooked = lock.hooked();
         // Every commit of this order takes this lock while a hook is
         // installed (the hook keeps the "somebody listens" flag set), so no
         // number is taken meanwhile: the next one is known before the hook
-        // decides, and used only if it accepts.
-        let seq = hub.last_seq() + 1;
+        // decides, and used only if it accepts. Without a hook, the flag
+        // may have been cleared since `begin`, so the number is taken.
+        let seq = if hooked {
+            hub.last_seq() + 1
+        } else {
+            hub.numbers().take_next()
+        };
         let event = ChangeEvent::new(seq, pk.clone(), kind, before, after);
-        let durable = hook
-            .on_commit(&event)
-            .map_err(|source| TableError::WriteRefused {
-                table: R::TABLE_NAME,
-                source,
-            })?;
-        hub.numbers().take_next();
+        if hooked {
+            let durable = lock
+                .ask_hook(&event)
+                .map_err(|source| TableError::WriteRefused {
+                    table: R::TABLE_NAME,
+                    source,
+                })?;
+            hub.numbers().take_next();
+            pending.0.extend(durable);
+        }
         if versioning {
             hub.history.record(&event);
         }
         let applied = apply();
         hub.numbers().publish(seq);
-        offer(listeners, &event);
-        pending.0.extend(durable);
+        offer(lock.listeners(), &event);
         Ok(applied)
     }
 }

@@ -1,12 +1,15 @@
 //! Change events: every committed write produces one [`ChangeEvent`] per
 //! row it changed, numbered in commit order; subscribers read them as a
 //! `Stream`, filtered at the source; a [`CommitHook`] receives them all, in
-//! order, for a write-ahead log.
+//! order, for a write-ahead log — or, for a database, a [`DatabaseHook`]
+//! receives each commit whole (a transaction's changes to every table in
+//! one [`CommitBatch`]).
 //!
 //! Depends on: `row`, `page` (row images), `index` (watches on an index
 //! key), `error`. Inside, the arrows point one way: `subscription` → `hub`
 //! → `order`, `queue` → `watch` → `event`.
 
+mod batch;
 mod event;
 pub(crate) mod history;
 mod hub;
@@ -15,6 +18,7 @@ mod queue;
 pub(crate) mod subscription;
 mod watch;
 
+pub use batch::{CommitBatch, CommitChange, DatabaseHook};
 pub(crate) use event::Commit;
 pub use event::{ArchivedEventRecord, ChangeEvent, ChangeKind, EventDecodeError, EventRecord};
 pub use hub::{CommitHook, Durable, Refusal};

@@ -20,12 +20,14 @@
 //! table. A table on its own has an order of its own, which keeps its
 //! listeners inline (no slot to look up on the commit path).
 //!
-//! Depends on nothing else in core.
+//! Depends on `events::batch` (the database's hook) only.
 
 use std::any::Any;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
+
+use super::batch::DatabaseHook;
 
 /// One lock-free commit in flight, in `state`'s low bits.
 const IN_FLIGHT: u64 = 1;
@@ -107,10 +109,22 @@ pub(crate) trait ReadPoints: Send + Sync {
 }
 
 /// The listeners of every table of a database, each at the slot the table
-/// registered: one lock for the whole commit step, whatever the tables'
-/// row types.
-#[derive(Debug, Default)]
-pub struct Tables(Vec<Box<dyn Any + Send>>);
+/// registered (in field order), and the database's commit hook: one lock
+/// for the whole commit step, whatever the tables' row types.
+#[derive(Default)]
+pub struct Tables {
+    slots: Vec<Box<dyn Any + Send>>,
+    hook: Option<Arc<dyn DatabaseHook>>,
+}
+
+impl std::fmt::Debug for Tables {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tables")
+            .field("tables", &self.slots.len())
+            .field("hook", &self.hook.is_some())
+            .finish()
+    }
+}
 
 impl Tables {
     /// The listeners of the table registered at `slot`, of type `T`.
@@ -119,15 +133,20 @@ impl Tables {
     ///
     /// If `slot` holds no `T`: a table only asks for its own slot.
     pub(crate) fn table<T: Any>(&mut self, slot: usize) -> &mut T {
-        self.0[slot]
+        self.slots[slot]
             .downcast_mut()
             .expect("a table's slot holds its listeners")
     }
 
     /// Registers a table's listeners; returns its slot.
     pub(crate) fn add<T: Any + Send>(&mut self, listeners: T) -> usize {
-        self.0.push(Box::new(listeners));
-        self.0.len() - 1
+        self.slots.push(Box::new(listeners));
+        self.slots.len() - 1
+    }
+
+    /// The database's commit hook, if it has one.
+    pub(crate) fn hook(&self) -> Option<&Arc<dyn DatabaseHook>> {
+        self.hook.as_ref()
     }
 }
 
@@ -161,6 +180,18 @@ impl CommitOrder<Tables> {
     /// sequence number 1.
     pub fn shared() -> Arc<Self> {
         Arc::new(Self::new(0, Tables::default()))
+    }
+
+    /// [`shared`](Self::shared), every commit handed to `hook` first: the
+    /// hook keeps the order listening, so every commit takes the lock.
+    pub fn shared_with_hook(hook: Arc<dyn DatabaseHook>) -> Arc<Self> {
+        let order = Self::shared();
+        {
+            let mut lock = order.lock();
+            order.listen(&mut lock);
+            lock.hook = Some(hook);
+        }
+        order
     }
 }
 

@@ -2,13 +2,16 @@
 //! they become visible together (the protocol is argued in `crate::txn`):
 //!
 //! 1. [`prepare_changes`](WorkTable::prepare_changes), under the rows'
-//!    locks and the database's commit lock: stage each new version in a
+//!    locks: stage each new version in a
 //!    fresh slot and add its index entries, as a single write does before
 //!    its commit point. A duplicate unique key undoes everything prepared;
 //!    nothing was visible.
-//! 2. [`publish_changes`](WorkTable::publish_changes), still under the
-//!    commit lock: each change's commit point (numbered, recorded for read
-//!    points, made visible, offered to subscribers). Nothing can fail.
+//! 2. Under the commit lock: [`number_changes`](WorkTable::number_changes)
+//!    builds each change's event, numbered, for the database's commit hook
+//!    (which may still refuse the whole transaction: then phase 1 is
+//!    undone); [`publish_changes`](WorkTable::publish_changes) is each
+//!    change's commit point (numbered, recorded for read points, made
+//!    visible, offered to subscribers). Nothing can fail there.
 //! 3. [`finish_changes`](WorkTable::finish_changes), after the commit lock:
 //!    remove the entries the changes freed and retire the replaced
 //!    versions, as a single write does after its commit point.
@@ -22,7 +25,7 @@ use super::WorkTable;
 use super::write::{duplicate_key, stage_error};
 use crate::error::Result;
 use crate::events::order::{CommitLock, Tables};
-use crate::events::{ChangeKind, Commit};
+use crate::events::{ChangeEvent, ChangeKind, Commit, CommitChange};
 use crate::index::{IndexChanges, insert_all, insert_changed, remove_all, remove_changed};
 use crate::lock::{Locker, TableRowLock, TaskId};
 use crate::page::{Replaced, RowCell, RowImage, Staged};
@@ -54,6 +57,8 @@ impl<R: Row> Written<R> {
 pub(crate) struct Prepared<R: Row> {
     pk: R::Pk,
     step: Step<R>,
+    /// Its change event, once numbered (phase 2a).
+    event: Option<ChangeEvent<R>>,
 }
 
 enum Step<R: Row> {
@@ -90,7 +95,7 @@ impl<R: Row> WorkTable<R> {
 
     /// Phase 1: stages `writes` (the new version of each row, `None` to
     /// delete it) against the rows' current versions. The caller holds
-    /// the rows' locks and the commit lock.
+    /// the rows' locks, not the commit lock.
     ///
     /// # Errors
     ///
@@ -112,7 +117,11 @@ impl<R: Row> WorkTable<R> {
                 (Some(old), None) => Ok(Step::Delete { old, cell: None }),
             };
             match step {
-                Ok(step) => prepared.push(Prepared { pk, step }),
+                Ok(step) => prepared.push(Prepared {
+                    pk,
+                    step,
+                    event: None,
+                }),
                 Err(error) => {
                     self.unprepare(prepared);
                     return Err(error);
@@ -182,70 +191,101 @@ impl<R: Row> WorkTable<R> {
         }
     }
 
-    /// Phase 2: makes every prepared change visible, numbered in order,
-    /// as changes of the commit numbered `commit` (the last one of the
-    /// table's is marked). The caller holds the commit lock as `lock`.
-    pub(crate) fn publish_changes(
+    /// Phase 2a: builds the change event of every prepared change, numbered
+    /// from `first` on, as changes of the commit numbered `commit` (the
+    /// last one of the table's is marked); returns the next number. The
+    /// caller holds the commit lock.
+    pub(crate) fn number_changes(
         &self,
-        lock: &mut CommitLock<'_, Tables>,
         prepared: &mut [Prepared<R>],
+        first: u64,
         commit: u64,
-    ) {
+    ) -> u64 {
         let count = prepared.len();
+        let mut seq = first;
         for (i, change) in prepared.iter_mut().enumerate() {
             let commit = Commit {
                 number: commit,
                 last_in_table: i + 1 == count,
             };
-            self.publish_one(lock, commit, change);
+            let pk = &change.pk;
+            let before = || self.primary.with_cell(pk, |cell| self.store.image(cell));
+            let (kind, images) = match &mut change.step {
+                Step::Insert { image, .. } => (ChangeKind::Insert, (None, image.take())),
+                Step::Update { image, .. } => (ChangeKind::Update, (before(), image.take())),
+                Step::Delete { .. } => (ChangeKind::Delete, (before(), None)),
+            };
+            let (old, new) = images;
+            change.event = Some(ChangeEvent::in_commit(
+                seq,
+                commit,
+                pk.clone(),
+                kind,
+                old,
+                new,
+            ));
+            seq += 1;
+        }
+        seq
+    }
+
+    /// The numbered changes, for the database's commit hook.
+    pub(crate) fn batch_changes(&self, prepared: &[Prepared<R>], out: &mut Vec<CommitChange>) {
+        let slot = self
+            .events
+            .slot()
+            .expect("a transaction's table is in a database");
+        out.extend(
+            prepared
+                .iter()
+                .map(|change| CommitChange::new(slot, change.event.clone().expect("numbered"))),
+        );
+    }
+
+    /// Phase 2b: makes every numbered change visible, in order. The caller
+    /// holds the commit lock as `lock`.
+    pub(crate) fn publish_changes(
+        &self,
+        lock: &mut CommitLock<'_, Tables>,
+        prepared: &mut [Prepared<R>],
+    ) {
+        for change in prepared {
+            self.publish_one(lock, change);
         }
     }
 
-    fn publish_one(
-        &self,
-        lock: &mut CommitLock<'_, Tables>,
-        commit: Commit,
-        change: &mut Prepared<R>,
-    ) {
+    fn publish_one(&self, lock: &mut CommitLock<'_, Tables>, change: &mut Prepared<R>) {
         let pk = &change.pk;
-        let before = || self.primary.with_cell(pk, |cell| self.store.image(cell));
+        let event = change
+            .event
+            .take()
+            .expect("numbered before it is published");
         match &mut change.step {
-            Step::Insert { staged, image, .. } => {
+            Step::Insert { staged, .. } => {
                 let cell = self.store.new_cell(staged.take().expect("published once"));
-                let images = (None, image.take());
-                self.events
-                    .publish_in(lock, commit, ChangeKind::Insert, pk, images, || {
-                        self.store.publishing(&cell);
-                        self.primary.insert(pk.clone(), cell);
-                    });
+                self.events.publish_in(lock, &event, || {
+                    self.store.publishing(&cell);
+                    self.primary.insert(pk.clone(), cell);
+                });
                 self.len.fetch_add(1, Ordering::AcqRel);
             }
             Step::Update {
-                staged,
-                image,
-                replaced,
-                ..
+                staged, replaced, ..
             } => {
                 let staged = staged.take().expect("published once");
-                let images = (before(), image.take());
-                *replaced =
-                    self.events
-                        .publish_in(lock, commit, ChangeKind::Update, pk, images, || {
-                            self.primary
-                                .with_cell(pk, |cell| self.store.replace(cell, staged))
-                        });
+                *replaced = self.events.publish_in(lock, &event, || {
+                    self.primary
+                        .with_cell(pk, |cell| self.store.replace(cell, staged))
+                });
             }
             Step::Delete { cell, .. } => {
-                let images = (before(), None);
-                *cell =
-                    self.events
-                        .publish_in(lock, commit, ChangeKind::Delete, pk, images, || {
-                            let cell = self.primary.remove(pk);
-                            if let Some(cell) = &cell {
-                                self.store.unlinking(cell);
-                            }
-                            cell
-                        });
+                *cell = self.events.publish_in(lock, &event, || {
+                    let cell = self.primary.remove(pk);
+                    if let Some(cell) = &cell {
+                        self.store.unlinking(cell);
+                    }
+                    cell
+                });
                 self.len.fetch_sub(1, Ordering::AcqRel);
             }
         }

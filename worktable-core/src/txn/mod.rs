@@ -84,6 +84,7 @@ pub use table::TxTable;
 
 use crate::error::{Result, TableError};
 use crate::events::order::{CommitLock, CommitOrder, Tables};
+use crate::events::{CommitBatch, CommitChange};
 use crate::row::Row;
 use crate::table::{ReadPoint, WorkTable};
 
@@ -165,7 +166,12 @@ trait Part: Send + Sync {
     fn conflicts(&self, at: u64) -> bool;
     fn prepare(&self) -> Result<usize>;
     fn unprepare(&self);
-    fn publish(&self, lock: &mut CommitLock<'_, Tables>, commit: u64);
+    /// Numbers the prepared changes from `first` on, as changes of the
+    /// commit `commit`; returns the next number.
+    fn number(&self, first: u64, commit: u64) -> u64;
+    /// Adds the numbered changes to the batch for the database's hook.
+    fn batch(&self, out: &mut Vec<CommitChange>);
+    fn publish(&self, lock: &mut CommitLock<'_, Tables>);
     fn finish(&self);
 }
 
@@ -243,8 +249,10 @@ impl<'db> Transaction<'db> {
     /// [`TableError::DuplicateKey`], [`TableError::RowTooLarge`],
     /// [`TableError::Serialize`], [`TableError::TableFull`],
     /// [`TableError::LockedBySameTask`] (a `RowGuard` of this task holds a
-    /// written row), [`TableError::TransactionEnded`] (committed before).
-    /// Nothing was written.
+    /// written row), [`TableError::TransactionEnded`] (committed before),
+    /// [`TableError::WriteRefused`] (the database's commit hook refused
+    /// it): nothing was written. [`TableError::Durability`]: the commit was
+    /// made and is visible, but the hook's durability future failed.
     pub async fn commit(&self) -> Result<u64> {
         if self.inner.ended.swap(true, Ordering::AcqRel) {
             return Err(TableError::TransactionEnded);
@@ -263,6 +271,10 @@ impl<'db> Transaction<'db> {
         for part in parts.iter().filter(|part| part.writes()) {
             locks.push(part.lock().await?);
         }
+        let first_written = parts
+            .iter()
+            .find(|part| part.writes())
+            .map_or("", |part| part.name());
         // Under the rows' locks, as a single write before its commit
         // point: nothing prepared is visible yet.
         let mut changes = 0;
@@ -272,7 +284,7 @@ impl<'db> Transaction<'db> {
                 Err(error) => {
                     parts[..i].iter().rev().for_each(|part| part.unprepare());
                     // A key taken since the transaction began is a
-                    // conflict (run again, it sees the key taken); one
+                    // conflict (run it again, it sees the key taken); one
                     // taken before, a duplicate.
                     let _lock = self.inner.order.lock();
                     if let Some(part) = parts.iter().find(|part| part.conflicts(at)) {
@@ -282,7 +294,7 @@ impl<'db> Transaction<'db> {
                 }
             }
         }
-        let commit = {
+        let (commit, durable) = {
             let mut lock = self.inner.order.lock();
             if let Some(part) = parts.iter().find(|part| part.conflicts(at)) {
                 drop(lock);
@@ -294,17 +306,47 @@ impl<'db> Transaction<'db> {
                 // read what it would have read at its read point.
                 return Ok(at);
             }
-            let commit = self.inner.order.numbers().last_seq() + changes as u64;
+            let last = self.inner.order.numbers().last_seq();
+            let commit = last + changes as u64;
+            let mut next = last + 1;
             for part in &parts {
-                part.publish(&mut lock, commit);
+                next = part.number(next, commit);
+            }
+            debug_assert_eq!(next, commit + 1);
+            let durable = match lock.hook().cloned() {
+                None => None,
+                Some(hook) => {
+                    let mut batch = Vec::with_capacity(changes);
+                    parts.iter().for_each(|part| part.batch(&mut batch));
+                    match hook.on_commit(&CommitBatch::new(commit, batch)) {
+                        Ok(durable) => durable,
+                        Err(source) => {
+                            drop(lock);
+                            parts.iter().rev().for_each(|part| part.unprepare());
+                            return Err(TableError::WriteRefused {
+                                table: first_written,
+                                source,
+                            });
+                        }
+                    }
+                }
+            };
+            for part in &parts {
+                part.publish(&mut lock);
             }
             self.inner.order.numbers().publish(commit);
-            commit
+            (commit, durable)
         };
         for part in &parts {
             part.finish();
         }
         drop(locks);
+        if let Some(durable) = durable {
+            durable.await.map_err(|source| TableError::Durability {
+                table: first_written,
+                source,
+            })?;
+        }
         Ok(commit)
     }
 }

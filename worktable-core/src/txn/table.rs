@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use super::{Locking, Part, Transaction};
 use crate::error::{Result, TableError};
+use crate::events::CommitChange;
 use crate::events::order::{CommitLock, Tables};
 use crate::index::{Index, IndexPrefix, UniqueIndex};
 use crate::page::RowImage;
@@ -456,9 +457,17 @@ impl<R: Row> Part for State<'_, R> {
         self.table.unprepare(prepared);
     }
 
-    fn publish(&self, lock: &mut CommitLock<'_, Tables>, commit: u64) {
+    fn number(&self, first: u64, commit: u64) -> u64 {
         self.table
-            .publish_changes(lock, &mut self.prepared(), commit);
+            .number_changes(&mut self.prepared(), first, commit)
+    }
+
+    fn batch(&self, out: &mut Vec<CommitChange>) {
+        self.table.batch_changes(&self.prepared(), out);
+    }
+
+    fn publish(&self, lock: &mut CommitLock<'_, Tables>) {
+        self.table.publish_changes(lock, &mut self.prepared());
     }
 
     fn finish(&self) {
