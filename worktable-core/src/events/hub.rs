@@ -250,6 +250,7 @@ impl<R: Row> EventHub<R> {
 
     /// The commit order of the table's database; `None` for a table on its
     /// own.
+    #[inline]
     pub(crate) fn database_order(&self) -> Option<&Arc<CommitOrder<Tables>>> {
         match &self.order {
             Order::Own(_) => None,

@@ -69,13 +69,18 @@ impl<R: Row> WorkTable<R> {
     /// all, readers without a read point see the row as it was before
     /// (the change's "before"), so that they see all of the transaction or
     /// none of it. Called after reading the row; one atomic load when no
-    /// read point is registered.
+    /// read point is registered. A table on its own commits one change at
+    /// a time (it has no transactions), so nothing is ever partly
+    /// published there.
     #[inline]
     fn publishing<Q>(&self, pk: &Q) -> Option<ChangeEvent<R>>
     where
         R::Pk: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
+        if !self.in_database() {
+            return None;
+        }
         let history = self.events.history();
         if !history.changed_after(0) {
             return None;
@@ -91,6 +96,9 @@ impl<R: Row> WorkTable<R> {
     /// [`publishing`](Self::publishing)).
     #[inline]
     fn publication_in_progress(&self) -> bool {
+        if !self.in_database() {
+            return false;
+        }
         let history = self.events.history();
         history.changed_after(0) && history.changed_after(self.events.published())
     }
@@ -374,6 +382,7 @@ impl<R: Row> WorkTable<R> {
     /// Whether the table belongs to a database, where transactions change
     /// several rows at once: its reads of several rows then read at one
     /// commit point, through a snapshot, to see every transaction whole.
+    #[inline]
     #[inline]
     pub(crate) fn in_database(&self) -> bool {
         self.events.database_order().is_some()
