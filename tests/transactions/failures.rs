@@ -312,3 +312,64 @@ async fn a_unique_key_freed_and_taken_in_one_transaction_is_refused() {
         9
     );
 }
+
+/// Pending once, then ready: an `.await` point inside a transaction's
+/// closure.
+struct YieldOnce(bool);
+
+impl std::future::Future for YieldOnce {
+    type Output = ();
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<()> {
+        if self.0 {
+            return std::task::Poll::Ready(());
+        }
+        self.0 = true;
+        cx.waker().wake_by_ref();
+        std::task::Poll::Pending
+    }
+}
+
+#[test]
+fn a_transaction_future_dropped_at_any_await_point_leaves_nothing() {
+    let waker = futures::task::noop_waker();
+    let mut cx = std::task::Context::from_waker(&waker);
+    for polls in 0.. {
+        let bank = futures::executor::block_on(bank_of(2));
+        let mut transfer = Box::pin(bank.transaction(|tx| async move {
+            tx.accounts.update_with(&0, |a| a.balance -= 10)?;
+            YieldOnce(false).await;
+            tx.ledger.insert(Entry {
+                id: 0,
+                account: 0,
+                amount: -10,
+            })?;
+            YieldOnce(false).await;
+            tx.accounts.update_with(&1, |a| a.balance += 10)?;
+            YieldOnce(false).await;
+            Ok::<_, TableError>(())
+        }));
+        let mut finished = false;
+        for _ in 0..polls {
+            if let std::task::Poll::Ready(result) = transfer.as_mut().poll(&mut cx) {
+                result.unwrap();
+                finished = true;
+                break;
+            }
+        }
+        drop(transfer);
+        if finished {
+            // Every point before the last was tried; the last committed.
+            assert_eq!(polls, 4, "three await points, then the commit");
+            assert_eq!(bank.accounts.get(&1).unwrap().balance, 110);
+            assert_eq!(bank.ledger.len(), 1);
+            return;
+        }
+        assert_eq!(bank.accounts.get(&0).unwrap().balance, 100);
+        assert!(bank.ledger.is_empty());
+        untouched(&bank, 2);
+    }
+}

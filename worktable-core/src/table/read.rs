@@ -383,7 +383,6 @@ impl<R: Row> WorkTable<R> {
     /// several rows at once: its reads of several rows then read at one
     /// commit point, through a snapshot, to see every transaction whole.
     #[inline]
-    #[inline]
     pub(crate) fn in_database(&self) -> bool {
         self.events.database_order().is_some()
     }
