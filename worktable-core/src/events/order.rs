@@ -23,7 +23,7 @@
 //! Depends on `events::batch` (the database's hook) only.
 
 use std::any::Any;
-use std::collections::BTreeMap;
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 
@@ -75,13 +75,66 @@ struct Guarded<G> {
     /// registered read points: while it is above 0, every commit takes the
     /// lock.
     listening: usize,
-    /// Registered read points: how many at each commit number.
-    read_points: BTreeMap<u64, usize>,
+    /// Registered read points.
+    read_points: ReadPointSet,
     /// The version histories of the order's tables, pruned when the oldest
     /// read point moves on.
     histories: Vec<Weak<dyn Prune>>,
     /// The listeners.
     data: G,
+}
+
+/// The registered read points, oldest first: how many at each commit
+/// number. A read point is registered at the last commit, never below one
+/// registered before, so registering counts at the back or appends; a
+/// release counts its entry down, and entries at zero are dropped once
+/// they reach either end. The queue keeps its room, so registering and
+/// releasing allocate nothing once it has grown.
+#[derive(Debug, Default)]
+struct ReadPointSet {
+    /// (commit number, read points there), in increasing commit numbers;
+    /// the first and the last count above zero.
+    points: VecDeque<(u64, usize)>,
+}
+
+impl ReadPointSet {
+    fn is_empty(&self) -> bool {
+        self.points.is_empty()
+    }
+
+    fn add(&mut self, at: u64) {
+        match self.points.back_mut() {
+            Some((last, count)) if *last == at => *count += 1,
+            last => {
+                debug_assert!(last.is_none_or(|(last, _)| *last < at));
+                self.points.push_back((at, 1));
+            }
+        }
+    }
+
+    /// # Panics
+    ///
+    /// If no read point is registered at `at`.
+    fn remove(&mut self, at: u64) {
+        let i = self
+            .points
+            .binary_search_by_key(&at, |&(point, _)| point)
+            .expect("a released read point was registered");
+        let count = &mut self.points[i].1;
+        *count = count
+            .checked_sub(1)
+            .expect("a released read point was registered");
+        while self.points.front().is_some_and(|&(_, count)| count == 0) {
+            self.points.pop_front();
+        }
+        while self.points.back().is_some_and(|&(_, count)| count == 0) {
+            self.points.pop_back();
+        }
+    }
+
+    fn oldest(&self) -> Option<u64> {
+        self.points.front().map(|&(at, _)| at)
+    }
 }
 
 /// A table's history of replaced versions, as the commit order prunes it
@@ -207,7 +260,7 @@ impl<G> CommitOrder<G> {
             },
             inner: Mutex::new(Guarded {
                 listening: 0,
-                read_points: BTreeMap::new(),
+                read_points: ReadPointSet::default(),
                 histories: Vec::new(),
                 data,
             }),
@@ -266,21 +319,15 @@ impl<G: Send> ReadPoints for CommitOrder<G> {
         self.listen(&mut lock);
         let at = self.numbers.last_seq();
         self.numbers.publish(at);
-        *lock.0.read_points.entry(at).or_default() += 1;
+        lock.0.read_points.add(at);
         at
     }
 
     fn release(&self, at: u64) {
         let mut lock = self.lock();
         let points = &mut lock.0.read_points;
-        let count = points
-            .get_mut(&at)
-            .expect("a released read point was registered");
-        *count -= 1;
-        if *count == 0 {
-            points.remove(&at);
-        }
-        let oldest = points.keys().next().copied();
+        points.remove(at);
+        let oldest = points.oldest();
         self.unlisten(&mut lock);
         // Versions replaced at or below the oldest read point left are seen
         // by nobody; with none left, by nobody at all. A read point
@@ -349,5 +396,41 @@ impl Numbers {
     /// [`end_lock_free`](Self::end_lock_free)).
     pub(crate) fn take_next(&self) -> u64 {
         (self.state.fetch_add(SEQ_ONE, Ordering::AcqRel) >> SEQ_SHIFT) + 1
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ReadPointSet;
+
+    #[test]
+    fn the_oldest_read_point_is_the_first_still_registered() {
+        let mut points = ReadPointSet::default();
+        assert!(points.is_empty());
+        for at in [3, 3, 5, 8, 8, 9] {
+            points.add(at);
+        }
+        assert_eq!(points.oldest(), Some(3));
+        points.remove(5);
+        points.remove(3);
+        assert_eq!(points.oldest(), Some(3), "one of the two at 3 is left");
+        points.remove(3);
+        assert_eq!(points.oldest(), Some(8));
+        points.remove(9);
+        points.add(9);
+        points.remove(8);
+        points.remove(8);
+        assert_eq!(points.oldest(), Some(9));
+        points.remove(9);
+        assert!(points.is_empty());
+        assert_eq!(points.oldest(), None);
+        // Empty entries in the middle go when they reach an end.
+        for at in [1, 2, 3] {
+            points.add(at);
+        }
+        points.remove(2);
+        points.remove(1);
+        assert_eq!(points.oldest(), Some(3));
+        assert_eq!(points.points.len(), 1);
     }
 }
