@@ -163,6 +163,9 @@ impl<R: Row> PersistentTable<R> {
     /// An [`OpenError`]:
     ///
     /// - [`OpenError::AlreadyOpen`]: the directory is open elsewhere.
+    /// - [`OpenError::NotATableDirectory`]: the directory holds no table
+    ///   but other files; a new table is only created in an empty or new
+    ///   directory.
     /// - [`OpenError::Meta`] (a file of an older format version
     ///   included), [`OpenError::MetaMissing`],
     ///   [`OpenError::TableNameMismatch`] (checked first),

@@ -22,7 +22,7 @@ use crate::format::ArchiveFormat;
 use crate::log::{self, HEADER_LEN, RecordKind, SegmentHeader};
 use crate::meta::{self, Meta, MetaError, StoredSchema};
 use crate::pages::{self, Manifest, PAGE_FILE_NAME, PageEntry};
-use crate::vfs::Vfs;
+use crate::vfs::{LOCK_FILE_NAME, Vfs};
 
 /// What recovery found and rebuilt.
 pub(crate) struct Recovered<R: Row> {
@@ -263,6 +263,17 @@ fn read_meta<R: Row>(vfs: &dyn Vfs, dir: &Path, names: &[String]) -> Result<Meta
             if let Some(found) = table_file {
                 return Err(OpenError::MetaMissing {
                     path,
+                    found: found.clone(),
+                });
+            }
+            // Only what opening itself leaves: the lock, and the temporary
+            // files of an interrupted creation (removed as obsolete).
+            let foreign = names
+                .iter()
+                .find(|name| name.as_str() != LOCK_FILE_NAME && !name.ends_with(".tmp"));
+            if let Some(found) = foreign {
+                return Err(OpenError::NotATableDirectory {
+                    dir: dir.to_owned(),
                     found: found.clone(),
                 });
             }

@@ -55,6 +55,7 @@ mod real;
 #[cfg(any(test, feature = "testing"))]
 mod sim;
 
+pub(crate) use dir_lock::LOCK_FILE_NAME;
 pub use dir_lock::LockError;
 pub use mapped::Mapped;
 pub use real::RealFs;

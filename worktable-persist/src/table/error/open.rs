@@ -149,6 +149,19 @@ pub enum OpenError {
         /// One of the files found.
         found: String,
     },
+    /// The directory holds no table but other files: a new table is only
+    /// created in an empty directory (or a new one), never among files
+    /// worktable did not write.
+    #[error(
+        "{} is not a table directory: it holds {found} and no table; open a table in an empty or new directory",
+        dir.display()
+    )]
+    NotATableDirectory {
+        /// The directory.
+        dir: PathBuf,
+        /// One of the files found.
+        found: String,
+    },
     /// The checkpoint manifest's bytes are not a manifest this build reads
     /// (see [`FileError`]).
     #[error("checkpoint manifest {} cannot be read: {source}", path.display())]

@@ -465,6 +465,48 @@ async fn a_second_open_is_refused_while_the_table_is_open() {
 }
 
 #[tokio::test]
+async fn a_new_table_is_only_created_where_nothing_else_is() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("notes.txt"), b"mine").unwrap();
+    match PersistentTable::<Order>::open(dir.path(), sync()) {
+        Err(error @ OpenError::NotATableDirectory { .. }) => {
+            let OpenError::NotATableDirectory {
+                dir: reported,
+                found,
+            } = &error
+            else {
+                unreachable!()
+            };
+            assert_eq!(
+                (reported.as_path(), found.as_str()),
+                (dir.path(), "notes.txt")
+            );
+            assert!(
+                error.to_string().contains("not a table directory"),
+                "{error}"
+            );
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    // Nothing was written beside the file, and the lock was released.
+    let mut names: Vec<String> = fs::read_dir(dir.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+        .filter(|name| name != "LOCK")
+        .collect();
+    names.sort();
+    assert_eq!(names, ["notes.txt"]);
+
+    // What an interrupted creation leaves is no obstacle.
+    fs::remove_file(dir.path().join("notes.txt")).unwrap();
+    fs::write(dir.path().join("meta.tmp"), b"half").unwrap();
+    let table = open(dir.path(), sync());
+    insert_n(&table, 1).await;
+    table.close().await.unwrap();
+    assert_eq!(open(dir.path(), sync()).len(), 1);
+}
+
+#[tokio::test]
 async fn another_row_type_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let table = open(dir.path(), sync());
