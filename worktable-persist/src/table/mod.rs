@@ -23,7 +23,7 @@ mod tests;
 
 use std::ops::Deref;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 
 use worktable_core::{Row, WorkTable};
@@ -88,10 +88,21 @@ use crate::vfs::{RealFs, Vfs};
 pub struct PersistentTable<R: Row> {
     /// What the background threads share with the handle.
     inner: Arc<Inner<R>>,
+    /// The background threads and the directory lock, until the table is
+    /// closed or dropped.
+    open: Mutex<Open>,
+}
+
+/// What a table holds while it is open.
+#[derive(Default)]
+struct Open {
     /// The flusher thread, until it is stopped.
     flusher: Option<JoinHandle<()>>,
     /// The background checkpoint thread, until it is stopped.
     checkpoints: Option<JoinHandle<()>>,
+    /// The directory lock, until the table is closed (then dropped with
+    /// the last owner).
+    lock: Option<Box<dyn std::any::Any + Send + Sync>>,
 }
 
 /// The table and its persistence state.
@@ -114,8 +125,6 @@ struct Inner<R: Row> {
     vfs: Arc<dyn Vfs>,
     /// The options the table was opened with.
     options: Options,
-    /// The directory lock, released when the last owner goes.
-    _lock: Box<dyn std::any::Any + Send + Sync>,
 }
 
 impl<R: Row> std::fmt::Debug for PersistentTable<R> {
@@ -257,12 +266,14 @@ impl<R: Row> PersistentTable<R> {
             dir: dir.to_owned(),
             vfs,
             options,
-            _lock: lock,
         });
-        let mut opened = Self {
+        let opened = Self {
             inner,
-            flusher: Some(flusher),
-            checkpoints: None,
+            open: Mutex::new(Open {
+                flusher: Some(flusher),
+                checkpoints: None,
+                lock: Some(lock),
+            }),
         };
         if force_checkpoint {
             opened
@@ -272,7 +283,7 @@ impl<R: Row> PersistentTable<R> {
         }
         let checkpoints = background::spawn_checkpointer(&opened.inner)
             .map_err(|source| OpenError::io(dir, source))?;
-        opened.checkpoints = Some(checkpoints);
+        opened.held().checkpoints = Some(checkpoints);
         Ok(opened)
     }
 
@@ -372,6 +383,16 @@ impl<R: Row> PersistentTable<R> {
     /// file stays the previous one, complete, and nothing is lost: the
     /// pages it did not write are written by the next checkpoint.
     pub async fn checkpoint(&self) -> Result<CheckpointReport, CheckpointError> {
+        if self.closed() {
+            return Err(CheckpointError::Closed {
+                path: self.inner.dir.clone(),
+            });
+        }
+        self.checkpoint_on_thread().await
+    }
+
+    /// A checkpoint on a thread of its own.
+    async fn checkpoint_on_thread(&self) -> Result<CheckpointReport, CheckpointError> {
         let inner = Arc::clone(&self.inner);
         self.on_thread("checkpoint-now", move || inner.checkpoint_now(false))
             .await
@@ -380,7 +401,13 @@ impl<R: Row> PersistentTable<R> {
 
     /// Writes and syncs every logged change, takes a last checkpoint (so
     /// that the next open has no log to replay), stops the background
-    /// threads and releases the directory.
+    /// threads and releases the directory. Takes `&self`, so a table
+    /// shared through an `Arc` closes too: from then on every write is
+    /// refused ([`TableError::WriteRefused`](worktable_core::TableError::WriteRefused)
+    /// from [`WriteError::Closed`]) and so is a checkpoint
+    /// ([`CheckpointError::Closed`]); reads keep working on the rows in
+    /// memory, and another handle may open the directory. Closing a closed
+    /// table does nothing.
     ///
     /// # Errors
     ///
@@ -390,9 +417,12 @@ impl<R: Row> PersistentTable<R> {
     /// [`CheckpointError::Io`])
     /// loses nothing: the log still holds every change. The directory is
     /// released in every case.
-    pub async fn close(mut self) -> Result<(), CheckpointError> {
-        self.stop_checkpoints();
-        let checkpointed = self.checkpoint().await;
+    pub async fn close(&self) -> Result<(), CheckpointError> {
+        let Some(open) = self.take_open() else {
+            return Ok(());
+        };
+        stop_checkpoints(&self.inner, open.checkpoints);
+        let checkpointed = self.checkpoint_on_thread().await;
         let mut progress = self.inner.shared.watch();
         self.inner.shared.request_stop();
         let failed = progress
@@ -400,7 +430,8 @@ impl<R: Row> PersistentTable<R> {
             .await
             .ok()
             .and_then(|p| p.failed.clone());
-        self.join_flusher();
+        join_flusher(&self.inner, open.flusher);
+        drop(open.lock);
         match failed {
             Some(source) => Err(CheckpointError::LogFailed(
                 self.inner.shared.write_error(source),
@@ -409,24 +440,41 @@ impl<R: Row> PersistentTable<R> {
         }
     }
 
-    /// Stops the background checkpoint thread (after a checkpoint in
-    /// progress) and waits for it.
-    fn stop_checkpoints(&mut self) {
-        if let Some(thread) = self.checkpoints.take() {
-            self.inner.background.request_stop();
-            let _ = thread.join();
-        }
+    /// What the open table holds.
+    fn held(&self) -> MutexGuard<'_, Open> {
+        self.open.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Stops the flusher (after its last write and sync) and waits for its
-    /// thread.
-    fn join_flusher(&mut self) {
-        if let Some(flusher) = self.flusher.take() {
-            self.inner.shared.request_stop();
-            // The flusher does not panic; if it did, there is nothing more
-            // to flush.
-            let _ = flusher.join();
-        }
+    /// Takes what the open table holds, leaving it closed; `None` if it
+    /// was closed before.
+    fn take_open(&self) -> Option<Open> {
+        let mut open = self.held();
+        open.lock.is_some().then(|| std::mem::take(&mut *open))
+    }
+
+    /// Whether the table was closed.
+    fn closed(&self) -> bool {
+        self.held().lock.is_none()
+    }
+}
+
+/// Stops the background checkpoint thread (after a checkpoint in progress)
+/// and waits for it.
+fn stop_checkpoints<R: Row>(inner: &Inner<R>, thread: Option<JoinHandle<()>>) {
+    if let Some(thread) = thread {
+        inner.background.request_stop();
+        let _ = thread.join();
+    }
+}
+
+/// Stops the flusher (after its last write and sync) and waits for its
+/// thread.
+fn join_flusher<R: Row>(inner: &Inner<R>, flusher: Option<JoinHandle<()>>) {
+    if let Some(flusher) = flusher {
+        inner.shared.request_stop();
+        // The flusher does not panic; if it did, there is nothing more to
+        // flush.
+        let _ = flusher.join();
     }
 }
 
@@ -438,9 +486,12 @@ impl<R: Row> Drop for PersistentTable<R> {
     /// [`close`](Self::close) does the same, also checkpoints, and reports
     /// errors.
     fn drop(&mut self) {
-        self.stop_checkpoints();
-        if self.flusher.is_some() {
-            self.join_flusher();
+        let Some(open) = self.take_open() else {
+            return;
+        };
+        stop_checkpoints(&self.inner, open.checkpoints);
+        if open.flusher.is_some() {
+            join_flusher(&self.inner, open.flusher);
             // The flusher synced the whole log as it stopped: record how far,
             // so that a later open refuses the log cut short below it (best
             // effort: an error cannot be reported, and the mark only adds a

@@ -34,6 +34,12 @@ use super::{MetaWriteError, WriteError};
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum CheckpointError {
+    /// The table was closed: it takes no more checkpoints.
+    #[error("the table in {} is closed: it takes no more checkpoints", path.display())]
+    Closed {
+        /// The table directory.
+        path: PathBuf,
+    },
     /// A file of the table (page file, manifest, metadata file, a log
     /// segment being cleared) or its directory cannot be created, written,
     /// synced or renamed, or the checkpoint's thread cannot be started.

@@ -42,6 +42,13 @@ pub enum WriteError {
         /// What the operating system said (shared by every write it fails).
         source: Arc<io::Error>,
     },
+    /// The table was closed ([`PersistentTable::close`](crate::PersistentTable::close)):
+    /// it refuses every write; reads keep working on what it held.
+    #[error("the table in {} is closed: it takes no more writes", path.display())]
+    Closed {
+        /// The table directory.
+        path: PathBuf,
+    },
     /// The log has used every sequence number: the write is refused.
     #[error("the log of the table in {}: no sequence numbers are left", path.display())]
     SeqExhausted {

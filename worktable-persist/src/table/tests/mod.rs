@@ -465,6 +465,41 @@ async fn a_second_open_is_refused_while_the_table_is_open() {
 }
 
 #[tokio::test]
+async fn a_table_shared_through_an_arc_closes_and_then_refuses_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let table = Arc::new(open(dir.path(), sync()));
+    insert_n(&table, 3).await;
+    let writer = Arc::clone(&table);
+    table.close().await.unwrap();
+
+    let error = writer.insert(order("late", 1, 1, 1)).await.unwrap_err();
+    let TableError::WriteRefused { source, .. } = &error else {
+        panic!("expected a refusal, got {error:?}");
+    };
+    assert!(
+        matches!(
+            source.downcast_ref::<super::WriteError>(),
+            Some(super::WriteError::Closed { .. })
+        ),
+        "{source}"
+    );
+    assert_eq!(writer.len(), 3, "reads keep working");
+    assert!(matches!(
+        writer.checkpoint().await,
+        Err(super::CheckpointError::Closed { .. })
+    ));
+    writer.close().await.unwrap();
+
+    // The directory is free while the handles live, and holds the rows.
+    let reopened = open(dir.path(), sync());
+    assert_eq!(reopened.len(), 3);
+    drop((table, writer));
+    reopened.insert(order("after", 1, 1, 1)).await.unwrap();
+    reopened.close().await.unwrap();
+    assert_eq!(open(dir.path(), sync()).len(), 4);
+}
+
+#[tokio::test]
 async fn a_new_table_is_only_created_where_nothing_else_is() {
     let dir = tempfile::tempdir().unwrap();
     fs::write(dir.path().join("notes.txt"), b"mine").unwrap();

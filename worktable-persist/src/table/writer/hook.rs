@@ -110,6 +110,13 @@ impl<R: Row> Hook<R> {
         if let Some(source) = &buffer.failed {
             return Err(shared.write_error(Arc::clone(source)).into());
         }
+        if buffer.stop {
+            // Closed: the flusher writes nothing more.
+            return Err(WriteError::Closed {
+                path: shared.dir.clone(),
+            }
+            .into());
+        }
         let seq = buffer.next_seq;
         if event_seq != seq {
             // The table continues the log's numbering (see
