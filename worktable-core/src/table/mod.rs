@@ -91,6 +91,12 @@ pub struct WorkTable<R: Row> {
     relocations: RwLock<()>,
 }
 
+impl<R: Row> AsRef<WorkTable<R>> for WorkTable<R> {
+    fn as_ref(&self) -> &Self {
+        self
+    }
+}
+
 impl<R: Row> Default for WorkTable<R> {
     fn default() -> Self {
         Self::new()

@@ -305,6 +305,17 @@ impl<R: Row> WorkTable<R> {
     /// assert_eq!(total.rows_moved, 0);
     /// ```
     pub fn spawn_vacuum(self: &Arc<Self>, policy: VacuumPolicy) -> VacuumHandle {
+        Self::spawn_vacuum_in(self, policy)
+    }
+
+    /// [`spawn_vacuum`](Self::spawn_vacuum) for a table kept inside
+    /// another shared value (a durable table's state, for instance): the
+    /// thread holds a weak reference to `owner` and vacuums the table it
+    /// gives, ending when `owner` is dropped.
+    pub fn spawn_vacuum_in<T>(owner: &Arc<T>, policy: VacuumPolicy) -> VacuumHandle
+    where
+        T: AsRef<Self> + Send + Sync + 'static,
+    {
         let shared = Arc::new(Shared {
             state: Mutex::new(Control {
                 policy,
@@ -314,11 +325,11 @@ impl<R: Row> WorkTable<R> {
             }),
             wake: Condvar::new(),
         });
-        let table = Arc::downgrade(self);
+        let owner = Arc::downgrade(owner);
         let worker = Arc::clone(&shared);
         let thread = thread::Builder::new()
             .name(format!("vacuum-{}", R::TABLE_NAME))
-            .spawn(move || background(&table, &worker))
+            .spawn(move || background::<R, T>(&owner, &worker))
             .expect("the OS refused a vacuum thread");
         VacuumHandle {
             shared,
@@ -354,7 +365,7 @@ impl Shared {
     }
 }
 
-fn background<R: Row>(table: &Weak<WorkTable<R>>, shared: &Shared) {
+fn background<R: Row, T: AsRef<WorkTable<R>>>(owner: &Weak<T>, shared: &Shared) {
     loop {
         let policy = {
             let control = shared.control();
@@ -375,9 +386,10 @@ fn background<R: Row>(table: &Weak<WorkTable<R>>, shared: &Shared) {
             }
             control.policy.clone()
         };
-        let Some(table) = table.upgrade() else {
+        let Some(owner) = owner.upgrade() else {
             return;
         };
+        let table = (*owner).as_ref();
         if table.wants_vacuum(&policy) {
             let run = table.vacuum_until(&policy, || shared.stopping());
             let mut control = shared.control();

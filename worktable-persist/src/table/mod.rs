@@ -26,7 +26,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 
-use worktable_core::{Row, WorkTable};
+use worktable_core::{Row, VacuumHandle, VacuumPolicy, WorkTable};
 
 pub use checkpoint::CheckpointReport;
 pub use error::{CheckpointError, OpenError, PersistError, ResumeError, WriteError};
@@ -302,6 +302,31 @@ impl<R: Row> PersistentTable<R> {
         self.inner.options
     }
 
+    /// Starts a background vacuum of the table (see
+    /// [`WorkTable::spawn_vacuum`]): it moves rows out of sparse pages
+    /// while writers and checkpoints go on, pausing while a checkpoint
+    /// reads the changed pages. It ends when the handle is stopped or
+    /// dropped, or when the table is dropped.
+    ///
+    /// ```
+    /// # use worktable_core::prelude::*;
+    /// # use worktable_persist::{Options, PersistentTable};
+    /// use worktable_core::VacuumPolicy;
+    /// # #[derive(Table, Archive, Serialize, Deserialize, Clone, Debug, PartialEq)]
+    /// # #[rkyv(crate = worktable_core::rkyv)]
+    /// # struct Note { #[pk] id: u64, text: String }
+    /// let dir = tempfile::tempdir()?;
+    /// let notes = PersistentTable::<Note>::open(dir.path(), Options::default())?;
+    /// let vacuum = notes.spawn_vacuum(VacuumPolicy::default());
+    /// // ... the application runs ...
+    /// let report = vacuum.stop();
+    /// assert_eq!(report.rows_moved, 0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn spawn_vacuum(&self, policy: VacuumPolicy) -> VacuumHandle {
+        WorkTable::spawn_vacuum_in(&self.inner, policy)
+    }
+
     /// The in-memory table (also reachable through `Deref`).
     pub fn table(&self) -> &WorkTable<R> {
         &self.inner.table
@@ -499,6 +524,12 @@ impl<R: Row> Drop for PersistentTable<R> {
             let synced = self.inner.shared.synced_through();
             let _ = self.inner.checkpointer.record_synced(synced);
         }
+    }
+}
+
+impl<R: Row> AsRef<WorkTable<R>> for Inner<R> {
+    fn as_ref(&self) -> &WorkTable<R> {
+        &self.table
     }
 }
 

@@ -156,27 +156,51 @@ async fn churn(table: &WorkTable<Order>, base: u64, seed: u64, ops: usize) -> BT
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_background_vacuum_compacts_a_durable_table_that_reopens_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let table = open(dir.path(), manual());
+    let ids = insert_n(&table, 4000).await;
+    for id in ids.iter().filter(|id| *id % 5 != 0) {
+        table.delete(id).await.unwrap();
+    }
+    let expected = rows(&table);
+    let pages_before = table.stats().pages;
+    let vacuum = table.spawn_vacuum(
+        VacuumPolicy::default()
+            .min_fragmentation(0.0)
+            .min_reclaimable_pages(1)
+            .interval(std::time::Duration::from_millis(1)),
+    );
+    // Bounded: the vacuum needs a few steps; ten seconds is far beyond.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while vacuum.progress().rows_moved == 0 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    table.checkpoint().await.unwrap();
+    let report = vacuum.stop();
+    assert!(report.rows_moved > 0, "the vacuum moved no row: {report:?}");
+    assert!(table.stats().pages < pages_before);
+    assert_eq!(rows(&table), expected);
+    table.check_integrity().unwrap();
+    table.close().await.unwrap();
+    let table = open(dir.path(), manual());
+    assert_eq!(rows(&table), expected);
+    table.check_integrity().unwrap();
+    table.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn checkpoints_racing_writers_and_vacuum_lose_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let table = Arc::new(open(dir.path(), manual()));
-    let vacuum = {
-        let policy = VacuumPolicy::default()
+    // The table's own background vacuum, throughout.
+    let vacuum = table.spawn_vacuum(
+        VacuumPolicy::default()
             .min_fragmentation(0.0)
             .min_reclaimable_pages(1)
             .max_page_fill(0.7)
-            .interval(std::time::Duration::from_millis(2));
-        // The vacuum needs an `Arc<WorkTable>`; the durable table's own one
-        // is not shared, so drive vacuum steps from a task instead.
-        let table = Arc::clone(&table);
-        tokio::task::spawn_blocking(move || {
-            let mut moved = 0;
-            for _ in 0..40 {
-                moved += table.vacuum_with(&policy).rows_moved;
-                std::thread::sleep(std::time::Duration::from_millis(2));
-            }
-            moved
-        })
-    };
+            .interval(std::time::Duration::from_millis(2)),
+    );
     let writers: Vec<_> = (0..4u64)
         .map(|w| {
             let table = Arc::clone(&table);
@@ -200,7 +224,7 @@ async fn checkpoints_racing_writers_and_vacuum_lose_nothing() {
         model.extend(writer.await.unwrap());
     }
     assert_eq!(checkpointer.await.unwrap(), 12);
-    vacuum.await.unwrap();
+    vacuum.stop();
     let expected: Vec<Order> = model.into_values().collect();
     assert_eq!(rows(&table), expected);
 
