@@ -6,7 +6,7 @@
 
 use futures::StreamExt;
 use worktable_core::prelude::*;
-use worktable_persist::{Durability, Health, Options, PersistentTable};
+use worktable_persist::{Durability, Health, Options, PersistentTable, ReadOnlyTable};
 
 #[derive(Table, Archive, Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[rkyv(crate = worktable_core::rkyv)]
@@ -96,6 +96,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // `close` syncs the log and takes a checkpoint: the next open replays
     // nothing.
     accounts.close().await?;
+
+    // Read without writing anything (a backup, a read-only mount): every
+    // write is refused.
+    let copy = ReadOnlyTable::<Account>::open(dir.path())?;
+    println!("read-only: {} accounts", copy.len());
+    assert!(copy.delete(&1).await.is_err());
+    drop(copy);
 
     // A changed row type does not open the old files by accident...
     assert!(PersistentTable::<AccountV2>::open(dir.path(), options).is_err());

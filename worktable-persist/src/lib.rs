@@ -61,6 +61,10 @@
 //! - `log-<first sequence number>`: the write-ahead log segments after the
 //!   checkpoint.
 //!
+//! [`ReadOnlyTable`] reads a directory without writing anything to it (no
+//! lock, no new table, no cut of a torn tail), so that a backup or a
+//! read-only mount can be opened; it refuses every write.
+//!
 //! Every file starts with a magic and a format version (this build writes
 //! and reads version 2 only; there is no converter from an older version),
 //! and records the rkyv [archive format](format::ArchiveFormat) its rows
@@ -281,5 +285,5 @@ mod vfs;
 
 pub use table::{
     CheckpointError, CheckpointReport, Durability, Health, OpenError, Options, PersistError,
-    PersistentTable, ResumeError, SchemaDifference, WriteError,
+    PersistentTable, ReadOnlyTable, ResumeError, SchemaDifference, WriteError,
 };

@@ -115,7 +115,7 @@ impl<R: Row> PersistentTable<R> {
         let lock = vfs.lock_dir(dir)?;
         if !written_for::<Old, R>(&*vfs, dir)? {
             // Written for `R` already, or no table yet.
-            let recovered = recover::recover::<R>(&*vfs, dir)?;
+            let recovered = recover::recover::<R>(&*vfs, dir, true)?;
             return Self::start(vfs, dir, options, lock, recovered, false);
         }
         let recovered = convert::<Old, R>(&*vfs, dir, migrate)?;
@@ -165,7 +165,7 @@ fn convert<Old: Row, R: Row>(
         path: dir.to_owned(),
         source,
     };
-    let old = recover::recover::<Old>(vfs, dir)?;
+    let old = recover::recover::<Old>(vfs, dir, true)?;
     let old_table = old.restore.finish(None).map_err(restore_error)?;
     let mut restore = TableRestore::<R>::new();
     for row in old_table.iter() {

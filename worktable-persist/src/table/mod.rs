@@ -14,6 +14,7 @@ mod health;
 mod history;
 mod migrate;
 mod options;
+mod read_only;
 mod recover;
 mod schema;
 mod writer;
@@ -34,6 +35,7 @@ pub use error::{CheckpointError, OpenError, PersistError, ResumeError, WriteErro
 pub(crate) use files::segment_name;
 pub use health::Health;
 pub use options::{Durability, Options};
+pub use read_only::ReadOnlyTable;
 pub use schema::SchemaDifference;
 #[cfg(any(test, feature = "testing"))]
 pub use writer::LogStats;
@@ -218,7 +220,7 @@ impl<R: Row> PersistentTable<R> {
         vfs.create_dir_all(dir)
             .map_err(|source| OpenError::io(dir, source))?;
         let lock = vfs.lock_dir(dir)?;
-        let recovered = recover::recover::<R>(&*vfs, dir)?;
+        let recovered = recover::recover::<R>(&*vfs, dir, true)?;
         Self::start(vfs, dir, options, lock, recovered, false)
     }
 
@@ -246,7 +248,7 @@ impl<R: Row> PersistentTable<R> {
             recover::open_log::<R>(&*vfs, dir, last_segment, last_seq, options.secure_delete)?;
         let shared = Shared::new(dir.to_owned(), header, options.durability, last_seq);
         let hook = Arc::new(Hook::<R>::new(Arc::clone(&shared), deleted_max));
-        let table = recover::build_table(restore, dir, last_seq, &hook)?;
+        let table = recover::build_table(restore, dir, last_seq, Arc::clone(&hook) as _)?;
         let checkpointer = Checkpointer::new(
             Arc::clone(&vfs),
             dir.to_owned(),

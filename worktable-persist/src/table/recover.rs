@@ -17,7 +17,7 @@ use worktable_core::{Row, WorkTable};
 use super::error::{MetaWriteError, OpenError};
 use super::files::{parse_manifest_name, parse_segment_name, segment_name};
 use super::schema;
-use super::writer::{Hook, Segment, create_segment, generates_keys};
+use super::writer::{Segment, create_segment, generates_keys};
 use crate::format::ArchiveFormat;
 use crate::log::{self, HEADER_LEN, RecordKind, SegmentHeader};
 use crate::meta::{self, Meta, MetaError, StoredSchema};
@@ -47,9 +47,15 @@ pub(crate) struct Recovered<R: Row> {
 
 /// Rebuilds the table kept in `dir` (locked by the caller): the metadata
 /// file, the checkpoint it names, then the log segments after it, in order.
-pub(crate) fn recover<R: Row>(vfs: &dyn Vfs, dir: &Path) -> Result<Recovered<R>, OpenError> {
+/// A directory without a table gets a new one's metadata file if `create`
+/// (otherwise [`OpenError::NoTable`]); nothing else is written.
+pub(crate) fn recover<R: Row>(
+    vfs: &dyn Vfs,
+    dir: &Path,
+    create: bool,
+) -> Result<Recovered<R>, OpenError> {
     let names = vfs.list(dir).map_err(|source| OpenError::io(dir, source))?;
-    let meta = read_meta::<R>(vfs, dir, &names)?;
+    let meta = read_meta::<R>(vfs, dir, &names, create)?;
     let mut restore = TableRestore::<R>::new();
     let mut deleted_max = None;
 
@@ -250,7 +256,12 @@ pub(crate) fn note_deleted<R: Row>(
 
 /// Reads the metadata file and checks it belongs to `R`; writes one for a
 /// new table (a directory without any table file).
-fn read_meta<R: Row>(vfs: &dyn Vfs, dir: &Path, names: &[String]) -> Result<Meta, OpenError> {
+fn read_meta<R: Row>(
+    vfs: &dyn Vfs,
+    dir: &Path,
+    names: &[String],
+    create: bool,
+) -> Result<Meta, OpenError> {
     let path = dir.join(meta::FILE_NAME);
     let stored = match meta::read(vfs, dir, meta::FILE_NAME) {
         Ok(stored) => stored,
@@ -275,6 +286,11 @@ fn read_meta<R: Row>(vfs: &dyn Vfs, dir: &Path, names: &[String]) -> Result<Meta
                 return Err(OpenError::NotATableDirectory {
                     dir: dir.to_owned(),
                     found: found.clone(),
+                });
+            }
+            if !create {
+                return Err(OpenError::NoTable {
+                    dir: dir.to_owned(),
                 });
             }
             let fresh = Meta {
@@ -480,16 +496,14 @@ pub(crate) fn build_table<R: Row>(
     mut restore: TableRestore<R>,
     dir: &Path,
     last_seq: u64,
-    hook: &Arc<Hook<R>>,
+    hook: Arc<dyn CommitHook<R>>,
 ) -> Result<WorkTable<R>, OpenError> {
     let restore_error = |source| OpenError::Restore {
         path: dir.to_owned(),
         source,
     };
     restore.continue_after(last_seq).map_err(restore_error)?;
-    restore
-        .finish(Some(Arc::clone(hook) as Arc<dyn CommitHook<R>>))
-        .map_err(restore_error)
+    restore.finish(Some(hook)).map_err(restore_error)
 }
 
 /// Removes the files recovery found obsolete (best effort: what is left is

@@ -162,6 +162,13 @@ pub enum OpenError {
         /// One of the files found.
         found: String,
     },
+    /// A read-only open found no table in the directory (a read-only open
+    /// creates none).
+    #[error("{} holds no table to open read-only", dir.display())]
+    NoTable {
+        /// The directory.
+        dir: PathBuf,
+    },
     /// The checkpoint manifest's bytes are not a manifest this build reads
     /// (see [`FileError`]).
     #[error("checkpoint manifest {} cannot be read: {source}", path.display())]

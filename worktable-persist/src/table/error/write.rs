@@ -49,6 +49,13 @@ pub enum WriteError {
         /// The table directory.
         path: PathBuf,
     },
+    /// The table was opened read-only
+    /// ([`ReadOnlyTable`](crate::ReadOnlyTable)): it takes no writes.
+    #[error("the table in {} is open read-only: it takes no writes", path.display())]
+    ReadOnly {
+        /// The table directory.
+        path: PathBuf,
+    },
     /// The log has used every sequence number: the write is refused.
     #[error("the log of the table in {}: no sequence numbers are left", path.display())]
     SeqExhausted {

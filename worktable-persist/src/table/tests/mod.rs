@@ -3,6 +3,7 @@
 //! in [`checkpoints`], checkpoints, recovery from them and migration.
 
 mod checkpoints;
+mod read_only;
 
 use std::collections::BTreeMap;
 use std::fs;
