@@ -284,6 +284,7 @@ pub mod testing;
 mod vfs;
 
 pub use table::{
-    CheckpointError, CheckpointReport, Durability, Health, OpenError, Options, PersistError,
-    PersistentTable, ReadOnlyTable, ResumeError, SchemaDifference, WriteError,
+    CheckpointError, CheckpointReport, Confirmed, ConfirmedError, Durability, Health, OpenError,
+    Options, PersistError, PersistentTable, ReadOnlyTable, ResumeError, SchemaDifference,
+    WriteError,
 };

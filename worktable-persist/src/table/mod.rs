@@ -8,6 +8,7 @@
 mod background;
 mod blocking;
 mod checkpoint;
+mod confirmed;
 mod error;
 mod files;
 mod health;
@@ -30,6 +31,7 @@ use std::thread::JoinHandle;
 use worktable_core::{Row, VacuumHandle, VacuumPolicy, WorkTable};
 
 pub use checkpoint::CheckpointReport;
+pub use confirmed::{Confirmed, ConfirmedError};
 pub use error::{CheckpointError, OpenError, PersistError, ResumeError, WriteError};
 #[cfg(test)]
 pub(crate) use files::segment_name;

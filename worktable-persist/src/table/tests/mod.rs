@@ -3,6 +3,7 @@
 //! in [`checkpoints`], checkpoints, recovery from them and migration.
 
 mod checkpoints;
+mod confirmed;
 mod read_only;
 
 use std::collections::BTreeMap;
