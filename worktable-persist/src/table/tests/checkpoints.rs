@@ -182,11 +182,7 @@ async fn a_background_vacuum_compacts_a_durable_table_that_reopens_whole() {
     assert!(table.stats().pages < pages_before);
     assert_eq!(rows(&table), expected);
     table.check_integrity().unwrap();
-    table.close().await.unwrap();
-    let table = open(dir.path(), manual());
-    assert_eq!(rows(&table), expected);
-    table.check_integrity().unwrap();
-    table.close().await.unwrap();
+    assert_survives_reopen(table, dir.path()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
