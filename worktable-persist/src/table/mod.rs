@@ -450,7 +450,15 @@ impl<R: Row> PersistentTable<R> {
         let Some(open) = self.take_open() else {
             return Ok(());
         };
-        stop_checkpoints(&self.inner, open.checkpoints);
+        // A background checkpoint in progress may take a while: wait for
+        // its thread off the caller's runtime. (Asked to stop first, so that
+        // it stops even if no thread can be started to wait for it.)
+        self.inner.background.request_stop();
+        let inner = Arc::clone(&self.inner);
+        let checkpoints = open.checkpoints;
+        let _ = self
+            .on_thread("close", move || stop_checkpoints(&inner, checkpoints))
+            .await;
         let checkpointed = self.checkpoint_on_thread().await;
         let mut progress = self.inner.shared.watch();
         self.inner.shared.request_stop();
