@@ -440,14 +440,7 @@ impl<'t, R: Row, S: Source<R>> Query<'t, R, S> {
             for mut row in self.to_vec() {
                 let pk = row.pk();
                 f(&mut row);
-                let new_pk = row.pk();
-                if new_pk != pk {
-                    return Err(crate::TableError::PkChanged {
-                        table: R::TABLE_NAME,
-                        pk: format!("{pk:?}"),
-                        new_pk: format!("{new_pk:?}"),
-                    });
-                }
+                self.table.check_same_pk(&pk, &row)?;
                 changed.push((pk, row));
             }
             let count = changed.len();

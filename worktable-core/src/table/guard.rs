@@ -271,7 +271,9 @@ impl<R: Row> WorkTable<R> {
         Ok(output)
     }
 
-    fn check_same_pk(&self, pk: &R::Pk, row: &R) -> Result<()> {
+    /// [`PkChanged`](TableError::PkChanged) unless `row`'s key is `pk`
+    /// (an update closure must not change the key).
+    pub(crate) fn check_same_pk(&self, pk: &R::Pk, row: &R) -> Result<()> {
         let new_pk = row.pk();
         if new_pk == *pk {
             Ok(())

@@ -28,6 +28,7 @@ pub use snapshot::TableSnapshot;
 pub use stats::{IndexStats, TableStats};
 pub(crate) use txn::{Prepared, Written};
 pub use vacuum::{VacuumHandle, VacuumPolicy, VacuumReport};
+pub(crate) use write::not_found_pk;
 
 use crate::error::IntegrityError;
 use crate::events::order::CommitOrder;

@@ -507,7 +507,7 @@ pub(super) fn stage_error<R: Row>(error: StageError) -> TableError {
     }
 }
 
-pub(super) fn not_found_pk<R: Row>(pk: &R::Pk) -> TableError {
+pub(crate) fn not_found_pk<R: Row>(pk: &R::Pk) -> TableError {
     TableError::NotFound {
         table: R::TABLE_NAME,
         key: format!("primary key {pk:?}"),

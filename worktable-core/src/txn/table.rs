@@ -16,7 +16,7 @@ use crate::index::{Index, IndexPrefix, UniqueIndex};
 use crate::page::RowImage;
 use crate::query::Overlay;
 use crate::row::{Field, Row};
-use crate::table::{Prepared, TableSnapshot, WorkTable, Written};
+use crate::table::{Prepared, TableSnapshot, WorkTable, Written, not_found_pk};
 
 /// A predicate a look-up of several rows selected rows by.
 type Predicate<R> = Box<dyn Fn(&<R as rkyv::Archive>::Archived) -> bool + Send + Sync>;
@@ -157,7 +157,7 @@ impl<'db, R: Row> TxTable<'db, R> {
     pub fn update(&self, row: R) -> Result<R> {
         self.open()?;
         let pk = row.pk();
-        let old = self.get(&pk).ok_or_else(|| not_found::<R>(&pk))?;
+        let old = self.get(&pk).ok_or_else(|| not_found_pk::<R>(&pk))?;
         self.write(pk, Some(row))?;
         Ok(old)
     }
@@ -185,7 +185,7 @@ impl<'db, R: Row> TxTable<'db, R> {
     /// [`TransactionEnded`](TableError::TransactionEnded).
     pub fn delete(&self, pk: &R::Pk) -> Result<R> {
         self.open()?;
-        let old = self.get(pk).ok_or_else(|| not_found::<R>(pk))?;
+        let old = self.get(pk).ok_or_else(|| not_found_pk::<R>(pk))?;
         self.write(pk.clone(), None)?;
         Ok(old)
     }
@@ -199,16 +199,9 @@ impl<'db, R: Row> TxTable<'db, R> {
     /// [`TransactionEnded`](TableError::TransactionEnded).
     pub fn update_with<T>(&self, pk: &R::Pk, f: impl FnOnce(&mut R) -> T) -> Result<T> {
         self.open()?;
-        let mut row = self.get(pk).ok_or_else(|| not_found::<R>(pk))?;
+        let mut row = self.get(pk).ok_or_else(|| not_found_pk::<R>(pk))?;
         let output = f(&mut row);
-        let new_pk = row.pk();
-        if new_pk != *pk {
-            return Err(TableError::PkChanged {
-                table: R::TABLE_NAME,
-                pk: format!("{pk:?}"),
-                new_pk: format!("{new_pk:?}"),
-            });
-        }
+        self.state.table.check_same_pk(pk, &row)?;
         self.write(pk.clone(), Some(row))?;
         Ok(output)
     }
@@ -372,13 +365,6 @@ impl<'db, R: Row> TxTable<'db, R> {
 
 fn owned<K: Clone>(range: &impl RangeBounds<K>) -> (Bound<K>, Bound<K>) {
     (range.start_bound().cloned(), range.end_bound().cloned())
-}
-
-fn not_found<R: Row>(pk: &R::Pk) -> TableError {
-    TableError::NotFound {
-        table: R::TABLE_NAME,
-        key: format!("primary key {pk:?}"),
-    }
 }
 
 impl<R: Row> State<'_, R> {
