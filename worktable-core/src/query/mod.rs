@@ -301,11 +301,19 @@ impl<'t, R: Row, S: Source<R>> Query<'t, R, S> {
     /// the query sees every transaction whole); none for a table on its
     /// own.
     fn read_point(&self) -> Option<Arc<ReadPoint<'t>>> {
-        match &self.point {
-            Some(point) => Some(Arc::clone(point)),
-            None if self.table.in_database() => Some(ReadPoint::register(self.table.read_points())),
-            None => None,
+        if !self.reads_at_point() {
+            return None;
         }
+        Some(match &self.point {
+            Some(point) => Arc::clone(point),
+            None => ReadPoint::register(self.table.read_points()),
+        })
+    }
+
+    /// Whether the query reads at one commit point (see
+    /// [`read_point`](Self::read_point)), collecting its rows first.
+    fn reads_at_point(&self) -> bool {
+        self.point.is_some() || self.table.in_database()
     }
 
     /// Every row the query selects at `point`, in its order, before offset
@@ -324,14 +332,8 @@ impl<'t, R: Row, S: Source<R>> Query<'t, R, S> {
             .entries(self.table, false)
             .filter_map(|entry| self.table.read_at(S::pk(&entry), at, keep)?)
             .collect();
-        let history = self.table.history();
-        if history.changed_after(at) {
-            for change in history.changes_after(at) {
-                if let Some(row) = change.images().0.and_then(|before| keep(before.archived())) {
-                    rows.push(row);
-                }
-            }
-        }
+        self.table
+            .rows_changed_after(at, |_, before| rows.extend(keep(before)));
         if let Some(overlay) = &self.overlay {
             let written: BTreeMap<R::Pk, Option<RowImage<R>>> =
                 overlay.written().into_iter().collect();
@@ -383,7 +385,7 @@ impl<'t, R: Row, S: Source<R>> Query<'t, R, S> {
     /// How many rows the query returns (after offset and limit), without
     /// deserializing rows unless a [`filter`](Self::filter) needs them.
     pub fn count(&self) -> usize {
-        if self.point.is_some() || self.table.in_database() {
+        if self.reads_at_point() {
             return self.iter().count();
         }
         let wanted = self
@@ -403,7 +405,7 @@ impl<'t, R: Row, S: Source<R>> Query<'t, R, S> {
 
     /// Whether the query returns any row, stopping at the first.
     pub fn exists(&self) -> bool {
-        if self.point.is_some() || self.table.in_database() {
+        if self.reads_at_point() {
             return self.iter().next().is_some();
         }
         self.limit != Some(0) && self.matching().nth(self.offset).is_some()

@@ -146,6 +146,22 @@ impl<R: Row> WorkTable<R> {
         self.events.history()
     }
 
+    /// Calls `found` with every row changed after the read point `at`, as
+    /// it was at `at` (a row inserted since has no version then). A look-up
+    /// at `at` reads the current index first, then this: see the module
+    /// docs for why in that order.
+    pub(crate) fn rows_changed_after(&self, at: u64, mut found: impl FnMut(&R::Pk, &R::Archived)) {
+        let history = self.events.history();
+        if !history.changed_after(at) {
+            return;
+        }
+        for change in history.changes_after(at) {
+            if let Some(before) = change.images().0 {
+                found(change.pk(), before.archived());
+            }
+        }
+    }
+
     /// The read points of the table's commit order, for a database's
     /// snapshot.
     pub(crate) fn read_points(&self) -> &dyn ReadPoints {
@@ -353,17 +369,11 @@ impl<'a, R: Row> TableSnapshot<'a, R> {
                 Some((key, pk, value))
             })
             .collect();
-        let history = self.table.events.history();
-        if history.changed_after(at) {
-            for change in history.changes_after(at) {
-                let Some(before) = change.images().0 else {
-                    continue;
-                };
-                if let Some((key, value)) = select(before.archived()) {
-                    found.push((key, change.pk().clone(), value));
-                }
+        self.table.rows_changed_after(at, |pk, before| {
+            if let Some((key, value)) = select(before) {
+                found.push((key, pk.clone(), value));
             }
-        }
+        });
         // A row can come twice: from the history, or from two entries while
         // a write moves it from one key to another. Stable sort: the scan's
         // rows are almost always in order already, and the pass is linear.
