@@ -110,8 +110,21 @@
 //! table's generator is told ([`PkGenerator::observe`](crate::PkGenerator::observe))
 //! the largest of that key and the restored rows' keys.
 //!
+//! # Databases
+//!
+//! `#[derive(Database)]` implements [`DatabaseTables`] for its struct, so
+//! that a durable database can open one without knowing its types: it
+//! learns the row type of every table ([`DatabaseTables::describe`]),
+//! rebuilds each from storage ([`DatabaseTables::build`], every table's
+//! restore finished with [`TableRestore::finish_in`] in one
+//! [`CommitOrder::restored`]) and reaches each table of an open one
+//! ([`DatabaseTables::visit`]). Tables are numbered by their position
+//! among the struct's fields (their *slot*), the numbering
+//! [`CommitChange::table`](crate::events::CommitChange::table) uses.
+//!
 //! [`CommitHook`]: crate::events::CommitHook
 
+pub use crate::events::order::CommitOrder;
 pub use crate::events::subscription::with_history;
 pub use crate::page::PageId;
 pub use crate::table::{
@@ -119,9 +132,55 @@ pub use crate::table::{
     wait_for_commits,
 };
 
-#[cfg(doc)]
 use crate::WorkTable;
 use crate::row::{PkSource, Row};
+
+/// The tables of a `#[derive(Database)]` struct, as storage reaches them:
+/// implemented by the derive, in the order of the struct's fields.
+pub trait DatabaseTables: Sized + Send + Sync + 'static {
+    /// Tells `visitor` the slot, field name and row type of every table.
+    fn describe<V: DescribeTables>(visitor: &mut V);
+
+    /// Hands `visitor` every table of this database.
+    fn visit<V: VisitTables>(&self, visitor: &mut V);
+
+    /// Builds the database from the tables `builder` gives, one per field.
+    ///
+    /// # Errors
+    ///
+    /// The first error `builder` returns.
+    fn build<B: BuildTables>(builder: &mut B) -> Result<Self, B::Error>;
+}
+
+/// Learns the tables of a database, from [`DatabaseTables::describe`].
+pub trait DescribeTables {
+    /// The table at `slot`, the field `field`, holds rows of type `R`.
+    fn table<R: Row>(&mut self, slot: usize, field: &'static str);
+}
+
+/// Reaches the tables of a database, from [`DatabaseTables::visit`].
+pub trait VisitTables {
+    /// The table at `slot`, the field `field`.
+    fn table<R: Row>(&mut self, slot: usize, field: &'static str, table: &WorkTable<R>);
+}
+
+/// Gives the tables a database is built from, in
+/// [`DatabaseTables::build`].
+pub trait BuildTables {
+    /// Why a table cannot be given.
+    type Error;
+
+    /// The table for `slot`, the field `field`.
+    ///
+    /// # Errors
+    ///
+    /// Why the table cannot be given; the build stops there.
+    fn table<R: Row>(
+        &mut self,
+        slot: usize,
+        field: &'static str,
+    ) -> Result<WorkTable<R>, Self::Error>;
+}
 
 /// The largest sequence number a table gives a change (2⁵¹ − 1).
 pub const MAX_SEQ: u64 = crate::events::MAX_SEQ;

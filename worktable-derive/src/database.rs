@@ -152,6 +152,7 @@ fn generate(input: &DeriveInput, krate: &Path, tables: &[TableOf<'_>]) -> TokenS
         let ident = table.ident();
         quote! { #ident: #krate::TxTable::new(&self.#ident, &tx) }
     });
+    let storage_impl = storage_tables(name, krate, tables);
     let first = tables[0].ident();
     let snapshot = format_ident!("{name}Snapshot");
     let tx_view = format_ident!("{name}Tx");
@@ -310,6 +311,8 @@ fn generate(input: &DeriveInput, krate: &Path, tables: &[TableOf<'_>]) -> TokenS
             }
         }
 
+        #storage_impl
+
         impl #krate::Database for #name {
             type Snapshot<'a> = #snapshot<'a>;
 
@@ -319,6 +322,43 @@ fn generate(input: &DeriveInput, krate: &Path, tables: &[TableOf<'_>]) -> TokenS
 
             fn snapshot(&self) -> #snapshot<'_> {
                 #name::snapshot(self)
+            }
+        }
+    }
+}
+
+/// `worktable_core::storage::DatabaseTables`: how a durable database
+/// learns, builds and reaches the tables, each under its slot (its field's
+/// position) and its field's name.
+fn storage_tables(name: &Ident, krate: &Path, tables: &[TableOf<'_>]) -> TokenStream {
+    let each = |f: &dyn Fn(usize, &Ident, &Type, String) -> TokenStream| -> Vec<TokenStream> {
+        tables
+            .iter()
+            .enumerate()
+            .map(|(slot, table)| f(slot, table.ident(), table.row, table.ident().to_string()))
+            .collect()
+    };
+    let describe = each(&|slot, _, row, field| quote! { visitor.table::<#row>(#slot, #field); });
+    let visit = each(&|slot, ident, row, field| {
+        quote! { visitor.table::<#row>(#slot, #field, &self.#ident); }
+    });
+    let build = each(&|slot, ident, row, field| {
+        quote! { #ident: builder.table::<#row>(#slot, #field)? }
+    });
+    quote! {
+        impl #krate::storage::DatabaseTables for #name {
+            fn describe<V: #krate::storage::DescribeTables>(visitor: &mut V) {
+                #(#describe)*
+            }
+
+            fn visit<V: #krate::storage::VisitTables>(&self, visitor: &mut V) {
+                #(#visit)*
+            }
+
+            fn build<B: #krate::storage::BuildTables>(
+                builder: &mut B,
+            ) -> ::core::result::Result<Self, B::Error> {
+                ::core::result::Result::Ok(Self { #(#build,)* })
             }
         }
     }

@@ -181,6 +181,18 @@ impl CommitChange {
         self.event.record()
     }
 
+    /// The archived bytes of the row before the change (an update's or a
+    /// delete's; `None` for an insert), as a log stores them.
+    pub fn before_bytes(&self) -> Option<&[u8]> {
+        self.event.images().0
+    }
+
+    /// The archived bytes of the row after the change (an insert's or an
+    /// update's; `None` for a delete), as a log stores them.
+    pub fn after_bytes(&self) -> Option<&[u8]> {
+        self.event.images().1
+    }
+
     /// The typed change, if the table's rows are `R`.
     pub fn event<R: Row>(&self) -> Option<&ChangeEvent<R>> {
         self.event.as_any().downcast_ref()
@@ -193,6 +205,7 @@ trait Erased: Send + Sync {
     fn seq(&self) -> u64;
     fn kind(&self) -> ChangeKind;
     fn record(&self) -> EventRecord;
+    fn images(&self) -> (Option<&[u8]>, Option<&[u8]>);
     fn as_any(&self) -> &dyn Any;
 }
 
@@ -211,6 +224,14 @@ impl<R: Row> Erased for ChangeEvent<R> {
 
     fn record(&self) -> EventRecord {
         self.to_record()
+    }
+
+    fn images(&self) -> (Option<&[u8]>, Option<&[u8]>) {
+        let (before, after) = ChangeEvent::images(self);
+        (
+            before.map(|image| image.bytes()),
+            after.map(|image| image.bytes()),
+        )
     }
 
     fn as_any(&self) -> &dyn Any {

@@ -238,7 +238,14 @@ impl CommitOrder<Tables> {
     /// [`shared`](Self::shared), every commit handed to `hook` first: the
     /// hook keeps the order listening, so every commit takes the lock.
     pub fn shared_with_hook(hook: Arc<dyn DatabaseHook>) -> Arc<Self> {
-        let order = Self::shared();
+        Self::restored(0, hook)
+    }
+
+    /// [`shared_with_hook`](Self::shared_with_hook) for a database
+    /// restored from storage: its first change gets sequence number
+    /// `last_seq + 1` (`last_seq` at most [`MAX_SEQ`]).
+    pub fn restored(last_seq: u64, hook: Arc<dyn DatabaseHook>) -> Arc<Self> {
+        let order = Arc::new(Self::new(last_seq, Tables::default()));
         {
             let mut lock = order.lock();
             order.listen(&mut lock);

@@ -136,7 +136,7 @@ impl<R: Row> WorkTable<R> {
 
     /// An empty table whose first change gets sequence number
     /// `last_seq + 1` (at most 2⁵¹ − 1).
-    fn with_hook_option(hook: Option<Arc<dyn CommitHook<R>>>, last_seq: u64) -> Self {
+    pub(super) fn with_hook_option(hook: Option<Arc<dyn CommitHook<R>>>, last_seq: u64) -> Self {
         Self::with_events(EventHub::own(last_seq, hook))
     }
 

@@ -20,6 +20,7 @@ use crossbeam_epoch as epoch;
 use rkyv::rancor;
 
 use super::WorkTable;
+use crate::events::order::CommitOrder;
 use crate::events::{CommitHook, MAX_SEQ};
 use crate::page::{Link, PageId, RowCell, RowStore, StageError};
 use crate::row::PkSource;
@@ -310,9 +311,28 @@ impl<R: Row> TableRestore<R> {
     /// [`RestoreError::BadPageRow`] (see [`check_pages`](Self::check_pages));
     /// [`RestoreError::DuplicateKey`] when two rows share a unique key.
     pub fn finish(
-        mut self,
+        self,
         hook: Option<Arc<dyn CommitHook<R>>>,
     ) -> Result<WorkTable<R>, RestoreError> {
+        let last_seq = self.last_seq;
+        self.finish_into(WorkTable::with_hook_option(hook, last_seq))
+    }
+
+    /// [`finish`](Self::finish) for a table of a database: the table joins
+    /// `order`, which numbers the changes of every table of the database
+    /// (built with [`CommitOrder::restored`] from the number the restore
+    /// continues after; [`continue_after`](Self::continue_after) is not
+    /// used).
+    ///
+    /// # Errors
+    ///
+    /// As [`finish`](Self::finish).
+    pub fn finish_in(self, order: &Arc<CommitOrder>) -> Result<WorkTable<R>, RestoreError> {
+        self.finish_into(WorkTable::in_order(order))
+    }
+
+    /// Fills `table`, empty, with the restored rows and their indexes.
+    fn finish_into(mut self, mut table: WorkTable<R>) -> Result<WorkTable<R>, RestoreError> {
         if !self.unchecked.is_empty() {
             self.check_pages()?;
         }
@@ -323,7 +343,7 @@ impl<R: Row> TableRestore<R> {
             replayed,
             key_floor,
             last_page: _,
-            last_seq,
+            last_seq: _,
         } = self;
         // Key order (stable: of two page rows with one key, the first
         // restored comes first and is kept).
@@ -354,7 +374,6 @@ impl<R: Row> TableRestore<R> {
             (Some(last), Some(floor)) => Some(last.max(floor).clone()),
             (last, floor) => last.or(floor).cloned(),
         };
-        let mut table = WorkTable::with_hook_option(hook, last_seq);
         table.store = store;
         table.primary = crate::index::PrimaryIndex::with_capacity(rows.len(), R::pk_prefix());
         build_indexes(&table, &rows)?;
