@@ -68,6 +68,7 @@ use std::fmt;
 use crate::codec::FORMAT_VERSION;
 use crate::format::ArchiveFormatError;
 
+pub use crate::database::DatabaseFault;
 pub use crate::log::{ImageRole, LogFault, RecordFault, RecordKind};
 pub use crate::meta::{MetadataEncodeError, MetadataFault, MetadataField};
 pub use crate::pages::{ManifestFault, ManifestRule, PageFileFault};
@@ -86,6 +87,9 @@ pub enum FileKind {
     /// A checkpoint manifest, `manifest-<generation>`: which frame of the
     /// page file holds which page, and where its rows are.
     Manifest,
+    /// The database file, `db`, of a durable database: its id, its tables
+    /// and the checkpoint that covers all of them.
+    Database,
 }
 
 impl fmt::Display for FileKind {
@@ -96,6 +100,7 @@ impl fmt::Display for FileKind {
             Self::LogSegment => "log segment",
             Self::PageFile => "page file",
             Self::Manifest => "manifest",
+            Self::Database => "database file",
         })
     }
 }
@@ -109,6 +114,7 @@ impl FileKind {
             Self::LogSegment => "log segment header",
             Self::PageFile => "page file header",
             Self::Manifest => "manifest",
+            Self::Database => "database file",
         }
     }
 
@@ -119,6 +125,7 @@ impl FileKind {
             Self::LogSegment => "log",
             Self::PageFile => "page file",
             Self::Manifest => "manifest",
+            Self::Database => "database",
         }
     }
 }
@@ -213,6 +220,9 @@ pub enum FileError {
     Log(LogFault),
     /// The metadata file's fields break a rule of its format.
     Metadata(MetadataFault),
+    /// A rule of the database file is broken (in a file whose checksum
+    /// verifies).
+    Database(DatabaseFault),
     /// The page file's header breaks a rule of its format.
     PageFile(PageFileFault),
     /// A manifest's page entries break a rule of its format.
@@ -239,6 +249,7 @@ impl FileError {
             | Self::ArchiveFormat { file, .. } => *file,
             Self::Log(_) => FileKind::LogSegment,
             Self::Metadata(_) => FileKind::Metadata,
+            Self::Database(_) => FileKind::Database,
             Self::PageFile(_) => FileKind::PageFile,
             Self::Manifest(_) => FileKind::Manifest,
         }
@@ -256,6 +267,9 @@ impl fmt::Display for FileError {
                         write!(f, "the {min} bytes of the smallest metadata file")
                     }
                     FileKind::Manifest => write!(f, "the {min} bytes of a manifest without pages"),
+                    FileKind::Database => {
+                        write!(f, "the {min} bytes of a database file without tables")
+                    }
                 }
             }
             Self::TooLong { file, len, max } => write!(
@@ -315,6 +329,7 @@ impl fmt::Display for FileError {
             ),
             Self::Log(fault) => fault.fmt(f),
             Self::Metadata(fault) => fault.fmt(f),
+            Self::Database(fault) => fault.fmt(f),
             Self::PageFile(fault) => fault.fmt(f),
             Self::Manifest(fault) => fault.fmt(f),
         }

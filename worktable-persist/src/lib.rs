@@ -266,6 +266,7 @@
 mod codec;
 #[cfg(test)]
 mod damage;
+mod database;
 pub mod file_error;
 pub mod format;
 // Without the `testing` feature nothing re-exports the `pub` items of these
@@ -283,6 +284,7 @@ pub mod testing;
 #[cfg_attr(not(feature = "testing"), allow(unreachable_pub))]
 mod vfs;
 
+pub use database::DurableDatabase;
 pub use table::{
     CheckpointError, CheckpointReport, Confirmed, ConfirmedError, Durability, Health, OpenError,
     Options, PersistError, PersistentTable, ReadOnlyTable, ResumeError, SchemaDifference,

@@ -59,8 +59,8 @@ pub mod log {
     //! encoded and scanned.
 
     pub use crate::log::{
-        EncodeError, End, HEADER_LEN, Record, Scan, SegmentHeader, Tail, encode_header,
-        encode_record, scan,
+        EncodeError, End, HEADER_LEN, Place, Record, Scan, SegmentHeader, Stamp, Tail,
+        encode_header, encode_placed, encode_record, scan,
     };
 }
 

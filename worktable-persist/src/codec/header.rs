@@ -61,11 +61,15 @@ pub(crate) struct FileFormat {
     pub(crate) min_len_first: bool,
     /// Where the checksum lies.
     pub(crate) checksum: ChecksumAt,
+    /// The flags a file of this format may have; any other is refused.
+    pub(crate) known_flags: u32,
 }
 
 /// The start of a file that passed [`FileFormat::check`].
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Checked<'a> {
+    /// The file's flags, all of them known to its format.
+    pub(crate) flags: u32,
     /// The fields after the flags, up to the checksum: the bytes the
     /// checksum covers, so verified.
     pub(crate) fields: Reader<'a>,
@@ -90,10 +94,21 @@ impl FileFormat {
     /// in the header, the fields end where the checksum goes, and the
     /// padding after it is left to `out` (a [`HeaderBuf`](super::HeaderBuf)
     /// is zero there).
-    pub(crate) fn encode<P: Put>(&self, mut out: P, put_fields: impl FnOnce(&mut P)) -> P {
+    pub(crate) fn encode<P: Put>(&self, out: P, put_fields: impl FnOnce(&mut P)) -> P {
+        self.encode_flagged(0, out, put_fields)
+    }
+
+    /// [`encode`](Self::encode) with `flags` (known to the format).
+    pub(crate) fn encode_flagged<P: Put>(
+        &self,
+        flags: u32,
+        mut out: P,
+        put_fields: impl FnOnce(&mut P),
+    ) -> P {
+        debug_assert_eq!(flags & !self.known_flags, 0, "{} flags", self.file);
         out.put(&self.magic);
         out.put_u32(FORMAT_VERSION);
-        out.put_u32(0);
+        out.put_u32(flags);
         put_fields(&mut out);
         if let ChecksumAt::Header(at) = self.checksum {
             debug_assert_eq!(out.written().len(), at, "{} header fields", self.file);
@@ -116,7 +131,7 @@ impl FileFormat {
     ///    the format's lengths;
     /// 5. [`FileError::ChecksumMismatch`]: damage, a torn write and a cut
     ///    or extended file end up here;
-    /// 6. [`FileError::UnsupportedFlags`]: the flags are not zero, in a
+    /// 6. [`FileError::UnsupportedFlags`]: a flag the format does not know, in a
     ///    file whose checksum verifies.
     ///
     /// Never panics, whatever `bytes` holds.
@@ -171,10 +186,14 @@ impl FileFormat {
         let after_version = covered.get(VERSION_END..).unwrap_or_default();
         let mut fields = Reader::at(after_version, VERSION_END);
         let flags = fields.u32();
-        if flags != 0 {
+        if flags & !self.known_flags != 0 {
             return Err(FileError::UnsupportedFlags { file, flags });
         }
-        Ok(Checked { fields, padding })
+        Ok(Checked {
+            flags,
+            fields,
+            padding,
+        })
     }
 
     /// Decodes the archive format in the next 4 bytes of `fields`.

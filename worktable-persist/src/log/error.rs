@@ -96,4 +96,8 @@ pub enum EncodeError {
         /// The sequence number given.
         seq: u64,
     },
+    /// A record of a table's own log was given a table or a commit that
+    /// continues: only a database's log has them.
+    #[error("a record of a table's own log has no table slot and no continued commit")]
+    PlaceOutsideDatabase,
 }

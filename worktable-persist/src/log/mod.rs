@@ -26,6 +26,7 @@
 //!     schema_fingerprint: 0x5eed,
 //!     first_seq: 1,
 //!     archive_format: ArchiveFormat::current(),
+//!     database: false,
 //! };
 //! let mut segment = encode_header(&header).to_vec();
 //! encode_record(&mut segment, &header, 1, 1, RecordKind::Insert, b"", b"row v1")?;
@@ -100,7 +101,9 @@ mod segment;
 mod tests;
 
 pub use error::LogFault;
-pub use record::{ImageRole, Record, RecordFault, RecordKind, encode_record};
+#[cfg(any(test, feature = "testing"))]
+pub use record::encode_record;
+pub use record::{ImageRole, Place, Record, RecordFault, RecordKind, Stamp, encode_placed};
 pub(crate) use scan::Records;
 pub use scan::scan;
 pub(crate) use segment::decode_header;

@@ -1,8 +1,11 @@
 //! One log record: its encoding, and the checks a stored record must pass.
 //!
 //! A record is a frame `body_len: u32 | crc: u32` followed by a body
-//! `seq: u64 | durable_below: u64 | kind: u8 | 3 zero bytes | before_len:
-//! u32 | after_len: u32 | before image | after image`. The checksum is
+//! `seq: u64 | durable_below: u64 | kind: u8 | table: u16 | flags: u8 |
+//! before_len: u32 | after_len: u32 | before image | after image`; `table`
+//! and `flags` are zero in a table's own log, and in a database's log name
+//! the table (its slot) and say whether more records of the commit follow
+//! (flag 1). The checksum is
 //! CRC32C seeded with the segment header's checksum, over the four length
 //! bytes and then the body. `docs/format.md` has the table of offsets.
 
@@ -127,6 +130,13 @@ pub struct Record<'a> {
     pub before: &'a [u8],
     /// The row's rkyv-archived bytes after the change; empty for a delete.
     pub after: &'a [u8],
+    /// The table the record changes, by its slot in the database (0 in a
+    /// table's own log).
+    pub table: u16,
+    /// More records of the same commit follow this one (always `false` in
+    /// a table's own log, whose commits are one record each). Recovery
+    /// applies a commit only once it has read its last record.
+    pub continues: bool,
 }
 
 impl<'a> Record<'a> {
@@ -143,6 +153,7 @@ impl<'a> Record<'a> {
     ///     schema_fingerprint: 7,
     ///     first_seq: 1,
     ///     archive_format: ArchiveFormat::current(),
+    ///     database: false,
     /// };
     /// let mut segment = encode_header(&header).to_vec();
     /// encode_record(&mut segment, &header, 1, 1, RecordKind::Update, b"old", b"new")?;
@@ -238,9 +249,16 @@ pub enum RecordFault {
         /// The stored `after_len`.
         after_len: u32,
     },
-    /// The three reserved bytes after the kind are not zero.
+    /// The three bytes after the kind are not zero in a table's own log.
     #[error("reserved bytes after the kind are not zero")]
     ReservedNotZero,
+    /// A record of a database's log has a flag other than 1 (more records
+    /// of the commit follow).
+    #[error("unknown record flags {flags:#04x} (only 0x01, more of the commit follows, is known)")]
+    UnknownRecordFlags {
+        /// The stored flags byte.
+        flags: u8,
+    },
     /// `durable_below` is greater than the record's own sequence number.
     #[error("durable mark {durable_below} is past the record's own sequence number {seq}")]
     DurableBeyondSeq {
@@ -319,6 +337,7 @@ impl RecordFault {
 ///     schema_fingerprint: 7,
 ///     first_seq: 1,
 ///     archive_format: ArchiveFormat::current(),
+///     database: false,
 /// };
 /// let mut segment = encode_header(&header).to_vec();
 /// encode_record(&mut segment, &header, 1, 1, RecordKind::Insert, b"", b"row one")?;
@@ -331,6 +350,7 @@ impl RecordFault {
 /// assert_eq!(scanned.records[1].before, b"row one");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
+#[cfg(any(test, feature = "testing"))]
 pub fn encode_record(
     out: &mut Vec<u8>,
     header: &SegmentHeader,
@@ -340,6 +360,55 @@ pub fn encode_record(
     before: &[u8],
     after: &[u8],
 ) -> Result<(), EncodeError> {
+    let stamp = Stamp {
+        seq,
+        durable_below,
+        place: Place::default(),
+    };
+    encode_placed(out, header, stamp, kind, before, after)
+}
+
+/// Where a record of a database's log belongs: its table and whether more
+/// records of its commit follow. The default (table 0, last of its
+/// commit) is what a table's own log holds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Place {
+    /// The table's slot.
+    pub table: u16,
+    /// More records of the commit follow.
+    pub continues: bool,
+}
+
+/// A record's numbers and place.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Stamp {
+    /// The record's sequence number.
+    pub seq: u64,
+    /// The writer's durable mark (see [`Record::durable_below`]).
+    pub durable_below: u64,
+    /// Its table and commit (zero in a table's own log).
+    pub place: Place,
+}
+
+/// [`encode_record`] with the record's place in a database's log.
+///
+/// # Errors
+///
+/// Those of [`encode_record`]; and [`EncodeError::PlaceOutsideDatabase`]
+/// for a place other than the default in a table's own log.
+pub fn encode_placed(
+    out: &mut Vec<u8>,
+    header: &SegmentHeader,
+    stamp: Stamp,
+    kind: RecordKind,
+    before: &[u8],
+    after: &[u8],
+) -> Result<(), EncodeError> {
+    let Stamp {
+        seq,
+        durable_below,
+        place,
+    } = stamp;
     for (image, bytes) in [(ImageRole::Before, before), (ImageRole::After, after)] {
         if bytes.len() > MAX_IMAGE_LEN {
             return Err(EncodeError::ImageTooLong {
@@ -358,6 +427,9 @@ pub fn encode_record(
     if durable_below > seq {
         return Err(EncodeError::DurableBeyondSeq { durable_below, seq });
     }
+    if !header.database && place != Place::default() {
+        return Err(EncodeError::PlaceOutsideDatabase);
+    }
     // Each at most 65,535 by the check above, so all three fit in u32.
     let before_len = before.len() as u32;
     let after_len = after.len() as u32;
@@ -370,7 +442,8 @@ pub fn encode_record(
     out.put_u64(seq);
     out.put_u64(durable_below);
     out.put_u8(kind as u8);
-    out.put_zeros(3); // reserved
+    out.put_u16(place.table);
+    out.put_u8(u8::from(place.continues));
     out.put_u32(before_len);
     out.put_u32(after_len);
     out.put(before);
@@ -454,14 +527,15 @@ impl<'a> Frame<'a> {
     /// images are the ones the kind carries; the reserved bytes are zero;
     /// `durable_below <= seq`. The first is the most selective on random
     /// bytes, which keeps the search for a witness cheap.
-    pub(crate) fn parse(&self, offset: usize) -> Result<Record<'a>, RecordFault> {
+    pub(crate) fn parse(&self, offset: usize, database: bool) -> Result<Record<'a>, RecordFault> {
         // Frame::read guarantees body.len() == body_len >= 28, so every
         // fixed-width read below is in range.
         let mut body = Reader::new(self.body);
         let seq = body.u64();
         let durable_below = body.u64();
         let kind = body.u8();
-        let reserved = body.array::<3>();
+        let table = body.u16();
+        let flags = body.u8();
         let before_len = body.u32();
         let after_len = body.u32();
         let images = body.rest();
@@ -494,8 +568,11 @@ impl<'a> Frame<'a> {
                 after_len,
             });
         }
-        if reserved != [0; 3] {
+        if !database && (table != 0 || flags != 0) {
             return Err(RecordFault::ReservedNotZero);
+        }
+        if flags & !1 != 0 {
+            return Err(RecordFault::UnknownRecordFlags { flags });
         }
         if durable_below > seq {
             return Err(RecordFault::DurableBeyondSeq { durable_below, seq });
@@ -511,6 +588,8 @@ impl<'a> Frame<'a> {
             kind,
             before,
             after,
+            table,
+            continues: flags & 1 != 0,
         })
     }
 }

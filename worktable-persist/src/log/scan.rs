@@ -93,6 +93,7 @@ pub enum End {
 ///     schema_fingerprint: 7,
 ///     first_seq: 10,
 ///     archive_format: ArchiveFormat::current(),
+///     database: false,
 /// };
 /// let mut segment = encode_header(&header).to_vec();
 /// encode_record(&mut segment, &header, 10, 10, RecordKind::Insert, b"", b"kept")?;
@@ -249,7 +250,7 @@ impl<'a> Records<'a> {
     /// the checksum last.
     fn probe(&self, offset: usize, min_seq: u64) -> Option<Record<'a>> {
         let frame = Frame::read(self.bytes.get(offset..)?).ok()?;
-        let record = frame.parse(offset).ok()?;
+        let record = frame.parse(offset, self.header.database).ok()?;
         if record.seq < min_seq {
             return None;
         }
@@ -265,7 +266,9 @@ impl<'a> Records<'a> {
         let rest = self.bytes.get(self.pos..).unwrap_or_default();
         let frame = Frame::read(rest).map_err(Stop::Damaged)?;
         frame.verify(self.seed).map_err(Stop::Damaged)?;
-        let record = frame.parse(self.pos).map_err(Stop::Malformed)?;
+        let record = frame
+            .parse(self.pos, self.header.database)
+            .map_err(Stop::Malformed)?;
         match self.next_seq {
             Some(expected) if record.seq == expected => Ok((record, frame.len())),
             Some(expected) => Err(Stop::Malformed(RecordFault::SeqMismatch {

@@ -29,12 +29,18 @@ pub(crate) const FORMAT: FileFormat = FileFormat {
     max_len: usize::MAX,
     min_len_first: true,
     checksum: ChecksumAt::Header(CHECKSUM_AT),
+    known_flags: DATABASE_FLAG,
 };
+
+/// Header flag: the segment is a database's log, whose records carry the
+/// table they change and whether more records of their commit follow.
+const DATABASE_FLAG: u32 = 1;
 
 /// The decoded header of a log segment.
 ///
-/// The format version, the flags and the reserved bytes are not fields:
-/// version 2 with no flags is the only header this build writes or accepts.
+/// The format version and the reserved bytes are not fields: version 2 is
+/// the only header this build writes or accepts. The one flag is
+/// [`database`](Self::database).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct SegmentHeader {
     /// Fingerprint of the row type's schema; the caller compares it with the
@@ -45,6 +51,11 @@ pub struct SegmentHeader {
     /// The rkyv format of the row images in the segment's records; the
     /// caller compares it with [`ArchiveFormat::current`] before using any.
     pub archive_format: ArchiveFormat,
+    /// The segment is a database's log (header flag 1): each record names
+    /// the table it changes and says whether more records of its commit
+    /// follow (see [`Record::table`](super::Record::table)). A table's own
+    /// log has neither (the bytes are zero).
+    pub database: bool,
 }
 
 impl SegmentHeader {
@@ -59,7 +70,8 @@ impl SegmentHeader {
 
 /// Encodes `header` as the 48 bytes a segment starts with.
 pub fn encode_header(header: &SegmentHeader) -> [u8; HEADER_LEN] {
-    let out = FORMAT.encode(HeaderBuf::<HEADER_LEN>::new(), |out| {
+    let flags = if header.database { DATABASE_FLAG } else { 0 };
+    let out = FORMAT.encode_flagged(flags, HeaderBuf::<HEADER_LEN>::new(), |out| {
         out.put_u64(header.schema_fingerprint);
         out.put_u64(header.first_seq);
         out.put(&header.archive_format.to_bytes());
@@ -100,5 +112,6 @@ pub(crate) fn decode_header(bytes: &[u8]) -> Result<SegmentHeader, FileError> {
         schema_fingerprint,
         first_seq,
         archive_format,
+        database: checked.flags & DATABASE_FLAG != 0,
     })
 }

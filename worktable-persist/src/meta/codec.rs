@@ -49,6 +49,7 @@ pub(crate) const FORMAT: FileFormat = FileFormat {
     max_len: MAX_LEN,
     min_len_first: false,
     checksum: ChecksumAt::End,
+    known_flags: 0,
 };
 
 /// The contents of a table's metadata file.

@@ -42,7 +42,9 @@ mod schema;
 mod tests;
 
 pub use codec::Meta;
-pub(crate) use codec::{MAX_KEY_STATE_LEN, MAX_SCHEMA_LEN, MAX_TABLE_NAME_LEN, encode};
+pub(crate) use codec::{
+    MAX_KEY_STATE_LEN, MAX_SCHEMA_LEN, MAX_TABLE_NAME_LEN, decode as decode_bytes, encode,
+};
 pub use error::{MetaError, MetadataEncodeError, MetadataFault, MetadataField};
 pub(crate) use file::write_atomically;
 pub use file::{FILE_NAME, read};

@@ -42,6 +42,7 @@ pub(crate) const FORMAT: FileFormat = FileFormat {
     max_len: usize::MAX,
     min_len_first: false,
     checksum: ChecksumAt::Header(CHECKSUM_AT),
+    known_flags: 0,
 };
 
 /// The decoded header of a page file.

@@ -46,6 +46,7 @@ pub(crate) const FORMAT: FileFormat = FileFormat {
     max_len: usize::MAX,
     min_len_first: false,
     checksum: ChecksumAt::End,
+    known_flags: 0,
 };
 
 // Counts read from a manifest are u32 and are converted to usize losslessly.

@@ -16,17 +16,29 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use worktable_core::Row;
-
-use super::Inner;
+use super::Options;
+use super::checkpoint::CheckpointReport;
 use super::error::CheckpointError;
+
+/// What the background checkpoint thread needs of a durable table or
+/// database.
+pub(crate) trait Checkpoints: Send + Sync + 'static {
+    /// The handle's side of the thread.
+    fn background(&self) -> &Background;
+    /// Bytes logged since the last checkpoint rotated the log.
+    fn logged_since_rotation(&self) -> u64;
+    /// The options it was opened with.
+    fn options(&self) -> &Options;
+    /// Takes one checkpoint (on this thread), if anything changed.
+    fn checkpoint_now(&self) -> Result<CheckpointReport, CheckpointError>;
+}
 
 /// How often the thread looks at the log's size and the clock.
 const POLL: Duration = Duration::from_millis(50);
 
 /// What the handle and the background checkpoint thread tell each other.
 #[derive(Debug, Default)]
-pub(super) struct Background {
+pub(crate) struct Background {
     control: Mutex<Control>,
     /// Wakes the thread when it is told to stop.
     wake: Condvar,
@@ -48,29 +60,32 @@ impl Background {
     }
 
     /// The error of the last background checkpoint, if it failed.
-    pub(super) fn last_error(&self) -> Option<Arc<CheckpointError>> {
+    pub(crate) fn last_error(&self) -> Option<Arc<CheckpointError>> {
         self.lock().failed.clone()
     }
 
     /// Tells the thread to return once a checkpoint in progress is done.
-    pub(super) fn request_stop(&self) {
+    pub(crate) fn request_stop(&self) {
         self.lock().stop = true;
         self.wake.notify_all();
     }
 }
 
-/// Starts the background checkpoint thread of `inner`'s table.
-pub(super) fn spawn_checkpointer<R: Row>(inner: &Arc<Inner<R>>) -> io::Result<JoinHandle<()>> {
+/// Starts the background checkpoint thread of `inner`, named after it.
+pub(crate) fn spawn_checkpointer<C: Checkpoints>(
+    name: &str,
+    inner: &Arc<C>,
+) -> io::Result<JoinHandle<()>> {
     let inner = Arc::clone(inner);
     thread::Builder::new()
-        .name(format!("worktable-checkpoint-{}", R::TABLE_NAME))
-        .spawn(move || run_checkpointer(&inner))
+        .name(format!("worktable-checkpoint-{name}"))
+        .spawn(move || run_checkpointer(&*inner))
 }
 
 /// The background checkpoint thread's body: checkpoints when one is due,
 /// until stopped.
-fn run_checkpointer<R: Row>(inner: &Inner<R>) {
-    let background = &inner.background;
+fn run_checkpointer<C: Checkpoints>(inner: &C) {
+    let background = inner.background();
     let mut last = Instant::now();
     let mut control = background.lock();
     loop {
@@ -91,7 +106,7 @@ fn run_checkpointer<R: Row>(inner: &Inner<R>) {
             continue;
         }
         drop(control);
-        let outcome = inner.checkpoint_now(false);
+        let outcome = inner.checkpoint_now();
         last = Instant::now();
         control = background.lock();
         control.failed = outcome.err().map(Arc::new);
@@ -101,12 +116,12 @@ fn run_checkpointer<R: Row>(inner: &Inner<R>) {
 /// Whether a checkpoint is due, the last one having been taken at `last`:
 /// the log has grown by `checkpoint_log_bytes`, or anything was logged and
 /// `checkpoint_interval` has passed.
-fn checkpoint_due<R: Row>(inner: &Inner<R>, last: Instant) -> bool {
-    let logged = inner.shared.logged_since_rotation();
-    let by_size = logged >= inner.options.checkpoint_log_bytes;
+fn checkpoint_due<C: Checkpoints>(inner: &C, last: Instant) -> bool {
+    let logged = inner.logged_since_rotation();
+    let by_size = logged >= inner.options().checkpoint_log_bytes;
     let by_time = logged > 0
         && inner
-            .options
+            .options()
             .checkpoint_interval
             .is_some_and(|interval| last.elapsed() >= interval);
     by_size || by_time

@@ -37,16 +37,29 @@ impl<R: Row> PersistentTable<R> {
         what: &str,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> io::Result<T> {
-        let (sender, receiver) = oneshot::channel();
-        thread::Builder::new()
-            .name(format!("worktable-{what}-{}", R::TABLE_NAME))
-            .spawn(move || {
-                let _ = sender.send(work());
-            })?;
-        receiver
-            .await
-            .map_err(|_| io::Error::other(format!("the {what} thread ended without a result")))
+        on_thread(&format!("{what}-{}", R::TABLE_NAME), work).await
     }
+}
+
+/// Runs `work` on a thread of its own, named `worktable-{name}`, and waits
+/// for its result without blocking the caller's runtime.
+///
+/// # Errors
+///
+/// The thread cannot be started, or ended without a result (it panicked).
+pub(crate) async fn on_thread<T: Send + 'static>(
+    name: &str,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> io::Result<T> {
+    let (sender, receiver) = oneshot::channel();
+    thread::Builder::new()
+        .name(format!("worktable-{name}"))
+        .spawn(move || {
+            let _ = sender.send(work());
+        })?;
+    receiver
+        .await
+        .map_err(|_| io::Error::other(format!("the {name} thread ended without a result")))
 }
 
 /// Wakes the thread that polls a future.
@@ -60,7 +73,7 @@ impl Wake for ThreadWaker {
 
 /// Runs `future` to completion on this thread (a background thread waiting
 /// for the flusher's progress).
-pub(super) fn block_on<F: Future>(future: F) -> F::Output {
+pub(crate) fn block_on<F: Future>(future: F) -> F::Output {
     let mut future = pin!(future);
     let waker = Waker::from(Arc::new(ThreadWaker(thread::current())));
     let mut context = Context::from_waker(&waker);

@@ -94,25 +94,32 @@ pub struct CheckpointReport {
     pub frames: u32,
 }
 
+/// What step 2 wrote for one table: the new manifest (not numbered yet)
+/// and the pages whose marks it took.
+pub(crate) struct Prepared {
+    pub(crate) manifest: Manifest,
+    pub(crate) changed: Vec<storage::PageId>,
+}
+
 /// The checkpoint the metadata file names, and the page file.
-struct State {
-    meta: Meta,
-    manifest: Manifest,
+pub(crate) struct State {
+    pub(crate) meta: Meta,
+    pub(crate) manifest: Manifest,
     /// The manifests of checkpoints whose metadata file replacement failed:
     /// the rename may or may not have happened, so until a later
     /// checkpoint succeeds any of them may be the one on disk, and the
     /// frames of all of them are kept.
-    unsettled: Vec<Manifest>,
-    page_file: Option<Box<dyn VfsFile>>,
+    pub(crate) unsettled: Vec<Manifest>,
+    pub(crate) page_file: Option<Box<dyn VfsFile>>,
     /// Frames the page file holds now (its length), which may be more than
     /// the manifest uses.
-    file_frames: u32,
+    pub(crate) file_frames: u32,
     /// Frames below `file_frames` that no manifest in use refers to and
     /// that may still hold the bytes of an earlier checkpoint (or of one
     /// that never took effect). A frame leaves the set when a checkpoint
     /// writes it whole, when `secure_delete` zeroes it, or when the file is
     /// cut below it.
-    stale: BTreeSet<u32>,
+    pub(crate) stale: BTreeSet<u32>,
 }
 
 /// Checkpoints held back, from [`Checkpointer::hold`].
@@ -184,7 +191,7 @@ impl Checkpointer {
         })
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+    pub(crate) fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
@@ -226,110 +233,168 @@ impl Checkpointer {
         // The change numbered `seq` was handed to the hook before it was
         // applied: let it (and any before it) finish marking its pages.
         storage::wait_for_commits(table);
-        let capture = storage::capture_changed_pages(table);
-        let changed = capture.pages().to_vec();
-        if !force && changed.is_empty() && seq == state.meta.checkpoint_seq {
-            if self.secure_delete {
-                self.zero_stale_frames(&mut state)?;
-            }
+        let Some(prepared) = self.prepare(&mut state, table, seq, force)? else {
             return Ok(report(&state.manifest, 0));
-        }
-        let written = self.write_pages(&mut state, &capture, &changed);
-        drop(capture);
+        };
         // The frames may hold changes numbered after `seq`: they may only
         // become the checkpoint once the log holds them durably (a write
         // the log refused must not come back through a checkpoint). Every
         // row the capture copied was applied after its record was handed
         // to the log, so syncing everything logged by now covers them.
-        let outcome = written
-            .and_then(|manifest| Ok((manifest, shared.sync_logged()?)))
-            .and_then(|(manifest, synced)| self.commit(&mut state, manifest, seq, synced, hook));
+        let outcome = shared
+            .sync_logged()
+            .map_err(CheckpointError::from)
+            .and_then(|synced| {
+                let manifest = self.write_manifest(&state, prepared.manifest, seq)?;
+                let meta = self.next_meta(
+                    &state,
+                    &manifest,
+                    synced,
+                    hook.largest_deleted_key(),
+                    &R::SCHEMA,
+                )?;
+                if let Err(error) = write_meta(&*self.vfs, &self.dir, &meta) {
+                    // The new metadata file may be in place nonetheless.
+                    state.unsettled.push(manifest);
+                    return Err(error.into());
+                }
+                // The checkpoint is in effect. What follows only frees space
+                // (and, with `secure_delete`, clears it); a failure leaves
+                // files the next open removes.
+                let cleared = self.settle(&mut state, meta, manifest);
+                // A segment that could not be zeroed stays, for the next
+                // checkpoint (or open) to zero and remove.
+                let cleared = cleared.and_then(|()| self.drop_log_through(&self.dir, seq));
+                Ok(cleared)
+            });
         match outcome {
-            Ok(()) => Ok(report(&state.manifest, changed.len())),
+            Ok(cleared) => cleared.map(|()| report(&state.manifest, prepared.changed.len())),
             Err(error) => {
                 // The marks were taken: give them back for the next try.
+                storage::mark_pages_changed(table, &prepared.changed);
+                Err(error)
+            }
+        }
+    }
+
+    /// Step 2 for one table, whose commits up to `seq` are done: captures
+    /// the pages changed since the last checkpoint and writes them into
+    /// free frames of the page file, synced. `None` when nothing changed
+    /// and the log has nothing after the checkpoint (and `force` is off).
+    pub(crate) fn prepare<R: Row>(
+        &self,
+        state: &mut State,
+        table: &WorkTable<R>,
+        seq: u64,
+        force: bool,
+    ) -> Result<Option<Prepared>, CheckpointError> {
+        let capture = storage::capture_changed_pages(table);
+        let changed = capture.pages().to_vec();
+        if !force && changed.is_empty() && seq == state.meta.checkpoint_seq {
+            if self.secure_delete {
+                self.zero_stale_frames(state)?;
+            }
+            return Ok(None);
+        }
+        match self.write_pages(state, &capture, &changed) {
+            Ok(manifest) => Ok(Some(Prepared { manifest, changed })),
+            Err(error) => {
+                drop(capture);
                 storage::mark_pages_changed(table, &changed);
                 Err(error)
             }
         }
     }
 
-    /// Steps 3 to 5: the manifest, the metadata file, the clean-up.
-    fn commit<R: Row>(
+    /// The metadata of the checkpoint `manifest` describes, the log being
+    /// synced through `synced`.
+    pub(crate) fn next_meta(
         &self,
-        state: &mut State,
+        state: &State,
+        manifest: &Manifest,
+        synced: u64,
+        key_state: Result<Vec<u8>, worktable_core::rkyv::rancor::Error>,
+        schema: &worktable_core::schema::Schema,
+    ) -> Result<Meta, CheckpointError> {
+        Ok(Meta {
+            archive_format: ArchiveFormat::current(),
+            checkpoint_seq: manifest.checkpoint_seq,
+            page_file_generation: manifest.generation,
+            // The log was synced through every change the frames may hold,
+            // `seq` among them, before this point: recovery refuses a log
+            // that ends before it.
+            log_synced_through: synced.max(state.meta.log_synced_through),
+            largest_deleted_key: key_state.map_err(|source| CheckpointError::KeyState {
+                path: self.dir.join(crate::meta::FILE_NAME),
+                source,
+            })?,
+            schema: super::schema::stored(schema),
+            ..state.meta.clone()
+        })
+    }
+
+    /// Removes (with `secure_delete`, zeroes first) the log segments of
+    /// `log_dir` whose records are all numbered up to `seq`, and cuts the
+    /// page file after its last frame in use: once a checkpoint at `seq`
+    /// is in effect.
+    pub(crate) fn drop_log_through(&self, log_dir: &Path, seq: u64) -> Result<(), CheckpointError> {
+        if self.secure_delete {
+            zero_segments_through(&*self.vfs, log_dir, seq)?;
+        }
+        remove_segments_through(&*self.vfs, log_dir, seq);
+        Ok(())
+    }
+
+    /// Step 3: numbers `manifest` (the generation after every one the
+    /// metadata may name; the checkpoint `seq`) and writes it to its file,
+    /// synced, directory synced.
+    pub(crate) fn write_manifest(
+        &self,
+        state: &State,
         mut manifest: Manifest,
         seq: u64,
-        synced: u64,
-        hook: &Hook<R>,
-    ) -> Result<(), CheckpointError> {
-        let generation = state
+    ) -> Result<Manifest, CheckpointError> {
+        manifest.generation = state
             .unsettled
             .iter()
             .map(|unsettled| unsettled.generation)
             .fold(state.meta.page_file_generation, u64::max)
             + 1;
-        manifest.generation = generation;
         manifest.checkpoint_seq = seq;
-        self.write_manifest(&manifest)?;
-
-        let meta = Meta {
-            archive_format: ArchiveFormat::current(),
-            checkpoint_seq: seq,
-            page_file_generation: generation,
-            // The log was synced through every change the frames may hold,
-            // `seq` among them, before this point: recovery refuses a log
-            // that ends before it.
-            log_synced_through: synced.max(state.meta.log_synced_through),
-            largest_deleted_key: hook.largest_deleted_key().map_err(|source| {
-                CheckpointError::KeyState {
-                    path: self.dir.join(crate::meta::FILE_NAME),
-                    source,
-                }
-            })?,
-            schema: super::schema::stored(&R::SCHEMA),
-            ..state.meta.clone()
-        };
-        if let Err(error) = write_meta(&*self.vfs, &self.dir, &meta) {
-            // The new metadata file may be in place nonetheless.
-            state.unsettled.push(manifest);
-            return Err(error.into());
-        }
-        // The checkpoint is in effect. What follows only frees space (and,
-        // with `secure_delete`, clears it); a failure leaves files the next
-        // open removes.
-        self.settle(state, meta, manifest);
-        let cleared = if self.secure_delete {
-            self.zero_stale_frames(state)
-                .and_then(|()| zero_segments_through(&*self.vfs, &self.dir, seq))
-        } else {
-            Ok(())
-        };
-        // A segment that could not be zeroed stays, for the next
-        // checkpoint (or open) to zero and remove.
-        if cleared.is_ok() {
-            remove_segments_through(&*self.vfs, &self.dir, seq);
-        }
-        cut_page_file(state);
-        cleared
-    }
-
-    /// Step 3: writes `manifest` to its file, synced, directory synced.
-    fn write_manifest(&self, manifest: &Manifest) -> Result<(), CheckpointError> {
         let path = self.dir.join(manifest_name(manifest.generation));
-        let bytes =
-            pages::encode_manifest(manifest).map_err(|source| CheckpointError::ManifestEncode {
+        let bytes = pages::encode_manifest(&manifest).map_err(|source| {
+            CheckpointError::ManifestEncode {
                 path: path.clone(),
                 detail: format!("cannot be encoded: {source}"),
-            })?;
-        write_new_file(&*self.vfs, &self.dir, &path, &bytes)
+            }
+        })?;
+        write_new_file(&*self.vfs, &self.dir, &path, &bytes)?;
+        Ok(manifest)
     }
 
     /// Makes the checkpoint of `meta` and `manifest`, now in the metadata
     /// file, the current one: the frames the earlier manifests used and
-    /// the new one does not become stale, and the earlier manifests' files
-    /// are removed (best effort).
-    fn settle(&self, state: &mut State, meta: Meta, manifest: Manifest) {
+    /// the new one does not become stale, the earlier manifests' files
+    /// are removed (best effort), the stale frames zeroed with
+    /// `secure_delete`, and the page file cut after its last frame in use.
+    pub(crate) fn settle(
+        &self,
+        state: &mut State,
+        meta: Meta,
+        manifest: Manifest,
+    ) -> Result<(), CheckpointError> {
+        self.settle_files(state, meta, manifest);
+        let cleared = if self.secure_delete {
+            self.zero_stale_frames(state)
+        } else {
+            Ok(())
+        };
+        cut_page_file(state);
+        cleared
+    }
+
+    /// The first part of [`settle`](Self::settle).
+    fn settle_files(&self, state: &mut State, meta: Meta, manifest: Manifest) {
         let released: Vec<u32> = std::iter::once(&state.manifest)
             .chain(&state.unsettled)
             .flat_map(|old| &old.pages)

@@ -5,20 +5,20 @@
 //! See the [crate documentation](crate) for what each [`Durability`] mode
 //! promises.
 
-mod background;
-mod blocking;
-mod checkpoint;
+pub(crate) mod background;
+pub(crate) mod blocking;
+pub(crate) mod checkpoint;
 mod confirmed;
-mod error;
-mod files;
+pub(crate) mod error;
+pub(crate) mod files;
 mod health;
 mod history;
 mod migrate;
 mod options;
 mod read_only;
-mod recover;
-mod schema;
-mod writer;
+pub(crate) mod recover;
+pub(crate) mod schema;
+pub(crate) mod writer;
 
 #[cfg(test)]
 mod tests;
@@ -99,14 +99,14 @@ pub struct PersistentTable<R: Row> {
 
 /// What a table holds while it is open.
 #[derive(Default)]
-struct Open {
+pub(crate) struct Open {
     /// The flusher thread, until it is stopped.
-    flusher: Option<JoinHandle<()>>,
+    pub(crate) flusher: Option<JoinHandle<()>>,
     /// The background checkpoint thread, until it is stopped.
-    checkpoints: Option<JoinHandle<()>>,
+    pub(crate) checkpoints: Option<JoinHandle<()>>,
     /// The directory lock, until the table is closed (then dropped with
     /// the last owner).
-    lock: Option<Box<dyn std::any::Any + Send + Sync>>,
+    pub(crate) lock: Option<Box<dyn std::any::Any + Send + Sync>>,
 }
 
 /// The table and its persistence state.
@@ -285,7 +285,7 @@ impl<R: Row> PersistentTable<R> {
                 .checkpoint_now(true)
                 .map_err(OpenError::Checkpoint)?;
         }
-        let checkpoints = background::spawn_checkpointer(&opened.inner)
+        let checkpoints = background::spawn_checkpointer(R::TABLE_NAME, &opened.inner)
             .map_err(|source| OpenError::io(dir, source))?;
         opened.held().checkpoints = Some(checkpoints);
         Ok(opened)
@@ -542,6 +542,24 @@ impl<R: Row> Drop for PersistentTable<R> {
 impl<R: Row> AsRef<WorkTable<R>> for Inner<R> {
     fn as_ref(&self) -> &WorkTable<R> {
         &self.table
+    }
+}
+
+impl<R: Row> background::Checkpoints for Inner<R> {
+    fn background(&self) -> &Background {
+        &self.background
+    }
+
+    fn logged_since_rotation(&self) -> u64 {
+        self.shared.logged_since_rotation()
+    }
+
+    fn options(&self) -> &Options {
+        &self.options
+    }
+
+    fn checkpoint_now(&self) -> Result<CheckpointReport, CheckpointError> {
+        Inner::checkpoint_now(self, false)
     }
 }
 

@@ -123,7 +123,7 @@ fn obsolete_files(dir: &Path, names: &[String], meta: &Meta) -> Vec<PathBuf> {
 
 /// Keeps generated keys above the largest deleted key the metadata file
 /// records (the key generator's state at the checkpoint), if it records one.
-fn restore_largest_deleted_key<R: Row>(
+pub(crate) fn restore_largest_deleted_key<R: Row>(
     dir: &Path,
     meta: &Meta,
     restore: &mut TableRestore<R>,
@@ -266,6 +266,16 @@ fn read_meta<R: Row>(
     let stored = match meta::read(vfs, dir, meta::FILE_NAME) {
         Ok(stored) => stored,
         Err(MetaError::Missing { .. }) => {
+            if names
+                .iter()
+                .any(|name| name == crate::database::file::FILE_NAME)
+            {
+                // A durable database's directory.
+                return Err(OpenError::NotATableDirectory {
+                    dir: dir.to_owned(),
+                    found: crate::database::file::FILE_NAME.to_owned(),
+                });
+            }
             let table_file = names.iter().find(|name| {
                 parse_segment_name(name).is_some()
                     || parse_manifest_name(name).is_some()
@@ -387,7 +397,11 @@ fn load_checkpoint<R: Row>(
 
 /// Reads and decodes the manifest `meta` names, and checks that it belongs
 /// to `R` and to `meta`.
-fn read_manifest<R: Row>(vfs: &dyn Vfs, dir: &Path, meta: &Meta) -> Result<Manifest, OpenError> {
+pub(crate) fn read_manifest<R: Row>(
+    vfs: &dyn Vfs,
+    dir: &Path,
+    meta: &Meta,
+) -> Result<Manifest, OpenError> {
     let path = dir.join(pages::manifest_name(meta.page_file_generation));
     let mismatch = |detail: String| OpenError::ManifestMismatch {
         path: path.clone(),
@@ -430,7 +444,7 @@ fn read_manifest<R: Row>(vfs: &dyn Vfs, dir: &Path, meta: &Meta) -> Result<Manif
 
 /// Reads every page `manifest` lists from the page file into `restore`,
 /// each frame checked against the manifest's checksum.
-fn load_pages<R: Row>(
+pub(crate) fn load_pages<R: Row>(
     vfs: &dyn Vfs,
     dir: &Path,
     manifest: &Manifest,
@@ -535,15 +549,16 @@ pub(crate) fn open_log<R: Row>(
         schema_fingerprint: R::SCHEMA_FINGERPRINT,
         first_seq: last_segment.map_or(last_seq + 1, |(header, _, _)| header.first_seq),
         archive_format: ArchiveFormat::current(),
+        database: false,
     };
-    let segment = open_last_segment::<R>(vfs, dir, last_segment, &header, secure_delete)?;
+    let segment = open_last_segment(vfs, dir, last_segment, &header, secure_delete)?;
     Ok((header, segment))
 }
 
 /// Opens the last segment for appending after cutting its torn tail (and
 /// syncing), or creates it; an empty segment written for another row type
 /// (left by a migration) is created anew.
-fn open_last_segment<R: Row>(
+pub(crate) fn open_last_segment(
     vfs: &dyn Vfs,
     dir: &Path,
     last: Option<(SegmentHeader, u64, u64)>,
@@ -554,7 +569,7 @@ fn open_last_segment<R: Row>(
     let io = |source| OpenError::io(&path, source);
     match last {
         Some((found, valid_len, len))
-            if found.schema_fingerprint == R::SCHEMA_FINGERPRINT
+            if found.schema_fingerprint == header.schema_fingerprint
                 || valid_len > HEADER_LEN as u64 =>
         {
             // Writer obligation: nothing of an earlier attempt may follow

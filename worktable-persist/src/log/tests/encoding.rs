@@ -138,6 +138,7 @@ fn version_2_fixture_scans_to_its_records() {
             schema_fingerprint: FINGERPRINT,
             first_seq: 7,
             archive_format: ArchiveFormat::from_bytes([1, 4, 1, 0]).unwrap(),
+            database: false,
         }
     );
     let records: Vec<_> = scanned
@@ -358,6 +359,7 @@ fn records_yields_the_records_one_at_a_time() -> Result<(), Box<dyn std::error::
         schema_fingerprint: 7,
         first_seq: 1,
         archive_format: ArchiveFormat::current(),
+        database: false,
     };
     let mut segment = encode_header(&header).to_vec();
     for seq in 1..=3 {

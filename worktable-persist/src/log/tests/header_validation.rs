@@ -28,6 +28,7 @@ fn header_round_trips() {
             schema_fingerprint: fingerprint,
             first_seq,
             archive_format,
+            database: fingerprint == FINGERPRINT,
         };
         assert_eq!(decode_header(&encode_header(&header)), Ok(header));
     }
@@ -204,7 +205,7 @@ fn flipped_checksum_byte_is_a_bad_header_checksum() {
 #[test]
 fn unknown_flags() {
     let mut bytes = encode_header(&header(1));
-    bytes[12] = 0x01;
+    bytes[12] = 0x02;
     // Without a matching checksum a flipped flag is damage...
     assert!(matches!(
         decode_header(&bytes),
@@ -216,9 +217,13 @@ fn unknown_flags() {
         decode_header(&bytes),
         Err(FileError::UnsupportedFlags {
             file: FileKind::LogSegment,
-            flags: 1
+            flags: 2
         })
     );
+    // Flag 1, a database's log, is known.
+    bytes[12] = 0x01;
+    reseal_header(&mut bytes);
+    assert!(decode_header(&bytes).unwrap().database);
 }
 
 #[test]
@@ -317,7 +322,7 @@ fn non_zero_padding() {
 fn checks_after_the_checksum_run_in_field_order() {
     // Flags, archive format, reserved bytes and padding all wrong: flags.
     let mut bytes = encode_header(&header(1));
-    bytes[12] = 1;
+    bytes[12] = 2;
     bytes[32] = 0;
     bytes[36] = 1;
     bytes[44] = 1;
@@ -326,7 +331,7 @@ fn checks_after_the_checksum_run_in_field_order() {
         decode_header(&bytes),
         Err(FileError::UnsupportedFlags {
             file: FileKind::LogSegment,
-            flags: 1
+            flags: 2
         })
     );
     // Then the archive format...
@@ -358,6 +363,7 @@ fn a_header_reads_back_from_its_48_bytes() -> Result<(), FileError> {
         schema_fingerprint: 0xfeed,
         first_seq: 100,
         archive_format: ArchiveFormat::current(),
+        database: false,
     };
     let bytes = encode_header(&header);
     assert_eq!(&bytes[..8], b"WTLOG\0\0\0");

@@ -2,6 +2,7 @@
 //! validation, the rules that end a scan, and properties over random logs
 //! and random damage.
 
+mod database;
 mod encoding;
 mod header_validation;
 mod properties;
@@ -75,6 +76,7 @@ fn header(first_seq: u64) -> SegmentHeader {
         schema_fingerprint: FINGERPRINT,
         first_seq,
         archive_format: ArchiveFormat::current(),
+        database: false,
     }
 }
 

@@ -70,6 +70,8 @@ fn expected_records(built: &Built) -> Vec<Record<'_>> {
             kind: spec.kind,
             before: &spec.before,
             after: &spec.after,
+            table: 0,
+            continues: false,
         })
         .collect()
 }

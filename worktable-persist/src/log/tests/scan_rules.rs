@@ -385,6 +385,7 @@ fn records_left_by_a_segment_with_another_header_never_verify() {
         schema_fingerprint: 0xdead_beef,
         first_seq: 1,
         archive_format: ArchiveFormat::current(),
+        database: false,
     };
     bytes[..HEADER_LEN].copy_from_slice(&encode_header(&new_header));
     let (seqs, tail) = seqs_and_tail(&bytes);

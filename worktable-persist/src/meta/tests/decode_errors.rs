@@ -122,6 +122,7 @@ fn a_log_segment_is_not_a_metadata_file() {
         schema_fingerprint: 1,
         first_seq: 1,
         archive_format: crate::format::ArchiveFormat::current(),
+        database: false,
     });
     assert_eq!(
         decode(&header),

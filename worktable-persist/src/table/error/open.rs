@@ -294,6 +294,40 @@ pub enum OpenError {
         /// What is wrong with it.
         source: FileError,
     },
+    /// A database's file `db` cannot be read (see [`FileError`]).
+    #[error("database file {} cannot be read: {source}", path.display())]
+    Database {
+        /// The database file's path.
+        path: PathBuf,
+        /// What is wrong with its bytes.
+        source: FileError,
+    },
+    /// The database directory holds other tables than the database type
+    /// declares (by field name, in order).
+    #[error(
+        "database {} holds the tables {stored:?}, the database type declares {expected:?}",
+        path.display()
+    )]
+    DatabaseTables {
+        /// The database file's path.
+        path: PathBuf,
+        /// The tables the directory holds, by field name, in slot order.
+        stored: Vec<String>,
+        /// The tables the type declares.
+        expected: Vec<&'static str>,
+    },
+    /// A segment of a database's log ends inside a commit although later
+    /// segments follow, or a record names a table the database does not
+    /// have: the log was written that way or damaged, not torn.
+    #[error("log segment {} breaks the database's commits at record {seq}: {detail}", path.display())]
+    LogCommit {
+        /// The segment's path.
+        path: PathBuf,
+        /// The record's sequence number.
+        seq: u64,
+        /// What is wrong.
+        detail: &'static str,
+    },
 }
 
 impl OpenError {

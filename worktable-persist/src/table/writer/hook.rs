@@ -1,15 +1,13 @@
 //! The commit hook: encodes each committed change into the buffer, in
 //! sequence order, and hands `Sync` writes a future for their sync.
 
-use std::io;
-use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use worktable_core::events::{CommitHook, Durable, Refusal};
 use worktable_core::{ChangeEvent, ChangeKind, Row, RowImage};
 
-use super::{Buffer, Durability, Shared, WRITE_THRESHOLD, WriteError};
-use crate::log::{RecordKind, encode_record};
+use super::{Durability, Pending, Shared};
+use crate::log::{Place, RecordKind};
 
 /// The bytes of an image a committed change of its kind has.
 fn image<R: Row>(image: Option<&RowImage<R>>) -> &[u8] {
@@ -90,14 +88,7 @@ fn record_parts<R: Row>(event: &ChangeEvent<R>) -> (RecordKind, &[u8], &[u8]) {
 
 impl<R: Row> Hook<R> {
     /// Encodes the change numbered `event_seq` into the buffer as the next
-    /// record, and wakes the flusher if it must write now; returns the
-    /// record's sequence number.
-    ///
-    /// # Errors
-    ///
-    /// Refuses the change, before anything is logged, when the log has
-    /// failed, numbers it otherwise, or has no sequence number left; and
-    /// when the record cannot be encoded (the log then fails).
+    /// record; returns the record's sequence number.
     fn append(
         &self,
         event_seq: u64,
@@ -105,55 +96,13 @@ impl<R: Row> Hook<R> {
         before: &[u8],
         after: &[u8],
     ) -> Result<u64, Refusal> {
-        let shared = &*self.shared;
-        let mut buffer = shared.lock();
-        if let Some(source) = &buffer.failed {
-            return Err(shared.write_error(Arc::clone(source)).into());
-        }
-        if buffer.stop {
-            // Closed: the flusher writes nothing more.
-            return Err(WriteError::Closed {
-                path: shared.dir.clone(),
-            }
-            .into());
-        }
-        let seq = buffer.next_seq;
-        if event_seq != seq {
-            // The table continues the log's numbering (see
-            // `PersistentTable::start`); a change numbered otherwise would
-            // break it.
-            return Err(shared
-                .write_error(Arc::new(io::Error::other(format!(
-                    "change numbered {event_seq} where the log expects {seq}"
-                ))))
-                .into());
-        }
-        let Some(next) = seq.checked_add(1) else {
-            return Err(WriteError::SeqExhausted {
-                path: shared.dir.clone(),
-            }
-            .into());
+        let record = Pending {
+            place: Place::default(),
+            kind,
+            before,
+            after,
         };
-        if let Err(error) = encode_into(&mut buffer, seq, kind, before, after) {
-            // Rows are at most MAX_ROW_BYTES (65,535), what a record
-            // carries per image, and each kind of change has the images its
-            // record kind needs (an archived row is never empty), so this
-            // does not happen. Were it to, the change is not in the log:
-            // refuse every later write, as after an I/O error, rather than
-            // let the log silently miss a change.
-            let source = Arc::new(error);
-            buffer.failed = Some(Arc::clone(&source));
-            return Err(shared.write_error(source).into());
-        }
-        buffer.next_seq = next;
-        shared.counters.records.fetch_add(1, Ordering::Relaxed);
-        let wake_now =
-            matches!(shared.durability, Durability::Sync) || buffer.pending >= WRITE_THRESHOLD;
-        drop(buffer);
-        if wake_now {
-            shared.wake.notify_one();
-        }
-        Ok(seq)
+        self.shared.append(event_seq, std::iter::once(record))
     }
 
     /// Remembers `pk`, the key of a row whose delete the log took, if it is
@@ -172,54 +121,8 @@ impl<R: Row> Hook<R> {
         }
     }
 
-    /// The future a `Sync` write waits on: ready once the log is synced
-    /// through `seq`, failed with the log's error if it fails or its
-    /// flusher stops first.
+    /// The future a `Sync` write waits on.
     fn synced(&self, seq: u64) -> Durable {
-        let mut progress = self.shared.watch();
-        let path = self.shared.dir.clone();
-        Box::pin(async move {
-            let outcome = progress
-                .wait_for(|p| p.synced_through >= seq || p.failed.is_some() || p.stopped)
-                .await
-                .map(|p| (p.synced_through >= seq, p.failed.clone()));
-            let source = match outcome {
-                Ok((true, _)) => return Ok(()),
-                Ok((false, Some(source))) => source,
-                Ok((false, None)) | Err(_) => Arc::new(io::Error::other(
-                    "the log's flusher stopped before the record was synced",
-                )),
-            };
-            Err(WriteError::LogWrite { path, source }.into())
-        })
+        self.shared.synced(seq)
     }
-}
-
-/// Encodes the record numbered `seq` at the end of the buffer's last chunk
-/// and counts its bytes.
-fn encode_into(
-    buffer: &mut Buffer,
-    seq: u64,
-    kind: RecordKind,
-    before: &[u8],
-    after: &[u8],
-) -> io::Result<()> {
-    let durable_below = buffer.synced_through + 1;
-    let header = buffer.header;
-    let len_before = buffer.tail().bytes.len();
-    encode_record(
-        &mut buffer.tail().bytes,
-        &header,
-        seq,
-        durable_below,
-        kind,
-        before,
-        after,
-    )
-    .map_err(|error| io::Error::new(io::ErrorKind::InvalidInput, error))?;
-    let added = buffer.tail().bytes.len() - len_before;
-    buffer.tail().last_seq = seq;
-    buffer.pending += added;
-    buffer.since_rotation += added as u64;
-    Ok(())
 }

@@ -23,9 +23,7 @@ mod hook;
 
 use std::io;
 use std::path::PathBuf;
-use std::sync::atomic::AtomicU64;
-#[cfg(any(test, feature = "testing"))]
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -34,7 +32,8 @@ use tokio::sync::watch;
 use super::Durability;
 use super::error::WriteError;
 use crate::format::ArchiveFormat;
-use crate::log::SegmentHeader;
+use crate::log::{Place, RecordKind, SegmentHeader, Stamp, encode_placed};
+use worktable_core::events::{Durable, Refusal};
 
 pub(crate) use flusher::{Segment, create_segment, spawn_flusher};
 pub(crate) use hook::{Hook, generates_keys};
@@ -229,6 +228,7 @@ impl Shared {
             schema_fingerprint,
             first_seq: last + 1,
             archive_format: ArchiveFormat::current(),
+            database: buffer.header.database,
         };
         buffer.header = header;
         buffer.since_rotation = 0;
@@ -332,6 +332,114 @@ impl Shared {
         self.progress.subscribe()
     }
 
+    /// Encodes `records`, one commit numbered consecutively from
+    /// `first_seq`, into the buffer as the next records (all but the last
+    /// marked as continued in a database's log), and wakes the flusher if
+    /// it must write now; returns the last record's sequence number.
+    ///
+    /// # Errors
+    ///
+    /// Refuses the commit, before anything is logged, when the log has
+    /// failed or is closed, numbers it otherwise, or has no sequence number
+    /// left; and when a record cannot be encoded (the log then fails, and
+    /// the commit's records encoded so far are taken back).
+    pub(crate) fn append<'a>(
+        &self,
+        first_seq: u64,
+        records: impl ExactSizeIterator<Item = Pending<'a>>,
+    ) -> Result<u64, Refusal> {
+        let mut buffer = self.lock();
+        if let Some(source) = &buffer.failed {
+            return Err(self.write_error(Arc::clone(source)).into());
+        }
+        if buffer.stop {
+            // Closed: the flusher writes nothing more.
+            return Err(WriteError::Closed {
+                path: self.dir.clone(),
+            }
+            .into());
+        }
+        if first_seq != buffer.next_seq {
+            // The tables continue the log's numbering (see
+            // `PersistentTable::start`); a change numbered otherwise would
+            // break it.
+            let expected = buffer.next_seq;
+            return Err(self
+                .write_error(Arc::new(io::Error::other(format!(
+                    "change numbered {first_seq} where the log expects {expected}"
+                ))))
+                .into());
+        }
+        let count = records.len() as u64;
+        let Some(last) = first_seq
+            .checked_add(count)
+            .and_then(|end| end.checked_sub(1))
+            .filter(|last| last.checked_add(1).is_some() && count > 0)
+        else {
+            return Err(WriteError::SeqExhausted {
+                path: self.dir.clone(),
+            }
+            .into());
+        };
+        let mark = (
+            buffer.chunks.len(),
+            buffer.tail().bytes.len(),
+            buffer.pending,
+        );
+        for (seq, record) in (first_seq..).zip(records) {
+            let place = Place {
+                continues: buffer.header.database && seq < last,
+                ..record.place
+            };
+            if let Err(error) = encode_into(&mut buffer, seq, place, &record) {
+                // Rows are at most MAX_ROW_BYTES (65,535), what a record
+                // carries per image, and each kind of change has the
+                // images its record kind needs (an archived row is never
+                // empty), so this does not happen. Were it to, the change
+                // is not in the log: refuse every later write, as after an
+                // I/O error, rather than let the log silently miss a change.
+                debug_assert_eq!(buffer.chunks.len(), mark.0);
+                buffer.tail().bytes.truncate(mark.1);
+                buffer.pending = mark.2;
+                let source = Arc::new(error);
+                buffer.failed = Some(Arc::clone(&source));
+                return Err(self.write_error(source).into());
+            }
+        }
+        buffer.tail().last_seq = last;
+        buffer.next_seq = last + 1;
+        self.counters.records.fetch_add(count, Ordering::Relaxed);
+        let wake_now =
+            matches!(self.durability, Durability::Sync) || buffer.pending >= WRITE_THRESHOLD;
+        drop(buffer);
+        if wake_now {
+            self.wake.notify_one();
+        }
+        Ok(last)
+    }
+
+    /// The future a `Sync` write waits on: ready once the log is synced
+    /// through `seq`, failed with the log's error if it fails or its
+    /// flusher stops first.
+    pub(crate) fn synced(&self, seq: u64) -> Durable {
+        let mut progress = self.watch();
+        let path = self.dir.clone();
+        Box::pin(async move {
+            let outcome = progress
+                .wait_for(|p| p.synced_through >= seq || p.failed.is_some() || p.stopped)
+                .await
+                .map(|p| (p.synced_through >= seq, p.failed.clone()));
+            let source = match outcome {
+                Ok((true, _)) => return Ok(()),
+                Ok((false, Some(source))) => source,
+                Ok((false, None)) | Err(_) => Arc::new(io::Error::other(
+                    "the log's flusher stopped before the record was synced",
+                )),
+            };
+            Err(WriteError::LogWrite { path, source }.into())
+        })
+    }
+
     /// The error a write gets once the log has failed.
     pub(crate) fn write_error(&self, source: Arc<io::Error>) -> WriteError {
         WriteError::LogWrite {
@@ -339,4 +447,43 @@ impl Shared {
             source,
         }
     }
+}
+
+/// One record of a commit, before it is encoded.
+pub(crate) struct Pending<'a> {
+    /// Its table (the commit's flag is set by [`Shared::append`]).
+    pub(crate) place: Place,
+    pub(crate) kind: RecordKind,
+    pub(crate) before: &'a [u8],
+    pub(crate) after: &'a [u8],
+}
+
+/// Encodes the record numbered `seq` at the end of the buffer's last chunk
+/// and counts its bytes.
+fn encode_into(
+    buffer: &mut Buffer,
+    seq: u64,
+    place: Place,
+    record: &Pending<'_>,
+) -> io::Result<()> {
+    let stamp = Stamp {
+        seq,
+        durable_below: buffer.synced_through + 1,
+        place,
+    };
+    let header = buffer.header;
+    let len_before = buffer.tail().bytes.len();
+    encode_placed(
+        &mut buffer.tail().bytes,
+        &header,
+        stamp,
+        record.kind,
+        record.before,
+        record.after,
+    )
+    .map_err(|error| io::Error::new(io::ErrorKind::InvalidInput, error))?;
+    let added = buffer.tail().bytes.len() - len_before;
+    buffer.pending += added;
+    buffer.since_rotation += added as u64;
+    Ok(())
 }
