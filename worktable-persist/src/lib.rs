@@ -284,7 +284,7 @@ pub mod testing;
 #[cfg_attr(not(feature = "testing"), allow(unreachable_pub))]
 mod vfs;
 
-pub use database::DurableDatabase;
+pub use database::{ConfirmedChange, ConfirmedCommit, ConfirmedCommits, DurableDatabase};
 pub use table::{
     CheckpointError, CheckpointReport, Confirmed, ConfirmedError, Durability, Health, OpenError,
     Options, PersistError, PersistentTable, ReadOnlyTable, ResumeError, SchemaDifference,

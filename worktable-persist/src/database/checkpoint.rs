@@ -59,6 +59,11 @@ impl DbCheckpointer {
         self.file.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// The checkpoint's commit number.
+    pub(crate) fn checkpoint_seq(&self) -> u64 {
+        self.lock().checkpoint_seq
+    }
+
     /// The database's id.
     pub(crate) fn id(&self) -> [u8; 16] {
         self.lock().id

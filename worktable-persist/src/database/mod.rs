@@ -19,6 +19,7 @@
 //! Byte layouts are in `docs/format.md`.
 
 mod checkpoint;
+mod confirmed;
 pub(crate) mod file;
 mod hook;
 mod recover;
@@ -33,6 +34,7 @@ use std::thread::JoinHandle;
 
 use worktable_core::storage::{CommitOrder, DatabaseTables};
 
+pub use confirmed::{ConfirmedChange, ConfirmedCommit, ConfirmedCommits};
 pub use file::DatabaseFault;
 
 use checkpoint::DbCheckpointer;
@@ -47,7 +49,8 @@ use crate::table::checkpoint::Checkpointer;
 use crate::table::recover::{open_last_segment, remove_obsolete};
 use crate::table::writer::{Shared, spawn_flusher};
 use crate::table::{
-    CheckpointError, CheckpointReport, Durability, Health, Open, OpenError, Options, WriteError,
+    CheckpointError, CheckpointReport, Durability, Health, Open, OpenError, Options, ResumeError,
+    WriteError,
 };
 use crate::vfs::{RealFs, Vfs};
 
@@ -329,6 +332,63 @@ impl<D: DatabaseTables> DurableDatabase<D> {
             .await
             .unwrap_or_else(|source| Err(self.inner.shared.write_error(Arc::new(source))))?;
         Ok(())
+    }
+
+    /// A stream of every commit numbered after `after` — whole (every
+    /// change of a transaction, across tables, in one [`ConfirmedCommit`]),
+    /// in commit order — each delivered only once it is durable: what an
+    /// external consumer or a replica must read, so that it never acts on
+    /// a commit a crash takes back. It reads the log, so it resumes from a
+    /// saved number across reopens (numbers continue), as long as the log
+    /// still holds the commits after it.
+    ///
+    /// ```
+    /// # use worktable_core::prelude::*;
+    /// # use worktable_persist::{DurableDatabase, Durability, Options};
+    /// # #[derive(Table, Archive, Serialize, Deserialize, Clone, Debug, PartialEq)]
+    /// # #[rkyv(crate = worktable_core::rkyv)]
+    /// # struct Note { #[pk] id: u64, text: String }
+    /// # #[derive(Database)]
+    /// # struct Notes { notes: WorkTable<Note> }
+    /// # fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    /// #     tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f)
+    /// # }
+    /// use futures::StreamExt;
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// block_on(async {
+    ///     let db = DurableDatabase::<Notes>::open(dir.path(), Options::durability(Durability::Sync))?;
+    ///     let mut confirmed = db.subscribe_confirmed(db.last_commit())?;
+    ///     db.notes.insert(Note { id: 7, text: "kept".into() }).await?;
+    ///     let commit = confirmed.next().await.unwrap()?;
+    ///     assert_eq!(commit.number, 1);
+    ///     let change = commit.changes[0].event::<Note>()?;
+    ///     assert_eq!(change.after().unwrap().get().text, "kept");
+    ///     db.close().await?;
+    ///     Ok::<(), Box<dyn std::error::Error>>(())
+    /// })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`ResumeError::TooOld`] when a checkpoint removed the log after
+    /// `after` (re-read the database and resume from its commit);
+    /// [`ResumeError::Ahead`] past the last commit. The stream itself ends
+    /// with [`ResumeError::TooOld`] if it falls behind a checkpoint, and
+    /// with [`ResumeError::LogFailed`] if the log fails or the database
+    /// closes first.
+    pub fn subscribe_confirmed(&self, after: u64) -> Result<ConfirmedCommits, ResumeError> {
+        // Held so that no checkpoint removes the log between the two looks.
+        let oldest = self.inner.checkpointer.checkpoint_seq() + 1;
+        ConfirmedCommits::new(
+            Arc::clone(&self.inner.vfs),
+            self.inner.dir.clone(),
+            self.inner.shared.watch(),
+            after,
+            oldest,
+            self.inner.shared.last_logged(),
+        )
     }
 
     /// Takes a checkpoint of every table now, at one commit number. Runs

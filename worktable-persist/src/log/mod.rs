@@ -101,6 +101,7 @@ mod segment;
 mod tests;
 
 pub use error::LogFault;
+pub(crate) use record::Frame;
 #[cfg(any(test, feature = "testing"))]
 pub use record::encode_record;
 pub use record::{ImageRole, Place, Record, RecordFault, RecordKind, Stamp, encode_placed};

@@ -276,6 +276,11 @@ impl Shared {
         Ok(target)
     }
 
+    /// The number of the last record logged (0 before any).
+    pub(crate) fn last_logged(&self) -> u64 {
+        self.lock().next_seq - 1
+    }
+
     /// Every record up to this sequence number is synced (as the flusher
     /// last published).
     pub(crate) fn synced_through(&self) -> u64 {
