@@ -90,6 +90,9 @@ pub enum FileKind {
     /// The database file, `db`, of a durable database: its id, its tables
     /// and the checkpoint that covers all of them.
     Database,
+    /// The manifest of a backup in an object store, `backup`: every file
+    /// of the backup with its length and checksum.
+    BackupManifest,
 }
 
 impl fmt::Display for FileKind {
@@ -101,6 +104,7 @@ impl fmt::Display for FileKind {
             Self::PageFile => "page file",
             Self::Manifest => "manifest",
             Self::Database => "database file",
+            Self::BackupManifest => "backup manifest",
         })
     }
 }
@@ -115,6 +119,7 @@ impl FileKind {
             Self::PageFile => "page file header",
             Self::Manifest => "manifest",
             Self::Database => "database file",
+            Self::BackupManifest => "backup manifest",
         }
     }
 
@@ -126,6 +131,7 @@ impl FileKind {
             Self::PageFile => "page file",
             Self::Manifest => "manifest",
             Self::Database => "database",
+            Self::BackupManifest => "backup manifest",
         }
     }
 }
@@ -269,6 +275,9 @@ impl fmt::Display for FileError {
                     FileKind::Manifest => write!(f, "the {min} bytes of a manifest without pages"),
                     FileKind::Database => {
                         write!(f, "the {min} bytes of a database file without tables")
+                    }
+                    FileKind::BackupManifest => {
+                        write!(f, "the {min} bytes of a backup manifest without files")
                     }
                 }
             }

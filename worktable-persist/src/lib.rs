@@ -284,7 +284,11 @@ pub mod testing;
 #[cfg_attr(not(feature = "testing"), allow(unreachable_pub))]
 mod vfs;
 
-pub use database::{ConfirmedChange, ConfirmedCommit, ConfirmedCommits, DurableDatabase};
+#[cfg(feature = "object-store")]
+pub use database::restore_from_store;
+pub use database::{
+    BackupError, BackupReport, ConfirmedChange, ConfirmedCommit, ConfirmedCommits, DurableDatabase,
+};
 pub use table::{
     CheckpointError, CheckpointReport, Confirmed, ConfirmedError, Durability, Health, OpenError,
     Options, PersistError, PersistentTable, ReadOnlyTable, ResumeError, SchemaDifference,

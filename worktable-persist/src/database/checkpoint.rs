@@ -13,7 +13,7 @@
 //! rename leaves the previous checkpoint whole and every segment after
 //! it; after it, the new one.
 
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 
 use worktable_core::storage::{self, DatabaseTables, PageId, VisitTables};
 use worktable_core::{Row, WorkTable};
@@ -38,6 +38,79 @@ pub(crate) struct DbCheckpointer {
     types: Vec<SlotType>,
     /// The log's fingerprint.
     fingerprint: u64,
+    /// Backups in progress: no checkpoint runs while one copies the files
+    /// of the current checkpoint.
+    pauses: Arc<Pauses>,
+    /// The log segments confirmed streams still read.
+    holds: Arc<LogHolds>,
+}
+
+/// Where each confirmed stream reads the log: a checkpoint keeps every
+/// segment from the oldest of them on, so that a stream behind a
+/// checkpoint goes on reading instead of losing its place.
+#[derive(Debug, Default)]
+pub(crate) struct LogHolds {
+    /// By stream: the first number of the segment it reads.
+    readers: Mutex<std::collections::HashMap<u64, u64>>,
+    next_id: std::sync::atomic::AtomicU64,
+}
+
+/// A stream's place in [`LogHolds`], released when dropped.
+#[derive(Debug)]
+pub(crate) struct LogHold {
+    holds: Arc<LogHolds>,
+    id: u64,
+}
+
+impl LogHolds {
+    fn readers(&self) -> MutexGuard<'_, std::collections::HashMap<u64, u64>> {
+        self.readers.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The first number of the oldest segment a stream reads.
+    fn oldest(&self) -> Option<u64> {
+        self.readers().values().copied().min()
+    }
+}
+
+impl LogHold {
+    /// The stream now reads the segment starting at `first`.
+    pub(crate) fn move_to(&self, first: u64) {
+        self.holds.readers().insert(self.id, first);
+    }
+}
+
+impl Drop for LogHold {
+    fn drop(&mut self) {
+        self.holds.readers().remove(&self.id);
+    }
+}
+
+/// How many backups pause checkpoints, and the wake-up when none does.
+#[derive(Debug, Default)]
+struct Pauses {
+    count: Mutex<usize>,
+    resumed: Condvar,
+}
+
+impl Pauses {
+    fn count(&self) -> MutexGuard<'_, usize> {
+        self.count.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Checkpoints paused by a backup, until dropped.
+#[derive(Debug)]
+pub(crate) struct Paused(Arc<Pauses>);
+
+impl Drop for Paused {
+    fn drop(&mut self) {
+        let mut count = self.0.count();
+        *count -= 1;
+        if *count == 0 {
+            self.0.resumed.notify_all();
+        }
+    }
 }
 
 impl DbCheckpointer {
@@ -52,6 +125,37 @@ impl DbCheckpointer {
             tables,
             types,
             fingerprint,
+            pauses: Arc::default(),
+            holds: Arc::default(),
+        }
+    }
+
+    /// Pauses checkpoints (after one in progress) until the guard drops;
+    /// returns the database file of the checkpoint in effect, whose files
+    /// stay as they are meanwhile.
+    pub(crate) fn pause(&self) -> (DbFile, Paused) {
+        let file = self.lock();
+        *self.pauses.count() += 1;
+        (file.clone(), Paused(Arc::clone(&self.pauses)))
+    }
+
+    /// The database file, once no backup is in progress (held: no backup
+    /// starts until it is released).
+    fn lock_unpaused(&self) -> MutexGuard<'_, DbFile> {
+        loop {
+            let file = self.lock();
+            if *self.pauses.count() == 0 {
+                return file;
+            }
+            drop(file);
+            let mut count = self.pauses.count();
+            while *count > 0 {
+                count = self
+                    .pauses
+                    .resumed
+                    .wait(count)
+                    .unwrap_or_else(PoisonError::into_inner);
+            }
         }
     }
 
@@ -59,9 +163,28 @@ impl DbCheckpointer {
         self.file.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// The checkpoint's commit number.
-    pub(crate) fn checkpoint_seq(&self) -> u64 {
-        self.lock().checkpoint_seq
+    /// Runs `find` (which looks for the segment a stream starts at) under
+    /// the checkpoint lock, so that no checkpoint removes what it finds,
+    /// and registers the stream there; the log from that segment on is
+    /// kept until the hold moves or drops.
+    pub(crate) fn with_log<E>(
+        &self,
+        find: impl FnOnce() -> Result<u64, E>,
+    ) -> Result<(u64, LogHold), E> {
+        let _file = self.lock();
+        let first = find()?;
+        let id = self
+            .holds
+            .next_id
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.holds.readers().insert(id, first);
+        Ok((
+            first,
+            LogHold {
+                holds: Arc::clone(&self.holds),
+                id,
+            },
+        ))
     }
 
     /// The database's id.
@@ -101,7 +224,7 @@ impl DbCheckpointer {
         dir: &std::path::Path,
         force: bool,
     ) -> Result<CheckpointReport, CheckpointError> {
-        let mut file = self.lock();
+        let mut file = self.lock_unpaused();
         let mut states: Vec<MutexGuard<'_, State>> =
             self.tables.iter().map(Checkpointer::lock).collect();
         let seq = shared.rotate(self.fingerprint);
@@ -215,7 +338,13 @@ impl DbCheckpointer {
             let settled = checkpointer.settle(state, meta, manifest);
             cleared = cleared.and(settled);
         }
-        cleared.and_then(|()| self.tables[0].drop_log_through(dir, seq))
+        // Segments a confirmed stream still reads stay (the next checkpoint
+        // after it moves on removes them).
+        let through = self
+            .holds
+            .oldest()
+            .map_or(seq, |first| seq.min(first.saturating_sub(1)));
+        cleared.and_then(|()| self.tables[0].drop_log_through(dir, through))
     }
 }
 

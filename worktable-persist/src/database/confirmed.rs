@@ -15,9 +15,11 @@
 //!
 //! Resuming: the cursor starts at the segment holding the first number
 //! after `after`, skipping whole commits numbered up to `after`. A
-//! checkpoint removes the segments it covers; a stream that falls behind
-//! a checkpoint ends with [`ResumeError::TooOld`] (re-read the database
-//! from a copy at a commit and resume from there).
+//! checkpoint removes the segments it covers, except those a stream still
+//! reads (from the oldest such segment on: see `checkpoint::LogHolds`), so
+//! a slow stream never loses its place; the log grows while it lags. A
+//! number older than every segment left is [`ResumeError::TooOld`]
+//! (re-read the database from a copy at a commit and resume from there).
 //!
 //! The reads are small positioned reads of bytes the flusher just wrote
 //! (in the page cache); they run inside `poll_next`, at most 1 MiB per
@@ -39,6 +41,7 @@ use worktable_core::events::EventDecodeError;
 use worktable_core::rkyv::{Archive, Deserialize, Serialize};
 use worktable_core::{ChangeEvent, ChangeKind, Row, RowImage};
 
+use super::checkpoint::{DbCheckpointer, LogHold};
 use crate::log::{self, Frame, HEADER_LEN, RecordKind, SegmentHeader};
 use crate::table::files::{parse_segment_name, segment_name};
 use crate::table::writer::Progress;
@@ -116,6 +119,8 @@ impl ConfirmedChange {
 ///
 /// [`DurableDatabase::subscribe_confirmed`]: super::DurableDatabase::subscribe_confirmed
 pub struct ConfirmedCommits {
+    /// Keeps the log from the segment read on.
+    hold: LogHold,
     vfs: Arc<dyn Vfs>,
     dir: PathBuf,
     progress: watch::Receiver<Progress>,
@@ -159,31 +164,48 @@ enum WaitOutcome {
 
 impl ConfirmedCommits {
     /// A stream from the first commit numbered after `after`, reading the
-    /// log of `dir`, whose oldest record is `oldest` and last `last`.
+    /// log of `dir`, whose last record is `last`; the segments it reads are
+    /// held in `checkpointer`.
     pub(crate) fn new(
         vfs: Arc<dyn Vfs>,
         dir: PathBuf,
         progress: watch::Receiver<Progress>,
+        checkpointer: &DbCheckpointer,
         after: u64,
-        oldest: u64,
         last: u64,
     ) -> Result<Self, ResumeError> {
-        if after.saturating_add(1) < oldest {
-            return Err(ResumeError::TooOld { dir, after, oldest });
-        }
         if after > last {
             return Err(ResumeError::Ahead { dir, after, last });
         }
-        let names = vfs
-            .list(&dir)
-            .map_err(|source| ResumeError::io(&dir, source))?;
-        let first = names
-            .iter()
-            .filter_map(|name| parse_segment_name(name))
-            .filter(|&first| first <= after + 1)
-            .max()
-            .unwrap_or(oldest);
+        // The segments present, looked for and held under the checkpoint
+        // lock: none of them is removed from then on until the stream
+        // moves past it.
+        let (first, hold) = checkpointer.with_log(|| -> Result<_, ResumeError> {
+            let names = vfs
+                .list(&dir)
+                .map_err(|source| ResumeError::io(&dir, source))?;
+            let mut segments: Vec<u64> = names
+                .iter()
+                .filter_map(|name| parse_segment_name(name))
+                .collect();
+            segments.sort_unstable();
+            let oldest = segments.first().copied().unwrap_or(last + 1);
+            if after.saturating_add(1) < oldest {
+                return Err(ResumeError::TooOld {
+                    dir: dir.clone(),
+                    after,
+                    oldest,
+                });
+            }
+            Ok(segments
+                .iter()
+                .copied()
+                .filter(|&first| first <= after + 1)
+                .max()
+                .unwrap_or(oldest))
+        })?;
         Ok(Self {
+            hold,
             vfs,
             dir,
             progress,
@@ -243,6 +265,7 @@ impl ConfirmedCommits {
                 if self.cursor.next_seq <= synced && at_end {
                     // Every record of this segment is read and later ones
                     // are synced: they are in the next segment.
+                    self.hold.move_to(self.cursor.next_seq);
                     self.cursor = Cursor {
                         first: self.cursor.next_seq,
                         file: None,

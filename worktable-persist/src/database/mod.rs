@@ -18,6 +18,7 @@
 //!
 //! Byte layouts are in `docs/format.md`.
 
+mod backup;
 mod checkpoint;
 mod confirmed;
 pub(crate) mod file;
@@ -34,6 +35,9 @@ use std::thread::JoinHandle;
 
 use worktable_core::storage::{CommitOrder, DatabaseTables};
 
+#[cfg(feature = "object-store")]
+pub use backup::restore_from_store;
+pub use backup::{BackupError, BackupReport};
 pub use confirmed::{ConfirmedChange, ConfirmedCommit, ConfirmedCommits};
 pub use file::DatabaseFault;
 
@@ -379,14 +383,12 @@ impl<D: DatabaseTables> DurableDatabase<D> {
     /// with [`ResumeError::LogFailed`] if the log fails or the database
     /// closes first.
     pub fn subscribe_confirmed(&self, after: u64) -> Result<ConfirmedCommits, ResumeError> {
-        // Held so that no checkpoint removes the log between the two looks.
-        let oldest = self.inner.checkpointer.checkpoint_seq() + 1;
         ConfirmedCommits::new(
             Arc::clone(&self.inner.vfs),
             self.inner.dir.clone(),
             self.inner.shared.watch(),
+            &self.inner.checkpointer,
             after,
-            oldest,
             self.inner.shared.last_logged(),
         )
     }

@@ -215,6 +215,15 @@ pub(crate) fn recover(
 ) -> Result<Recovered, OpenError> {
     let names = vfs.list(dir).map_err(|source| OpenError::io(dir, source))?;
     let file = read_file(vfs, dir, &names, types, create)?;
+    // A table never checkpointed may have no directory yet (a backup
+    // copies only files): its first checkpoint writes there.
+    for slot in 0..types.len() {
+        let table_dir = table_dir(dir, slot);
+        if vfs.list(&table_dir).is_err() {
+            vfs.create_dir_all(&table_dir)
+                .map_err(|source| OpenError::io(&table_dir, source))?;
+        }
+    }
     let mut tables = Vec::with_capacity(types.len());
     for (slot, (ty, table)) in types.iter().zip(&file.tables).enumerate() {
         tables.push((ty.load)(vfs, &table_dir(dir, slot), &table.meta)?);

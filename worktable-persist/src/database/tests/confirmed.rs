@@ -145,3 +145,29 @@ async fn the_stream_ends_when_the_database_closes() {
     ));
     assert!(confirmed.next().await.is_none());
 }
+
+#[tokio::test]
+async fn a_stream_behind_checkpoints_keeps_its_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let bank = open(dir.path());
+    bank.accounts.insert(account(1, 100)).await.unwrap();
+    bank.accounts.insert(account(2, 100)).await.unwrap();
+    let mut slow = bank.subscribe_confirmed(0).unwrap();
+    for _ in 0..3 {
+        transfer(&bank, 1, 2, 1).await;
+        bank.checkpoint().await.unwrap();
+    }
+    // The segments it has not read are kept...
+    assert!(super::log_path(dir.path(), 1).exists());
+    let mut numbers = Vec::new();
+    while numbers.last() != Some(&bank.last_commit()) {
+        numbers.push(slow.next().await.unwrap().unwrap().number);
+    }
+    assert_eq!(numbers, [1, 2, 5, 8, 11]);
+    // ...until it moves on or goes.
+    drop(slow);
+    transfer(&bank, 1, 2, 1).await;
+    bank.checkpoint().await.unwrap();
+    assert!(!super::log_path(dir.path(), 1).exists());
+    bank.close().await.unwrap();
+}

@@ -3,6 +3,7 @@
 //! commit number, a commit cut by a crash dropped whole, and typed errors
 //! for a directory of other tables.
 
+mod backup;
 mod confirmed;
 mod recovery;
 
