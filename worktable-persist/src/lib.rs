@@ -287,7 +287,8 @@ mod vfs;
 #[cfg(feature = "object-store")]
 pub use database::restore_from_store;
 pub use database::{
-    BackupError, BackupReport, ConfirmedChange, ConfirmedCommit, ConfirmedCommits, DurableDatabase,
+    BackupError, BackupReport, ConfirmedChange, ConfirmedCommit, ConfirmedCommits, DatabaseVacuum,
+    DurableDatabase, ReadOnlyDatabase,
 };
 pub use table::{
     CheckpointError, CheckpointReport, Confirmed, ConfirmedError, Durability, Health, OpenError,

@@ -23,7 +23,9 @@ mod checkpoint;
 mod confirmed;
 pub(crate) mod file;
 mod hook;
+mod read_only;
 mod recover;
+mod vacuum;
 
 #[cfg(test)]
 mod tests;
@@ -40,6 +42,8 @@ pub use backup::restore_from_store;
 pub use backup::{BackupError, BackupReport};
 pub use confirmed::{ConfirmedChange, ConfirmedCommit, ConfirmedCommits};
 pub use file::DatabaseFault;
+pub use read_only::ReadOnlyDatabase;
+pub use vacuum::DatabaseVacuum;
 
 use checkpoint::DbCheckpointer;
 use hook::DbHook;

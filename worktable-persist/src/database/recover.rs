@@ -206,7 +206,8 @@ pub(crate) struct Recovered {
 }
 
 /// Rebuilds the database of `types` kept in `dir` (locked by the caller).
-/// A directory without a database gets a new one's file if `create`.
+/// With `create`, a directory without a database gets a new one's file
+/// and a table its missing directory; without, nothing is written.
 pub(crate) fn recover(
     vfs: &dyn Vfs,
     dir: &Path,
@@ -216,8 +217,9 @@ pub(crate) fn recover(
     let names = vfs.list(dir).map_err(|source| OpenError::io(dir, source))?;
     let file = read_file(vfs, dir, &names, types, create)?;
     // A table never checkpointed may have no directory yet (a backup
-    // copies only files): its first checkpoint writes there.
-    for slot in 0..types.len() {
+    // copies only files): its first checkpoint writes there. (A read-only
+    // open, which creates nothing, does without.)
+    for slot in (0..types.len()).filter(|_| create) {
         let table_dir = table_dir(dir, slot);
         if vfs.list(&table_dir).is_err() {
             vfs.create_dir_all(&table_dir)

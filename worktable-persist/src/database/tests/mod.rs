@@ -3,6 +3,7 @@
 //! commit number, a commit cut by a crash dropped whole, and typed errors
 //! for a directory of other tables.
 
+mod api;
 mod backup;
 mod confirmed;
 mod recovery;
