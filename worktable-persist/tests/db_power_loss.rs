@@ -483,3 +483,73 @@ fn a_written_but_unsynced_commit_is_not_delivered() {
         "the premise: commit 4 was not durable when it was held back"
     );
 }
+
+/// A bulk load cut by the power at any file operation leaves an empty
+/// database or the whole load, never part of it.
+#[test]
+fn a_bulk_load_is_all_or_nothing() {
+    let every = if campaign() { 1 } else { 2 };
+    let disk = SimFs::new();
+    let cuts = Arc::new(Mutex::new(Vec::new()));
+    let rng = Arc::new(Mutex::new(Rng::new(0xb01c)));
+    let hook = {
+        let (disk, cuts, rng) = (disk.clone(), cuts.clone(), rng.clone());
+        Arc::new(move |op: TapOp<'_>| -> std::io::Result<()> {
+            let mut rng = lock(&rng);
+            if rng.below(every) == 0 {
+                let image = disk.power_cut(MODES[rng.below(3) as usize], rng.next_u64());
+                lock(&cuts).push((op.to_string(), image));
+            }
+            Ok(())
+        })
+    };
+    let tap = Tap::new(&disk, hook);
+    let bank = DurableDatabase::<Bank>::create_loaded_in(Arc::new(tap), dir(), options(), |load| {
+        load.rows(
+            |bank| &bank.accounts,
+            (0..3_000).map(|id| Account {
+                id,
+                branch: (id % 5) as u8,
+                balance: START,
+            }),
+        )?;
+        load.rows(
+            |bank| &bank.ledger,
+            (0..2_000).map(|id| Entry {
+                id,
+                account: (id % 7) as u32,
+                amount: 1,
+            }),
+        )?;
+        Ok(())
+    })
+    .unwrap();
+    drop(bank);
+    let cuts = std::mem::take(&mut *lock(&cuts));
+    assert!(cuts.len() > 10, "{} cuts", cuts.len());
+    for (at, image) in &cuts {
+        let bank = DurableDatabase::<Bank>::open_in(Arc::new(image.clone()), dir(), options());
+        let Ok(bank) = bank else {
+            // Before the new database's file: no database at all, which a
+            // new load (or open) starts over from.
+            let error = bank.unwrap_err();
+            assert!(
+                matches!(
+                    error,
+                    worktable_persist::OpenError::MetaMissing { .. }
+                        | worktable_persist::OpenError::NotATableDirectory { .. }
+                ),
+                "cut before `{at}`: {error}"
+            );
+            continue;
+        };
+        let loaded = (bank.accounts.len(), bank.ledger.len());
+        assert!(
+            loaded == (0, 0) || loaded == (3_000, 2_000),
+            "cut before `{at}`: {loaded:?} rows"
+        );
+        bank.accounts.check_integrity().unwrap();
+        bank.ledger.check_integrity().unwrap();
+        drop(bank);
+    }
+}

@@ -259,6 +259,15 @@ impl<R: Row> TableRestore<R> {
     /// [`RestoreError::BadImage`], [`RestoreError::ImageTooLarge`],
     /// [`RestoreError::TableFull`].
     pub fn put(&mut self, image: &[u8]) -> Result<(), RestoreError> {
+        let (pk, link) = self.stage(image)?;
+        if let Some(Some(old)) = self.replayed.insert(pk, Some(link)) {
+            self.store.restore_free(old);
+        }
+        Ok(())
+    }
+
+    /// Copies `image` into the pages and validates it: its key and place.
+    fn stage(&mut self, image: &[u8]) -> Result<(R::Pk, Link), RestoreError> {
         let link = self
             .store
             .restore_bytes(image)
@@ -266,17 +275,43 @@ impl<R: Row> TableRestore<R> {
                 StageError::TooLarge { size } => RestoreError::ImageTooLarge { size },
                 StageError::OutOfPages | StageError::Serialize(_) => RestoreError::TableFull,
             })?;
-        let pk = match self.store.restored_row(link) {
-            Ok(archived) => R::pk_of_archived(archived),
+        match self.store.restored_row(link) {
+            Ok(archived) => Ok((R::pk_of_archived(archived), link)),
             Err(source) => {
                 self.store.restore_free(link);
-                return Err(RestoreError::BadImage { source });
+                Err(RestoreError::BadImage { source })
             }
-        };
-        if let Some(Some(old)) = self.replayed.insert(pk, Some(link)) {
-            self.store.restore_free(old);
         }
-        Ok(())
+    }
+
+    /// Stores the archived row `image` as a new row (a bulk load): like
+    /// [`put`](Self::put), but a row with its key already restored is
+    /// kept and the new one refused.
+    ///
+    /// # Errors
+    ///
+    /// Those of [`put`](Self::put), and [`RestoreError::DuplicateKey`]
+    /// (index `"primary key"`) when the key is taken.
+    pub fn put_new(&mut self, image: &[u8]) -> Result<(), RestoreError> {
+        let (pk, link) = self.stage(image)?;
+        match self.replayed.entry(pk) {
+            std::collections::hash_map::Entry::Occupied(taken) if taken.get().is_some() => {
+                let key = format!("{:?}", taken.key());
+                self.store.restore_free(link);
+                Err(RestoreError::DuplicateKey {
+                    index: "primary key",
+                    key,
+                })
+            }
+            std::collections::hash_map::Entry::Occupied(mut deleted) => {
+                deleted.insert(Some(link));
+                Ok(())
+            }
+            std::collections::hash_map::Entry::Vacant(free) => {
+                free.insert(Some(link));
+                Ok(())
+            }
+        }
     }
 
     /// Removes the row with the key of the archived row `image`, if there

@@ -23,6 +23,7 @@ mod checkpoint;
 mod confirmed;
 pub(crate) mod file;
 mod hook;
+mod load;
 mod read_only;
 mod recover;
 mod vacuum;
@@ -42,6 +43,7 @@ pub use backup::restore_from_store;
 pub use backup::{BackupError, BackupReport};
 pub use confirmed::{ConfirmedChange, ConfirmedCommit, ConfirmedCommits};
 pub use file::DatabaseFault;
+pub use load::{LoadError, Loader};
 pub use read_only::ReadOnlyDatabase;
 pub use vacuum::DatabaseVacuum;
 
@@ -204,11 +206,12 @@ impl<D: DatabaseTables> DurableDatabase<D> {
             });
         }
         let recovered = recover::recover(&*vfs, dir, &types, true)?;
-        Self::start(vfs, dir, options, lock, types, recovered)
+        Self::start(vfs, dir, options, lock, types, recovered, false)
     }
 
     /// Builds the tables from what recovery found and starts the log
-    /// writer and the checkpoint thread.
+    /// writer and the checkpoint thread; with `force_checkpoint`, takes a
+    /// checkpoint of every table first (a bulk load).
     fn start(
         vfs: Arc<dyn Vfs>,
         dir: &Path,
@@ -216,6 +219,7 @@ impl<D: DatabaseTables> DurableDatabase<D> {
         lock: Box<dyn std::any::Any + Send + Sync>,
         types: Vec<SlotType>,
         recovered: Recovered,
+        force_checkpoint: bool,
     ) -> Result<Self, OpenError> {
         let Recovered {
             file,
@@ -279,6 +283,12 @@ impl<D: DatabaseTables> DurableDatabase<D> {
                 lock: Some(lock),
             }),
         };
+        if force_checkpoint {
+            opened
+                .inner
+                .checkpoint(true)
+                .map_err(OpenError::Checkpoint)?;
+        }
         let checkpoints = background::spawn_checkpointer("database", &opened.inner)
             .map_err(|source| OpenError::io(dir, source))?;
         opened.held().checkpoints = Some(checkpoints);

@@ -76,6 +76,17 @@ pub(crate) trait SlotRestore: Send {
     fn key_state(&self) -> Option<KeyState>;
     /// The restore, for [`Build`].
     fn into_any(self: Box<Self>) -> Box<dyn Any>;
+    /// The restore, for a bulk load.
+    fn as_any_mut(&mut self) -> &mut dyn Any;
+}
+
+impl dyn SlotRestore {
+    /// The restore of a table of rows `R`, if it is one.
+    pub(crate) fn restore_mut<R: Row>(&mut self) -> Option<&mut TableRestore<R>> {
+        self.as_any_mut()
+            .downcast_mut::<Slot<R>>()
+            .map(|slot| &mut slot.restore)
+    }
 }
 
 /// A table of rows `R` being recovered.
@@ -101,6 +112,10 @@ impl<R: Row> SlotRestore for Slot<R> {
     }
 
     fn into_any(self: Box<Self>) -> Box<dyn Any> {
+        self
+    }
+
+    fn as_any_mut(&mut self) -> &mut dyn Any {
         self
     }
 }

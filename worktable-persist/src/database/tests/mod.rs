@@ -6,6 +6,7 @@
 mod api;
 mod backup;
 mod confirmed;
+mod load;
 mod recovery;
 
 use std::fs;
