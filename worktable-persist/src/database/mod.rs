@@ -33,8 +33,7 @@ mod tests;
 
 use std::ops::Deref;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::thread::JoinHandle;
+use std::sync::Arc;
 
 use worktable_core::storage::{CommitOrder, DatabaseTables};
 
@@ -56,10 +55,11 @@ use crate::log::SegmentHeader;
 use crate::table::background::{self, Background, Checkpoints};
 use crate::table::blocking;
 use crate::table::checkpoint::Checkpointer;
+use crate::table::lifecycle::{self, OpenState};
 use crate::table::recover::{open_last_segment, remove_obsolete};
 use crate::table::writer::{Shared, spawn_flusher};
 use crate::table::{
-    CheckpointError, CheckpointReport, Durability, Health, Open, OpenError, Options, ResumeError,
+    CheckpointError, CheckpointReport, Durability, Health, OpenError, Options, ResumeError,
     WriteError,
 };
 use crate::vfs::{RealFs, Vfs};
@@ -133,7 +133,7 @@ pub struct DurableDatabase<D: DatabaseTables> {
     /// What the background threads share with the handle.
     inner: Arc<Inner<D>>,
     /// The background threads and the directory lock, until closed.
-    open: Mutex<Open>,
+    open: OpenState,
 }
 
 /// The database and its persistence state.
@@ -277,11 +277,7 @@ impl<D: DatabaseTables> DurableDatabase<D> {
         });
         let opened = Self {
             inner,
-            open: Mutex::new(Open {
-                flusher: Some(flusher),
-                checkpoints: None,
-                lock: Some(lock),
-            }),
+            open: OpenState::new(flusher, lock),
         };
         if force_checkpoint {
             opened
@@ -291,7 +287,7 @@ impl<D: DatabaseTables> DurableDatabase<D> {
         }
         let checkpoints = background::spawn_checkpointer("database", &opened.inner)
             .map_err(|source| OpenError::io(dir, source))?;
-        opened.held().checkpoints = Some(checkpoints);
+        opened.open.held().checkpoints = Some(checkpoints);
         Ok(opened)
     }
 
@@ -440,61 +436,16 @@ impl<D: DatabaseTables> DurableDatabase<D> {
     ///
     /// As [`PersistentTable::close`](crate::PersistentTable::close).
     pub async fn close(&self) -> Result<(), CheckpointError> {
-        let Some(open) = self.take_open() else {
+        let Some(open) = self.open.take() else {
             return Ok(());
         };
-        self.inner.background.request_stop();
-        let inner = Arc::clone(&self.inner);
-        let checkpoints = open.checkpoints;
-        let _ = blocking::on_thread("close", move || {
-            stop_checkpoints(&inner.background, checkpoints);
-        })
-        .await;
-        let checkpointed = self.checkpoint_on_thread().await;
-        let mut progress = self.inner.shared.watch();
-        self.inner.shared.request_stop();
-        let failed = progress
-            .wait_for(|p| p.stopped)
-            .await
-            .ok()
-            .and_then(|p| p.failed.clone());
-        join_flusher(&self.inner.shared, open.flusher);
-        drop(open.lock);
-        match failed {
-            Some(source) => Err(CheckpointError::LogFailed(
-                self.inner.shared.write_error(source),
-            )),
-            None => checkpointed.map(drop),
-        }
+        let checkpoint = self.checkpoint_on_thread();
+        lifecycle::close(&self.inner, &self.inner.shared, open, checkpoint).await
     }
 
-    fn held(&self) -> MutexGuard<'_, Open> {
-        self.open.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    fn take_open(&self) -> Option<Open> {
-        let mut open = self.held();
-        open.lock.is_some().then(|| std::mem::take(&mut *open))
-    }
-
+    /// Whether the database was closed.
     fn closed(&self) -> bool {
-        self.held().lock.is_none()
-    }
-}
-
-/// Stops the background checkpoint thread and waits for it.
-fn stop_checkpoints(background: &Background, thread: Option<JoinHandle<()>>) {
-    if let Some(thread) = thread {
-        background.request_stop();
-        let _ = thread.join();
-    }
-}
-
-/// Stops the flusher (after its last write and sync) and waits for it.
-fn join_flusher(shared: &Shared, flusher: Option<JoinHandle<()>>) {
-    if let Some(flusher) = flusher {
-        shared.request_stop();
-        let _ = flusher.join();
+        self.open.closed()
     }
 }
 
@@ -504,18 +455,16 @@ impl<D: DatabaseTables> Drop for DurableDatabase<D> {
     /// directory. Blocks for that last write and sync; [`close`](Self::close)
     /// also checkpoints and reports errors.
     fn drop(&mut self) {
-        let Some(open) = self.take_open() else {
+        let Some(open) = self.open.take() else {
             return;
         };
-        stop_checkpoints(&self.inner.background, open.checkpoints);
-        if open.flusher.is_some() {
-            join_flusher(&self.inner.shared, open.flusher);
-            let synced = self.inner.shared.synced_through();
-            let _ =
-                self.inner
-                    .checkpointer
-                    .record_synced(&*self.inner.vfs, &self.inner.dir, synced);
-        }
+        let inner = &self.inner;
+        lifecycle::drop_open(&inner.background, &inner.shared, open, |synced| {
+            // Best effort: the mark only adds a check.
+            let _ = inner
+                .checkpointer
+                .record_synced(&*inner.vfs, &inner.dir, synced);
+        });
     }
 }
 

@@ -13,6 +13,7 @@ pub(crate) mod error;
 pub(crate) mod files;
 mod health;
 mod history;
+pub(crate) mod lifecycle;
 mod migrate;
 mod options;
 mod read_only;
@@ -25,8 +26,7 @@ mod tests;
 
 use std::ops::Deref;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::thread::JoinHandle;
+use std::sync::Arc;
 
 use worktable_core::{Row, VacuumHandle, VacuumPolicy, WorkTable};
 
@@ -44,6 +44,7 @@ pub use writer::LogStats;
 
 use background::Background;
 use checkpoint::Checkpointer;
+use lifecycle::OpenState;
 use recover::Recovered;
 use writer::{Hook, Shared, spawn_flusher};
 
@@ -94,19 +95,7 @@ pub struct PersistentTable<R: Row> {
     inner: Arc<Inner<R>>,
     /// The background threads and the directory lock, until the table is
     /// closed or dropped.
-    open: Mutex<Open>,
-}
-
-/// What a table holds while it is open.
-#[derive(Default)]
-pub(crate) struct Open {
-    /// The flusher thread, until it is stopped.
-    pub(crate) flusher: Option<JoinHandle<()>>,
-    /// The background checkpoint thread, until it is stopped.
-    pub(crate) checkpoints: Option<JoinHandle<()>>,
-    /// The directory lock, until the table is closed (then dropped with
-    /// the last owner).
-    pub(crate) lock: Option<Box<dyn std::any::Any + Send + Sync>>,
+    open: OpenState,
 }
 
 /// The table and its persistence state.
@@ -273,11 +262,7 @@ impl<R: Row> PersistentTable<R> {
         });
         let opened = Self {
             inner,
-            open: Mutex::new(Open {
-                flusher: Some(flusher),
-                checkpoints: None,
-                lock: Some(lock),
-            }),
+            open: OpenState::new(flusher, lock),
         };
         if force_checkpoint {
             opened
@@ -287,7 +272,7 @@ impl<R: Row> PersistentTable<R> {
         }
         let checkpoints = background::spawn_checkpointer(R::TABLE_NAME, &opened.inner)
             .map_err(|source| OpenError::io(dir, source))?;
-        opened.held().checkpoints = Some(checkpoints);
+        opened.open.held().checkpoints = Some(checkpoints);
         Ok(opened)
     }
 
@@ -412,7 +397,7 @@ impl<R: Row> PersistentTable<R> {
     /// file stays the previous one, complete, and nothing is lost: the
     /// pages it did not write are written by the next checkpoint.
     pub async fn checkpoint(&self) -> Result<CheckpointReport, CheckpointError> {
-        if self.closed() {
+        if self.open.closed() {
             return Err(CheckpointError::Closed {
                 path: self.inner.dir.clone(),
             });
@@ -447,71 +432,11 @@ impl<R: Row> PersistentTable<R> {
     /// loses nothing: the log still holds every change. The directory is
     /// released in every case.
     pub async fn close(&self) -> Result<(), CheckpointError> {
-        let Some(open) = self.take_open() else {
+        let Some(open) = self.open.take() else {
             return Ok(());
         };
-        // A background checkpoint in progress may take a while: wait for
-        // its thread off the caller's runtime. (Asked to stop first, so that
-        // it stops even if no thread can be started to wait for it.)
-        self.inner.background.request_stop();
-        let inner = Arc::clone(&self.inner);
-        let checkpoints = open.checkpoints;
-        let _ = self
-            .on_thread("close", move || stop_checkpoints(&inner, checkpoints))
-            .await;
-        let checkpointed = self.checkpoint_on_thread().await;
-        let mut progress = self.inner.shared.watch();
-        self.inner.shared.request_stop();
-        let failed = progress
-            .wait_for(|p| p.stopped)
-            .await
-            .ok()
-            .and_then(|p| p.failed.clone());
-        join_flusher(&self.inner, open.flusher);
-        drop(open.lock);
-        match failed {
-            Some(source) => Err(CheckpointError::LogFailed(
-                self.inner.shared.write_error(source),
-            )),
-            None => checkpointed.map(drop),
-        }
-    }
-
-    /// What the open table holds.
-    fn held(&self) -> MutexGuard<'_, Open> {
-        self.open.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// Takes what the open table holds, leaving it closed; `None` if it
-    /// was closed before.
-    fn take_open(&self) -> Option<Open> {
-        let mut open = self.held();
-        open.lock.is_some().then(|| std::mem::take(&mut *open))
-    }
-
-    /// Whether the table was closed.
-    fn closed(&self) -> bool {
-        self.held().lock.is_none()
-    }
-}
-
-/// Stops the background checkpoint thread (after a checkpoint in progress)
-/// and waits for it.
-fn stop_checkpoints<R: Row>(inner: &Inner<R>, thread: Option<JoinHandle<()>>) {
-    if let Some(thread) = thread {
-        inner.background.request_stop();
-        let _ = thread.join();
-    }
-}
-
-/// Stops the flusher (after its last write and sync) and waits for its
-/// thread.
-fn join_flusher<R: Row>(inner: &Inner<R>, flusher: Option<JoinHandle<()>>) {
-    if let Some(flusher) = flusher {
-        inner.shared.request_stop();
-        // The flusher does not panic; if it did, there is nothing more to
-        // flush.
-        let _ = flusher.join();
+        let checkpoint = self.checkpoint_on_thread();
+        lifecycle::close(&self.inner, &self.inner.shared, open, checkpoint).await
     }
 }
 
@@ -523,19 +448,15 @@ impl<R: Row> Drop for PersistentTable<R> {
     /// [`close`](Self::close) does the same, also checkpoints, and reports
     /// errors.
     fn drop(&mut self) {
-        let Some(open) = self.take_open() else {
+        let Some(open) = self.open.take() else {
             return;
         };
-        stop_checkpoints(&self.inner, open.checkpoints);
-        if open.flusher.is_some() {
-            join_flusher(&self.inner, open.flusher);
-            // The flusher synced the whole log as it stopped: record how far,
-            // so that a later open refuses the log cut short below it (best
-            // effort: an error cannot be reported, and the mark only adds a
-            // check).
-            let synced = self.inner.shared.synced_through();
-            let _ = self.inner.checkpointer.record_synced(synced);
-        }
+        let inner = &self.inner;
+        lifecycle::drop_open(&inner.background, &inner.shared, open, |synced| {
+            // Best effort: an error cannot be reported, and the mark only
+            // adds a check.
+            let _ = inner.checkpointer.record_synced(synced);
+        });
     }
 }
 
