@@ -29,10 +29,9 @@ use crate::pages::Manifest;
 use crate::table::error::OpenError;
 use crate::table::files::{parse_manifest_name, parse_segment_name, segment_name};
 use crate::table::recover::{
-    check_archive_format, load_pages, note_deleted, read_manifest, restore_largest_deleted_key,
-    schema_mismatch,
+    check_archive_format, fresh_meta, load_pages, note_deleted, read_manifest,
+    restore_largest_deleted_key, schema_mismatch,
 };
-use crate::table::schema;
 use crate::vfs::{LOCK_FILE_NAME, Vfs};
 
 /// What recovery knows of one table's type.
@@ -344,16 +343,7 @@ fn create_file(
             .iter()
             .map(|ty| DbTable {
                 field: ty.field.to_owned(),
-                meta: Meta {
-                    archive_format: ArchiveFormat::current(),
-                    schema_fingerprint: ty.fingerprint,
-                    table_name: ty.table_name.to_owned(),
-                    checkpoint_seq: 0,
-                    page_file_generation: 0,
-                    log_synced_through: 0,
-                    largest_deleted_key: Vec::new(),
-                    schema: schema::stored(ty.schema),
-                },
+                meta: fresh_meta(ty.table_name, ty.fingerprint, ty.schema),
             })
             .collect(),
     };

@@ -303,16 +303,7 @@ fn read_meta<R: Row>(
                     dir: dir.to_owned(),
                 });
             }
-            let fresh = Meta {
-                archive_format: ArchiveFormat::current(),
-                schema_fingerprint: R::SCHEMA_FINGERPRINT,
-                table_name: R::TABLE_NAME.to_owned(),
-                checkpoint_seq: 0,
-                page_file_generation: 0,
-                log_synced_through: 0,
-                largest_deleted_key: Vec::new(),
-                schema: schema::stored(&R::SCHEMA),
-            };
+            let fresh = fresh_meta(R::TABLE_NAME, R::SCHEMA_FINGERPRINT, &R::SCHEMA);
             write_meta(vfs, dir, &fresh)?;
             return Ok(fresh);
         }
@@ -336,6 +327,24 @@ fn read_meta<R: Row>(
         ));
     }
     Ok(stored)
+}
+
+/// The metadata of a new table, never checkpointed.
+pub(crate) fn fresh_meta(
+    table_name: &str,
+    fingerprint: u64,
+    schema: &worktable_core::schema::Schema,
+) -> Meta {
+    Meta {
+        archive_format: ArchiveFormat::current(),
+        schema_fingerprint: fingerprint,
+        table_name: table_name.to_owned(),
+        checkpoint_seq: 0,
+        page_file_generation: 0,
+        log_synced_through: 0,
+        largest_deleted_key: Vec::new(),
+        schema: schema::stored(schema),
+    }
 }
 
 /// The error of a file of `R`'s table written for another schema, whose
