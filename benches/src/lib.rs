@@ -12,6 +12,9 @@
 //! - [`durable`] is the workload of `benches/durable.rs`: durable single-row
 //!   inserts into `worktable-persist` and its peers on the disk, and the
 //!   time to reopen a table.
+//! - [`durable_db`] is the workload of `benches/durable_db.rs`: durable
+//!   transfers through a `DurableDatabase` and SQLite, and the time to
+//!   reopen a database of three tables.
 
 // The crate of the same name on crates.io (version 1.13), measured as a peer.
 // Its `worktable!` macro expands to paths that start with `worktable::`, so
@@ -20,6 +23,7 @@
 extern crate worktable_1_13 as worktable;
 
 pub mod durable;
+pub mod durable_db;
 pub mod memory;
 mod mode;
 pub mod results;

@@ -5,6 +5,7 @@
 //! criterion's output into inserts per second and ratios.
 //!
 //! The systems, one module each: [`worktable`] (`PersistentTable`,
+//! `Durability::Sync`), [`worktable_db`] (a one-table `DurableDatabase`,
 //! `Durability::Sync`), [`sqlite`] (WAL, `synchronous=FULL`), [`redb`]
 //! (default durability) and [`floor`] (one append and `fdatasync` per row:
 //! what the disk allows; and 16 rows per `fdatasync`, the group-commit
@@ -15,6 +16,7 @@ pub mod redb;
 pub mod sqlite;
 pub mod summary;
 pub mod worktable;
+pub mod worktable_db;
 
 #[cfg(test)]
 mod tests;
@@ -103,8 +105,9 @@ pub trait DurableVisitor {
 
 /// Names of the systems, in the order [`visit_all`] visits them (the
 /// summary's rows).
-pub const NAMES: [&str; 5] = [
+pub const NAMES: [&str; 6] = [
     worktable::Worktable::NAME,
+    worktable_db::WorktableDb::NAME,
     sqlite::SqliteWal::NAME,
     redb::Redb::NAME,
     floor::Floor::NAME,
@@ -114,6 +117,7 @@ pub const NAMES: [&str; 5] = [
 /// Calls `visitor` for each system, in the order of [`NAMES`].
 pub fn visit_all(visitor: &mut impl DurableVisitor) {
     visitor.visit::<worktable::Worktable>();
+    visitor.visit::<worktable_db::WorktableDb>();
     visitor.visit::<sqlite::SqliteWal>();
     visitor.visit::<redb::Redb>();
     visitor.visit::<floor::Floor>();
@@ -209,6 +213,11 @@ impl Runner {
     /// Where the table directories are made.
     pub fn base(&self) -> &Path {
         &self.base
+    }
+
+    /// The multi-threaded tokio runtime [`Writers::Tasks`] writers run on.
+    pub fn runtime(&self) -> &tokio::runtime::Runtime {
+        &self.runtime
     }
 
     /// What [`base`](Self::base) is on, for the reader of the results, e.g.
