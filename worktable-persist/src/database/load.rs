@@ -24,13 +24,16 @@ use super::recover::{self, Loaded};
 use crate::table::{CheckpointError, OpenError, Options};
 use crate::vfs::{RealFs, Vfs};
 
-/// Why a bulk load failed. Nothing was loaded: the directory holds no
-/// database, or an empty one.
+/// Why a bulk load failed ([`DurableDatabase::create_loaded`],
+/// [`PersistentTable::create_loaded`](crate::PersistentTable::create_loaded)).
+/// Nothing was loaded: the directory holds no database (or table), or an
+/// empty one.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum LoadError {
-    /// The directory already holds a database: a bulk load creates one.
-    #[error("{} already holds a database: a bulk load creates a new one", dir.display())]
+    /// The directory already holds a database (or table): a bulk load
+    /// creates one.
+    #[error("{} already holds a database or table: a bulk load creates a new one", dir.display())]
     Exists {
         /// The directory.
         dir: PathBuf,
@@ -42,7 +45,7 @@ pub enum LoadError {
     /// A row could not be serialized.
     #[error("table {table}: a row cannot be serialized: {source}")]
     Row {
-        /// The table's field.
+        /// The table's field (of a database) or name (a table on its own).
         table: &'static str,
         /// rkyv's error.
         source: rancor::Error,
@@ -51,7 +54,7 @@ pub enum LoadError {
     /// too large for a page.
     #[error("table {table}: {source}")]
     Rejected {
-        /// The table's field.
+        /// The table's field (of a database) or name (a table on its own).
         table: &'static str,
         /// Why.
         source: RestoreError,

@@ -14,6 +14,7 @@ pub(crate) mod files;
 mod health;
 mod history;
 pub(crate) mod lifecycle;
+mod load;
 mod migrate;
 mod options;
 mod read_only;

@@ -5,6 +5,7 @@
 mod checkpoints;
 mod confirmed;
 mod lifecycle;
+mod load;
 mod read_only;
 
 use std::collections::BTreeMap;
