@@ -288,7 +288,7 @@ mod vfs;
 pub use database::restore_from_store;
 pub use database::{
     BackupError, BackupReport, ConfirmedChange, ConfirmedCommit, ConfirmedCommits, DatabaseVacuum,
-    DurableDatabase, LoadError, Loader, ReadOnlyDatabase,
+    DurableDatabase, LoadError, Loader, Migrations, ReadOnlyDatabase,
 };
 pub use table::{
     CheckpointError, CheckpointReport, Confirmed, ConfirmedError, Durability, Health, OpenError,

@@ -131,7 +131,7 @@ impl<D: DatabaseTables> Loader<'_, D> {
 }
 
 /// The slot of `table`, one of `db`'s tables (by address).
-fn slot_of<D: DatabaseTables, R: Row>(db: &D, table: &WorkTable<R>) -> usize {
+pub(crate) fn slot_of<D: DatabaseTables, R: Row>(db: &D, table: &WorkTable<R>) -> usize {
     struct Find<'t, R: Row> {
         table: &'t WorkTable<R>,
         found: Option<usize>,
@@ -154,7 +154,7 @@ fn slot_of<D: DatabaseTables, R: Row>(db: &D, table: &WorkTable<R>) -> usize {
 
 /// Builds a database of empty tables, outside any order (to tell tables
 /// apart).
-struct Empty;
+pub(crate) struct Empty;
 
 impl BuildTables for Empty {
     type Error = std::convert::Infallible;

@@ -24,6 +24,7 @@ mod confirmed;
 pub(crate) mod file;
 mod hook;
 mod load;
+mod migrate;
 mod read_only;
 mod recover;
 mod vacuum;
@@ -43,6 +44,7 @@ pub use backup::{BackupError, BackupReport};
 pub use confirmed::{ConfirmedChange, ConfirmedCommit, ConfirmedCommits};
 pub use file::DatabaseFault;
 pub use load::{LoadError, Loader};
+pub use migrate::Migrations;
 pub use read_only::ReadOnlyDatabase;
 pub use vacuum::DatabaseVacuum;
 
@@ -227,7 +229,9 @@ impl<D: DatabaseTables> DurableDatabase<D> {
             last_segment,
             last_seq,
             obsolete,
+            migrated,
         } = recovered;
+        let force_checkpoint = force_checkpoint || migrated;
         let fingerprint = recover::fingerprint(&types);
         let header = SegmentHeader {
             schema_fingerprint: fingerprint,
@@ -250,6 +254,7 @@ impl<D: DatabaseTables> DurableDatabase<D> {
                 options.secure_delete,
                 meta,
                 loaded.manifest,
+                loaded.fresh_pages,
             )?);
         }
         let hook = Arc::new(DbHook {

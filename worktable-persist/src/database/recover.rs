@@ -65,6 +65,9 @@ pub(crate) struct Loaded {
     pub(crate) slot: Box<dyn SlotRestore>,
     /// The checkpoint's manifest, if there has been one.
     pub(crate) manifest: Option<Manifest>,
+    /// The rows were rebuilt (a migration): none of the manifest's pages
+    /// stay in the next checkpoint.
+    pub(crate) fresh_pages: bool,
 }
 
 /// One table being recovered, whatever its row type.
@@ -147,15 +150,23 @@ pub(crate) fn describe<D: DatabaseTables>() -> Vec<SlotType> {
 /// The fingerprint of a database's tables (field names and row types, in
 /// order), which its log segments carry.
 pub(crate) fn fingerprint(types: &[SlotType]) -> u64 {
-    // FNV-1a over each field name and table fingerprint.
+    fingerprint_of(types.iter().map(|ty| (ty.field, ty.fingerprint)))
+}
+
+/// [`fingerprint`] of the tables a database file names.
+fn stored_fingerprint(file: &DbFile) -> u64 {
+    fingerprint_of(
+        file.tables
+            .iter()
+            .map(|table| (table.field.as_str(), table.meta.schema_fingerprint)),
+    )
+}
+
+/// FNV-1a over each field name, a zero byte and the table's fingerprint.
+fn fingerprint_of<'a>(tables: impl Iterator<Item = (&'a str, u64)>) -> u64 {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for ty in types {
-        for byte in ty
-            .field
-            .bytes()
-            .chain([0])
-            .chain(ty.fingerprint.to_le_bytes())
-        {
+    for (field, table) in tables {
+        for byte in field.bytes().chain([0]).chain(table.to_le_bytes()) {
             hash ^= u64::from(byte);
             hash = hash.wrapping_mul(0x0100_0000_01b3);
         }
@@ -201,6 +212,7 @@ fn load_slot<R: Row>(vfs: &dyn Vfs, dir: &Path, meta: &Meta) -> Result<Loaded, O
     Ok(Loaded {
         slot: Box::new(slot),
         manifest,
+        fresh_pages: false,
     })
 }
 
@@ -217,6 +229,9 @@ pub(crate) struct Recovered {
     pub(crate) last_seq: u64,
     /// Files left by earlier runs that nothing needs any more.
     pub(crate) obsolete: Vec<PathBuf>,
+    /// A table was migrated: its rows must be written as a checkpoint
+    /// before the database takes writes.
+    pub(crate) migrated: bool,
 }
 
 /// Rebuilds the database of `types` kept in `dir` (locked by the caller).
@@ -228,8 +243,21 @@ pub(crate) fn recover(
     types: &[SlotType],
     create: bool,
 ) -> Result<Recovered, OpenError> {
+    recover_migrating(vfs, dir, types, create, &mut Vec::new())
+}
+
+/// [`recover`], a table whose files were written for the old row type of
+/// its migration in `migrations` (by slot) loaded and replayed as that
+/// type, then converted.
+pub(crate) fn recover_migrating(
+    vfs: &dyn Vfs,
+    dir: &Path,
+    types: &[SlotType],
+    create: bool,
+    migrations: &mut [Option<Box<dyn MigrateSlot>>],
+) -> Result<Recovered, OpenError> {
     let names = vfs.list(dir).map_err(|source| OpenError::io(dir, source))?;
-    let file = read_file(vfs, dir, &names, types, create)?;
+    let mut file = read_file(vfs, dir, &names, types, create)?;
     // A table never checkpointed may have no directory yet (a backup
     // copies only files): its first checkpoint writes there. (A read-only
     // open, which creates nothing, does without.)
@@ -241,8 +269,23 @@ pub(crate) fn recover(
         }
     }
     let mut tables = Vec::with_capacity(types.len());
+    let mut migrating = Vec::new();
     for (slot, (ty, table)) in types.iter().zip(&file.tables).enumerate() {
-        tables.push((ty.load)(vfs, &table_dir(dir, slot), &table.meta)?);
+        let table_dir = table_dir(dir, slot);
+        let migration = migrations
+            .get_mut(slot)
+            .and_then(Option::as_mut)
+            .filter(|migration| {
+                table.meta.schema_fingerprint != ty.fingerprint
+                    && table.meta.schema_fingerprint == migration.old_fingerprint()
+            });
+        tables.push(match migration {
+            Some(migration) => {
+                migrating.push(slot);
+                migration.load_old(vfs, &table_dir, &table.meta)?
+            }
+            None => (ty.load)(vfs, &table_dir, &table.meta)?,
+        });
     }
     let mut obsolete = obsolete_files(dir, &names, &file);
     for (slot, table) in file.tables.iter().enumerate() {
@@ -259,8 +302,26 @@ pub(crate) fn recover(
                 .map(|name| table_dir.join(name)),
         );
     }
-    let (last_segment, last_seq) = replay(vfs, dir, &names, &file, types, &mut tables)?;
+    let (mut last_segment, last_seq) = replay(vfs, dir, &names, &file, &mut tables)?;
+    for &slot in &migrating {
+        let migration = migrations[slot].as_mut().expect("chosen above");
+        let old = std::mem::replace(&mut tables[slot].slot, Box::new(Placeholder));
+        tables[slot].slot = migration.convert(old, dir)?;
+        tables[slot].fresh_pages = true;
+        let ty = &types[slot];
+        let meta = &mut file.tables[slot].meta;
+        meta.schema_fingerprint = ty.fingerprint;
+        meta.table_name = ty.table_name.to_owned();
+        meta.schema = crate::table::schema::stored(ty.schema);
+    }
+    if !migrating.is_empty() {
+        // The converted tables are written as a checkpoint at `last_seq`
+        // (the caller forces one), the log going on in a new segment of the
+        // new tables' fingerprint.
+        last_segment = None;
+    }
     Ok(Recovered {
+        migrated: !migrating.is_empty(),
         file,
         tables,
         last_segment,
@@ -385,7 +446,6 @@ fn replay(
     dir: &Path,
     names: &[String],
     file: &DbFile,
-    types: &[SlotType],
     tables: &mut [Loaded],
 ) -> Result<(Option<LastSegment>, u64), OpenError> {
     let mut segments: Vec<u64> = names
@@ -401,7 +461,7 @@ fn replay(
             path: dir.join(segment_name(needed)),
         });
     }
-    let expected_fingerprint = fingerprint(types);
+    let expected_fingerprint = stored_fingerprint(file);
     let mut last_seq = file.checkpoint_seq;
     let mut last_segment = None;
     for (i, &first) in segments.iter().enumerate() {
@@ -429,7 +489,13 @@ fn replay(
             seq,
             detail,
         };
-        if !header.database || header.schema_fingerprint != expected_fingerprint {
+        // An empty last segment may carry the fingerprint of the tables a
+        // migration is writing (it crashed before its checkpoint): it holds
+        // no record, and is created anew before anything is appended.
+        let foreign_but_empty = is_last && scanned.records.is_empty();
+        if !header.database
+            || (header.schema_fingerprint != expected_fingerprint && !foreign_but_empty)
+        {
             return Err(commit_error(
                 header.first_seq,
                 "the segment was not written by a database of these tables",
@@ -530,4 +596,102 @@ impl BuildTables for Build<'_> {
 /// The largest deleted key `slot` recovered, downcast to `R::Pk`.
 fn deleted_max<R: Row>(state: Option<KeyState>) -> Option<R::Pk> {
     state.and_then(|pk| pk.downcast::<R::Pk>().ok().map(|pk| *pk))
+}
+
+/// A slot's restore while it is being converted.
+struct Placeholder;
+
+impl SlotRestore for Placeholder {
+    fn apply(&mut self, _: &Record<'_>) -> Result<(), RestoreError> {
+        unreachable!("a slot being converted is not replayed")
+    }
+
+    fn key_state(&self) -> Option<KeyState> {
+        None
+    }
+
+    fn into_any(self: Box<Self>) -> Box<dyn Any> {
+        self
+    }
+
+    fn as_any_mut(&mut self) -> &mut dyn Any {
+        self
+    }
+}
+
+/// A table's migration, whatever its row types: what
+/// [`recover_migrating`] needs of it.
+pub(crate) trait MigrateSlot: Send {
+    /// The old row type's fingerprint, which the table's files carry.
+    fn old_fingerprint(&self) -> u64;
+    /// Loads the table's checkpoint as the old row type.
+    fn load_old(&self, vfs: &dyn Vfs, dir: &Path, meta: &Meta) -> Result<Loaded, OpenError>;
+    /// Converts the replayed old rows into a restore of the new type.
+    fn convert(
+        &mut self,
+        old: Box<dyn SlotRestore>,
+        dir: &Path,
+    ) -> Result<Box<dyn SlotRestore>, OpenError>;
+}
+
+/// The migration of a table from rows `Old` to rows `New`.
+pub(crate) struct Migrate<Old: Row, New: Row, F> {
+    pub(crate) migrate: F,
+    pub(crate) rows: std::marker::PhantomData<fn(Old) -> New>,
+}
+
+impl<Old: Row, New: Row, F: FnMut(Old) -> New + Send> MigrateSlot for Migrate<Old, New, F> {
+    fn old_fingerprint(&self) -> u64 {
+        Old::SCHEMA_FINGERPRINT
+    }
+
+    fn load_old(&self, vfs: &dyn Vfs, dir: &Path, meta: &Meta) -> Result<Loaded, OpenError> {
+        load_slot::<Old>(vfs, dir, meta)
+    }
+
+    fn convert(
+        &mut self,
+        old: Box<dyn SlotRestore>,
+        dir: &Path,
+    ) -> Result<Box<dyn SlotRestore>, OpenError> {
+        let restore_error = |source| OpenError::Restore {
+            path: dir.to_owned(),
+            source,
+        };
+        let old = old
+            .into_any()
+            .downcast::<Slot<Old>>()
+            .unwrap_or_else(|_| unreachable!("loaded as the old row type"));
+        let Slot {
+            restore,
+            deleted_max,
+        } = *old;
+        let table = restore.finish(None).map_err(restore_error)?;
+        let mut converted = Slot::<New> {
+            restore: TableRestore::new(),
+            deleted_max: None,
+        };
+        for row in table.iter() {
+            let bytes =
+                worktable_core::rkyv::to_bytes::<worktable_core::rkyv::rancor::Error>(&(self
+                    .migrate)(
+                    row
+                ))
+                .map_err(|source| OpenError::MigratedRow {
+                    dir: dir.to_owned(),
+                    source,
+                })?;
+            converted.restore.put(&bytes).map_err(restore_error)?;
+        }
+        // The largest deleted key carries over when the key is the same
+        // type in both (its bytes then mean the same key).
+        if let Some(pk) = deleted_max
+            .filter(|_| crate::table::migrate::same_key_types(&Old::SCHEMA, &New::SCHEMA))
+            .and_then(|pk| Old::encode_pk(&pk).ok())
+            .and_then(|bytes| New::decode_pk(&bytes).ok())
+        {
+            note_deleted(&mut converted.restore, &mut converted.deleted_max, pk);
+        }
+        Ok(Box::new(converted))
+    }
 }

@@ -144,21 +144,32 @@ pub(crate) struct Checkpointer {
 
 impl Checkpointer {
     /// A checkpointer for the directory whose metadata file is `meta` and
-    /// whose current manifest (if any) is `manifest`.
+    /// whose current manifest (if any) is `manifest`. With `fresh_pages`,
+    /// the table in memory is not the one the manifest describes (a
+    /// migration rebuilt it): the next checkpoint writes a manifest of the
+    /// table's pages alone, none of the old manifest's kept, while the old
+    /// one's frames stay reserved until then (as those of a checkpoint
+    /// whose metadata file may be the one on disk).
     pub(crate) fn new(
         vfs: Arc<dyn Vfs>,
         dir: PathBuf,
         secure_delete: bool,
         meta: Meta,
         manifest: Option<Manifest>,
+        fresh_pages: bool,
     ) -> Result<Self, OpenError> {
-        let manifest = manifest.unwrap_or_else(|| Manifest {
+        let empty = Manifest {
             schema_fingerprint: meta.schema_fingerprint,
             generation: 0,
             checkpoint_seq: meta.checkpoint_seq,
             frame_count: 0,
             pages: Vec::new(),
-        });
+        };
+        let (manifest, unsettled) = match manifest {
+            Some(old) if fresh_pages => (empty, vec![old]),
+            Some(current) => (current, Vec::new()),
+            None => (empty, Vec::new()),
+        };
         let path = dir.join(PAGE_FILE_NAME);
         let (page_file, file_frames) = if meta.page_file_generation == 0 {
             (None, 0)
@@ -172,7 +183,12 @@ impl Checkpointer {
         };
         // What the frames no manifest uses hold is not known: treat them all
         // as holding old bytes.
-        let used: HashSet<u32> = manifest.pages.iter().map(|page| page.frame).collect();
+        let used: HashSet<u32> = manifest
+            .pages
+            .iter()
+            .chain(unsettled.iter().flat_map(|old| &old.pages))
+            .map(|page| page.frame)
+            .collect();
         let stale = (0..file_frames)
             .filter(|frame| !used.contains(frame))
             .collect();
@@ -183,7 +199,7 @@ impl Checkpointer {
             state: Mutex::new(State {
                 meta,
                 manifest,
-                unsettled: Vec::new(),
+                unsettled,
                 page_file,
                 file_frames,
                 stale,

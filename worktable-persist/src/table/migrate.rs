@@ -207,7 +207,7 @@ fn convert<Old: Row, R: Row>(
 }
 
 /// Whether the primary keys of two schemas are the same types, in order.
-fn same_key_types(old: &worktable_core::Schema, new: &worktable_core::Schema) -> bool {
+pub(crate) fn same_key_types(old: &worktable_core::Schema, new: &worktable_core::Schema) -> bool {
     let types = |schema: &worktable_core::Schema| -> Vec<&'static str> {
         schema
             .key_fields()

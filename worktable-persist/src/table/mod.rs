@@ -15,7 +15,7 @@ mod health;
 mod history;
 pub(crate) mod lifecycle;
 mod load;
-mod migrate;
+pub(crate) mod migrate;
 mod options;
 mod read_only;
 pub(crate) mod recover;
@@ -247,6 +247,8 @@ impl<R: Row> PersistentTable<R> {
             options.secure_delete,
             meta,
             manifest,
+            // A migration rebuilt the table: none of the old pages stay.
+            force_checkpoint,
         )?;
         recover::remove_obsolete(&*vfs, obsolete, options.secure_delete);
         let flusher = spawn_flusher(R::TABLE_NAME, &shared, &vfs, segment)

@@ -7,6 +7,7 @@ mod api;
 mod backup;
 mod confirmed;
 mod load;
+mod migrate;
 mod recovery;
 
 use std::fs;

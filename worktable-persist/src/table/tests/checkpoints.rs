@@ -405,6 +405,47 @@ async fn migration_converts_every_row_once_and_keeps_keys_above_deleted_ones() {
     again.close().await.unwrap();
 }
 
+/// A row type with the same key and a long field, migrated to `Order`:
+/// rows that shrink.
+#[derive(Table, Archive, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[rkyv(crate = worktable_core::rkyv)]
+#[table(name = "orders")]
+struct WideOrder {
+    #[pk]
+    id: u64,
+    padding: String,
+}
+
+#[tokio::test]
+async fn a_migration_to_smaller_rows_keeps_no_old_page_and_deletes_stay_deleted() {
+    let dir = tempfile::tempdir().unwrap();
+    let wide = (1..=2_000).map(|id| WideOrder {
+        id,
+        padding: "x".repeat(400),
+    });
+    let table = PersistentTable::create_loaded(dir.path(), manual(), wide).unwrap();
+    let old_pages = table.stats().pages;
+    table.close().await.unwrap();
+    let migrated =
+        PersistentTable::<Order>::open_migrating::<WideOrder>(dir.path(), manual(), |old| Order {
+            id: old.id,
+            ..order(&format!("r{}", old.id), 1, 1, 1)
+        })
+        .unwrap();
+    let pages = migrated.stats().pages;
+    assert!(pages < old_pages);
+    // A row deleted after the migration must not come back from a page of
+    // the old type.
+    migrated.delete(&1_999).await.unwrap();
+    migrated.close().await.unwrap();
+    let reopened = open(dir.path(), manual());
+    assert_eq!(reopened.stats().pages, pages, "no old page reloaded");
+    assert_eq!(reopened.len(), 1_999);
+    assert!(reopened.get(&1_999).is_none());
+    reopened.check_integrity().unwrap();
+    reopened.close().await.unwrap();
+}
+
 #[tokio::test]
 async fn the_background_checkpoint_starts_when_the_log_has_grown() {
     let dir = tempfile::tempdir().unwrap();
