@@ -287,8 +287,9 @@ mod vfs;
 #[cfg(feature = "object-store")]
 pub use database::restore_from_store;
 pub use database::{
-    BackupError, BackupReport, ConfirmedChange, ConfirmedCommit, ConfirmedCommits, DatabaseVacuum,
-    DurableDatabase, LoadError, Loader, Migrations, ReadOnlyDatabase,
+    BackupError, BackupReport, BulkLoad, BulkReport, ConfirmedChange, ConfirmedCommit,
+    ConfirmedCommits, DatabaseVacuum, DurableDatabase, LoadError, Loader, Migrations,
+    ReadOnlyDatabase,
 };
 pub use table::{
     CheckpointError, CheckpointReport, Confirmed, ConfirmedError, Durability, Health, OpenError,

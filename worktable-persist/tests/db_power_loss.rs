@@ -553,3 +553,79 @@ fn a_bulk_load_is_all_or_nothing() {
         drop(bank);
     }
 }
+
+/// A bulk load into an open database, cut by the power at any file
+/// operation: the rows committed before it are there, and the load is
+/// there whole or not at all.
+#[test]
+fn a_bulk_load_into_an_open_database_is_all_or_nothing() {
+    let every = if campaign() { 1 } else { 2 };
+    let disk = SimFs::new();
+    let cuts = Arc::new(Mutex::new(Vec::new()));
+    let armed = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let rng = Arc::new(Mutex::new(Rng::new(0xb01d)));
+    let hook = {
+        let (disk, cuts, rng, armed) = (disk.clone(), cuts.clone(), rng.clone(), armed.clone());
+        Arc::new(move |op: TapOp<'_>| -> std::io::Result<()> {
+            let mut rng = lock(&rng);
+            if armed.load(Ordering::SeqCst) && rng.below(every) == 0 {
+                let image = disk.power_cut(MODES[rng.below(3) as usize], rng.next_u64());
+                lock(&cuts).push((op.to_string(), image));
+            }
+            Ok(())
+        })
+    };
+    let tap = Tap::new(&disk, hook);
+    runtime_current().block_on(async {
+        let bank = DurableDatabase::<Bank>::open_in(Arc::new(tap), dir(), options()).unwrap();
+        bank.transaction(|tx| async move {
+            for id in 0..ACCOUNTS {
+                tx.accounts.insert(Account {
+                    id,
+                    branch: 0,
+                    balance: START,
+                })?;
+            }
+            Ok::<_, TableError>(())
+        })
+        .await
+        .unwrap();
+        armed.store(true, Ordering::SeqCst);
+        bank.bulk_load(|load| {
+            load.rows(
+                |bank| &bank.ledger,
+                (0..3_000).map(|id| Entry {
+                    id,
+                    account: (id % 4) as u32,
+                    amount: 1,
+                }),
+            )?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+        armed.store(false, Ordering::SeqCst);
+        bank.close().await.unwrap();
+    });
+    let cuts = std::mem::take(&mut *lock(&cuts));
+    assert!(cuts.len() > 10, "{} cuts", cuts.len());
+    for (at, image) in &cuts {
+        let bank = DurableDatabase::<Bank>::open_in(Arc::new(image.clone()), dir(), options())
+            .unwrap_or_else(|error| panic!("cut before `{at}`: {error}"));
+        assert_eq!(bank.accounts.len(), ACCOUNTS as usize, "cut before `{at}`");
+        let loaded = bank.ledger.len();
+        assert!(
+            loaded == 0 || loaded == 3_000,
+            "cut before `{at}`: {loaded} rows"
+        );
+        bank.ledger.check_integrity().unwrap();
+        drop(bank);
+    }
+}
+
+fn runtime_current() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}

@@ -86,6 +86,7 @@ impl ConfirmedChange {
             RecordKind::Insert => Some(ChangeKind::Insert),
             RecordKind::Update => Some(ChangeKind::Update),
             RecordKind::Delete => Some(ChangeKind::Delete),
+            RecordKind::Skip => None,
         }
     }
 
@@ -347,6 +348,15 @@ impl ConfirmedCommits {
             }
             if record.seq > synced {
                 break;
+            }
+            if record.kind == RecordKind::Skip {
+                // A bulk load's numbers: its rows are in a checkpoint, not
+                // in the log. A stream cannot go past them.
+                return Err(ResumeError::TooOld {
+                    dir: self.dir.clone(),
+                    after: record.seq - 1,
+                    oldest: record.last_number() + 1,
+                });
             }
             at += frame.len();
             commit.push(ConfirmedChange {

@@ -62,6 +62,10 @@ pub enum LoadError {
     /// The checkpoint holding the rows could not be written.
     #[error(transparent)]
     Checkpoint(#[from] CheckpointError),
+    /// A row was refused by its table (a bulk load into an open database:
+    /// a key or unique key taken).
+    #[error(transparent)]
+    Table(worktable_core::TableError),
 }
 
 /// Loads rows into the tables of a database being created, in

@@ -83,9 +83,13 @@ impl<D: DatabaseTables> Migrations<D> {
 
 impl<D: DatabaseTables> DurableDatabase<D> {
     /// Opens `dir` as [`open`](Self::open) does, migrating each table of
-    /// `migrations` whose files were written for its old row type (see
-    /// the [module docs](self)); the converted rows are written as a
-    /// checkpoint before this returns. Blocking, like `open`.
+    /// `migrations` whose files were written for its old row type: it is
+    /// loaded and its log replayed as that type, every row converted, and
+    /// the converted tables written as one checkpoint of the whole
+    /// database before this returns (the database file switches to the
+    /// new types in one rename; a crash before leaves the old files, and
+    /// the next `open_migrating` starts over). A table already written for
+    /// its new type opens as it is. Blocking, like `open`.
     ///
     /// ```
     /// use worktable_core::prelude::*;

@@ -19,6 +19,7 @@
 //! Byte layouts are in `docs/format.md`.
 
 mod backup;
+mod bulk;
 mod checkpoint;
 mod confirmed;
 pub(crate) mod file;
@@ -41,6 +42,7 @@ use worktable_core::storage::{CommitOrder, DatabaseTables};
 #[cfg(feature = "object-store")]
 pub use backup::restore_from_store;
 pub use backup::{BackupError, BackupReport};
+pub use bulk::{BulkLoad, BulkReport};
 pub use confirmed::{ConfirmedChange, ConfirmedCommit, ConfirmedCommits};
 pub use file::DatabaseFault;
 pub use load::{LoadError, Loader};
@@ -260,6 +262,8 @@ impl<D: DatabaseTables> DurableDatabase<D> {
         let hook = Arc::new(DbHook {
             shared: Arc::clone(&shared),
             keys,
+            loading: std::sync::atomic::AtomicBool::new(false),
+            dir: dir.to_owned(),
         });
         let order = CommitOrder::restored(last_seq, Arc::clone(&hook) as _);
         let db = D::build(&mut Build {

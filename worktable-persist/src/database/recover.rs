@@ -106,6 +106,8 @@ impl<R: Row> SlotRestore for Slot<R> {
                 note_deleted(&mut self.restore, &mut self.deleted_max, pk);
                 Ok(())
             }
+            // Numbers given to a bulk load: nothing to apply.
+            RecordKind::Skip => Ok(()),
         }
     }
 
@@ -529,7 +531,7 @@ fn replay(
                     })?;
             }
             commit_start = at + 1;
-            last_seq = record.seq;
+            last_seq = record.last_number();
         }
         let mut valid_len = scanned.tail.valid_len as u64;
         if let Some(cut) = scanned.records.get(commit_start) {

@@ -48,6 +48,12 @@ pub enum RecordKind {
     /// The row was deleted: the record carries the row before the change
     /// and no after image.
     Delete = 3,
+    /// Only in a database's log: the numbers from the record's own to the
+    /// one its 8-byte after image holds (little-endian) were given to
+    /// commits the log does not hold — a bulk load, which a checkpoint
+    /// writes. A commit of its own; the next record is numbered after the
+    /// range.
+    Skip = 4,
 }
 
 impl RecordKind {
@@ -57,6 +63,7 @@ impl RecordKind {
             1 => Some(Self::Insert),
             2 => Some(Self::Update),
             3 => Some(Self::Delete),
+            4 => Some(Self::Skip),
             _ => None,
         }
     }
@@ -68,6 +75,7 @@ impl RecordKind {
             Self::Insert => before_len == 0 && after_len > 0,
             Self::Update => before_len > 0 && after_len > 0,
             Self::Delete => before_len > 0 && after_len == 0,
+            Self::Skip => before_len == 0 && after_len == 8,
         }
     }
 
@@ -77,6 +85,7 @@ impl RecordKind {
             Self::Insert => "an insert has an after image and no before image",
             Self::Update => "an update has both a before and an after image",
             Self::Delete => "a delete has a before image and no after image",
+            Self::Skip => "a skip has no before image and an 8-byte after image",
         }
     }
 }
@@ -87,6 +96,7 @@ impl fmt::Display for RecordKind {
             Self::Insert => "insert",
             Self::Update => "update",
             Self::Delete => "delete",
+            Self::Skip => "skip",
         })
     }
 }
@@ -140,6 +150,18 @@ pub struct Record<'a> {
 }
 
 impl<'a> Record<'a> {
+    /// The last number the record takes: its own, or for a
+    /// [`RecordKind::Skip`] the end of the range it skips.
+    pub fn last_number(&self) -> u64 {
+        match self.kind {
+            RecordKind::Skip => self
+                .after
+                .first_chunk::<8>()
+                .map_or(self.seq, |bytes| u64::from_le_bytes(*bytes)),
+            _ => self.seq,
+        }
+    }
+
     /// The image replay applies: the row after an insert or an update
     /// (which replaces the row of its key), the row before a delete (whose
     /// key is removed).
@@ -168,6 +190,7 @@ impl<'a> Record<'a> {
         match self.kind {
             RecordKind::Insert | RecordKind::Update => self.after,
             RecordKind::Delete => self.before,
+            RecordKind::Skip => &[],
         }
     }
 }
@@ -230,8 +253,11 @@ pub enum RecordFault {
         /// Its stored length.
         len: u32,
     },
-    /// The kind byte is not 1 (insert), 2 (update) or 3 (delete).
-    #[error("unknown record kind {kind} (expected 1 = insert, 2 = update or 3 = delete)")]
+    /// The kind byte is not 1 (insert), 2 (update) or 3 (delete), or 4
+    /// (skip) in a database's log.
+    #[error(
+        "unknown record kind {kind} (expected 1 = insert, 2 = update, 3 = delete, or 4 = skip in a database's log)"
+    )]
     UnknownKind {
         /// The stored kind byte.
         kind: u8,
@@ -248,6 +274,12 @@ pub enum RecordFault {
         before_len: u32,
         /// The stored `after_len`.
         after_len: u32,
+    },
+    /// A skip record's range ends before its own number.
+    #[error("the skip record numbered {seq} ends before its own number")]
+    SkipBackwards {
+        /// The record's number.
+        seq: u64,
     },
     /// The three bytes after the kind are not zero in a table's own log.
     #[error("reserved bytes after the kind are not zero")]
@@ -558,7 +590,9 @@ impl<'a> Frame<'a> {
                 return Err(RecordFault::ImageTooLong { image, len });
             }
         }
-        let Some(kind) = RecordKind::from_byte(kind) else {
+        let Some(kind) =
+            RecordKind::from_byte(kind).filter(|&kind| database || kind != RecordKind::Skip)
+        else {
             return Err(RecordFault::UnknownKind { kind });
         };
         if !kind.fits(before_len as usize, after_len as usize) {
@@ -581,6 +615,13 @@ impl<'a> Frame<'a> {
         let Some((before, after)) = images.split_at_checked(before_len as usize) else {
             return Err(mismatch);
         };
+        if kind == RecordKind::Skip
+            && after
+                .first_chunk::<8>()
+                .is_none_or(|last| u64::from_le_bytes(*last) < seq)
+        {
+            return Err(RecordFault::SkipBackwards { seq });
+        }
         Ok(Record {
             offset,
             seq,

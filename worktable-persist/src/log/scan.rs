@@ -299,7 +299,7 @@ impl<'a> Iterator for Records<'a> {
             Ok((record, len)) => {
                 // The record lies within `bytes`, so this cannot overflow.
                 self.pos = self.pos.saturating_add(len);
-                self.next_seq = record.seq.checked_add(1);
+                self.next_seq = record.last_number().checked_add(1);
                 Some(record)
             }
             Err(stop) => {

@@ -231,6 +231,16 @@ fn change_event<R: Row>(path: &Path, record: &Record<'_>) -> Result<ChangeEvent<
         RecordKind::Insert => ChangeKind::Insert,
         RecordKind::Update => ChangeKind::Update,
         RecordKind::Delete => ChangeKind::Delete,
+        // Only a database's log has them, and a table reads its own.
+        RecordKind::Skip => {
+            return Err(ResumeError::Log {
+                path: path.to_owned(),
+                source: crate::file_error::FileError::Log(crate::log::LogFault::Malformed {
+                    offset: record.offset,
+                    reason: crate::file_error::RecordFault::UnknownKind { kind: 4 },
+                }),
+            });
+        }
     };
     ChangeEvent::from_images(
         record.seq,

@@ -223,6 +223,8 @@ fn replay_segment<R: Row>(
             RecordKind::Delete => restore
                 .delete(record.before)
                 .map(|pk| note_deleted(restore, deleted_max, pk)),
+            // Never in a table's log: the scan refuses it there.
+            RecordKind::Skip => Ok(()),
         };
         outcome.map_err(|source| OpenError::Restore {
             path: path.clone(),

@@ -5,6 +5,7 @@
 
 mod api;
 mod backup;
+mod bulk;
 mod confirmed;
 mod load;
 mod migrate;

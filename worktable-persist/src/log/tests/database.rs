@@ -125,3 +125,88 @@ fn a_database_record_does_not_verify_under_a_table_header() {
     let scanned = scan(&moved).unwrap();
     assert!(scanned.records.is_empty());
 }
+
+#[test]
+fn a_skip_record_takes_its_range_of_numbers() {
+    let header = database_header(10);
+    let mut bytes = encode_header(&header).to_vec();
+    encode_placed(
+        &mut bytes,
+        &header,
+        stamp(10, 0, false),
+        RecordKind::Insert,
+        b"",
+        b"a",
+    )
+    .unwrap();
+    let range = 99u64.to_le_bytes();
+    encode_placed(
+        &mut bytes,
+        &header,
+        stamp(11, 0, false),
+        RecordKind::Skip,
+        b"",
+        &range,
+    )
+    .unwrap();
+    encode_placed(
+        &mut bytes,
+        &header,
+        stamp(100, 1, false),
+        RecordKind::Insert,
+        b"",
+        b"b",
+    )
+    .unwrap();
+    let scanned = scan(&bytes).unwrap();
+    let numbers: Vec<(u64, u64)> = scanned
+        .records
+        .iter()
+        .map(|record| (record.seq, record.last_number()))
+        .collect();
+    assert_eq!(numbers, [(10, 10), (11, 99), (100, 100)]);
+    assert_eq!(scanned.tail.next_seq, Some(101));
+}
+
+#[test]
+fn a_skip_record_is_malformed_outside_a_database_or_backwards() {
+    // In a table's log the kind is unknown.
+    let table = header(1);
+    let mut bytes = encode_header(&table).to_vec();
+    encode_record(
+        &mut bytes,
+        &table,
+        1,
+        1,
+        RecordKind::Skip,
+        b"",
+        &5u64.to_le_bytes(),
+    )
+    .unwrap();
+    assert!(matches!(
+        scan(&bytes),
+        Err(FileError::Log(LogFault::Malformed {
+            reason: RecordFault::UnknownKind { kind: 4 },
+            ..
+        }))
+    ));
+    // A range that ends before its own number.
+    let header = database_header(10);
+    let mut bytes = encode_header(&header).to_vec();
+    encode_placed(
+        &mut bytes,
+        &header,
+        stamp(10, 0, false),
+        RecordKind::Skip,
+        b"",
+        &9u64.to_le_bytes(),
+    )
+    .unwrap();
+    assert!(matches!(
+        scan(&bytes),
+        Err(FileError::Log(LogFault::Malformed {
+            reason: RecordFault::SkipBackwards { seq: 10 },
+            ..
+        }))
+    ));
+}

@@ -56,6 +56,14 @@ pub enum WriteError {
         /// The table directory.
         path: PathBuf,
     },
+    /// A bulk load of the database is running
+    /// ([`DurableDatabase::bulk_load`](crate::DurableDatabase::bulk_load)):
+    /// other commits are refused until it ends.
+    #[error("the database in {} is being bulk loaded: commits resume when the load ends", path.display())]
+    BulkLoad {
+        /// The database directory.
+        path: PathBuf,
+    },
     /// The log has used every sequence number: the write is refused.
     #[error("the log of the table in {}: no sequence numbers are left", path.display())]
     SeqExhausted {

@@ -353,6 +353,21 @@ impl Shared {
         first_seq: u64,
         records: impl ExactSizeIterator<Item = Pending<'a>>,
     ) -> Result<u64, Refusal> {
+        let last = first_seq
+            .checked_add(records.len() as u64)
+            .and_then(|end| end.checked_sub(1))
+            .unwrap_or(u64::MAX);
+        self.append_numbered(first_seq, last, records)
+    }
+
+    /// [`append`](Self::append) of records that take the numbers
+    /// `first_seq..=last` (a skip record takes a range of its own).
+    fn append_numbered<'a>(
+        &self,
+        first_seq: u64,
+        last: u64,
+        records: impl ExactSizeIterator<Item = Pending<'a>>,
+    ) -> Result<u64, Refusal> {
         let mut buffer = self.lock();
         if let Some(source) = &buffer.failed {
             return Err(self.write_error(Arc::clone(source)).into());
@@ -376,24 +391,21 @@ impl Shared {
                 .into());
         }
         let count = records.len() as u64;
-        let Some(last) = first_seq
-            .checked_add(count)
-            .and_then(|end| end.checked_sub(1))
-            .filter(|last| last.checked_add(1).is_some() && count > 0)
-        else {
+        if count == 0 || last < first_seq || last == u64::MAX {
             return Err(WriteError::SeqExhausted {
                 path: self.dir.clone(),
             }
             .into());
-        };
+        }
         let mark = (
             buffer.chunks.len(),
             buffer.tail().bytes.len(),
             buffer.pending,
         );
-        for (seq, record) in (first_seq..).zip(records) {
+        for (i, record) in (0..count).zip(records) {
+            let seq = first_seq + i;
             let place = Place {
-                continues: buffer.header.database && seq < last,
+                continues: buffer.header.database && i + 1 < count,
                 ..record.place
             };
             if let Err(error) = encode_into(&mut buffer, seq, place, &record) {
@@ -421,6 +433,34 @@ impl Shared {
             self.wake.notify_one();
         }
         Ok(last)
+    }
+
+    /// Gives the numbers `first..=last` to a commit the log does not hold
+    /// (a bulk load, which a checkpoint writes instead): appends one skip
+    /// record (numbered `first`, holding `last`), after which the next
+    /// record is numbered `last + 1`.
+    ///
+    /// # Errors
+    ///
+    /// Refuses, as [`append`](Self::append) does, a log that failed or is
+    /// closed, or numbers that are not the next ones.
+    pub(crate) fn skip(&self, first: u64, last: u64) -> Result<(), Refusal> {
+        let range = last.to_le_bytes();
+        let record = Pending {
+            place: Place::default(),
+            kind: RecordKind::Skip,
+            before: &[],
+            after: &range,
+        };
+        let appended = self.append_numbered(first, last, std::iter::once(record))?;
+        debug_assert_eq!(appended, last);
+        Ok(())
+    }
+
+    /// Fails the log with `error`: every later write is refused (a bulk
+    /// load whose checkpoint failed left rows the log does not hold).
+    pub(crate) fn fail(&self, error: io::Error) {
+        self.lock().failed.get_or_insert_with(|| Arc::new(error));
     }
 
     /// The future a `Sync` write waits on: ready once the log is synced
