@@ -629,3 +629,72 @@ fn runtime_current() -> tokio::runtime::Runtime {
         .build()
         .unwrap()
 }
+
+/// A bulk load into an open durable table, cut by the power at any file
+/// operation: the rows written before it are there, and the load whole or
+/// not at all.
+#[test]
+fn a_bulk_load_into_an_open_table_is_all_or_nothing() {
+    let every = if campaign() { 1 } else { 2 };
+    let table_dir = Path::new("/disk/table");
+    let disk = SimFs::new();
+    let cuts = Arc::new(Mutex::new(Vec::new()));
+    let armed = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let rng = Arc::new(Mutex::new(Rng::new(0xb01e)));
+    let hook = {
+        let (disk, cuts, rng, armed) = (disk.clone(), cuts.clone(), rng.clone(), armed.clone());
+        Arc::new(move |op: TapOp<'_>| -> std::io::Result<()> {
+            let mut rng = lock(&rng);
+            if armed.load(Ordering::SeqCst) && rng.below(every) == 0 {
+                let image = disk.power_cut(MODES[rng.below(3) as usize], rng.next_u64());
+                lock(&cuts).push((op.to_string(), image));
+            }
+            Ok(())
+        })
+    };
+    let tap = Tap::new(&disk, hook);
+    runtime_current().block_on(async {
+        let table = worktable_persist::PersistentTable::<Entry>::open_in(
+            Arc::new(tap),
+            table_dir,
+            options(),
+        )
+        .unwrap();
+        for id in 0..5 {
+            table
+                .insert(Entry {
+                    id: 100_000 + id,
+                    account: 9,
+                    amount: 9,
+                })
+                .await
+                .unwrap();
+        }
+        armed.store(true, Ordering::SeqCst);
+        let rows = (0..3_000).map(|id| Entry {
+            id,
+            account: (id % 4) as u32,
+            amount: 1,
+        });
+        table.bulk_load(rows).await.unwrap();
+        armed.store(false, Ordering::SeqCst);
+        table.close().await.unwrap();
+    });
+    let cuts = std::mem::take(&mut *lock(&cuts));
+    assert!(cuts.len() > 10, "{} cuts", cuts.len());
+    for (at, image) in &cuts {
+        let table = worktable_persist::PersistentTable::<Entry>::open_in(
+            Arc::new(image.clone()),
+            table_dir,
+            options(),
+        )
+        .unwrap_or_else(|error| panic!("cut before `{at}`: {error}"));
+        let loaded = table.len();
+        assert!(
+            loaded == 5 || loaded == 3_005,
+            "cut before `{at}`: {loaded} rows"
+        );
+        table.check_integrity().unwrap();
+        drop(table);
+    }
+}

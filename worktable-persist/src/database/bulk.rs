@@ -44,6 +44,22 @@ pub(crate) fn on_load_thread() -> bool {
     LOADING.with(Cell::get)
 }
 
+/// Marks the calling thread as running a bulk load until dropped.
+pub(crate) struct LoadThread(());
+
+impl LoadThread {
+    pub(crate) fn enter() -> Self {
+        LOADING.with(|loading| loading.set(true));
+        Self(())
+    }
+}
+
+impl Drop for LoadThread {
+    fn drop(&mut self) {
+        LOADING.with(|loading| loading.set(false));
+    }
+}
+
 /// What a bulk load did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -190,7 +206,7 @@ impl<D: DatabaseTables> Inner<D> {
             }
         }
         let _reopen = Reopen(&self.hook);
-        LOADING.with(|loading| loading.set(true));
+        let thread = LoadThread::enter();
         let mut load = BulkLoad {
             db: &self.db,
             shape: match D::build(&mut Empty) {
@@ -202,7 +218,7 @@ impl<D: DatabaseTables> Inner<D> {
         let filled = fill(&mut load);
         let rows = load.rows;
         drop(load);
-        LOADING.with(|loading| loading.set(false));
+        drop(thread);
         // Whatever was committed is checkpointed, the load's error or not.
         let checkpoint = self.checkpoint(true).map_err(|error| {
             self.shared.fail(std::io::Error::other(format!(

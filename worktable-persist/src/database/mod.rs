@@ -43,6 +43,7 @@ use worktable_core::storage::{CommitOrder, DatabaseTables};
 pub use backup::restore_from_store;
 pub use backup::{BackupError, BackupReport};
 pub use bulk::{BulkLoad, BulkReport};
+pub(crate) use bulk::{LoadThread, on_load_thread};
 pub use confirmed::{ConfirmedChange, ConfirmedCommit, ConfirmedCommits};
 pub use file::DatabaseFault;
 pub use load::{LoadError, Loader};

@@ -48,11 +48,10 @@ pub enum RecordKind {
     /// The row was deleted: the record carries the row before the change
     /// and no after image.
     Delete = 3,
-    /// Only in a database's log: the numbers from the record's own to the
-    /// one its 8-byte after image holds (little-endian) were given to
-    /// commits the log does not hold — a bulk load, which a checkpoint
-    /// writes. A commit of its own; the next record is numbered after the
-    /// range.
+    /// The numbers from the record's own to the one its 8-byte after image
+    /// holds (little-endian) were given to commits the log does not hold —
+    /// a bulk load, which a checkpoint writes. A commit of its own; the
+    /// next record is numbered after the range.
     Skip = 4,
 }
 
@@ -253,11 +252,9 @@ pub enum RecordFault {
         /// Its stored length.
         len: u32,
     },
-    /// The kind byte is not 1 (insert), 2 (update) or 3 (delete), or 4
-    /// (skip) in a database's log.
-    #[error(
-        "unknown record kind {kind} (expected 1 = insert, 2 = update, 3 = delete, or 4 = skip in a database's log)"
-    )]
+    /// The kind byte is not 1 (insert), 2 (update), 3 (delete) or 4
+    /// (skip).
+    #[error("unknown record kind {kind} (expected 1 = insert, 2 = update, 3 = delete or 4 = skip)")]
     UnknownKind {
         /// The stored kind byte.
         kind: u8,
@@ -590,9 +587,7 @@ impl<'a> Frame<'a> {
                 return Err(RecordFault::ImageTooLong { image, len });
             }
         }
-        let Some(kind) =
-            RecordKind::from_byte(kind).filter(|&kind| database || kind != RecordKind::Skip)
-        else {
+        let Some(kind) = RecordKind::from_byte(kind) else {
             return Err(RecordFault::UnknownKind { kind });
         };
         if !kind.fits(before_len as usize, after_len as usize) {

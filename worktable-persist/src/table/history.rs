@@ -231,14 +231,13 @@ fn change_event<R: Row>(path: &Path, record: &Record<'_>) -> Result<ChangeEvent<
         RecordKind::Insert => ChangeKind::Insert,
         RecordKind::Update => ChangeKind::Update,
         RecordKind::Delete => ChangeKind::Delete,
-        // Only a database's log has them, and a table reads its own.
+        // A bulk load's numbers: its rows are in a checkpoint, not in the
+        // log, so the feed cannot go past them.
         RecordKind::Skip => {
-            return Err(ResumeError::Log {
-                path: path.to_owned(),
-                source: crate::file_error::FileError::Log(crate::log::LogFault::Malformed {
-                    offset: record.offset,
-                    reason: crate::file_error::RecordFault::UnknownKind { kind: 4 },
-                }),
+            return Err(ResumeError::TooOld {
+                dir: path.parent().map(Path::to_owned).unwrap_or_default(),
+                after: record.seq - 1,
+                oldest: record.last_number() + 1,
             });
         }
     };

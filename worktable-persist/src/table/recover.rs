@@ -223,7 +223,7 @@ fn replay_segment<R: Row>(
             RecordKind::Delete => restore
                 .delete(record.before)
                 .map(|pk| note_deleted(restore, deleted_max, pk)),
-            // Never in a table's log: the scan refuses it there.
+            // Numbers given to a bulk load: its checkpoint holds the rows.
             RecordKind::Skip => Ok(()),
         };
         outcome.map_err(|source| OpenError::Restore {
@@ -235,7 +235,7 @@ fn replay_segment<R: Row>(
         header: scanned.header,
         valid_len: scanned.tail.valid_len as u64,
         len: bytes.len() as u64,
-        last_seq: scanned.records.last().map(|record| record.seq),
+        last_seq: scanned.records.last().map(|record| record.last_number()),
     })
 }
 

@@ -458,7 +458,7 @@ fn first_record_must_have_the_headers_first_seq() {
 
 #[test]
 fn unknown_kind_is_malformed() {
-    for kind in [0u8, 4, 0xff] {
+    for kind in [0u8, 5, 0xff] {
         let (err, offset) = malformed(2, |b, body| b[body + 16] = kind);
         assert_eq!(
             err,

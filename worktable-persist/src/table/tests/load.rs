@@ -51,3 +51,53 @@ async fn a_duplicate_key_fails_the_load_and_leaves_an_empty_table() {
     assert!(table.is_empty());
     table.close().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bulk_load_into_an_open_table_is_one_skip_record_and_a_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let table = std::sync::Arc::new(open(dir.path(), sync()));
+    for i in 0..3 {
+        table
+            .insert(order(&format!("before-{i}"), 1, 1, 1))
+            .await
+            .unwrap();
+    }
+    let writer = {
+        let table = table.clone();
+        tokio::spawn(async move {
+            let mut refused = 0;
+            for i in 0..200 {
+                match table.insert(order(&format!("during-{i}"), 2, 2, 2)).await {
+                    Ok(_) => {}
+                    Err(worktable_core::TableError::WriteRefused { source, .. }) => {
+                        assert!(matches!(
+                            source.downcast_ref::<crate::WriteError>(),
+                            Some(crate::WriteError::BulkLoad { .. })
+                        ));
+                        refused += 1;
+                    }
+                    Err(other) => panic!("{other}"),
+                }
+                tokio::task::yield_now().await;
+            }
+            refused
+        })
+    };
+    let report = table
+        .bulk_load((0..20_000u32).map(|i| order(&format!("loaded-{i}"), i % 9, 3, 3)))
+        .await
+        .unwrap();
+    writer.await.unwrap();
+    assert_eq!(report.rows, 20_000);
+    assert!(table.find_by(Order::ACCOUNT, &4).len() >= 2_222);
+    let expected = rows(&table);
+    let table = std::sync::Arc::into_inner(table).unwrap();
+    drop(table);
+    let table = open(dir.path(), sync());
+    assert_eq!(rows(&table), expected);
+    table.check_integrity().unwrap();
+    // Keys go on above the loaded ones.
+    let next = table.insert(order("after", 1, 1, 1)).await.unwrap();
+    assert!(next > 20_003);
+    table.close().await.unwrap();
+}

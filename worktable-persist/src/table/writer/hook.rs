@@ -26,6 +26,9 @@ pub(crate) struct Hook<R: Row> {
     /// checkpoint is never handed out again. Only the key: no other field
     /// of a deleted row is kept.
     pub(crate) deleted_max: Mutex<Option<R::Pk>>,
+    /// A bulk load runs: its own inserts (on its thread) are not logged
+    /// (its checkpoint writes them), every other change is refused.
+    pub(crate) loading: std::sync::atomic::AtomicBool,
 }
 
 impl<R: Row> Hook<R> {
@@ -33,6 +36,7 @@ impl<R: Row> Hook<R> {
         Self {
             shared,
             deleted_max: Mutex::new(deleted_max),
+            loading: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -59,6 +63,17 @@ pub(crate) fn generates_keys<R: Row>() -> bool {
 
 impl<R: Row> CommitHook<R> for Hook<R> {
     fn on_commit(&self, event: &ChangeEvent<R>) -> Result<Option<Durable>, Refusal> {
+        if self.loading.load(std::sync::atomic::Ordering::SeqCst) {
+            return if crate::database::on_load_thread() {
+                // The load logs one skip record for all its numbers when
+                // it ends, and its checkpoint writes the rows.
+                Ok(None)
+            } else {
+                Err(Box::new(super::WriteError::BulkLoad {
+                    path: self.shared.dir.clone(),
+                }))
+            };
+        }
         let (kind, before, after) = record_parts(event);
         let seq = self.append(event.seq(), kind, before, after)?;
         // Only a delete the log took: a refused one deleted nothing.
