@@ -206,6 +206,9 @@ impl<D: DatabaseTables> Inner<D> {
             }
         }
         let _reopen = Reopen(&self.hook);
+        // No checkpoint may take part of the load: the background one
+        // waits until every chunk is in.
+        let (_, paused) = self.checkpointer.pause();
         let thread = LoadThread::enter();
         let mut load = BulkLoad {
             db: &self.db,
@@ -219,6 +222,7 @@ impl<D: DatabaseTables> Inner<D> {
         let rows = load.rows;
         drop(load);
         drop(thread);
+        drop(paused);
         // Whatever was committed is checkpointed, the load's error or not.
         let checkpoint = self.checkpoint(true).map_err(|error| {
             self.shared.fail(std::io::Error::other(format!(

@@ -171,6 +171,9 @@ fn bulk_load<R: Row>(
     worktable_core::storage::wait_for_commits(&inner.table);
     let first = inner.shared.last_logged() + 1;
     let mut count = 0;
+    // No checkpoint may take part of the load: the background one waits
+    // until every row is in.
+    let held = inner.checkpointer.hold();
     let thread = LoadThread::enter();
     let mut inserted = Ok(());
     for row in rows {
@@ -182,6 +185,8 @@ fn bulk_load<R: Row>(
     }
     drop(thread);
     let last = inner.table.last_seq();
+    // The skip record goes in while checkpoints still wait, so that any
+    // checkpoint holding the rows is numbered after the load.
     let logged = if last >= first {
         inner
             .shared
@@ -190,6 +195,7 @@ fn bulk_load<R: Row>(
     } else {
         Ok(())
     };
+    drop(held);
     // Whatever was inserted is checkpointed, a refused row or not.
     let checkpoint = logged
         .map_err(|source| CheckpointError::io(&inner.dir, source))
