@@ -240,9 +240,11 @@ impl DbCheckpointer {
         };
         db.visit(&mut prepare);
         if prepare.prepared.iter().any(Option::is_some) && !force {
-            // A table changed: every table gets a manifest at `seq`.
+            // A table changed (a vacuum moved rows, with nothing logged):
+            // every other table gets a manifest at `seq` too. The tables
+            // prepared already keep what they wrote (their page marks are
+            // taken).
             prepare.force = true;
-            prepare.prepared.clear();
             db.visit(&mut prepare);
         }
         let Prepare {
@@ -370,7 +372,11 @@ impl VisitTables for Prepare<'_, '_> {
             // has finished marking its pages once it is free.
             storage::wait_for_commits(table);
         }
+        if self.prepared.get(slot).is_some_and(Option::is_some) {
+            return;
+        }
         match self.tables[slot].prepare(&mut self.states[slot], table, self.seq, self.force) {
+            Ok(prepared) if slot < self.prepared.len() => self.prepared[slot] = prepared,
             Ok(prepared) => self.prepared.push(prepared),
             Err(error) => self.error = Some(error),
         }

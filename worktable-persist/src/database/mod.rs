@@ -203,13 +203,6 @@ impl<D: DatabaseTables> DurableDatabase<D> {
             .map_err(|source| OpenError::io(dir, source))?;
         let lock = vfs.lock_dir(dir)?;
         let types = recover::describe::<D>();
-        if types.len() > usize::from(u16::MAX) {
-            return Err(OpenError::DatabaseTables {
-                path: dir.join(file::FILE_NAME),
-                stored: Vec::new(),
-                expected: types.iter().map(|ty| ty.field).collect(),
-            });
-        }
         let recovered = recover::recover(&*vfs, dir, &types, true)?;
         Self::start(vfs, dir, options, lock, types, recovered, false)
     }

@@ -258,6 +258,14 @@ pub(crate) fn recover_migrating(
     create: bool,
     migrations: &mut [Option<Box<dyn MigrateSlot>>],
 ) -> Result<Recovered, OpenError> {
+    if types.len() > usize::from(u16::MAX) {
+        // A record names its table in 16 bits.
+        return Err(OpenError::DatabaseTables {
+            path: dir.join(file::FILE_NAME),
+            stored: Vec::new(),
+            expected: types.iter().map(|ty| ty.field).collect(),
+        });
+    }
     let names = vfs.list(dir).map_err(|source| OpenError::io(dir, source))?;
     let mut file = read_file(vfs, dir, &names, types, create)?;
     // A table never checkpointed may have no directory yet (a backup
