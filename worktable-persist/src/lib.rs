@@ -2,7 +2,14 @@
 //! [`WorkTable`](worktable_core::WorkTable) whose every change is appended
 //! to a write-ahead log in a directory, whose pages are copied into a page
 //! file by checkpoints, and which [`PersistentTable::open`] rebuilds from
-//! the last checkpoint and the log after it.
+//! the last checkpoint and the log after it; and [`DurableDatabase`], the
+//! tables of a `#[derive(Database)]` struct kept the same way in one
+//! directory with one log — a transaction over several tables is one unit
+//! of it, recovered whole or not at all — with confirmed commit streams
+//! ([`DurableDatabase::subscribe_confirmed`]), online backups
+//! ([`DurableDatabase::backup_to`]; to an object store with the
+//! `object-store` feature), bulk loads and per-table migration. What this
+//! page says of durability, damage and recovery holds for both.
 //!
 //! # Example
 //!
