@@ -10,16 +10,20 @@
 //! written for the new type (a migration that completed) opens as it is,
 //! its migration unused.
 
+use std::any::Any;
 use std::marker::PhantomData;
 use std::path::Path;
 use std::sync::Arc;
 
-use worktable_core::storage::DatabaseTables;
+use worktable_core::storage::{DatabaseTables, RestoreError, TableRestore};
 use worktable_core::{Row, WorkTable};
 
 use super::DurableDatabase;
 use super::load::{Empty, slot_of};
-use super::recover::{self, Migrate, MigrateSlot};
+use super::recover::{self, KeyState, Loaded, Slot, SlotRestore, load_slot};
+use crate::log::Record;
+use crate::meta::Meta;
+use crate::table::recover::note_deleted;
 use crate::table::{OpenError, Options};
 use crate::vfs::{RealFs, Vfs};
 
@@ -174,5 +178,103 @@ impl<D: DatabaseTables> DurableDatabase<D> {
         let recovered =
             recover::recover_migrating(&*vfs, dir, &types, true, &mut migrations.slots)?;
         Self::start(vfs, dir, options, lock, types, recovered, false)
+    }
+}
+
+/// A slot's restore while it is being converted.
+pub(super) struct Placeholder;
+
+impl SlotRestore for Placeholder {
+    fn apply(&mut self, _: &Record<'_>) -> Result<(), RestoreError> {
+        unreachable!("a slot being converted is not replayed")
+    }
+
+    fn key_state(&self) -> Option<KeyState> {
+        None
+    }
+
+    fn into_any(self: Box<Self>) -> Box<dyn Any> {
+        self
+    }
+
+    fn as_any_mut(&mut self) -> &mut dyn Any {
+        self
+    }
+}
+
+/// A table's migration, whatever its row types: what
+/// [`recover_migrating`] needs of it.
+pub(crate) trait MigrateSlot: Send {
+    /// The old row type's fingerprint, which the table's files carry.
+    fn old_fingerprint(&self) -> u64;
+    /// Loads the table's checkpoint as the old row type.
+    fn load_old(&self, vfs: &dyn Vfs, dir: &Path, meta: &Meta) -> Result<Loaded, OpenError>;
+    /// Converts the replayed old rows into a restore of the new type.
+    fn convert(
+        &mut self,
+        old: Box<dyn SlotRestore>,
+        dir: &Path,
+    ) -> Result<Box<dyn SlotRestore>, OpenError>;
+}
+
+/// The migration of a table from rows `Old` to rows `New`.
+pub(crate) struct Migrate<Old: Row, New: Row, F> {
+    pub(crate) migrate: F,
+    pub(crate) rows: std::marker::PhantomData<fn(Old) -> New>,
+}
+
+impl<Old: Row, New: Row, F: FnMut(Old) -> New + Send> MigrateSlot for Migrate<Old, New, F> {
+    fn old_fingerprint(&self) -> u64 {
+        Old::SCHEMA_FINGERPRINT
+    }
+
+    fn load_old(&self, vfs: &dyn Vfs, dir: &Path, meta: &Meta) -> Result<Loaded, OpenError> {
+        load_slot::<Old>(vfs, dir, meta)
+    }
+
+    fn convert(
+        &mut self,
+        old: Box<dyn SlotRestore>,
+        dir: &Path,
+    ) -> Result<Box<dyn SlotRestore>, OpenError> {
+        let restore_error = |source| OpenError::Restore {
+            path: dir.to_owned(),
+            source,
+        };
+        let old = old
+            .into_any()
+            .downcast::<Slot<Old>>()
+            .unwrap_or_else(|_| unreachable!("loaded as the old row type"));
+        let Slot {
+            restore,
+            deleted_max,
+        } = *old;
+        let table = restore.finish(None).map_err(restore_error)?;
+        let mut converted = Slot::<New> {
+            restore: TableRestore::new(),
+            deleted_max: None,
+        };
+        for row in table.iter() {
+            let bytes =
+                worktable_core::rkyv::to_bytes::<worktable_core::rkyv::rancor::Error>(&(self
+                    .migrate)(
+                    row
+                ))
+                .map_err(|source| OpenError::MigratedRow {
+                    dir: dir.to_owned(),
+                    source,
+                })?;
+            converted.restore.put(&bytes).map_err(restore_error)?;
+        }
+        // The largest deleted key carries over when the key is the same
+        // type in both (its bytes then mean the same key).
+        if let Some(pk) = deleted_max
+            .filter(|_| crate::table::migrate::same_key_types(&Old::SCHEMA, &New::SCHEMA))
+            .and_then(|pk| Old::encode_pk(&pk).ok())
+            .and_then(|bytes| New::decode_pk(&bytes).ok())
+        {
+            note_deleted(&mut converted.restore, &mut converted.deleted_max, pk);
+        }
+        Ok(Box::new(converted))
     }
 }

@@ -22,6 +22,7 @@ use worktable_core::storage::{
 
 use super::file::{self, DbFile, DbTable};
 use super::hook::{Keys, SlotKeys};
+use super::migrate::{MigrateSlot, Placeholder};
 use crate::format::ArchiveFormat;
 use crate::log::{self, Record, RecordKind, SegmentHeader};
 use crate::meta::Meta;
@@ -92,9 +93,9 @@ impl dyn SlotRestore {
 }
 
 /// A table of rows `R` being recovered.
-struct Slot<R: Row> {
-    restore: TableRestore<R>,
-    deleted_max: Option<R::Pk>,
+pub(super) struct Slot<R: Row> {
+    pub(super) restore: TableRestore<R>,
+    pub(super) deleted_max: Option<R::Pk>,
 }
 
 impl<R: Row> SlotRestore for Slot<R> {
@@ -183,7 +184,11 @@ pub(crate) fn table_dir(dir: &Path, slot: usize) -> PathBuf {
 
 /// Checks the metadata of a table of rows `R` and loads its checkpoint
 /// from `dir` (the table's own directory).
-fn load_slot<R: Row>(vfs: &dyn Vfs, dir: &Path, meta: &Meta) -> Result<Loaded, OpenError> {
+pub(super) fn load_slot<R: Row>(
+    vfs: &dyn Vfs,
+    dir: &Path,
+    meta: &Meta,
+) -> Result<Loaded, OpenError> {
     let path = dir.join(crate::meta::FILE_NAME);
     if meta.table_name != R::TABLE_NAME {
         return Err(OpenError::TableNameMismatch {
@@ -606,102 +611,4 @@ impl BuildTables for Build<'_> {
 /// The largest deleted key `slot` recovered, downcast to `R::Pk`.
 fn deleted_max<R: Row>(state: Option<KeyState>) -> Option<R::Pk> {
     state.and_then(|pk| pk.downcast::<R::Pk>().ok().map(|pk| *pk))
-}
-
-/// A slot's restore while it is being converted.
-struct Placeholder;
-
-impl SlotRestore for Placeholder {
-    fn apply(&mut self, _: &Record<'_>) -> Result<(), RestoreError> {
-        unreachable!("a slot being converted is not replayed")
-    }
-
-    fn key_state(&self) -> Option<KeyState> {
-        None
-    }
-
-    fn into_any(self: Box<Self>) -> Box<dyn Any> {
-        self
-    }
-
-    fn as_any_mut(&mut self) -> &mut dyn Any {
-        self
-    }
-}
-
-/// A table's migration, whatever its row types: what
-/// [`recover_migrating`] needs of it.
-pub(crate) trait MigrateSlot: Send {
-    /// The old row type's fingerprint, which the table's files carry.
-    fn old_fingerprint(&self) -> u64;
-    /// Loads the table's checkpoint as the old row type.
-    fn load_old(&self, vfs: &dyn Vfs, dir: &Path, meta: &Meta) -> Result<Loaded, OpenError>;
-    /// Converts the replayed old rows into a restore of the new type.
-    fn convert(
-        &mut self,
-        old: Box<dyn SlotRestore>,
-        dir: &Path,
-    ) -> Result<Box<dyn SlotRestore>, OpenError>;
-}
-
-/// The migration of a table from rows `Old` to rows `New`.
-pub(crate) struct Migrate<Old: Row, New: Row, F> {
-    pub(crate) migrate: F,
-    pub(crate) rows: std::marker::PhantomData<fn(Old) -> New>,
-}
-
-impl<Old: Row, New: Row, F: FnMut(Old) -> New + Send> MigrateSlot for Migrate<Old, New, F> {
-    fn old_fingerprint(&self) -> u64 {
-        Old::SCHEMA_FINGERPRINT
-    }
-
-    fn load_old(&self, vfs: &dyn Vfs, dir: &Path, meta: &Meta) -> Result<Loaded, OpenError> {
-        load_slot::<Old>(vfs, dir, meta)
-    }
-
-    fn convert(
-        &mut self,
-        old: Box<dyn SlotRestore>,
-        dir: &Path,
-    ) -> Result<Box<dyn SlotRestore>, OpenError> {
-        let restore_error = |source| OpenError::Restore {
-            path: dir.to_owned(),
-            source,
-        };
-        let old = old
-            .into_any()
-            .downcast::<Slot<Old>>()
-            .unwrap_or_else(|_| unreachable!("loaded as the old row type"));
-        let Slot {
-            restore,
-            deleted_max,
-        } = *old;
-        let table = restore.finish(None).map_err(restore_error)?;
-        let mut converted = Slot::<New> {
-            restore: TableRestore::new(),
-            deleted_max: None,
-        };
-        for row in table.iter() {
-            let bytes =
-                worktable_core::rkyv::to_bytes::<worktable_core::rkyv::rancor::Error>(&(self
-                    .migrate)(
-                    row
-                ))
-                .map_err(|source| OpenError::MigratedRow {
-                    dir: dir.to_owned(),
-                    source,
-                })?;
-            converted.restore.put(&bytes).map_err(restore_error)?;
-        }
-        // The largest deleted key carries over when the key is the same
-        // type in both (its bytes then mean the same key).
-        if let Some(pk) = deleted_max
-            .filter(|_| crate::table::migrate::same_key_types(&Old::SCHEMA, &New::SCHEMA))
-            .and_then(|pk| Old::encode_pk(&pk).ok())
-            .and_then(|bytes| New::decode_pk(&bytes).ok())
-        {
-            note_deleted(&mut converted.restore, &mut converted.deleted_max, pk);
-        }
-        Ok(Box::new(converted))
-    }
 }
