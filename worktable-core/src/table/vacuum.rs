@@ -185,7 +185,7 @@ impl<R: Row> WorkTable<R> {
         let mut known = 0;
         let mut fruitless = 0;
         while !stop() {
-            let pages = self.store.page_count();
+            let holding = self.pages_holding_rows();
             let evacuating = self
                 .store
                 .begin_evacuation(policy.max_page_fill, policy.pages_per_step.max(1));
@@ -205,8 +205,11 @@ impl<R: Row> WorkTable<R> {
             // Free space elsewhere may add up to a page's rows yet lie in
             // holes too small for them: the rows then take a new page, as
             // sparse as the one they left, and the next step would choose it
-            // again. Two steps in a row that give no page back end the run.
-            fruitless = if self.store.page_count() < pages {
+            // again. Two steps in a row that leave as many pages holding
+            // rows end the run. (Pages emptied count as gone even while a
+            // reader — of any table: the collector is process-wide — keeps
+            // them from being given back yet: that is no reason to stop.)
+            fruitless = if self.pages_holding_rows() < holding {
                 0
             } else {
                 fruitless + 1
@@ -218,6 +221,14 @@ impl<R: Row> WorkTable<R> {
         }
         report.pages_after = self.store.page_count();
         report
+    }
+
+    /// Pages that still hold rows: every page but those emptied and
+    /// waiting to be given back.
+    fn pages_holding_rows(&self) -> usize {
+        self.store
+            .page_count()
+            .saturating_sub(self.store.figures().evacuating_pages)
     }
 
     /// Moves every current version in the `evacuating` pages (sorted) to
