@@ -36,6 +36,8 @@
 //! test passes) and `WORKTABLE_CRASH_SEED=<seed>` replays the same choices
 //! (the operations and kill delays; thread timing still varies).
 
+mod killed_child;
+
 mod crash {
     pub(crate) mod child;
     pub(crate) mod model;
@@ -43,19 +45,16 @@ mod crash {
     pub(crate) mod rows;
 }
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use worktable_persist::{Durability, Options, PersistentTable};
 
 use crash::{child, model, protocol, rows};
+use killed_child::{KilledChild, Rng, Seen, clock_seed, env_u64};
 use model::Model;
 use protocol::{Line, Message, parse_line};
-use rows::{CrashRow, Rng};
+use rows::CrashRow;
 
 /// Kills in the normal test run.
 const DEFAULT_KILLS: u64 = 20;
@@ -111,16 +110,21 @@ fn sigkilled_writers_lose_no_acknowledged_write() {
             )
         };
         let early = iteration > 0 && rng.chance(1, 5);
-        let mut writer = Writer::start(dir.path(), seed, iteration + 1);
+        let mut writer = start_child(dir.path(), seed, iteration + 1);
         if early {
             early_kills += 1;
             let window = (time_to_ready.as_micros() as u64) * 5 / 4;
             std::thread::sleep(Duration::from_micros(rng.below(window + 1)));
         } else {
-            time_to_ready = writer.wait_ready().unwrap_or_else(|err| fail(err));
+            time_to_ready = writer
+                .wait_for("`ready`", READY_TIMEOUT, |line| {
+                    seen(line, |message| matches!(message, Message::Ready { .. }))
+                })
+                .unwrap_or_else(|err| fail(err));
             std::thread::sleep(Duration::from_millis(2 + rng.below(79)));
         }
-        let lines = writer.kill().unwrap_or_else(|err| fail(err));
+        let (lines, exited) = writer.kill(is_error);
+        exited.unwrap_or_else(|err| fail(err));
         if !model.apply_run(&lines).unwrap_or_else(|err| fail(err)) {
             before_ready += 1;
         }
@@ -156,142 +160,29 @@ fn sigkilled_writers_lose_no_acknowledged_write() {
     );
 }
 
-/// A `u64` from the environment, if the variable is set.
-fn env_u64(name: &str) -> Option<u64> {
-    let value = std::env::var(name).ok()?;
-    Some(
-        value
-            .trim()
-            .parse()
-            .unwrap_or_else(|_| panic!("{name} must be a number, not {value:?}")),
+/// Starts a child on `dir` for the run `epoch` of the campaign `seed`.
+fn start_child(dir: &Path, seed: u64, epoch: u64) -> KilledChild {
+    let run = format!("{seed} {epoch}");
+    KilledChild::start(
+        "crash_child",
+        &[
+            (child::DIR_ENV, dir.as_os_str()),
+            (child::RUN_ENV, run.as_ref()),
+        ],
     )
 }
 
-fn clock_seed() -> u64 {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |since| since.as_nanos() as u64);
-    Rng::new(nanos ^ u64::from(std::process::id())).next_u64()
-}
-
-/// A running child, with its output read on a thread. Dropping it kills
-/// and reaps the child if it still runs, so a failing test leaves no
-/// process behind.
-struct Writer {
-    child: Child,
-    /// Held until the child is reaped: the child exits when it closes.
-    stdin: Option<ChildStdin>,
-    lines: Receiver<String>,
-    reader: Option<JoinHandle<()>>,
-    /// The lines received so far.
-    output: Vec<String>,
-    started: Instant,
-}
-
-impl Writer {
-    /// Starts a child on `dir` for the run `epoch` of the campaign `seed`.
-    fn start(dir: &Path, seed: u64, epoch: u64) -> Self {
-        let started = Instant::now();
-        let mut child = Command::new(std::env::current_exe().expect("the test binary"))
-            .args(["--exact", "crash_child", "--nocapture", "--test-threads=1"])
-            .env(child::DIR_ENV, dir)
-            .env(child::RUN_ENV, format!("{seed} {epoch}"))
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("the test binary runs again as the child");
-        let stdin = child.stdin.take();
-        let stdout = child.stdout.take().expect("the child's stdout");
-        // The thread reads until the child's stdout closes (at its death),
-        // so every line it printed before the kill arrives.
-        let (tx, lines) = mpsc::channel();
-        let reader = std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        Self {
-            child,
-            stdin,
-            lines,
-            reader: Some(reader),
-            output: Vec::new(),
-            started,
-        }
-    }
-
-    /// Waits until the child reports `ready`; returns how long it took
-    /// since the start.
-    fn wait_ready(&mut self) -> Result<Duration, String> {
-        let deadline = self.started + READY_TIMEOUT;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(line) => {
-                    let parsed = parse_line(&line);
-                    self.output.push(line);
-                    match parsed {
-                        Line::Message(Message::Ready { .. }) => return Ok(self.started.elapsed()),
-                        Line::Message(Message::Error(message)) => {
-                            return Err(format!("the child failed: {message}"));
-                        }
-                        _ => {}
-                    }
-                }
-                Err(RecvTimeoutError::Timeout) => {
-                    return Err(format!(
-                        "the child was not ready within {READY_TIMEOUT:?}; its output: {:?}",
-                        self.output
-                    ));
-                }
-                Err(RecvTimeoutError::Disconnected) => {
-                    let status = self.child.wait();
-                    return Err(format!(
-                        "the child ended ({status:?}) before it was ready; its output: {:?}",
-                        self.output
-                    ));
-                }
-            }
-        }
-    }
-
-    /// Kills the child, waits for it and returns everything it printed. An
-    /// error if it had exited by itself (it only does on failure).
-    fn kill(mut self) -> Result<Vec<String>, String> {
-        // Killing a child that already exited (and is not yet reaped)
-        // succeeds too; its exit status tells.
-        self.child.kill().map_err(|err| format!("kill: {err}"))?;
-        let status = self
-            .child
-            .wait()
-            .map_err(|err| format!("waiting for the child: {err}"))?;
-        if let Some(reader) = self.reader.take() {
-            let _ = reader.join();
-        }
-        self.stdin = None;
-        let mut output = std::mem::take(&mut self.output);
-        output.extend(self.lines.try_iter());
-        if status.code().is_some() {
-            let errors: Vec<&String> = output
-                .iter()
-                .filter(|line| matches!(parse_line(line), Line::Message(Message::Error(_))))
-                .collect();
-            return Err(format!(
-                "the child exited by itself ({status}) before the kill: {errors:?}"
-            ));
-        }
-        Ok(output)
+/// What the child's `line` says to a parent waiting for a message
+/// `wanted` accepts.
+fn seen(line: &str, wanted: impl Fn(&Message) -> bool) -> Seen {
+    match parse_line(line) {
+        Line::Message(Message::Error(message)) => Seen::Failed(message),
+        Line::Message(message) if wanted(&message) => Seen::Wanted,
+        _ => Seen::Other,
     }
 }
 
-impl Drop for Writer {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
+/// Whether the child's `line` reports a failure.
+fn is_error(line: &str) -> bool {
+    matches!(parse_line(line), Line::Message(Message::Error(_)))
 }

@@ -75,6 +75,8 @@
 //! `WORKTABLE_DB_CRASH_SEED=<seed>` replays the same choices (the
 //! transfers and kill delays; thread timing still varies).
 
+mod killed_child;
+
 mod db_crash {
     pub(crate) mod bank;
     pub(crate) mod child;
@@ -82,17 +84,15 @@ mod db_crash {
     pub(crate) mod protocol;
 }
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
-use std::thread::JoinHandle;
+use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
 use worktable_persist::{Durability, DurableDatabase, Options};
 
-use bank::{Bank, Contents, Rng};
+use bank::{Bank, Contents};
 use db_crash::{bank, child, model, protocol};
+use killed_child::{KilledChild, Rng, Seen, clock_seed, env_u64};
 use model::Model;
 use protocol::{Line, Message, parse_line};
 
@@ -168,7 +168,7 @@ fn sigkilled_transfers_are_all_or_nothing() {
         } else {
             KillAt::Writing
         };
-        let mut writer = Writer::start(dir.path(), seed, run);
+        let mut writer = start_child(dir.path(), seed, run);
         let waited = match kill_at {
             KillAt::Early => {
                 early_kills += 1;
@@ -180,22 +180,26 @@ fn sigkilled_transfers_are_all_or_nothing() {
                 seeding_kills += 1;
                 let delay = Duration::from_micros(rng.below(1_001));
                 writer
-                    .wait_for("`seeding` or `ready`", |message| {
-                        matches!(message, Message::Seeding | Message::Ready)
+                    .wait_for("`seeding` or `ready`", READY_TIMEOUT, |line| {
+                        seen(line, |message| {
+                            matches!(message, Message::Seeding | Message::Ready)
+                        })
                     })
                     .map(|_| std::thread::sleep(delay))
             }
             KillAt::Writing => {
                 let delay = Duration::from_millis(2 + rng.below(79));
                 writer
-                    .wait_for("`ready`", |message| matches!(message, Message::Ready))
+                    .wait_for("`ready`", READY_TIMEOUT, |line| {
+                        seen(line, |message| matches!(message, Message::Ready))
+                    })
                     .map(|took| {
                         time_to_ready = took;
                         std::thread::sleep(delay);
                     })
             }
         };
-        let (lines, exited) = writer.kill();
+        let (lines, exited) = writer.kill(is_error);
         // The model's verdict first: it tells more than the child's exit.
         let outcome = model
             .apply_run(run, &lines)
@@ -269,165 +273,29 @@ fn reopen(dir: &Path) -> Result<Contents, String> {
     Ok(found)
 }
 
-/// A `u64` from the environment, if the variable is set.
-fn env_u64(name: &str) -> Option<u64> {
-    let value = std::env::var(name).ok()?;
-    Some(
-        value
-            .trim()
-            .parse()
-            .unwrap_or_else(|_| panic!("{name} must be a number, not {value:?}")),
+/// Starts a child on `dir` for the run `run` of the campaign `seed`.
+fn start_child(dir: &Path, seed: u64, run: u64) -> KilledChild {
+    let run = format!("{seed} {run}");
+    KilledChild::start(
+        "db_crash_child",
+        &[
+            (child::DIR_ENV, dir.as_os_str()),
+            (child::RUN_ENV, run.as_ref()),
+        ],
     )
 }
 
-fn clock_seed() -> u64 {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |since| since.as_nanos() as u64);
-    Rng::new(nanos ^ u64::from(std::process::id())).next_u64()
-}
-
-/// A running child, with its output read on a thread. Dropping it kills
-/// and reaps the child if it still runs, so a failing test leaves no
-/// process behind.
-struct Writer {
-    child: Child,
-    /// Held until the child is reaped: the child exits when it closes.
-    stdin: Option<ChildStdin>,
-    lines: Receiver<String>,
-    reader: Option<JoinHandle<()>>,
-    /// The lines received so far.
-    output: Vec<String>,
-    started: Instant,
-}
-
-impl Writer {
-    /// Starts a child on `dir` for the run `run` of the campaign `seed`.
-    fn start(dir: &Path, seed: u64, run: u64) -> Self {
-        let started = Instant::now();
-        let mut child = Command::new(std::env::current_exe().expect("the test binary"))
-            .args([
-                "--exact",
-                "db_crash_child",
-                "--nocapture",
-                "--test-threads=1",
-            ])
-            .env(child::DIR_ENV, dir)
-            .env(child::RUN_ENV, format!("{seed} {run}"))
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("the test binary runs again as the child");
-        let stdin = child.stdin.take();
-        let stdout = child.stdout.take().expect("the child's stdout");
-        // The thread reads until the child's stdout closes (at its death),
-        // so every line it printed before the kill arrives.
-        let (tx, lines) = mpsc::channel();
-        let reader = std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        Self {
-            child,
-            stdin,
-            lines,
-            reader: Some(reader),
-            output: Vec::new(),
-            started,
-        }
-    }
-
-    /// Waits until the child prints a message `wanted` accepts (`what`);
-    /// returns how long it took since the start.
-    fn wait_for(
-        &mut self,
-        what: &str,
-        wanted: impl Fn(&Message) -> bool,
-    ) -> Result<Duration, String> {
-        let deadline = self.started + READY_TIMEOUT;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(line) => {
-                    let parsed = parse_line(&line);
-                    self.output.push(line);
-                    match parsed {
-                        Line::Message(Message::Error(message)) => {
-                            return Err(format!("the child failed: {message}"));
-                        }
-                        Line::Message(message) if wanted(&message) => {
-                            return Ok(self.started.elapsed());
-                        }
-                        _ => {}
-                    }
-                }
-                Err(RecvTimeoutError::Timeout) => {
-                    return Err(format!(
-                        "the child did not print {what} within {READY_TIMEOUT:?}; its last \
-                         output: {:?}",
-                        last_lines(&self.output)
-                    ));
-                }
-                Err(RecvTimeoutError::Disconnected) => {
-                    let status = self.child.wait();
-                    return Err(format!(
-                        "the child ended ({status:?}) before it printed {what}; its last \
-                         output: {:?}",
-                        last_lines(&self.output)
-                    ));
-                }
-            }
-        }
-    }
-
-    /// Kills the child, waits for it and returns everything it printed,
-    /// and an error if it had exited by itself (it only does on failure).
-    fn kill(mut self) -> (Vec<String>, Result<(), String>) {
-        // Killing a child that already exited (and is not yet reaped)
-        // succeeds too; its exit status tells.
-        let killed = self.child.kill().map_err(|err| format!("kill: {err}"));
-        let status = self
-            .child
-            .wait()
-            .map_err(|err| format!("waiting for the child: {err}"));
-        if let Some(reader) = self.reader.take() {
-            let _ = reader.join();
-        }
-        self.stdin = None;
-        let mut output = std::mem::take(&mut self.output);
-        output.extend(self.lines.try_iter());
-        let exited = killed.and(status).and_then(|status| match status.code() {
-            None => Ok(()),
-            Some(_) => {
-                let errors: Vec<&String> = output
-                    .iter()
-                    .filter(|line| matches!(parse_line(line), Line::Message(Message::Error(_))))
-                    .collect();
-                Err(format!(
-                    "the child exited by itself ({status}) before the kill: {errors:?}; its \
-                     last output: {:?}",
-                    last_lines(&output)
-                ))
-            }
-        });
-        (output, exited)
+/// What the child's `line` says to a parent waiting for a message
+/// `wanted` accepts.
+fn seen(line: &str, wanted: impl Fn(&Message) -> bool) -> Seen {
+    match parse_line(line) {
+        Line::Message(Message::Error(message)) => Seen::Failed(message),
+        Line::Message(message) if wanted(&message) => Seen::Wanted,
+        _ => Seen::Other,
     }
 }
 
-/// The last few lines of a child's output, for failure messages.
-fn last_lines(output: &[String]) -> &[String] {
-    &output[output.len().saturating_sub(10)..]
-}
-
-impl Drop for Writer {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
+/// Whether the child's `line` reports a failure.
+fn is_error(line: &str) -> bool {
+    matches!(parse_line(line), Line::Message(Message::Error(_)))
 }

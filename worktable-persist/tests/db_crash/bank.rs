@@ -244,38 +244,5 @@ fn symmetric_difference(a: &[u64], b: &[u64]) -> Vec<String> {
         .collect()
 }
 
-/// A small seeded generator (splitmix64, as in `tests/crash/rows.rs`): the
-/// same seed gives the same choices, in the parent (kill times) and in each
-/// child (transfers).
-#[derive(Clone, Debug)]
-pub(crate) struct Rng(u64);
-
-impl Rng {
-    pub(crate) fn new(seed: u64) -> Self {
-        Self(seed)
-    }
-
-    /// A generator for one part of a run, independent of the others.
-    pub(crate) fn derive(seed: u64, stream: u64) -> Self {
-        let mut mixer = Self(seed ^ stream.wrapping_mul(0xA076_1D64_78BD_642F));
-        Self(mixer.next_u64())
-    }
-
-    pub(crate) fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// A number in `0..n` (`n > 0`; the bias is negligible here).
-    pub(crate) fn below(&mut self, n: u64) -> u64 {
-        self.next_u64() % n
-    }
-
-    /// True with probability `num / den`.
-    pub(crate) fn chance(&mut self, num: u64, den: u64) -> bool {
-        self.below(den) < num
-    }
-}
+/// The campaigns' seeded generator.
+pub(crate) use crate::killed_child::Rng;
