@@ -104,10 +104,8 @@ fn write_chunks(
             segment.len += chunk.bytes.len() as u64;
             segment.unsynced = true;
             shared.counters.writes.fetch_add(1, Ordering::Relaxed);
+            *written_through = chunk.last_seq;
         }
-        // Numbers given without a record (a bulk load, which a checkpoint
-        // writes) count as written: no record up to them is unwritten.
-        *written_through = (*written_through).max(chunk.last_seq);
     }
     Ok(())
 }
