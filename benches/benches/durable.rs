@@ -45,35 +45,10 @@ use tempfile::TempDir;
 use worktable_benches::durable::summary::{INSERT_GROUP, REOPEN_GROUP, print_summary};
 use worktable_benches::durable::{
     self, CHECKPOINTED, CHECKPOINTED_PLUS_REPLAY, DurableSystem, DurableVisitor,
-    ROWS_PER_ITERATION, Runner, SEED, reopen_rows, replayed_changes, split_among, writer_counts,
+    ROWS_PER_ITERATION, Runner, SEED, Settings, reopen_rows, replayed_changes, split_among,
+    writer_counts,
 };
 use worktable_benches::{Mode, SystemFilter, results, users};
-
-/// Criterion's settings for this benchmark: every iteration syncs the disk
-/// hundreds of times, so few samples, measured for longer than the
-/// in-memory benchmarks.
-struct Settings {
-    warm_up: Duration,
-    measurement: Duration,
-    samples: usize,
-}
-
-impl Settings {
-    fn of(mode: Mode) -> Self {
-        match mode {
-            Mode::Quick => Self {
-                warm_up: Duration::from_millis(300),
-                measurement: Duration::from_secs(1),
-                samples: 10,
-            },
-            Mode::Default | Mode::Large => Self {
-                warm_up: Duration::from_secs(1),
-                measurement: Duration::from_secs(5),
-                samples: 20,
-            },
-        }
-    }
-}
 
 struct Inserts<'a> {
     criterion: &'a mut Criterion,

@@ -73,7 +73,7 @@ use criterion::{BenchmarkId, Criterion, SamplingMode, Throughput};
 use tempfile::TempDir;
 use worktable_benches::durable::{
     CHECKPOINTED, CHECKPOINTED_PLUS_REPLAY, DurableSystem, DurableVisitor, ROWS_PER_ITERATION,
-    Runner, replayed_changes,
+    Runner, Settings, replayed_changes,
 };
 use worktable_benches::durable_db::bulk;
 use worktable_benches::durable_db::summary::{
@@ -88,39 +88,6 @@ use worktable_benches::{Mode, SystemFilter, durable, durable_db, results};
 use worktable_core::Database;
 use worktable_persist::Durability;
 
-/// Criterion's settings for this benchmark: every iteration syncs the disk
-/// hundreds of times, so few samples, measured for longer than the
-/// in-memory benchmarks.
-struct Settings {
-    warm_up: Duration,
-    measurement: Duration,
-    samples: usize,
-}
-
-impl Settings {
-    fn of(mode: Mode) -> Self {
-        match mode {
-            Mode::Quick => Self {
-                warm_up: Duration::from_millis(300),
-                measurement: Duration::from_secs(1),
-                samples: 10,
-            },
-            Mode::Default | Mode::Large => Self {
-                warm_up: Duration::from_secs(1),
-                measurement: Duration::from_secs(5),
-                samples: 20,
-            },
-        }
-    }
-
-    fn apply(&self, group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>) {
-        group.sampling_mode(SamplingMode::Flat);
-        group.warm_up_time(self.warm_up);
-        group.measurement_time(self.measurement);
-        group.sample_size(self.samples);
-    }
-}
-
 struct TransferBenches<'a> {
     criterion: &'a mut Criterion,
     runner: &'a Runner,
@@ -134,7 +101,10 @@ impl TransferVisitor for TransferBenches<'_> {
             return;
         }
         let mut group = self.criterion.benchmark_group(TRANSFER_GROUP);
-        self.settings.apply(&mut group);
+        group.sampling_mode(SamplingMode::Flat);
+        group.warm_up_time(self.settings.warm_up);
+        group.measurement_time(self.settings.measurement);
+        group.sample_size(self.settings.samples);
         group.throughput(Throughput::Elements(TRANSFERS_PER_ITERATION as u64));
         for writers in WRITER_COUNTS {
             let work = split_among(TRANSFERS_PER_ITERATION, writers);
@@ -163,7 +133,10 @@ impl DurableVisitor for InsertBenches<'_> {
             return;
         }
         let mut group = self.criterion.benchmark_group(INSERT_GROUP);
-        self.settings.apply(&mut group);
+        group.sampling_mode(SamplingMode::Flat);
+        group.warm_up_time(self.settings.warm_up);
+        group.measurement_time(self.settings.measurement);
+        group.sample_size(self.settings.samples);
         group.throughput(Throughput::Elements(ROWS_PER_ITERATION as u64));
         let work = durable::split_among(ROWS_PER_ITERATION, INSERT_WRITERS);
         group.bench_function(BenchmarkId::new(S::NAME, INSERT_WRITERS), |b| {

@@ -396,3 +396,34 @@ fn unescape_mount_point(escaped: &str) -> String {
     }
     String::from_utf8_lossy(&out).into_owned()
 }
+
+/// Criterion's settings for the durable benchmarks: every iteration syncs
+/// the disk hundreds of times, so few samples, measured for longer than
+/// the in-memory benchmarks.
+#[derive(Clone, Copy, Debug)]
+pub struct Settings {
+    /// Criterion's warm-up time.
+    pub warm_up: Duration,
+    /// Criterion's measurement time.
+    pub measurement: Duration,
+    /// Criterion's sample size (flat sampling: few long iterations).
+    pub samples: usize,
+}
+
+impl Settings {
+    /// The settings of `mode`.
+    pub fn of(mode: Mode) -> Self {
+        match mode {
+            Mode::Quick => Self {
+                warm_up: Duration::from_millis(300),
+                measurement: Duration::from_secs(1),
+                samples: 10,
+            },
+            Mode::Default | Mode::Large => Self {
+                warm_up: Duration::from_secs(1),
+                measurement: Duration::from_secs(5),
+                samples: 20,
+            },
+        }
+    }
+}
