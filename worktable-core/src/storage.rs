@@ -142,7 +142,7 @@ pub trait DatabaseTables: Sized + Send + Sync + 'static {
     fn describe<V: DescribeTables>(visitor: &mut V);
 
     /// Hands `visitor` every table of this database.
-    fn visit<V: VisitTables>(&self, visitor: &mut V);
+    fn visit<'db, V: VisitTables<'db>>(&'db self, visitor: &mut V);
 
     /// Builds the database from the tables `builder` gives, one per field.
     ///
@@ -158,10 +158,12 @@ pub trait DescribeTables {
     fn table<R: Row>(&mut self, slot: usize, field: &'static str);
 }
 
-/// Reaches the tables of a database, from [`DatabaseTables::visit`].
-pub trait VisitTables {
+/// Reaches the tables of a database, from [`DatabaseTables::visit`]; the
+/// references live as long as the database is borrowed (`'db`), so a
+/// visitor may keep them (a transaction over the tables, for one).
+pub trait VisitTables<'db> {
     /// The table at `slot`, the field `field`.
-    fn table<R: Row>(&mut self, slot: usize, field: &'static str, table: &WorkTable<R>);
+    fn table<R: Row>(&mut self, slot: usize, field: &'static str, table: &'db WorkTable<R>);
 }
 
 /// Gives the tables a database is built from, in

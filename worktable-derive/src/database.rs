@@ -351,7 +351,7 @@ fn storage_tables(name: &Ident, krate: &Path, tables: &[TableOf<'_>]) -> TokenSt
                 #(#describe)*
             }
 
-            fn visit<V: #krate::storage::VisitTables>(&self, visitor: &mut V) {
+            fn visit<'db, V: #krate::storage::VisitTables<'db>>(&'db self, visitor: &mut V) {
                 #(#visit)*
             }
 

@@ -284,6 +284,8 @@ mod log;
 mod meta;
 #[cfg_attr(not(feature = "testing"), allow(unreachable_pub))]
 mod pages;
+#[doc(hidden)]
+pub mod replication;
 #[cfg_attr(not(feature = "testing"), allow(unreachable_pub))]
 mod table;
 #[cfg(feature = "testing")]

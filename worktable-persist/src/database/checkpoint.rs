@@ -362,7 +362,7 @@ struct Prepare<'a, 's> {
     error: Option<CheckpointError>,
 }
 
-impl VisitTables for Prepare<'_, '_> {
+impl VisitTables<'_> for Prepare<'_, '_> {
     fn table<R: Row>(&mut self, slot: usize, _field: &'static str, table: &WorkTable<R>) {
         if self.error.is_some() {
             return;
@@ -387,7 +387,7 @@ impl VisitTables for Prepare<'_, '_> {
 /// one writes those pages.
 fn give_back<D: DatabaseTables>(db: &D, prepared: Vec<Option<impl Into<Vec<PageId>>>>) {
     struct Remark(Vec<Vec<PageId>>);
-    impl VisitTables for Remark {
+    impl VisitTables<'_> for Remark {
         fn table<R: Row>(&mut self, slot: usize, _field: &'static str, table: &WorkTable<R>) {
             if let Some(pages) = self.0.get(slot) {
                 storage::mark_pages_changed(table, pages);

@@ -106,6 +106,15 @@ impl<D: DatabaseTables> Loader<'_, D> {
         rows: impl IntoIterator<Item = R>,
     ) -> Result<u64, LoadError> {
         let slot = slot_of(&self.shape, table(&self.shape));
+        self.rows_at(slot, rows)
+    }
+
+    /// [`rows`](Self::rows) into the table at `slot`, whose rows are `R`.
+    pub(crate) fn rows_at<R: Row>(
+        &mut self,
+        slot: usize,
+        rows: impl IntoIterator<Item = R>,
+    ) -> Result<u64, LoadError> {
         let field = self.fields[slot];
         let restore = self.tables[slot]
             .slot
@@ -140,7 +149,7 @@ pub(crate) fn slot_of<D: DatabaseTables, R: Row>(db: &D, table: &WorkTable<R>) -
         table: &'t WorkTable<R>,
         found: Option<usize>,
     }
-    impl<R: Row> VisitTables for Find<'_, R> {
+    impl<R: Row> VisitTables<'_> for Find<'_, R> {
         fn table<S: Row>(&mut self, slot: usize, _: &'static str, table: &WorkTable<S>) {
             if std::ptr::eq(
                 std::ptr::from_ref(table).cast::<()>(),
@@ -203,7 +212,7 @@ impl<D: DatabaseTables> DurableDatabase<D> {
         options: Options,
         fill: impl FnOnce(&mut Loader<'_, D>) -> Result<(), LoadError>,
     ) -> Result<Self, LoadError> {
-        Self::create_loaded_on(Arc::new(RealFs), dir.as_ref(), options, fill)
+        Self::create_loaded_after(Arc::new(RealFs), dir.as_ref(), options, 0, fill)
     }
 
     /// [`create_loaded`](Self::create_loaded) on the file system `vfs`.
@@ -215,13 +224,16 @@ impl<D: DatabaseTables> DurableDatabase<D> {
         options: Options,
         fill: impl FnOnce(&mut Loader<'_, D>) -> Result<(), LoadError>,
     ) -> Result<Self, LoadError> {
-        Self::create_loaded_on(vfs, dir, options, fill)
+        Self::create_loaded_after(vfs, dir, options, 0, fill)
     }
 
-    fn create_loaded_on(
+    /// [`create_loaded`](Self::create_loaded) whose first checkpoint holds
+    /// commit `commit`: the database's commits are numbered on after it.
+    pub(crate) fn create_loaded_after(
         vfs: Arc<dyn Vfs>,
         dir: &Path,
         options: Options,
+        commit: u64,
         fill: impl FnOnce(&mut Loader<'_, D>) -> Result<(), LoadError>,
     ) -> Result<Self, LoadError> {
         vfs.create_dir_all(dir)
@@ -234,6 +246,7 @@ impl<D: DatabaseTables> DurableDatabase<D> {
         }
         let types = recover::describe::<D>();
         let mut recovered = recover::recover(&*vfs, dir, &types, true)?;
+        recovered.last_seq = commit;
         let shape = match D::build(&mut Empty) {
             Ok(shape) => shape,
             Err(never) => match never {},

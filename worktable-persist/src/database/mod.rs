@@ -27,7 +27,7 @@ mod hook;
 mod load;
 mod migrate;
 mod read_only;
-mod recover;
+pub(crate) mod recover;
 mod vacuum;
 
 #[cfg(test)]
