@@ -1,0 +1,106 @@
+//! A replica follows a primary through a real `nats-server`: it equals the
+//! primary, rows and indexes, at every `wait_for`; a replica started later
+//! loads a snapshot; the replica refuses writes.
+
+mod common;
+
+use std::sync::Arc;
+
+use common::{Rng, Shop, compare, options, within, workload};
+use worktable_core::prelude::*;
+use worktable_persist::DurableDatabase;
+use worktable_replica::local_server::LocalServer;
+use worktable_replica::{
+    Publisher, PublisherOptions, Replica, ReplicaOptions, SnapshotStore, StreamConfig,
+};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_equals_the_primary_at_every_wait_for() {
+    let server = LocalServer::start().unwrap();
+    let client = common::connect(&server.url()).await;
+    let js = async_nats::jetstream::new(client.clone());
+    let snapshots = SnapshotStore::jetstream(&js, "shop-snapshots", 1)
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let primary = Arc::new(DurableDatabase::<Shop>::open(dir.path(), options()).unwrap());
+    let stream = StreamConfig::new("shop");
+    let publisher = Publisher::start(
+        Arc::clone(&primary),
+        client.clone(),
+        PublisherOptions::new(stream.clone()).snapshots(snapshots.clone()),
+    )
+    .await
+    .unwrap();
+    let first = Replica::<Shop>::follow(
+        client.clone(),
+        ReplicaOptions::new(stream.clone()).snapshots(snapshots.clone()),
+    )
+    .await
+    .unwrap();
+
+    let mut rng = Rng::new(7);
+    let mut late = None;
+    let mut committed = 0;
+    for round in 0..12 {
+        committed += workload(&primary, &mut rng, 80).await;
+        let at = primary.last_commit();
+        within("the first replica", first.wait_for(at))
+            .await
+            .unwrap();
+        // Nothing after `at` was written: the replica holds exactly it.
+        compare(&primary, &first.db()).unwrap_or_else(|e| panic!("round {round}: {e}"));
+        if round == 4 {
+            let snapshot = within("a snapshot", publisher.snapshot()).await.unwrap();
+            assert_eq!(snapshot.commit, at);
+            let replica = Replica::<Shop>::follow(
+                client.clone(),
+                ReplicaOptions::new(stream.clone()).snapshots(snapshots.clone()),
+            )
+            .await
+            .unwrap();
+            assert!(
+                replica.applied_seq() >= at,
+                "the late replica starts at the snapshot"
+            );
+            late = Some(replica);
+        }
+        if let Some(late) = &late {
+            within("the late replica", late.wait_for(at)).await.unwrap();
+            compare(&primary, &late.db()).unwrap_or_else(|e| panic!("late, round {round}: {e}"));
+        }
+    }
+    // A workload that wrote much, and left rows in both tables.
+    assert!(committed > 400, "{committed} writes committed");
+    assert!(!primary.accounts.is_empty() && !primary.ledger.is_empty());
+    eprintln!(
+        "{committed} writes, commit {}, {} accounts, {} entries",
+        primary.last_commit(),
+        primary.accounts.len(),
+        primary.ledger.len()
+    );
+    assert!(first.status().stopped.is_none());
+    assert_eq!(first.status().reseeds, 0);
+
+    // Read-only to its users.
+    let db = first.db();
+    let refused = db
+        .ledger
+        .insert(common::Entry {
+            id: 0,
+            account: 1,
+            amount: 1,
+        })
+        .await;
+    assert!(
+        matches!(refused, Err(TableError::WriteRefused { .. })),
+        "{refused:?}"
+    );
+    compare(&primary, &db).unwrap();
+
+    first.stop().await.unwrap();
+    late.unwrap().stop().await.unwrap();
+    let state = publisher.state();
+    assert_eq!(state.published, primary.last_commit());
+    publisher.stop().await.unwrap();
+}
