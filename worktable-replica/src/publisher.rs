@@ -163,25 +163,52 @@ pub(crate) enum Command {
 /// Publishes a durable database's confirmed commits to a JetStream stream,
 /// in a task of the current tokio runtime, until stopped or fenced.
 ///
-/// ```no_run
-/// # use std::sync::Arc;
-/// # use worktable_core::prelude::*;
-/// # use worktable_persist::{DurableDatabase, Options};
-/// # use worktable_replica::{Publisher, PublisherOptions, StreamConfig};
-/// # #[derive(Table, Archive, Serialize, Deserialize, Clone, Debug, PartialEq)]
-/// # #[rkyv(crate = worktable_core::rkyv)]
-/// # struct Note { #[pk] id: u64, text: String }
-/// # #[derive(Database)]
-/// # struct Notes { notes: WorkTable<Note> }
-/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-/// let db = Arc::new(DurableDatabase::<Notes>::open("notes-db", Options::default())?);
-/// let client = async_nats::connect("nats://127.0.0.1:4222").await?;
-/// let publisher =
-///     Publisher::start(Arc::clone(&db), client, PublisherOptions::new(StreamConfig::new("notes")))
-///         .await?;
-/// let commit = db.notes.insert(Note { id: 1, text: "hello".into() }).await?;
+/// ```
+/// use std::sync::Arc;
+/// use worktable_core::prelude::*;
+/// use worktable_persist::{Durability, DurableDatabase, Options};
+/// use worktable_replica::local_server::LocalServer;
+/// use worktable_replica::{Publisher, PublisherOptions, SnapshotStore, StreamConfig};
+///
+/// #[derive(Table, Archive, Serialize, Deserialize, Clone, Debug, PartialEq)]
+/// #[rkyv(crate = worktable_core::rkyv)]
+/// struct Note {
+///     #[pk]
+///     id: u64,
+///     text: String,
+/// }
+///
+/// #[derive(Database)]
+/// struct Notes {
+///     notes: WorkTable<Note>,
+/// }
+///
+/// # tokio::runtime::Runtime::new()?.block_on(async {
+/// let server = LocalServer::start()?; // a nats-server on loopback, for the example
+/// let client = async_nats::connect(server.url()).await?;
+/// let jetstream = async_nats::jetstream::new(client.clone());
+/// let snapshots = SnapshotStore::jetstream(&jetstream, "notes-snapshots", 1).await?;
+///
+/// let dir = tempfile::tempdir()?;
+/// let db = Arc::new(DurableDatabase::<Notes>::open(
+///     dir.path(),
+///     Options::durability(Durability::Sync),
+/// )?);
+/// let publisher = Publisher::start(
+///     Arc::clone(&db),
+///     client,
+///     PublisherOptions::new(StreamConfig::new("notes")).snapshots(snapshots.clone()),
+/// )
+/// .await?;
+/// db.notes.insert(Note { id: 1, text: "hello".into() }).await?;
 /// publisher.wait_published(db.last_commit()).await?;
-/// # Ok(()) }
+/// // For replicas that start later: a snapshot at the commit published.
+/// let snapshot = publisher.snapshot().await?;
+/// assert_eq!(snapshots.latest().await?, Some(snapshot.commit));
+/// publisher.stop().await?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # })?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug)]
 pub struct Publisher {

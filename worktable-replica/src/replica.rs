@@ -84,6 +84,10 @@ pub struct ReplicaStatus {
     pub stream_seq: u64,
     /// Messages on the stream after it, as the server last said.
     pub pending_messages: u64,
+    /// How long after the publisher sent it the last message was applied
+    /// (the publisher's clock against the replica's: skew between the
+    /// machines shows here).
+    pub lag: Duration,
     /// Reloads from a snapshot (a gap in the stream, or a re-seed).
     pub reseeds: u64,
     /// Why the replica stopped, if it did (see [`Replica::stop`]).
@@ -100,23 +104,55 @@ struct Shared<D> {
 /// A read-only copy of a durable database on another machine, kept up to
 /// date through a JetStream stream that a [`Publisher`] fills.
 ///
-/// ```no_run
-/// # use worktable_core::prelude::*;
-/// # use worktable_replica::{Replica, ReplicaOptions, StreamConfig};
-/// # #[derive(Table, Archive, Serialize, Deserialize, Clone, Debug, PartialEq)]
-/// # #[rkyv(crate = worktable_core::rkyv)]
-/// # struct Note { #[pk] id: u64, text: String }
-/// # #[derive(Database)]
-/// # struct Notes { notes: WorkTable<Note> }
-/// # async fn run(written_at: u64) -> Result<(), Box<dyn std::error::Error>> {
-/// let client = async_nats::connect("nats://127.0.0.1:4222").await?;
-/// let replica =
-///     Replica::<Notes>::follow(client, ReplicaOptions::new(StreamConfig::new("notes"))).await?;
-/// // Read your writes: wait for the commit a client wrote on the primary.
+/// ```
+/// use std::sync::Arc;
+/// use worktable_core::prelude::*;
+/// use worktable_persist::{Durability, DurableDatabase, Options};
+/// use worktable_replica::local_server::LocalServer;
+/// use worktable_replica::{Publisher, PublisherOptions, Replica, ReplicaOptions, StreamConfig};
+///
+/// #[derive(Table, Archive, Serialize, Deserialize, Clone, Debug, PartialEq)]
+/// #[rkyv(crate = worktable_core::rkyv)]
+/// struct Note {
+///     #[pk]
+///     id: u64,
+///     text: String,
+/// }
+///
+/// #[derive(Database)]
+/// struct Notes {
+///     notes: WorkTable<Note>,
+/// }
+///
+/// # tokio::runtime::Runtime::new()?.block_on(async {
+/// let server = LocalServer::start()?; // a nats-server on loopback, for the example
+/// let client = async_nats::connect(server.url()).await?;
+/// let stream = StreamConfig::new("notes");
+///
+/// // The primary, and its publisher.
+/// let dir = tempfile::tempdir()?;
+/// let primary = Arc::new(DurableDatabase::<Notes>::open(
+///     dir.path(),
+///     Options::durability(Durability::Sync),
+/// )?);
+/// let publisher =
+///     Publisher::start(Arc::clone(&primary), client.clone(), PublisherOptions::new(stream.clone()))
+///         .await?;
+///
+/// // A replica (on another machine, in real life).
+/// let replica = Replica::<Notes>::follow(client, ReplicaOptions::new(stream)).await?;
+///
+/// primary.notes.insert(Note { id: 1, text: "hello".into() }).await?;
+/// let written_at = primary.last_commit();
+/// // Read your writes: wait for the commit made on the primary.
 /// replica.wait_for(written_at).await?;
-/// let db = replica.db();
-/// println!("{} notes", db.notes.len());
-/// # Ok(()) }
+/// assert_eq!(replica.db().notes.get(&1).map(|n| n.text), Some("hello".to_owned()));
+///
+/// replica.stop().await?;
+/// publisher.stop().await?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # })?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct Replica<D: DatabaseTables + Database> {
     shared: Arc<Shared<D>>,
@@ -300,7 +336,8 @@ impl<D: DatabaseTables + Database> Replica<D> {
         .expect("promotion's writer does not panic")
         .map_err(SnapshotError::from)?;
         let db = Arc::new(db);
-        if let Err(error) = follower.claim(db.id(), applied).await {
+        let js = jetstream::new(client.clone());
+        if let Err(error) = follower.claim(&js, db.id(), applied).await {
             // Never a primary: leave `dir` empty again, as it was.
             let _ = db.close().await;
             drop(db);

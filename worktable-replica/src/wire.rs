@@ -14,6 +14,7 @@
 //! | 8 | schema: the fingerprint of the database's tables |
 //! | 8 | `prev`: the commit the message follows on from |
 //! | 8 | `last`: the last commit it holds (commits); the snapshot's commit (re-seed) |
+//! | 8 | when the publisher sent it: microseconds since the Unix epoch, its clock |
 //! | n | commits: rkyv archive of `Vec<ConfirmedCommit>` (empty for a re-seed) |
 //! | 4 | CRC32C of everything before |
 //!
@@ -33,7 +34,7 @@ use crate::error::MessageError;
 
 const MAGIC: [u8; 4] = *b"WTRP";
 const VERSION: u8 = 1;
-const HEADER_LEN: usize = 4 + 1 + 1 + 16 + 8 + 8 + 8;
+const HEADER_LEN: usize = 4 + 1 + 1 + 16 + 8 + 8 + 8 + 8;
 const CRC_LEN: usize = 4;
 
 /// What a message says, decoded and checked.
@@ -43,6 +44,8 @@ pub(crate) struct Message {
     pub(crate) schema: u64,
     pub(crate) prev: u64,
     pub(crate) last: u64,
+    /// When the publisher sent it (microseconds since the Unix epoch).
+    pub(crate) sent_at: u64,
     pub(crate) body: Body,
 }
 
@@ -84,6 +87,7 @@ fn frame(kind: u8, header: Header, last: u64, body: &[u8]) -> Vec<u8> {
     out.extend_from_slice(&header.schema.to_le_bytes());
     out.extend_from_slice(&header.prev.to_le_bytes());
     out.extend_from_slice(&last.to_le_bytes());
+    out.extend_from_slice(&now_micros().to_le_bytes());
     out.extend_from_slice(body);
     let crc = crc32c::crc32c(&out);
     out.extend_from_slice(&crc.to_le_bytes());
@@ -114,7 +118,7 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<Message, MessageError> {
     }
     let u64_at = |at: usize| u64::from_le_bytes(framed[at..at + 8].try_into().expect("8 bytes"));
     let origin = u128::from_le_bytes(framed[6..22].try_into().expect("16 bytes"));
-    let (schema, prev, last) = (u64_at(22), u64_at(30), u64_at(38));
+    let (schema, prev, last, sent_at) = (u64_at(22), u64_at(30), u64_at(38), u64_at(46));
     let body = &framed[HEADER_LEN..];
     let body = match framed[5] {
         1 => {
@@ -134,8 +138,18 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<Message, MessageError> {
         schema,
         prev,
         last,
+        sent_at,
         body,
     })
+}
+
+/// Microseconds since the Unix epoch, by this machine's clock.
+pub(crate) fn now_micros() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| {
+            u64::try_from(since.as_micros()).unwrap_or(u64::MAX)
+        })
 }
 
 /// Every commit's changes are numbered consecutively up to its number,

@@ -5,12 +5,13 @@ mod common;
 
 use std::sync::Arc;
 
-use common::{Rng, Shop, compare, connect, options, within, workload};
+use common::{Proxy, Rng, Shop, compare, connect, options, within, workload};
 use worktable_core::prelude::*;
 use worktable_persist::DurableDatabase;
 use worktable_replica::local_server::LocalServer;
 use worktable_replica::{
-    PublishError, Publisher, PublisherOptions, Replica, ReplicaOptions, SnapshotStore, StreamConfig,
+    PromoteError, PublishError, Publisher, PublisherOptions, Replica, ReplicaOptions,
+    SnapshotStore, StreamConfig,
 };
 
 fn open(dir: &tempfile::TempDir) -> Arc<DurableDatabase<Shop>> {
@@ -193,4 +194,77 @@ async fn a_promoted_replica_fences_the_old_primary_and_others_follow_it() {
     other.stop().await.unwrap();
     late.stop().await.unwrap();
     new_publisher.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_behind_the_stream_is_not_promoted() {
+    let server = LocalServer::start().unwrap();
+    let client = connect(&server.url()).await;
+    let stream = StreamConfig::new("shop");
+    let dir = tempfile::tempdir().unwrap();
+    let primary = open(&dir);
+    let publisher = Publisher::start(
+        Arc::clone(&primary),
+        client.clone(),
+        PublisherOptions::new(stream.clone()),
+    )
+    .await
+    .unwrap();
+    // The replica reads through a link the test can stall.
+    let proxy = Proxy::start(server.port()).await;
+    let replica = Replica::<Shop>::follow(
+        connect(proxy.url()).await,
+        ReplicaOptions::new(stream.clone()),
+    )
+    .await
+    .unwrap();
+    let mut rng = Rng::new(12);
+    workload(&primary, &mut rng, 50).await;
+    within("the replica", replica.wait_for(primary.last_commit()))
+        .await
+        .unwrap();
+    let applied = replica.applied_seq();
+
+    // Its link stalls; the primary publishes more.
+    proxy.pause(true);
+    workload(&primary, &mut rng, 50).await;
+    within(
+        "publishing",
+        publisher.wait_published(primary.last_commit()),
+    )
+    .await
+    .unwrap();
+    assert!(primary.last_commit() > applied);
+
+    // Promoted through a healthy connection, it would fork the history:
+    // refused, and the directory is left empty.
+    let promoted_dir = tempfile::tempdir().unwrap();
+    let refused = within(
+        "the promotion",
+        replica.promote(
+            promoted_dir.path(),
+            options(),
+            client.clone(),
+            PublisherOptions::new(stream.clone()),
+        ),
+    )
+    .await;
+    assert!(
+        matches!(refused, Err(PromoteError::NotCaughtUp { .. })),
+        "{refused:?}"
+    );
+    assert_eq!(
+        std::fs::read_dir(promoted_dir.path()).unwrap().count(),
+        0,
+        "the refused promotion left files behind"
+    );
+    // The primary was not fenced: it goes on publishing.
+    workload(&primary, &mut rng, 20).await;
+    within(
+        "publishing",
+        publisher.wait_published(primary.last_commit()),
+    )
+    .await
+    .unwrap();
+    publisher.stop().await.unwrap();
 }

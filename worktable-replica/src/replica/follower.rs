@@ -182,9 +182,11 @@ impl<D: DatabaseTables + Database> Follower<D> {
             }
         }
         self.next_seq = stream_seq + 1;
+        let lag = Duration::from_micros(wire::now_micros().saturating_sub(decoded.sent_at));
         self.shared.status.send_modify(|status| {
             status.stream_seq = stream_seq;
             status.pending_messages = pending;
+            status.lag = lag;
         });
         Ok(Step::Next)
     }
@@ -255,7 +257,14 @@ impl<D: DatabaseTables + Database> Follower<D> {
 
     /// Publishes a re-seed message at `applied` with origin `origin`, only
     /// if the stream's last message is the last one applied.
-    pub(super) async fn claim(&self, origin: u128, applied: u64) -> Result<(), PromoteError> {
+    /// Through `js` (the promoting caller's connection, which may differ
+    /// from the follower's).
+    pub(super) async fn claim(
+        &self,
+        js: &jetstream::Context,
+        origin: u128,
+        applied: u64,
+    ) -> Result<(), PromoteError> {
         let applied_seq = self.next_seq.saturating_sub(1);
         let header = Header {
             origin,
@@ -266,8 +275,7 @@ impl<D: DatabaseTables + Database> Follower<D> {
             .payload(wire::encode_reseed(header, applied).into())
             .message_id(wire::message_id(origin, true, applied))
             .expected_last_sequence(applied_seq);
-        let acked = match self
-            .js
+        let acked = match js
             .send_publish(self.options.stream.subject.clone(), message)
             .await
         {
@@ -280,7 +288,10 @@ impl<D: DatabaseTables + Database> Follower<D> {
                 if error.kind()
                     == async_nats::jetstream::context::PublishErrorKind::WrongLastSequence =>
             {
-                let mut stream = self.stream.clone();
+                let mut stream = js
+                    .get_stream(&self.options.stream.name)
+                    .await
+                    .map_err(|source| nats("stream", source))?;
                 let (_, stream_last) = stream_io::bounds(&mut stream)
                     .await
                     .map_err(|source| nats("stream info", source))?;
