@@ -104,3 +104,67 @@ async fn a_replica_equals_the_primary_at_every_wait_for() {
     assert_eq!(state.published, primary.last_commit());
     publisher.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn snapshots_queries_and_subscriptions_work_on_a_replica() {
+    use futures::StreamExt;
+    use worktable_core::ChangeKind;
+
+    let server = LocalServer::start().unwrap();
+    let client = common::connect(&server.url()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let primary = Arc::new(DurableDatabase::<Shop>::open(dir.path(), options()).unwrap());
+    let stream = StreamConfig::new("shop");
+    let publisher = Publisher::start(
+        Arc::clone(&primary),
+        client.clone(),
+        PublisherOptions::new(stream.clone()),
+    )
+    .await
+    .unwrap();
+    let replica = Replica::<Shop>::follow(client, ReplicaOptions::new(stream))
+        .await
+        .unwrap();
+    let db = replica.db();
+    let mut changes = db.accounts.subscribe();
+
+    for id in 0..10 {
+        primary
+            .accounts
+            .insert(common::Account {
+                id,
+                email: format!("a{id}@shop.test"),
+                branch: (id % 2) as u8,
+                balance: 10,
+            })
+            .await
+            .unwrap();
+    }
+    within("the replica", replica.wait_for(primary.last_commit()))
+        .await
+        .unwrap();
+    // A snapshot of the replica holds still while commits are applied.
+    let before = db.snapshot();
+    assert!(common::transfer(&primary, 1, 2, 5).await);
+    within("the replica", replica.wait_for(primary.last_commit()))
+        .await
+        .unwrap();
+    assert_eq!(before.accounts.get(&1).unwrap().balance, 10);
+    assert_eq!(db.accounts.get(&1).unwrap().balance, 5);
+    // Queries and ranges, as on the primary.
+    assert_eq!(db.accounts.range(3..6).count(), 3);
+    assert_eq!(
+        db.accounts.find_by(common::Account::BRANCH, &1).len(),
+        primary.accounts.find_by(common::Account::BRANCH, &1).len()
+    );
+    // Every applied change reaches the replica's subscribers, in order.
+    let mut kinds = Vec::new();
+    for _ in 0..12 {
+        let event = within("an event", changes.next()).await.unwrap().unwrap();
+        kinds.push(event.kind());
+    }
+    assert_eq!(kinds[..10], [ChangeKind::Insert; 10]);
+    assert_eq!(kinds[10..], [ChangeKind::Update; 2]);
+    replica.stop().await.unwrap();
+    publisher.stop().await.unwrap();
+}
