@@ -79,6 +79,13 @@ pub enum SnapshotError {
         /// The oldest commit a snapshot must hold.
         needed: u64,
     },
+    /// No snapshot can be taken now: no store was configured, the
+    /// publisher is stopped, or it is waiting for the server.
+    #[error("no snapshot can be taken: {reason}")]
+    Unavailable {
+        /// Which.
+        reason: &'static str,
+    },
     /// The snapshot's files do not open as the database.
     #[error(transparent)]
     Open(#[from] OpenError),

@@ -299,16 +299,14 @@ impl Publisher {
     ///
     /// # Errors
     ///
-    /// [`SnapshotError`]; [`SnapshotError::Missing`] (with `needed` 0)
-    /// when no store was configured or the publisher stopped.
+    /// [`SnapshotError`]; [`SnapshotError::Unavailable`] when no store was
+    /// configured, the publisher stopped, or it waits for the server.
     pub async fn snapshot(&self) -> Result<SnapshotInfo, SnapshotError> {
         let (reply, answer) = oneshot::channel();
         if self.commands.send(Command::Snapshot(reply)).await.is_err() {
-            return Err(SnapshotError::Missing { needed: 0 });
+            return Err(STOPPED);
         }
-        answer
-            .await
-            .unwrap_or(Err(SnapshotError::Missing { needed: 0 }))
+        answer.await.unwrap_or(Err(STOPPED))
     }
 
     /// Stops publishing (after the message in flight) and returns why it
@@ -326,6 +324,10 @@ impl Publisher {
         }
     }
 }
+
+const STOPPED: SnapshotError = SnapshotError::Unavailable {
+    reason: "the publisher stopped",
+};
 
 /// The publisher stopped before the stream held the commit waited for.
 #[derive(Clone, Copy, Debug, thiserror::Error)]

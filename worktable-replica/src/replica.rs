@@ -213,7 +213,7 @@ impl<D: DatabaseTables + Database> Replica<D> {
             next_seq: 1,
             stopping,
         };
-        follower.next_seq = follower.seq_after(applied).await?;
+        follower.next_seq = follower::seq_after(&follower.stream, applied).await?;
         let task = tokio::spawn(follower.run());
         Ok(Self { shared, stop, task })
     }

@@ -300,7 +300,9 @@ impl<D: DatabaseTables + Database> Worker<D> {
             .options
             .snapshots
             .clone()
-            .ok_or(SnapshotError::Missing { needed: 0 })?;
+            .ok_or(SnapshotError::Unavailable {
+                reason: "no snapshot store was configured",
+            })?;
         let info = store.put(&self.db).await?;
         self.cadence.snapshot(info.commit);
         store.prune(self.options.keep_snapshots).await?;

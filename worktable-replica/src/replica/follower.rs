@@ -221,7 +221,9 @@ impl<D: DatabaseTables + Database> Follower<D> {
             .tables
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(tables);
-        self.next_seq = self.seq_after(commit).await?;
+        // The server may be away a moment: the search is retried.
+        let stream = &self.stream;
+        self.next_seq = retry_until(deadline, || seq_after(stream, commit)).await?;
         let stream_seq = self.next_seq.saturating_sub(1);
         self.shared.status.send_modify(|status| {
             status.applied = commit;
@@ -229,30 +231,6 @@ impl<D: DatabaseTables + Database> Follower<D> {
             status.reseeds += 1;
         });
         Ok(())
-    }
-
-    /// The first stream sequence whose message may hold a commit after
-    /// `commit`: a binary search over the stream (messages hold commits
-    /// in increasing order).
-    pub(super) async fn seq_after(&mut self, commit: u64) -> Result<u64, ReplicaError> {
-        let (mut low, mut high) = stream_io::bounds(&mut self.stream)
-            .await
-            .map_err(|source| nats("stream info", source))?;
-        if commit == 0 || high < low {
-            return Ok(low);
-        }
-        high += 1;
-        while low < high {
-            let mid = low + (high - low) / 2;
-            match stream_io::read_at(&self.stream, mid).await {
-                Ok(Ok(message)) if message.last <= commit => low = mid + 1,
-                Ok(Ok(_)) => high = mid,
-                // A removed or foreign message: read from it on, and let
-                // the numbering decide.
-                _ => return Ok(low),
-            }
-        }
-        Ok(low)
     }
 
     /// Publishes a re-seed message at `applied` with origin `origin`, only
@@ -303,6 +281,31 @@ impl<D: DatabaseTables + Database> Follower<D> {
             Err(error) => Err(nats("claim the stream", error).into()),
         }
     }
+}
+
+/// The first stream sequence whose message may hold a commit after
+/// `commit`: a binary search over the stream (messages hold commits
+/// in increasing order).
+pub(super) async fn seq_after(stream: &stream::Stream, commit: u64) -> Result<u64, ReplicaError> {
+    let mut stream = stream.clone();
+    let (mut low, mut high) = stream_io::bounds(&mut stream)
+        .await
+        .map_err(|source| nats("stream info", source))?;
+    if commit == 0 || high < low {
+        return Ok(low);
+    }
+    high += 1;
+    while low < high {
+        let mid = low + (high - low) / 2;
+        match stream_io::read_at(&stream, mid).await {
+            Ok(Ok(message)) if message.last <= commit => low = mid + 1,
+            Ok(Ok(_)) => high = mid,
+            // A removed or foreign message: read from it on, and let
+            // the numbering decide.
+            _ => return Ok(low),
+        }
+    }
+    Ok(low)
 }
 
 /// `attempt` until it succeeds or `deadline` passes (then its last error).

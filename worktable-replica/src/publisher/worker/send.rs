@@ -156,7 +156,9 @@ impl<D: DatabaseTables + Database> Worker<D> {
                 () = &mut sleep => break,
                 command = self.commands.recv() => match command {
                     Some(Command::Snapshot(reply)) => {
-                        let _ = reply.send(Err(SnapshotError::Missing { needed: 0 }));
+                        let _ = reply.send(Err(SnapshotError::Unavailable {
+                            reason: "the publisher is waiting for the server",
+                        }));
                     }
                     Some(Command::Stop) | None => return Some(Outcome::Stopped),
                 },
