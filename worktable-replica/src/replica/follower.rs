@@ -73,23 +73,23 @@ impl<D: DatabaseTables + Database> Follower<D> {
             tokio::pin!(messages);
             let connects = self.connects();
             let mut tick = tokio::time::interval(Duration::from_millis(100));
+            let mut quiet = 0;
             loop {
                 let next = tokio::select! {
                     _ = self.stopping.changed() => return Ok(()),
                     next = messages.next() => next,
                     _ = tick.tick() => {
-                        // The client connected again (the server
-                        // restarted, say): the server may have lost the
-                        // consumer. Read on from a new one at once.
-                        if self.connects() == connects {
-                            continue;
+                        quiet += 1;
+                        if self.consumer_lost(connects, quiet).await {
+                            break;
                         }
-                        break;
+                        continue;
                     }
                 };
                 let Some(Ok(message)) = next else {
                     break;
                 };
+                quiet = 0;
                 delay = Duration::from_millis(20);
                 match self.handle(&message).await? {
                     Step::Next => {}
@@ -103,6 +103,23 @@ impl<D: DatabaseTables + Database> Follower<D> {
                 return Ok(());
             }
         }
+    }
+
+    /// Whether the consumer is to be replaced, checked every tick: the
+    /// client connected again (the server restarted, say: it may have
+    /// lost the consumer), or after a second without a message the stream
+    /// holds messages past the replica's place (the server that held the
+    /// consumer is gone; the ordered consumer's own heartbeat check takes
+    /// far longer to notice).
+    async fn consumer_lost(&self, connects: u64, quiet_ticks: u32) -> bool {
+        if self.connects() != connects {
+            return true;
+        }
+        if !quiet_ticks.is_multiple_of(10) {
+            return false;
+        }
+        let mut stream = self.stream.clone();
+        matches!(stream_io::bounds(&mut stream).await, Ok((_, last)) if last >= self.next_seq)
     }
 
     /// How many times the client has connected.
