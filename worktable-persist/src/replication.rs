@@ -28,7 +28,7 @@ use worktable_core::events::{CommitBatch, DatabaseHook, Durable, Refusal};
 use worktable_core::storage::{CommitOrder, DatabaseTables, VisitTables};
 use worktable_core::{Row, WorkTable};
 
-use crate::database::recover::{self, Build};
+use crate::database::recover;
 use crate::vfs::RealFs;
 use crate::{DurableDatabase, LoadError, OpenError, Options, WriteError};
 
@@ -46,21 +46,10 @@ thread_local! {
 ///
 /// Those of [`ReadOnlyDatabase::open`](crate::ReadOnlyDatabase::open).
 pub fn open_follower<D: DatabaseTables>(dir: &Path) -> Result<D, OpenError> {
-    let types = recover::describe::<D>();
-    let recovered = recover::recover(&RealFs, dir, &types, false)?;
     let gate = Arc::new(Gate {
         dir: dir.to_owned(),
     });
-    let order = CommitOrder::restored(recovered.last_seq, gate);
-    D::build(&mut Build {
-        tables: recovered
-            .tables
-            .into_iter()
-            .map(|loaded| Some(loaded.slot))
-            .collect(),
-        order: &order,
-        dir,
-    })
+    crate::database::read_only::build_in_memory(&RealFs, dir, gate)
 }
 
 /// Runs `commit` (a commit of a follower's tables) with the follower's

@@ -101,6 +101,26 @@ struct Shared<D> {
     failure: std::sync::Mutex<Option<ReplicaError>>,
 }
 
+impl<D> Shared<D> {
+    /// The current tables.
+    fn tables(&self) -> Arc<D> {
+        Arc::clone(
+            &self
+                .tables
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        )
+    }
+
+    /// Replaces the tables (after a reload).
+    fn replace_tables(&self, tables: D) {
+        *self
+            .tables
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(tables);
+    }
+}
+
 /// A read-only copy of a durable database on another machine, kept up to
 /// date through a JetStream stream that a [`Publisher`] fills.
 ///
@@ -224,13 +244,7 @@ impl<D: DatabaseTables + Database> Replica<D> {
     /// After a reload from a snapshot, a new handle: take one per unit of
     /// work rather than keeping one.
     pub fn db(&self) -> Arc<D> {
-        Arc::clone(
-            &self
-                .shared
-                .tables
-                .read()
-                .unwrap_or_else(std::sync::PoisonError::into_inner),
-        )
+        self.shared.tables()
     }
 
     /// The last commit applied.
@@ -322,12 +336,7 @@ impl<D: DatabaseTables + Database> Replica<D> {
         let (follower, stopped) = self.stop_follower().await;
         stopped?;
         let applied = follower.shared.status.borrow().applied;
-        let tables = follower
-            .shared
-            .tables
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone();
+        let tables = follower.shared.tables();
         let dir_owned = dir.to_owned();
         let db = tokio::task::spawn_blocking(move || {
             replication::create_promoted(&dir_owned, options, &*tables, applied)

@@ -114,6 +114,16 @@ pub(crate) async fn bounds(stream: &mut stream::Stream) -> Result<(u64, u64), Na
     }
 }
 
+/// The stream `name` and its last sequence (0 when it never held one).
+pub(crate) async fn last_sequence(
+    js: &jetstream::Context,
+    name: &str,
+) -> Result<(stream::Stream, u64), NatsError> {
+    let mut stream = js.get_stream(name).await?;
+    let (_, last) = bounds(&mut stream).await?;
+    Ok((stream, last))
+}
+
 /// The message at `seq`, decoded.
 pub(crate) async fn read_at(
     stream: &stream::Stream,

@@ -43,22 +43,14 @@ async fn followed(
     let client = common::connect(&server.url()).await;
     let dir = tempfile::tempdir().unwrap();
     let primary = Arc::new(DurableDatabase::<Shop>::open(dir.path(), options()).unwrap());
-    let publisher = Publisher::start(
-        Arc::clone(&primary),
-        client.clone(),
-        PublisherOptions::new(stream.clone()),
-    )
-    .await
-    .unwrap();
+    let publisher = common::publish(&primary, &client, PublisherOptions::new(stream.clone())).await;
     workload(&primary, &mut Rng::new(3), 120).await;
     let at = primary.last_commit();
     within("publishing", publisher.wait_published(at))
         .await
         .unwrap();
     publisher.stop().await.unwrap();
-    let replica = Replica::<Shop>::follow(client.clone(), ReplicaOptions::new(stream.clone()))
-        .await
-        .unwrap();
+    let replica = common::follow(&client, ReplicaOptions::new(stream.clone())).await;
     within("the replica", replica.wait_for(at)).await.unwrap();
     compare(&primary, &replica.db()).unwrap();
     let js = async_nats::jetstream::new(client);
@@ -166,7 +158,7 @@ async fn another_databases_commits_stop_the_replica() {
     let publisher = Publisher::start(
         Arc::clone(&notes),
         client.clone(),
-        PublisherOptions::new(notes_stream.clone()),
+        PublisherOptions::new(notes_stream),
     )
     .await
     .unwrap();

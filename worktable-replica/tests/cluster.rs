@@ -10,9 +10,7 @@ use common::{Rng, Shop, compare, connect, options, within, workload};
 use worktable_core::prelude::*;
 use worktable_persist::DurableDatabase;
 use worktable_replica::local_server::LocalCluster;
-use worktable_replica::{
-    Publisher, PublisherOptions, Replica, ReplicaOptions, SnapshotStore, StreamConfig,
-};
+use worktable_replica::{PublisherOptions, Replica, ReplicaOptions, SnapshotStore, StreamConfig};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killing_one_of_three_servers_loses_nothing() {
@@ -23,15 +21,14 @@ async fn killing_one_of_three_servers_loses_nothing() {
     let stream = StreamConfig::new("shop").replicas(3);
     let dir = tempfile::tempdir().unwrap();
     let primary = Arc::new(DurableDatabase::<Shop>::open(dir.path(), options()).unwrap());
-    let publisher = Publisher::start(
-        Arc::clone(&primary),
-        client.clone(),
+    let publisher = common::publish(
+        &primary,
+        &client,
         PublisherOptions::new(stream.clone())
             .snapshots(snapshots.clone())
             .snapshot_every(300),
     )
-    .await
-    .unwrap();
+    .await;
     let replica = Replica::<Shop>::follow(
         connect(cluster.urls()).await,
         ReplicaOptions::new(stream.clone()).snapshots(snapshots.clone()),
@@ -79,7 +76,11 @@ async fn killing_one_of_three_servers_loses_nothing() {
     )
     .await
     .unwrap();
-    assert_eq!(late.applied_seq(), at, "the late replica loaded the snapshot");
+    assert_eq!(
+        late.applied_seq(),
+        at,
+        "the late replica loaded the snapshot"
+    );
     compare(&primary, &late.db()).unwrap();
     late.stop().await.unwrap();
     replica.stop().await.unwrap();

@@ -66,9 +66,7 @@ async fn of_two_primaries_on_one_stream_exactly_one_is_refused() {
     };
     // The stream holds the winner's history alone: a replica equals it.
     let client = connect(&server.url()).await;
-    let replica = Replica::<Shop>::follow(client.clone(), ReplicaOptions::new(stream.clone()))
-        .await
-        .unwrap();
+    let replica = common::follow(&client, ReplicaOptions::new(stream.clone())).await;
     within("the replica", replica.wait_for(winner.last_commit()))
         .await
         .unwrap();
@@ -93,13 +91,7 @@ async fn a_copy_of_the_primary_opened_as_a_second_primary_is_refused() {
     // A copy with the same id, taken before the primary publishes more.
     let copy_dir = tempfile::tempdir().unwrap();
     primary.backup_to(copy_dir.path()).await.unwrap();
-    let publisher = Publisher::start(
-        Arc::clone(&primary),
-        client.clone(),
-        PublisherOptions::new(stream.clone()),
-    )
-    .await
-    .unwrap();
+    let publisher = common::publish(&primary, &client, PublisherOptions::new(stream.clone())).await;
     workload(&primary, &mut Rng::new(6), 60).await;
     within(
         "publishing",
@@ -130,16 +122,10 @@ async fn a_promoted_replica_fences_the_old_primary_and_others_follow_it() {
     let following = ReplicaOptions::new(stream.clone()).snapshots(snapshots.clone());
     let dir = tempfile::tempdir().unwrap();
     let old = open(&dir);
-    let old_publisher = Publisher::start(Arc::clone(&old), client.clone(), publishing.clone())
-        .await
-        .unwrap();
+    let old_publisher = common::publish(&old, &client, publishing.clone()).await;
     let (standby, other) = (
-        Replica::<Shop>::follow(client.clone(), following.clone())
-            .await
-            .unwrap(),
-        Replica::<Shop>::follow(client.clone(), following.clone())
-            .await
-            .unwrap(),
+        common::follow(&client, following.clone()).await,
+        common::follow(&client, following.clone()).await,
     );
     workload(&old, &mut Rng::new(9), 200).await;
     let at = old.last_commit();
@@ -184,9 +170,7 @@ async fn a_promoted_replica_fences_the_old_primary_and_others_follow_it() {
     compare(&new, &other.db()).unwrap();
     assert_eq!(other.status().reseeds, 0);
     // A replica started now loads the new primary's history.
-    let late = Replica::<Shop>::follow(client.clone(), following)
-        .await
-        .unwrap();
+    let late = common::follow(&client, following).await;
     within("a late replica", late.wait_for(new.last_commit()))
         .await
         .unwrap();
@@ -203,13 +187,7 @@ async fn a_replica_behind_the_stream_is_not_promoted() {
     let stream = StreamConfig::new("shop");
     let dir = tempfile::tempdir().unwrap();
     let primary = open(&dir);
-    let publisher = Publisher::start(
-        Arc::clone(&primary),
-        client.clone(),
-        PublisherOptions::new(stream.clone()),
-    )
-    .await
-    .unwrap();
+    let publisher = common::publish(&primary, &client, PublisherOptions::new(stream.clone())).await;
     // The replica reads through a link the test can stall.
     let proxy = Proxy::start(server.port()).await;
     let replica = Replica::<Shop>::follow(

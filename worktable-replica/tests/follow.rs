@@ -10,9 +10,7 @@ use common::{Rng, Shop, compare, options, within, workload};
 use worktable_core::prelude::*;
 use worktable_persist::DurableDatabase;
 use worktable_replica::local_server::LocalServer;
-use worktable_replica::{
-    Publisher, PublisherOptions, Replica, ReplicaOptions, SnapshotStore, StreamConfig,
-};
+use worktable_replica::{PublisherOptions, ReplicaOptions, SnapshotStore, StreamConfig};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_replica_equals_the_primary_at_every_wait_for() {
@@ -25,19 +23,17 @@ async fn a_replica_equals_the_primary_at_every_wait_for() {
     let dir = tempfile::tempdir().unwrap();
     let primary = Arc::new(DurableDatabase::<Shop>::open(dir.path(), options()).unwrap());
     let stream = StreamConfig::new("shop");
-    let publisher = Publisher::start(
-        Arc::clone(&primary),
-        client.clone(),
+    let publisher = common::publish(
+        &primary,
+        &client,
         PublisherOptions::new(stream.clone()).snapshots(snapshots.clone()),
     )
-    .await
-    .unwrap();
-    let first = Replica::<Shop>::follow(
-        client.clone(),
+    .await;
+    let first = common::follow(
+        &client,
         ReplicaOptions::new(stream.clone()).snapshots(snapshots.clone()),
     )
-    .await
-    .unwrap();
+    .await;
 
     let mut rng = Rng::new(7);
     let mut late = None;
@@ -53,12 +49,11 @@ async fn a_replica_equals_the_primary_at_every_wait_for() {
         if round == 4 {
             let snapshot = within("a snapshot", publisher.snapshot()).await.unwrap();
             assert_eq!(snapshot.commit, at);
-            let replica = Replica::<Shop>::follow(
-                client.clone(),
+            let replica = common::follow(
+                &client,
                 ReplicaOptions::new(stream.clone()).snapshots(snapshots.clone()),
             )
-            .await
-            .unwrap();
+            .await;
             assert!(
                 replica.applied_seq() >= at,
                 "the late replica starts at the snapshot"
@@ -115,16 +110,8 @@ async fn snapshots_queries_and_subscriptions_work_on_a_replica() {
     let dir = tempfile::tempdir().unwrap();
     let primary = Arc::new(DurableDatabase::<Shop>::open(dir.path(), options()).unwrap());
     let stream = StreamConfig::new("shop");
-    let publisher = Publisher::start(
-        Arc::clone(&primary),
-        client.clone(),
-        PublisherOptions::new(stream.clone()),
-    )
-    .await
-    .unwrap();
-    let replica = Replica::<Shop>::follow(client, ReplicaOptions::new(stream))
-        .await
-        .unwrap();
+    let publisher = common::publish(&primary, &client, PublisherOptions::new(stream.clone())).await;
+    let replica = common::follow(&client, ReplicaOptions::new(stream)).await;
     let db = replica.db();
     let mut changes = db.accounts.subscribe();
 

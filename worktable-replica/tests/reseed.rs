@@ -11,9 +11,7 @@ use common::{Rng, Shop, compare, connect, options, within, workload};
 use worktable_core::prelude::*;
 use worktable_persist::DurableDatabase;
 use worktable_replica::local_server::LocalServer;
-use worktable_replica::{
-    Publisher, PublisherOptions, Replica, ReplicaOptions, SnapshotStore, StreamConfig,
-};
+use worktable_replica::{PublisherOptions, Replica, ReplicaOptions, SnapshotStore, StreamConfig};
 
 struct Setup {
     server: LocalServer,
@@ -51,12 +49,11 @@ impl Setup {
     }
 
     async fn replica(&self) -> Replica<Shop> {
-        Replica::<Shop>::follow(
-            self.client.clone(),
+        common::follow(
+            &self.client,
             ReplicaOptions::new(self.stream.clone()).snapshots(self.snapshots.clone()),
         )
         .await
-        .unwrap()
     }
 
     fn log_bytes(&self) -> u64 {
@@ -73,13 +70,7 @@ impl Setup {
 async fn a_publisher_restarted_after_a_checkpoint_reseeds_the_replicas() {
     let setup = setup().await;
     let primary = &setup.primary;
-    let publisher = Publisher::start(
-        Arc::clone(primary),
-        setup.client.clone(),
-        setup.publishing(),
-    )
-    .await
-    .unwrap();
+    let publisher = common::publish(primary, &setup.client, setup.publishing()).await;
     let replica = setup.replica().await;
     let mut rng = Rng::new(31);
     workload(primary, &mut rng, 100).await;
@@ -95,13 +86,7 @@ async fn a_publisher_restarted_after_a_checkpoint_reseeds_the_replicas() {
     // longer holds these commits.
     workload(primary, &mut rng, 100).await;
     primary.checkpoint().await.unwrap();
-    let publisher = Publisher::start(
-        Arc::clone(primary),
-        setup.client.clone(),
-        setup.publishing(),
-    )
-    .await
-    .unwrap();
+    let publisher = common::publish(primary, &setup.client, setup.publishing()).await;
     workload(primary, &mut rng, 50).await;
     let at = primary.last_commit();
     within("publishing", publisher.wait_published(at))
@@ -125,13 +110,12 @@ async fn past_the_retained_log_limit_the_publisher_lets_the_log_go_and_reseeds()
     let mut setup = setup().await;
     let primary = Arc::clone(&setup.primary);
     let limit = 256 << 10;
-    let publisher = Publisher::start(
-        Arc::clone(&primary),
-        setup.client.clone(),
+    let publisher = common::publish(
+        &primary,
+        &setup.client,
         setup.publishing().max_retained_log(limit),
     )
-    .await
-    .unwrap();
+    .await;
     let replica = setup.replica().await;
     let mut rng = Rng::new(32);
     workload(&primary, &mut rng, 100).await;
@@ -174,13 +158,7 @@ async fn past_the_retained_log_limit_the_publisher_lets_the_log_go_and_reseeds()
 async fn below_the_limit_the_log_is_kept_while_the_server_is_away() {
     let mut setup = setup().await;
     let primary = Arc::clone(&setup.primary);
-    let publisher = Publisher::start(
-        Arc::clone(&primary),
-        setup.client.clone(),
-        setup.publishing(),
-    )
-    .await
-    .unwrap();
+    let publisher = common::publish(&primary, &setup.client, setup.publishing()).await;
     let replica = setup.replica().await;
     let mut rng = Rng::new(33);
     workload(&primary, &mut rng, 100).await;
@@ -210,13 +188,12 @@ async fn a_stream_with_limits_gets_snapshots_before_it_drops_messages() {
     let primary = &setup.primary;
     let stream = StreamConfig::new("limited").max_messages(30);
     // No `snapshot_every`: the limit alone decides.
-    let publisher = Publisher::start(
-        Arc::clone(primary),
-        setup.client.clone(),
+    let publisher = common::publish(
+        primary,
+        &setup.client,
         PublisherOptions::new(stream.clone()).snapshots(setup.snapshots.clone()),
     )
-    .await
-    .unwrap();
+    .await;
     let mut rng = Rng::new(34);
     for _ in 0..60 {
         // One commit a message.
@@ -244,12 +221,11 @@ async fn a_stream_with_limits_gets_snapshots_before_it_drops_messages() {
         .state
         .first_sequence;
     assert!(first > 1, "the stream kept everything: nothing tested");
-    let replica = Replica::<Shop>::follow(
-        setup.client.clone(),
+    let replica = common::follow(
+        &setup.client,
         ReplicaOptions::new(stream).snapshots(setup.snapshots.clone()),
     )
-    .await
-    .unwrap();
+    .await;
     assert!(replica.applied_seq() >= snapshot);
     within("the replica", replica.wait_for(primary.last_commit()))
         .await

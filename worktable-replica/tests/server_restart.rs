@@ -10,9 +10,7 @@ use common::{Rng, Shop, compare, options, within, workload};
 use worktable_core::prelude::*;
 use worktable_persist::DurableDatabase;
 use worktable_replica::local_server::LocalServer;
-use worktable_replica::{
-    Publisher, PublisherOptions, Replica, ReplicaOptions, SnapshotStore, StreamConfig,
-};
+use worktable_replica::{PublisherOptions, ReplicaOptions, SnapshotStore, StreamConfig};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn publisher_and_replica_resume_after_the_server_restarts() {
@@ -23,19 +21,13 @@ async fn publisher_and_replica_resume_after_the_server_restarts() {
     let dir = tempfile::tempdir().unwrap();
     let primary = Arc::new(DurableDatabase::<Shop>::open(dir.path(), options()).unwrap());
     let stream = StreamConfig::new("shop");
-    let publisher = Publisher::start(
-        Arc::clone(&primary),
-        client.clone(),
+    let publisher = common::publish(
+        &primary,
+        &client,
         PublisherOptions::new(stream.clone()).snapshots(snapshots.clone()),
     )
-    .await
-    .unwrap();
-    let replica = Replica::<Shop>::follow(
-        client.clone(),
-        ReplicaOptions::new(stream).snapshots(snapshots),
-    )
-    .await
-    .unwrap();
+    .await;
+    let replica = common::follow(&client, ReplicaOptions::new(stream).snapshots(snapshots)).await;
 
     let mut rng = Rng::new(11);
     for round in 0..3 {

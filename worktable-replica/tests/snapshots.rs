@@ -37,15 +37,14 @@ async fn setup() -> Setup {
     let dir = tempfile::tempdir().unwrap();
     let primary = Arc::new(DurableDatabase::<Shop>::open(dir.path(), options()).unwrap());
     let stream = StreamConfig::new("shop");
-    let publisher = Publisher::start(
-        Arc::clone(&primary),
-        client.clone(),
+    let publisher = common::publish(
+        &primary,
+        &client,
         PublisherOptions::new(stream.clone())
             .snapshots(snapshots.clone())
             .keep_snapshots(2),
     )
-    .await
-    .unwrap();
+    .await;
     Setup {
         _server: server,
         client,
@@ -87,9 +86,7 @@ async fn a_replica_starts_from_a_snapshot_in_an_object_store() {
         Some(snapshot.commit)
     );
     workload(&setup.primary, &mut rng, 100).await;
-    let replica = Replica::<Shop>::follow(setup.client.clone(), setup.following())
-        .await
-        .unwrap();
+    let replica = common::follow(&setup.client, setup.following()).await;
     assert!(replica.applied_seq() >= snapshot.commit);
     within("the replica", replica.wait_for(setup.primary.last_commit()))
         .await
@@ -153,9 +150,7 @@ async fn a_snapshot_without_its_manifest_is_never_read_and_old_ones_are_pruned()
     std::fs::create_dir_all(&partial).unwrap();
     std::fs::copy(setup.files_of(taken[2]).join("db"), partial.join("db")).unwrap();
     assert_eq!(setup.snapshots.latest().await.unwrap(), Some(taken[2]));
-    let replica = Replica::<Shop>::follow(setup.client.clone(), setup.following())
-        .await
-        .unwrap();
+    let replica = common::follow(&setup.client, setup.following()).await;
     assert_eq!(replica.applied_seq(), taken[2]);
     within("the replica", replica.wait_for(setup.primary.last_commit()))
         .await

@@ -26,7 +26,7 @@ pub(crate) mod file;
 mod hook;
 mod load;
 mod migrate;
-mod read_only;
+pub(crate) mod read_only;
 pub(crate) mod recover;
 mod vacuum;
 

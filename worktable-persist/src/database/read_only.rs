@@ -75,23 +75,11 @@ impl<D: DatabaseTables> ReadOnlyDatabase<D> {
     }
 
     fn open_on(vfs: &dyn Vfs, dir: &Path) -> Result<Self, OpenError> {
-        let types = recover::describe::<D>();
-        let recovered = recover::recover(vfs, dir, &types, false)?;
         let refuse = Arc::new(Refuse {
             dir: dir.to_owned(),
         });
-        let order = CommitOrder::restored(recovered.last_seq, refuse);
-        let db = D::build(&mut Build {
-            tables: recovered
-                .tables
-                .into_iter()
-                .map(|loaded| Some(loaded.slot))
-                .collect(),
-            order: &order,
-            dir,
-        })?;
         Ok(Self {
-            db,
+            db: build_in_memory(vfs, dir, refuse)?,
             dir: dir.to_owned(),
         })
     }
@@ -116,6 +104,27 @@ impl<D: DatabaseTables> fmt::Debug for ReadOnlyDatabase<D> {
             .field("dir", &self.dir)
             .finish_non_exhaustive()
     }
+}
+
+/// Reads the database kept in `dir` into memory, writing nothing, its
+/// commits handed to `hook` (which decides which it takes).
+pub(crate) fn build_in_memory<D: DatabaseTables>(
+    vfs: &dyn Vfs,
+    dir: &Path,
+    hook: Arc<dyn DatabaseHook>,
+) -> Result<D, OpenError> {
+    let types = recover::describe::<D>();
+    let recovered = recover::recover(vfs, dir, &types, false)?;
+    let order = CommitOrder::restored(recovered.last_seq, hook);
+    D::build(&mut Build {
+        tables: recovered
+            .tables
+            .into_iter()
+            .map(|loaded| Some(loaded.slot))
+            .collect(),
+        order: &order,
+        dir,
+    })
 }
 
 /// The commit hook of a read-only database: refuses every commit.

@@ -177,7 +177,7 @@ impl<D: DatabaseTables + Database> Follower<D> {
             // not on the stream (trimmed, or never published).
             Body::Commits(_) if decoded.prev > applied => return Ok(Step::Reload(decoded.prev)),
             Body::Commits(commits) => {
-                let tables = self.tables();
+                let tables = self.shared.tables();
                 for commit in commits {
                     if commit.number <= applied {
                         continue;
@@ -208,16 +208,6 @@ impl<D: DatabaseTables + Database> Follower<D> {
         Ok(Step::Next)
     }
 
-    fn tables(&self) -> Arc<D> {
-        Arc::clone(
-            &self
-                .shared
-                .tables
-                .read()
-                .unwrap_or_else(std::sync::PoisonError::into_inner),
-        )
-    }
-
     /// Replaces the tables with a snapshot holding `needed` or later, and
     /// goes on from the stream message after it.
     async fn reload(&mut self, needed: u64) -> Result<(), ReplicaError> {
@@ -233,11 +223,7 @@ impl<D: DatabaseTables + Database> Follower<D> {
                 .ok_or(SnapshotError::Missing { needed })
         })
         .await?;
-        *self
-            .shared
-            .tables
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(tables);
+        self.shared.replace_tables(tables);
         // The server may be away a moment: the search is retried.
         let stream = &self.stream;
         self.next_seq = retry_until(deadline, || seq_after(stream, commit)).await?;
@@ -283,11 +269,7 @@ impl<D: DatabaseTables + Database> Follower<D> {
                 if error.kind()
                     == async_nats::jetstream::context::PublishErrorKind::WrongLastSequence =>
             {
-                let mut stream = js
-                    .get_stream(&self.options.stream.name)
-                    .await
-                    .map_err(|source| nats("stream", source))?;
-                let (_, stream_last) = stream_io::bounds(&mut stream)
+                let (_, stream_last) = stream_io::last_sequence(js, &self.options.stream.name)
                     .await
                     .map_err(|source| nats("stream info", source))?;
                 Err(PromoteError::NotCaughtUp {

@@ -6,9 +6,12 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
+use std::sync::Arc;
 use worktable_core::TxError;
 use worktable_core::prelude::*;
-use worktable_persist::{Durability, Options};
+
+use worktable_persist::{Durability, DurableDatabase, Options};
+use worktable_replica::{Publisher, PublisherOptions, Replica, ReplicaOptions};
 
 #[derive(Table, Archive, Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[rkyv(crate = worktable_core::rkyv)]
@@ -305,4 +308,22 @@ async fn forward(
             return;
         }
     }
+}
+
+/// Starts publishing `db` with `options`.
+pub async fn publish(
+    db: &Arc<DurableDatabase<Shop>>,
+    client: &async_nats::Client,
+    options: PublisherOptions,
+) -> Publisher {
+    Publisher::start(Arc::clone(db), client.clone(), options)
+        .await
+        .unwrap()
+}
+
+/// Starts a replica of `Shop` with `options`.
+pub async fn follow(client: &async_nats::Client, options: ReplicaOptions) -> Replica<Shop> {
+    Replica::<Shop>::follow(client.clone(), options)
+        .await
+        .unwrap()
 }

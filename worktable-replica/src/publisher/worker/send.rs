@@ -49,7 +49,7 @@ impl<D: DatabaseTables + Database> Worker<D> {
                 // (an earlier try whose acknowledgement was lost).
                 Ok(ack) => return self.confirm_own(ack.sequence, &payload, last).await,
                 Err(error) if error.kind() == PublishErrorKind::WrongLastSequence => {
-                    let seq = self.last_seq().await?;
+                    let (_, seq) = self.last_seq().await?;
                     return self.confirm_own(seq, &payload, last).await;
                 }
                 Err(_) => {
@@ -80,17 +80,11 @@ impl<D: DatabaseTables + Database> Worker<D> {
         self.progress.send_replace(self.state);
     }
 
-    /// The stream's last sequence.
-    async fn last_seq(&self) -> Result<u64, PublishError> {
-        let mut stream = self
-            .js
-            .get_stream(&self.options.stream.name)
+    /// The stream, and its last sequence.
+    async fn last_seq(&self) -> Result<(async_nats::jetstream::stream::Stream, u64), PublishError> {
+        stream_io::last_sequence(&self.js, &self.options.stream.name)
             .await
-            .map_err(|source| nats("stream", source))?;
-        let (_, last) = stream_io::bounds(&mut stream)
-            .await
-            .map_err(|source| nats("stream info", source))?;
-        Ok(last)
+            .map_err(|source| nats("stream info", source))
     }
 
     /// After a publish found the stream's last sequence moved (or its id
@@ -104,14 +98,7 @@ impl<D: DatabaseTables + Database> Worker<D> {
         payload: &[u8],
         last: u64,
     ) -> Result<Outcome, PublishError> {
-        let mut stream = self
-            .js
-            .get_stream(&self.options.stream.name)
-            .await
-            .map_err(|source| nats("stream", source))?;
-        let (_, stream_last) = stream_io::bounds(&mut stream)
-            .await
-            .map_err(|source| nats("stream info", source))?;
+        let (stream, stream_last) = self.last_seq().await?;
         if stream_last > self.state.stream_seq {
             let stored = stream
                 .get_raw_message(stream_last)
