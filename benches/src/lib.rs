@@ -26,6 +26,7 @@ pub mod durable;
 pub mod durable_db;
 pub mod memory;
 mod mode;
+pub mod replica;
 pub mod results;
 mod system;
 pub mod systems;
