@@ -132,14 +132,3 @@ pub(crate) async fn read_at(
     let message = stream.get_raw_message(seq).await?;
     Ok(wire::decode(&message.payload))
 }
-
-/// The stream's last sequence and its message (`None`: empty).
-pub(crate) async fn read_last(
-    stream: &mut stream::Stream,
-) -> Result<Option<(u64, Result<Message, MessageError>)>, NatsError> {
-    let (first, last) = bounds(stream).await?;
-    if last < first {
-        return Ok(None);
-    }
-    Ok(Some((last, read_at(stream, last).await?)))
-}

@@ -234,3 +234,37 @@ async fn a_stream_with_limits_gets_snapshots_before_it_drops_messages() {
     replica.stop().await.unwrap();
     publisher.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_purged_stream_is_filled_again_and_replicas_go_on() {
+    let setup = setup().await;
+    let primary = &setup.primary;
+    let publisher = common::publish(primary, &setup.client, setup.publishing()).await;
+    let replica = setup.replica().await;
+    let mut rng = Rng::new(35);
+    workload(primary, &mut rng, 100).await;
+    within("the replica", replica.wait_for(primary.last_commit()))
+        .await
+        .unwrap();
+    publisher.stop().await.unwrap();
+    // An operator empties the stream; its sequence numbers go on.
+    let js = async_nats::jetstream::new(setup.client.clone());
+    js.get_stream("shop").await.unwrap().purge().await.unwrap();
+    workload(primary, &mut rng, 50).await;
+    let publisher = common::publish(primary, &setup.client, setup.publishing()).await;
+    let at = primary.last_commit();
+    within("publishing", publisher.wait_published(at))
+        .await
+        .unwrap();
+    within("the replica", replica.wait_for(at)).await.unwrap();
+    compare(primary, &replica.db()).unwrap();
+    // The log still held everything: no snapshot was needed.
+    assert_eq!(replica.status().reseeds, 0);
+    // A new replica reads the refilled stream from its start.
+    let late = setup.replica().await;
+    within("a late replica", late.wait_for(at)).await.unwrap();
+    compare(primary, &late.db()).unwrap();
+    late.stop().await.unwrap();
+    replica.stop().await.unwrap();
+    publisher.stop().await.unwrap();
+}

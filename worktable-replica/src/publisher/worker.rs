@@ -93,12 +93,21 @@ impl<D: DatabaseTables + Database> Worker<D> {
         &mut self,
         stream: &mut stream::Stream,
     ) -> Result<Feed, PublishError> {
-        let last = stream_io::read_last(stream)
+        let (first, last_seq) = stream_io::bounds(stream)
             .await
-            .map_err(|source| nats("read the stream's last message", source))?;
-        let Some((seq, message)) = last else {
+            .map_err(|source| nats("stream info", source))?;
+        // An empty stream may have held messages (purged): its last
+        // sequence is still the one the next publish must expect.
+        self.state.stream_seq = last_seq;
+        if last_seq < first {
             return Ok(self.feed_after(0));
-        };
+        }
+        let (seq, message) = (
+            last_seq,
+            stream_io::read_at(stream, last_seq)
+                .await
+                .map_err(|source| nats("read the stream's last message", source))?,
+        );
         let message = message.map_err(|source| PublishError::Message {
             stream: self.options.stream.name.clone(),
             source,
