@@ -268,3 +268,40 @@ async fn a_purged_stream_is_filled_again_and_replicas_go_on() {
     replica.stop().await.unwrap();
     publisher.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_primary_closed_while_its_publisher_lagged_resumes_from_its_log() {
+    let mut setup = setup().await;
+    let dir = setup._dir.path().to_owned();
+    let publisher = common::publish(&setup.primary, &setup.client, setup.publishing()).await;
+    let replica = setup.replica().await;
+    let mut rng = Rng::new(36);
+    workload(&setup.primary, &mut rng, 100).await;
+    within("the replica", replica.wait_for(setup.primary.last_commit()))
+        .await
+        .unwrap();
+    // The server away, the primary writes and shuts down cleanly (its
+    // close checkpoints): the commits the stream lacks stay in the log.
+    setup.server.kill();
+    workload(&setup.primary, &mut rng, 100).await;
+    setup.primary.close().await.unwrap();
+    publisher.stop().await.unwrap();
+    setup.primary = Arc::new(
+        DurableDatabase::<Shop>::open(&dir, options())
+            .unwrap_or_else(|error| panic!("the first handle is still open somewhere: {error}")),
+    );
+    setup.server.restart().unwrap();
+    let primary = &setup.primary;
+    let publisher = common::publish(primary, &setup.client, setup.publishing()).await;
+    workload(primary, &mut rng, 20).await;
+    let at = primary.last_commit();
+    within("publishing", publisher.wait_published(at))
+        .await
+        .unwrap();
+    within("the replica", replica.wait_for(at)).await.unwrap();
+    compare(primary, &replica.db()).unwrap();
+    assert_eq!(publisher.state().reseeds, 0, "the log had the commits");
+    assert_eq!(replica.status().reseeds, 0);
+    replica.stop().await.unwrap();
+    publisher.stop().await.unwrap();
+}

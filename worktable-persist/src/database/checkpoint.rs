@@ -328,7 +328,8 @@ impl DbCheckpointer {
             return Err(CheckpointError::io(&dir.join(file::FILE_NAME), source));
         }
         // In effect. What follows only frees space; a failure leaves files
-        // the next open removes.
+        // the next open (old manifests) or checkpoint (old segments)
+        // removes.
         *file = next;
         let mut cleared = Ok(());
         for ((checkpointer, state), (meta, manifest)) in self

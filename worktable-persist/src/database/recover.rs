@@ -302,7 +302,7 @@ pub(crate) fn recover_migrating(
             None => (ty.load)(vfs, &table_dir, &table.meta)?,
         });
     }
-    let mut obsolete = obsolete_files(dir, &names, &file);
+    let mut obsolete = obsolete_files(dir, &names);
     for (slot, table) in file.tables.iter().enumerate() {
         let table_dir = table_dir(dir, slot);
         let names = vfs.list(&table_dir).unwrap_or_default();
@@ -441,15 +441,17 @@ fn is_table_dir_name(name: &str) -> bool {
         .is_some_and(|digits| !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()))
 }
 
-/// The files of the database directory earlier runs left: segments the
-/// checkpoint holds, and unfinished `.tmp` files.
-fn obsolete_files(dir: &Path, names: &[String], file: &DbFile) -> Vec<PathBuf> {
+/// The files of the database directory earlier runs left that nothing
+/// needs: unfinished `.tmp` files.
+///
+/// Log segments the checkpoint covers are not among them: a confirmed
+/// stream held them when the database closed (a publisher behind), and
+/// one resumed after the open may read them again. The next checkpoint
+/// removes those no stream holds.
+fn obsolete_files(dir: &Path, names: &[String]) -> Vec<PathBuf> {
     names
         .iter()
-        .filter(|name| {
-            parse_segment_name(name).is_some_and(|first| first <= file.checkpoint_seq)
-                || name.ends_with(".tmp")
-        })
+        .filter(|name| name.ends_with(".tmp"))
         .map(|name| dir.join(name))
         .collect()
 }

@@ -171,3 +171,33 @@ async fn a_stream_behind_checkpoints_keeps_its_place() {
     assert!(!super::log_path(dir.path(), 1).exists());
     bank.close().await.unwrap();
 }
+
+#[tokio::test]
+async fn segments_a_stream_held_at_close_survive_the_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let bank = open(dir.path());
+    bank.accounts.insert(account(1, 100)).await.unwrap();
+    bank.accounts.insert(account(2, 100)).await.unwrap();
+    // A consumer (a publisher whose server is away) behind at commit 2.
+    let behind = bank.subscribe_confirmed(2).unwrap();
+    transfer(&bank, 1, 2, 1).await;
+    transfer(&bank, 2, 1, 1).await;
+    bank.close().await.unwrap(); // a checkpoint at 8, the held log kept
+    drop(behind);
+    drop(bank);
+
+    // Reopened, the consumer resumes where it was, from the log.
+    let bank = open(dir.path());
+    let mut resumed = bank.subscribe_confirmed(2).unwrap();
+    assert_eq!(resumed.next().await.unwrap().unwrap().number, 5);
+    assert_eq!(resumed.next().await.unwrap().unwrap().number, 8);
+    drop(resumed);
+    // A checkpoint no stream holds back removes the old segments.
+    transfer(&bank, 1, 2, 1).await;
+    bank.checkpoint().await.unwrap();
+    assert!(matches!(
+        bank.subscribe_confirmed(2),
+        Err(ResumeError::TooOld { .. })
+    ));
+    bank.close().await.unwrap();
+}
