@@ -175,9 +175,20 @@ async fn a_promoted_replica_fences_the_old_primary_and_others_follow_it() {
         .await
         .unwrap();
     compare(&new, &late.db()).unwrap();
+    let followed = other.db();
     other.stop().await.unwrap();
     late.stop().await.unwrap();
     new_publisher.stop().await.unwrap();
+
+    // The promoted database is a durable database like any: reopened, it
+    // holds every commit it made, numbered on from the replica's.
+    let last = new.last_commit();
+    new.close().await.unwrap();
+    drop(new);
+    let reopened = DurableDatabase::<Shop>::open(new_dir.path(), options()).unwrap();
+    assert_eq!(reopened.last_commit(), last);
+    compare(&reopened, &followed).unwrap();
+    reopened.close().await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
