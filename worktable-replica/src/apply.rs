@@ -11,7 +11,7 @@
 //! Depends on: `error`.
 
 use worktable_core::storage::{DatabaseTables, VisitTables};
-use worktable_core::{ChangeKind, Database, Row, Transaction, TxTable, WorkTable};
+use worktable_core::{ChangeKind, Database, Row, TableError, Transaction, TxTable, WorkTable};
 use worktable_persist::{ConfirmedChange, ConfirmedCommit, replication};
 
 use crate::error::ReplicaError;
@@ -90,22 +90,31 @@ fn stage_change<R: Row>(part: &TxTable<'_, R>, change: &ConfirmedChange) -> Resu
     let event = change
         .event::<R>()
         .map_err(|error| format!("change {}: {error}", change.seq))?;
-    let pk = event.pk();
-    let present = part.contains(pk);
-    let written = match (event.kind(), event.after()) {
-        (ChangeKind::Insert, Some(after)) if !present => part.upsert(after.get()).map(drop),
-        (ChangeKind::Update, Some(after)) if present => part.update(after.get()).map(drop),
-        (ChangeKind::Delete, None) if present => part.delete(pk).map(drop),
-        (kind, _) => {
-            return Err(format!(
-                "change {}: {kind:?} of {}, found {}",
-                change.seq,
-                R::TABLE_NAME,
-                if present { "a row" } else { "no row" }
-            ));
-        }
+    let found = |what: &str| {
+        format!(
+            "change {}: {:?} of {}, found {what}",
+            change.seq,
+            event.kind(),
+            R::TABLE_NAME
+        )
     };
-    written.map_err(|error| format!("change {}: {error}", change.seq))
+    // Each write reads the row once, as the check: an insert must find
+    // none (`upsert` keeps the row's own key, where `insert` would draw
+    // one from a generator), an update or a delete must find one.
+    let written = match (event.kind(), event.after()) {
+        (ChangeKind::Insert, Some(after)) => match part.upsert(after.get()) {
+            Ok(Some(_)) => return Err(found("a row")),
+            other => other.map(drop),
+        },
+        (ChangeKind::Update, Some(after)) => part.update(after.get()).map(drop),
+        (ChangeKind::Delete, None) => part.delete(event.pk()).map(drop),
+        // `event` checks the images against the kind: never taken.
+        _ => return Err(found("images of another kind")),
+    };
+    written.map_err(|error| match error {
+        TableError::NotFound { .. } => found("no row"),
+        error => format!("change {}: {error}", change.seq),
+    })
 }
 
 fn diverged(commit: u64, reason: &str) -> ReplicaError {

@@ -191,3 +191,62 @@ async fn another_databases_commits_stop_the_replica() {
     let error = replica.stop().await.unwrap_err();
     assert!(matches!(error, ReplicaError::Schema { .. }), "{error:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_commit_that_does_not_apply_stops_the_replica_with_nothing_applied() {
+    let server = LocalServer::start().unwrap();
+    let client = common::connect(&server.url()).await;
+    let account = |id: u32| common::Account {
+        id,
+        email: format!("a{id}@shop.test"),
+        branch: 0,
+        balance: 1,
+    };
+    // Primary A holds account 1 (commit 1); its replica applied it.
+    let dir_a = tempfile::tempdir().unwrap();
+    let a = Arc::new(DurableDatabase::<Shop>::open(dir_a.path(), options()).unwrap());
+    let stream = StreamConfig::new("shop");
+    let publisher = common::publish(&a, &client, PublisherOptions::new(stream.clone())).await;
+    a.accounts.insert(account(1)).await.unwrap();
+    within("publishing", publisher.wait_published(1))
+        .await
+        .unwrap();
+    publisher.stop().await.unwrap();
+    let replica = common::follow(&client, ReplicaOptions::new(stream.clone())).await;
+    within("the replica", replica.wait_for(1)).await.unwrap();
+
+    // Database B, same tables: commit 1 inserts account 5, commit 2
+    // account 1, each in a message of its own on B's stream.
+    let dir_b = tempfile::tempdir().unwrap();
+    let b = Arc::new(DurableDatabase::<Shop>::open(dir_b.path(), options()).unwrap());
+    let other = StreamConfig::new("other");
+    let publisher = common::publish(&b, &client, PublisherOptions::new(other)).await;
+    for (id, commit) in [(5, 1), (1, 2)] {
+        b.accounts.insert(account(id)).await.unwrap();
+        within("publishing", publisher.wait_published(commit))
+            .await
+            .unwrap();
+    }
+    publisher.stop().await.unwrap();
+    let js = async_nats::jetstream::new(client.clone());
+    let second = js
+        .get_stream("other")
+        .await
+        .unwrap()
+        .get_raw_message(2)
+        .await
+        .unwrap()
+        .payload
+        .to_vec();
+    // On A's stream it follows on from commit 1, numbered right, and
+    // inserts an account the replica holds.
+    inject(&server, &stream, second).await;
+    stopped_reason(&replica).await;
+    assert_eq!(replica.applied_seq(), 1);
+    compare(&a, &replica.db()).unwrap();
+    let error = replica.stop().await.unwrap_err();
+    assert!(
+        matches!(&error, ReplicaError::Diverged { commit: 2, reason } if reason.contains("found a row")),
+        "{error:?}"
+    );
+}
