@@ -203,7 +203,7 @@ async fn filled() -> WorkTable<Everything> {
 /// fixture by the index key (then by primary key), forward and reversed.
 fn check_range<I, B>(table: &WorkTable<Everything>, index: I, range: B) -> Vec<u8>
 where
-    I: Index<Everything>,
+    I: OrderedIndex<Everything>,
     B: RangeBounds<I::Key> + Clone + Debug,
 {
     let mut model: Vec<(I::Key, Uuid, u8)> = (0..ROWS)

@@ -41,7 +41,7 @@ fn lookup_all<R: Row, I: Index<R>>(table: &WorkTable<R>, index: I, key: &I::Key)
 }
 
 /// The primary keys of the rows whose key in `index` falls in `range`, in key order.
-fn keys_in<R: Row, I: Index<R>>(
+fn keys_in<R: Row, I: OrderedIndex<R>>(
     table: &WorkTable<R>,
     index: I,
     range: impl RangeBounds<I::Key>,
@@ -104,7 +104,7 @@ fn pks<R: Row>(table: &WorkTable<R>) -> Vec<R::Pk> {
 /// A scenario run on any row type: fill a table, look up through the given handles,
 /// copy it, archive part of it. `unique` and `grouped` are indexes of `R`, `is_old` picks
 /// the rows to archive. Checks are made on primary keys, which need only `R: Row`.
-async fn scenario<R: Row, U: UniqueIndex<R>, G: Index<R>>(
+async fn scenario<R: Row, U: UniqueIndex<R> + OrderedIndex<R>, G: Index<R>>(
     rows: Vec<R>,
     unique: U,
     grouped: G,

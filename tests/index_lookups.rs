@@ -97,7 +97,7 @@ where
 /// forward ids so that callers can also check them literally.
 fn check_range<I, B>(table: &WorkTable<Product>, index: I, range: B) -> Vec<u32>
 where
-    I: Index<Product>,
+    I: OrderedIndex<Product>,
     B: RangeBounds<I::Key> + Clone + Debug,
 {
     let expected = model_range(index, &all_products(), &range);

@@ -6,6 +6,8 @@ mod column_types;
 mod concurrent;
 mod database;
 mod generic_rows;
+mod hash_index;
+mod hash_pk;
 mod index_lookups;
 mod long_keys_in_error_messages;
 mod model_based;

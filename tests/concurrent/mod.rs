@@ -6,6 +6,7 @@
 //! hanging) and ends with `check_integrity()` and no row lock left.
 
 mod cancelled_waiters;
+mod hash_keys;
 mod lock_order;
 mod lost_updates;
 mod overlapping_writes;

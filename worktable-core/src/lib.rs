@@ -45,6 +45,17 @@
 //!   [`PkGenerator`].
 //! * `#[index]` / `#[index(unique)]` on a field; composite indexes at struct
 //!   level: `#[table(index(name = "by_a_b", fields(a, b), unique))]`.
+//! * `hash`, for keys that are only ever looked up whole:
+//!   `#[index(unique, hash)]` (or `unique, hash` in a composite index) keeps
+//!   a unique index as one hash map from key to primary key, without
+//!   ordered entries, so a write changes one structure instead of two;
+//!   [`range_by`](WorkTable::range_by), [`prefix_by`](WorkTable::prefix_by)
+//!   and the ordered query sources need an [`OrderedIndex`] and do not
+//!   compile on it. `#[pk(hash)]` (also beside `autoincrement` or
+//!   `generator`) keeps the primary keys in the primary index's hash map
+//!   only; [`iter`](WorkTable::iter), [`range`](WorkTable::range) and
+//!   key-ordered queries still return rows in key order, sorting the keys
+//!   when called (time in proportion to the table's rows).
 //! * Every key type must be [`Key`] (`Ord + Hash + Clone + Debug`). Floats
 //!   are indexed through [`OrderedF64`] / [`OrderedF32`].
 //! * Columns may be of any type rkyv archives, except `usize` and `isize`,
@@ -238,7 +249,7 @@ pub use database::Database;
 pub use error::{IntegrityError, Result, TableError};
 pub use events::{ChangeEvent, ChangeKind, Lagged, Subscription, Watch};
 pub use float::{ArchivedOrderedF32, ArchivedOrderedF64, OrderedF32, OrderedF64};
-pub use index::{Index, IndexPrefix, UniqueIndex};
+pub use index::{Index, IndexPrefix, OrderedIndex, UniqueIndex};
 pub use page::RowImage;
 pub use page::{MAX_ROW_BYTES, PAGE_SIZE};
 pub use plain::Plain;
@@ -271,7 +282,8 @@ pub use uuid;
 pub mod prelude {
     pub use crate::{Archive, Database, Deserialize, Serialize, Table};
     pub use crate::{
-        Field, Index, IndexPrefix, OrderedF32, OrderedF64, Row, TableError, UniqueIndex, WorkTable,
+        Field, Index, IndexPrefix, OrderedF32, OrderedF64, OrderedIndex, Row, TableError,
+        UniqueIndex, WorkTable,
     };
 }
 

@@ -32,6 +32,8 @@ pub(crate) struct CompositeIndexInput {
     pub(crate) name: SpannedValue<String>,
     pub(crate) fields: PathList,
     pub(crate) unique: Flag,
+    /// Keys only looked up whole: a hash map, no order (needs `unique`).
+    pub(crate) hash: Flag,
 }
 
 /// A field with its `#[pk]` / `#[index]` attributes still unparsed.
@@ -44,17 +46,22 @@ pub(crate) struct FieldInput {
     pub(crate) attrs: Vec<Attribute>,
 }
 
-/// `#[pk]`, `#[pk(autoincrement)]`, `#[pk(generator = path)]`.
+/// `#[pk]`, `#[pk(autoincrement)]`, `#[pk(generator = path)]`, each with
+/// `hash` beside it or alone (`#[pk(hash)]`).
 #[derive(FromMeta, Default)]
 pub(crate) struct PkAttr {
     pub(crate) autoincrement: Flag,
     pub(crate) generator: Option<Path>,
+    /// Keys only looked up whole: no ordered copy of the keys.
+    pub(crate) hash: Flag,
 }
 
-/// `#[index]`, `#[index(unique)]`.
+/// `#[index]`, `#[index(unique)]`, `#[index(unique, hash)]`.
 #[derive(FromMeta, Default)]
 pub(crate) struct IndexAttr {
     pub(crate) unique: Flag,
+    /// Keys only looked up whole: a hash map, no order (needs `unique`).
+    pub(crate) hash: Flag,
 }
 
 /// A field's parsed attributes, each with the attribute it came from.

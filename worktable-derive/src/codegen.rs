@@ -94,7 +94,9 @@ fn archived_fields_value(table: &Table, positions: &[usize]) -> TokenStream {
 /// `handle` sees it.
 fn store_type(table: &Table, index: &IndexDef, handle: &TokenStream) -> TokenStream {
     let Table { ident, krate, .. } = table;
-    if index.unique {
+    if index.hash {
+        quote!(#krate::__private::HashUniqueStore<#ident, #handle>)
+    } else if index.unique {
         quote!(#krate::__private::UniqueStore<#ident, #handle>)
     } else {
         quote!(#krate::__private::MultiStore<#ident, #handle>)
@@ -125,6 +127,7 @@ fn row_impl(table: &Table) -> TokenStream {
     let pk_names = pk.fields.iter().map(|&i| table.fields[i].name());
     let pk_of_archived = archived_fields_value(table, &pk.fields);
     let pk_prefix = prefix_probe(krate, &pk_ty);
+    let ordered_pk = !pk.hash;
     quote! {
         #[automatically_derived]
         impl #krate::Row for #ident {
@@ -134,6 +137,7 @@ fn row_impl(table: &Table) -> TokenStream {
             const TABLE_NAME: &'static ::core::primitive::str = #name;
             const PK_FIELDS: &'static [&'static ::core::primitive::str] = &[#(#pk_names),*];
             const SCHEMA: #krate::Schema = #schema;
+            const ORDERED_PK: ::core::primitive::bool = #ordered_pk;
 
             #[inline]
             fn pk(&self) -> Self::Pk {
@@ -321,8 +325,9 @@ fn composite_vis(table: &Table, index: &IndexDef) -> TokenStream {
 }
 
 /// Everything generated for one index: the handle type of a composite
-/// index, its `Index` impl, `UniqueIndex` for a unique one and
-/// `IndexPrefix` for each leading part of a composite key.
+/// index, its `Index` impl, `UniqueIndex` for a unique one, and for an
+/// ordered one (not `hash`) `OrderedIndex` and `IndexPrefix` for each
+/// leading part of a composite key.
 fn handle(table: &Table, position: usize, index: &IndexDef) -> TokenStream {
     let Table { ident, krate, .. } = table;
     let handle = index.handle_ident(table);
@@ -338,11 +343,24 @@ fn handle(table: &Table, position: usize, index: &IndexDef) -> TokenStream {
             impl #krate::UniqueIndex<#ident> for #handle {}
         }
     });
-    let prefixes = (1..index.fields.len()).map(|len| prefix_impl(table, index, &handle, len));
+    let ordered_impl = (!index.hash).then(|| {
+        quote! {
+            #[automatically_derived]
+            impl #krate::OrderedIndex<#ident> for #handle {}
+        }
+    });
+    // A hash index keeps no order, so it has no prefix searches.
+    let prefix_lens = if index.hash {
+        1..1
+    } else {
+        1..index.fields.len()
+    };
+    let prefixes = prefix_lens.map(|len| prefix_impl(table, index, &handle, len));
     quote! {
         #handle_type
         #index_impl
         #unique_impl
+        #ordered_impl
         #(#prefixes)*
     }
 }
@@ -352,7 +370,11 @@ fn composite_handle_type(table: &Table, index: &IndexDef, handle: &Ident) -> Tok
     let vis = composite_vis(table, index);
     let doc = format!(
         "Handle of the {} composite index `{}` of [`{}`].",
-        if index.unique { "unique" } else { "non-unique" },
+        match (index.unique, index.hash) {
+            (true, true) => "unique hash",
+            (true, false) => "unique",
+            _ => "non-unique",
+        },
         index.name,
         table.ident
     );

@@ -63,6 +63,9 @@ impl Field {
 pub(crate) struct Pk {
     pub(crate) fields: Vec<usize>,
     pub(crate) source: PkSource,
+    /// `#[pk(hash)]` on any key field: the primary index keeps no ordered
+    /// copy of the keys.
+    pub(crate) hash: bool,
 }
 
 pub(crate) enum PkSource {
@@ -83,6 +86,9 @@ pub(crate) struct IndexDef {
     /// Key fields, in key order.
     pub(crate) fields: Vec<usize>,
     pub(crate) unique: bool,
+    /// `hash`: a hash map from key to primary key, without order (only
+    /// with `unique`).
+    pub(crate) hash: bool,
     /// Declared at struct level (`#[table(index(...))]`) rather than with
     /// `#[index]` on a field; only composite indexes have their own handle
     /// type and constant.
@@ -235,9 +241,16 @@ fn build_pk(table: &Ident, fields: &[ParsedField], errors: &mut darling::error::
             }
         }
     }
+    let hash = key_fields.iter().any(|&i| {
+        fields[i]
+            .pk
+            .as_ref()
+            .is_some_and(|(_, attr)| attr.hash.is_present())
+    });
     Pk {
         fields: key_fields,
         source,
+        hash,
     }
 }
 
@@ -253,11 +266,13 @@ fn field_indexes(
         if let Some(float) = find_float(&field.ty) {
             errors.push(float_key_error(float));
         }
+        check_hash(&attr.hash, attr.unique.is_present(), errors);
         indexes.push(IndexDef {
             name: field.ident.unraw().to_string(),
             span: field.ident.span(),
             fields: vec![i],
             unique: attr.unique.is_present(),
+            hash: attr.hash.is_present(),
             composite: false,
         });
     }
@@ -327,13 +342,26 @@ fn composite_index(
         ));
         ok = false;
     }
+    check_hash(&input.hash, input.unique.is_present(), errors);
     ok.then(|| IndexDef {
         name: name.as_str().to_owned(),
         span: name.span(),
         fields: key_fields,
         unique: input.unique.is_present(),
+        hash: input.hash.is_present(),
         composite: true,
     })
+}
+
+/// `hash` is for unique indexes only: a non-unique index finds the rows of
+/// a key in its ordered entries.
+fn check_hash(hash: &darling::util::Flag, unique: bool, errors: &mut darling::error::Accumulator) {
+    if hash.is_present() && !unique {
+        errors.push(error_at(
+            hash.span(),
+            "`hash` needs `unique`: write `#[index(unique, hash)]` (a non-unique index keeps its keys in order)",
+        ));
+    }
 }
 
 /// Every field and every composite index gets an associated constant named

@@ -9,6 +9,7 @@
 //! Depends on: `row`, `hash`, `page` (the primary index holds row cells).
 
 pub(crate) mod entry;
+mod hashed;
 mod multi;
 mod ordered;
 mod prefix;
@@ -17,15 +18,41 @@ mod set;
 mod traits;
 mod unique;
 
+pub use hashed::HashUniqueStore;
 pub use multi::MultiStore;
 pub use ordered::OrderedMap;
 pub use prefix::{PrefixProbe, SortPrefix, WithPrefix, WithoutPrefix};
-pub(crate) use primary::PrimaryIndex;
+pub(crate) use primary::{PkKeys, PrimaryIndex};
 pub(crate) use set::{IndexChanges, insert_all, insert_changed, remove_all, remove_changed};
-pub use traits::{Index, IndexPrefix, IndexStore, UniqueIndex};
+pub use traits::{
+    Index, IndexPrefix, IndexStore, OrderedIndex, OrderedStore, UniqueIndex, UniqueLookup,
+};
 pub use unique::UniqueStore;
 
+use std::borrow::Borrow;
+use std::hash::Hash;
+
+use entry::{Borrowed, SeekRange};
+
 use crate::row::Row;
+
+/// The primary keys of the entries of index `I` whose key is `key`, in
+/// primary-key order: read from its ordered entries, or from its hash map
+/// (a hash index, at most one).
+pub(crate) fn pks_with_key<R: Row, I: Index<R>, Q>(indexes: &R::Indexes, key: &Q) -> Vec<R::Pk>
+where
+    I::Key: Borrow<Q>,
+    Q: Ord + Hash + Eq + ?Sized,
+{
+    let store = I::store(indexes);
+    match store.ordered() {
+        Some(ordered) => ordered
+            .range(SeekRange::only(Borrowed(key)))
+            .map(|entry| entry.pk)
+            .collect(),
+        None => store.hashed(key).into_iter().collect(),
+    }
+}
 
 /// The `(key, primary key)` entries of `rows` in index `I`, sorted: what an
 /// ordered index is built from in one pass

@@ -5,7 +5,7 @@ use std::marker::PhantomData;
 
 use super::entry::IndexEntry;
 use super::ordered::OrderedMap;
-use super::traits::{Index, IndexStore};
+use super::traits::{Index, IndexStore, OrderedStore};
 use super::verify_ordered;
 use crate::row::{DuplicateKey, IndexMaintenance, LoadPart, Row};
 
@@ -82,7 +82,13 @@ impl<R: Row, I: Index<R>> IndexMaintenance<R> for MultiStore<R, I> {
 }
 
 impl<R: Row, I: Index<R>> IndexStore<R, I> for MultiStore<R, I> {
-    fn ordered(&self) -> &OrderedMap<I::Key, R::Pk> {
+    fn ordered(&self) -> Option<&OrderedMap<I::Key, R::Pk>> {
+        Some(&self.ordered)
+    }
+}
+
+impl<R: Row, I: Index<R>> OrderedStore<R, I> for MultiStore<R, I> {
+    fn entries(&self) -> &OrderedMap<I::Key, R::Pk> {
         &self.ordered
     }
 }

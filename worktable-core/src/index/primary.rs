@@ -1,30 +1,59 @@
 //! The primary index: a hash map from primary key to the row's cell, for
 //! point look-ups and as the one place a row's committed version is
 //! recorded, and the keys in order ([`OrderedMap`]) for ranges and
-//! iteration.
+//! iteration — unless the key is declared `#[pk(hash)]`, when ranges and
+//! iteration sort the hash map's keys instead.
 
 use std::borrow::Borrow;
 use std::fmt;
 use std::hash::Hash;
+use std::ops::RangeBounds;
 
-use super::entry::IndexEntry;
-use super::ordered::OrderedMap;
+use super::entry::{Exact, IndexEntry, SeekRange};
+use super::ordered::{OrderedMap, Range};
 use crate::hash::{HashMap, HashState, hash_bytes};
 use crate::page::RowCell;
 use crate::row::{Key, KeyPrefix};
 
 /// A row exists exactly when its key is in `cells`: putting the cell in is
 /// the moment an insert takes effect, taking it out the moment a delete
-/// does. `ordered` holds the same keys, except while the writer holding a
-/// key's row lock is between the two updates (inserts add to `cells` first,
-/// deletes remove from it first), so a scan may meet a key whose row is
-/// gone and skips it.
+/// does. `ordered` (absent for a `#[pk(hash)]` key) holds the same keys,
+/// except while the writer holding a key's row lock is between the two
+/// updates (inserts add to `cells` first, deletes remove from it first), so
+/// a scan may meet a key whose row is gone and skips it.
 ///
 /// Guards of `cells` are held only for a single read or swap of a cell,
 /// never across another map operation.
 pub(crate) struct PrimaryIndex<K> {
     cells: HashMap<K, RowCell>,
-    ordered: OrderedMap<K, ()>,
+    ordered: Option<OrderedMap<K, ()>>,
+}
+
+/// Primary keys in order: read from the ordered keys, or collected from the
+/// hash map and sorted (a `#[pk(hash)]` key).
+pub(crate) enum PkKeys<'a, K> {
+    Ordered(Range<'a, K, (), super::entry::Edge<Exact<K>>>),
+    Sorted(std::vec::IntoIter<K>),
+}
+
+impl<K: Key> Iterator for PkKeys<'_, K> {
+    type Item = K;
+
+    fn next(&mut self) -> Option<K> {
+        match self {
+            Self::Ordered(range) => range.next().map(|entry| entry.key),
+            Self::Sorted(keys) => keys.next(),
+        }
+    }
+}
+
+impl<K: Key> DoubleEndedIterator for PkKeys<'_, K> {
+    fn next_back(&mut self) -> Option<K> {
+        match self {
+            Self::Ordered(range) => range.next_back().map(|entry| entry.key),
+            Self::Sorted(keys) => keys.next_back(),
+        }
+    }
 }
 
 impl<K: Key> fmt::Debug for PrimaryIndex<K> {
@@ -37,11 +66,12 @@ impl<K: Key> fmt::Debug for PrimaryIndex<K> {
 
 impl<K: Key> PrimaryIndex<K> {
     /// An empty index with room for `rows` rows without growing; the
-    /// ordered keys keep `prefix` beside each key.
-    pub(crate) fn with_capacity(rows: usize, prefix: Option<KeyPrefix<K>>) -> Self {
+    /// ordered keys, unless `ordered` is false (a `#[pk(hash)]` key), keep
+    /// `prefix` beside each key.
+    pub(crate) fn with_capacity(rows: usize, prefix: Option<KeyPrefix<K>>, ordered: bool) -> Self {
         Self {
             cells: HashMap::with_capacity_and_hasher(rows, HashState::default()),
-            ordered: OrderedMap::new(prefix),
+            ordered: ordered.then(|| OrderedMap::new(prefix)),
         }
     }
 
@@ -67,21 +97,31 @@ impl<K: Key> PrimaryIndex<K> {
     /// Makes a new row visible; the caller holds `pk`'s lock and has checked
     /// that `pk` is absent.
     pub(crate) fn insert(&self, pk: K, cell: RowCell) {
-        self.cells.insert(pk.clone(), cell);
-        self.ordered.insert(pk, ());
+        match &self.ordered {
+            Some(ordered) => {
+                self.cells.insert(pk.clone(), cell);
+                ordered.insert(pk, ());
+            }
+            None => {
+                self.cells.insert(pk, cell);
+            }
+        }
     }
 
     /// Fills an empty index with `rows` (distinct keys, in key order) for a
     /// table being restored: the hash map and the ordered keys on two
     /// threads.
     pub(crate) fn load(&self, rows: impl Iterator<Item = (K, RowCell)>) {
+        let Some(ordered) = &self.ordered else {
+            for (pk, cell) in rows {
+                self.cells.insert(pk, cell);
+            }
+            return;
+        };
         std::thread::scope(|scope| {
             let (keys, cells): (Vec<K>, Vec<(K, RowCell)>) =
                 rows.map(|(pk, cell)| (pk.clone(), (pk, cell))).unzip();
-            scope.spawn(move || {
-                self.ordered
-                    .load_sorted(keys.into_iter().map(|key| (key, ())))
-            });
+            scope.spawn(move || ordered.load_sorted(keys.into_iter().map(|key| (key, ()))));
             for (pk, cell) in cells {
                 self.cells.insert(pk, cell);
             }
@@ -92,16 +132,22 @@ impl<K: Key> PrimaryIndex<K> {
     pub(crate) fn load_here(&self, rows: impl Iterator<Item = (K, RowCell)>) {
         let mut keys = Vec::new();
         for (pk, cell) in rows {
-            keys.push((pk.clone(), ()));
+            if self.ordered.is_some() {
+                keys.push((pk.clone(), ()));
+            }
             self.cells.insert(pk, cell);
         }
-        self.ordered.load_sorted(keys);
+        if let Some(ordered) = &self.ordered {
+            ordered.load_sorted(keys);
+        }
     }
 
     /// Takes a row out; the caller holds `pk`'s lock.
     pub(crate) fn remove(&self, pk: &K) -> Option<RowCell> {
         let (key, cell) = self.cells.remove(pk)?;
-        self.ordered.remove(&IndexEntry { key, pk: () });
+        if let Some(ordered) = &self.ordered {
+            ordered.remove(&IndexEntry { key, pk: () });
+        }
         Some(cell)
     }
 
@@ -115,7 +161,7 @@ impl<K: Key> PrimaryIndex<K> {
 
     /// Approximate bytes of both maps (see [`hash_bytes`]).
     pub(crate) fn approx_bytes(&self) -> usize {
-        hash_bytes(&self.cells) + self.ordered.approx_bytes()
+        hash_bytes(&self.cells) + self.ordered.as_ref().map_or(0, OrderedMap::approx_bytes)
     }
 
     /// Calls `f` with every row's key and cell, shard by shard; each shard
@@ -126,20 +172,40 @@ impl<K: Key> PrimaryIndex<K> {
         }
     }
 
-    pub(crate) fn ordered(&self) -> &OrderedMap<K, ()> {
-        &self.ordered
+    /// The keys in `range`, in order. For a `#[pk(hash)]` key this reads
+    /// every key of the hash map and sorts those in the range.
+    pub(crate) fn keys(&self, range: &impl RangeBounds<K>) -> PkKeys<'_, K> {
+        let start = range.start_bound().cloned().map(Exact);
+        let end = range.end_bound().cloned().map(Exact);
+        match &self.ordered {
+            Some(ordered) => PkKeys::Ordered(ordered.range(SeekRange::new(start, end))),
+            None => {
+                let bounds = (range.start_bound(), range.end_bound());
+                let mut keys: Vec<K> = self
+                    .cells
+                    .iter()
+                    .map(|entry| entry.key().clone())
+                    .filter(|key| bounds.contains(key))
+                    .collect();
+                keys.sort_unstable();
+                PkKeys::Sorted(keys.into_iter())
+            }
+        }
     }
 
     /// Checks that both maps hold the same keys; returns their number.
     pub(crate) fn verify(&self) -> Result<usize, String> {
-        if self.cells.len() != self.ordered.len() {
+        let Some(ordered) = &self.ordered else {
+            return Ok(self.cells.len());
+        };
+        if self.cells.len() != ordered.len() {
             return Err(format!(
                 "primary index: {} rows but {} ordered keys",
                 self.cells.len(),
-                self.ordered.len()
+                ordered.len()
             ));
         }
-        for entry in self.ordered.iter() {
+        for entry in ordered.iter() {
             let pk = &entry.key;
             if !self.cells.contains_key(pk) {
                 return Err(format!(

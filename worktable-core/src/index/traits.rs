@@ -3,9 +3,9 @@
 
 use std::borrow::Borrow;
 use std::cmp::Ordering;
+use std::hash::Hash;
 
 use super::ordered::OrderedMap;
-use super::unique::UniqueStore;
 use crate::row::{IndexMaintenance, Key, KeyPrefix, Row};
 
 /// A secondary index of rows of type `R`, as a typed handle.
@@ -78,14 +78,26 @@ pub trait Index<R: Row>: Copy + Send + Sync + 'static {
 }
 
 /// A secondary index whose keys are unique: `#[index(unique)]` or a
-/// composite index with `unique`. Enables [`get_by`](crate::WorkTable::get_by)
-/// and [`delete_by`](crate::WorkTable::delete_by).
+/// composite index with `unique` (ordered or `hash`). Enables
+/// [`get_by`](crate::WorkTable::get_by) and
+/// [`delete_by`](crate::WorkTable::delete_by).
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a unique index of `{R}`",
     label = "needs a unique index of `{R}`",
     note = "`get_by` and `delete_by` need an index declared with `#[index(unique)]` or a composite index with `unique`; `find_by` and `delete_all_by` work with any index"
 )]
-pub trait UniqueIndex<R: Row>: Index<R, Store = UniqueStore<R, Self>> {}
+pub trait UniqueIndex<R: Row>: Index<R, Store: UniqueLookup<R, Self>> {}
+
+/// A secondary index that keeps its keys in order: every index except
+/// `#[index(unique, hash)]`. Enables [`range_by`](crate::WorkTable::range_by),
+/// [`prefix_by`](crate::WorkTable::prefix_by) and the query sources that
+/// read an index in key order.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not an ordered index of `{R}`",
+    label = "needs an ordered index of `{R}`",
+    note = "ranges, prefixes and ordered query sources need an index that keeps its keys in order; an index declared with `hash` answers look-ups by a whole key only (`get_by`, `find_by`, `delete_by`): declare it without `hash` to range over it (in generic code, bound the handle with `OrderedIndex<R>`)"
+)]
+pub trait OrderedIndex<R: Row>: Index<R, Store: OrderedStore<R, Self>> {}
 
 /// A composite index that can be searched by a leading part of its key:
 /// `#[table(index(name = "by_account_day", fields(account, day)))]`
@@ -94,9 +106,9 @@ pub trait UniqueIndex<R: Row>: Index<R, Store = UniqueStore<R, Self>> {}
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be searched by a prefix of type `{X}`",
     label = "not a prefix of this index's key",
-    note = "a prefix is the value of the first field of a composite index, or a tuple of the values of its first fields (not all of them: use `find_by` for a whole key)"
+    note = "a prefix is the value of the first field of a composite index, or a tuple of the values of its first fields (not all of them: use `find_by` for a whole key); an index declared with `hash` keeps no order and has no prefix searches"
 )]
-pub trait IndexPrefix<R: Row, X>: Index<R> {
+pub trait IndexPrefix<R: Row, X>: OrderedIndex<R> {
     /// How many leading key fields the prefix covers.
     const LEN: usize;
 
@@ -105,9 +117,40 @@ pub trait IndexPrefix<R: Row, X>: Index<R> {
     fn cmp_prefix(prefix: &X, key: &Self::Key) -> Ordering;
 }
 
-/// The storage of one index kind: its ordered entries `(key, primary key)`,
-/// for scans.
+/// The storage of one index kind: ordered entries `(key, primary key)`, or
+/// a hash map from key to primary key.
 pub trait IndexStore<R: Row, I: Index<R>>: IndexMaintenance<R> + Default + 'static {
+    /// The ordered entries; `None` for a hash index.
+    fn ordered(&self) -> Option<&OrderedMap<I::Key, R::Pk>>;
+
+    /// The primary key the entry of `key` leads to, in a hash index;
+    /// `None` when no entry has `key`, and always in an ordered index
+    /// (read its [`ordered`](Self::ordered) entries instead).
+    fn hashed<Q>(&self, key: &Q) -> Option<R::Pk>
+    where
+        I::Key: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let _ = key;
+        None
+    }
+}
+
+/// The storage of an ordered index.
+pub trait OrderedStore<R: Row, I: Index<R>>: IndexStore<R, I> {
     /// The ordered entries.
-    fn ordered(&self) -> &OrderedMap<I::Key, R::Pk>;
+    fn entries(&self) -> &OrderedMap<I::Key, R::Pk>;
+}
+
+/// The storage of a unique index: look-ups by the key's hash.
+pub trait UniqueLookup<R: Row, I: Index<R>>: IndexStore<R, I> {
+    /// Calls `f` with the primary key of each row whose key may be `key`
+    /// until `f` returns `Some`, while the map's lock for the key is held
+    /// for reading: keep `f` short. `f` gets `alone == false` when several
+    /// rows share the key's hash; either way the row it is led to may have
+    /// another key by now, so the caller checks.
+    fn find<Q, T>(&self, key: &Q, f: impl FnMut(&R::Pk, bool) -> Option<T>) -> Option<T>
+    where
+        I::Key: Borrow<Q>,
+        Q: Hash + Eq + ?Sized;
 }

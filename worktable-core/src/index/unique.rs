@@ -12,7 +12,7 @@ use dashmap::mapref::entry::Entry;
 
 use super::entry::{Borrowed, IndexEntry, SeekRange};
 use super::ordered::OrderedMap;
-use super::traits::{Index, IndexStore};
+use super::traits::{Index, IndexStore, OrderedStore, UniqueLookup};
 use super::verify_ordered;
 use crate::hash::{HashMap, HashState, hash_bytes, hash_map};
 use crate::row::{DuplicateKey, IndexMaintenance, LoadPart, Row};
@@ -108,26 +108,6 @@ impl<R: Row, I: Index<R>, H: BuildHasher> UniqueStore<R, I, H> {
     /// The hash of `key` in `hash` (equal for a key and its borrowed form).
     fn hash_of<Q: Hash + ?Sized>(&self, key: &Q) -> u64 {
         self.hasher.hash_one(key)
-    }
-
-    /// Calls `f` with the primary key of each row whose key may be `key` —
-    /// the rows whose key has its hash, almost always at most one — until
-    /// `f` returns `Some`, while the hash's shard is read-locked: keep `f`
-    /// short. `f` gets `alone == false` when several rows share the hash;
-    /// either way the row it is led to may have another key, so the caller
-    /// checks.
-    pub(crate) fn find<Q, T>(
-        &self,
-        key: &Q,
-        mut f: impl FnMut(&R::Pk, bool) -> Option<T>,
-    ) -> Option<T>
-    where
-        I::Key: Borrow<Q>,
-        Q: Hash + Eq + ?Sized,
-    {
-        let holders = self.hash.get(&self.hash_of(key))?;
-        let pks = holders.as_slice();
-        pks.iter().find_map(|pk| f(pk, pks.len() == 1))
     }
 
     /// Whether an ordered entry has `key`.
@@ -281,9 +261,34 @@ impl<R: Row, I: Index<R>, H: BuildHasher + Send + Sync> IndexMaintenance<R>
     }
 }
 
-impl<R: Row, I: Index<R>> IndexStore<R, I> for UniqueStore<R, I> {
-    fn ordered(&self) -> &OrderedMap<I::Key, R::Pk> {
+impl<R: Row, I: Index<R>, H: BuildHasher + Send + Sync + Default + 'static> IndexStore<R, I>
+    for UniqueStore<R, I, H>
+{
+    fn ordered(&self) -> Option<&OrderedMap<I::Key, R::Pk>> {
+        Some(&self.ordered)
+    }
+}
+
+impl<R: Row, I: Index<R>, H: BuildHasher + Send + Sync + Default + 'static> OrderedStore<R, I>
+    for UniqueStore<R, I, H>
+{
+    fn entries(&self) -> &OrderedMap<I::Key, R::Pk> {
         &self.ordered
+    }
+}
+
+impl<R: Row, I: Index<R>, H: BuildHasher + Send + Sync + Default + 'static> UniqueLookup<R, I>
+    for UniqueStore<R, I, H>
+{
+    /// The rows whose key has `key`'s hash, almost always at most one.
+    fn find<Q, T>(&self, key: &Q, mut f: impl FnMut(&R::Pk, bool) -> Option<T>) -> Option<T>
+    where
+        I::Key: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let holders = self.hash.get(&self.hash_of(key))?;
+        let pks = holders.as_slice();
+        pks.iter().find_map(|pk| f(pk, pks.len() == 1))
     }
 }
 

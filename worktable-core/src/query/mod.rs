@@ -58,7 +58,7 @@ use self::order::{
 use crossbeam_epoch as epoch;
 
 use crate::error::Result;
-use crate::index::{Index, IndexPrefix};
+use crate::index::{Index, IndexPrefix, OrderedIndex};
 use crate::page::{RowImage, deserialize};
 use crate::row::{Field, Row};
 use crate::table::{ReadPoint, WorkTable};
@@ -209,7 +209,7 @@ impl<'t, R: Row, S: Source<R>> Query<'t, R, S> {
     }
 
     /// Rows whose key in `index` is in `range`, in key order.
-    pub fn range_by<I: Index<R>>(
+    pub fn range_by<I: OrderedIndex<R>>(
         self,
         index: I,
         range: impl RangeBounds<I::Key>,

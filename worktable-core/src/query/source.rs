@@ -6,7 +6,7 @@ use std::marker::PhantomData;
 use std::ops::{Bound, RangeBounds};
 
 use crate::index::entry::{Exact, IndexEntry, KeyOrder, SeekRange, owned_bounds};
-use crate::index::{Index, IndexPrefix, IndexStore};
+use crate::index::{Index, IndexPrefix, IndexStore, OrderedIndex, OrderedStore};
 use crate::row::Row;
 use crate::table::WorkTable;
 
@@ -122,11 +122,8 @@ impl<R: Row> Source<R> for PkRange<R> {
         table: &'a WorkTable<R>,
         reverse: bool,
     ) -> impl Iterator<Item = Self::Entry<'a>> + 'a {
-        let (start, end) = owned_bounds(&(self.start.clone(), self.end.clone()));
-        Directed::new(
-            table.primary_ordered().range(SeekRange::new(start, end)),
-            reverse,
-        )
+        let keys = table.pk_keys(&(self.start.clone(), self.end.clone()));
+        Directed::new(keys.map(|key| IndexEntry { key, pk: () }), reverse)
     }
 
     fn pk<'e, 'a: 'e>(entry: &'e Self::Entry<'a>) -> &'e R::Pk
@@ -161,12 +158,12 @@ impl<R: Row> Source<R> for PkRange<R> {
 }
 
 /// The ordered entries of index `I` between two probes.
-fn index_entries<'a, R: Row, I: Index<R>, T: KeyOrder<I::Key> + 'a>(
+fn index_entries<'a, R: Row, I: OrderedIndex<R>, T: KeyOrder<I::Key> + 'a>(
     table: &'a WorkTable<R>,
     range: SeekRange<crate::index::entry::Edge<T>>,
     reverse: bool,
 ) -> impl Iterator<Item = IndexEntry<I::Key, R::Pk>> + 'a {
-    Directed::new(I::store(table.indexes()).ordered().range(range), reverse)
+    Directed::new(I::store(table.indexes()).entries().range(range), reverse)
 }
 
 /// Rows whose key in index `I` is one key, in primary-key order.
@@ -196,7 +193,19 @@ impl<R: Row, I: Index<R>> Source<R> for IndexKey<R, I> {
         table: &'a WorkTable<R>,
         reverse: bool,
     ) -> impl Iterator<Item = Self::Entry<'a>> + 'a {
-        index_entries::<R, I, _>(table, SeekRange::only(Exact(self.key.clone())), reverse)
+        // An ordered index's entries of the key, or a hash index's one.
+        let store = I::store(table.indexes());
+        let ordered = store.ordered().map(|ordered| {
+            Directed::new(
+                ordered.range(SeekRange::only(Exact(self.key.clone()))),
+                reverse,
+            )
+        });
+        let hashed = store.hashed(&self.key).map(|pk| IndexEntry {
+            key: self.key.clone(),
+            pk,
+        });
+        ordered.into_iter().flatten().chain(hashed)
     }
 
     fn pk<'e, 'a: 'e>(entry: &'e Self::Entry<'a>) -> &'e R::Pk
@@ -225,13 +234,13 @@ impl<R: Row, I: Index<R>> Source<R> for IndexKey<R, I> {
 
 /// Rows whose key in index `I` is in a range, in key order.
 #[derive(Debug)]
-pub struct IndexRange<R: Row, I: Index<R>> {
+pub struct IndexRange<R: Row, I: OrderedIndex<R>> {
     start: Bound<I::Key>,
     end: Bound<I::Key>,
     _index: PhantomData<fn() -> (R, I)>,
 }
 
-impl<R: Row, I: Index<R>> IndexRange<R, I> {
+impl<R: Row, I: OrderedIndex<R>> IndexRange<R, I> {
     pub(crate) fn new(range: &impl RangeBounds<I::Key>) -> Self {
         Self {
             start: range.start_bound().cloned(),
@@ -241,7 +250,7 @@ impl<R: Row, I: Index<R>> IndexRange<R, I> {
     }
 }
 
-impl<R: Row, I: Index<R>> Source<R> for IndexRange<R, I> {
+impl<R: Row, I: OrderedIndex<R>> Source<R> for IndexRange<R, I> {
     type Entry<'a>
         = IndexEntry<I::Key, R::Pk>
     where

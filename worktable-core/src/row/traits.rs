@@ -118,6 +118,12 @@ pub trait Row:
     fn pk_prefix() -> Option<KeyPrefix<Self::Pk>> {
         None
     }
+
+    /// Whether the primary index keeps the keys in order beside its hash
+    /// map: `false` for `#[pk(hash)]`, whose ranges and ordered iteration
+    /// sort the keys when asked.
+    #[doc(hidden)]
+    const ORDERED_PK: bool = true;
 }
 
 /// A field of rows of type `R`, as a typed handle: `#[derive(Table)]` adds one

@@ -15,6 +15,7 @@
 //! changing any row (see [`WorkTable::lock`]).
 
 use std::borrow::Borrow;
+use std::hash::Hash;
 use std::ops::RangeBounds;
 
 use super::WorkTable;
@@ -56,7 +57,7 @@ impl<R: Row> WorkTable<R> {
     where
         I: Index<R>,
         I::Key: Borrow<Q>,
-        Q: Ord + ?Sized,
+        Q: Ord + Hash + Eq + ?Sized,
     {
         let _ = index;
         let changed = self
@@ -128,7 +129,7 @@ impl<R: Row> WorkTable<R> {
     where
         I: Index<R>,
         I::Key: Borrow<Q>,
-        Q: Ord + ?Sized,
+        Q: Ord + Hash + Eq + ?Sized,
     {
         let _ = index;
         self.for_each_locked(

@@ -71,7 +71,8 @@ impl<R: Row> WorkTable<R> {
                 pk: format!("{:?}", pair[0].0),
             });
         }
-        table.primary = crate::index::PrimaryIndex::with_capacity(loaded.len(), R::pk_prefix());
+        table.primary =
+            crate::index::PrimaryIndex::with_capacity(loaded.len(), R::pk_prefix(), R::ORDERED_PK);
         build_indexes(&table, &loaded).map_err(duplicate_key::<R>)?;
         if let Some((last, _)) = loaded.last() {
             table.pk_source.observe(last);

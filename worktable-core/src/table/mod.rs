@@ -149,7 +149,7 @@ impl<R: Row> WorkTable<R> {
     fn with_events(events: EventHub<R>) -> Self {
         Self {
             store: RowStore::new(),
-            primary: PrimaryIndex::with_capacity(0, R::pk_prefix()),
+            primary: PrimaryIndex::with_capacity(0, R::pk_prefix(), R::ORDERED_PK),
             indexes: R::Indexes::default(),
             locks: LockMap::default(),
             pk_source: R::PkSource::default(),
@@ -256,9 +256,13 @@ impl<R: Row> WorkTable<R> {
         &self.indexes
     }
 
-    /// The primary keys, in order.
-    pub(crate) fn primary_ordered(&self) -> &crate::index::OrderedMap<R::Pk, ()> {
-        self.primary.ordered()
+    /// The primary keys in `range`, in order (sorted when asked, for a
+    /// `#[pk(hash)]` key).
+    pub(crate) fn pk_keys(
+        &self,
+        range: &impl std::ops::RangeBounds<R::Pk>,
+    ) -> crate::index::PkKeys<'_, R::Pk> {
+        self.primary.keys(range)
     }
 
     /// Checks that the primary index, every secondary index and the row

@@ -11,8 +11,10 @@ use crossbeam_epoch as epoch;
 
 use super::WorkTable;
 use crate::events::ChangeEvent;
-use crate::index::entry::{Borrowed, IndexEntry, KeyOrder, SeekRange, owned_bounds};
-use crate::index::{Index, IndexPrefix, IndexStore, UniqueIndex};
+use crate::index::entry::{IndexEntry, KeyOrder, SeekRange, owned_bounds};
+use crate::index::{
+    Index, IndexPrefix, OrderedIndex, OrderedStore, UniqueIndex, UniqueLookup, pks_with_key,
+};
 use crate::page::{Version, deserialize};
 use crate::row::Row;
 
@@ -254,19 +256,18 @@ impl<R: Row> WorkTable<R> {
     where
         I: Index<R>,
         I::Key: Borrow<Q>,
-        Q: Ord + ?Sized,
+        Q: Ord + Hash + Eq + ?Sized,
     {
         if self.in_database() {
             return self.snapshot().find_by(index, key);
         }
-        let entries = I::store(&self.indexes)
-            .ordered()
-            .range(SeekRange::only(Borrowed(key)));
+        let pks = pks_with_key::<R, I, Q>(&self.indexes, key);
         // One guard for the whole call: the versions found first stay
         // readable until they are deserialized.
         let guard = epoch::pin();
-        let versions: Vec<Version<'_>> = entries
-            .filter_map(|entry| self.version(&entry.pk, &guard))
+        let versions: Vec<Version<'_>> = pks
+            .iter()
+            .filter_map(|pk| self.version(pk, &guard))
             .collect();
         self.store.fetch(&versions);
         versions
@@ -292,7 +293,7 @@ impl<R: Row> WorkTable<R> {
     /// ```
     pub fn range_by<I, B>(&self, index: I, range: B) -> impl DoubleEndedIterator<Item = R> + '_
     where
-        I: Index<R>,
+        I: OrderedIndex<R>,
         B: RangeBounds<I::Key>,
     {
         if self.in_database() {
@@ -300,7 +301,7 @@ impl<R: Row> WorkTable<R> {
         }
         let (start, end) = owned_bounds(&range);
         let entries = I::store(&self.indexes)
-            .ordered()
+            .entries()
             .range(SeekRange::new(start, end));
         Rows::Lazy(self.rows_of(entries, |row, key| I::key_is(row, key)))
     }
@@ -333,7 +334,7 @@ impl<R: Row> WorkTable<R> {
         }
         let target = PrefixOf::<R, I, X>::new(prefix);
         let entries = I::store(&self.indexes)
-            .ordered()
+            .entries()
             .range(SeekRange::only(target));
         Rows::Lazy(self.rows_of(entries, |row, key| I::key_is(row, key)))
     }
@@ -357,9 +358,7 @@ impl<R: Row> WorkTable<R> {
         if self.in_database() {
             return Rows::Collected(self.snapshot().range(range));
         }
-        let (start, end) = owned_bounds(&range);
-        let entries = self.primary.ordered().range(SeekRange::new(start, end));
-        Rows::Lazy(self.rows_by_pk(entries))
+        Rows::Lazy(self.rows_by_pk(self.primary.keys(&range)))
     }
 
     /// Every row, in primary-key order. Reverse it with `.rev()`.
@@ -376,7 +375,7 @@ impl<R: Row> WorkTable<R> {
         if self.in_database() {
             return Rows::Collected(self.snapshot().iter());
         }
-        Rows::Lazy(self.rows_by_pk(self.primary.ordered().iter()))
+        Rows::Lazy(self.rows_by_pk(self.primary.keys(&..)))
     }
 
     /// Whether the table belongs to a database, where transactions change
@@ -393,23 +392,14 @@ impl<R: Row> WorkTable<R> {
     where
         I: Index<R>,
         I::Key: Borrow<Q>,
-        Q: Ord + ?Sized,
+        Q: Ord + Hash + Eq + ?Sized,
     {
-        I::store(&self.indexes)
-            .ordered()
-            .range(SeekRange::only(Borrowed(key)))
-            .map(|entry| entry.pk.clone())
-            .collect()
+        pks_with_key::<R, I, Q>(&self.indexes, key)
     }
 
     /// Primary keys in `range`, in order, without reading the rows.
     pub(super) fn pks_in(&self, range: &impl RangeBounds<R::Pk>) -> Vec<R::Pk> {
-        let (start, end) = owned_bounds(range);
-        self.primary
-            .ordered()
-            .range(SeekRange::new(start, end))
-            .map(|entry| entry.key.clone())
-            .collect()
+        self.primary.keys(range).collect()
     }
 
     /// The live rows behind secondary-index `entries` whose key passes
@@ -432,9 +422,9 @@ impl<R: Row> WorkTable<R> {
     /// The live rows behind primary-index `entries`.
     fn rows_by_pk<'a>(
         &'a self,
-        entries: impl DoubleEndedIterator<Item = IndexEntry<R::Pk, ()>> + 'a,
+        keys: impl DoubleEndedIterator<Item = R::Pk> + 'a,
     ) -> impl DoubleEndedIterator<Item = R> + 'a {
-        entries.filter_map(move |entry| self.get(&entry.key))
+        keys.filter_map(move |pk| self.get(&pk))
     }
 }
 

@@ -410,7 +410,8 @@ impl<R: Row> TableRestore<R> {
             (last, floor) => last.or(floor).cloned(),
         };
         table.store = store;
-        table.primary = crate::index::PrimaryIndex::with_capacity(rows.len(), R::pk_prefix());
+        table.primary =
+            crate::index::PrimaryIndex::with_capacity(rows.len(), R::pk_prefix(), R::ORDERED_PK);
         build_indexes(&table, &rows)?;
         if let Some(floor) = floor {
             table.pk_source.observe(&floor);

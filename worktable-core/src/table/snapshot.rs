@@ -29,8 +29,8 @@ use std::sync::Arc;
 use super::WorkTable;
 use super::read::PrefixOf;
 use crate::events::order::ReadPoints;
-use crate::index::entry::{Borrowed, SeekRange, owned_bounds};
-use crate::index::{Index, IndexPrefix, IndexStore, UniqueIndex};
+use crate::index::entry::{SeekRange, owned_bounds};
+use crate::index::{Index, IndexPrefix, OrderedIndex, OrderedStore, UniqueIndex, pks_with_key};
 use crate::page::deserialize;
 use crate::row::Row;
 
@@ -225,7 +225,7 @@ impl<'a, R: Row> TableSnapshot<'a, R> {
     /// Number of rows at the snapshot's point. Takes time in proportion to
     /// the number of rows.
     pub fn len(&self) -> usize {
-        let pks = self.table.primary.ordered().iter().map(|entry| entry.key);
+        let pks = self.table.primary.keys(&..);
         self.collect(pks, |archived| Some((R::pk_of_archived(archived), ())))
             .len()
     }
@@ -240,7 +240,7 @@ impl<'a, R: Row> TableSnapshot<'a, R> {
     where
         I: UniqueIndex<R>,
         I::Key: Borrow<Q>,
-        Q: Ord + ?Sized,
+        Q: Ord + Hash + Eq + ?Sized,
     {
         self.find_by(index, key).pop()
     }
@@ -250,13 +250,10 @@ impl<'a, R: Row> TableSnapshot<'a, R> {
     where
         I: Index<R>,
         I::Key: Borrow<Q>,
-        Q: Ord + ?Sized,
+        Q: Ord + Hash + Eq + ?Sized,
     {
         let _ = index;
-        let pks = I::store(&self.table.indexes)
-            .ordered()
-            .range(SeekRange::only(Borrowed(key)))
-            .map(|entry| entry.pk);
+        let pks = pks_with_key::<R, I, Q>(&self.table.indexes, key).into_iter();
         self.rows(pks, |archived| {
             let found = I::key_of_archived(archived);
             (found.borrow() == key).then_some(())
@@ -267,13 +264,13 @@ impl<'a, R: Row> TableSnapshot<'a, R> {
     /// of one key in primary-key order). Reverse it with `.rev()`.
     pub fn range_by<I, B>(&self, index: I, range: B) -> std::vec::IntoIter<R>
     where
-        I: Index<R>,
+        I: OrderedIndex<R>,
         B: RangeBounds<I::Key>,
     {
         let _ = index;
         let (start, end) = owned_bounds(&range);
         let pks = I::store(&self.table.indexes)
-            .ordered()
+            .entries()
             .range(SeekRange::new(start, end))
             .map(|entry| entry.pk);
         self.rows(pks, |archived| {
@@ -292,7 +289,7 @@ impl<'a, R: Row> TableSnapshot<'a, R> {
     {
         let _ = index;
         let pks = I::store(&self.table.indexes)
-            .ordered()
+            .entries()
             .range(SeekRange::only(PrefixOf::<R, I, X>::new(prefix.clone())))
             .map(|entry| entry.pk);
         self.rows(pks, |archived| {
@@ -308,13 +305,7 @@ impl<'a, R: Row> TableSnapshot<'a, R> {
     where
         B: RangeBounds<R::Pk>,
     {
-        let (start, end) = owned_bounds(&range);
-        let pks = self
-            .table
-            .primary
-            .ordered()
-            .range(SeekRange::new(start, end))
-            .map(|entry| entry.key);
+        let pks = self.table.primary.keys(&range);
         self.rows(pks, |archived| {
             let pk = R::pk_of_archived(archived);
             range.contains(&pk).then_some(())
@@ -334,7 +325,7 @@ impl<'a, R: Row> TableSnapshot<'a, R> {
     /// Every row at the snapshot's point, in primary-key order. Reverse it
     /// with `.rev()`.
     pub fn iter(&self) -> std::vec::IntoIter<R> {
-        let pks = self.table.primary.ordered().iter().map(|entry| entry.key);
+        let pks = self.table.primary.keys(&..);
         self.rows(pks, |_| Some(())).into_iter()
     }
 

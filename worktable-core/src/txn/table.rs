@@ -4,6 +4,7 @@
 use std::borrow::Borrow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
+use std::hash::Hash;
 use std::ops::{Bound, RangeBounds};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -12,7 +13,7 @@ use super::{Locking, Part, Transaction};
 use crate::error::{Result, TableError};
 use crate::events::CommitChange;
 use crate::events::order::{CommitLock, Tables};
-use crate::index::{Index, IndexPrefix, UniqueIndex};
+use crate::index::{Index, IndexPrefix, OrderedIndex, UniqueIndex};
 use crate::page::RowImage;
 use crate::query::Overlay;
 use crate::row::{Field, Row};
@@ -235,7 +236,7 @@ impl<'db, R: Row> TxTable<'db, R> {
     where
         I: UniqueIndex<R>,
         I::Key: Borrow<Q>,
-        Q: Ord + ToOwned + ?Sized,
+        Q: Ord + Hash + Eq + ToOwned + ?Sized,
         Q::Owned: Send + Sync + 'static,
     {
         self.find_by(index, key).pop()
@@ -246,7 +247,7 @@ impl<'db, R: Row> TxTable<'db, R> {
     where
         I: Index<R>,
         I::Key: Borrow<Q>,
-        Q: Ord + ToOwned + ?Sized,
+        Q: Ord + Hash + Eq + ToOwned + ?Sized,
         Q::Owned: Send + Sync + 'static,
     {
         let owned = key.to_owned();
@@ -262,7 +263,7 @@ impl<'db, R: Row> TxTable<'db, R> {
     /// of one key in primary-key order).
     pub fn range_by<I, B>(&self, index: I, range: B) -> Vec<R>
     where
-        I: Index<R>,
+        I: OrderedIndex<R>,
         B: RangeBounds<I::Key>,
     {
         let bounds = owned(&range);

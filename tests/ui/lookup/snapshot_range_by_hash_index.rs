@@ -1,0 +1,16 @@
+// Through a snapshot too, `range_by` needs an ordered index.
+use worktable_core::prelude::*;
+
+#[derive(Table, Archive, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[rkyv(crate = worktable_core::rkyv)]
+struct User {
+    #[pk]
+    id: u64,
+    #[index(unique, hash)]
+    email: String,
+}
+
+fn main() {
+    let users = WorkTable::<User>::new();
+    let _ = users.snapshot().range_by(User::EMAIL, ..).count();
+}
