@@ -24,6 +24,8 @@
 //! - `insert`: all rows into an empty store, the system's bulk way
 //!   (throughput: rows);
 //! - `insert_each`: all rows into an empty store, one `insert` call a row;
+//! - `insert_each_ascending`: the same, the rows in ascending primary-key
+//!   order;
 //! - `get_pk`, `read_pk`: owned row / one field without an owned row, by a
 //!   random primary key;
 //! - `get_unique`: owned row by a random email;
@@ -32,6 +34,9 @@
 //! - `scan_filter`: the rows with a balance below 10,000, about 1% (no index);
 //! - `update_balance` / `update_age`: set a non-indexed / indexed field of a
 //!   random row;
+//! - `update_with`: set the non-indexed field of a random row through the
+//!   system's closure-style update ([`System::update_balance_with`]; the
+//!   same as `update_balance` where the system has no other way);
 //! - `delete_reinsert`: delete a random row, insert it again;
 //! - `mixed_2_threads`: two threads, each 90% `get` / 10% balance update of
 //!   random rows (throughput: operations of both threads). It runs in
@@ -56,6 +61,8 @@ const MIX_OPS_PER_THREAD: u64 = 20_000;
 /// The data every system gets, and the random orders workloads visit it in.
 struct Fixture {
     rows: Vec<User>,
+    /// The rows in ascending primary-key order, for the ascending fill.
+    ascending: Vec<User>,
     /// The rows in a random order, laid out sequentially so that fetching
     /// the next key costs no system a cache miss.
     shuffled: Vec<User>,
@@ -64,8 +71,14 @@ struct Fixture {
 impl Fixture {
     fn new(rows: usize) -> Self {
         let rows = users(rows, SEED);
+        let mut ascending = rows.clone();
+        ascending.sort_unstable_by_key(|user| user.id);
         let shuffled = Self::order(&rows, SEED + 1);
-        Self { rows, shuffled }
+        Self {
+            rows,
+            ascending,
+            shuffled,
+        }
     }
 
     /// `rows` in the random order of `seed`, laid out sequentially.
@@ -109,6 +122,7 @@ enum Workload {
     FindNonUnique,
     ScanFilter,
     UpdateBalance,
+    UpdateWith,
     UpdateAge,
     DeleteReinsert,
     /// Last, in rounds: the first turns the loaded system into its shared
@@ -120,15 +134,17 @@ enum Workload {
 
 impl Workload {
     /// The workloads before the mix, in order.
-    const SINGLE: [Self; 10] = [
+    const SINGLE: [Self; 12] = [
         Self::Insert(Fill::Bulk),
         Self::Insert(Fill::EachRow),
+        Self::Insert(Fill::EachRowAscending),
         Self::GetPk,
         Self::ReadPk,
         Self::GetUnique,
         Self::FindNonUnique,
         Self::ScanFilter,
         Self::UpdateBalance,
+        Self::UpdateWith,
         Self::UpdateAge,
         Self::DeleteReinsert,
     ];
@@ -223,6 +239,12 @@ fn run<S: System>(
                 assert!(system.set_balance(nth(&order, i).id, i as i64));
             });
         }
+        Workload::UpdateWith => {
+            let order = fixture.write_order(4);
+            point::<S>(criterion, fixture, "update_with", |i| {
+                assert!(system.update_balance_with(nth(&order, i).id, i as i64));
+            });
+        }
         Workload::UpdateAge => {
             let order = fixture.write_order(2);
             point::<S>(criterion, fixture, "update_age", |i| {
@@ -268,13 +290,17 @@ enum Fill {
     Bulk,
     /// [`System::insert`], one row after another.
     EachRow,
+    /// [`System::insert`], one row after another, in ascending primary-key
+    /// order.
+    EachRowAscending,
 }
 
 fn insert<S: System>(criterion: &mut Criterion, fixture: &Fixture, mode: Mode, fill: Fill) {
     let rows = fixture.rows.len();
-    let name = match fill {
-        Fill::Bulk => "peers_insert",
-        Fill::EachRow => "peers_insert_each",
+    let (name, source) = match fill {
+        Fill::Bulk => ("peers_insert", &fixture.rows),
+        Fill::EachRow => ("peers_insert_each", &fixture.rows),
+        Fill::EachRowAscending => ("peers_insert_each_ascending", &fixture.ascending),
     };
     let mut group = criterion.benchmark_group(name);
     group.sample_size(10);
@@ -284,11 +310,11 @@ fn insert<S: System>(criterion: &mut Criterion, fixture: &Fixture, mode: Mode, f
     group.throughput(Throughput::Elements(rows as u64));
     group.bench_function(BenchmarkId::new(S::NAME, rows), |b| {
         b.iter_batched(
-            || (S::new(), fixture.rows.clone()),
+            || (S::new(), source.clone()),
             |(mut system, rows)| {
                 match fill {
                     Fill::Bulk => system.bulk_insert(rows),
-                    Fill::EachRow => {
+                    Fill::EachRow | Fill::EachRowAscending => {
                         for row in rows {
                             assert!(system.insert(row), "generated users are distinct");
                         }

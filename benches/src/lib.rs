@@ -40,15 +40,19 @@ use std::thread::{self, Thread};
 use worktable_core::prelude::*;
 
 /// The benchmark row: a `u64` key, a unique `email`, a non-unique `age` (100
-/// distinct values), a ~16-byte `name` and a `balance`.
+/// distinct values), a ~16-byte `name` and a `balance`. The key and the
+/// email are only ever looked up whole, so they are declared `hash`: the
+/// table keeps them in hash maps only, as the baselines do; `age` is
+/// ordered.
 #[derive(Table, Archive, Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[rkyv(crate = worktable_core::rkyv)]
 pub struct User {
-    /// Primary key.
-    #[pk]
+    /// Primary key, only looked up whole (the workloads never range over
+    /// it): a hash primary key, as the baselines' `HashMap`s.
+    #[pk(hash)]
     pub id: u64,
-    /// Unique.
-    #[index(unique)]
+    /// Unique, only looked up by a whole key: a hash index.
+    #[index(unique, hash)]
     pub email: String,
     /// Non-unique, 100 distinct values.
     #[index]

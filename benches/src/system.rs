@@ -56,6 +56,14 @@ pub trait System: Sized + 'static {
     /// Sets the balance (not indexed) of row `id`; `false` if absent.
     fn set_balance(&mut self, id: u64, balance: i64) -> bool;
 
+    /// Sets the balance (not indexed) of row `id` through the system's
+    /// closure-style (or general row) update; `false` if absent. The default
+    /// is [`System::set_balance`]: for a plain map of rows, changing a field
+    /// through a closure and setting it are the same operation.
+    fn update_balance_with(&mut self, id: u64, balance: i64) -> bool {
+        self.set_balance(id, balance)
+    }
+
     /// Sets the age (indexed) of row `id`; `false` if absent.
     fn set_age(&mut self, id: u64, age: u32) -> bool;
 

@@ -80,6 +80,10 @@ fn check<S: System>() {
         !system.set_balance(absent.id, 1),
         "{name}: set_balance absent"
     );
+    assert!(
+        !system.update_balance_with(absent.id, 1),
+        "{name}: update_balance_with absent"
+    );
     assert!(!system.set_age(absent.id, 1), "{name}: set_age absent");
     assert!(!system.delete(absent.id), "{name}: delete absent");
     let same_key = User {
@@ -107,12 +111,33 @@ fn check<S: System>() {
         assert!(system.set_age(id, age), "{name}: set_age");
         model.get_mut(&id).unwrap().age = age;
     }
+    // The closure update, on a tenth of its own and then on every 20th row
+    // of the order (some of them with a balance or an age just set); the
+    // new balances move rows into and out of the scan's range.
+    let with_order = order
+        .iter()
+        .skip(3 * ROWS / 10)
+        .take(ROWS / 10)
+        .chain(order.iter().step_by(20));
+    for (n, &i) in with_order.enumerate() {
+        let id = rows[i].id;
+        let balance = (n as i64 * 997) % 100_000;
+        assert!(
+            system.update_balance_with(id, balance),
+            "{name}: update_balance_with"
+        );
+        model.get_mut(&id).unwrap().balance = balance;
+    }
     assert_agrees(&system, &model);
     for &i in order.iter().skip(ROWS / 5).take(ROWS / 10) {
         let id = rows[i].id;
         assert!(system.delete(id), "{name}: delete");
         let user = model.remove(&id).unwrap();
         assert_eq!(system.get(id), None, "{name}: get deleted");
+        assert!(
+            !system.update_balance_with(id, 0),
+            "{name}: update_balance_with deleted"
+        );
         assert_eq!(
             system.get_by_email(&user.email),
             None,

@@ -1,6 +1,7 @@
 //! This project: a `WorkTable<User>` through its public API (its bulk
-//! load, [`WorkTable::from_rows`], and its one-field update,
-//! [`WorkTable::set_field`], where a user would reach for them).
+//! load, [`WorkTable::from_rows`], its one-field update,
+//! [`WorkTable::set_field`], and its closure update,
+//! [`WorkTable::update_with`], where a user would reach for them).
 
 use worktable_core::WorkTable;
 
@@ -51,6 +52,12 @@ impl System for Worktable {
 
     fn set_balance(&mut self, id: u64, balance: i64) -> bool {
         now(self.table.set_field(&id, User::BALANCE, balance)).is_ok()
+    }
+
+    /// The closure update, [`WorkTable::update_with`]: under the row's lock
+    /// the closure changes the current row and the new version is stored.
+    fn update_balance_with(&mut self, id: u64, balance: i64) -> bool {
+        now(self.table.update_with(&id, |user| user.balance = balance)).is_ok()
     }
 
     fn set_age(&mut self, id: u64, age: u32) -> bool {

@@ -1,6 +1,7 @@
 //! The `worktable` crate from crates.io, version 1.13 (a different project
 //! from this one), through the API its `worktable!` macro generates, using
-//! its declared partial-update queries where it has them.
+//! its declared partial-update queries where it has them, and its general
+//! row update, `replace(row)`, for the closure-style update.
 
 use worktable::prelude::*;
 use worktable::worktable;
@@ -135,6 +136,19 @@ impl System for Worktable113 {
 
     fn set_balance(&mut self, id: u64, balance: i64) -> bool {
         now(self.set_balance_in_place(id, balance))
+    }
+
+    /// 1.13 has no closure update of a whole row, but it has a general row
+    /// update, the generated `replace(row)`: read-modify-write through it
+    /// (`select`, change the balance, `replace`), as its users would change
+    /// a row through code that takes the whole row. Its declared in-place
+    /// update of the balance is [`System::set_balance`].
+    fn update_balance_with(&mut self, id: u64, balance: i64) -> bool {
+        let Some(mut row) = self.table.select(id) else {
+            return false;
+        };
+        row.balance = balance;
+        now(self.table.replace(row)).is_ok()
     }
 
     fn set_age(&mut self, id: u64, age: u32) -> bool {
