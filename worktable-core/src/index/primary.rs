@@ -175,10 +175,12 @@ impl<K: Key> PrimaryIndex<K> {
     /// The keys in `range`, in order. For a `#[pk(hash)]` key this reads
     /// every key of the hash map and sorts those in the range.
     pub(crate) fn keys(&self, range: &impl RangeBounds<K>) -> PkKeys<'_, K> {
-        let start = range.start_bound().cloned().map(Exact);
-        let end = range.end_bound().cloned().map(Exact);
         match &self.ordered {
-            Some(ordered) => PkKeys::Ordered(ordered.range(SeekRange::new(start, end))),
+            Some(ordered) => {
+                let start = range.start_bound().cloned().map(Exact);
+                let end = range.end_bound().cloned().map(Exact);
+                PkKeys::Ordered(ordered.range(SeekRange::new(start, end)))
+            }
             None => {
                 let bounds = (range.start_bound(), range.end_bound());
                 let mut keys: Vec<K> = self

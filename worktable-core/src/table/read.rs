@@ -11,9 +11,10 @@ use crossbeam_epoch as epoch;
 
 use super::WorkTable;
 use crate::events::ChangeEvent;
-use crate::index::entry::{IndexEntry, KeyOrder, SeekRange, owned_bounds};
+use crate::index::entry::{Borrowed, IndexEntry, KeyOrder, SeekRange, owned_bounds};
 use crate::index::{
-    Index, IndexPrefix, OrderedIndex, OrderedStore, UniqueIndex, UniqueLookup, pks_with_key,
+    Index, IndexPrefix, IndexStore, OrderedIndex, OrderedStore, UniqueIndex, UniqueLookup,
+    pks_with_key,
 };
 use crate::page::{Version, deserialize};
 use crate::row::Row;
@@ -261,14 +262,21 @@ impl<R: Row> WorkTable<R> {
         if self.in_database() {
             return self.snapshot().find_by(index, key);
         }
-        let pks = pks_with_key::<R, I, Q>(&self.indexes, key);
         // One guard for the whole call: the versions found first stay
         // readable until they are deserialized.
         let guard = epoch::pin();
-        let versions: Vec<Version<'_>> = pks
-            .iter()
-            .filter_map(|pk| self.version(pk, &guard))
-            .collect();
+        let store = I::store(&self.indexes);
+        let versions: Vec<Version<'_>> = match store.ordered() {
+            Some(ordered) => ordered
+                .range(SeekRange::only(Borrowed(key)))
+                .filter_map(|entry| self.version(&entry.pk, &guard))
+                .collect(),
+            None => store
+                .hashed(key)
+                .and_then(|pk| self.version(&pk, &guard))
+                .into_iter()
+                .collect(),
+        };
         self.store.fetch(&versions);
         versions
             .into_iter()
