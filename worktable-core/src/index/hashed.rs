@@ -120,19 +120,7 @@ impl<R: Row, I: Index<R>> IndexMaintenance<R> for HashUniqueStore<R, I> {
     fn verify(&self, read: &dyn Fn(&R::Pk) -> Option<R>) -> Result<usize, String> {
         for entry in self.map.iter() {
             let (key, pk) = entry.pair();
-            let Some(row) = read(pk) else {
-                return Err(format!(
-                    "index `{}`: entry {key:?} leads to a row that is not live",
-                    I::NAME
-                ));
-            };
-            if !I::key_is(&row, key) {
-                return Err(format!(
-                    "index `{}`: entry {key:?} leads to a row whose key is {:?}",
-                    I::NAME,
-                    I::key(&row)
-                ));
-            }
+            super::verify_entry::<R, I>(key, pk, read)?;
         }
         Ok(self.map.len())
     }

@@ -74,21 +74,31 @@ fn verify_ordered<R: Row, I: Index<R>>(
 ) -> Result<usize, String> {
     let mut entries = 0;
     for entry in ordered.iter() {
-        let key = &entry.key;
-        let Some(row) = read(&entry.pk) else {
-            return Err(format!(
-                "index `{}`: entry {key:?} leads to a row that is not live",
-                I::NAME
-            ));
-        };
-        if !I::key_is(&row, key) {
-            return Err(format!(
-                "index `{}`: entry {key:?} leads to a row whose key is {:?}",
-                I::NAME,
-                I::key(&row)
-            ));
-        }
+        verify_entry::<R, I>(&entry.key, &entry.pk, read)?;
         entries += 1;
     }
     Ok(entries)
+}
+
+/// Checks that the entry `key` → `pk` of index `I` leads to a live row
+/// whose key is `key`.
+fn verify_entry<R: Row, I: Index<R>>(
+    key: &I::Key,
+    pk: &R::Pk,
+    read: &dyn Fn(&R::Pk) -> Option<R>,
+) -> Result<(), String> {
+    let Some(row) = read(pk) else {
+        return Err(format!(
+            "index `{}`: entry {key:?} leads to a row that is not live",
+            I::NAME
+        ));
+    };
+    if !I::key_is(&row, key) {
+        return Err(format!(
+            "index `{}`: entry {key:?} leads to a row whose key is {:?}",
+            I::NAME,
+            I::key(&row)
+        ));
+    }
+    Ok(())
 }
