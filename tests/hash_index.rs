@@ -80,6 +80,21 @@ fn state(table: &WorkTable<Member>) -> State {
     }
 }
 
+/// Checks the table (see [`state`]) and that each of its three indexes
+/// holds `entries` entries.
+fn assert_entries(table: &WorkTable<Member>, entries: usize) {
+    let mut indexes = state(table).indexes;
+    indexes.sort();
+    assert_eq!(
+        indexes,
+        [
+            ("age", false, entries),
+            ("by_org_badge", true, entries),
+            ("email", true, entries)
+        ]
+    );
+}
+
 /// The index and key a `DuplicateKey` names; panics on another error.
 fn duplicate<T: std::fmt::Debug>(result: Result<T, TableError>) -> (&'static str, String) {
     match result {
@@ -120,16 +135,7 @@ async fn get_by_finds_every_row_by_borrowed_owned_and_composite_keys() {
     assert_eq!(ids(table.find_by(Member::AGE, &21)), [1, 8]);
     assert_eq!(ids(table.range_by(Member::AGE, 25..)), [5, 12, 6]);
 
-    let mut indexes = state(&table).indexes;
-    indexes.sort();
-    assert_eq!(
-        indexes,
-        [
-            ("age", false, 12),
-            ("by_org_badge", true, 12),
-            ("email", true, 12)
-        ]
-    );
+    assert_entries(&table, 12);
 }
 
 #[tokio::test]
@@ -477,16 +483,7 @@ async fn delete_by_a_hash_index_deletes_and_returns_the_row() {
     ));
     assert_eq!(table.get_by(Member::EMAIL, "m8@example.com"), None);
     assert_eq!(table.len(), 8);
-    let mut indexes = state(&table).indexes;
-    indexes.sort();
-    assert_eq!(
-        indexes,
-        [
-            ("age", false, 8),
-            ("by_org_badge", true, 8),
-            ("email", true, 8)
-        ]
-    );
+    assert_entries(&table, 8);
 }
 
 #[tokio::test]

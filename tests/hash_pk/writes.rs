@@ -4,8 +4,8 @@
 use std::fmt::Debug;
 use std::ops::RangeBounds;
 
-use worktable_core::TxTable;
 use worktable_core::prelude::*;
+use worktable_core::{Query, TxTable};
 
 use super::{
     Bounds, GROUPS, Item, Model, PKS, Variant, items, narrow_bounds, random_bounds, random_item,
@@ -87,30 +87,36 @@ pub(super) async fn apply<T: Variant>(table: &WorkTable<T>, op: &Op) -> Result<D
         Op::UpdateRange(bounds) => table.update_range(*bounds, T::shift).await.map(Done::Count),
         Op::DeleteRange(bounds) => table.delete_range(*bounds).await.map(rows),
         Op::DeleteGroup(group) => table.delete_all_by(T::group(), group).await.map(rows),
+        Op::QueryUpdate(..) | Op::QueryDeleteTop(_) => query_write(table.query(), op).await,
+    };
+    done.map_err(|error| format!("{error:?}"))
+}
+
+/// `op`, a query write (`QueryUpdate` or `QueryDeleteTop`), through `query`
+/// (a table's or a transaction's).
+async fn query_write<T: Variant>(query: Query<'_, T>, op: &Op) -> Result<Done, TableError> {
+    match op {
         Op::QueryUpdate(bounds, group) => {
             let group = *group;
-            table
-                .query()
+            query
                 .range(*bounds)
                 .filter(move |row| row.group_of() == group)
                 .update_with(T::bump)
                 .await
                 .map(Done::Count)
         }
-        Op::QueryDeleteTop(count) => table
-            .query()
+        Op::QueryDeleteTop(count) => query
             .order_by_desc(T::id())
             .limit(*count)
             .delete()
             .await
-            .map(rows),
-    };
-    done.map_err(|error| format!("{error:?}"))
+            .map(|rows| Done::Rows(items(rows))),
+        _ => unreachable!("not a query write: {op:?}"),
+    }
 }
 
 /// `op` in a transaction (single-row writes and query writes only).
 pub(super) async fn tx_apply<T: Variant>(table: &TxTable<'_, T>, op: &Op) -> Result<Done, String> {
-    let rows = |rows: Vec<T>| Done::Rows(items(rows));
     let done = match op {
         Op::Insert(item) => table.insert(T::from_item(item)).map(Done::Pk),
         Op::Update(item) => table
@@ -121,23 +127,7 @@ pub(super) async fn tx_apply<T: Variant>(table: &TxTable<'_, T>, op: &Op) -> Res
             .map(|old| Done::MaybeRow(old.map(|old| old.item()))),
         Op::Delete(pk) => table.delete(pk).map(|old| Done::Row(old.item())),
         Op::Bump(pk) => table.update_with(pk, T::bump).map(|()| Done::Unit),
-        Op::QueryUpdate(bounds, group) => {
-            let group = *group;
-            table
-                .query()
-                .range(*bounds)
-                .filter(move |row| row.group_of() == group)
-                .update_with(T::bump)
-                .await
-                .map(Done::Count)
-        }
-        Op::QueryDeleteTop(count) => table
-            .query()
-            .order_by_desc(T::id())
-            .limit(*count)
-            .delete()
-            .await
-            .map(rows),
+        Op::QueryUpdate(..) | Op::QueryDeleteTop(_) => query_write(table.query(), op).await,
         Op::UpdateRange(_) | Op::DeleteRange(_) | Op::DeleteGroup(_) => {
             unreachable!("not a transaction write: {op:?}")
         }
