@@ -24,6 +24,7 @@ mod link;
     reason = "owns raw page memory and the lock-free page directory"
 )]
 mod memory;
+mod scan;
 #[allow(
     unsafe_code,
     reason = "writes and reads row slots through `memory`'s unsafe API"

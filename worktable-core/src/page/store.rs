@@ -61,7 +61,17 @@ impl fmt::Debug for RowCell {
 impl RowCell {
     /// The committed version's location.
     fn link(&self) -> Link {
-        Link::unpack(self.word.load(Ordering::Acquire))
+        Link::unpack(self.packed())
+    }
+
+    /// The committed version's location, packed (see [`Link::pack`]).
+    pub(super) fn packed(&self) -> u64 {
+        self.word.load(Ordering::Acquire)
+    }
+
+    /// Id of the store the cell's versions live in.
+    pub(super) fn store(&self) -> u64 {
+        self.store
     }
 }
 
@@ -103,10 +113,15 @@ pub(crate) struct Version<'g> {
 }
 
 impl Version<'_> {
-    /// Where the version lives, as a number that orders versions by page,
-    /// then by offset in the page.
-    pub(crate) fn location(&self) -> u64 {
-        self.link.pack()
+    /// The version at packed link `pack` of store `store`. Only for a word
+    /// loaded from a cell of that store under the guard `'g` is pinned
+    /// on, as [`RowStore::version`] does.
+    pub(super) fn from_parts(pack: u64, store: u64) -> Self {
+        Self {
+            link: Link::unpack(pack),
+            store,
+            _guard: PhantomData,
+        }
     }
 
     /// The page and the byte offset in it.
@@ -637,6 +652,11 @@ impl<R: Row> RowStore<R> {
             word: AtomicU64::new(link.pack()),
             store: self.id,
         }
+    }
+
+    /// Id of this store, which its cells carry.
+    pub(super) fn id(&self) -> u64 {
+        self.id
     }
 
     fn check_owner(&self, cell: &RowCell) {

@@ -569,7 +569,7 @@ impl<'t, R: Row, S: Source<R>> Query<'t, R, S> {
     ) -> Box<dyn Iterator<Item = &'g R::Archived> + 'g> {
         let passes = move |row: &&R::Archived| self.archived_filters.iter().all(|keep| keep(row));
         if self.source.whole_table() {
-            Box::new(self.table.archived_rows(guard).into_iter().filter(passes))
+            Box::new(self.table.archived_rows(guard).filter(passes))
         } else {
             Box::new(
                 self.source

@@ -159,19 +159,18 @@ impl<R: Row> WorkTable<R> {
 
     /// Every row, archived, in the order the rows lie in the pages, for full
     /// scans: reading pages front to back is several times faster than
-    /// following an index. The rows' locations are taken from the primary
-    /// index under `guard`, which keeps them readable.
-    pub(crate) fn archived_rows<'g>(&'g self, guard: &'g epoch::Guard) -> Vec<&'g R::Archived> {
-        let mut versions = Vec::with_capacity(self.len());
-        self.primary
-            .for_each_cell(|cell| versions.push(self.store.version(cell, guard)));
-        // Front to back within each page too: the hardware prefetcher then
-        // hides the memory latency of the scan.
-        sort_by_location(&mut versions);
+    /// following an index (the hardware prefetcher then hides the memory
+    /// latency). The rows' locations are taken from the primary index under
+    /// `guard`, which keeps them readable.
+    pub(crate) fn archived_rows<'g>(
+        &'g self,
+        guard: &'g epoch::Guard,
+    ) -> impl Iterator<Item = &'g R::Archived> + 'g {
+        let mut versions = self.store.page_order(self.len(), guard);
+        self.primary.for_each_cell(|cell| versions.push(cell));
         versions
-            .into_iter()
+            .into_ordered()
             .map(|version| self.store.archived(version))
-            .collect()
     }
 
     /// Whether a row with primary key `pk` exists.
@@ -460,34 +459,6 @@ impl<R, L: DoubleEndedIterator<Item = R>> DoubleEndedIterator for Rows<L, R> {
             Self::Collected(rows) => rows.next_back(),
         }
     }
-}
-
-/// Orders versions by page, in one counting pass: the rows of a page are
-/// then read together, front to back page after page, which the hardware
-/// prefetcher follows; inside a page (64 KiB, which stays in cache) their
-/// order does not matter. Small sets are sorted by location.
-fn sort_by_location(versions: &mut Vec<Version<'_>>) {
-    const BUCKETS_FROM: usize = 1 << 12;
-    if versions.len() < BUCKETS_FROM {
-        versions.sort_unstable_by_key(Version::location);
-        return;
-    }
-    let page = |version: &Version<'_>| version.page_offset().0.index();
-    let pages = versions.iter().map(page).max().unwrap_or(0) + 1;
-    let mut starts = vec![0usize; pages + 1];
-    for version in versions.iter() {
-        starts[page(version) + 1] += 1;
-    }
-    for i in 1..starts.len() {
-        starts[i] += starts[i - 1];
-    }
-    let mut sorted = versions.clone();
-    for version in versions.iter() {
-        let slot = &mut starts[page(version)];
-        sorted[*slot] = *version;
-        *slot += 1;
-    }
-    *versions = sorted;
 }
 
 /// Probe target standing for every key of index `I` that starts with a
