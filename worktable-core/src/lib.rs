@@ -62,9 +62,11 @@
 //!   which the derive refuses: rkyv stores them in 32 bits and would silently
 //!   cut larger values (use `u64`/`i64`). The derive sees the column types as
 //!   written, so keep pointer-sized integers out of your own nested types too.
-//! * Two composite indexes that share a field make clippy's
-//!   `duplicated_attributes` lint fire on the `#[table(...)]` attribute (a
-//!   false positive, rust-clippy#13238); allow it on the struct.
+//! * A composite index lists its fields as `fields(a, b)` or
+//!   `fields = [a, b]`. Use the second when two composite indexes share a
+//!   field: clippy's `duplicated_attributes` lint reads the same name in
+//!   two lists `fields(...)` of one attribute as a duplicated attribute (a
+//!   false positive, rust-clippy#13238), and leaves arrays alone.
 //! * `#[table(name = "...")]` names the table (default: the struct name in
 //!   snake case); `#[table(crate = "...")]` gives the path of this crate when
 //!   it is renamed in `Cargo.toml`; `#[table(schema_version = N)]` changes

@@ -1,8 +1,9 @@
 //! Stage 1: the attributes as written, parsed by darling.
 
+use darling::ast::NestedMeta;
 use darling::util::{Flag, PathList, SpannedValue};
 use darling::{FromDeriveInput, FromField, FromMeta};
-use syn::{Attribute, DeriveInput, Ident, Meta, Path, Type, Visibility};
+use syn::{Attribute, DeriveInput, Expr, Ident, Meta, Path, Type, Visibility};
 
 use crate::shape::{Refusals, named_fields};
 
@@ -21,7 +22,8 @@ pub(crate) struct TableInput {
     /// `schema_version = N`: bumped by hand when a nested column type's
     /// layout changes, which the derive cannot see.
     pub(crate) schema_version: Option<u32>,
-    /// `index(name = "...", fields(a, b), unique)`, any number of times.
+    /// `index(name = "...", fields(a, b), unique)` (or `fields = [a, b]`),
+    /// any number of times.
     #[darling(multiple, rename = "index")]
     pub(crate) indexes: Vec<CompositeIndexInput>,
 }
@@ -30,10 +32,54 @@ pub(crate) struct TableInput {
 #[derive(FromMeta)]
 pub(crate) struct CompositeIndexInput {
     pub(crate) name: SpannedValue<String>,
-    pub(crate) fields: PathList,
+    pub(crate) fields: FieldList,
     pub(crate) unique: Flag,
     /// Keys only looked up whole: a hash map, no order (needs `unique`).
     pub(crate) hash: Flag,
+}
+
+/// The fields of a composite index, as `fields(a, b)` or `fields = [a, b]`.
+/// The second spelling exists for clippy: its `duplicated_attributes` lint
+/// reads two lists `fields(a, b)` and `fields(c, a, b)` in one attribute as
+/// duplicated attributes, and leaves an array alone.
+pub(crate) struct FieldList(Vec<Path>);
+
+impl std::ops::Deref for FieldList {
+    type Target = [Path];
+
+    fn deref(&self) -> &[Path] {
+        &self.0
+    }
+}
+
+impl FromMeta for FieldList {
+    fn from_list(items: &[NestedMeta]) -> darling::Result<Self> {
+        PathList::from_list(items).map(|paths| Self(paths.to_vec()))
+    }
+
+    fn from_expr(expr: &Expr) -> darling::Result<Self> {
+        match expr {
+            Expr::Array(array) => array
+                .elems
+                .iter()
+                .map(|elem| match elem {
+                    Expr::Path(path) if path.qself.is_none() && path.attrs.is_empty() => {
+                        Ok(path.path.clone())
+                    }
+                    other => Err(darling::Error::custom(
+                        "expected a field name: `fields = [a, b]` lists the struct's fields",
+                    )
+                    .with_span(other)),
+                })
+                .collect::<darling::Result<Vec<_>>>()
+                .map(Self),
+            Expr::Group(group) => Self::from_expr(&group.expr),
+            other => Err(
+                darling::Error::custom("expected `fields(a, b)` or `fields = [a, b]`")
+                    .with_span(other),
+            ),
+        }
+    }
 }
 
 /// A field with its `#[pk]` / `#[index]` attributes still unparsed.
