@@ -19,4 +19,5 @@ fn derive_table() {
     t.compile_fail("ui/lookup/*.rs");
     t.compile_fail("ui/query/*.rs");
     t.compile_fail("ui/database/*.rs");
+    t.compile_fail("ui/serde/*.rs");
 }

@@ -273,6 +273,54 @@ pub use worktable_derive::Table;
 /// [`Database`].
 pub use worktable_derive::Database;
 
+/// Makes a struct a table's row in one line: adds `#[derive(Table)]` and
+/// rkyv's `Archive`, `Serialize` and `Deserialize` by full path, beside the
+/// derives the struct has — serde's `Serialize` and `Deserialize` among
+/// them, whose names would otherwise hide rkyv's. Put it above the
+/// struct's `#[derive(...)]`. `#[row(crate = path)]` when this crate is
+/// renamed in `Cargo.toml`.
+///
+/// ```
+/// use serde::{Deserialize, Serialize};
+/// use worktable_core::prelude::*;
+///
+/// #[row]
+/// #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+/// struct Order {
+///     #[pk]
+///     id: u64,
+///     #[index]
+///     account: u32,
+///     status: Status,
+/// }
+///
+/// /// An enum column: `#[column]` adds rkyv's derives to a type stored
+/// /// inside rows.
+/// #[column]
+/// #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+/// enum Status {
+///     Open,
+///     Shipped { day: u16 },
+/// }
+///
+/// # futures::executor::block_on(async {
+/// let orders = WorkTable::<Order>::new();
+/// orders.insert(Order { id: 1, account: 7, status: Status::Open }).await?;
+/// assert_eq!(orders.find_by(Order::ACCOUNT, &7)[0].status, Status::Open);
+/// // The same struct still goes through serde.
+/// let json = serde_json::to_string(&orders.get(&1).unwrap()).unwrap();
+/// assert_eq!(json, r#"{"id":1,"account":7,"status":"Open"}"#);
+/// # Ok::<(), TableError>(())
+/// # }).unwrap();
+/// ```
+pub use worktable_derive::row;
+
+/// Makes a type storable inside rows — a nested struct or an enum column:
+/// adds rkyv's `Archive`, `Serialize` and `Deserialize` by full path. See
+/// [`row`] for an example. `#[column(crate = path)]` when this crate is
+/// renamed.
+pub use worktable_derive::column;
+
 pub use rkyv;
 /// rkyv's derives, re-exported so that one dependency is enough.
 pub use rkyv::{Archive, Deserialize, Serialize};
@@ -282,7 +330,7 @@ pub use uuid;
 
 /// The derive, the table, and rkyv's derives, for a glob import.
 pub mod prelude {
-    pub use crate::{Archive, Database, Deserialize, Serialize, Table};
+    pub use crate::{Archive, Database, Deserialize, Serialize, Table, column, row};
     pub use crate::{
         Field, Index, IndexPrefix, OrderedF32, OrderedF64, OrderedIndex, Row, TableError,
         UniqueIndex, WorkTable,

@@ -17,6 +17,7 @@ mod codegen;
 mod database;
 mod model;
 mod shape;
+mod stored;
 mod types;
 
 use proc_macro::TokenStream;
@@ -36,6 +37,23 @@ pub fn derive_database(input: TokenStream) -> TokenStream {
     database::expand(&syn::parse_macro_input!(input as syn::DeriveInput))
         .unwrap_or_else(darling::Error::write_errors)
         .into()
+}
+
+/// Makes a struct a table's row: adds `#[derive(Table)]` and rkyv's
+/// `Archive`, `Serialize` and `Deserialize`, by full path, beside the
+/// derives it has (serde's among them). `#[row(crate = path)]` when
+/// `worktable_core` is renamed.
+#[proc_macro_attribute]
+pub fn row(args: TokenStream, item: TokenStream) -> TokenStream {
+    stored::expand(stored::Stored::Row, args.into(), item.into()).into()
+}
+
+/// Makes a type storable inside rows (a nested struct or an enum column):
+/// adds rkyv's `Archive`, `Serialize` and `Deserialize`, by full path.
+/// `#[column(crate = path)]` when `worktable_core` is renamed.
+#[proc_macro_attribute]
+pub fn column(args: TokenStream, item: TokenStream) -> TokenStream {
+    stored::expand(stored::Stored::Column, args.into(), item.into()).into()
 }
 
 /// Parses, checks and generates. Parse errors do not stop the checks: every
