@@ -22,6 +22,7 @@
 // is given that name back here.
 extern crate worktable_1_13 as worktable;
 
+pub mod chart;
 pub mod durable;
 pub mod durable_db;
 pub mod memory;

@@ -9,6 +9,8 @@
 //!     --criterion DIR   criterion's output (default: $CARGO_TARGET_DIR/criterion
 //!                       or target/criterion of the workspace)
 //!     --no-memory       skip the memory measurement
+//!     --chart FILE      also draw the times as an SVG chart into FILE (each
+//!                       system's ratio to worktable, per workload)
 //! cargo run --profile bench -p worktable-benches --bin report -- memory SYSTEM [ROWS]
 //!                       one system's resident bytes per row, in this process
 //! cargo run --profile bench -p worktable-benches --bin report -- durable [--criterion DIR]
@@ -18,6 +20,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
+use worktable_benches::chart::{Group, ratio_chart};
 use worktable_benches::durable;
 use worktable_benches::results::{
     self, Estimate, MIX_ROUNDS, format_nanos, format_ratio, machine, mix_round, with_separators,
@@ -202,6 +205,7 @@ struct Options {
     rows: usize,
     criterion: PathBuf,
     memory: bool,
+    chart: Option<PathBuf>,
 }
 
 fn parse_options(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
@@ -209,6 +213,7 @@ fn parse_options(mut args: impl Iterator<Item = String>) -> Result<Options, Stri
         rows: Mode::from_env().rows(),
         criterion: results::criterion_dir(),
         memory: true,
+        chart: None,
     };
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -223,6 +228,7 @@ fn parse_options(mut args: impl Iterator<Item = String>) -> Result<Options, Stri
                 options.criterion = args.next().ok_or("--criterion needs a directory")?.into();
             }
             "--no-memory" => options.memory = false,
+            "--chart" => options.chart = Some(args.next().ok_or("--chart needs a file")?.into()),
             other => return Err(format!("unknown argument {other}")),
         }
     }
@@ -307,6 +313,9 @@ fn report(options: &Options) {
         .collect();
     let column = |name: &str| NAMES.iter().position(|n| *n == name).expect("known system");
     let ours = column("worktable");
+    if let Some(path) = &options.chart {
+        write_chart(path, options.rows, &times, &memory, ours);
+    }
 
     println!(
         "{} rows; median time per operation and, in brackets, its ratio to worktable's \
@@ -402,6 +411,45 @@ fn report(options: &Options) {
             show(previous),
             yes_no(better),
         );
+    }
+}
+
+/// Draws `times` (and `memory`, if measured) as each system's ratio to
+/// worktable's (column `ours`) into `path`.
+fn write_chart(
+    path: &Path,
+    rows: usize,
+    times: &[Vec<Option<f64>>],
+    memory: &[Option<f64>],
+    ours: usize,
+) {
+    let others: Vec<&str> = NAMES
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != ours)
+        .map(|(_, name)| *name)
+        .collect();
+    let group = |label: &str, values: &[Option<f64>]| Group {
+        label: label.to_owned(),
+        ratios: (0..NAMES.len())
+            .filter(|i| *i != ours)
+            .map(|i| Some(values[i]? / values[ours]?))
+            .collect(),
+    };
+    let mut groups: Vec<Group> = WORKLOADS
+        .iter()
+        .zip(times)
+        .map(|(workload, values)| group(workload.label, values))
+        .collect();
+    if memory.iter().any(Option::is_some) {
+        groups.push(group("resident memory per row after bulk insert", memory));
+    }
+    let title = format!(
+        "peers suite, {} rows: each system's time as a ratio to worktable's",
+        with_separators(rows as u64),
+    );
+    if let Err(error) = std::fs::write(path, ratio_chart(&title, &others, &groups)) {
+        eprintln!("could not write the chart to {}: {error}", path.display());
     }
 }
 
