@@ -3,10 +3,24 @@
 //! typed field handles, offset and limit.
 //!
 //! ```
-//! # mod support { include!(concat!(env!("CARGO_MANIFEST_DIR"), "/doc/support.rs")); }
-//! # use support::*;
-//! # block_on(async {
-//! let orders = sample_orders().await;
+//! use worktable_core::prelude::*;
+//!
+//! #[derive(Table, Archive, Serialize, Deserialize, Clone, Debug, PartialEq)]
+//! #[rkyv(crate = worktable_core::rkyv)]
+//! struct Order {
+//!     #[pk]
+//!     id: u64,
+//!     #[index]
+//!     account: u32,
+//!     day: u16,
+//!     price: i64,
+//! }
+//!
+//! # futures::executor::block_on(async {
+//! let orders = WorkTable::<Order>::new();
+//! orders.insert(Order { id: 1, account: 7, day: 1, price: 100 }).await?;
+//! orders.insert(Order { id: 2, account: 8, day: 1, price: 50 }).await?;
+//! orders.insert(Order { id: 3, account: 7, day: 2, price: 250 }).await?;
 //! let cheapest_of_account_7 = orders
 //!     .query()
 //!     .by(Order::ACCOUNT, &7)
@@ -15,7 +29,8 @@
 //!     .limit(1)
 //!     .to_vec();
 //! assert_eq!(cheapest_of_account_7[0].id, 1);
-//! # });
+//! # Ok::<(), TableError>(())
+//! # }).unwrap();
 //! ```
 //!
 //! # Order
@@ -115,14 +130,26 @@ impl<R: Row> WorkTable<R> {
     /// source or an order is set. See [`Query`].
     ///
     /// ```
-    /// # mod support { include!(concat!(env!("CARGO_MANIFEST_DIR"), "/doc/support.rs")); }
-    /// # use support::*;
-    /// # block_on(async {
-    /// let orders = sample_orders().await;
+    /// use worktable_core::prelude::*;
+    ///
+    /// #[derive(Table, Archive, Serialize, Deserialize, Clone, Debug, PartialEq)]
+    /// #[rkyv(crate = worktable_core::rkyv)]
+    /// struct Order {
+    ///     #[pk]
+    ///     id: u64,
+    ///     day: u16,
+    /// }
+    ///
+    /// # futures::executor::block_on(async {
+    /// let orders = WorkTable::<Order>::new();
+    /// orders.insert(Order { id: 1, day: 1 }).await?;
+    /// orders.insert(Order { id: 2, day: 1 }).await?;
+    /// orders.insert(Order { id: 3, day: 2 }).await?;
     /// assert_eq!(orders.query().count(), 3);
     /// let newest = orders.query().order_by_desc(Order::DAY).first().unwrap();
     /// assert_eq!(newest.id, 3);
-    /// # });
+    /// # Ok::<(), TableError>(())
+    /// # }).unwrap();
     /// ```
     pub fn query(&self) -> Query<'_, R> {
         Query::over(self, None)
@@ -191,12 +218,24 @@ impl<'t, R: Row, S: Source<R>> Query<'t, R, S> {
     /// primary-key order.
     ///
     /// ```
-    /// # mod support { include!(concat!(env!("CARGO_MANIFEST_DIR"), "/doc/support.rs")); }
-    /// # use support::*;
-    /// # block_on(async {
-    /// let orders = sample_orders().await;
+    /// use worktable_core::prelude::*;
+    ///
+    /// #[derive(Table, Archive, Serialize, Deserialize, Clone, Debug, PartialEq)]
+    /// #[rkyv(crate = worktable_core::rkyv)]
+    /// struct Order {
+    ///     #[pk]
+    ///     id: u64,
+    ///     #[index(unique)]
+    ///     client_ref: String,
+    /// }
+    ///
+    /// # futures::executor::block_on(async {
+    /// let orders = WorkTable::<Order>::new();
+    /// orders.insert(Order { id: 1, client_ref: "A-1".into() }).await?;
+    /// orders.insert(Order { id: 2, client_ref: "B-2".into() }).await?;
     /// assert!(orders.query().by(Order::CLIENT_REF, "B-2").exists());
-    /// # });
+    /// # Ok::<(), TableError>(())
+    /// # }).unwrap();
     /// ```
     pub fn by<I, Q>(self, index: I, key: &Q) -> Query<'t, R, IndexKey<R, I>>
     where
@@ -242,13 +281,24 @@ impl<'t, R: Row, S: Source<R>> Query<'t, R, S> {
     /// row at all when every filter is of this kind.
     ///
     /// ```
-    /// # mod support { include!(concat!(env!("CARGO_MANIFEST_DIR"), "/doc/support.rs")); }
-    /// # use support::*;
-    /// # block_on(async {
-    /// let orders = sample_orders().await;
+    /// use worktable_core::prelude::*;
+    ///
+    /// #[derive(Table, Archive, Serialize, Deserialize, Clone, Debug, PartialEq)]
+    /// #[rkyv(crate = worktable_core::rkyv)]
+    /// struct Order {
+    ///     #[pk]
+    ///     id: u64,
+    ///     day: u16,
+    /// }
+    ///
+    /// # futures::executor::block_on(async {
+    /// let orders = WorkTable::<Order>::new();
+    /// orders.insert(Order { id: 1, day: 1 }).await?;
+    /// orders.insert(Order { id: 2, day: 2 }).await?;
     /// let day_2 = orders.query().filter_archived(|order| order.day == 2).count();
     /// assert_eq!(day_2, 1);
-    /// # });
+    /// # Ok::<(), TableError>(())
+    /// # }).unwrap();
     /// ```
     pub fn filter_archived(
         mut self,
@@ -425,10 +475,22 @@ impl<'t, R: Row, S: Source<R>> Query<'t, R, S> {
     /// before any row is changed.
     ///
     /// ```
-    /// # mod support { include!(concat!(env!("CARGO_MANIFEST_DIR"), "/doc/support.rs")); }
-    /// # use support::*;
-    /// # block_on(async {
-    /// let orders = sample_orders().await;
+    /// use worktable_core::prelude::*;
+    ///
+    /// #[derive(Table, Archive, Serialize, Deserialize, Clone, Debug, PartialEq)]
+    /// #[rkyv(crate = worktable_core::rkyv)]
+    /// struct Order {
+    ///     #[pk]
+    ///     id: u64,
+    ///     account: u32,
+    ///     price: i64,
+    /// }
+    ///
+    /// # futures::executor::block_on(async {
+    /// let orders = WorkTable::<Order>::new();
+    /// orders.insert(Order { id: 1, account: 7, price: 100 }).await?;
+    /// orders.insert(Order { id: 2, account: 8, price: 100 }).await?;
+    /// orders.insert(Order { id: 3, account: 7, price: 100 }).await?;
     /// let changed = orders.query().filter(|o| o.account == 7).update_with(|o| o.price = 0).await?;
     /// assert_eq!(changed, 2);
     /// # Ok::<(), TableError>(())
@@ -477,10 +539,20 @@ impl<'t, R: Row, S: Source<R>> Query<'t, R, S> {
     /// nothing is deleted then.
     ///
     /// ```
-    /// # mod support { include!(concat!(env!("CARGO_MANIFEST_DIR"), "/doc/support.rs")); }
-    /// # use support::*;
-    /// # block_on(async {
-    /// let orders = sample_orders().await;
+    /// use worktable_core::prelude::*;
+    ///
+    /// #[derive(Table, Archive, Serialize, Deserialize, Clone, Debug, PartialEq)]
+    /// #[rkyv(crate = worktable_core::rkyv)]
+    /// struct Order {
+    ///     #[pk]
+    ///     id: u64,
+    /// }
+    ///
+    /// # futures::executor::block_on(async {
+    /// let orders = WorkTable::<Order>::new();
+    /// orders.insert(Order { id: 1 }).await?;
+    /// orders.insert(Order { id: 2 }).await?;
+    /// orders.insert(Order { id: 3 }).await?;
     /// let gone = orders.query().order_by_desc(Order::ID).limit(2).delete().await?;
     /// assert_eq!(gone.iter().map(|o| o.id).collect::<Vec<_>>(), [2, 3]);
     /// # Ok::<(), TableError>(())

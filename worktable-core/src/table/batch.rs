@@ -38,10 +38,23 @@ impl<R: Row> WorkTable<R> {
     /// guard of this task holds a selected row, before any row is changed.
     ///
     /// ```
-    /// # mod support { include!(concat!(env!("CARGO_MANIFEST_DIR"), "/doc/support.rs")); }
-    /// # use support::*;
-    /// # block_on(async {
-    /// let orders = sample_orders().await;
+    /// use worktable_core::prelude::*;
+    ///
+    /// #[derive(Table, Archive, Serialize, Deserialize, Clone, Debug, PartialEq)]
+    /// #[rkyv(crate = worktable_core::rkyv)]
+    /// struct Order {
+    ///     #[pk]
+    ///     id: u64,
+    ///     #[index]
+    ///     account: u32,
+    ///     price: i64,
+    /// }
+    ///
+    /// # futures::executor::block_on(async {
+    /// let orders = WorkTable::<Order>::new();
+    /// orders.insert(Order { id: 1, account: 7, price: 100 }).await?;
+    /// orders.insert(Order { id: 2, account: 8, price: 100 }).await?;
+    /// orders.insert(Order { id: 3, account: 7, price: 100 }).await?;
     /// let changed = orders.update_all_by(Order::ACCOUNT, &7, |order| order.price += 1).await?;
     /// assert_eq!(changed, 2);
     /// assert_eq!(orders.get(&3).unwrap().price, 101);
@@ -82,10 +95,21 @@ impl<R: Row> WorkTable<R> {
     /// guard of this task holds a selected row, before any row is changed.
     ///
     /// ```
-    /// # mod support { include!(concat!(env!("CARGO_MANIFEST_DIR"), "/doc/support.rs")); }
-    /// # use support::*;
-    /// # block_on(async {
-    /// let orders = sample_orders().await;
+    /// use worktable_core::prelude::*;
+    ///
+    /// #[derive(Table, Archive, Serialize, Deserialize, Clone, Debug, PartialEq)]
+    /// #[rkyv(crate = worktable_core::rkyv)]
+    /// struct Order {
+    ///     #[pk]
+    ///     id: u64,
+    ///     day: u16,
+    /// }
+    ///
+    /// # futures::executor::block_on(async {
+    /// let orders = WorkTable::<Order>::new();
+    /// orders.insert(Order { id: 1, day: 1 }).await?;
+    /// orders.insert(Order { id: 2, day: 1 }).await?;
+    /// orders.insert(Order { id: 3, day: 2 }).await?;
     /// assert_eq!(orders.update_range(2.., |order| order.day += 1).await?, 2);
     /// assert_eq!(orders.get(&3).unwrap().day, 3);
     /// # Ok::<(), TableError>(())
@@ -115,10 +139,22 @@ impl<R: Row> WorkTable<R> {
     /// guard of this task holds a selected row; nothing is deleted then.
     ///
     /// ```
-    /// # mod support { include!(concat!(env!("CARGO_MANIFEST_DIR"), "/doc/support.rs")); }
-    /// # use support::*;
-    /// # block_on(async {
-    /// let orders = sample_orders().await;
+    /// use worktable_core::prelude::*;
+    ///
+    /// #[derive(Table, Archive, Serialize, Deserialize, Clone, Debug, PartialEq)]
+    /// #[rkyv(crate = worktable_core::rkyv)]
+    /// struct Order {
+    ///     #[pk]
+    ///     id: u64,
+    ///     #[index]
+    ///     account: u32,
+    /// }
+    ///
+    /// # futures::executor::block_on(async {
+    /// let orders = WorkTable::<Order>::new();
+    /// orders.insert(Order { id: 1, account: 7 }).await?;
+    /// orders.insert(Order { id: 2, account: 8 }).await?;
+    /// orders.insert(Order { id: 3, account: 7 }).await?;
     /// let gone = orders.delete_all_by(Order::ACCOUNT, &7).await?;
     /// assert_eq!(gone.len(), 2);
     /// assert_eq!(orders.len(), 1);
@@ -152,10 +188,20 @@ impl<R: Row> WorkTable<R> {
     /// guard of this task holds a selected row; nothing is deleted then.
     ///
     /// ```
-    /// # mod support { include!(concat!(env!("CARGO_MANIFEST_DIR"), "/doc/support.rs")); }
-    /// # use support::*;
-    /// # block_on(async {
-    /// let orders = sample_orders().await;
+    /// use worktable_core::prelude::*;
+    ///
+    /// #[derive(Table, Archive, Serialize, Deserialize, Clone, Debug, PartialEq)]
+    /// #[rkyv(crate = worktable_core::rkyv)]
+    /// struct Order {
+    ///     #[pk]
+    ///     id: u64,
+    /// }
+    ///
+    /// # futures::executor::block_on(async {
+    /// let orders = WorkTable::<Order>::new();
+    /// orders.insert(Order { id: 1 }).await?;
+    /// orders.insert(Order { id: 2 }).await?;
+    /// orders.insert(Order { id: 3 }).await?;
     /// let gone = orders.delete_range(..3).await?;
     /// assert_eq!(gone.iter().map(|o| o.id).collect::<Vec<_>>(), [1, 2]);
     /// # Ok::<(), TableError>(())

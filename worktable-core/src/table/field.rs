@@ -34,10 +34,21 @@ impl<R: Row> WorkTable<R> {
     /// [`lock`](Self::lock)). On error the row is unchanged.
     ///
     /// ```
-    /// # mod support { include!(concat!(env!("CARGO_MANIFEST_DIR"), "/doc/support.rs")); }
-    /// # use support::*;
-    /// # block_on(async {
-    /// let orders = sample_orders().await;
+    /// use worktable_core::prelude::*;
+    ///
+    /// #[derive(Table, Archive, Serialize, Deserialize, Clone, Debug, PartialEq)]
+    /// #[rkyv(crate = worktable_core::rkyv)]
+    /// struct Order {
+    ///     #[pk]
+    ///     id: u64,
+    ///     #[index]
+    ///     account: u32,
+    ///     price: i64,
+    /// }
+    ///
+    /// # futures::executor::block_on(async {
+    /// let orders = WorkTable::<Order>::new();
+    /// orders.insert(Order { id: 1, account: 7, price: 100 }).await?;
     /// let old = orders.set_field(&1, Order::PRICE, 250).await?;
     /// assert_eq!((old, orders.get(&1).unwrap().price), (100, 250));
     ///

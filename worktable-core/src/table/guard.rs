@@ -33,15 +33,26 @@ impl<R: Row> WorkTable<R> {
     /// unchanged.
     ///
     /// ```
-    /// # mod support { include!(concat!(env!("CARGO_MANIFEST_DIR"), "/doc/support.rs")); }
-    /// # use support::*;
-    /// # block_on(async {
-    /// let orders = sample_orders().await;
+    /// use worktable_core::prelude::*;
+    ///
+    /// #[derive(Table, Archive, Serialize, Deserialize, Clone, Debug, PartialEq)]
+    /// #[rkyv(crate = worktable_core::rkyv)]
+    /// struct Order {
+    ///     #[pk]
+    ///     id: u64,
+    ///     #[index]
+    ///     account: u32,
+    ///     price: i64,
+    /// }
+    ///
+    /// # futures::executor::block_on(async {
+    /// let orders = WorkTable::<Order>::new();
+    /// orders.insert(Order { id: 1, account: 7, price: 100 }).await?;
+    /// orders.insert(Order { id: 2, account: 8, price: 100 }).await?;
     /// let doubled = orders.update_with(&1, |order| { order.price *= 2; order.price }).await?;
     /// assert_eq!(doubled, 200);
-    /// let moved = orders.update_with(&1, |order| order.account = 8).await;
+    /// orders.update_with(&1, |order| order.account = 8).await?;
     /// assert_eq!(orders.find_by(Order::ACCOUNT, &8).len(), 2);
-    /// # moved?;
     /// # Ok::<(), TableError>(())
     /// # }).unwrap();
     /// ```
@@ -111,16 +122,25 @@ impl<R: Row> WorkTable<R> {
     ///   checked again.
     ///
     /// ```
-    /// # mod support { include!(concat!(env!("CARGO_MANIFEST_DIR"), "/doc/support.rs")); }
-    /// # use support::*;
-    /// # block_on(async {
-    /// let orders = sample_orders().await;
-    /// let mut guard = orders.lock(&2).await?;
+    /// use worktable_core::prelude::*;
+    ///
+    /// #[derive(Table, Archive, Serialize, Deserialize, Clone, Debug, PartialEq)]
+    /// #[rkyv(crate = worktable_core::rkyv)]
+    /// struct Order {
+    ///     #[pk]
+    ///     id: u64,
+    ///     price: i64,
+    /// }
+    ///
+    /// # futures::executor::block_on(async {
+    /// let orders = WorkTable::<Order>::new();
+    /// orders.insert(Order { id: 1, price: 100 }).await?;
+    /// let mut guard = orders.lock(&1).await?;
     /// let price = guard.get().unwrap().price;
-    /// let quote = async { price + 5 }.await; // other writers of row 2 wait meanwhile
+    /// let quote = async { price + 5 }.await; // other writers of row 1 wait meanwhile
     /// guard.update_with(|order| order.price = quote).await?;
     /// drop(guard);
-    /// assert_eq!(orders.get(&2).unwrap().price, 105);
+    /// assert_eq!(orders.get(&1).unwrap().price, 105);
     /// # Ok::<(), TableError>(())
     /// # }).unwrap();
     /// ```
@@ -128,15 +148,24 @@ impl<R: Row> WorkTable<R> {
     /// A write of the row by the guard's own task fails instead of waiting:
     ///
     /// ```
-    /// # mod support { include!(concat!(env!("CARGO_MANIFEST_DIR"), "/doc/support.rs")); }
-    /// # use support::*;
+    /// use worktable_core::prelude::*;
+    ///
+    /// #[derive(Table, Archive, Serialize, Deserialize, Clone, Debug, PartialEq)]
+    /// #[rkyv(crate = worktable_core::rkyv)]
+    /// struct Order {
+    ///     #[pk]
+    ///     id: u64,
+    ///     price: i64,
+    /// }
+    ///
     /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
-    /// let orders = sample_orders().await;
-    /// let guard = orders.lock(&2).await?;
-    /// let refused = orders.update_with(&2, |order| order.price = 0).await;
+    /// let orders = WorkTable::<Order>::new();
+    /// orders.insert(Order { id: 1, price: 100 }).await?;
+    /// let guard = orders.lock(&1).await?;
+    /// let refused = orders.update_with(&1, |order| order.price = 0).await;
     /// assert!(matches!(refused, Err(TableError::LockedBySameTask { .. })));
     /// drop(guard);
-    /// orders.update_with(&2, |order| order.price = 0).await?;
+    /// orders.update_with(&1, |order| order.price = 0).await?;
     /// # Ok::<(), TableError>(())
     /// # }).unwrap();
     /// ```
@@ -157,10 +186,20 @@ impl<R: Row> WorkTable<R> {
     /// [`lock`](Self::lock)); the rows it had locked are unlocked again.
     ///
     /// ```
-    /// # mod support { include!(concat!(env!("CARGO_MANIFEST_DIR"), "/doc/support.rs")); }
-    /// # use support::*;
-    /// # block_on(async {
-    /// let orders = sample_orders().await;
+    /// use worktable_core::prelude::*;
+    ///
+    /// #[derive(Table, Archive, Serialize, Deserialize, Clone, Debug, PartialEq)]
+    /// #[rkyv(crate = worktable_core::rkyv)]
+    /// struct Order {
+    ///     #[pk]
+    ///     id: u64,
+    ///     price: i64,
+    /// }
+    ///
+    /// # futures::executor::block_on(async {
+    /// let orders = WorkTable::<Order>::new();
+    /// orders.insert(Order { id: 1, price: 100 }).await?;
+    /// orders.insert(Order { id: 3, price: 100 }).await?;
     /// // Move 30 cents from order 3 to order 1, with no writer in between.
     /// let mut guards = orders.lock_all([3, 1]).await?;
     /// guards[1].update_with(|order| order.price -= 30).await?;

@@ -39,19 +39,33 @@ impl<R: Row> WorkTable<R> {
     /// [`TableFull`](TableError::TableFull). Nothing is kept on error.
     ///
     /// ```
-    /// # mod support { include!(concat!(env!("CARGO_MANIFEST_DIR"), "/doc/support.rs")); }
-    /// # use support::*;
-    /// use worktable_core::WorkTable;
+    /// use worktable_core::prelude::*;
     ///
-    /// let orders = WorkTable::from_rows((1..=1000).map(|id| {
-    ///     order(id, &format!("R-{id}"), (id % 10) as u32, 1)
+    /// #[derive(Table, Archive, Serialize, Deserialize, Clone, Debug, PartialEq)]
+    /// #[rkyv(crate = worktable_core::rkyv)]
+    /// struct Order {
+    ///     #[pk]
+    ///     id: u64,
+    ///     #[index(unique)]
+    ///     client_ref: String,
+    ///     #[index]
+    ///     account: u32,
+    /// }
+    ///
+    /// let orders = WorkTable::from_rows((1..=1000).map(|id| Order {
+    ///     id,
+    ///     client_ref: format!("R-{id}"),
+    ///     account: (id % 10) as u32,
     /// }))?;
     /// assert_eq!(orders.len(), 1000);
     /// assert_eq!(orders.get_by(Order::CLIENT_REF, "R-42").unwrap().id, 42);
     /// assert_eq!(orders.find_by(Order::ACCOUNT, &3).len(), 100);
     ///
     /// // Two rows with one unique key: no table.
-    /// let clash = WorkTable::from_rows([order(1, "A", 1, 1), order(2, "A", 1, 1)]);
+    /// let clash = WorkTable::from_rows([
+    ///     Order { id: 1, client_ref: "A".into(), account: 1 },
+    ///     Order { id: 2, client_ref: "A".into(), account: 1 },
+    /// ]);
     /// assert!(matches!(clash, Err(TableError::DuplicateKey { index: "client_ref", .. })));
     /// # Ok::<(), TableError>(())
     /// ```

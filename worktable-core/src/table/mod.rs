@@ -163,16 +163,25 @@ impl<R: Row> WorkTable<R> {
     /// See [`Subscription`] and [`subscribe_to`](Self::subscribe_to).
     ///
     /// ```
-    /// # mod support { include!(concat!(env!("CARGO_MANIFEST_DIR"), "/doc/support.rs")); }
-    /// # use support::*;
     /// use futures::StreamExt;
     /// use worktable_core::ChangeKind;
-    /// # block_on(async {
-    /// let orders = sample_orders().await;
+    /// use worktable_core::prelude::*;
+    ///
+    /// #[derive(Table, Archive, Serialize, Deserialize, Clone, Debug, PartialEq)]
+    /// #[rkyv(crate = worktable_core::rkyv)]
+    /// struct Order {
+    ///     #[pk]
+    ///     id: u64,
+    ///     price: i64,
+    /// }
+    ///
+    /// # futures::executor::block_on(async {
+    /// let orders = WorkTable::<Order>::new();
+    /// orders.insert(Order { id: 1, price: 100 }).await?;
     /// let mut changes = orders.subscribe();
-    /// orders.update_with(&2, |order| order.price = 7).await?;
+    /// orders.update_with(&1, |order| order.price = 7).await?;
     /// let event = changes.next().await.unwrap().unwrap();
-    /// assert_eq!((event.kind(), *event.pk()), (ChangeKind::Update, 2));
+    /// assert_eq!((event.kind(), *event.pk()), (ChangeKind::Update, 1));
     /// assert_eq!(event.before().unwrap().get().price, 100);
     /// assert_eq!(event.after().unwrap().archived().price, 7);
     /// # Ok::<(), TableError>(())
@@ -187,11 +196,23 @@ impl<R: Row> WorkTable<R> {
     /// into or out of the watched rows comes as an insert or a delete.
     ///
     /// ```
-    /// # mod support { include!(concat!(env!("CARGO_MANIFEST_DIR"), "/doc/support.rs")); }
-    /// # use support::*;
     /// use worktable_core::{ChangeKind, Watch};
-    /// # block_on(async {
-    /// let orders = sample_orders().await;
+    /// use worktable_core::prelude::*;
+    ///
+    /// #[derive(Table, Archive, Serialize, Deserialize, Clone, Debug, PartialEq)]
+    /// #[rkyv(crate = worktable_core::rkyv)]
+    /// struct Order {
+    ///     #[pk]
+    ///     id: u64,
+    ///     #[index]
+    ///     account: u32,
+    ///     price: i64,
+    /// }
+    ///
+    /// # futures::executor::block_on(async {
+    /// let orders = WorkTable::<Order>::new();
+    /// orders.insert(Order { id: 1, account: 7, price: 100 }).await?;
+    /// orders.insert(Order { id: 2, account: 8, price: 100 }).await?;
     /// let mut account_7 = orders.subscribe_to(Watch::index(Order::ACCOUNT, 7));
     /// orders.update_with(&2, |order| order.price = 1).await?; // account 8: not seen
     /// orders.update_with(&1, |order| order.account = 9).await?; // leaves account 7
@@ -212,11 +233,23 @@ impl<R: Row> WorkTable<R> {
     /// nothing twice.
     ///
     /// ```
-    /// # mod support { include!(concat!(env!("CARGO_MANIFEST_DIR"), "/doc/support.rs")); }
-    /// # use support::*;
     /// use worktable_core::Watch;
-    /// # block_on(async {
-    /// let orders = sample_orders().await; // three inserts: changes 1 to 3
+    /// use worktable_core::prelude::*;
+    ///
+    /// #[derive(Table, Archive, Serialize, Deserialize, Clone, Debug, PartialEq)]
+    /// #[rkyv(crate = worktable_core::rkyv)]
+    /// struct Order {
+    ///     #[pk]
+    ///     id: u64,
+    ///     price: i64,
+    /// }
+    ///
+    /// # futures::executor::block_on(async {
+    /// let orders = WorkTable::<Order>::new();
+    /// // Three inserts: changes 1 to 3.
+    /// orders.insert(Order { id: 1, price: 100 }).await?;
+    /// orders.insert(Order { id: 2, price: 100 }).await?;
+    /// orders.insert(Order { id: 3, price: 100 }).await?;
     /// let (mut changes, since) = orders.subscribe_to_with_seq(Watch::all());
     /// assert_eq!(since, 3);
     /// orders.update_with(&2, |order| order.price = 7).await?;

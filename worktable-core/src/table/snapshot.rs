@@ -89,10 +89,21 @@ impl Drop for ReadPoint<'_> {
 /// collect them before returning the first.
 ///
 /// ```
-/// # mod support { include!(concat!(env!("CARGO_MANIFEST_DIR"), "/doc/support.rs")); }
-/// # use support::*;
-/// # block_on(async {
-/// let orders = sample_orders().await;
+/// use worktable_core::prelude::*;
+///
+/// #[derive(Table, Archive, Serialize, Deserialize, Clone, Debug, PartialEq)]
+/// #[rkyv(crate = worktable_core::rkyv)]
+/// struct Order {
+///     #[pk]
+///     id: u64,
+///     price: i64,
+/// }
+///
+/// # futures::executor::block_on(async {
+/// let orders = WorkTable::<Order>::new();
+/// orders.insert(Order { id: 1, price: 100 }).await?;
+/// orders.insert(Order { id: 2, price: 100 }).await?;
+/// orders.insert(Order { id: 3, price: 100 }).await?;
 /// let before = orders.snapshot();
 /// orders.update_with(&1, |order| order.price = 1).await?;
 /// orders.delete(&2).await?;

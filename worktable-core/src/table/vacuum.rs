@@ -145,22 +145,30 @@ impl<R: Row> WorkTable<R> {
     /// is process-wide — can delay it until a later collection or run.
     ///
     /// ```
-    /// # mod support { include!(concat!(env!("CARGO_MANIFEST_DIR"), "/doc/support.rs")); }
-    /// # use support::*;
-    /// use worktable_core::WorkTable;
-    /// # block_on(async {
-    /// let orders = WorkTable::<Order>::new();
-    /// for id in 0..20_000u64 {
-    ///     orders.insert(order(id, &format!("R-{id}"), 1, 0)).await.unwrap();
+    /// use worktable_core::prelude::*;
+    ///
+    /// #[derive(Table, Archive, Serialize, Deserialize, Clone, Debug, PartialEq)]
+    /// #[rkyv(crate = worktable_core::rkyv)]
+    /// struct Order {
+    ///     #[pk]
+    ///     id: u64,
+    ///     price: i64,
     /// }
-    /// for id in (0..20_000u64).filter(|id| id % 10 != 0) {
-    ///     orders.delete(&id).await.unwrap();
+    ///
+    /// # futures::executor::block_on(async {
+    /// let orders = WorkTable::<Order>::new();
+    /// for id in 0..20_000 {
+    ///     orders.insert(Order { id, price: 100 }).await?;
+    /// }
+    /// for id in (0..20_000).filter(|id| id % 10 != 0) {
+    ///     orders.delete(&id).await?;
     /// }
     /// let before = orders.stats().pages;
     /// let report = orders.vacuum();
     /// assert!(report.pages_after * 2 < before, "{report:?}");
     /// assert_eq!(orders.len(), 2_000);
-    /// # });
+    /// # Ok::<(), TableError>(())
+    /// # }).unwrap();
     /// ```
     pub fn vacuum(&self) -> VacuumReport {
         self.vacuum_with(&VacuumPolicy::default())
@@ -302,11 +310,17 @@ impl<R: Row> WorkTable<R> {
     /// and pauses between steps so that it never holds writers up for long.
     ///
     /// ```
-    /// # mod support { include!(concat!(env!("CARGO_MANIFEST_DIR"), "/doc/support.rs")); }
-    /// # use support::*;
     /// use std::sync::Arc;
     /// use std::time::Duration;
-    /// use worktable_core::{VacuumPolicy, WorkTable};
+    /// use worktable_core::VacuumPolicy;
+    /// use worktable_core::prelude::*;
+    ///
+    /// #[derive(Table, Archive, Serialize, Deserialize, Clone, Debug, PartialEq)]
+    /// #[rkyv(crate = worktable_core::rkyv)]
+    /// struct Order {
+    ///     #[pk]
+    ///     id: u64,
+    /// }
     ///
     /// let orders = Arc::new(WorkTable::<Order>::new());
     /// let vacuum = orders.spawn_vacuum(VacuumPolicy::default().interval(Duration::from_millis(100)));

@@ -60,13 +60,23 @@ impl<R: Row> WorkTable<R> {
     /// key that was drawn is not handed out again).
     ///
     /// ```
-    /// # mod support { include!(concat!(env!("CARGO_MANIFEST_DIR"), "/doc/support.rs")); }
-    /// # use support::*;
-    /// # block_on(async {
-    /// let orders = sample_orders().await;
-    /// let pk = orders.insert(order(4, "D-4", 9, 1)).await?;
-    /// assert_eq!(pk, 4);
-    /// let again = orders.insert(order(5, "D-4", 9, 1)).await;
+    /// use worktable_core::prelude::*;
+    ///
+    /// #[derive(Table, Archive, Serialize, Deserialize, Clone, Debug, PartialEq)]
+    /// #[rkyv(crate = worktable_core::rkyv)]
+    /// struct Order {
+    ///     #[pk]
+    ///     id: u64,
+    ///     #[index(unique)]
+    ///     client_ref: String,
+    /// }
+    ///
+    /// # futures::executor::block_on(async {
+    /// let orders = WorkTable::<Order>::new();
+    ///
+    /// let pk = orders.insert(Order { id: 1, client_ref: "A-1".into() }).await?;
+    /// assert_eq!(pk, 1);
+    /// let again = orders.insert(Order { id: 2, client_ref: "A-1".into() }).await;
     /// assert!(matches!(again, Err(TableError::DuplicateKey { index: "client_ref", .. })));
     /// # Ok::<(), TableError>(())
     /// # }).unwrap();
@@ -93,10 +103,19 @@ impl<R: Row> WorkTable<R> {
     /// unchanged.
     ///
     /// ```
-    /// # mod support { include!(concat!(env!("CARGO_MANIFEST_DIR"), "/doc/support.rs")); }
-    /// # use support::*;
-    /// # block_on(async {
-    /// let orders = sample_orders().await;
+    /// use worktable_core::prelude::*;
+    ///
+    /// #[derive(Table, Archive, Serialize, Deserialize, Clone, Debug, PartialEq)]
+    /// #[rkyv(crate = worktable_core::rkyv)]
+    /// struct Order {
+    ///     #[pk]
+    ///     id: u64,
+    ///     price: i64,
+    /// }
+    ///
+    /// # futures::executor::block_on(async {
+    /// let orders = WorkTable::<Order>::new();
+    /// orders.insert(Order { id: 1, price: 100 }).await?;
     /// let old = orders.update(Order { price: 250, ..orders.get(&1).unwrap() }).await?;
     /// assert_eq!((old.price, orders.get(&1).unwrap().price), (100, 250));
     /// # Ok::<(), TableError>(())
@@ -122,12 +141,21 @@ impl<R: Row> WorkTable<R> {
     /// `DuplicatePk` and `NotFound`. On error the table is unchanged.
     ///
     /// ```
-    /// # mod support { include!(concat!(env!("CARGO_MANIFEST_DIR"), "/doc/support.rs")); }
-    /// # use support::*;
-    /// # block_on(async {
-    /// let orders = sample_orders().await;
-    /// assert!(orders.upsert(order(10, "J-10", 1, 1)).await?.is_none());
-    /// let replaced = orders.upsert(order(10, "J-10", 2, 1)).await?;
+    /// use worktable_core::prelude::*;
+    ///
+    /// #[derive(Table, Archive, Serialize, Deserialize, Clone, Debug, PartialEq)]
+    /// #[rkyv(crate = worktable_core::rkyv)]
+    /// struct Order {
+    ///     #[pk]
+    ///     id: u64,
+    ///     account: u32,
+    /// }
+    ///
+    /// # futures::executor::block_on(async {
+    /// let orders = WorkTable::<Order>::new();
+    ///
+    /// assert!(orders.upsert(Order { id: 1, account: 1 }).await?.is_none());
+    /// let replaced = orders.upsert(Order { id: 1, account: 2 }).await?;
     /// assert_eq!(replaced.unwrap().account, 1);
     /// # Ok::<(), TableError>(())
     /// # }).unwrap();
@@ -148,10 +176,21 @@ impl<R: Row> WorkTable<R> {
     /// [`lock`](Self::lock)); the table is then unchanged.
     ///
     /// ```
-    /// # mod support { include!(concat!(env!("CARGO_MANIFEST_DIR"), "/doc/support.rs")); }
-    /// # use support::*;
-    /// # block_on(async {
-    /// let orders = sample_orders().await;
+    /// use worktable_core::prelude::*;
+    ///
+    /// #[derive(Table, Archive, Serialize, Deserialize, Clone, Debug, PartialEq)]
+    /// #[rkyv(crate = worktable_core::rkyv)]
+    /// struct Order {
+    ///     #[pk]
+    ///     id: u64,
+    ///     #[index(unique)]
+    ///     client_ref: String,
+    /// }
+    ///
+    /// # futures::executor::block_on(async {
+    /// let orders = WorkTable::<Order>::new();
+    /// orders.insert(Order { id: 1, client_ref: "A-1".into() }).await?;
+    /// orders.insert(Order { id: 2, client_ref: "B-2".into() }).await?;
     /// assert_eq!(orders.delete(&2).await?.client_ref, "B-2");
     /// assert!(orders.get_by(Order::CLIENT_REF, "B-2").is_none());
     /// # Ok::<(), TableError>(())
@@ -173,11 +212,22 @@ impl<R: Row> WorkTable<R> {
     /// [`lock`](Self::lock)); the table is then unchanged.
     ///
     /// ```
-    /// # mod support { include!(concat!(env!("CARGO_MANIFEST_DIR"), "/doc/support.rs")); }
-    /// # use support::*;
-    /// # block_on(async {
-    /// let orders = sample_orders().await;
-    /// assert_eq!(orders.delete_by(Order::CLIENT_REF, "C-3").await?.id, 3);
+    /// use worktable_core::prelude::*;
+    ///
+    /// #[derive(Table, Archive, Serialize, Deserialize, Clone, Debug, PartialEq)]
+    /// #[rkyv(crate = worktable_core::rkyv)]
+    /// struct Order {
+    ///     #[pk]
+    ///     id: u64,
+    ///     #[index(unique)]
+    ///     client_ref: String,
+    /// }
+    ///
+    /// # futures::executor::block_on(async {
+    /// let orders = WorkTable::<Order>::new();
+    /// orders.insert(Order { id: 1, client_ref: "A-1".into() }).await?;
+    /// orders.insert(Order { id: 2, client_ref: "B-2".into() }).await?;
+    /// assert_eq!(orders.delete_by(Order::CLIENT_REF, "B-2").await?.id, 2);
     /// # Ok::<(), TableError>(())
     /// # }).unwrap();
     /// ```
