@@ -115,7 +115,9 @@ pub(crate) struct Version<'g> {
 impl Version<'_> {
     /// The version at packed link `pack` of store `store`. Only for a word
     /// loaded from a cell of that store under the guard `'g` is pinned
-    /// on, as [`RowStore::version`] does.
+    /// on, as [`RowStore::version`] does: [`RowStore::bytes`]' safety
+    /// argument rests on it (its one caller, `PageOrder::into_ordered`,
+    /// passes words that `PageOrder::push` loaded that way).
     pub(super) fn from_parts(pack: u64, store: u64) -> Self {
         Self {
             link: Link::unpack(pack),
@@ -394,7 +396,9 @@ impl<R: Row> RowStore<R> {
             "a row version was read from another table"
         );
         // SAFETY: `version.link` was loaded from a cell of this store while
-        // the guard `'g` borrows was pinned (see `version`), so its slot is
+        // the guard `'g` borrows was pinned (see `version`, and
+        // `Version::from_parts`, whose words `PageOrder::push` loads from
+        // cells of this store under that guard), so its slot is
         // published or retired, and a retired slot is only freed (and later
         // rewritten) after every guard pinned before its retirement has been
         // dropped (see `retire`). The slice lives for `'g`, which ends before
