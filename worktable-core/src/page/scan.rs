@@ -6,6 +6,7 @@ use std::marker::PhantomData;
 use crossbeam_epoch::Guard;
 
 use super::store::{RowCell, RowStore, Version};
+use crate::row::Row;
 
 /// Below this many versions a comparison sort is cheaper than counting.
 const BUCKETS_FROM: usize = 1 << 12;
@@ -15,36 +16,32 @@ const BUCKETS_FROM: usize = 1 << 12;
 /// buffers of 8 bytes per row (the links, then the links in order) and a
 /// count per 256-byte block of its pages.
 #[derive(Debug)]
-pub(crate) struct PageOrder<'g> {
+pub(crate) struct PageOrder<'g, R> {
     links: Vec<u64>,
-    store: u64,
+    store: &'g RowStore<R>,
     _guard: PhantomData<&'g Guard>,
 }
 
-impl<R: crate::row::Row> RowStore<R> {
+impl<R: Row> RowStore<R> {
     /// An empty list for up to `rows` versions of this store, located
     /// while `guard` stays pinned.
-    pub(crate) fn page_order<'g>(&self, rows: usize, _guard: &'g Guard) -> PageOrder<'g> {
+    pub(crate) fn page_order<'g>(&'g self, rows: usize, _guard: &'g Guard) -> PageOrder<'g, R> {
         PageOrder {
             links: Vec::with_capacity(rows),
-            store: self.id(),
+            store: self,
             _guard: PhantomData,
         }
     }
 }
 
-impl<'g> PageOrder<'g> {
+impl<'g, R: Row> PageOrder<'g, R> {
     /// Adds the committed version of the row in `cell`.
     ///
     /// # Panics
     ///
     /// If `cell` belongs to another store.
     pub(crate) fn push(&mut self, cell: &RowCell) {
-        assert_eq!(
-            cell.store(),
-            self.store,
-            "a row cell was used with a table it does not belong to"
-        );
+        self.store.check_owner(cell);
         self.links.push(cell.packed());
     }
 
@@ -57,7 +54,7 @@ impl<'g> PageOrder<'g> {
         } else {
             bucket_by_page(&mut self.links);
         }
-        let store = self.store;
+        let store = self.store.id();
         self.links
             .into_iter()
             .map(move |pack| Version::from_parts(pack, store))

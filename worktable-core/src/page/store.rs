@@ -68,11 +68,6 @@ impl RowCell {
     pub(super) fn packed(&self) -> u64 {
         self.word.load(Ordering::Acquire)
     }
-
-    /// Id of the store the cell's versions live in.
-    pub(super) fn store(&self) -> u64 {
-        self.store
-    }
 }
 
 /// A row serialized into a slot that no reader can see yet. Either put in a
@@ -663,7 +658,7 @@ impl<R: Row> RowStore<R> {
         self.id
     }
 
-    fn check_owner(&self, cell: &RowCell) {
+    pub(super) fn check_owner(&self, cell: &RowCell) {
         assert_eq!(
             cell.store, self.id,
             "a row cell was used with a table it does not belong to"
