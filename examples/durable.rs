@@ -4,6 +4,8 @@
 //! and one log, and a transaction over both that survives a crash whole.
 //!
 //! `cargo run --example durable` (the table lives in a temporary directory).
+//! `cargo run --example durable -- DIR` keeps the database in `DIR` (new or
+//! empty), to look at with `cargo run -p worktable-cli -- inspect DIR`.
 
 use futures::StreamExt;
 use worktable_core::prelude::*;
@@ -63,9 +65,22 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// A durable database: a transaction over two tables is one unit of the
 /// log, applied whole or not at all after a crash.
 async fn database() -> Result<(), Box<dyn std::error::Error>> {
-    let dir = tempfile::tempdir()?;
+    let temporary = tempfile::tempdir()?;
+    let kept = std::env::args_os().nth(1).map(std::path::PathBuf::from);
+    if let Some(dir) = &kept
+        && dir
+            .read_dir()
+            .is_ok_and(|mut entries| entries.next().is_some())
+    {
+        return Err(format!(
+            "{} is not empty: give a new or empty directory",
+            dir.display()
+        )
+        .into());
+    }
+    let dir = kept.as_deref().unwrap_or(temporary.path());
     let options = Options::durability(Durability::Sync);
-    let bank = DurableDatabase::<Bank>::open(dir.path(), options)?;
+    let bank = DurableDatabase::<Bank>::open(dir, options)?;
     let ada = bank
         .accounts
         .insert(Account {
@@ -101,7 +116,7 @@ async fn database() -> Result<(), Box<dyn std::error::Error>> {
     // As a crash would: the transaction is in the log, whole.
     drop(bank);
 
-    let bank = DurableDatabase::<Bank>::open(dir.path(), options)?;
+    let bank = DurableDatabase::<Bank>::open(dir, options)?;
     let balances: Vec<(String, i64)> = bank.accounts.iter().map(|a| (a.owner, a.balance)).collect();
     println!(
         "database after reopening: {balances:?}, {} ledger entr{}",
@@ -117,6 +132,12 @@ async fn database() -> Result<(), Box<dyn std::error::Error>> {
         report.seq, report.rows
     );
     bank.close().await?;
+    if let Some(dir) = kept {
+        println!(
+            "the database stays in {0}: cargo run -p worktable-cli -- inspect {0}",
+            dir.display()
+        );
+    }
     Ok(())
 }
 

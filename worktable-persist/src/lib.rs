@@ -10,6 +10,8 @@
 //! ([`DurableDatabase::backup_to`]; to an object store with the
 //! `object-store` feature), bulk loads and per-table migration. What this
 //! page says of durability, damage and recovery holds for both.
+//! [`inspect`] looks into either kind of directory without its Rust types
+//! and without writing to it (the library of the `worktable` command).
 //!
 //! # Example
 //!
@@ -276,6 +278,7 @@ mod damage;
 mod database;
 pub mod file_error;
 pub mod format;
+pub mod inspect;
 // Without the `testing` feature nothing re-exports the `pub` items of these
 // modules (see `testing`): they are crate-private all the same.
 #[cfg_attr(not(feature = "testing"), allow(unreachable_pub))]

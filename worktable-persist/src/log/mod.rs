@@ -115,7 +115,8 @@ pub use segment::{HEADER_LEN, SegmentHeader, encode_header};
 pub use error::EncodeError;
 #[cfg(test)]
 pub(crate) use record::{BODY_HEADER_LEN, FRAME_LEN, MAX_IMAGE_LEN};
+pub use scan::End;
 #[cfg(any(test, feature = "testing"))]
-pub use scan::{End, Scan, Tail};
+pub use scan::{Scan, Tail};
 #[cfg(test)]
 pub(crate) use segment::MAGIC;

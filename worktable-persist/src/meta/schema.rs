@@ -22,7 +22,7 @@ pub(super) const MIN_SCHEMA_LEN: usize = 4 + 2 + 2 + 1 + 2 + 2;
 /// and their types, its primary key, where its keys come from, and its
 /// indexes, as names and type names a person (or a later build) can read.
 ///
-/// Kept in the metadata file ([`Meta::schema`](super::Meta::schema)) and
+/// Kept in the metadata file (its `schema` field, `docs/format.md`) and
 /// decoded with it, field by field. The codec checks the encoding (lengths,
 /// UTF-8, the codes); it does not check that the names refer to one
 /// another, nor compare the description with a row type: that is the

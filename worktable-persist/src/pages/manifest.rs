@@ -77,7 +77,7 @@ pub struct Manifest {
     /// manifest under another one.
     pub schema_fingerprint: u64,
     /// The checkpoint's generation: the manifest's file is
-    /// [`manifest_name(generation)`](manifest_name), and the metadata file
+    /// `manifest-` and the generation in 20 digits, and the metadata file
     /// names the current one.
     pub generation: u64,
     /// Every change with a sequence number up to this one is in the frames;

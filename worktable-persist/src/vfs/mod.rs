@@ -49,7 +49,7 @@ use std::fmt;
 use std::io;
 use std::path::Path;
 
-mod dir_lock;
+pub(crate) mod dir_lock;
 mod mapped;
 mod real;
 #[cfg(any(test, feature = "testing"))]
