@@ -28,11 +28,9 @@
 //!     owner: String,
 //! }
 //!
-//! # fn block_on<F: std::future::Future>(f: F) -> F::Output {
-//! #     tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f)
-//! # }
 //! let dir = tempfile::tempdir()?;
-//! block_on(async {
+//! let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+//! rt.block_on(async {
 //!     let options = Options::durability(Durability::Sync);
 //!     let accounts = PersistentTable::<Account>::open(dir.path(), options)?;
 //!     // Returns once the change is synced to the log.

@@ -24,13 +24,11 @@
 //!     id: u64,
 //! }
 //!
-//! # fn block_on<F: std::future::Future>(f: F) -> F::Output {
-//! #     tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f)
-//! # }
 //! let disk = SimFs::new();
 //! let dir = std::path::Path::new("/notes");
 //! let options = Options::durability(Durability::Sync);
-//! block_on(async {
+//! let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+//! rt.block_on(async {
 //!     let notes = PersistentTable::<Note>::open_in(Arc::new(disk.clone()), dir, options)?;
 //!     notes.insert(Note { id: 1 }).await?;
 //!     // The power fails: what was synced survives.

@@ -183,31 +183,32 @@ pub(crate) enum Command {
 ///     notes: WorkTable<Note>,
 /// }
 ///
-/// # tokio::runtime::Runtime::new()?.block_on(async {
 /// let server = LocalServer::start()?; // a nats-server on loopback, for the example
-/// let client = async_nats::connect(server.url()).await?;
-/// let jetstream = async_nats::jetstream::new(client.clone());
-/// let snapshots = SnapshotStore::jetstream(&jetstream, "notes-snapshots", 1).await?;
+/// let rt = tokio::runtime::Runtime::new()?;
+/// rt.block_on(async {
+///     let client = async_nats::connect(server.url()).await?;
+///     let jetstream = async_nats::jetstream::new(client.clone());
+///     let snapshots = SnapshotStore::jetstream(&jetstream, "notes-snapshots", 1).await?;
 ///
-/// let dir = tempfile::tempdir()?;
-/// let db = Arc::new(DurableDatabase::<Notes>::open(
-///     dir.path(),
-///     Options::durability(Durability::Sync),
-/// )?);
-/// let publisher = Publisher::start(
-///     Arc::clone(&db),
-///     client,
-///     PublisherOptions::new(StreamConfig::new("notes")).snapshots(snapshots.clone()),
-/// )
-/// .await?;
-/// db.notes.insert(Note { id: 1, text: "hello".into() }).await?;
-/// publisher.wait_published(db.last_commit()).await?;
-/// // For replicas that start later: a snapshot at the commit published.
-/// let snapshot = publisher.snapshot().await?;
-/// assert_eq!(snapshots.latest().await?, Some(snapshot.commit));
-/// publisher.stop().await?;
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// # })?;
+///     let dir = tempfile::tempdir()?;
+///     let db = Arc::new(DurableDatabase::<Notes>::open(
+///         dir.path(),
+///         Options::durability(Durability::Sync),
+///     )?);
+///     let publisher = Publisher::start(
+///         Arc::clone(&db),
+///         client,
+///         PublisherOptions::new(StreamConfig::new("notes")).snapshots(snapshots.clone()),
+///     )
+///     .await?;
+///     db.notes.insert(Note { id: 1, text: "hello".into() }).await?;
+///     publisher.wait_published(db.last_commit()).await?;
+///     // For replicas that start later: a snapshot at the commit published.
+///     let snapshot = publisher.snapshot().await?;
+///     assert_eq!(snapshots.latest().await?, Some(snapshot.commit));
+///     publisher.stop().await?;
+///     Ok::<(), Box<dyn std::error::Error>>(())
+/// })?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug)]

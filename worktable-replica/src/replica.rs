@@ -144,34 +144,34 @@ impl<D> Shared<D> {
 ///     notes: WorkTable<Note>,
 /// }
 ///
-/// # tokio::runtime::Runtime::new()?.block_on(async {
 /// let server = LocalServer::start()?; // a nats-server on loopback, for the example
-/// let client = async_nats::connect(server.url()).await?;
-/// let stream = StreamConfig::new("notes");
+/// let rt = tokio::runtime::Runtime::new()?;
+/// rt.block_on(async {
+///     let client = async_nats::connect(server.url()).await?;
+///     let stream = StreamConfig::new("notes");
 ///
-/// // The primary, and its publisher.
-/// let dir = tempfile::tempdir()?;
-/// let primary = Arc::new(DurableDatabase::<Notes>::open(
-///     dir.path(),
-///     Options::durability(Durability::Sync),
-/// )?);
-/// let publisher =
-///     Publisher::start(Arc::clone(&primary), client.clone(), PublisherOptions::new(stream.clone()))
-///         .await?;
+///     // The primary, and its publisher.
+///     let dir = tempfile::tempdir()?;
+///     let primary = Arc::new(DurableDatabase::<Notes>::open(
+///         dir.path(),
+///         Options::durability(Durability::Sync),
+///     )?);
+///     let options = PublisherOptions::new(stream.clone());
+///     let publisher = Publisher::start(Arc::clone(&primary), client.clone(), options).await?;
 ///
-/// // A replica (on another machine, in real life).
-/// let replica = Replica::<Notes>::follow(client, ReplicaOptions::new(stream)).await?;
+///     // A replica (on another machine, in real life).
+///     let replica = Replica::<Notes>::follow(client, ReplicaOptions::new(stream)).await?;
 ///
-/// primary.notes.insert(Note { id: 1, text: "hello".into() }).await?;
-/// let written_at = primary.last_commit();
-/// // Read your writes: wait for the commit made on the primary.
-/// replica.wait_for(written_at).await?;
-/// assert_eq!(replica.db().notes.get(&1).map(|n| n.text), Some("hello".to_owned()));
+///     primary.notes.insert(Note { id: 1, text: "hello".into() }).await?;
+///     let written_at = primary.last_commit();
+///     // Read your writes: wait for the commit made on the primary.
+///     replica.wait_for(written_at).await?;
+///     assert_eq!(replica.db().notes.get(&1).map(|n| n.text), Some("hello".to_owned()));
 ///
-/// replica.stop().await?;
-/// publisher.stop().await?;
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// # })?;
+///     replica.stop().await?;
+///     publisher.stop().await?;
+///     Ok::<(), Box<dyn std::error::Error>>(())
+/// })?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct Replica<D: DatabaseTables + Database> {

@@ -290,18 +290,25 @@ impl<D: DatabaseTables> DurableDatabase<D> {
     /// a thread of its own.
     ///
     /// ```
-    /// # use worktable_core::prelude::*;
-    /// # use worktable_persist::{DurableDatabase, Durability, Options};
-    /// # #[derive(Table, Archive, Serialize, Deserialize, Clone, Debug, PartialEq)]
-    /// # #[rkyv(crate = worktable_core::rkyv)]
-    /// # struct Note { #[pk] id: u64, text: String }
-    /// # #[derive(Database)]
-    /// # struct Notes { notes: WorkTable<Note> }
-    /// # fn block_on<F: std::future::Future>(f: F) -> F::Output {
-    /// #     tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f)
-    /// # }
+    /// use worktable_core::prelude::*;
+    /// use worktable_persist::{DurableDatabase, Durability, Options};
+    ///
+    /// #[derive(Table, Archive, Serialize, Deserialize, Clone, Debug, PartialEq)]
+    /// #[rkyv(crate = worktable_core::rkyv)]
+    /// struct Note {
+    ///     #[pk]
+    ///     id: u64,
+    ///     text: String,
+    /// }
+    ///
+    /// #[derive(Database)]
+    /// struct Notes {
+    ///     notes: WorkTable<Note>,
+    /// }
+    ///
     /// let (dir, copy) = (tempfile::tempdir()?, tempfile::tempdir()?);
-    /// block_on(async {
+    /// let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    /// rt.block_on(async {
     ///     let options = Options::durability(Durability::Sync);
     ///     let db = DurableDatabase::<Notes>::open(dir.path(), options)?;
     ///     db.notes.insert(Note { id: 1, text: "kept".into() }).await?;

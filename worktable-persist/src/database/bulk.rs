@@ -136,18 +136,25 @@ impl<D: DatabaseTables> DurableDatabase<D> {
     /// Returns once the rows are durable. Runs on a thread of its own.
     ///
     /// ```
-    /// # use worktable_core::prelude::*;
-    /// # use worktable_persist::{DurableDatabase, Options};
-    /// # #[derive(Table, Archive, Serialize, Deserialize, Clone, Debug, PartialEq)]
-    /// # #[rkyv(crate = worktable_core::rkyv)]
-    /// # struct Note { #[pk] id: u64, text: String }
-    /// # #[derive(Database)]
-    /// # struct Notes { notes: WorkTable<Note> }
-    /// # fn block_on<F: std::future::Future>(f: F) -> F::Output {
-    /// #     tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f)
-    /// # }
+    /// use worktable_core::prelude::*;
+    /// use worktable_persist::{DurableDatabase, Options};
+    ///
+    /// #[derive(Table, Archive, Serialize, Deserialize, Clone, Debug, PartialEq)]
+    /// #[rkyv(crate = worktable_core::rkyv)]
+    /// struct Note {
+    ///     #[pk]
+    ///     id: u64,
+    ///     text: String,
+    /// }
+    ///
+    /// #[derive(Database)]
+    /// struct Notes {
+    ///     notes: WorkTable<Note>,
+    /// }
+    ///
     /// let dir = tempfile::tempdir()?;
-    /// block_on(async {
+    /// let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    /// rt.block_on(async {
     ///     let db = DurableDatabase::<Notes>::open(dir.path(), Options::default())?;
     ///     db.notes.insert(Note { id: 0, text: "first".into() }).await?;
     ///     let report = db

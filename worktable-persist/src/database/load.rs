@@ -185,13 +185,22 @@ impl<D: DatabaseTables> DurableDatabase<D> {
     /// **Blocking**, like [`open`](Self::open).
     ///
     /// ```
-    /// # use worktable_core::prelude::*;
-    /// # use worktable_persist::{DurableDatabase, Options};
-    /// # #[derive(Table, Archive, Serialize, Deserialize, Clone, Debug, PartialEq)]
-    /// # #[rkyv(crate = worktable_core::rkyv)]
-    /// # struct Note { #[pk] id: u64, text: String }
-    /// # #[derive(Database)]
-    /// # struct Notes { notes: WorkTable<Note> }
+    /// use worktable_core::prelude::*;
+    /// use worktable_persist::{DurableDatabase, Options};
+    ///
+    /// #[derive(Table, Archive, Serialize, Deserialize, Clone, Debug, PartialEq)]
+    /// #[rkyv(crate = worktable_core::rkyv)]
+    /// struct Note {
+    ///     #[pk]
+    ///     id: u64,
+    ///     text: String,
+    /// }
+    ///
+    /// #[derive(Database)]
+    /// struct Notes {
+    ///     notes: WorkTable<Note>,
+    /// }
+    ///
     /// let dir = tempfile::tempdir()?;
     /// let db = DurableDatabase::<Notes>::create_loaded(dir.path(), Options::default(), |load| {
     ///     load.rows(|db| &db.notes, (0..1_000).map(|id| Note { id, text: format!("note {id}") }))?;

@@ -114,11 +114,9 @@ impl<D: DatabaseTables> DurableDatabase<D> {
     /// #[derive(Database)]
     /// struct V2 { people: WorkTable<PersonV2> }
     ///
-    /// # fn block_on<F: std::future::Future>(f: F) -> F::Output {
-    /// #     tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f)
-    /// # }
     /// let dir = tempfile::tempdir()?;
-    /// block_on(async {
+    /// let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    /// rt.block_on(async {
     ///     let v1 = DurableDatabase::<V1>::open(dir.path(), Options::default())?;
     ///     v1.people.insert(PersonV1 { id: 1, name: "ada".into() }).await?;
     ///     v1.close().await?;

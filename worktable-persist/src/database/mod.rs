@@ -109,11 +109,9 @@ use crate::vfs::{RealFs, Vfs};
 ///     ledger: WorkTable<Entry>,
 /// }
 ///
-/// # fn block_on<F: std::future::Future>(f: F) -> F::Output {
-/// #     tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f)
-/// # }
 /// let dir = tempfile::tempdir()?;
-/// block_on(async {
+/// let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+/// rt.block_on(async {
 ///     let options = Options::durability(Durability::Sync);
 ///     let bank = DurableDatabase::<Bank>::open(dir.path(), options)?;
 ///     bank.accounts.insert(Account { id: 1, balance: 100 }).await?;
@@ -360,20 +358,26 @@ impl<D: DatabaseTables> DurableDatabase<D> {
     /// still holds the commits after it.
     ///
     /// ```
-    /// # use worktable_core::prelude::*;
-    /// # use worktable_persist::{DurableDatabase, Durability, Options};
-    /// # #[derive(Table, Archive, Serialize, Deserialize, Clone, Debug, PartialEq)]
-    /// # #[rkyv(crate = worktable_core::rkyv)]
-    /// # struct Note { #[pk] id: u64, text: String }
-    /// # #[derive(Database)]
-    /// # struct Notes { notes: WorkTable<Note> }
-    /// # fn block_on<F: std::future::Future>(f: F) -> F::Output {
-    /// #     tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f)
-    /// # }
     /// use futures::StreamExt;
+    /// use worktable_core::prelude::*;
+    /// use worktable_persist::{DurableDatabase, Durability, Options};
+    ///
+    /// #[derive(Table, Archive, Serialize, Deserialize, Clone, Debug, PartialEq)]
+    /// #[rkyv(crate = worktable_core::rkyv)]
+    /// struct Note {
+    ///     #[pk]
+    ///     id: u64,
+    ///     text: String,
+    /// }
+    ///
+    /// #[derive(Database)]
+    /// struct Notes {
+    ///     notes: WorkTable<Note>,
+    /// }
     ///
     /// let dir = tempfile::tempdir()?;
-    /// block_on(async {
+    /// let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    /// rt.block_on(async {
     ///     let db = DurableDatabase::<Notes>::open(dir.path(), Options::durability(Durability::Sync))?;
     ///     let mut confirmed = db.subscribe_confirmed(db.last_commit())?;
     ///     db.notes.insert(Note { id: 7, text: "kept".into() }).await?;

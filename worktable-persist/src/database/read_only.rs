@@ -26,18 +26,25 @@ use crate::vfs::{RealFs, Vfs};
 /// a directory no writer has open.
 ///
 /// ```
-/// # use worktable_core::prelude::*;
-/// # use worktable_persist::{DurableDatabase, Options, ReadOnlyDatabase};
-/// # #[derive(Table, Archive, Serialize, Deserialize, Clone, Debug, PartialEq)]
-/// # #[rkyv(crate = worktable_core::rkyv)]
-/// # struct Note { #[pk] id: u64, text: String }
-/// # #[derive(Database)]
-/// # struct Notes { notes: WorkTable<Note> }
-/// # fn block_on<F: std::future::Future>(f: F) -> F::Output {
-/// #     tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f)
-/// # }
+/// use worktable_core::prelude::*;
+/// use worktable_persist::{DurableDatabase, Options, ReadOnlyDatabase};
+///
+/// #[derive(Table, Archive, Serialize, Deserialize, Clone, Debug, PartialEq)]
+/// #[rkyv(crate = worktable_core::rkyv)]
+/// struct Note {
+///     #[pk]
+///     id: u64,
+///     text: String,
+/// }
+///
+/// #[derive(Database)]
+/// struct Notes {
+///     notes: WorkTable<Note>,
+/// }
+///
 /// let dir = tempfile::tempdir()?;
-/// block_on(async {
+/// let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+/// rt.block_on(async {
 ///     let db = DurableDatabase::<Notes>::open(dir.path(), Options::default())?;
 ///     db.notes.insert(Note { id: 1, text: "kept".into() }).await?;
 ///     db.close().await?;

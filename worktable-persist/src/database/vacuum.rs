@@ -63,14 +63,22 @@ impl<D: DatabaseTables> DurableDatabase<D> {
     /// handle is stopped or dropped.
     ///
     /// ```
-    /// # use worktable_core::prelude::*;
-    /// # use worktable_persist::{DurableDatabase, Options};
     /// use worktable_core::VacuumPolicy;
-    /// # #[derive(Table, Archive, Serialize, Deserialize, Clone, Debug, PartialEq)]
-    /// # #[rkyv(crate = worktable_core::rkyv)]
-    /// # struct Note { #[pk] id: u64, text: String }
-    /// # #[derive(Database)]
-    /// # struct Notes { notes: WorkTable<Note> }
+    /// use worktable_core::prelude::*;
+    /// use worktable_persist::{DurableDatabase, Options};
+    ///
+    /// #[derive(Table, Archive, Serialize, Deserialize, Clone, Debug, PartialEq)]
+    /// #[rkyv(crate = worktable_core::rkyv)]
+    /// struct Note {
+    ///     #[pk]
+    ///     id: u64,
+    /// }
+    ///
+    /// #[derive(Database)]
+    /// struct Notes {
+    ///     notes: WorkTable<Note>,
+    /// }
+    ///
     /// let dir = tempfile::tempdir()?;
     /// let db = DurableDatabase::<Notes>::open(dir.path(), Options::default())?;
     /// let vacuum = db.spawn_vacuum(|db| &db.notes, VacuumPolicy::default());

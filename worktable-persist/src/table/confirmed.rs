@@ -156,18 +156,21 @@ impl<R: Row> PersistentTable<R> {
     /// reopens (numbers continue).
     ///
     /// ```
-    /// # use worktable_core::prelude::*;
-    /// # use worktable_persist::{Durability, Options, PersistentTable};
-    /// # #[derive(Table, Archive, Serialize, Deserialize, Clone, Debug, PartialEq)]
-    /// # #[rkyv(crate = worktable_core::rkyv)]
-    /// # struct Note { #[pk] id: u64, text: String }
-    /// # fn block_on<F: std::future::Future>(f: F) -> F::Output {
-    /// #     tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f)
-    /// # }
     /// use futures::StreamExt;
+    /// use worktable_core::prelude::*;
+    /// use worktable_persist::{Durability, Options, PersistentTable};
+    ///
+    /// #[derive(Table, Archive, Serialize, Deserialize, Clone, Debug, PartialEq)]
+    /// #[rkyv(crate = worktable_core::rkyv)]
+    /// struct Note {
+    ///     #[pk]
+    ///     id: u64,
+    ///     text: String,
+    /// }
     ///
     /// let dir = tempfile::tempdir()?;
-    /// block_on(async {
+    /// let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    /// rt.block_on(async {
     ///     let options = Options::durability(Durability::Sync);
     ///     let notes = PersistentTable::<Note>::open(dir.path(), options)?;
     ///     let mut confirmed = notes.subscribe_confirmed(notes.last_seq()).await?;

@@ -56,9 +56,13 @@ pub use write::WriteError;
 /// use worktable_core::prelude::*;
 /// use worktable_persist::{Options, PersistError, PersistentTable};
 ///
-/// # #[derive(Table, Archive, Serialize, Deserialize, Clone, Debug, PartialEq)]
-/// # #[rkyv(crate = worktable_core::rkyv)]
-/// # struct Note { #[pk] id: u64, text: String }
+/// #[derive(Table, Archive, Serialize, Deserialize, Clone, Debug, PartialEq)]
+/// #[rkyv(crate = worktable_core::rkyv)]
+/// struct Note {
+///     #[pk]
+///     id: u64,
+/// }
+///
 /// fn reopen(dir: &std::path::Path) -> Result<PersistentTable<Note>, PersistError> {
 ///     Ok(PersistentTable::open(dir, Options::default())?)
 /// }

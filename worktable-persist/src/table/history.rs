@@ -67,11 +67,9 @@ impl<R: Row> PersistentTable<R> {
     ///     text: String,
     /// }
     ///
-    /// # fn block_on<F: std::future::Future>(f: F) -> F::Output {
-    /// #     tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f)
-    /// # }
     /// let dir = tempfile::tempdir()?;
-    /// block_on(async {
+    /// let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    /// rt.block_on(async {
     ///     let notes = PersistentTable::<Note>::open(dir.path(), Options::default())?;
     ///     notes.insert(Note { id: 1, text: "one".into() }).await?;
     ///     notes.insert(Note { id: 2, text: "two".into() }).await?;

@@ -21,11 +21,17 @@ impl<R: Row> PersistentTable<R> {
     /// **Blocking**, like [`open`](Self::open).
     ///
     /// ```
-    /// # use worktable_core::prelude::*;
-    /// # use worktable_persist::{Options, PersistentTable};
-    /// # #[derive(Table, Archive, Serialize, Deserialize, Clone, Debug, PartialEq)]
-    /// # #[rkyv(crate = worktable_core::rkyv)]
-    /// # struct Note { #[pk] id: u64, text: String }
+    /// use worktable_core::prelude::*;
+    /// use worktable_persist::{Options, PersistentTable};
+    ///
+    /// #[derive(Table, Archive, Serialize, Deserialize, Clone, Debug, PartialEq)]
+    /// #[rkyv(crate = worktable_core::rkyv)]
+    /// struct Note {
+    ///     #[pk]
+    ///     id: u64,
+    ///     text: String,
+    /// }
+    ///
     /// let dir = tempfile::tempdir()?;
     /// let notes = PersistentTable::<Note>::create_loaded(
     ///     dir.path(),
@@ -104,16 +110,20 @@ impl<R: Row> PersistentTable<R> {
     /// once the rows are durable. Runs on a thread of its own.
     ///
     /// ```
-    /// # use worktable_core::prelude::*;
-    /// # use worktable_persist::{Options, PersistentTable};
-    /// # #[derive(Table, Archive, Serialize, Deserialize, Clone, Debug, PartialEq)]
-    /// # #[rkyv(crate = worktable_core::rkyv)]
-    /// # struct Note { #[pk] id: u64, text: String }
-    /// # fn block_on<F: std::future::Future>(f: F) -> F::Output {
-    /// #     tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f)
-    /// # }
+    /// use worktable_core::prelude::*;
+    /// use worktable_persist::{Options, PersistentTable};
+    ///
+    /// #[derive(Table, Archive, Serialize, Deserialize, Clone, Debug, PartialEq)]
+    /// #[rkyv(crate = worktable_core::rkyv)]
+    /// struct Note {
+    ///     #[pk]
+    ///     id: u64,
+    ///     text: String,
+    /// }
+    ///
     /// let dir = tempfile::tempdir()?;
-    /// block_on(async {
+    /// let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    /// rt.block_on(async {
     ///     let notes = PersistentTable::<Note>::open(dir.path(), Options::default())?;
     ///     notes.insert(Note { id: 0, text: "first".into() }).await?;
     ///     let rows = (1..=10_000).map(|id| Note { id, text: format!("{id}") });

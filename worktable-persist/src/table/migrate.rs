@@ -48,11 +48,9 @@ impl<R: Row> PersistentTable<R> {
     /// #[table(name = "people")]
     /// struct PersonV2 { #[pk] id: u32, #[index(unique)] name: String, age: Option<u8> }
     ///
-    /// # fn block_on<F: std::future::Future>(f: F) -> F::Output {
-    /// #     tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f)
-    /// # }
     /// let dir = tempfile::tempdir()?;
-    /// block_on(async {
+    /// let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    /// rt.block_on(async {
     ///     let v1 = PersistentTable::<PersonV1>::open(dir.path(), Options::default())?;
     ///     v1.insert(PersonV1 { id: 1, name: "ada".into() }).await?;
     ///     v1.close().await?;

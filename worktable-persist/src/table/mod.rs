@@ -75,11 +75,9 @@ use crate::vfs::{RealFs, Vfs};
 ///     text: String,
 /// }
 ///
-/// # fn block_on<F: std::future::Future>(f: F) -> F::Output {
-/// #     tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f)
-/// # }
 /// let dir = tempfile::tempdir()?;
-/// block_on(async {
+/// let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+/// rt.block_on(async {
 ///     let notes = PersistentTable::<Note>::open(dir.path(), Options::default())?;
 ///     let id = notes.insert(Note { id: 0, text: "hello".into() }).await?;
 ///     notes.close().await?;
@@ -301,12 +299,17 @@ impl<R: Row> PersistentTable<R> {
     /// dropped, or when the table is dropped.
     ///
     /// ```
-    /// # use worktable_core::prelude::*;
-    /// # use worktable_persist::{Options, PersistentTable};
     /// use worktable_core::VacuumPolicy;
-    /// # #[derive(Table, Archive, Serialize, Deserialize, Clone, Debug, PartialEq)]
-    /// # #[rkyv(crate = worktable_core::rkyv)]
-    /// # struct Note { #[pk] id: u64, text: String }
+    /// use worktable_core::prelude::*;
+    /// use worktable_persist::{Options, PersistentTable};
+    ///
+    /// #[derive(Table, Archive, Serialize, Deserialize, Clone, Debug, PartialEq)]
+    /// #[rkyv(crate = worktable_core::rkyv)]
+    /// struct Note {
+    ///     #[pk]
+    ///     id: u64,
+    /// }
+    ///
     /// let dir = tempfile::tempdir()?;
     /// let notes = PersistentTable::<Note>::open(dir.path(), Options::default())?;
     /// let vacuum = notes.spawn_vacuum(VacuumPolicy::default());
@@ -341,11 +344,16 @@ impl<R: Row> PersistentTable<R> {
     /// keep working; close it and open it again to write.
     ///
     /// ```
-    /// # use worktable_core::prelude::*;
-    /// # use worktable_persist::{Health, Options, PersistentTable};
-    /// # #[derive(Table, Archive, Serialize, Deserialize, Clone, Debug, PartialEq)]
-    /// # #[rkyv(crate = worktable_core::rkyv)]
-    /// # struct Note { #[pk] id: u64, text: String }
+    /// use worktable_core::prelude::*;
+    /// use worktable_persist::{Health, Options, PersistentTable};
+    ///
+    /// #[derive(Table, Archive, Serialize, Deserialize, Clone, Debug, PartialEq)]
+    /// #[rkyv(crate = worktable_core::rkyv)]
+    /// struct Note {
+    ///     #[pk]
+    ///     id: u64,
+    /// }
+    ///
     /// let dir = tempfile::tempdir()?;
     /// let notes = PersistentTable::<Note>::open(dir.path(), Options::default())?;
     /// assert!(matches!(notes.health(), Health::Healthy));
@@ -372,16 +380,20 @@ impl<R: Row> PersistentTable<R> {
     /// of its own; waits for a background checkpoint in progress first.
     ///
     /// ```
-    /// # use worktable_core::prelude::*;
-    /// # use worktable_persist::{Options, PersistentTable};
-    /// # #[derive(Table, Archive, Serialize, Deserialize, Clone, Debug, PartialEq)]
-    /// # #[rkyv(crate = worktable_core::rkyv)]
-    /// # struct Note { #[pk] id: u64, text: String }
-    /// # fn block_on<F: std::future::Future>(f: F) -> F::Output {
-    /// #     tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f)
-    /// # }
+    /// use worktable_core::prelude::*;
+    /// use worktable_persist::{Options, PersistentTable};
+    ///
+    /// #[derive(Table, Archive, Serialize, Deserialize, Clone, Debug, PartialEq)]
+    /// #[rkyv(crate = worktable_core::rkyv)]
+    /// struct Note {
+    ///     #[pk]
+    ///     id: u64,
+    ///     text: String,
+    /// }
+    ///
     /// let dir = tempfile::tempdir()?;
-    /// block_on(async {
+    /// let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    /// rt.block_on(async {
     ///     let notes = PersistentTable::<Note>::open(dir.path(), Options::default())?;
     ///     notes.insert(Note { id: 7, text: "kept".into() }).await?;
     ///     let report = notes.checkpoint().await?;

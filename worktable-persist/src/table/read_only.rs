@@ -47,11 +47,9 @@ use crate::vfs::{RealFs, Vfs};
 ///     text: String,
 /// }
 ///
-/// # fn block_on<F: std::future::Future>(f: F) -> F::Output {
-/// #     tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f)
-/// # }
 /// let dir = tempfile::tempdir()?;
-/// block_on(async {
+/// let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+/// rt.block_on(async {
 ///     let notes = PersistentTable::<Note>::open(dir.path(), Options::default())?;
 ///     notes.insert(Note { id: 1, text: "kept".into() }).await?;
 ///     notes.close().await?;

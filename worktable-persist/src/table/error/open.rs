@@ -23,9 +23,13 @@ use crate::vfs::LockError;
 /// use worktable_core::prelude::*;
 /// use worktable_persist::{OpenError, Options, PersistentTable};
 ///
-/// # #[derive(Table, Archive, Serialize, Deserialize, Clone, Debug, PartialEq)]
-/// # #[rkyv(crate = worktable_core::rkyv)]
-/// # struct Note { #[pk] id: u64, text: String }
+/// #[derive(Table, Archive, Serialize, Deserialize, Clone, Debug, PartialEq)]
+/// #[rkyv(crate = worktable_core::rkyv)]
+/// struct Note {
+///     #[pk]
+///     id: u64,
+/// }
+///
 /// let dir = tempfile::tempdir()?;
 /// let notes = PersistentTable::<Note>::open(dir.path(), Options::default())?;
 /// // The directory is locked while it is open.

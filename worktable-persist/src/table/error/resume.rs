@@ -16,14 +16,16 @@ use crate::file_error::FileError;
 /// use worktable_core::prelude::*;
 /// use worktable_persist::{Options, PersistentTable, ResumeError};
 ///
-/// # #[derive(Table, Archive, Serialize, Deserialize, Clone, Debug, PartialEq)]
-/// # #[rkyv(crate = worktable_core::rkyv)]
-/// # struct Note { #[pk] id: u64, text: String }
-/// # fn block_on<F: std::future::Future>(f: F) -> F::Output {
-/// #     tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f)
-/// # }
+/// #[derive(Table, Archive, Serialize, Deserialize, Clone, Debug, PartialEq)]
+/// #[rkyv(crate = worktable_core::rkyv)]
+/// struct Note {
+///     #[pk]
+///     id: u64,
+/// }
+///
 /// let dir = tempfile::tempdir()?;
-/// block_on(async {
+/// let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+/// rt.block_on(async {
 ///     let notes = PersistentTable::<Note>::open(dir.path(), Options::default())?;
 ///     // The new table has no change 5 to resume after.
 ///     let resumed = notes.subscribe_from(5).await;

@@ -15,11 +15,16 @@ use std::sync::Arc;
 /// same error once the log has failed.
 ///
 /// ```
-/// # use worktable_core::prelude::*;
-/// # use worktable_persist::{Options, PersistentTable, WriteError};
-/// # #[derive(Table, Archive, Serialize, Deserialize, Clone, Debug, PartialEq)]
-/// # #[rkyv(crate = worktable_core::rkyv)]
-/// # struct Note { #[pk] id: u64, text: String }
+/// use worktable_core::prelude::*;
+/// use worktable_persist::{Options, PersistentTable, WriteError};
+///
+/// #[derive(Table, Archive, Serialize, Deserialize, Clone, Debug, PartialEq)]
+/// #[rkyv(crate = worktable_core::rkyv)]
+/// struct Note {
+///     #[pk]
+///     id: u64,
+/// }
+///
 /// let dir = tempfile::tempdir()?;
 /// let notes = PersistentTable::<Note>::open(dir.path(), Options::default())?;
 /// if let Some(WriteError::LogWrite { path, source }) = notes.health().error() {
