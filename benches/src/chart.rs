@@ -1,9 +1,23 @@
-//! The report's tables drawn as SVG: for each workload, one bar per system
-//! showing its time as a ratio to worktable's on a logarithmic axis (bars to
-//! the left of 1× are faster than worktable, to the right slower). Plain
-//! SVG written by hand: no fonts or native libraries to build.
+//! The report's tables drawn as SVG, by hand: no fonts or native libraries
+//! to build.
+//!
+//! - [`ratio_chart`], the peers suite: for each workload, one bar per
+//!   system showing its time as a ratio to worktable's on a logarithmic
+//!   axis (bars to the left of 1× are faster than worktable, to the right
+//!   slower).
+//! - [`durable_chart`], the durable suite: inserts per second of each
+//!   system, grouped by number of concurrent writers.
+//! - [`lag_chart`], the replica suite: the p50, p99 and max lag of each
+//!   run (server sync × offered rate).
+
+mod bars;
+mod durable;
+mod lag;
 
 use std::fmt::Write;
+
+pub use durable::durable_chart;
+pub use lag::lag_chart;
 
 /// One group of bars: a workload and each system's ratio to worktable
 /// (`None` when the system has no figure).

@@ -13,15 +13,22 @@
 //!                       system's ratio to worktable, per workload)
 //! cargo run --profile bench -p worktable-benches --bin report -- memory SYSTEM [ROWS]
 //!                       one system's resident bytes per row, in this process
-//! cargo run --profile bench -p worktable-benches --bin report -- durable [--criterion DIR]
-//!                       the `durable` benchmark's tables (reopen sizes from WORKTABLE_BENCH)
+//! cargo run --profile bench -p worktable-benches --bin report -- durable [--criterion DIR] [--chart FILE]
+//!                       the `durable` benchmark's tables (reopen sizes from WORKTABLE_BENCH);
+//!                       --chart also draws inserts per second by number of
+//!                       writers, per system, as an SVG chart into FILE
+//! cargo run --profile bench -p worktable-benches --bin report -- replica [--criterion DIR] [--chart FILE]
+//!                       the `replica` benchmark's tables (catch-up sizes from WORKTABLE_BENCH);
+//!                       --chart also draws each lag run's p50, p99 and max
+//!                       lag as an SVG chart into FILE
 //! ```
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
-use worktable_benches::chart::{Group, ratio_chart};
+use worktable_benches::chart::{Group, durable_chart, lag_chart, ratio_chart};
 use worktable_benches::durable;
+use worktable_benches::replica::{self, Scale};
 use worktable_benches::results::{
     self, Estimate, MIX_ROUNDS, format_nanos, format_ratio, machine, mix_round, with_separators,
 };
@@ -448,24 +455,66 @@ fn write_chart(
         "peers suite, {} rows: each system's time as a ratio to worktable's",
         with_separators(rows as u64),
     );
-    if let Err(error) = std::fs::write(path, ratio_chart(&title, &others, &groups)) {
+    write_svg(path, &ratio_chart(&title, &others, &groups));
+}
+
+fn write_svg(path: &Path, svg: &str) {
+    if let Err(error) = std::fs::write(path, svg) {
         eprintln!("could not write the chart to {}: {error}", path.display());
     }
 }
 
+/// The options of `report durable` and `report replica`: criterion's
+/// directory, and where to draw the chart, if anywhere.
+struct SuiteOptions {
+    criterion: PathBuf,
+    chart: Option<PathBuf>,
+}
+
+fn parse_suite_options(mut args: impl Iterator<Item = String>) -> Result<SuiteOptions, String> {
+    let mut options = SuiteOptions {
+        criterion: results::criterion_dir(),
+        chart: None,
+    };
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--criterion" => {
+                options.criterion = args.next().ok_or("--criterion needs a directory")?.into();
+            }
+            "--chart" => options.chart = Some(args.next().ok_or("--chart needs a file")?.into()),
+            other => return Err(format!("unknown argument {other}")),
+        }
+    }
+    Ok(options)
+}
+
 fn main() -> ExitCode {
     let mut args = std::env::args().skip(1).peekable();
-    if args.peek().map(String::as_str) == Some("durable") {
+    if let Some(suite @ ("durable" | "replica")) = args.peek().map(String::as_str) {
+        let suite = suite.to_owned();
         args.next();
-        let criterion = match (args.next().as_deref(), args.next()) {
-            (None, _) => results::criterion_dir(),
-            (Some("--criterion"), Some(dir)) => dir.into(),
-            _ => {
-                eprintln!("usage: report durable [--criterion DIR]");
+        let options = match parse_suite_options(args) {
+            Ok(options) => options,
+            Err(message) => {
+                eprintln!("{message}; usage: report {suite} [--criterion DIR] [--chart FILE]");
                 return ExitCode::FAILURE;
             }
         };
-        durable::summary::print_summary(&criterion, Mode::from_env());
+        let criterion = &options.criterion;
+        if suite == "durable" {
+            durable::summary::print_summary(criterion, Mode::from_env());
+            if let Some(path) = &options.chart {
+                let rates = durable::summary::insert_rates(criterion);
+                let targets = durable::summary::TARGETS;
+                let svg = durable_chart(&durable::NAMES, &durable::WRITER_COUNTS, &rates, &targets);
+                write_svg(path, &svg);
+            }
+        } else {
+            replica::summary::print_summary(criterion, &Scale::of(Mode::from_env(), false));
+            if let Some(path) = &options.chart {
+                write_svg(path, &lag_chart(&replica::summary::lag_runs(criterion)));
+            }
+        }
         return ExitCode::SUCCESS;
     }
     if args.peek().map(String::as_str) == Some("memory") {

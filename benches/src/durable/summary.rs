@@ -55,14 +55,14 @@ fn ratio(value: Option<f64>) -> String {
     value.map_or("—".to_owned(), format_ratio)
 }
 
-/// Prints the summary of the latest durable run in `criterion`, for
-/// `mode`'s reopen sizes.
-pub fn print_summary(criterion: &Path, mode: Mode) {
-    let writers = measured_writers();
-    // rates[system][k]: inserts/s with WRITER_COUNTS[k] writers.
-    let rates: Vec<Vec<Option<f64>>> = NAMES
+/// Median inserts per second of the latest run in `criterion`:
+/// `rates[s][k]` is system [`NAMES`]`[s]` with [`WRITER_COUNTS`]`[k]`
+/// writers, `None` where it was not measured (the floors run one writer
+/// only).
+pub fn insert_rates(criterion: &Path) -> Vec<Vec<Option<f64>>> {
+    NAMES
         .iter()
-        .zip(&writers)
+        .zip(measured_writers())
         .map(|(system, counts)| {
             WRITER_COUNTS
                 .iter()
@@ -74,7 +74,14 @@ pub fn print_summary(criterion: &Path, mode: Mode) {
                 })
                 .collect()
         })
-        .collect();
+        .collect()
+}
+
+/// Prints the summary of the latest durable run in `criterion`, for
+/// `mode`'s reopen sizes.
+pub fn print_summary(criterion: &Path, mode: Mode) {
+    let writers = measured_writers();
+    let rates = insert_rates(criterion);
     let ours = &rates[0];
     let heading: Vec<String> = WRITER_COUNTS
         .iter()

@@ -268,6 +268,24 @@ fn read_json(path: &Path) -> Option<Value> {
     serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()
 }
 
+/// The lag runs: each variant and the rates it is measured at, in the
+/// order of the tables.
+const VARIANTS: [(&str, &[u64]); 2] = [(SYNC_DEFAULT, &RATES), (SYNC_ALWAYS, &SYNC_ALWAYS_RATES)];
+
+/// The figures of every lag run of the latest replica run in `criterion`,
+/// in the order of the tables (each variant's rates in turn); runs never
+/// measured are left out.
+pub fn lag_runs(criterion: &Path) -> Vec<LagFigures> {
+    VARIANTS
+        .iter()
+        .flat_map(|&(variant, rates)| {
+            rates
+                .iter()
+                .filter_map(move |&rate| LagFigures::read(criterion, variant, rate))
+        })
+        .collect()
+}
+
 /// Prints the tables of the latest replica run in `criterion`, for the
 /// sizes of `scale`.
 pub fn print_summary(criterion: &Path, scale: &Scale) {
@@ -283,11 +301,7 @@ pub fn print_summary(criterion: &Path, scale: &Scale) {
         "| server sync | offered/s | achieved/s | p50 | p99 | max | bytes/change | changes/message |"
     );
     println!("|---|---:|---:|---:|---:|---:|---:|---:|");
-    let variants = [
-        (SYNC_DEFAULT, &RATES[..]),
-        (SYNC_ALWAYS, &SYNC_ALWAYS_RATES[..]),
-    ];
-    for (variant, rates) in variants {
+    for (variant, rates) in VARIANTS {
         for &rate in rates {
             let Some(figures) = LagFigures::read(criterion, variant, rate) else {
                 println!(

@@ -2,7 +2,7 @@
 //! started by the benchmark itself).
 
 use super::lag::Lags;
-use super::summary::{LagFigures, RoundFigures, SetupFigures, median};
+use super::summary::{LagFigures, RoundFigures, SetupFigures, lag_runs, median};
 use super::{WRITERS, item};
 
 #[test]
@@ -65,4 +65,36 @@ fn figures_round_trip_through_their_files() {
     };
     setup.write(dir.path());
     assert_eq!(SetupFigures::read(dir.path(), 1_000), Some(setup));
+}
+
+#[test]
+fn lag_runs_come_in_table_order_without_the_unmeasured() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(lag_runs(dir.path()).is_empty());
+    for (variant, rate) in [("sync_always", 1_000), ("default_sync", 50_000)] {
+        let mut figures = LagFigures::new(variant, rate);
+        figures.rounds.push(RoundFigures {
+            offered: rate,
+            achieved: rate as f64,
+            samples: 10,
+            p50_nanos: 1_000,
+            p99_nanos: 2_000,
+            max_nanos: 3_000,
+            changes: 10,
+            messages: 5,
+            bytes: 1_000,
+        });
+        figures.write(dir.path());
+    }
+    let runs: Vec<(String, u64)> = lag_runs(dir.path())
+        .into_iter()
+        .map(|run| (run.variant, run.rate))
+        .collect();
+    assert_eq!(
+        runs,
+        [
+            ("default_sync".to_owned(), 50_000),
+            ("sync_always".to_owned(), 1_000)
+        ]
+    );
 }
