@@ -43,24 +43,25 @@
 ///     ledger: WorkTable<Entry>,
 /// }
 ///
-/// # futures::executor::block_on(async {
-/// let bank = Bank::new();
-/// bank.accounts.insert(Account { id: 1, balance: 100 }).await?;
-/// bank.ledger.insert(Entry { id: 0, account: 1, amount: 100 }).await?;
-/// // One numbering across both tables.
-/// assert_eq!(bank.accounts.last_seq(), 2);
-/// assert_eq!(bank.last_commit(), 2);
+/// futures::executor::block_on(async {
+///     let bank = Bank::new();
+///     bank.accounts.insert(Account { id: 1, balance: 100 }).await?;
+///     bank.ledger.insert(Entry { id: 0, account: 1, amount: 100 }).await?;
+///     // One numbering across both tables.
+///     assert_eq!(bank.accounts.last_seq(), 2);
+///     assert_eq!(bank.last_commit(), 2);
 ///
-/// // One state of both tables, whatever is written meanwhile.
-/// let before = bank.snapshot();
-/// bank.accounts.update(Account { id: 1, balance: 60 }).await?;
-/// bank.ledger.insert(Entry { id: 0, account: 1, amount: -40 }).await?;
-/// assert_eq!(before.commit(), 2);
-/// assert_eq!(before.accounts.get(&1).unwrap().balance, 100);
-/// assert_eq!(before.ledger.iter().map(|e| e.amount).sum::<i64>(), 100);
-/// assert_eq!(bank.ledger.iter().map(|e| e.amount).sum::<i64>(), 60);
+///     // One state of both tables, whatever is written meanwhile.
+///     let before = bank.snapshot();
+///     bank.accounts.update(Account { id: 1, balance: 60 }).await?;
+///     bank.ledger.insert(Entry { id: 0, account: 1, amount: -40 }).await?;
+///     assert_eq!(before.commit(), 2);
+///     assert_eq!(before.accounts.get(&1).unwrap().balance, 100);
+///     assert_eq!(before.ledger.iter().map(|e| e.amount).sum::<i64>(), 100);
+///     assert_eq!(bank.ledger.iter().map(|e| e.amount).sum::<i64>(), 60);
+///     Ok::<(), TableError>(())
+/// })?;
 /// # Ok::<(), TableError>(())
-/// # }).unwrap();
 /// ```
 pub trait Database {
     /// A read-only view of every table at one commit point: a struct with

@@ -24,17 +24,18 @@
 //!     note: Option<String>,
 //! }
 //!
-//! # futures::executor::block_on(async {
-//! let orders = WorkTable::<Order>::new();
-//! let id = orders
-//!     .insert(Order { id: 0, client_ref: "X-1".into(), account: 7, day: 3, price: 990, note: None })
-//!     .await?;
-//! assert_eq!(orders.get(&id).unwrap().price, 990);
-//! assert_eq!(orders.get_by(Order::CLIENT_REF, "X-1").unwrap().id, id);
-//! assert_eq!(orders.find_by(Order::ACCOUNT, &7).len(), 1);
-//! assert_eq!(orders.prefix_by(Order::BY_ACCOUNT_DAY, 7).count(), 1);
+//! futures::executor::block_on(async {
+//!     let orders = WorkTable::<Order>::new();
+//!     let id = orders
+//!         .insert(Order { id: 0, client_ref: "X-1".into(), account: 7, day: 3, price: 990, note: None })
+//!         .await?;
+//!     assert_eq!(orders.get(&id).unwrap().price, 990);
+//!     assert_eq!(orders.get_by(Order::CLIENT_REF, "X-1").unwrap().id, id);
+//!     assert_eq!(orders.find_by(Order::ACCOUNT, &7).len(), 1);
+//!     assert_eq!(orders.prefix_by(Order::BY_ACCOUNT_DAY, 7).count(), 1);
+//!     Ok::<(), worktable_core::TableError>(())
+//! })?;
 //! # Ok::<(), worktable_core::TableError>(())
-//! # }).unwrap();
 //! ```
 //!
 //! # Keys and indexes
@@ -303,15 +304,16 @@ pub use worktable_derive::Database;
 ///     Shipped { day: u16 },
 /// }
 ///
-/// # futures::executor::block_on(async {
-/// let orders = WorkTable::<Order>::new();
-/// orders.insert(Order { id: 1, account: 7, status: Status::Open }).await?;
-/// assert_eq!(orders.find_by(Order::ACCOUNT, &7)[0].status, Status::Open);
-/// // The same struct still goes through serde.
-/// let json = serde_json::to_string(&orders.get(&1).unwrap()).unwrap();
-/// assert_eq!(json, r#"{"id":1,"account":7,"status":"Open"}"#);
+/// futures::executor::block_on(async {
+///     let orders = WorkTable::<Order>::new();
+///     orders.insert(Order { id: 1, account: 7, status: Status::Open }).await?;
+///     assert_eq!(orders.find_by(Order::ACCOUNT, &7)[0].status, Status::Open);
+///     // The same struct still goes through serde.
+///     let json = serde_json::to_string(&orders.get(&1).unwrap()).unwrap();
+///     assert_eq!(json, r#"{"id":1,"account":7,"status":"Open"}"#);
+///     Ok::<(), TableError>(())
+/// })?;
 /// # Ok::<(), TableError>(())
-/// # }).unwrap();
 /// ```
 pub use worktable_derive::row;
 

@@ -16,21 +16,22 @@
 //!     price: i64,
 //! }
 //!
-//! # futures::executor::block_on(async {
-//! let orders = WorkTable::<Order>::new();
-//! orders.insert(Order { id: 1, account: 7, day: 1, price: 100 }).await?;
-//! orders.insert(Order { id: 2, account: 8, day: 1, price: 50 }).await?;
-//! orders.insert(Order { id: 3, account: 7, day: 2, price: 250 }).await?;
-//! let cheapest_of_account_7 = orders
-//!     .query()
-//!     .by(Order::ACCOUNT, &7)
-//!     .filter(|order| order.day >= 1)
-//!     .order_by(Order::PRICE)
-//!     .limit(1)
-//!     .to_vec();
-//! assert_eq!(cheapest_of_account_7[0].id, 1);
+//! futures::executor::block_on(async {
+//!     let orders = WorkTable::<Order>::new();
+//!     orders.insert(Order { id: 1, account: 7, day: 1, price: 100 }).await?;
+//!     orders.insert(Order { id: 2, account: 8, day: 1, price: 50 }).await?;
+//!     orders.insert(Order { id: 3, account: 7, day: 2, price: 250 }).await?;
+//!     let cheapest_of_account_7 = orders
+//!         .query()
+//!         .by(Order::ACCOUNT, &7)
+//!         .filter(|order| order.day >= 1)
+//!         .order_by(Order::PRICE)
+//!         .limit(1)
+//!         .to_vec();
+//!     assert_eq!(cheapest_of_account_7[0].id, 1);
+//!     Ok::<(), TableError>(())
+//! })?;
 //! # Ok::<(), TableError>(())
-//! # }).unwrap();
 //! ```
 //!
 //! # Order
@@ -140,16 +141,17 @@ impl<R: Row> WorkTable<R> {
     ///     day: u16,
     /// }
     ///
-    /// # futures::executor::block_on(async {
-    /// let orders = WorkTable::<Order>::new();
-    /// orders.insert(Order { id: 1, day: 1 }).await?;
-    /// orders.insert(Order { id: 2, day: 1 }).await?;
-    /// orders.insert(Order { id: 3, day: 2 }).await?;
-    /// assert_eq!(orders.query().count(), 3);
-    /// let newest = orders.query().order_by_desc(Order::DAY).first().unwrap();
-    /// assert_eq!(newest.id, 3);
+    /// futures::executor::block_on(async {
+    ///     let orders = WorkTable::<Order>::new();
+    ///     orders.insert(Order { id: 1, day: 1 }).await?;
+    ///     orders.insert(Order { id: 2, day: 1 }).await?;
+    ///     orders.insert(Order { id: 3, day: 2 }).await?;
+    ///     assert_eq!(orders.query().count(), 3);
+    ///     let newest = orders.query().order_by_desc(Order::DAY).first().unwrap();
+    ///     assert_eq!(newest.id, 3);
+    ///     Ok::<(), TableError>(())
+    /// })?;
     /// # Ok::<(), TableError>(())
-    /// # }).unwrap();
     /// ```
     pub fn query(&self) -> Query<'_, R> {
         Query::over(self, None)
@@ -229,13 +231,14 @@ impl<'t, R: Row, S: Source<R>> Query<'t, R, S> {
     ///     client_ref: String,
     /// }
     ///
-    /// # futures::executor::block_on(async {
-    /// let orders = WorkTable::<Order>::new();
-    /// orders.insert(Order { id: 1, client_ref: "A-1".into() }).await?;
-    /// orders.insert(Order { id: 2, client_ref: "B-2".into() }).await?;
-    /// assert!(orders.query().by(Order::CLIENT_REF, "B-2").exists());
+    /// futures::executor::block_on(async {
+    ///     let orders = WorkTable::<Order>::new();
+    ///     orders.insert(Order { id: 1, client_ref: "A-1".into() }).await?;
+    ///     orders.insert(Order { id: 2, client_ref: "B-2".into() }).await?;
+    ///     assert!(orders.query().by(Order::CLIENT_REF, "B-2").exists());
+    ///     Ok::<(), TableError>(())
+    /// })?;
     /// # Ok::<(), TableError>(())
-    /// # }).unwrap();
     /// ```
     pub fn by<I, Q>(self, index: I, key: &Q) -> Query<'t, R, IndexKey<R, I>>
     where
@@ -291,14 +294,15 @@ impl<'t, R: Row, S: Source<R>> Query<'t, R, S> {
     ///     day: u16,
     /// }
     ///
-    /// # futures::executor::block_on(async {
-    /// let orders = WorkTable::<Order>::new();
-    /// orders.insert(Order { id: 1, day: 1 }).await?;
-    /// orders.insert(Order { id: 2, day: 2 }).await?;
-    /// let day_2 = orders.query().filter_archived(|order| order.day == 2).count();
-    /// assert_eq!(day_2, 1);
+    /// futures::executor::block_on(async {
+    ///     let orders = WorkTable::<Order>::new();
+    ///     orders.insert(Order { id: 1, day: 1 }).await?;
+    ///     orders.insert(Order { id: 2, day: 2 }).await?;
+    ///     let day_2 = orders.query().filter_archived(|order| order.day == 2).count();
+    ///     assert_eq!(day_2, 1);
+    ///     Ok::<(), TableError>(())
+    /// })?;
     /// # Ok::<(), TableError>(())
-    /// # }).unwrap();
     /// ```
     pub fn filter_archived(
         mut self,
@@ -486,15 +490,16 @@ impl<'t, R: Row, S: Source<R>> Query<'t, R, S> {
     ///     price: i64,
     /// }
     ///
-    /// # futures::executor::block_on(async {
-    /// let orders = WorkTable::<Order>::new();
-    /// orders.insert(Order { id: 1, account: 7, price: 100 }).await?;
-    /// orders.insert(Order { id: 2, account: 8, price: 100 }).await?;
-    /// orders.insert(Order { id: 3, account: 7, price: 100 }).await?;
-    /// let changed = orders.query().filter(|o| o.account == 7).update_with(|o| o.price = 0).await?;
-    /// assert_eq!(changed, 2);
+    /// futures::executor::block_on(async {
+    ///     let orders = WorkTable::<Order>::new();
+    ///     orders.insert(Order { id: 1, account: 7, price: 100 }).await?;
+    ///     orders.insert(Order { id: 2, account: 8, price: 100 }).await?;
+    ///     orders.insert(Order { id: 3, account: 7, price: 100 }).await?;
+    ///     let changed = orders.query().filter(|o| o.account == 7).update_with(|o| o.price = 0).await?;
+    ///     assert_eq!(changed, 2);
+    ///     Ok::<(), TableError>(())
+    /// })?;
     /// # Ok::<(), TableError>(())
-    /// # }).unwrap();
     /// ```
     pub async fn update_with(&self, mut f: impl FnMut(&mut R)) -> Result<usize> {
         if let Some(overlay) = &self.overlay {
@@ -548,15 +553,16 @@ impl<'t, R: Row, S: Source<R>> Query<'t, R, S> {
     ///     id: u64,
     /// }
     ///
-    /// # futures::executor::block_on(async {
-    /// let orders = WorkTable::<Order>::new();
-    /// orders.insert(Order { id: 1 }).await?;
-    /// orders.insert(Order { id: 2 }).await?;
-    /// orders.insert(Order { id: 3 }).await?;
-    /// let gone = orders.query().order_by_desc(Order::ID).limit(2).delete().await?;
-    /// assert_eq!(gone.iter().map(|o| o.id).collect::<Vec<_>>(), [2, 3]);
+    /// futures::executor::block_on(async {
+    ///     let orders = WorkTable::<Order>::new();
+    ///     orders.insert(Order { id: 1 }).await?;
+    ///     orders.insert(Order { id: 2 }).await?;
+    ///     orders.insert(Order { id: 3 }).await?;
+    ///     let gone = orders.query().order_by_desc(Order::ID).limit(2).delete().await?;
+    ///     assert_eq!(gone.iter().map(|o| o.id).collect::<Vec<_>>(), [2, 3]);
+    ///     Ok::<(), TableError>(())
+    /// })?;
     /// # Ok::<(), TableError>(())
-    /// # }).unwrap();
     /// ```
     pub async fn delete(&self) -> Result<Vec<R>> {
         if let Some(overlay) = &self.overlay {

@@ -50,16 +50,17 @@ impl<R: Row> WorkTable<R> {
     ///     price: i64,
     /// }
     ///
-    /// # futures::executor::block_on(async {
-    /// let orders = WorkTable::<Order>::new();
-    /// orders.insert(Order { id: 1, account: 7, price: 100 }).await?;
-    /// orders.insert(Order { id: 2, account: 8, price: 100 }).await?;
-    /// orders.insert(Order { id: 3, account: 7, price: 100 }).await?;
-    /// let changed = orders.update_all_by(Order::ACCOUNT, &7, |order| order.price += 1).await?;
-    /// assert_eq!(changed, 2);
-    /// assert_eq!(orders.get(&3).unwrap().price, 101);
+    /// futures::executor::block_on(async {
+    ///     let orders = WorkTable::<Order>::new();
+    ///     orders.insert(Order { id: 1, account: 7, price: 100 }).await?;
+    ///     orders.insert(Order { id: 2, account: 8, price: 100 }).await?;
+    ///     orders.insert(Order { id: 3, account: 7, price: 100 }).await?;
+    ///     let changed = orders.update_all_by(Order::ACCOUNT, &7, |order| order.price += 1).await?;
+    ///     assert_eq!(changed, 2);
+    ///     assert_eq!(orders.get(&3).unwrap().price, 101);
+    ///     Ok::<(), TableError>(())
+    /// })?;
     /// # Ok::<(), TableError>(())
-    /// # }).unwrap();
     /// ```
     pub async fn update_all_by<I, Q>(
         &self,
@@ -105,15 +106,16 @@ impl<R: Row> WorkTable<R> {
     ///     day: u16,
     /// }
     ///
-    /// # futures::executor::block_on(async {
-    /// let orders = WorkTable::<Order>::new();
-    /// orders.insert(Order { id: 1, day: 1 }).await?;
-    /// orders.insert(Order { id: 2, day: 1 }).await?;
-    /// orders.insert(Order { id: 3, day: 2 }).await?;
-    /// assert_eq!(orders.update_range(2.., |order| order.day += 1).await?, 2);
-    /// assert_eq!(orders.get(&3).unwrap().day, 3);
+    /// futures::executor::block_on(async {
+    ///     let orders = WorkTable::<Order>::new();
+    ///     orders.insert(Order { id: 1, day: 1 }).await?;
+    ///     orders.insert(Order { id: 2, day: 1 }).await?;
+    ///     orders.insert(Order { id: 3, day: 2 }).await?;
+    ///     assert_eq!(orders.update_range(2.., |order| order.day += 1).await?, 2);
+    ///     assert_eq!(orders.get(&3).unwrap().day, 3);
+    ///     Ok::<(), TableError>(())
+    /// })?;
     /// # Ok::<(), TableError>(())
-    /// # }).unwrap();
     /// ```
     pub async fn update_range(
         &self,
@@ -150,16 +152,17 @@ impl<R: Row> WorkTable<R> {
     ///     account: u32,
     /// }
     ///
-    /// # futures::executor::block_on(async {
-    /// let orders = WorkTable::<Order>::new();
-    /// orders.insert(Order { id: 1, account: 7 }).await?;
-    /// orders.insert(Order { id: 2, account: 8 }).await?;
-    /// orders.insert(Order { id: 3, account: 7 }).await?;
-    /// let gone = orders.delete_all_by(Order::ACCOUNT, &7).await?;
-    /// assert_eq!(gone.len(), 2);
-    /// assert_eq!(orders.len(), 1);
+    /// futures::executor::block_on(async {
+    ///     let orders = WorkTable::<Order>::new();
+    ///     orders.insert(Order { id: 1, account: 7 }).await?;
+    ///     orders.insert(Order { id: 2, account: 8 }).await?;
+    ///     orders.insert(Order { id: 3, account: 7 }).await?;
+    ///     let gone = orders.delete_all_by(Order::ACCOUNT, &7).await?;
+    ///     assert_eq!(gone.len(), 2);
+    ///     assert_eq!(orders.len(), 1);
+    ///     Ok::<(), TableError>(())
+    /// })?;
     /// # Ok::<(), TableError>(())
-    /// # }).unwrap();
     /// ```
     pub async fn delete_all_by<I, Q>(&self, index: I, key: &Q) -> Result<Vec<R>>
     where
@@ -197,15 +200,16 @@ impl<R: Row> WorkTable<R> {
     ///     id: u64,
     /// }
     ///
-    /// # futures::executor::block_on(async {
-    /// let orders = WorkTable::<Order>::new();
-    /// orders.insert(Order { id: 1 }).await?;
-    /// orders.insert(Order { id: 2 }).await?;
-    /// orders.insert(Order { id: 3 }).await?;
-    /// let gone = orders.delete_range(..3).await?;
-    /// assert_eq!(gone.iter().map(|o| o.id).collect::<Vec<_>>(), [1, 2]);
+    /// futures::executor::block_on(async {
+    ///     let orders = WorkTable::<Order>::new();
+    ///     orders.insert(Order { id: 1 }).await?;
+    ///     orders.insert(Order { id: 2 }).await?;
+    ///     orders.insert(Order { id: 3 }).await?;
+    ///     let gone = orders.delete_range(..3).await?;
+    ///     assert_eq!(gone.iter().map(|o| o.id).collect::<Vec<_>>(), [1, 2]);
+    ///     Ok::<(), TableError>(())
+    /// })?;
     /// # Ok::<(), TableError>(())
-    /// # }).unwrap();
     /// ```
     pub async fn delete_range(&self, range: impl RangeBounds<R::Pk>) -> Result<Vec<R>> {
         self.for_each_locked(

@@ -46,18 +46,19 @@ impl<R: Row> WorkTable<R> {
     ///     price: i64,
     /// }
     ///
-    /// # futures::executor::block_on(async {
-    /// let orders = WorkTable::<Order>::new();
-    /// orders.insert(Order { id: 1, account: 7, price: 100 }).await?;
-    /// let old = orders.set_field(&1, Order::PRICE, 250).await?;
-    /// assert_eq!((old, orders.get(&1).unwrap().price), (100, 250));
+    /// futures::executor::block_on(async {
+    ///     let orders = WorkTable::<Order>::new();
+    ///     orders.insert(Order { id: 1, account: 7, price: 100 }).await?;
+    ///     let old = orders.set_field(&1, Order::PRICE, 250).await?;
+    ///     assert_eq!((old, orders.get(&1).unwrap().price), (100, 250));
     ///
-    /// // An indexed field is re-indexed.
-    /// orders.set_field(&1, Order::ACCOUNT, 9).await?;
-    /// assert_eq!(orders.find_by(Order::ACCOUNT, &9).len(), 1);
-    /// assert!(orders.set_field(&99, Order::PRICE, 1).await.is_err());
+    ///     // An indexed field is re-indexed.
+    ///     orders.set_field(&1, Order::ACCOUNT, 9).await?;
+    ///     assert_eq!(orders.find_by(Order::ACCOUNT, &9).len(), 1);
+    ///     assert!(orders.set_field(&99, Order::PRICE, 1).await.is_err());
+    ///     Ok::<(), TableError>(())
+    /// })?;
     /// # Ok::<(), TableError>(())
-    /// # }).unwrap();
     /// ```
     pub async fn set_field<F>(&self, pk: &R::Pk, field: F, value: F::Value) -> Result<F::Value>
     where

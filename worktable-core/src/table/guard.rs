@@ -45,16 +45,17 @@ impl<R: Row> WorkTable<R> {
     ///     price: i64,
     /// }
     ///
-    /// # futures::executor::block_on(async {
-    /// let orders = WorkTable::<Order>::new();
-    /// orders.insert(Order { id: 1, account: 7, price: 100 }).await?;
-    /// orders.insert(Order { id: 2, account: 8, price: 100 }).await?;
-    /// let doubled = orders.update_with(&1, |order| { order.price *= 2; order.price }).await?;
-    /// assert_eq!(doubled, 200);
-    /// orders.update_with(&1, |order| order.account = 8).await?;
-    /// assert_eq!(orders.find_by(Order::ACCOUNT, &8).len(), 2);
+    /// futures::executor::block_on(async {
+    ///     let orders = WorkTable::<Order>::new();
+    ///     orders.insert(Order { id: 1, account: 7, price: 100 }).await?;
+    ///     orders.insert(Order { id: 2, account: 8, price: 100 }).await?;
+    ///     let doubled = orders.update_with(&1, |order| { order.price *= 2; order.price }).await?;
+    ///     assert_eq!(doubled, 200);
+    ///     orders.update_with(&1, |order| order.account = 8).await?;
+    ///     assert_eq!(orders.find_by(Order::ACCOUNT, &8).len(), 2);
+    ///     Ok::<(), TableError>(())
+    /// })?;
     /// # Ok::<(), TableError>(())
-    /// # }).unwrap();
     /// ```
     pub async fn update_with<T>(&self, pk: &R::Pk, f: impl FnOnce(&mut R) -> T) -> Result<T> {
         self.locked_write(pk, |pending| self.modify_locked(pk, f, pending))
@@ -132,17 +133,18 @@ impl<R: Row> WorkTable<R> {
     ///     price: i64,
     /// }
     ///
-    /// # futures::executor::block_on(async {
-    /// let orders = WorkTable::<Order>::new();
-    /// orders.insert(Order { id: 1, price: 100 }).await?;
-    /// let mut guard = orders.lock(&1).await?;
-    /// let price = guard.get().unwrap().price;
-    /// let quote = async { price + 5 }.await; // other writers of row 1 wait meanwhile
-    /// guard.update_with(|order| order.price = quote).await?;
-    /// drop(guard);
-    /// assert_eq!(orders.get(&1).unwrap().price, 105);
+    /// futures::executor::block_on(async {
+    ///     let orders = WorkTable::<Order>::new();
+    ///     orders.insert(Order { id: 1, price: 100 }).await?;
+    ///     let mut guard = orders.lock(&1).await?;
+    ///     let price = guard.get().unwrap().price;
+    ///     let quote = async { price + 5 }.await; // other writers of row 1 wait meanwhile
+    ///     guard.update_with(|order| order.price = quote).await?;
+    ///     drop(guard);
+    ///     assert_eq!(orders.get(&1).unwrap().price, 105);
+    ///     Ok::<(), TableError>(())
+    /// })?;
     /// # Ok::<(), TableError>(())
-    /// # }).unwrap();
     /// ```
     ///
     /// A write of the row by the guard's own task fails instead of waiting:
@@ -158,16 +160,18 @@ impl<R: Row> WorkTable<R> {
     ///     price: i64,
     /// }
     ///
-    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
-    /// let orders = WorkTable::<Order>::new();
-    /// orders.insert(Order { id: 1, price: 100 }).await?;
-    /// let guard = orders.lock(&1).await?;
-    /// let refused = orders.update_with(&1, |order| order.price = 0).await;
-    /// assert!(matches!(refused, Err(TableError::LockedBySameTask { .. })));
-    /// drop(guard);
-    /// orders.update_with(&1, |order| order.price = 0).await?;
-    /// # Ok::<(), TableError>(())
-    /// # }).unwrap();
+    /// let rt = tokio::runtime::Builder::new_current_thread().build()?;
+    /// rt.block_on(async {
+    ///     let orders = WorkTable::<Order>::new();
+    ///     orders.insert(Order { id: 1, price: 100 }).await?;
+    ///     let guard = orders.lock(&1).await?;
+    ///     let refused = orders.update_with(&1, |order| order.price = 0).await;
+    ///     assert!(matches!(refused, Err(TableError::LockedBySameTask { .. })));
+    ///     drop(guard);
+    ///     orders.update_with(&1, |order| order.price = 0).await?;
+    ///     Ok::<(), TableError>(())
+    /// })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub async fn lock(&self, pk: &R::Pk) -> Result<RowGuard<'_, R>> {
         let lock = self.lock_row(pk, Locker::Guard(TaskId::current())).await?;
@@ -196,18 +200,19 @@ impl<R: Row> WorkTable<R> {
     ///     price: i64,
     /// }
     ///
-    /// # futures::executor::block_on(async {
-    /// let orders = WorkTable::<Order>::new();
-    /// orders.insert(Order { id: 1, price: 100 }).await?;
-    /// orders.insert(Order { id: 3, price: 100 }).await?;
-    /// // Move 30 cents from order 3 to order 1, with no writer in between.
-    /// let mut guards = orders.lock_all([3, 1]).await?;
-    /// guards[1].update_with(|order| order.price -= 30).await?;
-    /// guards[0].update_with(|order| order.price += 30).await?;
-    /// drop(guards);
-    /// assert_eq!((orders.get(&1).unwrap().price, orders.get(&3).unwrap().price), (130, 70));
+    /// futures::executor::block_on(async {
+    ///     let orders = WorkTable::<Order>::new();
+    ///     orders.insert(Order { id: 1, price: 100 }).await?;
+    ///     orders.insert(Order { id: 3, price: 100 }).await?;
+    ///     // Move 30 cents from order 3 to order 1, with no writer in between.
+    ///     let mut guards = orders.lock_all([3, 1]).await?;
+    ///     guards[1].update_with(|order| order.price -= 30).await?;
+    ///     guards[0].update_with(|order| order.price += 30).await?;
+    ///     drop(guards);
+    ///     assert_eq!((orders.get(&1).unwrap().price, orders.get(&3).unwrap().price), (130, 70));
+    ///     Ok::<(), TableError>(())
+    /// })?;
     /// # Ok::<(), TableError>(())
-    /// # }).unwrap();
     /// ```
     pub async fn lock_all(
         &self,

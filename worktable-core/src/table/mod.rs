@@ -61,14 +61,15 @@ use crate::row::{IndexSet, Row};
 ///     team: u32,
 /// }
 ///
-/// # futures::executor::block_on(async {
-/// let users = WorkTable::<User>::new();
-/// let id = users.insert(User { id: 0, email: "ada@example.com".into(), team: 1 }).await?;
-/// assert_eq!(users.get(&id).unwrap().email, "ada@example.com");
-/// assert_eq!(users.get_by(User::EMAIL, "ada@example.com").unwrap().id, id);
-/// assert_eq!(users.find_by(User::TEAM, &1).len(), 1);
+/// futures::executor::block_on(async {
+///     let users = WorkTable::<User>::new();
+///     let id = users.insert(User { id: 0, email: "ada@example.com".into(), team: 1 }).await?;
+///     assert_eq!(users.get(&id).unwrap().email, "ada@example.com");
+///     assert_eq!(users.get_by(User::EMAIL, "ada@example.com").unwrap().id, id);
+///     assert_eq!(users.find_by(User::TEAM, &1).len(), 1);
+///     Ok::<(), worktable_core::TableError>(())
+/// })?;
 /// # Ok::<(), worktable_core::TableError>(())
-/// # }).unwrap();
 /// ```
 pub struct WorkTable<R: Row> {
     /// Row versions.
@@ -175,17 +176,18 @@ impl<R: Row> WorkTable<R> {
     ///     price: i64,
     /// }
     ///
-    /// # futures::executor::block_on(async {
-    /// let orders = WorkTable::<Order>::new();
-    /// orders.insert(Order { id: 1, price: 100 }).await?;
-    /// let mut changes = orders.subscribe();
-    /// orders.update_with(&1, |order| order.price = 7).await?;
-    /// let event = changes.next().await.unwrap().unwrap();
-    /// assert_eq!((event.kind(), *event.pk()), (ChangeKind::Update, 1));
-    /// assert_eq!(event.before().unwrap().get().price, 100);
-    /// assert_eq!(event.after().unwrap().archived().price, 7);
+    /// futures::executor::block_on(async {
+    ///     let orders = WorkTable::<Order>::new();
+    ///     orders.insert(Order { id: 1, price: 100 }).await?;
+    ///     let mut changes = orders.subscribe();
+    ///     orders.update_with(&1, |order| order.price = 7).await?;
+    ///     let event = changes.next().await.unwrap().unwrap();
+    ///     assert_eq!((event.kind(), *event.pk()), (ChangeKind::Update, 1));
+    ///     assert_eq!(event.before().unwrap().get().price, 100);
+    ///     assert_eq!(event.after().unwrap().archived().price, 7);
+    ///     Ok::<(), TableError>(())
+    /// })?;
     /// # Ok::<(), TableError>(())
-    /// # }).unwrap();
     /// ```
     pub fn subscribe(&self) -> Subscription<R> {
         Subscription::start(&self.events, Watch::all()).0
@@ -209,18 +211,19 @@ impl<R: Row> WorkTable<R> {
     ///     price: i64,
     /// }
     ///
-    /// # futures::executor::block_on(async {
-    /// let orders = WorkTable::<Order>::new();
-    /// orders.insert(Order { id: 1, account: 7, price: 100 }).await?;
-    /// orders.insert(Order { id: 2, account: 8, price: 100 }).await?;
-    /// let mut account_7 = orders.subscribe_to(Watch::index(Order::ACCOUNT, 7));
-    /// orders.update_with(&2, |order| order.price = 1).await?; // account 8: not seen
-    /// orders.update_with(&1, |order| order.account = 9).await?; // leaves account 7
-    /// let event = account_7.try_next().unwrap().unwrap();
-    /// assert_eq!((event.kind(), event.moved()), (ChangeKind::Delete, true));
-    /// assert!(account_7.try_next().is_none());
+    /// futures::executor::block_on(async {
+    ///     let orders = WorkTable::<Order>::new();
+    ///     orders.insert(Order { id: 1, account: 7, price: 100 }).await?;
+    ///     orders.insert(Order { id: 2, account: 8, price: 100 }).await?;
+    ///     let mut account_7 = orders.subscribe_to(Watch::index(Order::ACCOUNT, 7));
+    ///     orders.update_with(&2, |order| order.price = 1).await?; // account 8: not seen
+    ///     orders.update_with(&1, |order| order.account = 9).await?; // leaves account 7
+    ///     let event = account_7.try_next().unwrap().unwrap();
+    ///     assert_eq!((event.kind(), event.moved()), (ChangeKind::Delete, true));
+    ///     assert!(account_7.try_next().is_none());
+    ///     Ok::<(), TableError>(())
+    /// })?;
     /// # Ok::<(), TableError>(())
-    /// # }).unwrap();
     /// ```
     pub fn subscribe_to(&self, watch: Watch<R>) -> Subscription<R> {
         Subscription::start(&self.events, watch).0
@@ -244,18 +247,19 @@ impl<R: Row> WorkTable<R> {
     ///     price: i64,
     /// }
     ///
-    /// # futures::executor::block_on(async {
-    /// let orders = WorkTable::<Order>::new();
-    /// // Three inserts: changes 1 to 3.
-    /// orders.insert(Order { id: 1, price: 100 }).await?;
-    /// orders.insert(Order { id: 2, price: 100 }).await?;
-    /// orders.insert(Order { id: 3, price: 100 }).await?;
-    /// let (mut changes, since) = orders.subscribe_to_with_seq(Watch::all());
-    /// assert_eq!(since, 3);
-    /// orders.update_with(&2, |order| order.price = 7).await?;
-    /// assert_eq!(changes.try_next().unwrap().unwrap().seq(), since + 1);
+    /// futures::executor::block_on(async {
+    ///     let orders = WorkTable::<Order>::new();
+    ///     // Three inserts: changes 1 to 3.
+    ///     orders.insert(Order { id: 1, price: 100 }).await?;
+    ///     orders.insert(Order { id: 2, price: 100 }).await?;
+    ///     orders.insert(Order { id: 3, price: 100 }).await?;
+    ///     let (mut changes, since) = orders.subscribe_to_with_seq(Watch::all());
+    ///     assert_eq!(since, 3);
+    ///     orders.update_with(&2, |order| order.price = 7).await?;
+    ///     assert_eq!(changes.try_next().unwrap().unwrap().seq(), since + 1);
+    ///     Ok::<(), TableError>(())
+    /// })?;
     /// # Ok::<(), TableError>(())
-    /// # }).unwrap();
     /// ```
     pub fn subscribe_to_with_seq(&self, watch: Watch<R>) -> (Subscription<R>, u64) {
         Subscription::start(&self.events, watch)

@@ -33,13 +33,14 @@ impl<R: Row> WorkTable<R> {
     ///     client_ref: String,
     /// }
     ///
-    /// # futures::executor::block_on(async {
-    /// let orders = WorkTable::<Order>::new();
-    /// orders.insert(Order { id: 1, client_ref: "A-1".into() }).await?;
-    /// assert_eq!(orders.get(&1).unwrap().client_ref, "A-1");
-    /// assert_eq!(orders.get(&99), None);
+    /// futures::executor::block_on(async {
+    ///     let orders = WorkTable::<Order>::new();
+    ///     orders.insert(Order { id: 1, client_ref: "A-1".into() }).await?;
+    ///     assert_eq!(orders.get(&1).unwrap().client_ref, "A-1");
+    ///     assert_eq!(orders.get(&99), None);
+    ///     Ok::<(), TableError>(())
+    /// })?;
     /// # Ok::<(), TableError>(())
-    /// # }).unwrap();
     /// ```
     pub fn get<Q>(&self, pk: &Q) -> Option<R>
     where
@@ -66,13 +67,14 @@ impl<R: Row> WorkTable<R> {
     ///     price: i64,
     /// }
     ///
-    /// # futures::executor::block_on(async {
-    /// let orders = WorkTable::<Order>::new();
-    /// orders.insert(Order { id: 1, price: 100 }).await?;
-    /// let price = orders.read(&1, |order| order.price.to_native());
-    /// assert_eq!(price, Some(100));
+    /// futures::executor::block_on(async {
+    ///     let orders = WorkTable::<Order>::new();
+    ///     orders.insert(Order { id: 1, price: 100 }).await?;
+    ///     let price = orders.read(&1, |order| order.price.to_native());
+    ///     assert_eq!(price, Some(100));
+    ///     Ok::<(), TableError>(())
+    /// })?;
     /// # Ok::<(), TableError>(())
-    /// # }).unwrap();
     /// ```
     pub fn read<Q, T>(&self, pk: &Q, f: impl FnOnce(&R::Archived) -> T) -> Option<T>
     where
@@ -220,13 +222,14 @@ impl<R: Row> WorkTable<R> {
     ///     client_ref: String,
     /// }
     ///
-    /// # futures::executor::block_on(async {
-    /// let orders = WorkTable::<Order>::new();
-    /// orders.insert(Order { id: 1, client_ref: "A-1".into() }).await?;
-    /// orders.insert(Order { id: 2, client_ref: "B-2".into() }).await?;
-    /// assert_eq!(orders.get_by(Order::CLIENT_REF, "B-2").unwrap().id, 2);
+    /// futures::executor::block_on(async {
+    ///     let orders = WorkTable::<Order>::new();
+    ///     orders.insert(Order { id: 1, client_ref: "A-1".into() }).await?;
+    ///     orders.insert(Order { id: 2, client_ref: "B-2".into() }).await?;
+    ///     assert_eq!(orders.get_by(Order::CLIENT_REF, "B-2").unwrap().id, 2);
+    ///     Ok::<(), TableError>(())
+    /// })?;
     /// # Ok::<(), TableError>(())
-    /// # }).unwrap();
     /// ```
     pub fn get_by<I, Q>(&self, index: I, key: &Q) -> Option<R>
     where
@@ -287,15 +290,16 @@ impl<R: Row> WorkTable<R> {
     ///     account: u32,
     /// }
     ///
-    /// # futures::executor::block_on(async {
-    /// let orders = WorkTable::<Order>::new();
-    /// orders.insert(Order { id: 1, account: 7 }).await?;
-    /// orders.insert(Order { id: 2, account: 8 }).await?;
-    /// orders.insert(Order { id: 3, account: 7 }).await?;
-    /// let ids: Vec<u64> = orders.find_by(Order::ACCOUNT, &7).iter().map(|o| o.id).collect();
-    /// assert_eq!(ids, [1, 3]);
+    /// futures::executor::block_on(async {
+    ///     let orders = WorkTable::<Order>::new();
+    ///     orders.insert(Order { id: 1, account: 7 }).await?;
+    ///     orders.insert(Order { id: 2, account: 8 }).await?;
+    ///     orders.insert(Order { id: 3, account: 7 }).await?;
+    ///     let ids: Vec<u64> = orders.find_by(Order::ACCOUNT, &7).iter().map(|o| o.id).collect();
+    ///     assert_eq!(ids, [1, 3]);
+    ///     Ok::<(), TableError>(())
+    /// })?;
     /// # Ok::<(), TableError>(())
-    /// # }).unwrap();
     /// ```
     pub fn find_by<I, Q>(&self, index: I, key: &Q) -> Vec<R>
     where
@@ -346,15 +350,16 @@ impl<R: Row> WorkTable<R> {
     ///     account: u32,
     /// }
     ///
-    /// # futures::executor::block_on(async {
-    /// let orders = WorkTable::<Order>::new();
-    /// orders.insert(Order { id: 1, account: 7 }).await?;
-    /// orders.insert(Order { id: 2, account: 8 }).await?;
-    /// orders.insert(Order { id: 3, account: 7 }).await?;
-    /// let accounts: Vec<u32> = orders.range_by(Order::ACCOUNT, 5..=8).rev().map(|o| o.account).collect();
-    /// assert_eq!(accounts, [8, 7, 7]);
+    /// futures::executor::block_on(async {
+    ///     let orders = WorkTable::<Order>::new();
+    ///     orders.insert(Order { id: 1, account: 7 }).await?;
+    ///     orders.insert(Order { id: 2, account: 8 }).await?;
+    ///     orders.insert(Order { id: 3, account: 7 }).await?;
+    ///     let accounts: Vec<u32> = orders.range_by(Order::ACCOUNT, 5..=8).rev().map(|o| o.account).collect();
+    ///     assert_eq!(accounts, [8, 7, 7]);
+    ///     Ok::<(), TableError>(())
+    /// })?;
     /// # Ok::<(), TableError>(())
-    /// # }).unwrap();
     /// ```
     pub fn range_by<I, B>(&self, index: I, range: B) -> impl DoubleEndedIterator<Item = R> + '_
     where
@@ -389,15 +394,16 @@ impl<R: Row> WorkTable<R> {
     ///     day: u16,
     /// }
     ///
-    /// # futures::executor::block_on(async {
-    /// let orders = WorkTable::<Order>::new();
-    /// orders.insert(Order { id: 1, account: 7, day: 1 }).await?;
-    /// orders.insert(Order { id: 2, account: 8, day: 1 }).await?;
-    /// orders.insert(Order { id: 3, account: 7, day: 2 }).await?;
-    /// let days: Vec<u16> = orders.prefix_by(Order::BY_ACCOUNT_DAY, 7).map(|o| o.day).collect();
-    /// assert_eq!(days, [1, 2]);
+    /// futures::executor::block_on(async {
+    ///     let orders = WorkTable::<Order>::new();
+    ///     orders.insert(Order { id: 1, account: 7, day: 1 }).await?;
+    ///     orders.insert(Order { id: 2, account: 8, day: 1 }).await?;
+    ///     orders.insert(Order { id: 3, account: 7, day: 2 }).await?;
+    ///     let days: Vec<u16> = orders.prefix_by(Order::BY_ACCOUNT_DAY, 7).map(|o| o.day).collect();
+    ///     assert_eq!(days, [1, 2]);
+    ///     Ok::<(), TableError>(())
+    /// })?;
     /// # Ok::<(), TableError>(())
-    /// # }).unwrap();
     /// ```
     pub fn prefix_by<'a, I, X>(
         &'a self,
@@ -431,15 +437,16 @@ impl<R: Row> WorkTable<R> {
     ///     id: u64,
     /// }
     ///
-    /// # futures::executor::block_on(async {
-    /// let orders = WorkTable::<Order>::new();
-    /// orders.insert(Order { id: 1 }).await?;
-    /// orders.insert(Order { id: 2 }).await?;
-    /// orders.insert(Order { id: 3 }).await?;
-    /// let ids: Vec<u64> = orders.range(2..).map(|o| o.id).collect();
-    /// assert_eq!(ids, [2, 3]);
+    /// futures::executor::block_on(async {
+    ///     let orders = WorkTable::<Order>::new();
+    ///     orders.insert(Order { id: 1 }).await?;
+    ///     orders.insert(Order { id: 2 }).await?;
+    ///     orders.insert(Order { id: 3 }).await?;
+    ///     let ids: Vec<u64> = orders.range(2..).map(|o| o.id).collect();
+    ///     assert_eq!(ids, [2, 3]);
+    ///     Ok::<(), TableError>(())
+    /// })?;
     /// # Ok::<(), TableError>(())
-    /// # }).unwrap();
     /// ```
     pub fn range<B>(&self, range: B) -> impl DoubleEndedIterator<Item = R> + '_
     where
@@ -463,14 +470,15 @@ impl<R: Row> WorkTable<R> {
     ///     id: u64,
     /// }
     ///
-    /// # futures::executor::block_on(async {
-    /// let orders = WorkTable::<Order>::new();
-    /// orders.insert(Order { id: 1 }).await?;
-    /// orders.insert(Order { id: 2 }).await?;
-    /// orders.insert(Order { id: 3 }).await?;
-    /// assert_eq!(orders.iter().map(|o| o.id).collect::<Vec<_>>(), [1, 2, 3]);
+    /// futures::executor::block_on(async {
+    ///     let orders = WorkTable::<Order>::new();
+    ///     orders.insert(Order { id: 1 }).await?;
+    ///     orders.insert(Order { id: 2 }).await?;
+    ///     orders.insert(Order { id: 3 }).await?;
+    ///     assert_eq!(orders.iter().map(|o| o.id).collect::<Vec<_>>(), [1, 2, 3]);
+    ///     Ok::<(), TableError>(())
+    /// })?;
     /// # Ok::<(), TableError>(())
-    /// # }).unwrap();
     /// ```
     pub fn iter(&self) -> impl DoubleEndedIterator<Item = R> + '_ {
         if self.in_database() {

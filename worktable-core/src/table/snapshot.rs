@@ -99,19 +99,20 @@ impl Drop for ReadPoint<'_> {
 ///     price: i64,
 /// }
 ///
-/// # futures::executor::block_on(async {
-/// let orders = WorkTable::<Order>::new();
-/// orders.insert(Order { id: 1, price: 100 }).await?;
-/// orders.insert(Order { id: 2, price: 100 }).await?;
-/// orders.insert(Order { id: 3, price: 100 }).await?;
-/// let before = orders.snapshot();
-/// orders.update_with(&1, |order| order.price = 1).await?;
-/// orders.delete(&2).await?;
-/// assert_eq!(before.get(&1).unwrap().price, 100);
-/// assert_eq!(before.iter().map(|o| o.id).collect::<Vec<_>>(), [1, 2, 3]);
-/// assert_eq!(orders.iter().map(|o| o.id).collect::<Vec<_>>(), [1, 3]);
+/// futures::executor::block_on(async {
+///     let orders = WorkTable::<Order>::new();
+///     orders.insert(Order { id: 1, price: 100 }).await?;
+///     orders.insert(Order { id: 2, price: 100 }).await?;
+///     orders.insert(Order { id: 3, price: 100 }).await?;
+///     let before = orders.snapshot();
+///     orders.update_with(&1, |order| order.price = 1).await?;
+///     orders.delete(&2).await?;
+///     assert_eq!(before.get(&1).unwrap().price, 100);
+///     assert_eq!(before.iter().map(|o| o.id).collect::<Vec<_>>(), [1, 2, 3]);
+///     assert_eq!(orders.iter().map(|o| o.id).collect::<Vec<_>>(), [1, 3]);
+///     Ok::<(), TableError>(())
+/// })?;
 /// # Ok::<(), TableError>(())
-/// # }).unwrap();
 /// ```
 pub struct TableSnapshot<'a, R: Row> {
     table: &'a WorkTable<R>,

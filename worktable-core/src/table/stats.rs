@@ -175,18 +175,19 @@ impl<R: Row> WorkTable<R> {
     ///     client_ref: String,
     /// }
     ///
-    /// # futures::executor::block_on(async {
-    /// let orders = WorkTable::<Order>::new();
-    /// orders.insert(Order { id: 1, client_ref: "A-1".into() }).await?;
-    /// orders.insert(Order { id: 2, client_ref: "B-2".into() }).await?;
-    /// orders.insert(Order { id: 3, client_ref: "C-3".into() }).await?;
-    /// let stats = orders.stats();
-    /// assert_eq!((stats.rows, stats.pages), (3, 1));
-    /// assert_eq!(stats.used_bytes + stats.free_bytes + stats.dead_bytes, stats.page_bytes);
-    /// assert_eq!(stats.indexes[0].name, "client_ref");
-    /// println!("{stats}");
+    /// futures::executor::block_on(async {
+    ///     let orders = WorkTable::<Order>::new();
+    ///     orders.insert(Order { id: 1, client_ref: "A-1".into() }).await?;
+    ///     orders.insert(Order { id: 2, client_ref: "B-2".into() }).await?;
+    ///     orders.insert(Order { id: 3, client_ref: "C-3".into() }).await?;
+    ///     let stats = orders.stats();
+    ///     assert_eq!((stats.rows, stats.pages), (3, 1));
+    ///     assert_eq!(stats.used_bytes + stats.free_bytes + stats.dead_bytes, stats.page_bytes);
+    ///     assert_eq!(stats.indexes[0].name, "client_ref");
+    ///     println!("{stats}");
+    ///     Ok::<(), TableError>(())
+    /// })?;
     /// # Ok::<(), TableError>(())
-    /// # }).unwrap();
     /// ```
     pub fn stats(&self) -> TableStats {
         let mut used_bytes = 0;

@@ -155,20 +155,21 @@ impl<R: Row> WorkTable<R> {
     ///     price: i64,
     /// }
     ///
-    /// # futures::executor::block_on(async {
-    /// let orders = WorkTable::<Order>::new();
-    /// for id in 0..20_000 {
-    ///     orders.insert(Order { id, price: 100 }).await?;
-    /// }
-    /// for id in (0..20_000).filter(|id| id % 10 != 0) {
-    ///     orders.delete(&id).await?;
-    /// }
-    /// let before = orders.stats().pages;
-    /// let report = orders.vacuum();
-    /// assert!(report.pages_after * 2 < before, "{report:?}");
-    /// assert_eq!(orders.len(), 2_000);
+    /// futures::executor::block_on(async {
+    ///     let orders = WorkTable::<Order>::new();
+    ///     for id in 0..20_000 {
+    ///         orders.insert(Order { id, price: 100 }).await?;
+    ///     }
+    ///     for id in (0..20_000).filter(|id| id % 10 != 0) {
+    ///         orders.delete(&id).await?;
+    ///     }
+    ///     let before = orders.stats().pages;
+    ///     let report = orders.vacuum();
+    ///     assert!(report.pages_after * 2 < before, "{report:?}");
+    ///     assert_eq!(orders.len(), 2_000);
+    ///     Ok::<(), TableError>(())
+    /// })?;
     /// # Ok::<(), TableError>(())
-    /// # }).unwrap();
     /// ```
     pub fn vacuum(&self) -> VacuumReport {
         self.vacuum_with(&VacuumPolicy::default())

@@ -71,15 +71,16 @@ impl<R: Row> WorkTable<R> {
     ///     client_ref: String,
     /// }
     ///
-    /// # futures::executor::block_on(async {
-    /// let orders = WorkTable::<Order>::new();
+    /// futures::executor::block_on(async {
+    ///     let orders = WorkTable::<Order>::new();
     ///
-    /// let pk = orders.insert(Order { id: 1, client_ref: "A-1".into() }).await?;
-    /// assert_eq!(pk, 1);
-    /// let again = orders.insert(Order { id: 2, client_ref: "A-1".into() }).await;
-    /// assert!(matches!(again, Err(TableError::DuplicateKey { index: "client_ref", .. })));
+    ///     let pk = orders.insert(Order { id: 1, client_ref: "A-1".into() }).await?;
+    ///     assert_eq!(pk, 1);
+    ///     let again = orders.insert(Order { id: 2, client_ref: "A-1".into() }).await;
+    ///     assert!(matches!(again, Err(TableError::DuplicateKey { index: "client_ref", .. })));
+    ///     Ok::<(), TableError>(())
+    /// })?;
     /// # Ok::<(), TableError>(())
-    /// # }).unwrap();
     /// ```
     pub async fn insert(&self, mut row: R) -> Result<R::Pk> {
         let pk = self.assign_pk(&mut row)?;
@@ -113,13 +114,14 @@ impl<R: Row> WorkTable<R> {
     ///     price: i64,
     /// }
     ///
-    /// # futures::executor::block_on(async {
-    /// let orders = WorkTable::<Order>::new();
-    /// orders.insert(Order { id: 1, price: 100 }).await?;
-    /// let old = orders.update(Order { price: 250, ..orders.get(&1).unwrap() }).await?;
-    /// assert_eq!((old.price, orders.get(&1).unwrap().price), (100, 250));
+    /// futures::executor::block_on(async {
+    ///     let orders = WorkTable::<Order>::new();
+    ///     orders.insert(Order { id: 1, price: 100 }).await?;
+    ///     let old = orders.update(Order { price: 250, ..orders.get(&1).unwrap() }).await?;
+    ///     assert_eq!((old.price, orders.get(&1).unwrap().price), (100, 250));
+    ///     Ok::<(), TableError>(())
+    /// })?;
     /// # Ok::<(), TableError>(())
-    /// # }).unwrap();
     /// ```
     pub async fn update(&self, row: R) -> Result<R> {
         let pk = row.pk();
@@ -151,14 +153,15 @@ impl<R: Row> WorkTable<R> {
     ///     account: u32,
     /// }
     ///
-    /// # futures::executor::block_on(async {
-    /// let orders = WorkTable::<Order>::new();
+    /// futures::executor::block_on(async {
+    ///     let orders = WorkTable::<Order>::new();
     ///
-    /// assert!(orders.upsert(Order { id: 1, account: 1 }).await?.is_none());
-    /// let replaced = orders.upsert(Order { id: 1, account: 2 }).await?;
-    /// assert_eq!(replaced.unwrap().account, 1);
+    ///     assert!(orders.upsert(Order { id: 1, account: 1 }).await?.is_none());
+    ///     let replaced = orders.upsert(Order { id: 1, account: 2 }).await?;
+    ///     assert_eq!(replaced.unwrap().account, 1);
+    ///     Ok::<(), TableError>(())
+    /// })?;
     /// # Ok::<(), TableError>(())
-    /// # }).unwrap();
     /// ```
     pub async fn upsert(&self, row: R) -> Result<Option<R>> {
         let pk = row.pk();
@@ -187,14 +190,15 @@ impl<R: Row> WorkTable<R> {
     ///     client_ref: String,
     /// }
     ///
-    /// # futures::executor::block_on(async {
-    /// let orders = WorkTable::<Order>::new();
-    /// orders.insert(Order { id: 1, client_ref: "A-1".into() }).await?;
-    /// orders.insert(Order { id: 2, client_ref: "B-2".into() }).await?;
-    /// assert_eq!(orders.delete(&2).await?.client_ref, "B-2");
-    /// assert!(orders.get_by(Order::CLIENT_REF, "B-2").is_none());
+    /// futures::executor::block_on(async {
+    ///     let orders = WorkTable::<Order>::new();
+    ///     orders.insert(Order { id: 1, client_ref: "A-1".into() }).await?;
+    ///     orders.insert(Order { id: 2, client_ref: "B-2".into() }).await?;
+    ///     assert_eq!(orders.delete(&2).await?.client_ref, "B-2");
+    ///     assert!(orders.get_by(Order::CLIENT_REF, "B-2").is_none());
+    ///     Ok::<(), TableError>(())
+    /// })?;
     /// # Ok::<(), TableError>(())
-    /// # }).unwrap();
     /// ```
     pub async fn delete(&self, pk: &R::Pk) -> Result<R> {
         self.locked_write(pk, |pending| self.find_and_delete_locked(pk, pending))
@@ -223,13 +227,14 @@ impl<R: Row> WorkTable<R> {
     ///     client_ref: String,
     /// }
     ///
-    /// # futures::executor::block_on(async {
-    /// let orders = WorkTable::<Order>::new();
-    /// orders.insert(Order { id: 1, client_ref: "A-1".into() }).await?;
-    /// orders.insert(Order { id: 2, client_ref: "B-2".into() }).await?;
-    /// assert_eq!(orders.delete_by(Order::CLIENT_REF, "B-2").await?.id, 2);
+    /// futures::executor::block_on(async {
+    ///     let orders = WorkTable::<Order>::new();
+    ///     orders.insert(Order { id: 1, client_ref: "A-1".into() }).await?;
+    ///     orders.insert(Order { id: 2, client_ref: "B-2".into() }).await?;
+    ///     assert_eq!(orders.delete_by(Order::CLIENT_REF, "B-2").await?.id, 2);
+    ///     Ok::<(), TableError>(())
+    /// })?;
     /// # Ok::<(), TableError>(())
-    /// # }).unwrap();
     /// ```
     pub async fn delete_by<I, Q>(&self, index: I, key: &Q) -> Result<R>
     where
