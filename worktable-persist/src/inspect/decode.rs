@@ -244,7 +244,7 @@ impl Reader<'_> {
             } => Value::Int(self.signed(offset, *bytes)?),
             Shape::Float { bytes: 4 } => {
                 let bits = u32::try_from(self.unsigned(offset, 4)?).unwrap_or_default();
-                Value::Float(f64::from(f32::from_bits(bits)))
+                Value::Float(widen(f32::from_bits(bits)))
             }
             Shape::Float { .. } => {
                 let bits = u64::try_from(self.unsigned(offset, 8)?).unwrap_or_default();
@@ -347,4 +347,10 @@ impl Reader<'_> {
         let text = std::str::from_utf8(bytes).map_err(|_| DecodeError::BadText { offset })?;
         Ok(Value::Text(text.to_owned()))
     }
+}
+
+/// `x` as the `f64` its shortest decimal spelling names, so that an `f32`
+/// of 0.1 reads as 0.1, not as 0.10000000149011612.
+pub(crate) fn widen(x: f32) -> f64 {
+    x.to_string().parse().unwrap_or(f64::from(x))
 }

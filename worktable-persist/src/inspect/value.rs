@@ -30,7 +30,8 @@ pub enum Value {
     Int(i128),
     /// An unsigned integer of any width.
     UInt(u128),
-    /// An `f32` or `f64`.
+    /// An `f64`, or an `f32` as the `f64` of its shortest decimal spelling
+    /// (0.1, not 0.10000000149011612).
     Float(f64),
     /// A `char`.
     Char(char),

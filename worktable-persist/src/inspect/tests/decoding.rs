@@ -5,7 +5,7 @@ use proptest::prelude::*;
 use worktable_core::prelude::*;
 use worktable_core::rkyv;
 
-use super::super::decode::RowShape;
+use super::super::decode::{RowShape, widen};
 use super::super::shape::{Shape, UnknownType};
 use super::super::value::Value;
 use crate::format::ArchiveFormat;
@@ -72,7 +72,7 @@ fn expected(row: &Wide) -> Vec<Value> {
         uint(row.word.into()),
         Value::Int(row.long.into()),
         uint(row.huge),
-        Value::Float(row.single.into()),
+        Value::Float(widen(row.single)),
         Value::Float(row.double),
         Value::Bool(row.flag),
         Value::Char(row.letter),
