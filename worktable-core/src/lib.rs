@@ -210,6 +210,22 @@
 //! is made, only not durable); a multi-row write stops at the row that
 //! failed, with the rows before it changed. [`TableError`] says what each
 //! failure leaves behind.
+//!
+//! # Traces and metrics
+//!
+//! Two features, off by default, report what the tables do to the
+//! program's own subscriber and recorder: `tracing`, as
+//! [`tracing`](https://docs.rs/tracing) events — a write that waited for a
+//! row lock (with how long), a transaction's conflict and its retry, at
+//! `DEBUG`; a vacuum run (rows moved, pages given back), at `INFO` in a
+//! `vacuum` span — and `metrics`, through the
+//! [`metrics`](https://docs.rs/metrics) facade: writes by table and kind,
+//! row-lock waits and their seconds, conflicts, retries, rows moved by
+//! vacuum. Without them nothing of it is compiled in; with them, nothing
+//! is emitted where nothing happened (a lock taken without waiting, a
+//! commit without conflict) but the one counter per committed change.
+//! Every name, unit and label is listed in
+//! [docs/observability.md](https://github.com/worktable-rs/worktable/blob/main/docs/observability.md).
 
 #![deny(unsafe_code)]
 #![deny(unsafe_op_in_unsafe_fn)]
@@ -233,6 +249,7 @@ mod float;
 mod hash;
 mod index;
 mod lock;
+mod observe;
 mod page;
 mod plain;
 pub mod query;

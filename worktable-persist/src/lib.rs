@@ -252,7 +252,23 @@
 //!   mapping carries the soundness argument; the exclusive lock on a table
 //!   directory; and a simulated disk that loses unsynced writes in a power
 //!   cut and injects I/O failures;
-//! - `table`: [`PersistentTable`]: recovery, the log writer, checkpoints.
+//! - `table`: [`PersistentTable`]: recovery, the log writer, checkpoints;
+//! - `observe`: every trace and metric of the crate (see below).
+//!
+//! # Traces and metrics
+//!
+//! Two features, off by default, report to the program's own subscriber
+//! and recorder, and turn on worktable-core's of the same name: `tracing`
+//! — each log sync (records made durable, seconds) at `DEBUG`; each
+//! checkpoint (table or database, sequence number, rows, pages and bytes
+//! written, seconds) and each open (checkpoint loaded, log records
+//! replayed, rows, seconds) at `INFO`, in `checkpoint` and `open` spans; a
+//! torn log tail cut at open, a failed checkpoint or open at `WARN`; a
+//! failed log at `ERROR` — and `metrics`: log sync latency and group-commit
+//! size, checkpoint and recovery durations, pages written, failures.
+//! Metrics carry a `table` label, or `database` (the struct's name) for a
+//! [`DurableDatabase`]. Every name, unit and label is listed in
+//! [docs/observability.md](https://github.com/worktable-rs/worktable/blob/main/docs/observability.md).
 //!
 //! # The `testing` feature
 //!
@@ -283,6 +299,7 @@ pub mod inspect;
 mod log;
 #[cfg_attr(not(feature = "testing"), allow(unreachable_pub))]
 mod meta;
+mod observe;
 #[cfg_attr(not(feature = "testing"), allow(unreachable_pub))]
 mod pages;
 #[doc(hidden)]

@@ -30,6 +30,18 @@
 //! stale primary is refused ([`PublishError::Fenced`]) and stops; the
 //! history cannot fork.
 //!
+//! # Traces and metrics
+//!
+//! Two features, off by default, report to the program's own subscriber
+//! and recorder, and turn on worktable-persist's and worktable-core's of
+//! the same name: `tracing` — each message published and each message a
+//! replica applied (its lag) at `DEBUG`, a publish retried at `WARN`, a
+//! reload from a snapshot at `INFO` — and `metrics`, labelled by stream: a
+//! replica's lag in seconds and in stream messages and the last commit it
+//! applied (gauges), reloads, and a publisher's messages, bytes and
+//! retries. Every name, unit and label is listed in
+//! [docs/observability.md](https://github.com/worktable-rs/worktable/blob/main/docs/observability.md).
+//!
 //! # Running a server
 //!
 //! [`local_server`] starts `nats-server` processes on loopback (for tests,
@@ -44,6 +56,7 @@
 mod apply;
 mod error;
 pub mod local_server;
+mod observe;
 mod publisher;
 mod replica;
 mod snapshot;

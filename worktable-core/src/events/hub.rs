@@ -3,8 +3,8 @@
 //!
 //! Depends on: `events::order` (numbers and the commit lock),
 //! `events::queue` (the subscribers' queues it pushes to),
-//! `events::watch`, `events::event`, `error`, `page`, `row`; not on
-//! `events::subscription`, which depends on it.
+//! `events::watch`, `events::event`, `error`, `observe`, `page`, `row`;
+//! not on `events::subscription`, which depends on it.
 //!
 //! # Ordering protocol
 //!
@@ -38,6 +38,7 @@ use super::order::{CommitLock, CommitOrder, Numbers, Prune, ReadPoints, Tables};
 use super::queue::SubscriberQueue;
 use super::watch::Watch;
 use crate::error::{Result, TableError};
+use crate::observe;
 use crate::page::RowImage;
 use crate::row::Row;
 
@@ -299,6 +300,7 @@ impl<R: Row> EventHub<R> {
             self.history.record(event);
         }
         let applied = apply();
+        observe::write(R::TABLE_NAME, event.kind());
         let listeners = lock.table::<Listeners<R>>(*slot);
         debug_assert!(
             listeners.hook.is_none(),
@@ -462,6 +464,7 @@ impl<R: Row> Ticket<'_, R> {
             let applied = apply();
             hub.numbers().end_lock_free();
             self.in_flight = false;
+            observe::write(R::TABLE_NAME, kind);
             return Ok(applied);
         }
         let (before, after) = images.expect("an observed commit has its row images");
@@ -495,6 +498,8 @@ impl<R: Row> Ticket<'_, R> {
         let applied = apply();
         hub.numbers().publish(seq);
         offer(lock.listeners(), &event);
+        drop(lock);
+        observe::write(R::TABLE_NAME, kind);
         Ok(applied)
     }
 }

@@ -118,7 +118,7 @@ fn increment_under_guard(locks: &ModelLocks, data: &Guarded) {
 #[test]
 fn two_lockers_of_one_key_exclude_each_other_and_clean_up() {
     loom::model(|| {
-        let locks = Arc::new(ModelLocks::default());
+        let locks = Arc::new(ModelLocks::new("model"));
         let data = Arc::new(Guarded(UnsafeCell::new(0)));
         let other = {
             let (locks, data) = (Arc::clone(&locks), Arc::clone(&data));
@@ -135,7 +135,7 @@ fn two_lockers_of_one_key_exclude_each_other_and_clean_up() {
 #[test]
 fn a_cancelled_waiter_leaves_no_entry_and_blocks_nobody() {
     loom::model(|| {
-        let locks = Arc::new(ModelLocks::default());
+        let locks = Arc::new(ModelLocks::new("model"));
         let data = Arc::new(Guarded(UnsafeCell::new(0)));
         let holder = {
             let (locks, data) = (Arc::clone(&locks), Arc::clone(&data));
@@ -158,7 +158,7 @@ fn a_cancelled_waiter_leaves_no_entry_and_blocks_nobody() {
 #[test]
 fn lockers_of_different_keys_do_not_share_an_entry() {
     loom::model(|| {
-        let locks = Arc::new(ModelLocks::default());
+        let locks = Arc::new(ModelLocks::new("model"));
         let other = {
             let locks = Arc::clone(&locks);
             thread::spawn(move || {
@@ -178,7 +178,7 @@ fn lockers_of_different_keys_do_not_share_an_entry() {
 #[test]
 fn a_permit_left_by_a_cancelled_waiter_goes_to_the_next_waiter() {
     loom::model(|| {
-        let locks = Arc::new(ModelLocks::default());
+        let locks = Arc::new(ModelLocks::new("model"));
         let data = Arc::new(Guarded(UnsafeCell::new(0)));
         loom::future::block_on(async {
             let held = locks.lock(&1, WRITE).await.unwrap();
@@ -206,7 +206,7 @@ fn a_permit_left_by_a_cancelled_waiter_goes_to_the_next_waiter() {
 #[test]
 fn a_guard_refuses_its_own_thread_and_lets_another_thread_wait() {
     loom::model(|| {
-        let locks = Arc::new(ModelLocks::default());
+        let locks = Arc::new(ModelLocks::new("model"));
         let data = Arc::new(Guarded(UnsafeCell::new(0)));
         let writer = {
             let (locks, data) = (Arc::clone(&locks), Arc::clone(&data));
@@ -226,7 +226,7 @@ fn a_guard_refuses_its_own_thread_and_lets_another_thread_wait() {
 #[test]
 fn a_guard_that_waited_is_recorded_before_its_lock_returns() {
     loom::model(|| {
-        let locks = Arc::new(ModelLocks::default());
+        let locks = Arc::new(ModelLocks::new("model"));
         let data = Arc::new(Guarded(UnsafeCell::new(0)));
         let other = {
             let (locks, data) = (Arc::clone(&locks), Arc::clone(&data));

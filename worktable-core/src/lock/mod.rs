@@ -62,7 +62,7 @@
 //! order they are taken in". For row locks it says: several are taken in
 //! primary-key order (`WorkTable::lock_in_order`).
 //!
-//! Depends on: `hash`.
+//! Depends on: `hash`, `observe` (a wait's trace and metrics).
 
 mod entries;
 mod gate;
@@ -81,6 +81,8 @@ pub(crate) use entries::{EntryMap, Joined, LockEntry};
 pub(crate) use gate::Gate;
 pub(crate) use task::{HeldBySameTask, Locker, TaskId};
 
+use crate::observe;
+
 /// The lock entries of one table: a `DashMap` with core's hasher.
 type Entries<K> = crate::hash::HashMap<K, LockEntry<tokio::sync::Semaphore>>;
 
@@ -90,13 +92,17 @@ pub(crate) type LockMap<K> = Locks<K, Entries<K>, tokio::sync::Semaphore>;
 /// Row locks over any entry map and gate (loom swaps both in its model).
 pub(crate) struct Locks<K, E, G> {
     entries: E,
+    /// The table's name, for the traces and metrics of waits.
+    table: &'static str,
     _keys: PhantomData<fn(K) -> G>,
 }
 
-impl<K, E: Default, G> Default for Locks<K, E, G> {
-    fn default() -> Self {
+impl<K, E: Default, G> Locks<K, E, G> {
+    /// No row of the table `table` locked.
+    pub(crate) fn new(table: &'static str) -> Self {
         Self {
             entries: E::default(),
+            table,
             _keys: PhantomData,
         }
     }
@@ -105,12 +111,13 @@ impl<K, E: Default, G> Default for Locks<K, E, G> {
 impl<K, E: EntryMap<K, G>, G: Gate> fmt::Debug for Locks<K, E, G> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Locks")
+            .field("table", &self.table)
             .field("locked", &self.entries.len())
             .finish()
     }
 }
 
-impl<K: Clone, E: EntryMap<K, G>, G: Gate> Locks<K, E, G> {
+impl<K: Clone + fmt::Debug, E: EntryMap<K, G>, G: Gate> Locks<K, E, G> {
     /// Waits until this task holds the lock of `key`, for a table write or,
     /// recording its task, for a `RowGuard` (see `locker`).
     ///
@@ -139,12 +146,14 @@ impl<K: Clone, E: EntryMap<K, G>, G: Gate> Locks<K, E, G> {
             _gate: PhantomData,
         };
         if let Joined::Waits(gate) = joined {
+            let waiting = observe::Stopwatch::start();
             gate.take().await;
             // This user holds the lock now; record the guard's task before
             // returning to it (no `.await` in between).
             if let Locker::Guard(Some(task)) = locker {
                 self.entries.record_guard(key, task);
             }
+            observe::row_lock_waited(self.table, key, waiting);
         }
         lock.held = true;
         Ok(lock)
@@ -202,7 +211,7 @@ mod tests {
 
     #[tokio::test]
     async fn lock_entry_is_removed_after_release() {
-        let locks = LockMap::<u32>::default();
+        let locks = LockMap::<u32>::new("test");
         let first = locks.lock(&1, WRITE).await.unwrap();
         assert_eq!(locks.len(), 1);
         drop(first);
@@ -211,7 +220,7 @@ mod tests {
 
     #[tokio::test]
     async fn second_locker_waits_and_cancelled_waiter_leaves_nothing() {
-        let locks = LockMap::<u32>::default();
+        let locks = LockMap::<u32>::new("test");
         let held = locks.lock(&7, WRITE).await.unwrap();
         let waited = tokio::time::timeout(Duration::from_millis(20), locks.lock(&7, WRITE)).await;
         assert!(
@@ -236,7 +245,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_task_locking_a_key_its_own_guard_holds_is_refused_and_not_counted() {
-        let locks = Arc::new(LockMap::<u32>::default());
+        let locks = Arc::new(LockMap::<u32>::new("test"));
         let guard = guard_lock(&locks, 5).await;
         for locker in [WRITE, Locker::Guard(TaskId::current())] {
             assert_eq!(locks.lock(&5, locker).await.err(), Some(HeldBySameTask));
@@ -257,7 +266,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_guard_that_waited_records_its_task_and_its_leaving_clears_it() {
-        let locks = Arc::new(LockMap::<u32>::default());
+        let locks = Arc::new(LockMap::<u32>::new("test"));
         let first = guard_lock(&locks, 1).await;
         let (taken, is_taken) = tokio::sync::oneshot::channel();
         let (release, released) = tokio::sync::oneshot::channel::<()>();
@@ -286,7 +295,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_waiter_gets_the_lock_when_the_holder_leaves() {
-        let locks = Arc::new(LockMap::<u32>::default());
+        let locks = Arc::new(LockMap::<u32>::new("test"));
         let held = locks.lock(&3, WRITE).await.unwrap();
         let waiter = {
             let locks = Arc::clone(&locks);

@@ -1,7 +1,8 @@
 //! [`WorkTable`]: rows in pages, a primary index, secondary indexes and row
 //! locks, kept in step by the write protocol in [`write`].
 //!
-//! Depends on: `page`, `index`, `lock`, `events`, `row`, `plain`, `error`.
+//! Depends on: `page`, `index`, `lock`, `events`, `row`, `plain`, `error`,
+//! `observe`.
 
 mod batch;
 mod checkpoint;
@@ -152,7 +153,7 @@ impl<R: Row> WorkTable<R> {
             store: RowStore::new(),
             primary: PrimaryIndex::with_capacity(0, R::pk_prefix(), R::ORDERED_PK),
             indexes: R::Indexes::default(),
-            locks: LockMap::default(),
+            locks: LockMap::new(R::TABLE_NAME),
             pk_source: R::PkSource::default(),
             len: AtomicUsize::new(0),
             events: Arc::new(events),

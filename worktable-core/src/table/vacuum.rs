@@ -21,6 +21,7 @@ use std::time::Duration;
 
 use super::WorkTable;
 use super::stats::{fragmentation, reclaimable_pages};
+use crate::observe;
 use crate::page::{PAGE_SIZE, PageId};
 use crate::row::Row;
 
@@ -183,6 +184,8 @@ impl<R: Row> WorkTable<R> {
     }
 
     fn vacuum_until(&self, policy: &VacuumPolicy, stop: impl Fn() -> bool) -> VacuumReport {
+        let started = observe::Stopwatch::start();
+        let _span = observe::vacuum_span(R::TABLE_NAME);
         // Slots of versions replaced before the run count as taken until
         // the collector returns them: return what it can first, so that
         // pages are judged by what they really hold.
@@ -229,6 +232,14 @@ impl<R: Row> WorkTable<R> {
             thread::sleep(policy.pause);
         }
         report.pages_after = self.store.page_count();
+        observe::vacuumed(
+            R::TABLE_NAME,
+            report.rows_moved,
+            report.steps,
+            report.pages_before,
+            report.pages_after,
+            started,
+        );
         report
     }
 

@@ -69,7 +69,7 @@
 //! duplicate key) changes nothing and releases everything.
 //!
 //! Depends on: `table` (snapshots, the phases of a transaction's changes),
-//! `events` (the commit order, the history), `error`, `row`.
+//! `events` (the commit order, the history), `error`, `observe`, `row`.
 
 mod table;
 
@@ -85,6 +85,7 @@ pub use table::TxTable;
 use crate::error::{Result, TableError};
 use crate::events::order::{CommitLock, CommitOrder, Tables};
 use crate::events::{CommitBatch, CommitChange};
+use crate::observe;
 use crate::row::Row;
 use crate::table::{ReadPoint, WorkTable};
 
@@ -288,6 +289,7 @@ impl<'db> Transaction<'db> {
                     // taken before, a duplicate.
                     let _lock = self.inner.order.lock();
                     if let Some(part) = parts.iter().find(|part| part.conflicts(at)) {
+                        observe::tx_conflict(part.name(), at);
                         return Err(TableError::Conflict { table: part.name() });
                     }
                     return Err(error);
@@ -299,6 +301,7 @@ impl<'db> Transaction<'db> {
             if let Some(part) = parts.iter().find(|part| part.conflicts(at)) {
                 drop(lock);
                 parts.iter().rev().for_each(|part| part.unprepare());
+                observe::tx_conflict(part.name(), at);
                 return Err(TableError::Conflict { table: part.name() });
             }
             if changes == 0 {
@@ -380,10 +383,14 @@ where
         let output = body(view.clone()).await.map_err(TxError::Aborted)?;
         match view.transaction().commit().await {
             Ok(_) => return Ok(output),
-            Err(TableError::Conflict { .. }) if attempt < options.max_attempts => {
+            Err(TableError::Conflict { table }) if attempt < options.max_attempts => {
+                observe::tx_retry(table, attempt);
                 YieldNow(false).await;
             }
-            Err(TableError::Conflict { .. }) => break,
+            Err(TableError::Conflict { table }) => {
+                observe::tx_gave_up(table, attempt);
+                break;
+            }
             Err(error) => return Err(TxError::Table(error)),
         }
     }

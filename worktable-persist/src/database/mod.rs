@@ -57,6 +57,7 @@ use recover::{Build, Recovered, SlotType};
 
 use crate::format::ArchiveFormat;
 use crate::log::SegmentHeader;
+use crate::observe::{self, Store};
 use crate::table::background::{self, Background, Checkpoints};
 use crate::table::blocking;
 use crate::table::checkpoint::Checkpointer;
@@ -197,12 +198,37 @@ impl<D: DatabaseTables> DurableDatabase<D> {
     }
 
     fn open_on(vfs: Arc<dyn Vfs>, dir: &Path, options: Options) -> Result<Self, OpenError> {
+        let store = Store::database::<D>();
+        let started = observe::Stopwatch::start();
+        let _span = observe::open_span(store, dir);
+        let opened = Self::recover_and_start(vfs, dir, options);
+        match &opened {
+            Ok((db, checkpoint_seq)) => {
+                let last_seq = db.inner.shared.last_logged();
+                observe::database_opened(&db.inner.db, *checkpoint_seq, last_seq, started);
+            }
+            Err(error) => observe::open_failed(store, error),
+        }
+        opened.map(|(db, _)| db)
+    }
+
+    /// The steps of [`open_on`](Self::open_on); also returns the commit
+    /// number of the checkpoint it loaded.
+    fn recover_and_start(
+        vfs: Arc<dyn Vfs>,
+        dir: &Path,
+        options: Options,
+    ) -> Result<(Self, u64), OpenError> {
         vfs.create_dir_all(dir)
             .map_err(|source| OpenError::io(dir, source))?;
         let lock = vfs.lock_dir(dir)?;
         let types = recover::describe::<D>();
         let recovered = recover::recover(&*vfs, dir, &types, true)?;
-        Self::start(vfs, dir, options, lock, types, recovered, false)
+        let checkpoint_seq = recovered.file.checkpoint_seq;
+        Ok((
+            Self::start(vfs, dir, options, lock, types, recovered, false)?,
+            checkpoint_seq,
+        ))
     }
 
     /// Builds the tables from what recovery found and starts the log
@@ -234,7 +260,13 @@ impl<D: DatabaseTables> DurableDatabase<D> {
             database: true,
         };
         let segment = open_last_segment(&*vfs, dir, last_segment, &header, options.secure_delete)?;
-        let shared = Shared::new(dir.to_owned(), header, options.durability, last_seq);
+        let shared = Shared::new(
+            Store::database::<D>(),
+            dir.to_owned(),
+            header,
+            options.durability,
+            last_seq,
+        );
         let mut restores = Vec::with_capacity(tables.len());
         let mut checkpointers = Vec::with_capacity(tables.len());
         let mut keys = Vec::with_capacity(tables.len());
@@ -264,8 +296,8 @@ impl<D: DatabaseTables> DurableDatabase<D> {
             dir,
         })?;
         remove_obsolete(&*vfs, obsolete, options.secure_delete);
-        let flusher = spawn_flusher("database", &shared, &vfs, segment)
-            .map_err(|source| OpenError::io(dir, source))?;
+        let flusher =
+            spawn_flusher(&shared, &vfs, segment).map_err(|source| OpenError::io(dir, source))?;
         let inner = Arc::new(Inner {
             db,
             hook,
@@ -477,14 +509,18 @@ impl<D: DatabaseTables> Drop for DurableDatabase<D> {
 
 impl<D: DatabaseTables> Inner<D> {
     fn checkpoint(&self, force: bool) -> Result<CheckpointReport, CheckpointError> {
-        self.checkpointer.run(
+        let started = observe::Stopwatch::start();
+        let _span = observe::checkpoint_span(self.shared.store());
+        let outcome = self.checkpointer.run(
             &self.db,
             &self.hook,
             &self.shared,
             &*self.vfs,
             &self.dir,
             force,
-        )
+        );
+        observe::checkpointed(self.shared.store(), &outcome, started);
+        outcome
     }
 }
 

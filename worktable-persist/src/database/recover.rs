@@ -26,6 +26,7 @@ use super::migrate::{MigrateSlot, Placeholder};
 use crate::format::ArchiveFormat;
 use crate::log::{self, Record, RecordKind, SegmentHeader};
 use crate::meta::Meta;
+use crate::observe;
 use crate::pages::Manifest;
 use crate::table::error::OpenError;
 use crate::table::files::{parse_manifest_name, parse_segment_name, segment_name};
@@ -559,6 +560,7 @@ fn replay(
                     "the segment ends inside a commit, and later segments follow",
                 ));
             }
+            observe::unfinished_commit_dropped(&path, cut.seq);
             valid_len = cut.offset as u64;
         }
         last_segment = Some((header, valid_len, bytes.len() as u64));

@@ -49,6 +49,7 @@ use lifecycle::OpenState;
 use recover::Recovered;
 use writer::{Hook, Shared, spawn_flusher};
 
+use crate::observe::{self, Store};
 use crate::vfs::{RealFs, Vfs};
 
 /// A [`WorkTable`] kept in a directory: every committed change is appended
@@ -207,11 +208,41 @@ impl<R: Row> PersistentTable<R> {
 
     /// [`open`](Self::open) on the file system `vfs`.
     fn open_on(vfs: Arc<dyn Vfs>, dir: &Path, options: Options) -> Result<Self, OpenError> {
+        let store = Store::Table(R::TABLE_NAME);
+        let started = observe::Stopwatch::start();
+        let _span = observe::open_span(store, dir);
+        let opened = Self::recover_and_start(vfs, dir, options);
+        match &opened {
+            Ok((table, checkpoint_seq)) => {
+                observe::opened(
+                    store,
+                    *checkpoint_seq,
+                    table.last_seq(),
+                    table.len(),
+                    started,
+                );
+            }
+            Err(error) => observe::open_failed(store, error),
+        }
+        opened.map(|(table, _)| table)
+    }
+
+    /// The steps of [`open_on`](Self::open_on); also returns the sequence
+    /// number of the checkpoint it loaded.
+    fn recover_and_start(
+        vfs: Arc<dyn Vfs>,
+        dir: &Path,
+        options: Options,
+    ) -> Result<(Self, u64), OpenError> {
         vfs.create_dir_all(dir)
             .map_err(|source| OpenError::io(dir, source))?;
         let lock = vfs.lock_dir(dir)?;
         let recovered = recover::recover::<R>(&*vfs, dir, true)?;
-        Self::start(vfs, dir, options, lock, recovered, false)
+        let checkpoint_seq = recovered.meta.checkpoint_seq;
+        Ok((
+            Self::start(vfs, dir, options, lock, recovered, false)?,
+            checkpoint_seq,
+        ))
     }
 
     /// Builds the table from what recovery found and starts the log writer
@@ -236,7 +267,13 @@ impl<R: Row> PersistentTable<R> {
         } = recovered;
         let (header, segment) =
             recover::open_log::<R>(&*vfs, dir, last_segment, last_seq, options.secure_delete)?;
-        let shared = Shared::new(dir.to_owned(), header, options.durability, last_seq);
+        let shared = Shared::new(
+            Store::Table(R::TABLE_NAME),
+            dir.to_owned(),
+            header,
+            options.durability,
+            last_seq,
+        );
         let hook = Arc::new(Hook::<R>::new(Arc::clone(&shared), deleted_max));
         let table = recover::build_table(restore, dir, last_seq, Arc::clone(&hook) as _)?;
         let checkpointer = Checkpointer::new(
@@ -249,8 +286,8 @@ impl<R: Row> PersistentTable<R> {
             force_checkpoint,
         )?;
         recover::remove_obsolete(&*vfs, obsolete, options.secure_delete);
-        let flusher = spawn_flusher(R::TABLE_NAME, &shared, &vfs, segment)
-            .map_err(|source| OpenError::io(dir, source))?;
+        let flusher =
+            spawn_flusher(&shared, &vfs, segment).map_err(|source| OpenError::io(dir, source))?;
         let inner = Arc::new(Inner {
             table,
             hook,
@@ -502,7 +539,12 @@ impl<R: Row> background::Checkpoints for Inner<R> {
 impl<R: Row> Inner<R> {
     /// One checkpoint, on this thread.
     fn checkpoint_now(&self, force: bool) -> Result<CheckpointReport, CheckpointError> {
-        self.checkpointer
-            .run(&self.table, &self.hook, &self.shared, force)
+        let started = observe::Stopwatch::start();
+        let _span = observe::checkpoint_span(self.shared.store());
+        let outcome = self
+            .checkpointer
+            .run(&self.table, &self.hook, &self.shared, force);
+        observe::checkpointed(self.shared.store(), &outcome, started);
+        outcome
     }
 }

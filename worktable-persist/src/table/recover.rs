@@ -21,6 +21,7 @@ use super::writer::{Segment, create_segment, generates_keys};
 use crate::format::ArchiveFormat;
 use crate::log::{self, HEADER_LEN, RecordKind, SegmentHeader};
 use crate::meta::{self, Meta, MetaError, StoredSchema};
+use crate::observe;
 use crate::pages::{self, Manifest, PAGE_FILE_NAME, PageEntry};
 use crate::vfs::{LOCK_FILE_NAME, Vfs};
 
@@ -589,6 +590,7 @@ pub(crate) fn open_last_segment(
             // kept.
             let file = vfs.open(&path, false).map_err(io)?;
             if valid_len < len {
+                observe::torn_tail_cut(&path, valid_len, len);
                 if secure_delete {
                     // The cut tail may hold row images of unacknowledged
                     // writes.

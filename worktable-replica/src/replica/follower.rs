@@ -1,7 +1,8 @@
 //! The following task: reads the stream in order, applies commits,
 //! reloads from snapshots, and claims the stream for a promotion.
 //!
-//! Depends on: the crate's `apply`, `stream`, `wire`, `snapshot`.
+//! Depends on: the crate's `apply`, `stream`, `wire`, `snapshot`,
+//! `observe`.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,6 +16,7 @@ use worktable_persist::replication;
 
 use super::{PromoteError, ReplicaOptions, STOPPED, Shared};
 use crate::error::{NatsError, ReplicaError, SnapshotError};
+use crate::observe;
 use crate::snapshot::SnapshotStore;
 use crate::stream as stream_io;
 use crate::wire::{self, Body, Header};
@@ -205,6 +207,7 @@ impl<D: DatabaseTables + Database> Follower<D> {
             status.pending_messages = pending;
             status.lag = lag;
         });
+        observe::applied(&self.options.stream.name, applied, stream_seq, pending, lag);
         Ok(Step::Next)
     }
 
@@ -233,6 +236,7 @@ impl<D: DatabaseTables + Database> Follower<D> {
             status.stream_seq = stream_seq;
             status.reseeds += 1;
         });
+        observe::reloaded(&self.options.stream.name, needed, commit);
         Ok(())
     }
 

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use super::super::files::segment_name;
 use super::{Buffer, Chunk, Durability, MIN_PERIOD, NONE_WRITE_INTERVAL, Shared, WRITE_THRESHOLD};
 use crate::log::{HEADER_LEN, SegmentHeader, encode_header};
+use crate::observe;
 use crate::vfs::{Vfs, VfsFile};
 
 /// The segment the flusher appends to.
@@ -24,18 +25,17 @@ pub(crate) struct Segment {
     pub(crate) unsynced: bool,
 }
 
-/// Starts the flusher thread of the table `table_name`, appending to
-/// `segment`.
+/// Starts the flusher thread of the log `shared`, appending to `segment`.
 pub(crate) fn spawn_flusher(
-    table_name: &str,
     shared: &Arc<Shared>,
     vfs: &Arc<dyn Vfs>,
     segment: Segment,
 ) -> io::Result<JoinHandle<()>> {
+    let name = format!("worktable-log-{}", shared.store().thread_name());
     let shared = Arc::clone(shared);
     let vfs = Arc::clone(vfs);
     thread::Builder::new()
-        .name(format!("worktable-log-{table_name}"))
+        .name(name)
         .spawn(move || run_flusher(shared, vfs, segment))
 }
 
@@ -86,9 +86,12 @@ fn write_chunks(
     for chunk in chunks.drain(..) {
         if let Some(header) = chunk.starts {
             if segment.unsynced {
+                let started = observe::Stopwatch::start();
                 segment.file.sync_data()?;
                 shared.counters.syncs.fetch_add(1, Ordering::Relaxed);
                 segment.unsynced = false;
+                let records = *written_through - shared.progress.borrow().synced_through;
+                observe::log_synced(shared.store, records, started.seconds());
             }
             // Everything before the new segment is synced now.
             let synced = *written_through;
@@ -354,9 +357,11 @@ impl<'a> Flusher<'a> {
                 shared
                     .progress
                     .send_modify(|p| p.synced_through = written_through);
+                observe::log_synced(shared.store, self.last_batch, self.last_sync.as_secs_f64());
             }
             Ok(false) => {}
             Err(error) => {
+                observe::log_failed(shared.store, &error);
                 let error = Arc::new(error);
                 shared.lock().failed = Some(Arc::clone(&error));
                 shared.progress.send_modify(|p| p.failed = Some(error));

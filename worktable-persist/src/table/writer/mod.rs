@@ -33,6 +33,7 @@ use super::Durability;
 use super::error::WriteError;
 use crate::format::ArchiveFormat;
 use crate::log::{Place, RecordKind, SegmentHeader, Stamp, encode_placed};
+use crate::observe::Store;
 use worktable_core::events::{Durable, Refusal};
 
 pub(crate) use flusher::{Segment, create_segment, spawn_flusher};
@@ -122,6 +123,9 @@ struct Counters {
 
 /// What the hook, the flusher and the checkpointer share.
 pub(crate) struct Shared {
+    /// The table, or database, whose log this is: names the flusher's
+    /// thread, and its traces and metrics.
+    store: Store,
     /// The table directory.
     dir: PathBuf,
     /// How writes wait.
@@ -151,9 +155,10 @@ pub struct LogStats {
 }
 
 impl Shared {
-    /// The shared state of a log whose last segment has `header` and whose
-    /// last record has `last_seq` (all of them synced).
+    /// The shared state of the log of `store` whose last segment has
+    /// `header` and whose last record has `last_seq` (all of them synced).
     pub(crate) fn new(
+        store: Store,
         dir: PathBuf,
         header: SegmentHeader,
         durability: Durability,
@@ -166,6 +171,7 @@ impl Shared {
             stopped: false,
         });
         Arc::new(Self {
+            store,
             dir,
             durability,
             buffer: Mutex::new(Buffer {
@@ -191,6 +197,11 @@ impl Shared {
 
     fn lock(&self) -> MutexGuard<'_, Buffer> {
         self.buffer.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The table, or database, whose log this is.
+    pub(crate) fn store(&self) -> Store {
+        self.store
     }
 
     /// The durability mode.

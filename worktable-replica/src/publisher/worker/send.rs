@@ -1,7 +1,7 @@
 //! Sending one message: retries while the server is away, and reading
 //! the stream back when a publish is refused or found a duplicate.
 //!
-//! Depends on: the crate's `stream`, `wire`.
+//! Depends on: the crate's `stream`, `wire`, `observe`.
 
 use std::time::Duration;
 
@@ -12,6 +12,7 @@ use worktable_core::storage::DatabaseTables;
 
 use super::{Command, Feed, Outcome, Worker};
 use crate::error::{PublishError, SnapshotError};
+use crate::observe;
 use crate::publisher::nats;
 use crate::stream as stream_io;
 use crate::wire;
@@ -52,9 +53,10 @@ impl<D: DatabaseTables + Database> Worker<D> {
                     let (_, seq) = self.last_seq().await?;
                     return self.confirm_own(seq, &payload, last).await;
                 }
-                Err(_) => {
+                Err(error) => {
                     // The server is away, or the ack was lost: the same
                     // message again, later.
+                    observe::publish_retry(&self.options.stream.name, &error, delay);
                     if let Some(outcome) = self.wait_to_retry(&mut delay).await {
                         return Ok(outcome);
                     }
@@ -78,6 +80,7 @@ impl<D: DatabaseTables + Database> Worker<D> {
         self.state.bytes += bytes as u64;
         self.header.prev = last;
         self.progress.send_replace(self.state);
+        observe::published(&self.options.stream.name, stream_seq, last, bytes);
     }
 
     /// The stream, and its last sequence.
