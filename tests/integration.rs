@@ -1,15 +1,20 @@
 //! Integration tests of the public API, one module per behaviour.
 
 mod bulk_load_and_set_field;
+mod bulk_load_keeping_keys;
 mod change_events;
 mod column_types;
+mod composite_pk_prefixes;
 mod concurrent;
 mod database;
+mod element_index;
+mod element_index_model;
 mod generic_rows;
 mod hash_index;
 mod hash_pk;
 mod index_lookups;
 mod long_keys_in_error_messages;
+mod lookup_key_forms;
 mod model_based;
 mod persist_round_trip;
 mod queries;

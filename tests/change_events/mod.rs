@@ -13,6 +13,7 @@ mod content;
 mod failures;
 mod filters;
 mod lagging;
+mod queue_capacity;
 mod records;
 mod refused;
 mod replay;

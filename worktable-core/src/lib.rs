@@ -41,11 +41,17 @@
 //! # Keys and indexes
 //!
 //! * `#[pk]` on one field, or on several (the key is then a tuple in field
-//!   order). `#[pk(autoincrement)]` on a `u8`…`u64` or `i8`…`i64` field
+//!   order; [`prefix`](WorkTable::prefix) finds the rows whose key starts
+//!   with given leading fields, see [`PkPrefix`]). `#[pk(autoincrement)]` on a `u8`…`u64` or `i8`…`i64` field
 //!   lets the table assign 1, 2, 3, …; `#[pk(generator = MyGen)]` uses a
 //!   [`PkGenerator`].
 //! * `#[index]` / `#[index(unique)]` on a field; composite indexes at struct
 //!   level: `#[table(index(name = "by_a_b", fields(a, b), unique))]`.
+//! * `#[index(each)]` on a `Vec<T>` field: one entry per distinct element of
+//!   a row's field, so that `find_by(Row::TAGS, "x")` finds the rows whose
+//!   field holds `"x"`; non-unique, looked up by whole elements only (no
+//!   ranges or prefixes: it is not an [`OrderedIndex`]). A row has zero or
+//!   more keys there: [`Index::keys`] lists them ([`Index::key`] panics).
 //! * `hash`, for keys that are only ever looked up whole:
 //!   `#[index(unique, hash)]` (or `unique, hash` in a composite index) keeps
 //!   a unique index as one hash map from key to primary key, without
@@ -84,7 +90,9 @@
 //! [`delete_by`](WorkTable::delete_by) and
 //! [`delete_all_by`](WorkTable::delete_all_by). A look-up on an index of the
 //! wrong table, a non-unique index passed to `get_by`, or a key of the wrong
-//! type does not compile.
+//! type does not compile. A look-up takes the key, or the form a caller has
+//! at hand — `"x"` for a `String` key, `&Some("x")` for an `Option<String>`
+//! key — as [`LookupKey`] lists.
 //!
 //! Every field also gets a typed handle ([`Field`]), named after the field
 //! in upper case (`Order::PRICE`; a field with `#[index]` shares it with its
@@ -189,6 +197,14 @@
 //!   resync by re-reading the table — events carry whole rows, so applying
 //!   one again to a re-read row is harmless. Dropping a subscription frees
 //!   its queue; dropping the table ends the streams.
+//! * The bound is [`Watch::capacity`], by default
+//!   [`DEFAULT_CAPACITY`](events::DEFAULT_CAPACITY) = 65,536 events: a
+//!   burst of at most that many changes between two reads never lags, even
+//!   if the reader is slow or busy (a reader draining concurrently can
+//!   still fall behind a faster writer, so size the capacity for the
+//!   largest burst). The queue takes memory only while events wait in it
+//!   and gives it back when drained; what a full one holds is in
+//!   [`DEFAULT_CAPACITY`](events::DEFAULT_CAPACITY)'s docs.
 //! * With nobody subscribed, a write takes no lock and builds no event; it
 //!   only bumps the sequence number.
 //! * [`WorkTable::subscribe_to_with_seq`] also says the number of the last
@@ -269,12 +285,12 @@ pub use database::Database;
 pub use error::{IntegrityError, Result, TableError};
 pub use events::{ChangeEvent, ChangeKind, Lagged, Subscription, Watch};
 pub use float::{ArchivedOrderedF32, ArchivedOrderedF64, OrderedF32, OrderedF64};
-pub use index::{Index, IndexPrefix, OrderedIndex, UniqueIndex};
+pub use index::{Index, IndexPrefix, LookupKey, OrderedIndex, UniqueIndex};
 pub use page::RowImage;
 pub use page::{MAX_ROW_BYTES, PAGE_SIZE};
 pub use plain::Plain;
 pub use query::Query;
-pub use row::{AutoIncrement, Field, Key, PkGenerator, Row};
+pub use row::{AutoIncrement, Field, Key, PkGenerator, PkPrefix, Row};
 pub use schema::{KeySource, Schema, SchemaField, SchemaIndex};
 pub use table::{
     IndexStats, RowGuard, TableSnapshot, TableStats, VacuumHandle, VacuumPolicy, VacuumReport,
@@ -351,7 +367,7 @@ pub use uuid;
 pub mod prelude {
     pub use crate::{Archive, Database, Deserialize, Serialize, Table, column, row};
     pub use crate::{
-        Field, Index, IndexPrefix, OrderedF32, OrderedF64, OrderedIndex, Row, TableError,
+        Field, Index, IndexPrefix, OrderedF32, OrderedF64, OrderedIndex, PkPrefix, Row, TableError,
         UniqueIndex, WorkTable,
     };
 }

@@ -6,8 +6,8 @@
 pub use crate::events::order::{CommitOrder, Tables};
 pub use crate::index::entry::IndexEntry;
 pub use crate::index::{
-    HashUniqueStore, IndexStore, MultiStore, OrderedMap, OrderedStore, PrefixProbe, SortPrefix,
-    UniqueLookup, UniqueStore, WithPrefix, WithoutPrefix,
+    EachStore, HashUniqueStore, IndexStore, MultiStore, OrderedMap, OrderedStore, PrefixProbe,
+    SortPrefix, UniqueLookup, UniqueStore, WithPrefix, WithoutPrefix,
 };
 pub use crate::row::{
     AutoIncrement, CallerPk, DuplicateKey, Generated, IndexMaintenance, IndexSet, KeyPrefix,

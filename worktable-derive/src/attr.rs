@@ -36,6 +36,8 @@ pub(crate) struct CompositeIndexInput {
     pub(crate) unique: Flag,
     /// Keys only looked up whole: a hash map, no order (needs `unique`).
     pub(crate) hash: Flag,
+    /// Not allowed here (only on a `Vec<T>` field): read to say so.
+    pub(crate) each: Flag,
 }
 
 /// The fields of a composite index, as `fields(a, b)` or `fields = [a, b]`.
@@ -102,12 +104,15 @@ pub(crate) struct PkAttr {
     pub(crate) hash: Flag,
 }
 
-/// `#[index]`, `#[index(unique)]`, `#[index(unique, hash)]`.
+/// `#[index]`, `#[index(unique)]`, `#[index(unique, hash)]`,
+/// `#[index(each)]`.
 #[derive(FromMeta, Default)]
 pub(crate) struct IndexAttr {
     pub(crate) unique: Flag,
     /// Keys only looked up whole: a hash map, no order (needs `unique`).
     pub(crate) hash: Flag,
+    /// On a `Vec<T>` field: one entry per distinct element.
+    pub(crate) each: Flag,
 }
 
 /// A field's parsed attributes, each with the attribute it came from.

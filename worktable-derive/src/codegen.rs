@@ -12,8 +12,8 @@ use syn::ext::IdentExt;
 use syn::spanned::Spanned;
 use syn::{Ident, Index as TupleIndex, Type};
 
-use crate::canonical;
 use crate::model::{IndexDef, PkSource, Table};
+use crate::{canonical, each, prefix};
 
 pub(crate) fn expand(table: &Table) -> TokenStream {
     let row_impl = row_impl(table);
@@ -25,6 +25,7 @@ pub(crate) fn expand(table: &Table) -> TokenStream {
         .enumerate()
         .map(|(position, index)| handle(table, position, index));
     let constants = constants(table);
+    let pk_prefixes = prefix::pk_prefix_impls(table);
     quote! {
         #[allow(
             non_camel_case_types,
@@ -36,6 +37,7 @@ pub(crate) fn expand(table: &Table) -> TokenStream {
             #(#fields)*
             #(#handles)*
             #constants
+            #pk_prefixes
         };
     }
 }
@@ -58,13 +60,13 @@ fn one_or_tuple(positions: &[usize], each: impl Fn(usize) -> TokenStream) -> Tok
     }
 }
 
-fn field_type(table: &Table, i: usize) -> &Type {
+pub(crate) fn field_type(table: &Table, i: usize) -> &Type {
     &table.fields[i].ty
 }
 
 /// The type of the fields at `positions`: the field's type for one, a
 /// tuple of them for several (a key, or a prefix of one).
-fn fields_type(table: &Table, positions: &[usize]) -> TokenStream {
+pub(crate) fn fields_type(table: &Table, positions: &[usize]) -> TokenStream {
     one_or_tuple(positions, |i| {
         let ty = field_type(table, i);
         quote!(#ty)
@@ -94,7 +96,9 @@ fn archived_fields_value(table: &Table, positions: &[usize]) -> TokenStream {
 /// `handle` sees it.
 fn store_type(table: &Table, index: &IndexDef, handle: &TokenStream) -> TokenStream {
     let Table { ident, krate, .. } = table;
-    if index.hash {
+    if index.each.is_some() {
+        quote!(#krate::__private::EachStore<#ident, #handle>)
+    } else if index.hash {
         quote!(#krate::__private::HashUniqueStore<#ident, #handle>)
     } else if index.unique {
         quote!(#krate::__private::UniqueStore<#ident, #handle>)
@@ -104,7 +108,7 @@ fn store_type(table: &Table, index: &IndexDef, handle: &TokenStream) -> TokenStr
 }
 
 /// Whether `ty` is spelled `String` (or a path ending in `string::String`).
-fn is_string(ty: &Type) -> bool {
+pub(crate) fn is_string(ty: &Type) -> bool {
     matches!(ty, Type::Path(path)
         if path.qself.is_none()
             && path.path.segments.last().is_some_and(|last| last.ident == "String" && last.arguments.is_empty()))
@@ -343,7 +347,9 @@ fn handle(table: &Table, position: usize, index: &IndexDef) -> TokenStream {
             impl #krate::UniqueIndex<#ident> for #handle {}
         }
     });
-    let ordered_impl = (!index.hash).then(|| {
+    // A hash index keeps no order; an element index meets a row once per
+    // element, so it offers whole-element look-ups only.
+    let ordered_impl = (!index.hash && index.each.is_none()).then(|| {
         quote! {
             #[automatically_derived]
             impl #krate::OrderedIndex<#ident> for #handle {}
@@ -355,7 +361,7 @@ fn handle(table: &Table, position: usize, index: &IndexDef) -> TokenStream {
     } else {
         1..index.fields.len()
     };
-    let prefixes = prefix_lens.map(|len| prefix_impl(table, index, &handle, len));
+    let prefixes = prefix_lens.map(|len| prefix::index_prefix_impl(table, index, &handle, len));
     quote! {
         #handle_type
         #index_impl
@@ -392,15 +398,22 @@ fn index_impl(table: &Table, position: usize, index: &IndexDef, handle: &Ident) 
     let name = &index.name;
     let unique = index.unique;
     let position = TupleIndex::from(position);
-    let key_ty = fields_type(table, &index.fields);
+    // An element index is keyed by the elements of its `Vec` field.
+    let key_ty = match &index.each {
+        Some(element) => quote!(#element),
+        None => fields_type(table, &index.fields),
+    };
     // Spanned on the field types, so that a key type that is not `Key`
     // (not `Ord`, not `Hash`, ...) is reported on the field.
-    let key_span = index
-        .fields
-        .iter()
-        .map(|&i| field_type(table, i).span())
-        .reduce(|a, b| a.join(b).unwrap_or(a))
-        .unwrap_or_else(Span::call_site);
+    let key_span = match &index.each {
+        Some(element) => element.span(),
+        None => index
+            .fields
+            .iter()
+            .map(|&i| field_type(table, i).span())
+            .reduce(|a, b| a.join(b).unwrap_or(a))
+            .unwrap_or_else(Span::call_site),
+    };
     let key_ty_spanned = quote_spanned!(key_span=> #key_ty);
     let store = store_type(table, index, &quote!(Self));
     let field_names = index.fields.iter().map(|&i| table.fields[i].name());
@@ -432,6 +445,9 @@ fn index_impl(table: &Table, position: usize, index: &IndexDef, handle: &Ident) 
 /// The methods of `Index` that read an index's key out of a row:
 /// `key_of_archived`, `key`, `same_key` and `key_is`.
 fn key_reads(table: &Table, index: &IndexDef) -> TokenStream {
+    if let Some(element) = &index.each {
+        return each::key_reads(table, index, element);
+    }
     let Table { ident, krate, .. } = table;
     let archived_key = archived_fields_value(table, &index.fields);
     let key_value = fields_value(table, &index.fields, &quote!(__row));
@@ -442,12 +458,12 @@ fn key_reads(table: &Table, index: &IndexDef) -> TokenStream {
     let key_is = match index.fields.as_slice() {
         [single] => {
             let field = &table.fields[*single].ident;
-            quote!(::core::cmp::PartialEq::eq(::core::borrow::Borrow::<__Q>::borrow(&__row.#field), __key))
+            quote!(#krate::LookupKey::<Self::Key>::eq_key(__key, &__row.#field))
         }
         _ => quote! {
-            ::core::cmp::PartialEq::eq(
-                ::core::borrow::Borrow::<__Q>::borrow(&<Self as #krate::Index<#ident>>::key(__row)),
+            #krate::LookupKey::<Self::Key>::eq_key(
                 __key,
+                &<Self as #krate::Index<#ident>>::key(__row),
             )
         },
     };
@@ -472,69 +488,10 @@ fn key_reads(table: &Table, index: &IndexDef) -> TokenStream {
         #[inline]
         fn key_is<__Q>(__row: &#ident, __key: &__Q) -> ::core::primitive::bool
         where
-            Self::Key: ::core::borrow::Borrow<__Q>,
-            __Q: ::core::cmp::Eq + ?::core::marker::Sized,
+            __Q: #krate::LookupKey<Self::Key> + ?::core::marker::Sized,
         {
             #key_is
         }
-    }
-}
-
-/// `IndexPrefix` for the first `len` fields of a composite index.
-fn prefix_impl(table: &Table, index: &IndexDef, handle: &Ident, len: usize) -> TokenStream {
-    let Table { ident, krate, .. } = table;
-    let fields = &index.fields[..len];
-    let prefix_ty = fields_type(table, fields);
-    let key_ty = fields_type(table, &index.fields);
-    let compare = if len == 1 {
-        quote!(::core::cmp::Ord::cmp(__prefix, &__key.0))
-    } else {
-        // Lexicographic: the first unequal part decides.
-        (0..len).rev().fold(TokenStream::new(), |inner, n| {
-            let n = TupleIndex::from(n);
-            let cmp = quote!(::core::cmp::Ord::cmp(&__prefix.#n, &__key.#n));
-            if inner.is_empty() {
-                cmp
-            } else {
-                quote! {
-                    match #cmp {
-                        ::core::cmp::Ordering::Equal => #inner,
-                        __unequal => __unequal,
-                    }
-                }
-            }
-        })
-    };
-    // A one-field `String` prefix can also be given as `&str`, like the keys
-    // of `get_by` and `find_by`. (Only for `String`: a generic borrowed impl
-    // would turn every wrong-type prefix into an obscure `Borrow` error.)
-    let borrowed = (len == 1 && is_string(field_type(table, fields[0]))).then(|| {
-        quote! {
-            #[automatically_derived]
-            impl<'__q> #krate::IndexPrefix<#ident, &'__q ::core::primitive::str> for #handle {
-                const LEN: ::core::primitive::usize = 1;
-
-                #[inline]
-                fn cmp_prefix(
-                    __prefix: &&'__q ::core::primitive::str,
-                    __key: &#key_ty,
-                ) -> ::core::cmp::Ordering {
-                    ::core::cmp::Ord::cmp(*__prefix, ::core::convert::AsRef::<::core::primitive::str>::as_ref(&__key.0))
-                }
-            }
-        }
-    });
-    quote! {
-        #[automatically_derived]
-        impl #krate::IndexPrefix<#ident, #prefix_ty> for #handle {
-            const LEN: ::core::primitive::usize = #len;
-
-            #[inline]
-            fn cmp_prefix(__prefix: &#prefix_ty, __key: &#key_ty) -> ::core::cmp::Ordering {
-                #compare
-            }
-        }
-        #borrowed
     }
 }
 

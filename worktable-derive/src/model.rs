@@ -10,6 +10,7 @@ use syn::{Ident, Path, Type, Visibility, parse_quote};
 use crate::attr::{CompositeIndexInput, Parsed, ParsedField};
 use crate::types::{
     camel_case, find_float, find_pointer_sized, is_snake_identifier, primitive_integer, snake_case,
+    vec_element,
 };
 
 /// At most this many indexes per table (the write path tracks changed
@@ -89,6 +90,10 @@ pub(crate) struct IndexDef {
     /// `hash`: a hash map from key to primary key, without order (only
     /// with `unique`).
     pub(crate) hash: bool,
+    /// `each` on a `Vec<T>` field: the element type `T`, which keys one
+    /// entry per distinct element of a row's field (never unique, never
+    /// `hash`, never composite).
+    pub(crate) each: Option<Type>,
     /// Declared at struct level (`#[table(index(...))]`) rather than with
     /// `#[index]` on a field; only composite indexes have their own handle
     /// type and constant.
@@ -266,13 +271,21 @@ fn field_indexes(
         if let Some(float) = find_float(&field.ty) {
             errors.push(float_key_error(float));
         }
-        check_hash(&attr.hash, attr.unique.is_present(), errors);
+        let each = attr
+            .each
+            .is_present()
+            .then(|| each_element(field, attr, errors))
+            .flatten();
+        if !attr.each.is_present() {
+            check_hash(&attr.hash, attr.unique.is_present(), errors);
+        }
         indexes.push(IndexDef {
             name: field.ident.unraw().to_string(),
             span: field.ident.span(),
             fields: vec![i],
             unique: attr.unique.is_present(),
             hash: attr.hash.is_present(),
+            each,
             composite: false,
         });
     }
@@ -343,14 +356,57 @@ fn composite_index(
         ok = false;
     }
     check_hash(&input.hash, input.unique.is_present(), errors);
+    if input.each.is_present() {
+        errors.push(error_at(
+            input.each.span(),
+            "`each` indexes the elements of one `Vec<T>` field: put `#[index(each)]` on that field \
+             (a composite index keys each row once, by the whole values of its fields)",
+        ));
+        ok = false;
+    }
     ok.then(|| IndexDef {
         name: name.as_str().to_owned(),
         span: name.span(),
         fields: key_fields,
         unique: input.unique.is_present(),
         hash: input.hash.is_present(),
+        each: None,
         composite: true,
     })
+}
+
+/// The element type of an `#[index(each)]` field, after the checks `each`
+/// needs: a `Vec<T>` field, neither `unique` (elements repeat across rows)
+/// nor `hash` (the entries are ordered).
+fn each_element(
+    field: &ParsedField,
+    attr: &crate::attr::IndexAttr,
+    errors: &mut darling::error::Accumulator,
+) -> Option<Type> {
+    if attr.unique.is_present() {
+        errors.push(error_at(
+            attr.unique.span(),
+            "`each` cannot be `unique`: an element index has one entry per element, and rows \
+             may share elements; drop `unique`",
+        ));
+    }
+    if attr.hash.is_present() {
+        errors.push(error_at(
+            attr.hash.span(),
+            "`each` cannot be `hash`: an element index keeps its entries in order; drop `hash`",
+        ));
+    }
+    let element = vec_element(&field.ty);
+    if element.is_none() {
+        errors.push(
+            darling::Error::custom(
+                "`each` indexes the elements of a `Vec<T>` field, and this field is not a `Vec`; \
+                 for the whole value use `#[index]`",
+            )
+            .with_span(&field.ty),
+        );
+    }
+    element.cloned()
 }
 
 /// `hash` is for unique indexes only: a non-unique index finds the rows of

@@ -15,6 +15,25 @@ pub(crate) fn primitive_integer(ty: &Type) -> Option<&'static str> {
     INTEGERS.into_iter().find(|name| ident == name)
 }
 
+/// The element type `T` of a field spelled `Vec<T>` (or a path ending in
+/// `vec::Vec<T>`): what an `#[index(each)]` index keys its entries by.
+pub(crate) fn vec_element(ty: &Type) -> Option<&Type> {
+    let Type::Path(path) = ungroup(ty) else {
+        return None;
+    };
+    let last = path.path.segments.last()?;
+    if path.qself.is_some() || last.ident != "Vec" {
+        return None;
+    }
+    match &last.arguments {
+        PathArguments::AngleBracketed(args) if args.args.len() == 1 => match &args.args[0] {
+            GenericArgument::Type(element) => Some(element),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
 /// The first `f32` or `f64` anywhere inside `ty` (in generic arguments,
 /// tuples, arrays): such a key has no total order.
 pub(crate) fn find_float(ty: &Type) -> Option<&syn::Ident> {

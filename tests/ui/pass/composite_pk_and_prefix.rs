@@ -1,5 +1,5 @@
 // A three-field primary key (a tuple in field order) and a three-field
-// composite index searched by prefixes of one and two fields.
+// composite index, both searched by prefixes of one and two fields.
 use worktable_core::prelude::*;
 
 #[derive(Table, Archive, Serialize, Deserialize, Clone, Debug, PartialEq)]
@@ -50,6 +50,11 @@ async fn main() -> worktable_core::Result<()> {
     assert_eq!(receipts(two), [10, 11]);
     let full = sales.find_by(Sale::BY_REGION_STORE_DAY, &("us".to_string(), 1, 1));
     assert_eq!(receipts(full), [13]);
+
+    // The primary key searched by its prefixes, in key order.
+    assert_eq!(receipts(sales.prefix("eu").collect()), [10, 11, 12]);
+    let store_1: Vec<Sale> = sales.prefix(("eu".to_string(), 1)).rev().collect();
+    assert_eq!(receipts(store_1), [11, 10]);
     sales.check_integrity().unwrap();
     Ok(())
 }

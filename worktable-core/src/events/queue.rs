@@ -34,9 +34,25 @@ enum Item<R: Row> {
 /// What a [`SubscriberQueue`]'s lock guards.
 #[derive(Default)]
 struct QueueState<R: Row> {
+    /// Grows as events wait (up to the watch's capacity, plus one `Lagged`)
+    /// and is freed whenever it is drained with more than
+    /// [`KEPT_SLOTS`] slots, so a queue's memory follows what waits in it.
     items: VecDeque<Item<R>>,
     waker: Option<Waker>,
     closed: bool,
+}
+
+/// The slots a drained queue keeps: a subscriber that keeps up reuses them
+/// without allocating; a larger buffer, left by a burst, is freed.
+const KEPT_SLOTS: usize = 64;
+
+impl<R: Row> QueueState<R> {
+    /// Frees the buffer of a drained queue that a burst left large.
+    fn give_back(&mut self) {
+        if self.items.is_empty() && self.items.capacity() > KEPT_SLOTS {
+            self.items = VecDeque::new();
+        }
+    }
 }
 
 /// One subscriber's bounded queue of change events, with the [`Watch`] that
@@ -91,7 +107,10 @@ impl<R: Row> SubscriberQueue<R> {
 
     /// The next item, without waiting: `None` when the queue is empty.
     pub(crate) fn try_pop(&self) -> Option<Result<ChangeEvent<R>, Lagged>> {
-        self.lock().items.pop_front().map(into_result)
+        let mut state = self.lock();
+        let item = state.items.pop_front();
+        state.give_back();
+        item.map(into_result)
     }
 
     /// The next item; `Ready(None)` once the queue is closed and empty,
@@ -102,7 +121,9 @@ impl<R: Row> SubscriberQueue<R> {
         cx: &Context<'_>,
     ) -> Poll<Option<Result<ChangeEvent<R>, Lagged>>> {
         let mut state = self.lock();
-        match state.items.pop_front() {
+        let item = state.items.pop_front();
+        state.give_back();
+        match item {
             Some(item) => Poll::Ready(Some(into_result(item))),
             None if state.closed => Poll::Ready(None),
             None => {
@@ -134,5 +155,65 @@ fn into_result<R: Row>(item: Item<R>) -> Result<ChangeEvent<R>, Lagged> {
     match item {
         Item::Event(event) => Ok(event),
         Item::Lagged(missed) => Err(Lagged { missed }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Table;
+    use crate::events::ChangeKind;
+    use crate::rkyv::{Archive, Deserialize, Serialize};
+
+    #[derive(Table, Archive, Serialize, Deserialize, Clone, Debug, PartialEq)]
+    #[rkyv(crate = crate::rkyv)]
+    #[table(crate = "crate")]
+    struct Probe {
+        #[pk]
+        id: u32,
+    }
+
+    fn event(seq: u64) -> ChangeEvent<Probe> {
+        ChangeEvent::new(seq, seq as u32, ChangeKind::Delete, None, None)
+    }
+
+    fn slots(queue: &SubscriberQueue<Probe>) -> usize {
+        queue.lock().items.capacity()
+    }
+
+    #[test]
+    fn a_queue_holds_memory_only_while_events_wait() {
+        let queue = SubscriberQueue::new(Watch::all());
+        assert_eq!(slots(&queue), 0, "an idle queue allocates nothing");
+        // A subscriber that keeps up reuses a few slots.
+        for seq in 1..=1_000 {
+            queue.offer(&event(seq));
+            assert_eq!(queue.try_pop().unwrap().unwrap().seq(), seq);
+        }
+        assert!(slots(&queue) <= KEPT_SLOTS, "{} slots", slots(&queue));
+        // A burst grows the queue; draining it gives the memory back.
+        for seq in 1..=10_000 {
+            queue.offer(&event(seq));
+        }
+        assert!(slots(&queue) >= 10_000);
+        for seq in 1..=10_000 {
+            assert_eq!(queue.try_pop().unwrap().unwrap().seq(), seq);
+        }
+        assert_eq!(slots(&queue), 0);
+    }
+
+    #[test]
+    fn a_full_queue_counts_one_lag_past_its_capacity() {
+        let queue = SubscriberQueue::new(Watch::all().capacity(3));
+        for seq in 1..=10 {
+            queue.offer(&event(seq));
+        }
+        assert_eq!(queue.len(), 4);
+        let seqs: Vec<_> = (0..3)
+            .map(|_| queue.try_pop().unwrap().unwrap().seq())
+            .collect();
+        assert_eq!(seqs, [1, 2, 3]);
+        assert_eq!(queue.try_pop().unwrap().unwrap_err(), Lagged { missed: 7 });
+        assert!(queue.try_pop().is_none());
     }
 }

@@ -22,8 +22,10 @@ use crate::row::Row;
 /// subscriber fell behind its queue's capacity. It ends when the table is
 /// dropped. Dropping it unsubscribes and frees its queue.
 ///
-/// A slow subscriber never slows writers down: its queue is bounded and
-/// events that do not fit are dropped for it (and counted).
+/// A slow subscriber never slows writers down: its queue is bounded (by
+/// [`Watch::capacity`], default [`DEFAULT_CAPACITY`](super::DEFAULT_CAPACITY)
+/// = 65,536 events) and events that do not fit are dropped for it (and
+/// counted).
 pub struct Subscription<R: Row> {
     hub: Arc<EventHub<R>>,
     queue: Arc<SubscriberQueue<R>>,

@@ -16,6 +16,8 @@ use std::borrow::Borrow;
 use std::cmp::Ordering;
 use std::ops::{Bound, RangeBounds};
 
+use super::LookupKey;
+
 /// One entry of an ordered index.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct IndexEntry<K, P> {
@@ -148,8 +150,8 @@ impl<K: Ord> KeyOrder<K> for Exact<K> {
     }
 }
 
-/// Stands for exactly one key, borrowed in the form the caller has it
-/// (`&str` for a `String` key).
+/// Stands for exactly one key, in the form the caller has it (`&str` for a
+/// `String` key; see [`LookupKey`]).
 #[derive(Debug)]
 pub(crate) struct Borrowed<'q, Q: ?Sized>(pub(crate) &'q Q);
 
@@ -161,9 +163,9 @@ impl<Q: ?Sized> Clone for Borrowed<'_, Q> {
 
 impl<Q: ?Sized> Copy for Borrowed<'_, Q> {}
 
-impl<K: Borrow<Q>, Q: Ord + ?Sized> KeyOrder<K> for Borrowed<'_, Q> {
+impl<K, Q: LookupKey<K> + ?Sized> KeyOrder<K> for Borrowed<'_, Q> {
     fn cmp_key(&self, key: &K) -> Ordering {
-        self.0.cmp(key.borrow())
+        self.0.cmp_key(key)
     }
 }
 

@@ -19,6 +19,7 @@ use std::marker::PhantomData;
 
 use dashmap::mapref::entry::Entry;
 
+use super::lookup::{BorrowedVisit, LookupKey};
 use super::traits::{Index, IndexStore, UniqueLookup};
 use crate::hash::{HashMap, hash_bytes, hash_map};
 use crate::row::{DuplicateKey, IndexMaintenance, LoadPart, Row};
@@ -133,22 +134,44 @@ impl<R: Row, I: Index<R>> IndexStore<R, I> for HashUniqueStore<R, I> {
 
     fn hashed<Q>(&self, key: &Q) -> Option<R::Pk>
     where
-        I::Key: Borrow<Q>,
-        Q: Hash + Eq + ?Sized,
+        Q: LookupKey<I::Key> + ?Sized,
     {
-        self.map.get(key).map(|pk| pk.clone())
+        key.with_borrowed(Get {
+            map: &self.map,
+            then: |pk: Option<&R::Pk>| pk.cloned(),
+        })
     }
 }
 
 impl<R: Row, I: Index<R>> UniqueLookup<R, I> for HashUniqueStore<R, I> {
     fn find<Q, T>(&self, key: &Q, mut f: impl FnMut(&R::Pk, bool) -> Option<T>) -> Option<T>
     where
-        I::Key: Borrow<Q>,
-        Q: Hash + Eq + ?Sized,
+        Q: LookupKey<I::Key> + ?Sized,
     {
         // The map holds the key itself: the entry found is the key's.
-        let pk = self.map.get(key)?;
-        f(pk.value(), true)
+        key.with_borrowed(Get {
+            map: &self.map,
+            then: |pk: Option<&R::Pk>| f(pk?, true),
+        })
+    }
+}
+
+/// A look-up of the map by a form its keys borrow as; `then` gets the
+/// primary key found while the map's lock for the key is held.
+struct Get<'m, K, P, F> {
+    map: &'m HashMap<K, P>,
+    then: F,
+}
+
+impl<K: Hash + Eq, P, F: FnOnce(Option<&P>) -> T, T> BorrowedVisit<K> for Get<'_, K, P, F> {
+    type Output = T;
+
+    fn visit<B: Hash + Eq + ?Sized>(self, borrowed: &B) -> T
+    where
+        K: Borrow<B>,
+    {
+        let found = self.map.get(borrowed);
+        (self.then)(found.as_ref().map(|entry| entry.value()))
     }
 }
 

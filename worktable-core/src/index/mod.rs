@@ -8,8 +8,10 @@
 //!
 //! Depends on: `row`, `hash`, `page` (the primary index holds row cells).
 
+mod each;
 pub(crate) mod entry;
 mod hashed;
+mod lookup;
 mod multi;
 mod ordered;
 mod prefix;
@@ -18,7 +20,9 @@ mod set;
 mod traits;
 mod unique;
 
+pub use each::EachStore;
 pub use hashed::HashUniqueStore;
+pub use lookup::LookupKey;
 pub use multi::MultiStore;
 pub use ordered::OrderedMap;
 pub use prefix::{PrefixProbe, SortPrefix, WithPrefix, WithoutPrefix};
@@ -29,9 +33,6 @@ pub use traits::{
 };
 pub use unique::UniqueStore;
 
-use std::borrow::Borrow;
-use std::hash::Hash;
-
 use entry::{Borrowed, SeekRange};
 
 use crate::row::Row;
@@ -41,8 +42,7 @@ use crate::row::Row;
 /// (a hash index, at most one).
 pub(crate) fn pks_with_key<R: Row, I: Index<R>, Q>(indexes: &R::Indexes, key: &Q) -> Vec<R::Pk>
 where
-    I::Key: Borrow<Q>,
-    Q: Ord + Hash + Eq + ?Sized,
+    Q: LookupKey<I::Key> + ?Sized,
 {
     let store = I::store(indexes);
     match store.ordered() {
@@ -94,11 +94,17 @@ fn verify_entry<R: Row, I: Index<R>>(
         ));
     };
     if !I::key_is(&row, key) {
-        return Err(format!(
-            "index `{}`: entry {key:?} leads to a row whose key is {:?}",
-            I::NAME,
-            I::key(&row)
-        ));
+        let keys = I::keys(&row);
+        return Err(match keys.as_slice() {
+            [one] => format!(
+                "index `{}`: entry {key:?} leads to a row whose key is {one:?}",
+                I::NAME
+            ),
+            many => format!(
+                "index `{}`: entry {key:?} leads to a row whose keys are {many:?}",
+                I::NAME
+            ),
+        });
     }
     Ok(())
 }

@@ -9,7 +9,7 @@ use std::fmt;
 use std::hash::Hash;
 use std::ops::RangeBounds;
 
-use super::entry::{Exact, IndexEntry, SeekRange};
+use super::entry::{Edge, Exact, IndexEntry, KeyOrder, Seek, SeekRange};
 use super::ordered::{OrderedMap, Range};
 use crate::hash::{HashMap, HashState, hash_bytes};
 use crate::page::RowCell;
@@ -29,14 +29,14 @@ pub(crate) struct PrimaryIndex<K> {
     ordered: Option<OrderedMap<K, ()>>,
 }
 
-/// Primary keys in order: read from the ordered keys, or collected from the
-/// hash map and sorted (a `#[pk(hash)]` key).
-pub(crate) enum PkKeys<'a, K> {
-    Ordered(Range<'a, K, (), super::entry::Edge<Exact<K>>>),
+/// Primary keys in order: read from the ordered keys between two probes
+/// (`S`), or collected from the hash map and sorted (a `#[pk(hash)]` key).
+pub(crate) enum PkKeys<'a, K, S = Edge<Exact<K>>> {
+    Ordered(Range<'a, K, (), S>),
     Sorted(std::vec::IntoIter<K>),
 }
 
-impl<K: Key> Iterator for PkKeys<'_, K> {
+impl<K: Key, S: Seek<K, ()>> Iterator for PkKeys<'_, K, S> {
     type Item = K;
 
     fn next(&mut self) -> Option<K> {
@@ -47,7 +47,7 @@ impl<K: Key> Iterator for PkKeys<'_, K> {
     }
 }
 
-impl<K: Key> DoubleEndedIterator for PkKeys<'_, K> {
+impl<K: Key, S: Seek<K, ()>> DoubleEndedIterator for PkKeys<'_, K, S> {
     fn next_back(&mut self) -> Option<K> {
         match self {
             Self::Ordered(range) => range.next_back().map(|entry| entry.key),
@@ -188,6 +188,25 @@ impl<K: Key> PrimaryIndex<K> {
                     .iter()
                     .map(|entry| entry.key().clone())
                     .filter(|key| bounds.contains(key))
+                    .collect();
+                keys.sort_unstable();
+                PkKeys::Sorted(keys.into_iter())
+            }
+        }
+    }
+
+    /// The keys `target` stands for (say, every key with a prefix), in
+    /// order. For a `#[pk(hash)]` key this reads every key of the hash map
+    /// and sorts those it stands for.
+    pub(crate) fn keys_where<T: KeyOrder<K> + Clone>(&self, target: T) -> PkKeys<'_, K, Edge<T>> {
+        match &self.ordered {
+            Some(ordered) => PkKeys::Ordered(ordered.range(SeekRange::only(target))),
+            None => {
+                let mut keys: Vec<K> = self
+                    .cells
+                    .iter()
+                    .map(|entry| entry.key().clone())
+                    .filter(|key| target.cmp_key(key).is_eq())
                     .collect();
                 keys.sort_unstable();
                 PkKeys::Sorted(keys.into_iter())

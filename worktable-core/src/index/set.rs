@@ -49,10 +49,10 @@ pub(crate) fn insert_changed<R: Row>(
         if !index.key_changed(old, new) {
             continue;
         }
-        if let Err(duplicate) = index.insert(new) {
+        if let Err(duplicate) = index.insert_changed(old, new) {
             for (j, added) in indexes::<R>(set).enumerate().take(i).rev() {
                 if changes.contains(j) {
-                    added.remove(new);
+                    added.remove_changed(new, old);
                 }
             }
             return Err(duplicate);
@@ -62,12 +62,13 @@ pub(crate) fn insert_changed<R: Row>(
     Ok(changes)
 }
 
-/// Second half of an update, once the cell holds `new`: removes the old
-/// entries of the indexes that changed.
-pub(crate) fn remove_changed<R: Row>(set: &R::Indexes, old: &R, changes: IndexChanges) {
+/// Second half of an update, once the cell holds `new`: removes the
+/// entries of `gone` (the old row) that `kept` (the new one) has not, in
+/// the indexes that changed. With the rows swapped, undoes the first half.
+pub(crate) fn remove_changed<R: Row>(set: &R::Indexes, gone: &R, kept: &R, changes: IndexChanges) {
     for (i, index) in indexes::<R>(set).enumerate() {
         if changes.contains(i) {
-            index.remove(old);
+            index.remove_changed(gone, kept);
         }
     }
 }

@@ -1,10 +1,9 @@
 //! The traits `#[derive(Table)]` implements for each index, and the typed
 //! handles users pass to look-ups.
 
-use std::borrow::Borrow;
 use std::cmp::Ordering;
-use std::hash::Hash;
 
+use super::LookupKey;
 use super::ordered::OrderedMap;
 use crate::row::{IndexMaintenance, Key, KeyPrefix, Row};
 
@@ -24,6 +23,9 @@ use crate::row::{IndexMaintenance, Key, KeyPrefix, Row};
 ///     table.find_by(index, key).len()
 /// }
 /// ```
+///
+/// Look-ups take the key, or a form of it that [`LookupKey`] lists
+/// (`"x"` for a `String` key, `&Some("x")` for an `Option<String>` key).
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not an index of `{R}`",
     label = "not an index of `{R}`",
@@ -47,22 +49,50 @@ pub trait Index<R: Row>: Copy + Send + Sync + 'static {
     const FIELDS: &'static [&'static str];
 
     /// The key of `row` in this index.
+    ///
+    /// # Panics
+    ///
+    /// On an `#[index(each)]` index, where a row has one key per distinct
+    /// element of its field (and none for an empty one): read
+    /// [`keys`](Self::keys) there, which works on every index.
     fn key(row: &R) -> Self::Key;
 
-    /// The key of an archived row, without deserializing the rest of it.
+    /// The keys of `row` in this index, in order, without repeats: its one
+    /// [`key`](Self::key), or for an `#[index(each)]` index one per distinct
+    /// element of the field.
+    fn keys(row: &R) -> Vec<Self::Key> {
+        vec![Self::key(row)]
+    }
+
+    /// The key of an archived row, without deserializing the rest of it
+    /// (panics as [`key`](Self::key) does).
     #[doc(hidden)]
     fn key_of_archived(archived: &R::Archived) -> Self::Key;
+
+    /// [`keys`](Self::keys) of an archived row.
+    #[doc(hidden)]
+    fn keys_of_archived(archived: &R::Archived) -> Vec<Self::Key> {
+        vec![Self::key_of_archived(archived)]
+    }
+
+    /// Whether `key` is one of the archived row's keys.
+    #[doc(hidden)]
+    fn archived_has<Q>(archived: &R::Archived, key: &Q) -> bool
+    where
+        Q: LookupKey<Self::Key> + ?Sized,
+    {
+        key.eq_key(&Self::key_of_archived(archived))
+    }
 
     /// Whether `a` and `b` have the same key, without building the keys.
     #[doc(hidden)]
     fn same_key(a: &R, b: &R) -> bool;
 
-    /// Whether `row`'s key equals `key`.
+    /// Whether `key` is one of `row`'s keys.
     #[doc(hidden)]
     fn key_is<Q>(row: &R, key: &Q) -> bool
     where
-        Self::Key: Borrow<Q>,
-        Q: Eq + ?Sized;
+        Q: LookupKey<Self::Key> + ?Sized;
 
     /// The index's storage inside the table's index set.
     #[doc(hidden)]
@@ -89,13 +119,13 @@ pub trait Index<R: Row>: Copy + Send + Sync + 'static {
 pub trait UniqueIndex<R: Row>: Index<R, Store: UniqueLookup<R, Self>> {}
 
 /// A secondary index that keeps its keys in order: every index except
-/// `#[index(unique, hash)]`. Enables [`range_by`](crate::WorkTable::range_by),
+/// `#[index(unique, hash)]` and `#[index(each)]`. Enables [`range_by`](crate::WorkTable::range_by),
 /// [`prefix_by`](crate::WorkTable::prefix_by) and the query sources that
 /// read an index in key order.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not an ordered index of `{R}`",
     label = "needs an ordered index of `{R}`",
-    note = "ranges, prefixes and ordered query sources need an index that keeps its keys in order; an index declared with `hash` answers look-ups by a whole key only (`get_by`, `find_by`, `delete_by`): declare it without `hash` to range over it (in generic code, bound the handle with `OrderedIndex<R>`)"
+    note = "ranges, prefixes and ordered query sources need an index that keeps its keys in order; an index declared with `hash` answers look-ups by a whole key only (`get_by`, `find_by`, `delete_by`): declare it without `hash` to range over it (in generic code, bound the handle with `OrderedIndex<R>`); an `each` index answers look-ups by one element only"
 )]
 pub trait OrderedIndex<R: Row>: Index<R, Store: OrderedStore<R, Self>> {}
 
@@ -128,8 +158,7 @@ pub trait IndexStore<R: Row, I: Index<R>>: IndexMaintenance<R> + Default + 'stat
     /// (read its [`ordered`](Self::ordered) entries instead).
     fn hashed<Q>(&self, key: &Q) -> Option<R::Pk>
     where
-        I::Key: Borrow<Q>,
-        Q: Hash + Eq + ?Sized,
+        Q: LookupKey<I::Key> + ?Sized,
     {
         let _ = key;
         None
@@ -151,6 +180,5 @@ pub trait UniqueLookup<R: Row, I: Index<R>>: IndexStore<R, I> {
     /// another key by now, so the caller checks.
     fn find<Q, T>(&self, key: &Q, f: impl FnMut(&R::Pk, bool) -> Option<T>) -> Option<T>
     where
-        I::Key: Borrow<Q>,
-        Q: Hash + Eq + ?Sized;
+        Q: LookupKey<I::Key> + ?Sized;
 }

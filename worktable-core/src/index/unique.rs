@@ -2,7 +2,6 @@
 //! it, for point look-ups and for reserving keys atomically, plus the
 //! ordered entries for ranges.
 
-use std::borrow::Borrow;
 use std::collections::HashSet;
 use std::fmt;
 use std::hash::{BuildHasher, Hash};
@@ -10,6 +9,7 @@ use std::marker::PhantomData;
 
 use dashmap::mapref::entry::Entry;
 
+use super::LookupKey;
 use super::entry::{Borrowed, IndexEntry, SeekRange};
 use super::ordered::OrderedMap;
 use super::traits::{Index, IndexStore, OrderedStore, UniqueLookup};
@@ -105,7 +105,8 @@ impl<R: Row, I: Index<R>, H> fmt::Debug for UniqueStore<R, I, H> {
 }
 
 impl<R: Row, I: Index<R>, H: BuildHasher> UniqueStore<R, I, H> {
-    /// The hash of `key` in `hash` (equal for a key and its borrowed form).
+    /// The hash of `key` in `hash` (equal for a key and each of its
+    /// [`LookupKey`] forms).
     fn hash_of<Q: Hash + ?Sized>(&self, key: &Q) -> u64 {
         self.hasher.hash_one(key)
     }
@@ -283,8 +284,7 @@ impl<R: Row, I: Index<R>, H: BuildHasher + Send + Sync + Default + 'static> Uniq
     /// The rows whose key has `key`'s hash, almost always at most one.
     fn find<Q, T>(&self, key: &Q, mut f: impl FnMut(&R::Pk, bool) -> Option<T>) -> Option<T>
     where
-        I::Key: Borrow<Q>,
-        Q: Hash + Eq + ?Sized,
+        Q: LookupKey<I::Key> + ?Sized,
     {
         let holders = self.hash.get(&self.hash_of(key))?;
         let pks = holders.as_slice();

@@ -61,12 +61,10 @@
 //! Depends on: `table`, `index`, `page`, `row`, `error`, `__private` (field deserialization).
 
 mod order;
+mod select;
 mod source;
 
-use std::borrow::Borrow;
-use std::ops::RangeBounds;
-
-pub use source::{IndexKey, IndexPrefixOf, IndexRange, PkRange, Source};
+pub use source::{IndexKey, IndexPrefixOf, IndexRange, PkPrefixRows, PkRange, Source};
 
 use self::order::{
     OrderTerm, Ranked, RankedArchived, TiesAscending, compare_rows, scan_direction, smallest,
@@ -74,7 +72,6 @@ use self::order::{
 use crossbeam_epoch as epoch;
 
 use crate::error::Result;
-use crate::index::{Index, IndexPrefix, OrderedIndex};
 use crate::page::{RowImage, deserialize};
 use crate::row::{Field, Row};
 use crate::table::{ReadPoint, WorkTable};
@@ -196,81 +193,6 @@ impl<'t, R: Row> Query<'t, R> {
 }
 
 impl<'t, R: Row, S: Source<R>> Query<'t, R, S> {
-    fn with_source<T: Source<R>>(self, source: T) -> Query<'t, R, T> {
-        Query {
-            table: self.table,
-            point: self.point,
-            overlay: self.overlay,
-            source,
-            archived_filters: self.archived_filters,
-            row_filters: self.row_filters,
-            order: self.order,
-            offset: self.offset,
-            limit: self.limit,
-        }
-    }
-
-    /// Rows whose primary key is in `range`.
-    pub fn range(self, range: impl RangeBounds<R::Pk>) -> Query<'t, R, PkRange<R>> {
-        self.with_source(PkRange::new(&range))
-    }
-
-    /// Rows whose key in `index` is `key`, given like the key of
-    /// [`WorkTable::find_by`] (e.g. `&7`, or `"B-2"` for a `String` key), in
-    /// primary-key order.
-    ///
-    /// ```
-    /// use worktable_core::prelude::*;
-    ///
-    /// #[derive(Table, Archive, Serialize, Deserialize, Clone, Debug, PartialEq)]
-    /// #[rkyv(crate = worktable_core::rkyv)]
-    /// struct Order {
-    ///     #[pk]
-    ///     id: u64,
-    ///     #[index(unique)]
-    ///     client_ref: String,
-    /// }
-    ///
-    /// futures::executor::block_on(async {
-    ///     let orders = WorkTable::<Order>::new();
-    ///     orders.insert(Order { id: 1, client_ref: "A-1".into() }).await?;
-    ///     orders.insert(Order { id: 2, client_ref: "B-2".into() }).await?;
-    ///     assert!(orders.query().by(Order::CLIENT_REF, "B-2").exists());
-    ///     Ok::<(), TableError>(())
-    /// })?;
-    /// # Ok::<(), TableError>(())
-    /// ```
-    pub fn by<I, Q>(self, index: I, key: &Q) -> Query<'t, R, IndexKey<R, I>>
-    where
-        I: Index<R>,
-        I::Key: Borrow<Q>,
-        Q: ToOwned<Owned = I::Key> + ?Sized,
-    {
-        let _ = index;
-        self.with_source(IndexKey::new(key.to_owned()))
-    }
-
-    /// Rows whose key in `index` is in `range`, in key order.
-    pub fn range_by<I: OrderedIndex<R>>(
-        self,
-        index: I,
-        range: impl RangeBounds<I::Key>,
-    ) -> Query<'t, R, IndexRange<R, I>> {
-        let _ = index;
-        self.with_source(IndexRange::new(&range))
-    }
-
-    /// Rows whose key in the composite index `index` starts with `prefix`
-    /// (see [`WorkTable::prefix_by`]), in key order.
-    pub fn prefix_by<I: IndexPrefix<R, X>, X>(
-        self,
-        index: I,
-        prefix: X,
-    ) -> Query<'t, R, IndexPrefixOf<R, I, X>> {
-        let _ = index;
-        self.with_source(IndexPrefixOf::new(prefix))
-    }
-
     /// Keeps the rows for which `keep` returns true. Every matching row is
     /// deserialized to be tested; see [`filter_archived`](Self::filter_archived).
     pub fn filter(mut self, keep: impl Fn(&R) -> bool + Send + Sync + 't) -> Self {

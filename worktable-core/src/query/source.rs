@@ -7,7 +7,7 @@ use std::ops::{Bound, RangeBounds};
 
 use crate::index::entry::{Exact, IndexEntry, KeyOrder, SeekRange, owned_bounds};
 use crate::index::{Index, IndexPrefix, IndexStore, OrderedIndex, OrderedStore};
-use crate::row::Row;
+use crate::row::{PkPrefix, Row};
 use crate::table::WorkTable;
 
 /// A source of query rows. Implemented by the source types of this module;
@@ -157,6 +157,63 @@ impl<R: Row> Source<R> for PkRange<R> {
     }
 }
 
+/// Rows whose composite primary key starts with a prefix, in primary-key
+/// order.
+#[derive(Debug)]
+pub struct PkPrefixRows<R: Row, X> {
+    prefix: X,
+    _row: PhantomData<fn() -> R>,
+}
+
+impl<R: Row, X> PkPrefixRows<R, X> {
+    pub(crate) fn new(prefix: X) -> Self {
+        Self {
+            prefix,
+            _row: PhantomData,
+        }
+    }
+}
+
+impl<R: PkPrefix<X>, X: Clone> Source<R> for PkPrefixRows<R, X> {
+    type Entry<'a>
+        = IndexEntry<R::Pk, ()>
+    where
+        Self: 'a;
+
+    fn entries<'a>(
+        &'a self,
+        table: &'a WorkTable<R>,
+        reverse: bool,
+    ) -> impl Iterator<Item = Self::Entry<'a>> + 'a {
+        let keys = table.pk_keys_with_prefix(self.prefix.clone());
+        Directed::new(keys.map(|key| IndexEntry { key, pk: () }), reverse)
+    }
+
+    fn pk<'e, 'a: 'e>(entry: &'e Self::Entry<'a>) -> &'e R::Pk
+    where
+        Self: 'a,
+    {
+        &entry.key
+    }
+
+    fn fits<'a>(&'a self, _entry: &Self::Entry<'a>, _row: &R::Archived) -> bool {
+        true // a row's primary key never changes
+    }
+
+    fn selects(&self, row: &R::Archived) -> bool {
+        R::cmp_prefix(&self.prefix, &R::pk_of_archived(row)).is_eq()
+    }
+
+    fn order_fields(&self) -> &'static [&'static str] {
+        // The prefix fixes the leading key fields; the rest order the rows.
+        &R::PK_FIELDS[<R as PkPrefix<X>>::LEN..]
+    }
+
+    fn cmp_rows(&self, a: &R, b: &R) -> Ordering {
+        a.pk().cmp(&b.pk())
+    }
+}
+
 /// The ordered entries of index `I` between two probes.
 fn index_entries<'a, R: Row, I: OrderedIndex<R>, T: KeyOrder<I::Key> + 'a>(
     table: &'a WorkTable<R>,
@@ -216,11 +273,11 @@ impl<R: Row, I: Index<R>> Source<R> for IndexKey<R, I> {
     }
 
     fn fits<'a>(&'a self, entry: &Self::Entry<'a>, row: &R::Archived) -> bool {
-        I::key_of_archived(row) == entry.key
+        I::archived_has(row, &entry.key)
     }
 
     fn selects(&self, row: &R::Archived) -> bool {
-        I::key_of_archived(row) == self.key
+        I::archived_has(row, &self.key)
     }
 
     fn order_fields(&self) -> &'static [&'static str] {

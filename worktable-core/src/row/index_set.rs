@@ -31,6 +31,32 @@ pub trait IndexMaintenance<R: Row>: Send + Sync {
     /// Removes `row`'s entry.
     fn remove(&self, row: &R);
 
+    /// First half of an update whose key changed
+    /// ([`key_changed`](Self::key_changed)): adds the entries `new` has and
+    /// `old` has not, as [`insert`](Self::insert) does. The default adds all
+    /// of `new`'s: a row has one key, so they differ. An index with several
+    /// keys per row (`#[index(each)]`) leaves the entries both rows have in
+    /// place, so that they are never missing meanwhile.
+    fn insert_changed(&self, old: &R, new: &R) -> Result<(), DuplicateKey> {
+        let _ = old;
+        self.insert(new)
+    }
+
+    /// Second half of an update, or the undoing of the first: removes the
+    /// entries `gone` has and `kept` has not. The default removes all of
+    /// `gone`'s (see [`insert_changed`](Self::insert_changed)).
+    fn remove_changed(&self, gone: &R, kept: &R) {
+        let _ = kept;
+        self.remove(gone);
+    }
+
+    /// How many entries `row` has: 1, or one per distinct element for
+    /// `#[index(each)]`.
+    fn entries_for(&self, row: &R) -> usize {
+        let _ = row;
+        1
+    }
+
     /// The parts of the index a bulk [`load`](Self::load) fills, each on a
     /// thread of its own.
     fn load_parts(&self) -> &'static [LoadPart];

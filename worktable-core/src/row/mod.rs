@@ -8,8 +8,10 @@
 
 mod index_set;
 mod key;
+mod pk_prefix;
 mod traits;
 
 pub use index_set::{DuplicateKey, IndexMaintenance, IndexSet, LoadPart};
 pub use key::{AutoIncrement, CallerPk, Generated, Key, KeyPrefix, PkGenerator, PkSource};
+pub use pk_prefix::PkPrefix;
 pub use traits::{Field, Row};

@@ -14,14 +14,12 @@
 //! [`LockedBySameTask`](crate::TableError::LockedBySameTask) instead, before
 //! changing any row (see [`WorkTable::lock`]).
 
-use std::borrow::Borrow;
-use std::hash::Hash;
 use std::ops::RangeBounds;
 
 use super::WorkTable;
 use crate::error::Result;
 use crate::events::Pending;
-use crate::index::Index;
+use crate::index::{Index, LookupKey};
 use crate::lock::Locker;
 use crate::row::Row;
 
@@ -70,8 +68,7 @@ impl<R: Row> WorkTable<R> {
     ) -> Result<usize>
     where
         I: Index<R>,
-        I::Key: Borrow<Q>,
-        Q: Ord + Hash + Eq + ?Sized,
+        Q: LookupKey<I::Key> + ?Sized,
     {
         let _ = index;
         let changed = self
@@ -167,8 +164,7 @@ impl<R: Row> WorkTable<R> {
     pub async fn delete_all_by<I, Q>(&self, index: I, key: &Q) -> Result<Vec<R>>
     where
         I: Index<R>,
-        I::Key: Borrow<Q>,
-        Q: Ord + Hash + Eq + ?Sized,
+        Q: LookupKey<I::Key> + ?Sized,
     {
         let _ = index;
         self.for_each_locked(

@@ -9,6 +9,7 @@ mod checkpoint;
 mod field;
 mod guard;
 mod load;
+mod prefix;
 mod read;
 mod restore;
 mod snapshot;
@@ -164,6 +165,13 @@ impl<R: Row> WorkTable<R> {
     /// A stream of every change committed from now on, in sequence order.
     /// See [`Subscription`] and [`subscribe_to`](Self::subscribe_to).
     ///
+    /// Up to [`DEFAULT_CAPACITY`](crate::events::DEFAULT_CAPACITY) (65,536)
+    /// events wait for the subscriber; past that it reads one
+    /// [`Lagged`](crate::Lagged) counting the events it missed. A burst of
+    /// at most that many changes between two reads never lags, however the
+    /// reader keeps pace. For larger bursts, or to hold less memory, choose
+    /// the capacity: `subscribe_to(Watch::all().capacity(n))`.
+    ///
     /// ```
     /// use futures::StreamExt;
     /// use worktable_core::ChangeKind;
@@ -197,6 +205,10 @@ impl<R: Row> WorkTable<R> {
     /// A stream of the changes, committed from now on, to the rows `watch`
     /// selects: one key, a key range, or one index key. A row that moves
     /// into or out of the watched rows comes as an insert or a delete.
+    /// [`Watch::capacity`] sets how many events may wait before the
+    /// subscriber lags (default
+    /// [`DEFAULT_CAPACITY`](crate::events::DEFAULT_CAPACITY), 65,536);
+    /// only the events the watch selects count.
     ///
     /// ```
     /// use worktable_core::{ChangeKind, Watch};
@@ -305,7 +317,8 @@ impl<R: Row> WorkTable<R> {
 
     /// Checks that the primary index, every secondary index and the row
     /// count agree: every index entry leads to a live row with the entry's
-    /// key, and every row has exactly one entry in each index.
+    /// key, and every row has exactly one entry in each index (one per
+    /// distinct element in an `#[index(each)]` one).
     ///
     /// Meant for tests and diagnostics on a table no writer is changing; with
     /// concurrent writers it can report a write in progress.
@@ -315,7 +328,17 @@ impl<R: Row> WorkTable<R> {
             detail,
         };
         let keys = self.primary.verify().map_err(fail)?;
-        let rows = self.iter().count();
+        let count = <R::Indexes as IndexSet<R>>::COUNT;
+        // The entries each index should have: one per row, or per distinct
+        // element for `#[index(each)]`.
+        let mut expected = vec![0; count];
+        let mut rows = 0;
+        for row in self.iter() {
+            rows += 1;
+            for (i, expected) in expected.iter_mut().enumerate() {
+                *expected += self.indexes.index(i).entries_for(&row);
+            }
+        }
         if rows != keys {
             return Err(fail(format!("{keys} primary keys but {rows} live rows")));
         }
@@ -326,12 +349,12 @@ impl<R: Row> WorkTable<R> {
             )));
         }
         let read = |pk: &R::Pk| self.get(pk);
-        for i in 0..<R::Indexes as IndexSet<R>>::COUNT {
+        for (i, &expected) in expected.iter().enumerate() {
             let index = self.indexes.index(i);
             let entries = index.verify(&read).map_err(fail)?;
-            if entries != rows {
+            if entries != expected {
                 return Err(fail(format!(
-                    "index `{}` has {entries} entries for {rows} rows",
+                    "index `{}` has {entries} entries for {rows} rows, which have {expected} keys",
                     index.name()
                 )));
             }

@@ -13,8 +13,8 @@ use super::WorkTable;
 use crate::events::ChangeEvent;
 use crate::index::entry::{Borrowed, IndexEntry, KeyOrder, SeekRange, owned_bounds};
 use crate::index::{
-    Index, IndexPrefix, IndexStore, OrderedIndex, OrderedStore, UniqueIndex, UniqueLookup,
-    pks_with_key,
+    Index, IndexPrefix, IndexStore, LookupKey, OrderedIndex, OrderedStore, UniqueIndex,
+    UniqueLookup, pks_with_key,
 };
 use crate::page::{Version, deserialize};
 use crate::row::Row;
@@ -234,8 +234,7 @@ impl<R: Row> WorkTable<R> {
     pub fn get_by<I, Q>(&self, index: I, key: &Q) -> Option<R>
     where
         I: UniqueIndex<R>,
-        I::Key: Borrow<Q>,
-        Q: Hash + Eq + ?Sized,
+        Q: LookupKey<I::Key> + ?Sized,
     {
         let _ = index;
         let guard = epoch::pin();
@@ -245,7 +244,7 @@ impl<R: Row> WorkTable<R> {
         let found = I::store(&self.indexes).find(key, |pk, alone| {
             let version = self.version(pk, &guard)?;
             // Of rows whose keys share a hash (rare), only one has the key.
-            (alone || I::key_of_archived(self.store.archived(version)).borrow() == key)
+            (alone || key.eq_key(&I::key_of_archived(self.store.archived(version))))
                 .then_some(version)
         });
         if self.publication_in_progress() {
@@ -262,8 +261,7 @@ impl<R: Row> WorkTable<R> {
     fn get_by_slowly<I, Q>(&self, key: &Q) -> Option<R>
     where
         I: UniqueIndex<R>,
-        I::Key: Borrow<Q>,
-        Q: Hash + Eq + ?Sized,
+        Q: LookupKey<I::Key> + ?Sized,
     {
         let mut pks = Vec::new();
         I::store(&self.indexes).find(key, |pk, _| {
@@ -304,8 +302,7 @@ impl<R: Row> WorkTable<R> {
     pub fn find_by<I, Q>(&self, index: I, key: &Q) -> Vec<R>
     where
         I: Index<R>,
-        I::Key: Borrow<Q>,
-        Q: Ord + Hash + Eq + ?Sized,
+        Q: LookupKey<I::Key> + ?Sized,
     {
         if self.in_database() {
             return self.snapshot().find_by(index, key);
@@ -500,8 +497,7 @@ impl<R: Row> WorkTable<R> {
     pub(super) fn pks_by<I, Q>(&self, key: &Q) -> Vec<R::Pk>
     where
         I: Index<R>,
-        I::Key: Borrow<Q>,
-        Q: Ord + Hash + Eq + ?Sized,
+        Q: LookupKey<I::Key> + ?Sized,
     {
         pks_with_key::<R, I, Q>(&self.indexes, key)
     }
@@ -529,7 +525,7 @@ impl<R: Row> WorkTable<R> {
     }
 
     /// The live rows behind primary-index `entries`.
-    fn rows_by_pk<'a>(
+    pub(super) fn rows_by_pk<'a>(
         &'a self,
         keys: impl DoubleEndedIterator<Item = R::Pk> + 'a,
     ) -> impl DoubleEndedIterator<Item = R> + 'a {
@@ -538,7 +534,7 @@ impl<R: Row> WorkTable<R> {
 }
 
 /// Rows read lazily from the table, or collected at one commit point.
-enum Rows<L, R> {
+pub(super) enum Rows<L, R> {
     Lazy(L),
     Collected(std::vec::IntoIter<R>),
 }

@@ -30,7 +30,9 @@ use super::WorkTable;
 use super::read::PrefixOf;
 use crate::events::order::ReadPoints;
 use crate::index::entry::{SeekRange, owned_bounds};
-use crate::index::{Index, IndexPrefix, OrderedIndex, OrderedStore, UniqueIndex, pks_with_key};
+use crate::index::{
+    Index, IndexPrefix, LookupKey, OrderedIndex, OrderedStore, UniqueIndex, pks_with_key,
+};
 use crate::page::deserialize;
 use crate::row::Row;
 
@@ -251,8 +253,7 @@ impl<'a, R: Row> TableSnapshot<'a, R> {
     pub fn get_by<I, Q>(&self, index: I, key: &Q) -> Option<R>
     where
         I: UniqueIndex<R>,
-        I::Key: Borrow<Q>,
-        Q: Ord + Hash + Eq + ?Sized,
+        Q: LookupKey<I::Key> + ?Sized,
     {
         self.find_by(index, key).pop()
     }
@@ -261,15 +262,11 @@ impl<'a, R: Row> TableSnapshot<'a, R> {
     pub fn find_by<I, Q>(&self, index: I, key: &Q) -> Vec<R>
     where
         I: Index<R>,
-        I::Key: Borrow<Q>,
-        Q: Ord + Hash + Eq + ?Sized,
+        Q: LookupKey<I::Key> + ?Sized,
     {
         let _ = index;
         let pks = pks_with_key::<R, I, Q>(&self.table.indexes, key).into_iter();
-        self.rows(pks, |archived| {
-            let found = I::key_of_archived(archived);
-            (found.borrow() == key).then_some(())
-        })
+        self.rows(pks, |archived| I::archived_has(archived, key).then_some(()))
     }
 
     /// The rows whose key in `index` fell in `range`, in key order (rows
@@ -344,7 +341,7 @@ impl<'a, R: Row> TableSnapshot<'a, R> {
     /// The rows at the snapshot's point that `select` keeps, sorted by the
     /// key it gives and then by primary key: the current index's
     /// candidates `pks`, then the rows changed after the point.
-    fn rows<K: Ord>(
+    pub(super) fn rows<K: Ord>(
         &self,
         pks: impl Iterator<Item = R::Pk>,
         select: impl Fn(&R::Archived) -> Option<K>,

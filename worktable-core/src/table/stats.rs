@@ -71,7 +71,8 @@ pub struct IndexStats {
     pub name: &'static str,
     /// Whether the index is unique.
     pub unique: bool,
-    /// Number of entries (one per row).
+    /// Number of entries (one per row; one per distinct element of each
+    /// row for an `#[index(each)]` index).
     pub entries: usize,
     /// Approximate memory of the index's structures: the ordered entries,
     /// and for a unique index its hash map (heap memory owned by keys is not

@@ -178,12 +178,13 @@ impl<R: Row> WorkTable<R> {
                     self.store.discard(staged.expect("not published"));
                 }
                 Step::Update {
+                    old,
                     new,
                     staged,
                     changes,
                     ..
                 } => {
-                    remove_changed(&self.indexes, &new, changes);
+                    remove_changed(&self.indexes, &new, &old, changes);
                     self.store.discard(staged.expect("not published"));
                 }
                 Step::Delete { .. } => {}
@@ -299,11 +300,12 @@ impl<R: Row> WorkTable<R> {
                 Step::Insert { .. } => {}
                 Step::Update {
                     old,
+                    new,
                     changes,
                     replaced,
                     ..
                 } => {
-                    remove_changed(&self.indexes, &old, changes);
+                    remove_changed(&self.indexes, &old, &new, changes);
                     self.store
                         .retire(replaced.expect("a locked row stays in the primary index"));
                 }

@@ -17,6 +17,10 @@
 //!   see the old version, whose key does not match, and skip it), swap the
 //!   cell to the new version (*the moment*), remove the old entries, retire
 //!   the old slot. An update that changes no indexed field touches no index.
+//!   An `#[index(each)]` index, where a row has one key per element, adds
+//!   only the elements the row gains and removes only those it loses: the
+//!   entries of elements both versions hold stay, so a reader looking one
+//!   up finds the row throughout (`index/each.rs`).
 //! * **delete** — take the cell out of the primary index (*the moment*),
 //!   remove every entry, retire the slot.
 //!
@@ -25,15 +29,14 @@
 //! are reused only after every reader that could still see them has finished
 //! (epoch-based reclamation).
 
-use std::borrow::Borrow;
-use std::fmt::Debug;
-use std::hash::Hash;
 use std::sync::atomic::Ordering;
 
 use super::WorkTable;
 use crate::error::{Result, TableError};
 use crate::events::{ChangeKind, Pending};
-use crate::index::{UniqueIndex, insert_all, insert_changed, remove_all, remove_changed};
+use crate::index::{
+    LookupKey, UniqueIndex, insert_all, insert_changed, remove_all, remove_changed,
+};
 use crate::lock::Locker;
 use crate::page::{MAX_ROW_BYTES, Replaced, StageError, Staged};
 use crate::row::PkSource;
@@ -239,8 +242,7 @@ impl<R: Row> WorkTable<R> {
     pub async fn delete_by<I, Q>(&self, index: I, key: &Q) -> Result<R>
     where
         I: UniqueIndex<R>,
-        I::Key: Borrow<Q>,
-        Q: Hash + Eq + Debug + ?Sized,
+        Q: LookupKey<I::Key> + ?Sized,
     {
         loop {
             let Some(found) = self.get_by(index, key) else {
@@ -446,11 +448,11 @@ impl<R: Row> WorkTable<R> {
             Err(refused) => {
                 // The new entries lead to a version that never became the
                 // row's: take them out again.
-                remove_changed(&self.indexes, new, changes);
+                remove_changed(&self.indexes, new, old, changes);
                 return Err(refused);
             }
         };
-        remove_changed(&self.indexes, old, changes);
+        remove_changed(&self.indexes, old, new, changes);
         self.store.retire(replaced);
         Ok(())
     }

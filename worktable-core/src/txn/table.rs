@@ -1,10 +1,8 @@
 //! One table inside a transaction: reads at the transaction's read point
 //! overlaid with its buffered writes, and what it read, for validation.
 
-use std::borrow::Borrow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
-use std::hash::Hash;
 use std::ops::{Bound, RangeBounds};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -13,10 +11,10 @@ use super::{Locking, Part, Transaction};
 use crate::error::{Result, TableError};
 use crate::events::CommitChange;
 use crate::events::order::{CommitLock, Tables};
-use crate::index::{Index, IndexPrefix, OrderedIndex, UniqueIndex};
+use crate::index::{Index, IndexPrefix, LookupKey, OrderedIndex, UniqueIndex};
 use crate::page::RowImage;
 use crate::query::Overlay;
-use crate::row::{Field, Row};
+use crate::row::{Field, PkPrefix, Row};
 use crate::table::{Prepared, TableSnapshot, WorkTable, Written, not_found_pk};
 
 /// A predicate a look-up of several rows selected rows by.
@@ -235,9 +233,7 @@ impl<'db, R: Row> TxTable<'db, R> {
     pub fn get_by<I, Q>(&self, index: I, key: &Q) -> Option<R>
     where
         I: UniqueIndex<R>,
-        I::Key: Borrow<Q>,
-        Q: Ord + Hash + Eq + ToOwned + ?Sized,
-        Q::Owned: Send + Sync + 'static,
+        Q: LookupKey<I::Key> + ?Sized,
     {
         self.find_by(index, key).pop()
     }
@@ -246,13 +242,11 @@ impl<'db, R: Row> TxTable<'db, R> {
     pub fn find_by<I, Q>(&self, index: I, key: &Q) -> Vec<R>
     where
         I: Index<R>,
-        I::Key: Borrow<Q>,
-        Q: Ord + Hash + Eq + ToOwned + ?Sized,
-        Q::Owned: Send + Sync + 'static,
+        Q: LookupKey<I::Key> + ?Sized,
     {
-        let owned = key.to_owned();
+        let owned = key.to_key();
         self.read(
-            Box::new(move |archived| I::key_of_archived(archived).borrow() == owned.borrow()),
+            Box::new(move |archived| I::archived_has(archived, &owned)),
             || self.snapshot.find_by(index, key),
             |row| I::key_is(row, key),
             |_| (),
@@ -291,6 +285,24 @@ impl<'db, R: Row> TxTable<'db, R> {
             || self.snapshot.prefix_by(index, prefix.clone()).collect(),
             |row| starts(&I::key(row)),
             |row| I::key(row),
+        )
+    }
+
+    /// The rows whose composite primary key starts with `prefix`, in
+    /// primary-key order (see [`WorkTable::prefix`]).
+    pub fn prefix<X>(&self, prefix: X) -> Vec<R>
+    where
+        R: PkPrefix<X>,
+        X: Clone + Send + Sync + 'static,
+    {
+        let kept = prefix.clone();
+        let starts = move |pk: &R::Pk| R::cmp_prefix(&kept, pk).is_eq();
+        let check = starts.clone();
+        self.read(
+            Box::new(move |archived| check(&R::pk_of_archived(archived))),
+            || self.snapshot.prefix(prefix.clone()).collect(),
+            |row| starts(&row.pk()),
+            |_| (),
         )
     }
 
