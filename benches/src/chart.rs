@@ -48,17 +48,7 @@ const TOP: f64 = 70.0;
 pub fn ratio_chart(title: &str, systems: &[&str], groups: &[Group]) -> String {
     let group_height = systems.len() as f64 * BAR + GROUP_GAP;
     let height = TOP + groups.len() as f64 * group_height + 40.0;
-    let mut svg = String::new();
-    let _ = writeln!(
-        svg,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" viewBox="0 0 {WIDTH} {height}" font-family="sans-serif" font-size="12">"#
-    );
-    let _ = writeln!(svg, r#"<rect width="100%" height="100%" fill="white"/>"#);
-    let _ = writeln!(
-        svg,
-        r#"<text x="10" y="20" font-size="15" font-weight="bold">{}</text>"#,
-        escape(title)
-    );
+    let mut svg = open_svg(WIDTH, height, title);
     for (i, system) in systems.iter().enumerate() {
         let x = 10.0 + i as f64 * 150.0;
         let _ = writeln!(
@@ -137,6 +127,23 @@ pub fn ratio_chart(title: &str, systems: &[&str], groups: &[Group]) -> String {
 }
 
 /// Where `ratio` lies on the logarithmic axis, clamped to [`AXIS`].
+/// The start of an SVG chart `width` × `height`: the root element, a white
+/// background and `title`.
+fn open_svg(width: f64, height: f64, title: &str) -> String {
+    let mut svg = String::new();
+    let _ = writeln!(
+        svg,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="12">"#
+    );
+    let _ = writeln!(svg, r#"<rect width="100%" height="100%" fill="white"/>"#);
+    let _ = writeln!(
+        svg,
+        r#"<text x="10" y="20" font-size="15" font-weight="bold">{}</text>"#,
+        escape(title)
+    );
+    svg
+}
+
 fn x_of(ratio: f64) -> f64 {
     let (low, high) = (AXIS.0.log10(), AXIS.1.log10());
     let at = ratio.clamp(AXIS.0, AXIS.1).log10();

@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use super::{COLOURS, escape};
+use super::{COLOURS, escape, open_svg};
 
 /// One group of bars: one figure per series (`None`: no bar), and a
 /// reference figure drawn as a dashed line across the group.
@@ -86,17 +86,7 @@ pub(super) fn draw(chart: &Chart<'_>, groups: &[BarGroup]) -> String {
     let group_height = series as f64 * BAR + GROUP_GAP;
     let height = top + groups.len() as f64 * group_height + 40.0;
     let plot_bottom = height - 30.0;
-    let mut svg = String::new();
-    let _ = writeln!(
-        svg,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" viewBox="0 0 {WIDTH} {height}" font-family="sans-serif" font-size="12">"#
-    );
-    let _ = writeln!(svg, r#"<rect width="100%" height="100%" fill="white"/>"#);
-    let _ = writeln!(
-        svg,
-        r#"<text x="10" y="20" font-size="15" font-weight="bold">{}</text>"#,
-        escape(chart.title)
-    );
+    let mut svg = open_svg(WIDTH, height, chart.title);
     for (i, line) in chart.caption.iter().enumerate() {
         let _ = writeln!(
             svg,
